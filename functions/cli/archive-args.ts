@@ -1,0 +1,119 @@
+import { parseArgs } from 'node:util';
+import { chatFiltersSchema, type ChatFilters } from '../core/chat-filters.ts';
+import { daysInRange } from '../core/day-range.ts';
+import { InvalidInputError } from '../core/errors.ts';
+import { DEFAULT_API_URL } from '../core/livechat-client.ts';
+
+export const MAX_RANGE_DAYS = 3_660;
+
+export const USAGE = `usage: npm run archive -- --from YYYY-MM-DD [--to YYYY-MM-DD] (--out DIR | --bucket NAME [--prefix P])
+         [--api-url URL] [--concurrency N] [--type chat|missed_chat] [--group N] [--agent LOGIN]
+         [--goal ID] [--has-goal 1|0] [--rate rated|not_rated|rated_good|rated_bad] [--query TEXT] [--visitor-id ID]
+credentials: LIVECHAT_LOGIN and LIVECHAT_API_KEY (environment)`;
+
+export type ArchiveDestination = { kind: 'folder'; dir: string } | { kind: 'bucket'; bucket: string; prefix: string };
+
+export interface ArchiveArgs {
+  days: string[];
+  destination: ArchiveDestination;
+  apiUrl: string;
+  concurrency: number;
+  filters: ChatFilters;
+  maxAttempts: number;
+}
+
+/** Parses and validates `npm run archive` arguments; any problem is one InvalidInputError line. */
+export function parseArchiveArgs(argv: readonly string[], today = new Date().toISOString().slice(0, 10)): ArchiveArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        from: { type: 'string' },
+        to: { type: 'string' },
+        out: { type: 'string' },
+        bucket: { type: 'string' },
+        prefix: { type: 'string' },
+        'api-url': { type: 'string' },
+        concurrency: { type: 'string' },
+        'max-attempts': { type: 'string' },
+        type: { type: 'string' },
+        group: { type: 'string' },
+        agent: { type: 'string' },
+        goal: { type: 'string' },
+        'has-goal': { type: 'string' },
+        rate: { type: 'string' },
+        query: { type: 'string' },
+        'visitor-id': { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new InvalidInputError((error as Error).message.split('\n')[0] ?? 'bad arguments');
+  }
+
+  if (!values.from) throw new InvalidInputError('--from is required');
+  const days = daysInRange(values.from, values.to ?? today, MAX_RANGE_DAYS);
+
+  if (values.out !== undefined && values.bucket !== undefined) {
+    throw new InvalidInputError('give either --out or --bucket, not both');
+  }
+  if (values.prefix !== undefined && values.bucket === undefined) throw new InvalidInputError('--prefix needs --bucket');
+  const destination: ArchiveDestination =
+    values.bucket !== undefined
+      ? { kind: 'bucket', bucket: nonEmpty('bucket', values.bucket), prefix: values.prefix ?? '' }
+      : { kind: 'folder', dir: values.out ?? 'lake' };
+
+  return {
+    days,
+    destination,
+    apiUrl: parseUrl(values['api-url'] ?? DEFAULT_API_URL),
+    concurrency: integerIn('concurrency', values.concurrency ?? '4', 1, 64),
+    maxAttempts: integerIn('max-attempts', values['max-attempts'] ?? '5', 1, 20),
+    filters: parseFilters({
+      type: values.type,
+      group: values.group === undefined ? undefined : integerIn('group', values.group, 0, 1_000_000),
+      agent: values.agent,
+      goal: values.goal === undefined ? undefined : integerIn('goal', values.goal, 0, Number.MAX_SAFE_INTEGER),
+      has_goal: values['has-goal'] === undefined ? undefined : integerIn('has-goal', values['has-goal'], 0, 1),
+      rate: values.rate,
+      query: values.query,
+      visitor_id: values['visitor-id'],
+    }),
+  };
+}
+
+function parseFilters(raw: Record<string, unknown>): ChatFilters {
+  const defined = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined));
+  const parsed = chatFiltersSchema.safeParse(defined);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const flag = String(issue?.path[0] ?? '').replace('_', '-');
+    throw new InvalidInputError(`--${flag}: ${issue?.message ?? 'invalid value'}`);
+  }
+  return parsed.data;
+}
+
+function integerIn(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new InvalidInputError(`--${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+function nonEmpty(flag: string, text: string): string {
+  if (!text.trim()) throw new InvalidInputError(`--${flag} must not be empty`);
+  return text;
+}
+
+function parseUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
+    return text.replace(/\/+$/, '');
+  } catch {
+    throw new InvalidInputError(`--api-url must be an http(s) URL, got "${text}"`);
+  }
+}

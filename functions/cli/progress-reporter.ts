@@ -1,0 +1,83 @@
+import cliProgress from 'cli-progress';
+import type { ArchiveRunEvent } from '../core/archive-run.ts';
+import type { RetryEvent } from '../core/livechat-client.ts';
+
+export interface ProgressReporter {
+  onEvent(event: ArchiveRunEvent): void;
+  onRetry(event: RetryEvent): void;
+  readonly retries: number;
+  stop(): void;
+}
+
+interface Counts {
+  days: number;
+  daysDone: number;
+  pagesPlanned: number;
+  pagesDone: number;
+  chats: number;
+  retries: number;
+  drift: number;
+}
+
+/** A live bar on a terminal; plain timestamped lines otherwise (CI, logs, pipes). */
+export function createProgressReporter(totalDays: number, stream: NodeJS.WriteStream): ProgressReporter {
+  const counts: Counts = { days: totalDays, daysDone: 0, pagesPlanned: 0, pagesDone: 0, chats: 0, retries: 0, drift: 0 };
+  const bar = stream.isTTY
+    ? new cliProgress.SingleBar(
+        {
+          stream,
+          format: 'pages {bar} {value}/{total} | days {daysDone}/{days} | chats {chats} | retries {retries} | drift {drift}',
+          hideCursor: true,
+          clearOnComplete: false,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  bar?.start(0, 0, counts);
+  const line = (text: string) => {
+    if (bar) bar.update(counts.pagesDone, counts);
+    else stream.write(`${new Date().toISOString()} ${text}\n`);
+  };
+
+  return {
+    get retries() {
+      return counts.retries;
+    },
+    onEvent(event) {
+      switch (event.type) {
+        case 'day-planned':
+          counts.pagesPlanned += event.pages;
+          bar?.setTotal(counts.pagesPlanned);
+          line(`planned ${event.day} (attempt ${event.attempt}): ${event.total} chats on ${event.pages} pages`);
+          break;
+        case 'page-written':
+          counts.pagesDone += 1;
+          counts.chats += event.chats;
+          if (bar) bar.update(counts.pagesDone, counts);
+          break;
+        case 'drift':
+          counts.drift += 1;
+          line(`drift on ${event.day} (attempt ${event.attempt}): ${event.reason}; the day will be archived again`);
+          break;
+        case 'day-finished':
+          counts.daysDone += 1;
+          line(
+            `${event.record.status} ${event.record.day}: ${event.record.chatsWritten}/${event.record.expectedTotal} chats, ` +
+              `${event.record.pages} pages, ${event.record.attempts} attempt(s) ` +
+              `[${counts.daysDone}/${counts.days} days, ${counts.pagesDone} pages, ${counts.retries} retries]`,
+          );
+          break;
+        case 'task-failed':
+          line(`failed ${event.day}: ${event.message}`);
+          break;
+      }
+    },
+    onRetry(event) {
+      counts.retries += 1;
+      if (bar) bar.update(counts.pagesDone, counts);
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}

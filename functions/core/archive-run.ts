@@ -1,0 +1,190 @@
+import { dayTask, decodeTask, encodeTask, type DayTask, type PageTask } from './archive-task.ts';
+import type { ChatFilters } from './chat-filters.ts';
+import { planDay } from './day-planner.ts';
+import { removePagesBeyond } from './day-partition.ts';
+import { InvalidInputError, LivechatAuthError, LivechatRequestError } from './errors.ts';
+import type { LivechatClient } from './livechat-client.ts';
+import { LocalTaskQueue } from './local-task-queue.ts';
+import { archivePage } from './page-archiver.ts';
+import { summarizeRun, writeRunManifest, type DayRecord, type RunManifest } from './run-manifest.ts';
+import type { LakeSink } from './sinks/lake-sink.ts';
+
+export type ArchiveRunEvent =
+  | { type: 'day-planned'; day: string; attempt: number; total: number; pages: number }
+  | { type: 'page-written'; day: string; page: number; chats: number }
+  | { type: 'drift'; day: string; attempt: number; reason: string }
+  | { type: 'day-finished'; record: DayRecord }
+  | { type: 'task-failed'; day: string; message: string };
+
+export interface ArchiveRunOptions {
+  runId: string;
+  days: readonly string[];
+  filters?: ChatFilters;
+  client: LivechatClient;
+  sink: LakeSink;
+  concurrency: number;
+  /** Passes over one day before drift makes it count as incomplete. */
+  maxAttempts?: number;
+  /** Deliveries of one task before it is dead-lettered. */
+  maxDeliveries?: number;
+  redeliveryDelayMs?: number;
+  onEvent?: (event: ArchiveRunEvent) => void;
+  /** Aborting stops new tasks; tasks in flight finish and the manifest is written. */
+  signal?: AbortSignal;
+  /** Retries counted by the client, for the manifest. */
+  retries?: () => number;
+  now?: () => Date;
+}
+
+interface DayState {
+  attempt: number;
+  total: number;
+  pages: number;
+  written: Map<number, number>;
+  inFlight: number;
+  driftSeen: number;
+  replanPending: boolean;
+  record?: DayRecord;
+}
+
+/**
+ * Archives a range of days locally: day tasks plan, page tasks write, all through
+ * an in-process queue with the same message contract as SQS. A day with drift is
+ * re-archived once its current pass has settled (no write from an old pass can land
+ * after a newer pass began), at most `maxAttempts` times. Resolves to the run
+ * manifest, also written to the lake; rejects at once on an authentication error.
+ */
+export async function runArchive(options: ArchiveRunOptions): Promise<RunManifest> {
+  const now = options.now ?? (() => new Date());
+  const startedAt = now().toISOString();
+  const filters = options.filters ?? {};
+  const maxAttempts = options.maxAttempts ?? 5;
+  const emit = options.onEvent ?? (() => {});
+  const states = new Map<string, DayState>();
+  let fatal: unknown;
+
+  const queue = new LocalTaskQueue({
+    concurrency: options.concurrency,
+    maxDeliveries: options.maxDeliveries ?? 3,
+    redeliveryDelayMs: options.redeliveryDelayMs,
+    handle: (body) => handle(decodeTask(body)),
+    isRetryable: (error) => !isFatal(error),
+    onDeadLetter: (body, error) => {
+      const task = decodeTask(body);
+      const message = error instanceof Error ? error.message : String(error);
+      emit({ type: 'task-failed', day: task.day, message });
+      if (error instanceof LivechatAuthError || error instanceof LivechatRequestError) {
+        fatal ??= error;
+        queue.stop();
+      }
+      finishDay(task.day, 'failed', message);
+    },
+  });
+
+  const onAbort = () => queue.stop();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  for (const day of options.days) {
+    states.set(day, newDayState(1));
+    queue.send(encodeTask(dayTask(options.runId, day, 1, filters)));
+  }
+  await queue.drain();
+  options.signal?.removeEventListener('abort', onAbort);
+  if (fatal) throw fatal;
+
+  const records = options.days.map((day) => {
+    const state = states.get(day)!;
+    return state.record ?? recordOf(day, state, 'interrupted', 'run stopped before the day finished');
+  });
+  const manifest = summarizeRun(
+    { runId: options.runId, startedAt, finishedAt: now().toISOString(), lake: options.sink.location, filters },
+    records,
+    options.retries?.() ?? 0,
+  );
+  await writeRunManifest(options.sink, manifest);
+  return manifest;
+
+  async function handle(task: DayTask | PageTask): Promise<void> {
+    const state = states.get(task.day)!;
+    if (state.record || task.attempt !== state.attempt || state.replanPending) return; // superseded
+    state.inFlight += 1;
+    try {
+      if (task.kind === 'day') await handleDay(task, state);
+      else await handlePage(task, state);
+    } finally {
+      state.inFlight -= 1;
+    }
+    if (state.replanPending && state.inFlight === 0 && !state.record) replan(task.day, state);
+  }
+
+  async function handleDay(task: DayTask, state: DayState): Promise<void> {
+    const plan = await planDay(task, options.client);
+    state.total = plan.total;
+    state.pages = plan.pages;
+    emit({ type: 'day-planned', day: task.day, attempt: task.attempt, total: plan.total, pages: plan.pages });
+    if (plan.pages === 0) {
+      await completeDay(task.day, state);
+      return;
+    }
+    for (const pageTask of plan.pageTasks) queue.send(encodeTask(pageTask), 1);
+  }
+
+  async function handlePage(task: PageTask, state: DayState): Promise<void> {
+    const outcome = await archivePage(task, { client: options.client, sink: options.sink, now });
+    if (outcome.status === 'drift') {
+      state.driftSeen += 1;
+      state.replanPending = true;
+      emit({ type: 'drift', day: task.day, attempt: task.attempt, reason: outcome.reason });
+      return;
+    }
+    state.written.set(task.page, outcome.chats);
+    emit({ type: 'page-written', day: task.day, page: task.page, chats: outcome.chats });
+    if (state.written.size === state.pages && !state.replanPending) await completeDay(task.day, state);
+  }
+
+  function replan(day: string, state: DayState): void {
+    if (state.attempt >= maxAttempts) {
+      finishDay(day, 'incomplete', `the day kept changing while it was archived (${state.attempt} attempts)`);
+      return;
+    }
+    const next = newDayState(state.attempt + 1);
+    next.driftSeen = state.driftSeen;
+    states.set(day, next);
+    queue.send(encodeTask(dayTask(options.runId, day, next.attempt, filters)));
+  }
+
+  async function completeDay(day: string, state: DayState): Promise<void> {
+    await removePagesBeyond(options.sink, day, state.pages);
+    finishDay(day, 'complete');
+  }
+
+  function finishDay(day: string, status: DayRecord['status'], problem?: string): void {
+    const state = states.get(day)!;
+    if (state.record) return;
+    state.record = recordOf(day, state, status, problem);
+    emit({ type: 'day-finished', record: state.record });
+  }
+}
+
+function newDayState(attempt: number): DayState {
+  return { attempt, total: 0, pages: 0, written: new Map(), inFlight: 0, driftSeen: 0, replanPending: false };
+}
+
+function recordOf(day: string, state: DayState, status: DayRecord['status'], problem?: string): DayRecord {
+  let chatsWritten = 0;
+  for (const chats of state.written.values()) chatsWritten += chats;
+  return {
+    day,
+    status,
+    expectedTotal: state.total,
+    pages: state.pages,
+    chatsWritten,
+    attempts: state.attempt,
+    driftSeen: state.driftSeen,
+    ...(problem ? { problem } : {}),
+  };
+}
+
+function isFatal(error: unknown): boolean {
+  return error instanceof LivechatAuthError || error instanceof LivechatRequestError || error instanceof InvalidInputError;
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { chatFiltersSchema } from './chat-filters.ts';
+import { InvalidInputError } from './errors.ts';
+
+/**
+ * The messages that drive an archive run, as carried by SQS in AWS and by the
+ * in-process queue locally. `v` is bumped on any incompatible change so that a
+ * worker rejects messages it does not understand instead of misreading them.
+ */
+export const TASK_VERSION = 1;
+
+const isoDay = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
+  .refine((day) => isRealDay(day), 'not a calendar date');
+
+const taskBase = {
+  v: z.literal(TASK_VERSION),
+  runId: z.string().min(1).max(128),
+  day: isoDay,
+  /** 1 for the first pass over the day; +1 each time drift forces a re-archive. */
+  attempt: z.number().int().positive(),
+  filters: chatFiltersSchema.default({}),
+};
+
+/** Plan one day: learn total/pages from page 1, then fan out one page task per page. */
+export const dayTaskSchema = z.object({ kind: z.literal('day'), ...taskBase }).strict();
+
+/** Archive one page of one day, as planned. */
+export const pageTaskSchema = z
+  .object({
+    kind: z.literal('page'),
+    ...taskBase,
+    page: z.number().int().positive(),
+    pages: z.number().int().positive(),
+    total: z.number().int().positive(),
+  })
+  .strict()
+  .refine((task) => task.page <= task.pages, 'page is beyond pages');
+
+export const archiveTaskSchema = z.union([dayTaskSchema, pageTaskSchema]);
+
+export type DayTask = z.infer<typeof dayTaskSchema>;
+export type PageTask = z.infer<typeof pageTaskSchema>;
+export type ArchiveTask = z.infer<typeof archiveTaskSchema>;
+
+export function encodeTask(task: ArchiveTask): string {
+  return JSON.stringify(task);
+}
+
+/** Parses a queue message body; a bad one becomes a one-line InvalidInputError. */
+export function decodeTask(body: string): ArchiveTask {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new InvalidInputError('archive task is not JSON');
+  }
+  if (value && typeof value === 'object' && 'v' in value && value.v !== TASK_VERSION) {
+    throw new InvalidInputError(
+      `archive task has message version ${String(value.v)}, this worker reads version ${TASK_VERSION}`,
+    );
+  }
+  const parsed = archiveTaskSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    throw new InvalidInputError(`archive task is invalid: ${where}${issue?.message ?? 'unknown problem'}`);
+  }
+  return parsed.data;
+}
+
+export function isRealDay(day: string): boolean {
+  const date = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === day;
+}
+
+export function dayTask(runId: string, day: string, attempt: number, filters: DayTask['filters']): DayTask {
+  return { v: TASK_VERSION, kind: 'day', runId, day, attempt, filters };
+}

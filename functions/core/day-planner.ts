@@ -1,0 +1,37 @@
+import type { DayTask, PageTask } from './archive-task.ts';
+import type { LivechatClient } from './livechat-client.ts';
+import { expectedPages } from './livechat-schema.ts';
+
+export interface DayPlan {
+  day: string;
+  attempt: number;
+  total: number;
+  pages: number;
+  pageTasks: PageTask[];
+}
+
+/**
+ * Asks for page 1 of the day to learn `total` and `pages`, and plans one page task
+ * per page. The partition is the requested day, whatever timestamps chats carry.
+ */
+export async function planDay(task: DayTask, client: LivechatClient): Promise<DayPlan> {
+  const first = await client.listChats({ dateFrom: task.day, dateTo: task.day, page: 1, filters: task.filters });
+  const total = first.total;
+  // Trust the count of chats over the API's `pages` if they ever disagree.
+  const pages = Math.max(expectedPages(total), total > 0 ? first.pages : 0);
+  const pageTasks: PageTask[] = [];
+  for (let page = 1; page <= pages; page += 1) {
+    pageTasks.push({
+      v: task.v,
+      kind: 'page',
+      runId: task.runId,
+      day: task.day,
+      attempt: task.attempt,
+      filters: task.filters,
+      page,
+      pages,
+      total,
+    });
+  }
+  return { day: task.day, attempt: task.attempt, total, pages, pageTasks };
+}

@@ -1,0 +1,23 @@
+import { isRealDay } from './archive-task.ts';
+import { InvalidInputError } from './errors.ts';
+
+const DAY_MS = 86_400_000;
+
+/** Every day from `from` to `to`, inclusive, as YYYY-MM-DD. */
+export function daysInRange(from: string, to: string, maxDays = Number.POSITIVE_INFINITY): string[] {
+  for (const [name, day] of [['from', from], ['to', to]] as const) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || !isRealDay(day)) {
+      throw new InvalidInputError(`--${name} must be a date as YYYY-MM-DD, got "${day}"`);
+    }
+  }
+  const start = Date.parse(`${from}T00:00:00Z`);
+  const end = Date.parse(`${to}T00:00:00Z`);
+  if (start > end) throw new InvalidInputError(`--from ${from} is after --to ${to}`);
+  const count = (end - start) / DAY_MS + 1;
+  if (count > maxDays) throw new InvalidInputError(`the range has ${count} days, more than the maximum of ${maxDays}`);
+  return Array.from({ length: count }, (_, index) => new Date(start + index * DAY_MS).toISOString().slice(0, 10));
+}
+
+export function addDays(day: string, delta: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + delta * DAY_MS).toISOString().slice(0, 10);
+}

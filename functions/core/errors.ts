@@ -1,0 +1,39 @@
+/**
+ * Typed errors of the LiveChat client and the archive run. Messages never carry
+ * credentials: only a status, a URL path with its query, and a short reason.
+ */
+export class LivechatError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** 401/403: wrong login or API key. Never retried. */
+export class LivechatAuthError extends LivechatError {
+  constructor(readonly status: number) {
+    super(`LiveChat authentication failed (${status}): check LIVECHAT_LOGIN and LIVECHAT_API_KEY`);
+  }
+}
+
+/** 4xx other than 401/403/429: the request itself is wrong. Never retried. */
+export class LivechatRequestError extends LivechatError {
+  constructor(readonly status: number, readonly path: string, detail: string) {
+    super(`LiveChat rejected ${path} (${status})${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+/** Retries exhausted on 429/5xx/network/timeout/unparsable bodies. */
+export class LivechatUnavailableError extends LivechatError {
+  constructor(readonly path: string, reason: string, options?: { cause?: unknown }) {
+    super(`LiveChat request ${path} failed after retries: ${reason}`, options);
+  }
+}
+
+/** A page task or CLI argument that cannot be processed as given. */
+export class InvalidInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidInputError';
+  }
+}

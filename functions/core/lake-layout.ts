@@ -1,0 +1,26 @@
+/**
+ * Where things live in the lake. Keys are deterministic (day + page), so a task
+ * delivered twice overwrites its own file instead of adding a duplicate.
+ */
+export const CHATS_PREFIX = 'chats/';
+export const MANIFESTS_PREFIX = 'manifests/';
+
+const PAGE_FILE = /^page-(\d{5,})\.json\.gz$/;
+
+export function partitionPrefix(day: string): string {
+  return `${CHATS_PREFIX}dt=${day}/`;
+}
+
+export function pageKey(day: string, page: number): string {
+  return `${partitionPrefix(day)}page-${String(page).padStart(5, '0')}.json.gz`;
+}
+
+/** The page number of a page file key, or undefined for anything else. */
+export function pageNumberOf(key: string): number | undefined {
+  const match = PAGE_FILE.exec(key.slice(key.lastIndexOf('/') + 1));
+  return match ? Number(match[1]) : undefined;
+}
+
+export function runManifestKey(runId: string): string {
+  return `${MANIFESTS_PREFIX}runs/${runId}.json`;
+}

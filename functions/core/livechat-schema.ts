@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/**
+ * The shape of `GET /chats` (REST API v2) as far as the archiver relies on it.
+ * A chat is kept verbatim: only `id` is required, every other field may be absent
+ * (the API omits goals, custom_variables, integration_variables… when empty).
+ */
+export const chatSchema = z.looseObject({
+  id: z.string().min(1),
+  type: z.string().optional(),
+  started_timestamp: z.number().optional(),
+  ended_timestamp: z.number().optional(),
+});
+
+export const chatListSchema = z.object({
+  chats: z.array(chatSchema),
+  total: z.number().int().nonnegative(),
+  pages: z.number().int().nonnegative(),
+});
+
+export type Chat = z.infer<typeof chatSchema>;
+export type ChatList = z.infer<typeof chatListSchema>;
+
+export const CHATS_PER_PAGE = 25;
+
+/** Pages a day of `total` chats should have, whatever the API claims. */
+export function expectedPages(total: number): number {
+  return Math.ceil(total / CHATS_PER_PAGE);
+}
+
+/** How many chats page `page` of `total` must hold when the day has not changed. */
+export function expectedChatsOnPage(page: number, total: number): number {
+  return Math.max(0, Math.min(CHATS_PER_PAGE, total - (page - 1) * CHATS_PER_PAGE));
+}

@@ -1,0 +1,54 @@
+import type { PageTask } from './archive-task.ts';
+import { pageKey } from './lake-layout.ts';
+import type { LivechatClient } from './livechat-client.ts';
+import { expectedChatsOnPage, type Chat } from './livechat-schema.ts';
+import { encodeNdjsonGzip } from './ndjson-gzip.ts';
+import type { LakeSink } from './sinks/lake-sink.ts';
+
+export type PageOutcome =
+  | { status: 'written'; key: string; chats: number; bytes: number }
+  | { status: 'drift'; reason: string };
+
+export interface PageArchiverDeps {
+  client: LivechatClient;
+  sink: LakeSink;
+  now?: () => Date;
+}
+
+/**
+ * Fetches one planned page and writes it as one gzip NDJSON file, unless the day
+ * changed since it was planned. Offset pages are newest first, so a chat added to
+ * the day shifts every later page: such a page would duplicate or skip chats, so it
+ * is not written and the day must be re-archived.
+ */
+export async function archivePage(task: PageTask, deps: PageArchiverDeps): Promise<PageOutcome> {
+  const list = await deps.client.listChats({
+    dateFrom: task.day,
+    dateTo: task.day,
+    page: task.page,
+    filters: task.filters,
+  });
+
+  const drift = driftBetween(task, list.total, list.chats);
+  if (drift) return { status: 'drift', reason: drift };
+
+  const archivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const records = list.chats.map((chat) => withArchiveMetadata(chat, task, archivedAt));
+  const body = await encodeNdjsonGzip(records);
+  const key = pageKey(task.day, task.page);
+  await deps.sink.put(key, body, 'ndjson-gzip');
+  return { status: 'written', key, chats: records.length, bytes: body.byteLength };
+}
+
+function driftBetween(task: PageTask, total: number, chats: readonly Chat[]): string | undefined {
+  if (total !== task.total) return `total changed from ${task.total} to ${total}`;
+  const expected = expectedChatsOnPage(task.page, task.total);
+  if (chats.length !== expected) return `page ${task.page} has ${chats.length} chats, expected ${expected}`;
+  if (new Set(chats.map((chat) => chat.id)).size !== chats.length) return `page ${task.page} repeats a chat id`;
+  return undefined;
+}
+
+/** API fields stay verbatim; the archiver's own fields carry a `_` prefix. */
+function withArchiveMetadata(chat: Chat, task: PageTask, archivedAt: string): Record<string, unknown> {
+  return { ...chat, _run_id: task.runId, _archived_at: archivedAt, _page: task.page };
+}

@@ -1,0 +1,57 @@
+import type { ChatFilters } from './chat-filters.ts';
+import { runManifestKey } from './lake-layout.ts';
+import type { LakeSink } from './sinks/lake-sink.ts';
+
+export type DayStatus = 'complete' | 'incomplete' | 'failed' | 'interrupted';
+
+export interface DayRecord {
+  day: string;
+  status: DayStatus;
+  /** `total` of the attempt that was archived (the last one). */
+  expectedTotal: number;
+  pages: number;
+  chatsWritten: number;
+  attempts: number;
+  driftSeen: number;
+  /** Why the day is not complete; absent when it is. */
+  problem?: string;
+}
+
+export interface RunManifest {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  lake: string;
+  filters: ChatFilters;
+  complete: boolean;
+  totals: { days: number; daysComplete: number; pages: number; chats: number; drift: number; retries: number };
+  days: DayRecord[];
+}
+
+export function summarizeRun(
+  base: Pick<RunManifest, 'runId' | 'startedAt' | 'finishedAt' | 'lake' | 'filters'>,
+  days: DayRecord[],
+  retries: number,
+): RunManifest {
+  const sorted = [...days].sort((a, b) => a.day.localeCompare(b.day));
+  return {
+    ...base,
+    complete: sorted.every((day) => day.status === 'complete'),
+    totals: {
+      days: sorted.length,
+      daysComplete: sorted.filter((day) => day.status === 'complete').length,
+      pages: sorted.reduce((sum, day) => sum + day.pages, 0),
+      chats: sorted.reduce((sum, day) => sum + day.chatsWritten, 0),
+      drift: sorted.reduce((sum, day) => sum + day.driftSeen, 0),
+      retries,
+    },
+    days: sorted,
+  };
+}
+
+/** Stored beside the lake, under `manifests/`, never under `chats/` where Athena reads. */
+export async function writeRunManifest(sink: LakeSink, manifest: RunManifest): Promise<string> {
+  const key = runManifestKey(manifest.runId);
+  await sink.put(key, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), 'json');
+  return key;
+}

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import type { LakeSink } from './lake-sink.ts';
+
+const PARTIAL_SUFFIX = '.partial';
+
+/**
+ * Writes lake files into a folder. Each file is written under a temporary name in
+ * the same folder and renamed into place, so a crash or Ctrl-C leaves at most a
+ * `*.partial` file that no reader globbing `*.json.gz` ever picks up.
+ */
+export class LocalFileSink implements LakeSink {
+  readonly location: string;
+
+  constructor(private readonly root: string) {
+    this.location = resolve(root);
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    const partial = `${path}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
+    try {
+      await writeFile(partial, body);
+      await rename(partial, path);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const folder = prefix.endsWith('/') ? prefix : prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    let entries;
+    try {
+      entries = await readdir(this.pathOf(folder || '.'), { recursive: true, withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return entries
+      .filter((entry) => entry.isFile() && !entry.name.endsWith(PARTIAL_SUFFIX))
+      .map((entry) => join(entry.parentPath, entry.name).slice(this.location.length + 1).split(sep).join('/'))
+      .filter((key) => key.startsWith(prefix))
+      .sort();
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    await Promise.all(keys.map((key) => rm(this.pathOf(key), { force: true })));
+  }
+
+  private pathOf(key: string): string {
+    const path = resolve(this.location, key);
+    if (path !== this.location && !path.startsWith(this.location + sep)) {
+      throw new Error(`lake key escapes the lake folder: ${key}`);
+    }
+    return path;
+  }
+}

@@ -1,0 +1,68 @@
+import {
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { LakeSink, ObjectContentType } from './lake-sink.ts';
+
+const CONTENT_HEADERS: Record<ObjectContentType, { ContentType: string; ContentEncoding?: string }> = {
+  // Stored as gzip bytes (not transparently decoded): Athena and DuckDB read `.json.gz` by extension.
+  'ndjson-gzip': { ContentType: 'application/x-ndjson' , ContentEncoding: 'gzip' },
+  json: { ContentType: 'application/json' },
+};
+
+/**
+ * Writes lake files to S3. A PutObject is atomic, so readers never see partial
+ * objects; the SDK's standard retry mode handles throttling and 5xx.
+ */
+export class S3Sink implements LakeSink {
+  readonly location: string;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    prefix = '',
+  ) {
+    this.prefix = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
+    this.location = `s3://${bucket}/${this.prefix}`;
+  }
+
+  async put(key: string, body: Uint8Array, contentType: ObjectContentType): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ...CONTENT_HEADERS[contentType] }),
+    );
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key) keys.push(object.Key.slice(this.prefix.length));
+      }
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+    return keys.sort();
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += 1000) {
+      const batch = keys.slice(start, start + 1000);
+      const result = await this.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: batch.map((key) => ({ Key: this.prefix + key })), Quiet: true },
+        }),
+      );
+      if (result.Errors?.length) {
+        const first = result.Errors[0];
+        throw new Error(`S3 could not delete ${result.Errors.length} object(s), first ${first?.Key}: ${first?.Code}`);
+      }
+    }
+  }
+}
