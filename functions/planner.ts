@@ -1,2 +1,34 @@
-// Placeholder: replaced by the real planner handler (issue 4).
-export const handler = async (): Promise<void> => {};
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { parseRunRequest, planRun } from './core/run-planner.ts';
+import { SqsTaskSender } from './core/sqs-task-sender.ts';
+import { loadPlannerConfig } from './handler-config.ts';
+import { logger, metrics } from './powertools.ts';
+
+const config = loadPlannerConfig();
+const sender = new SqsTaskSender(new SQSClient({}), config.QUEUE_URL);
+
+/**
+ * Plans a run (nightly schedule or backfill by hand) and queues one day task per
+ * day; workers plan each day's pages from there, so a long backfill stays small here.
+ */
+export const handler = async (event: unknown, context: Context) => {
+  logger.addContext(context);
+  const plan = planRun(parseRunRequest(event), {
+    timeZone: config.TIME_ZONE,
+    settleHours: config.SETTLE_HOURS,
+    lookbackDays: config.LOOKBACK_DAYS,
+    maxRangeDays: config.MAX_RANGE_DAYS,
+    defaultFilters: config.FILTERS,
+    fallbackRunId: `manual-${context.awsRequestId}`,
+  });
+  try {
+    const report = await sender.send(plan.dayTasks);
+    logger.info('run planned', { runId: plan.runId, from: plan.days[0], to: plan.days.at(-1), days: plan.days.length, ...report });
+    metrics.addMetric('DaysPlanned', MetricUnit.Count, plan.days.length);
+    return { runId: plan.runId, days: plan.days.length, ...report };
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

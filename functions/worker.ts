@@ -1,2 +1,87 @@
-// Placeholder: replaced by the real worker handler (issue 4).
-export const handler = async (): Promise<{ batchItemFailures: { itemIdentifier: string }[] }> => ({ batchItemFailures: [] });
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { decodeTask } from './core/archive-task.ts';
+import { createLivechatClient, type LivechatClient } from './core/livechat-client.ts';
+import { handleQueuedTask } from './core/queued-task-handler.ts';
+import { S3Sink } from './core/sinks/s3-sink.ts';
+import { SqsTaskSender } from './core/sqs-task-sender.ts';
+import { livechatSecretSchema, loadWorkerConfig } from './handler-config.ts';
+import { logger, metrics } from './powertools.ts';
+
+const config = loadWorkerConfig();
+const processor = new BatchProcessor(EventType.SQS);
+const sink = new S3Sink(new S3Client({}), config.BUCKET_NAME);
+const sender = new SqsTaskSender(new SQSClient({}), config.QUEUE_URL);
+const SECRET_CACHE_SECONDS = 300;
+
+let cachedClient: { apiKey: string; login: string; client: LivechatClient } | undefined;
+
+/** Credentials come from Secrets Manager through Powertools Parameters, cached across invocations. */
+async function livechatClient(): Promise<LivechatClient> {
+  const secret = livechatSecretSchema.safeParse(
+    await getSecret(config.SECRET_ID, { transform: 'json', maxAge: SECRET_CACHE_SECONDS }),
+  );
+  if (!secret.success) throw new Error('the LiveChat secret must be JSON {"login": "...", "apiKey": "..."}');
+  const { login, apiKey } = secret.data;
+  if (cachedClient?.login !== login || cachedClient.apiKey !== apiKey) {
+    cachedClient = {
+      login,
+      apiKey,
+      client: createLivechatClient({
+        apiUrl: config.API_URL,
+        login,
+        apiKey,
+        timeoutMs: config.REQUEST_TIMEOUT_MS,
+        onRetry: (retry) => {
+          metrics.addMetric(retry.reason === 'rate-limited' ? 'RateLimited' : 'Retries', MetricUnit.Count, 1);
+          logger.warn('retrying LiveChat request', { ...retry });
+        },
+      }),
+    };
+  }
+  return cachedClient.client;
+}
+
+async function recordHandler(record: SQSRecord): Promise<void> {
+  const task = decodeTask(record.body);
+  const result = await handleQueuedTask(task, {
+    client: await livechatClient(),
+    sink,
+    sender,
+    maxAttempts: config.MAX_ATTEMPTS,
+  });
+  const context = { runId: task.runId, attempt: task.attempt, ...result };
+  switch (result.kind) {
+    case 'day-planned':
+      logger.info('day planned', context);
+      break;
+    case 'page-written':
+      metrics.addMetric('PagesArchived', MetricUnit.Count, 1);
+      metrics.addMetric('ChatsArchived', MetricUnit.Count, result.chats);
+      logger.debug('page written', context);
+      break;
+    case 'drift':
+      metrics.addMetric('DriftDetected', MetricUnit.Count, 1);
+      if (result.next === 'gave-up') {
+        metrics.addMetric('DaysIncomplete', MetricUnit.Count, 1);
+        logger.error('day keeps changing: left incomplete after the last attempt', context);
+      } else {
+        logger.warn('drift: day will be archived again', context);
+      }
+      break;
+  }
+}
+
+/** SQS batch with partial failures: a bad or failing record is retried (then dead-lettered) alone. */
+export const handler = async (event: SQSEvent, context: Context) => {
+  logger.addContext(context);
+  try {
+    return await processPartialResponse(event, recordHandler, processor, { context });
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

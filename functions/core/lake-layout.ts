@@ -24,3 +24,13 @@ export function pageNumberOf(key: string): number | undefined {
 export function runManifestKey(runId: string): string {
   return `${MANIFESTS_PREFIX}runs/${runId}.json`;
 }
+
+/** What a queued day task planned (AWS runs, where no single process sees the whole run). */
+export function dayPlanKey(runId: string, day: string, attempt: number): string {
+  return `${MANIFESTS_PREFIX}runs/${runId}/${day}/plan-${attempt}.json`;
+}
+
+/** Created once by the first worker that sees drift, so one re-archive is queued, not one per page. */
+export function replanClaimKey(runId: string, day: string, attempt: number): string {
+  return `${MANIFESTS_PREFIX}runs/${runId}/${day}/replan-${attempt}.json`;
+}

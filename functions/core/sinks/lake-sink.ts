@@ -2,6 +2,8 @@
 export interface LakeSink {
   /** Writes the whole object or nothing: readers never see a partial file. */
   put(key: string, body: Uint8Array, contentType: ObjectContentType): Promise<void>;
+  /** Creates a small object only if the key does not exist yet; false when it did. */
+  putIfAbsent(key: string, body: Uint8Array, contentType: ObjectContentType): Promise<boolean>;
   /** Keys under a prefix (complete objects only). */
   list(prefix: string): Promise<string[]>;
   delete(keys: readonly string[]): Promise<void>;

@@ -8,7 +8,7 @@ import type { LakeSink, ObjectContentType } from './lake-sink.ts';
 
 const CONTENT_HEADERS: Record<ObjectContentType, { ContentType: string; ContentEncoding?: string }> = {
   // Stored as gzip bytes (not transparently decoded): Athena and DuckDB read `.json.gz` by extension.
-  'ndjson-gzip': { ContentType: 'application/x-ndjson' , ContentEncoding: 'gzip' },
+  'ndjson-gzip': { ContentType: 'application/x-ndjson', ContentEncoding: 'gzip' },
   json: { ContentType: 'application/json' },
 };
 
@@ -33,6 +33,25 @@ export class S3Sink implements LakeSink {
     await this.s3.send(
       new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ...CONTENT_HEADERS[contentType] }),
     );
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array, contentType: ObjectContentType): Promise<boolean> {
+    try {
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: body,
+          IfNoneMatch: '*',
+          ...CONTENT_HEADERS[contentType],
+        }),
+      );
+      return true;
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409) return false;
+      throw error;
+    }
   }
 
   async list(prefix: string): Promise<string[]> {

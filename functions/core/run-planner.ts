@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { dayTask, type DayTask } from './archive-task.ts';
+import { chatFiltersSchema, type ChatFilters } from './chat-filters.ts';
+import { addDays, daysInRange } from './day-range.ts';
+import { InvalidInputError } from './errors.ts';
+
+export interface ScheduleSettings {
+  timeZone: string;
+  /** Hours after local midnight before a day counts as ended (late chats settle). */
+  settleHours: number;
+  /** Earlier days re-archived every night, to catch chats that ended late. */
+  lookbackDays: number;
+}
+
+/** A scheduled run (EventBridge Scheduler passes its scheduled time) or a backfill by hand. */
+export const runRequestSchema = z.union([
+  z.object({ scheduledTime: z.iso.datetime({ offset: true }) }).strict(),
+  z
+    .object({
+      from: z.string(),
+      to: z.string().optional(),
+      filters: chatFiltersSchema.optional(),
+      runId: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).optional(),
+    })
+    .strict(),
+]);
+export type RunRequest = z.infer<typeof runRequestSchema>;
+
+export interface RunPlan {
+  runId: string;
+  days: string[];
+  dayTasks: DayTask[];
+}
+
+/**
+ * Turns a run request into one day task per day. A scheduled run archives the last
+ * settled local day plus `lookbackDays` before it; its run id derives from the
+ * scheduled time, so a retried invocation plans the same run.
+ */
+export function planRun(
+  request: RunRequest,
+  settings: ScheduleSettings & { defaultFilters: ChatFilters; maxRangeDays: number; fallbackRunId: string },
+): RunPlan {
+  let runId: string;
+  let days: string[];
+  let filters = settings.defaultFilters;
+  if ('scheduledTime' in request) {
+    const scheduled = new Date(request.scheduledTime);
+    const lastDay = addDays(localDay(new Date(scheduled.getTime() - settings.settleHours * 3_600_000), settings.timeZone), -1);
+    days = daysInRange(addDays(lastDay, -settings.lookbackDays), lastDay);
+    runId = `scheduled-${scheduled.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  } else {
+    days = daysInRange(request.from, request.to ?? request.from, settings.maxRangeDays);
+    runId = request.runId ?? settings.fallbackRunId;
+    filters = request.filters ?? filters;
+  }
+  return { runId, days, dayTasks: days.map((day) => dayTask(runId, day, 1, filters)) };
+}
+
+export function parseRunRequest(event: unknown): RunRequest {
+  const parsed = runRequestSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      'planner input must be {"scheduledTime": ISO-8601} or {"from": "YYYY-MM-DD", "to"?: "YYYY-MM-DD", "filters"?: {...}}',
+    );
+  }
+  return parsed.data;
+}
+
+/** The calendar day of an instant in a time zone, as YYYY-MM-DD. */
+export function localDay(instant: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
+}
