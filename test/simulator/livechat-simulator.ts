@@ -1,0 +1,344 @@
+/**
+ * A local HTTP server that behaves like LiveChat REST API v2 `GET /chats`
+ * (see shared/seed/livechat-rest-api-v2-list-chats.txt), with deterministic
+ * synthetic data, drift and fault injection for tests and benchmarks.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import {
+  FaultEngine,
+  htmlErrorPage,
+  requestCoversDay,
+  truncateJson,
+  type FaultDecision,
+  type FaultOptions,
+} from './faults.ts';
+import { ChatStore, type ChatFilters, type DriftPosition } from './store.ts';
+import { type Chat, dayOfTs, isValidDay } from './synthetic-chats.ts';
+
+export type { Chat } from './synthetic-chats.ts';
+export type { FaultOptions } from './faults.ts';
+
+export interface SimulatorOptions {
+  seed?: number; // default 42
+  from: string; // YYYY-MM-DD inclusive: days that have chats
+  to: string;
+  /** A number is the mean (each day varies deterministically around it); a function gives the exact count. Default 60. */
+  chatsPerDay?: number | ((day: string) => number);
+  login?: string; // default 'demo@example.com'
+  apiKey?: string; // default 'demo-api-key'
+  latencyMs?: number; // added to every response
+  faults?: FaultOptions;
+  host?: string; // default 127.0.0.1
+  port?: number; // default 0 = OS-chosen
+  /** "Today" (YYYY-MM-DD) used as the default date_to, as the real API does. Default: the current UTC date. */
+  today?: string;
+}
+
+export interface SimulatorStats {
+  requests: number;
+  byStatus: Record<string, number>;
+  faultsInjected: Record<string, number>;
+  authHeadersSeen: number;
+}
+
+export interface RunningSimulator {
+  url: string; // e.g. http://127.0.0.1:43123 (no trailing slash)
+  port: number;
+  login: string;
+  apiKey: string;
+  chats(day: string): Chat[];
+  allChats(): Chat[];
+  addChats(day: string, count: number, position?: 'newest' | 'random'): Chat[];
+  stats(): SimulatorStats;
+  close(): Promise<void>;
+}
+
+export const PAGE_SIZE = 25;
+export const DEFAULT_LOGIN = 'demo@example.com';
+export const DEFAULT_API_KEY = 'demo-api-key';
+
+const JSON_TYPE = 'application/json';
+
+class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+interface ParsedRequest {
+  filters: ChatFilters;
+  page: number;
+  dateFrom: string | undefined;
+  dateTo: string;
+}
+
+function parseQuery(params: URLSearchParams, today: string): ParsedRequest {
+  const f: ChatFilters = {};
+  const date = (name: string): string | undefined => {
+    const v = params.get(name);
+    if (v === null) return undefined;
+    if (!isValidDay(v)) throw new HttpError(400, `Invalid ${name}: expected YYYY-MM-DD`);
+    return v;
+  };
+  const dateFrom = date('date_from');
+  const dateTo = date('date_to') ?? today;
+  if (dateFrom !== undefined) f.dateFrom = dateFrom;
+  f.dateTo = dateTo;
+
+  let page = 1;
+  const pageRaw = params.get('page');
+  if (pageRaw !== null) {
+    if (!/^[1-9]\d{0,8}$/.test(pageRaw)) throw new HttpError(400, 'Invalid page: expected a positive integer');
+    page = Number(pageRaw);
+  }
+
+  const type = params.get('type');
+  if (type !== null) {
+    if (type !== 'chat' && type !== 'missed_chat') throw new HttpError(400, 'Invalid type: expected chat or missed_chat');
+    f.type = type;
+  }
+  const nonEmpty = (name: string): string | undefined => {
+    const v = params.get(name);
+    return v === null || v === '' ? undefined : v;
+  };
+  const visitorId = nonEmpty('visitor_id');
+  if (visitorId !== undefined) f.visitorId = visitorId;
+  const query = nonEmpty('query');
+  if (query !== undefined) f.query = query;
+  const agent = nonEmpty('agent');
+  if (agent !== undefined) f.agent = agent;
+
+  const intParam = (name: string): number | undefined => {
+    const v = params.get(name);
+    if (v === null) return undefined;
+    if (!/^\d{1,9}$/.test(v)) throw new HttpError(400, `Invalid ${name}: expected a number`);
+    return Number(v);
+  };
+  const group = intParam('group');
+  if (group !== undefined) f.group = group;
+  const goal = intParam('goal');
+  if (goal !== undefined) f.goal = goal;
+
+  const hasGoal = params.get('has_goal');
+  if (hasGoal !== null) {
+    if (hasGoal !== '1' && hasGoal !== '0') throw new HttpError(400, 'Invalid has_goal: expected 1 or 0');
+    f.hasGoal = hasGoal === '1';
+  }
+  const rate = params.get('rate');
+  if (rate !== null) {
+    if (rate !== 'rated' && rate !== 'not_rated' && rate !== 'rated_good' && rate !== 'rated_bad') {
+      throw new HttpError(400, 'Invalid rate: expected rated, not_rated, rated_good or rated_bad');
+    }
+    f.rate = rate;
+  }
+  return { filters: f, page, dateFrom, dateTo };
+}
+
+function checkAuth(header: string | undefined, login: string, apiKey: string): boolean {
+  if (!header) return false;
+  const m = /^Basic\s+(\S+)\s*$/i.exec(header);
+  if (!m) return false;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  return i >= 0 && decoded.slice(0, i) === login && decoded.slice(i + 1) === apiKey;
+}
+
+export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
+  const seed = options.seed ?? 42;
+  const login = options.login ?? DEFAULT_LOGIN;
+  const apiKey = options.apiKey ?? DEFAULT_API_KEY;
+  const latencyMs = Math.max(0, options.latencyMs ?? 0);
+  const faultOpts = options.faults ?? {};
+  if (!isValidDay(options.from) || !isValidDay(options.to)) {
+    throw new Error(`startSimulator: from/to must be YYYY-MM-DD days (got ${options.from}..${options.to})`);
+  }
+  if (options.today !== undefined && !isValidDay(options.today)) throw new Error('startSimulator: today must be YYYY-MM-DD');
+
+  const store = new ChatStore({ seed, from: options.from, to: options.to, chatsPerDay: options.chatsPerDay });
+  const faults = new FaultEngine(seed, faultOpts);
+  const drift = (faultOpts.drift ?? []).map((rule) => {
+    if (!isValidDay(rule.day)) throw new Error(`startSimulator: drift day must be YYYY-MM-DD (got ${rule.day})`);
+    return { rule, served: 0, fired: 0 };
+  });
+
+  const stats: SimulatorStats = { requests: 0, byStatus: {}, faultsInjected: {}, authHeadersSeen: 0 };
+  const bump = (rec: Record<string, number>, key: string): void => {
+    rec[key] = (rec[key] ?? 0) + 1;
+  };
+  const timers = new Set<NodeJS.Timeout>();
+  const sockets = new Set<Socket>();
+  let closing = false;
+
+  const later = (ms: number, fn: () => void): void => {
+    if (ms <= 0) return fn();
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+    delayMs = latencyMs,
+  ): void => {
+    later(delayMs, () => {
+      if (res.destroyed || res.writableEnded) return;
+      bump(stats.byStatus, String(status));
+      const buf = Buffer.from(body, 'utf8');
+      res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': String(buf.length), ...headers });
+      res.end(buf);
+    });
+  };
+  const sendJson = (res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void =>
+    send(res, status, JSON.stringify(value), headers);
+
+  const afterServed = (req: ParsedRequest): void => {
+    for (const d of drift) {
+      if (!requestCoversDay(req, d.rule.day)) continue;
+      d.served++;
+      const times = d.rule.times ?? 1;
+      const every = Math.max(1, d.rule.afterRequests);
+      if (d.fired < times && d.served >= every * (d.fired + 1)) {
+        d.fired++;
+        store.addChats(d.rule.day, d.rule.addChats, d.rule.position ?? 'newest');
+        bump(stats.faultsInjected, 'drift');
+      }
+    }
+  };
+
+  const pageBody = (req: ParsedRequest, empty: boolean): string => {
+    const matching = store.query(req.filters);
+    const total = matching.length;
+    const pages = Math.ceil(total / PAGE_SIZE);
+    const chats = empty ? [] : matching.slice((req.page - 1) * PAGE_SIZE, req.page * PAGE_SIZE);
+    return JSON.stringify({ chats, total, pages });
+  };
+
+  const applyFault = (res: ServerResponse, req: ParsedRequest, fault: FaultDecision): void => {
+    bump(stats.faultsInjected, fault.kind);
+    switch (fault.kind) {
+      case '429': {
+        const h: Record<string, string> = {};
+        if (fault.retryAfterSeconds !== null && fault.retryAfterSeconds !== undefined) {
+          h['Retry-After'] = String(fault.retryAfterSeconds);
+        }
+        return sendJson(res, 429, { error: 'Too many requests' }, h);
+      }
+      case '500':
+        return sendJson(res, 500, { error: 'Internal server error' });
+      case '502':
+        return send(res, 502, htmlErrorPage(502), { 'Content-Type': 'text/html' });
+      case '503':
+        return sendJson(res, 503, { error: 'Service unavailable' });
+      case 'html': {
+        const status = fault.htmlStatus ?? 502;
+        return send(res, status, htmlErrorPage(status), { 'Content-Type': 'text/html' });
+      }
+      case 'malformed':
+        return send(res, 200, truncateJson(pageBody(req, false)));
+      case 'empty':
+        return send(res, 200, pageBody(req, true));
+      case 'reset':
+        return later(latencyMs, () => {
+          bump(stats.byStatus, 'reset');
+          res.socket?.destroy();
+        });
+      case 'slow': {
+        // The page is computed (and drift counted) when the response is finally sent.
+        return later(latencyMs + faults.slowMs, () => {
+          if (res.destroyed || res.writableEnded) {
+            bump(stats.byStatus, 'aborted');
+            return;
+          }
+          send(res, 200, pageBody(req, false), {}, 0);
+          afterServed(req);
+        });
+      }
+    }
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    stats.requests++;
+    if (req.headers.authorization !== undefined) stats.authHeadersSeen++;
+    const url = new URL(req.url ?? '/', 'http://simulator.local');
+    if (url.pathname !== '/chats' && url.pathname !== '/chats/') {
+      return sendJson(res, 404, { error: 'Not found' });
+    }
+    if (req.method !== 'GET') return sendJson(res, 405, { error: 'Method not allowed' }, { Allow: 'GET' });
+    if (!checkAuth(req.headers.authorization, login, apiKey)) {
+      return sendJson(res, 401, { error: 'Authentication failed' }, { 'WWW-Authenticate': 'Basic realm="LiveChat API"' });
+    }
+    if (faults.rateLimited()) {
+      bump(stats.faultsInjected, 'rateLimit');
+      return sendJson(res, 429, { error: 'Too many requests' }, { 'Retry-After': '1' });
+    }
+    const version = req.headers['x-api-version'];
+    if (version !== '2') {
+      return sendJson(res, 400, {
+        error: version === undefined ? 'Missing X-API-Version header' : `Unsupported X-API-Version: ${String(version)}`,
+      });
+    }
+    let parsed: ParsedRequest;
+    try {
+      parsed = parseQuery(url.searchParams, options.today ?? dayOfTs(Math.floor(Date.now() / 1000)));
+    } catch (e) {
+      if (e instanceof HttpError) return sendJson(res, e.status, { error: e.message });
+      throw e;
+    }
+    const fault = faults.decide({ dateFrom: parsed.dateFrom, dateTo: parsed.dateTo, page: parsed.page });
+    if (fault) return applyFault(res, parsed, fault);
+    send(res, 200, pageBody(parsed, false));
+    afterServed(parsed);
+  };
+
+  const server = createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (e) {
+      sendJson(res, 500, { error: `Simulator bug: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+
+  return {
+    url: `http://${hostForUrl}:${addr.port}`,
+    port: addr.port,
+    login,
+    apiKey,
+    chats: (day) => structuredClone([...store.dayChats(day)]),
+    allChats: () => structuredClone(store.all()),
+    addChats: (day, count, position: DriftPosition = 'newest') => structuredClone(store.addChats(day, count, position)),
+    stats: () => structuredClone(stats),
+    close: async () => {
+      if (closing) return;
+      closing = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
+      await done;
+    },
+  };
+}
+

@@ -1,0 +1,154 @@
+/** In-memory chat store of the simulator: days → chats (newest first), drift, filtering. */
+import {
+  type Chat,
+  type ChatMessage,
+  chatCountForDay,
+  compareNewestFirst,
+  dayStartTs,
+  daysBetween,
+  generateChat,
+  generateDay,
+  randomStartInDay,
+  rngFor,
+  setChatEnd,
+} from './synthetic-chats.ts';
+
+export type DriftPosition = 'newest' | 'random';
+
+export interface ChatFilters {
+  dateFrom?: string; // inclusive, YYYY-MM-DD
+  dateTo?: string; // inclusive, YYYY-MM-DD
+  type?: 'chat' | 'missed_chat';
+  visitorId?: string;
+  query?: string;
+  agent?: string;
+  group?: number;
+  goal?: number;
+  hasGoal?: boolean;
+  rate?: 'rated' | 'not_rated' | 'rated_good' | 'rated_bad';
+}
+
+export interface StoreOptions {
+  seed: number;
+  from: string;
+  to: string;
+  chatsPerDay?: number | ((day: string) => number);
+}
+
+export class ChatStore {
+  readonly seed: number;
+  private readonly days = new Map<string, Chat[]>();
+  /** Day keys sorted descending (newest day first). */
+  private sortedDays: string[] = [];
+  private readonly usedIds = new Set<string>();
+  private readonly driftCounters = new Map<string, number>();
+  private readonly searchText = new WeakMap<Chat, string>();
+
+  constructor(opts: StoreOptions) {
+    this.seed = opts.seed;
+    for (const day of daysBetween(opts.from, opts.to)) {
+      const count = chatCountForDay(opts.seed, day, opts.chatsPerDay);
+      this.days.set(day, generateDay(opts.seed, day, count, this.usedIds));
+    }
+    this.resortDays();
+  }
+
+  private resortDays(): void {
+    this.sortedDays = [...this.days.keys()].sort().reverse();
+  }
+
+  /** The live array of a day (newest first). Callers must not mutate it. */
+  dayChats(day: string): readonly Chat[] {
+    return this.days.get(day) ?? [];
+  }
+
+  /** All chats of all days, newest first (live objects). */
+  all(): Chat[] {
+    return this.sortedDays.flatMap((d) => this.days.get(d) ?? []);
+  }
+
+  /**
+   * Add `count` new deterministic chats to `day` (seed + day + per-day counter).
+   * - 'newest': started after the current newest chat of the day (still inside the day) → front of the list.
+   * - 'random': started anywhere inside the day but ended after every existing chat of the day
+   *   (a long chat that only now shows up) → usually lands in the middle of the list.
+   */
+  addChats(day: string, count: number, position: DriftPosition = 'newest'): Chat[] {
+    const dayStart = dayStartTs(day); // validates the day
+    const dayEnd = dayStart + 86399;
+    let list = this.days.get(day);
+    if (!list) {
+      list = [];
+      this.days.set(day, list);
+      this.resortDays();
+    }
+    const added: Chat[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = this.driftCounters.get(day) ?? 0;
+      this.driftCounters.set(day, n + 1);
+      const rng = rngFor(this.seed, 'drift', day, n);
+      let startedTs: number;
+      if (position === 'newest' && list.length > 0) {
+        const newest = list[0]!.started_timestamp;
+        startedTs = Math.min(dayEnd, newest + 1 + Math.floor(rng() * Math.max(1, Math.min(900, dayEnd - newest))));
+      } else if (position === 'random' && list.length >= 2) {
+        const lo = list[list.length - 1]!.started_timestamp;
+        const hi = list[0]!.started_timestamp;
+        startedTs = lo + Math.floor(rng() * (hi - lo + 1));
+      } else {
+        startedTs = randomStartInDay(rng, day);
+      }
+      const chat = generateChat({ seed: this.seed, rng, startedTs, usedIds: this.usedIds });
+      if (position === 'random' && list.length > 0) {
+        const latestEnd = Math.max(...list.map((c) => c.ended_timestamp as number));
+        const end = chat.ended_timestamp as number;
+        if (end <= latestEnd) setChatEnd(chat, latestEnd + 1 + Math.floor(rng() * 300));
+      }
+      list.push(chat);
+      list.sort(compareNewestFirst);
+      added.push(chat);
+    }
+    return added;
+  }
+
+  /** Matching chats across the date range, newest first. */
+  query(f: ChatFilters): Chat[] {
+    const out: Chat[] = [];
+    const q = f.query ? f.query.toLowerCase() : undefined;
+    for (const day of this.sortedDays) {
+      if (f.dateFrom !== undefined && day < f.dateFrom) continue;
+      if (f.dateTo !== undefined && day > f.dateTo) continue;
+      for (const chat of this.days.get(day) ?? []) {
+        if (matches(chat, f, q, this.searchText)) out.push(chat);
+      }
+    }
+    return out;
+  }
+}
+
+function matches(chat: Chat, f: ChatFilters, q: string | undefined, cache: WeakMap<Chat, string>): boolean {
+  if (f.type !== undefined && chat.type !== f.type) return false;
+  if (f.visitorId !== undefined && chat['visitor_id'] !== f.visitorId) return false;
+  if (f.agent !== undefined) {
+    const agents = chat['agents'] as Array<{ email: string }>;
+    if (!agents.some((a) => a.email.toLowerCase() === f.agent!.toLowerCase())) return false;
+  }
+  if (f.group !== undefined && !(chat['group'] as number[]).includes(f.group)) return false;
+  const goals = chat['goals'] as Array<{ id: number }> | undefined;
+  if (f.goal !== undefined && !goals?.some((g) => g.id === f.goal)) return false;
+  if (f.hasGoal !== undefined && f.hasGoal !== (goals !== undefined && goals.length > 0)) return false;
+  if (f.rate !== undefined) {
+    const rate = chat['rate'];
+    if (f.rate === 'rated' ? rate !== 'rated_good' && rate !== 'rated_bad' : rate !== f.rate) return false;
+  }
+  if (q !== undefined) {
+    let text = cache.get(chat);
+    if (text === undefined) {
+      const msgs = chat['messages'] as ChatMessage[];
+      text = [String(chat['visitor_name']), ...msgs.map((m) => m.text)].join('\u0000').toLowerCase();
+      cache.set(chat, text);
+    }
+    if (!text.includes(q)) return false;
+  }
+  return true;
+}
