@@ -1,0 +1,94 @@
+/**
+ * Run the bundled LiveChat REST API v2 simulator until Ctrl-C.
+ *
+ *   npm run simulator -- --port 8080 --from 2024-03-01 --to 2024-03-31 --seed 42 --latency-ms 50 --chats-per-day 60
+ *
+ * Defaults: the last 7 full UTC days (ending yesterday), seed 42, ≈60 chats a day, OS-chosen port.
+ */
+import { parseArgs } from 'node:util';
+import { addDays, dayOfTs, isValidDay, startSimulator } from '../test/simulator/index.ts';
+
+const USAGE = `Usage: simulator [--port N] [--host H] [--seed N] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+                 [--latency-ms N] [--chats-per-day N] [--login EMAIL] [--api-key KEY]`;
+
+function fail(msg: string): never {
+  console.error(`simulator: ${msg}\n${USAGE}`);
+  process.exit(2);
+}
+
+function intFlag(name: string, value: string | undefined, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min) fail(`--${name} must be an integer ≥ ${min} (got ${JSON.stringify(value)})`);
+  return Number(value);
+}
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      seed: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'latency-ms': { type: 'string' },
+      'chats-per-day': { type: 'string' },
+      login: { type: 'string' },
+      'api-key': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }).values;
+} catch (e) {
+  fail(e instanceof Error ? e.message : String(e));
+}
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const yesterday = addDays(dayOfTs(Math.floor(Date.now() / 1000)), -1);
+const to = args.to ?? yesterday;
+const from = args.from ?? (isValidDay(to) ? addDays(to, -6) : to);
+for (const [name, v] of [['from', from], ['to', to]] as const) {
+  if (!isValidDay(v)) fail(`--${name} must be a YYYY-MM-DD date (got ${JSON.stringify(v)})`);
+}
+if (from > to) fail(`--from ${from} is after --to ${to}`);
+
+const seed = intFlag('seed', args.seed);
+const port = intFlag('port', args.port);
+const latencyMs = intFlag('latency-ms', args['latency-ms']);
+const chatsPerDay = intFlag('chats-per-day', args['chats-per-day']);
+
+const sim = await startSimulator({
+  from,
+  to,
+  ...(seed !== undefined ? { seed } : {}),
+  ...(port !== undefined ? { port } : {}),
+  ...(latencyMs !== undefined ? { latencyMs } : {}),
+  ...(chatsPerDay !== undefined ? { chatsPerDay } : {}),
+  ...(args.host !== undefined ? { host: args.host } : {}),
+  ...(args.login !== undefined ? { login: args.login } : {}),
+  ...(args['api-key'] !== undefined ? { apiKey: args['api-key'] } : {}),
+});
+
+const total = sim.allChats().length;
+console.log(`LiveChat REST API v2 simulator listening on ${sim.url}`);
+console.log(`  URL:      ${sim.url}/chats`);
+console.log(`  login:    ${sim.login}`);
+console.log(`  api key:  ${sim.apiKey}`);
+console.log(`  data:     ${total} chats, ${from} .. ${to} (seed ${seed ?? 42})`);
+console.log(`  try:      curl -u '${sim.login}:${sim.apiKey}' -H X-API-Version:2 '${sim.url}/chats?date_from=${to}&date_to=${to}'`);
+console.log('Press Ctrl-C to stop.');
+
+let stopping = false;
+const stop = async (signal: string): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  await sim.close();
+  const s = sim.stats();
+  console.log(`\n${signal}: stopped after ${s.requests} requests ${JSON.stringify(s.byStatus)}`);
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
