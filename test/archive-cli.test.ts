@@ -1,0 +1,211 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { archiveCommand, EXIT } from '../functions/cli/archive-command.ts';
+import { createLivechatClient } from '../functions/core/livechat-client.ts';
+import { archivePage } from '../functions/core/page-archiver.ts';
+import { planDay } from '../functions/core/day-planner.ts';
+import { dayTask } from '../functions/core/archive-task.ts';
+import { LocalFileSink } from '../functions/core/sinks/local-file-sink.ts';
+import type { RunManifest } from '../functions/core/run-manifest.ts';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from './simulator/index.ts';
+import { chatIdsByDay, duplicatesOf, listFiles } from './support/lake-reader.ts';
+
+const FROM = '2026-05-01';
+const TO = '2026-05-07';
+let sim: RunningSimulator | undefined;
+
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+});
+
+function capture() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
+}
+
+async function runCli(args: string[], env: Record<string, string | undefined>) {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await archiveCommand(args, {
+    env,
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    clientOverrides: { baseRetryDelayMs: 5, maxRetryDelayMs: 200, timeoutMs: 1_000 },
+    redeliveryDelayMs: 10,
+  });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+async function archiveFromSimulator(options: Omit<SimulatorOptions, 'from' | 'to'>, extraArgs: string[] = []) {
+  sim = await startSimulator({ from: FROM, to: TO, ...options });
+  const out = await mkdtemp(join(tmpdir(), 'lake-'));
+  const result = await runCli(
+    ['--from', FROM, '--to', TO, '--out', out, '--api-url', sim.url, '--concurrency', '6', ...extraArgs],
+    { LIVECHAT_LOGIN: sim.login, LIVECHAT_API_KEY: sim.apiKey },
+  );
+  return { ...result, out, sim };
+}
+
+async function expectEveryChatExactlyOnce(out: string, simulator: RunningSimulator) {
+  const lake = await chatIdsByDay(out);
+  let checked = 0;
+  for (const day of ['2026-05-01', '2026-05-02', '2026-05-03', '2026-05-04', '2026-05-05', '2026-05-06', '2026-05-07']) {
+    const ids = lake.get(day) ?? [];
+    expect(duplicatesOf(ids), `duplicates on ${day}`).toEqual([]);
+    expect([...ids].sort(), `chats of ${day}`).toEqual(simulator.chats(day).map((chat) => chat.id).sort());
+    checked += ids.length;
+  }
+  return checked;
+}
+
+async function manifestOf(out: string): Promise<RunManifest> {
+  const [key] = (await listFiles(join(out, 'manifests'))).filter((file) => file.endsWith('.json'));
+  return JSON.parse(await readFile(join(out, 'manifests', key!), 'utf8')) as RunManifest;
+}
+
+describe('npm run archive against the simulator', () => {
+  it('archives every chat exactly once per partition through faults and drift', async () => {
+    const { code, stdout, out, sim } = await archiveFromSimulator({
+      seed: 7,
+      faults: {
+        rate429: 0.05,
+        retryAfterSeconds: 0,
+        rate5xx: 0.05,
+        rateMalformed: 0.03,
+        rateHtml: 0.03,
+        rateReset: 0.03,
+        rateEmptyPage: 0.03,
+        drift: [
+          { day: '2026-05-02', afterRequests: 0, addChats: 2, position: 'newest' }, // before page 1 is planned
+          { day: '2026-05-03', afterRequests: 2, addChats: 1, position: 'random' }, // between pages
+          { day: '2026-05-04', afterRequests: 3, addChats: 30, position: 'newest' }, // adds a page
+        ],
+      },
+    });
+    expect(stdout).toMatch(/complete/);
+    expect(code).toBe(EXIT.ok);
+    const checked = await expectEveryChatExactlyOnce(out, sim);
+    expect(checked).toBe(sim.allChats().length);
+    const manifest = await manifestOf(out);
+    expect(manifest.complete).toBe(true);
+    expect(manifest.totals.chats).toBe(checked);
+    expect(manifest.totals.drift).toBeGreaterThan(0);
+    expect(manifest.days.find((day) => day.day === '2026-05-04')?.attempts).toBeGreaterThan(1);
+    expect(await listFiles(out)).not.toContainEqual(expect.stringMatching(/\.partial$/));
+  });
+
+  it('removes stale pages when a re-archived day has fewer pages than before', async () => {
+    const { out, sim } = await archiveFromSimulator({ chatsPerDay: () => 30 });
+    await new LocalFileSink(out).put('chats/dt=2026-05-01/page-00009.json.gz', Buffer.from('stale'), 'ndjson-gzip');
+    const again = await runCli(['--from', FROM, '--to', TO, '--out', out, '--api-url', sim.url], {
+      LIVECHAT_LOGIN: sim.login,
+      LIVECHAT_API_KEY: sim.apiKey,
+    });
+    expect(again.code).toBe(EXIT.ok);
+    expect(await listFiles(join(out, 'chats/dt=2026-05-01'))).toEqual(['page-00001.json.gz', 'page-00002.json.gz']);
+    await expectEveryChatExactlyOnce(out, sim);
+  });
+
+  it('reports a day that keeps changing as incomplete and exits non-zero', async () => {
+    const { code, stdout, out } = await archiveFromSimulator(
+      { faults: { drift: [{ day: '2026-05-05', afterRequests: 1, addChats: 1, times: 50 }] } },
+      ['--max-attempts', '3'],
+    );
+    expect(code).toBe(EXIT.incomplete);
+    expect(stdout).toMatch(/INCOMPLETE/);
+    expect(stdout).toMatch(/incomplete 2026-05-05: the day kept changing/);
+    const manifest = await manifestOf(out);
+    expect(manifest.complete).toBe(false);
+    expect(manifest.days.find((day) => day.day === '2026-05-05')).toMatchObject({ status: 'incomplete', attempts: 3 });
+  });
+
+  it('applies filters to every request', async () => {
+    const { code, out, sim } = await archiveFromSimulator({}, ['--type', 'missed_chat']);
+    expect(code).toBe(EXIT.ok);
+    const lake = await chatIdsByDay(out);
+    const expected = sim.allChats().filter((chat) => chat.type === 'missed_chat').map((chat) => chat.id);
+    expect([...lake.values()].flat().sort()).toEqual(expected.sort());
+  });
+
+  it('a redelivered page task leaves the lake unchanged', async () => {
+    sim = await startSimulator({ from: FROM, to: FROM });
+    const out = await mkdtemp(join(tmpdir(), 'lake-'));
+    const sink = new LocalFileSink(out);
+    const client = createLivechatClient({ apiUrl: sim.url, login: sim.login, apiKey: sim.apiKey });
+    const now = () => new Date('2026-05-02T03:00:00Z');
+    const plan = await planDay(dayTask('run-1', FROM, 1, {}), client);
+    for (const task of plan.pageTasks) await archivePage(task, { client, sink, now });
+    const snapshot = async () =>
+      Promise.all(
+        (await listFiles(out)).map(async (file) => [file, createHash('sha256').update(await readFile(join(out, file))).digest('hex')]),
+      );
+    const before = await snapshot();
+    await archivePage(plan.pageTasks[1]!, { client, sink, now });
+    await archivePage(plan.pageTasks[0]!, { client, sink, now });
+    expect(await snapshot()).toEqual(before);
+    expect(before.length).toBe(plan.pages);
+  });
+});
+
+describe('npm run archive: refusals', () => {
+  it('stops within seconds on a wrong API key, with one clear line and no chat file', async () => {
+    sim = await startSimulator({ from: FROM, to: TO });
+    const out = await mkdtemp(join(tmpdir(), 'lake-'));
+    const started = Date.now();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bin/archive.ts', '--from', FROM, '--to', TO, '--out', out, '--api-url', sim.url],
+      { env: { ...process.env, LIVECHAT_LOGIN: sim.login, LIVECHAT_API_KEY: 'definitely-wrong-key' }, stdio: 'pipe' },
+    );
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(code).toBe(EXIT.auth);
+    const errors = stderr.split('\n').filter((line) => line.startsWith('error:'));
+    expect(errors).toEqual([expect.stringMatching(/authentication failed \(401\)/)]);
+    expect(stderr + stdout).not.toContain('definitely-wrong-key');
+    expect((await listFiles(out)).filter((file) => file.endsWith('.json.gz'))).toEqual([]);
+  });
+
+  it.each([
+    [['--from', '2026-02-30'], /--from must be a date as YYYY-MM-DD, got "2026-02-30"/],
+    [['--from', '20260501'], /--from must be a date/],
+    [['--from', '2026-05-07', '--to', '2026-05-01'], /--from 2026-05-07 is after --to 2026-05-01/],
+    [['--to', '2026-05-01'], /--from is required/],
+    [['--from', '2026-05-01', '--colour', 'red'], /Unknown option '--colour'/],
+    [['--from', '2026-05-01', '--type', 'chats'], /--type: /],
+    [['--from', '2026-05-01', '--rate', 'great'], /--rate: /],
+    [['--from', '2026-05-01', '--has-goal', 'yes'], /--has-goal must be a whole number from 0 to 1/],
+    [['--from', '2026-05-01', '--concurrency', '0'], /--concurrency must be a whole number from 1 to 64/],
+    [['--from', '2026-05-01', '--group=-1'], /--group must be a whole number/],
+    [['--from', '2026-05-01', '--api-url', 'ftp://x'], /--api-url must be an http\(s\) URL/],
+    [['--from', '2026-05-01', '--out', 'a', '--bucket', 'b'], /either --out or --bucket/],
+    [['--from', '2026-05-01', '--prefix', 'p'], /--prefix needs --bucket/],
+    [['--from', '1990-01-01', '--to', '2026-01-01'], /more than the maximum/],
+  ])('refuses %j with a usage error and writes nothing', async (args, message) => {
+    const out = await mkdtemp(join(tmpdir(), 'lake-'));
+    const hasOut = args.includes('--out') || args.includes('--bucket');
+    const result = await runCli(hasOut ? args : [...args, '--out', out], { LIVECHAT_LOGIN: 'x', LIVECHAT_API_KEY: 'y' });
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr.split('\n')[0]).toMatch(message);
+    expect(result.stderr.split('\n')[0]).toMatch(/^error: /);
+    expect(await listFiles(out)).toEqual([]);
+  });
+
+  it('refuses to run without credentials', async () => {
+    const result = await runCli(['--from', '2026-05-01'], {});
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toMatch(/LIVECHAT_LOGIN and LIVECHAT_API_KEY/);
+  });
+});

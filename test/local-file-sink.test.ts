@@ -1,0 +1,47 @@
+import { mkdtemp, readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LocalFileSink } from '../functions/core/sinks/local-file-sink.ts';
+
+async function sinkInTemp() {
+  const dir = await mkdtemp(join(tmpdir(), 'lake-'));
+  return { dir, sink: new LocalFileSink(dir) };
+}
+
+describe('LocalFileSink', () => {
+  it('writes files under their key and overwrites them in place', async () => {
+    const { dir, sink } = await sinkInTemp();
+    await sink.put('chats/dt=2026-01-01/page-00001.json.gz', Buffer.from('one'), 'ndjson-gzip');
+    await sink.put('chats/dt=2026-01-01/page-00001.json.gz', Buffer.from('two'), 'ndjson-gzip');
+    expect(await readFile(join(dir, 'chats/dt=2026-01-01/page-00001.json.gz'), 'utf8')).toBe('two');
+    expect(await readdir(join(dir, 'chats/dt=2026-01-01'))).toEqual(['page-00001.json.gz']);
+  });
+
+  it('lists complete files only, never partial ones', async () => {
+    const { dir, sink } = await sinkInTemp();
+    await sink.put('chats/dt=2026-01-01/page-00002.json.gz', Buffer.from('x'), 'ndjson-gzip');
+    await mkdir(join(dir, 'chats/dt=2026-01-02'), { recursive: true });
+    await writeFile(join(dir, 'chats/dt=2026-01-02/page-00001.json.gz.abc123.partial'), 'half');
+    expect(await sink.list('chats/')).toEqual(['chats/dt=2026-01-01/page-00002.json.gz']);
+    expect(await sink.list('chats/dt=2026-01-02/')).toEqual([]);
+    expect(await sink.list('nothing/here/')).toEqual([]);
+  });
+
+  it('leaves no file behind when a write fails', async () => {
+    const { dir, sink } = await sinkInTemp();
+    await mkdir(join(dir, 'chats/dt=2026-01-01/page-00001.json.gz'), { recursive: true }); // a folder where the file goes
+    await expect(sink.put('chats/dt=2026-01-01/page-00001.json.gz', Buffer.from('x'), 'ndjson-gzip')).rejects.toThrow();
+    const left = await readdir(join(dir, 'chats/dt=2026-01-01'));
+    expect(left.filter((name) => name.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('deletes, creates only-if-absent, and refuses keys outside the lake', async () => {
+    const { sink } = await sinkInTemp();
+    expect(await sink.putIfAbsent('manifests/claim.json', Buffer.from('{}'), 'json')).toBe(true);
+    expect(await sink.putIfAbsent('manifests/claim.json', Buffer.from('{}'), 'json')).toBe(false);
+    await sink.delete(['manifests/claim.json', 'manifests/missing.json']);
+    expect(await sink.list('manifests/')).toEqual([]);
+    await expect(sink.put('../escape.json', Buffer.from('x'), 'json')).rejects.toThrow(/escapes the lake folder/);
+  });
+});

@@ -1,0 +1,30 @@
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { decodeNdjsonGzip, encodeNdjsonGzip } from '../functions/core/ndjson-gzip.ts';
+
+const nasty = [
+  'line one\nline two\r\nline three',
+  'quotes " and \' and `backticks`',
+  'backslash \\ and \\n literally',
+  'unicode: é ñ ü 中文 日本語 한국어 🚀👩‍💻',
+  'separators \u2028 and \u2029',
+  'control \u0000 \u001f and tab\t',
+  '{"looks":"like json"}',
+  '',
+];
+
+describe('gzip NDJSON', () => {
+  it('round-trips nasty strings, one record per line', async () => {
+    const records = nasty.map((text, index) => ({ id: `C${index}`, messages: [{ text }], nested: { deep: [text] } }));
+    const body = await encodeNdjsonGzip(records);
+    const lines = gunzipSync(body).toString('utf8').split('\n');
+    expect(lines).toHaveLength(records.length + 1);
+    expect(lines.at(-1)).toBe('');
+    expect(await decodeNdjsonGzip(body)).toEqual(records);
+  });
+
+  it('writes an empty page as an empty file', async () => {
+    expect(gunzipSync(await encodeNdjsonGzip([])).byteLength).toBe(0);
+    expect(await decodeNdjsonGzip(await encodeNdjsonGzip([]))).toEqual([]);
+  });
+});

@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
+
+/** Every chat id in a local lake, by partition day, in file order. */
+export async function chatIdsByDay(lakeDir: string): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>();
+  const chatsDir = join(lakeDir, 'chats');
+  if (!existsSync(chatsDir)) return result;
+  for (const partition of (await readdir(chatsDir)).sort()) {
+    const day = partition.replace(/^dt=/, '');
+    const ids: string[] = [];
+    for (const file of (await readdir(join(chatsDir, partition))).sort()) {
+      if (!file.endsWith('.json.gz')) continue;
+      const chats = await decodeNdjsonGzip<{ id: string }>(await readFile(join(chatsDir, partition, file)));
+      ids.push(...chats.map((chat) => chat.id));
+    }
+    result.set(day, ids);
+  }
+  return result;
+}
+
+/** All files under a folder (relative paths), for "nothing written" and "unchanged" checks. */
+export async function listFiles(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+    .sort();
+}
+
+export function duplicatesOf(ids: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return ids.filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
+}
