@@ -54,7 +54,7 @@ export function parseArchiveArgs(argv: readonly string[], today = new Date().toI
   }
 
   if (!values.from) throw new InvalidInputError('--from is required');
-  const days = daysInRange(values.from, values.to ?? today, MAX_RANGE_DAYS);
+  const days = daysInRange(values.from, values.to ?? today, MAX_RANGE_DAYS, { from: '--from', to: '--to' });
 
   if (values.out !== undefined && values.bucket !== undefined) {
     throw new InvalidInputError('give either --out or --bucket, not both');

@@ -4,15 +4,20 @@ import { InvalidInputError } from './errors.ts';
 const DAY_MS = 86_400_000;
 
 /** Every day from `from` to `to`, inclusive, as YYYY-MM-DD. */
-export function daysInRange(from: string, to: string, maxDays = Number.POSITIVE_INFINITY): string[] {
-  for (const [name, day] of [['from', from], ['to', to]] as const) {
+export function daysInRange(
+  from: string,
+  to: string,
+  maxDays = Number.POSITIVE_INFINITY,
+  names: { from: string; to: string } = { from: 'from', to: 'to' },
+): string[] {
+  for (const [name, day] of [[names.from, from], [names.to, to]] as const) {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || !isRealDay(day)) {
-      throw new InvalidInputError(`--${name} must be a date as YYYY-MM-DD, got "${day}"`);
+      throw new InvalidInputError(`${name} must be a date as YYYY-MM-DD, got "${day}"`);
     }
   }
   const start = Date.parse(`${from}T00:00:00Z`);
   const end = Date.parse(`${to}T00:00:00Z`);
-  if (start > end) throw new InvalidInputError(`--from ${from} is after --to ${to}`);
+  if (start > end) throw new InvalidInputError(`${names.from} ${from} is after ${names.to} ${to}`);
   const count = (end - start) / DAY_MS + 1;
   if (count > maxDays) throw new InvalidInputError(`the range has ${count} days, more than the maximum of ${maxDays}`);
   return Array.from({ length: count }, (_, index) => new Date(start + index * DAY_MS).toISOString().slice(0, 10));

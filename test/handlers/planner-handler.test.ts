@@ -1,0 +1,72 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { lambdaContext } from '../support/lambda-fixtures.ts';
+
+const sqsMock = mockClient(SQSClient);
+let handler: (typeof import('../../functions/planner.ts'))['handler'];
+
+beforeAll(async () => {
+  vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/pages');
+  vi.stubEnv('TIME_ZONE', 'Europe/Warsaw');
+  vi.stubEnv('LOOKBACK_DAYS', '3');
+  vi.stubEnv('SETTLE_HOURS', '2');
+  vi.stubEnv('FILTERS', '{"type":"chat"}');
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  ({ handler } = await import('../../functions/planner.ts'));
+});
+
+beforeEach(() => sqsMock.reset());
+
+function sentBodies(): Array<Record<string, unknown>> {
+  return sqsMock
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((call) => call.args[0].input.Entries ?? [])
+    .map((entry) => JSON.parse(entry.MessageBody!) as Record<string, unknown>);
+}
+
+describe('planner handler', () => {
+  it('queues one day task per day of a scheduled run, in batches of ten', async () => {
+    sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const result = await handler({ scheduledTime: '2026-11-25T01:30:00Z' }, lambdaContext());
+    // 01:30Z is 02:30 in Warsaw; minus 2 h settle is still the 25th there, so the last day is the 24th.
+    expect(sentBodies().map((task) => task.day)).toEqual(['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24']);
+    expect(sentBodies()[0]).toMatchObject({ kind: 'day', attempt: 1, runId: 'scheduled-20261125T013000Z', filters: { type: 'chat' } });
+    expect(result).toMatchObject({ days: 4, messages: 4, batchCalls: 1 });
+  });
+
+  it('fans a 3-year backfill out as day tasks only, ten per SendMessageBatch', async () => {
+    sqsMock.on(SendMessageBatchCommand).resolves({});
+    const result = await handler({ from: '2023-01-01', to: '2025-12-31' }, lambdaContext('req-42'));
+    expect(result).toMatchObject({ runId: 'manual-req-42', days: 1096, messages: 1096, batchCalls: 110 });
+    for (const call of sqsMock.commandCalls(SendMessageBatchCommand)) {
+      expect(call.args[0].input.Entries!.length).toBeLessThanOrEqual(10);
+    }
+  });
+
+  it('sends entries reported in Failed again, and only those', async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({ Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }] })
+      .resolves({});
+    await handler({ from: '2026-01-01', to: '2026-01-03' }, lambdaContext());
+    const calls = sqsMock.commandCalls(SendMessageBatchCommand);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.args[0].input.Entries!.map((entry) => JSON.parse(entry.MessageBody!).day)).toEqual(['2026-01-02']);
+  });
+
+  it('fails loudly when some entries keep failing', async () => {
+    sqsMock.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: '0', Code: 'KMS.DisabledException', SenderFault: true }] });
+    await expect(handler({ from: '2026-01-01' }, lambdaContext())).rejects.toThrow(
+      /1 of 1 archive tasks could not be queued after 5 attempts: KMS.DisabledException \(sender fault\)/,
+    );
+  });
+
+  it('rejects a malformed event with one clear line and queues nothing', async () => {
+    await expect(handler({ from: 'last tuesday' }, lambdaContext())).rejects.toThrow(/^from must be a date/);
+    await expect(handler({ hello: 'world' }, lambdaContext())).rejects.toThrow(/planner input must be/);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
+  });
+});

@@ -1,0 +1,190 @@
+import {
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { decodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
+import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
+import { lambdaContext, sqsEvent } from '../support/lambda-fixtures.ts';
+import { duplicatesOf } from '../support/lake-reader.ts';
+
+const DAY = '2026-06-10';
+const s3Mock = mockClient(S3Client);
+const sqsMock = mockClient(SQSClient);
+const secretsMock = mockClient(SecretsManagerClient);
+let sim: RunningSimulator;
+let worker: (typeof import('../../functions/worker.ts'))['handler'];
+let planner: (typeof import('../../functions/planner.ts'))['handler'];
+
+/** The S3 bucket as the mocked PutObject/DeleteObjects calls left it. */
+const bucket = new Map<string, Uint8Array>();
+
+beforeAll(async () => {
+  sim = await startSimulator({ from: '2026-06-08', to: DAY, chatsPerDay: (day) => (day === DAY ? 60 : 30) });
+  vi.stubEnv('BUCKET_NAME', 'lake-bucket');
+  vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/pages');
+  vi.stubEnv('SECRET_ID', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:livechat');
+  vi.stubEnv('API_URL', sim.url);
+  vi.stubEnv('MAX_ATTEMPTS', '3');
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  vi.stubEnv('AWS_REGION', 'eu-west-1');
+  ({ handler: worker } = await import('../../functions/worker.ts'));
+  ({ handler: planner } = await import('../../functions/planner.ts'));
+});
+
+afterAll(async () => {
+  await sim.close();
+});
+
+beforeEach(() => {
+  bucket.clear();
+  s3Mock.reset();
+  sqsMock.reset();
+  secretsMock.reset();
+  secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ login: sim.login, apiKey: sim.apiKey }) });
+  s3Mock.on(PutObjectCommand).callsFake((input: { Key: string; Body: Uint8Array; IfNoneMatch?: string }) => {
+    if (input.IfNoneMatch === '*' && bucket.has(input.Key)) {
+      throw new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 } });
+    }
+    bucket.set(input.Key, input.Body);
+    return {};
+  });
+  s3Mock.on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
+    Contents: [...bucket.keys()].filter((key) => key.startsWith(input.Prefix)).map((Key) => ({ Key })),
+  }));
+  s3Mock.on(DeleteObjectsCommand).callsFake((input: { Delete: { Objects: Array<{ Key: string }> } }) => {
+    for (const object of input.Delete.Objects) bucket.delete(object.Key);
+    return {};
+  });
+  sqsMock.on(SendMessageBatchCommand).resolves({});
+});
+
+const dayTaskBody = (day: string, attempt = 1) =>
+  JSON.stringify({ v: 1, kind: 'day', runId: 'run-1', day, attempt, filters: {} });
+const pageTaskBody = (page: number, total = 60, pages = 3) =>
+  JSON.stringify({ v: 1, kind: 'page', runId: 'run-1', day: DAY, attempt: 1, filters: {}, page, pages, total });
+
+function queuedBodies(): string[] {
+  const bodies = sqsMock
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((call) => call.args[0].input.Entries ?? [])
+    .map((entry) => entry.MessageBody!);
+  sqsMock.resetHistory();
+  return bodies;
+}
+
+async function chatIdsInBucket(day: string): Promise<string[]> {
+  const keys = [...bucket.keys()].filter((key) => key.startsWith(`chats/dt=${day}/`)).sort();
+  const ids: string[] = [];
+  for (const key of keys) ids.push(...(await decodeNdjsonGzip<{ id: string }>(bucket.get(key)!)).map((chat) => chat.id));
+  return ids;
+}
+
+describe('worker handler', () => {
+  it('plans a day task into page tasks, sent ten at most per SendMessageBatch', async () => {
+    const result = await worker(sqsEvent([dayTaskBody(DAY)]), lambdaContext());
+    expect(result.batchItemFailures).toEqual([]);
+    const tasks = queuedBodies().map((body) => JSON.parse(body) as Record<string, unknown>);
+    expect(tasks.map((task) => task.page)).toEqual([1, 2, 3]);
+    expect(tasks[0]).toMatchObject({ kind: 'page', day: DAY, pages: 3, total: 60, attempt: 1 });
+    expect([...bucket.keys()]).toEqual(['manifests/runs/run-1/2026-06-10/plan-1.json']);
+  });
+
+  it('writes a page as gzip NDJSON under its deterministic key', async () => {
+    const result = await worker(sqsEvent([pageTaskBody(2)]), lambdaContext());
+    expect(result.batchItemFailures).toEqual([]);
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: 'lake-bucket',
+      Key: 'chats/dt=2026-06-10/page-00002.json.gz',
+      ContentType: 'application/x-ndjson',
+      ContentEncoding: 'gzip',
+    });
+    const chats = await decodeNdjsonGzip<Record<string, unknown>>(bucket.get('chats/dt=2026-06-10/page-00002.json.gz')!);
+    expect(chats.map((chat) => chat.id)).toEqual(sim.chats(DAY).slice(25, 50).map((chat) => chat.id));
+    expect(chats[0]).toMatchObject({ ...sim.chats(DAY)[25], _run_id: 'run-1', _page: 2 });
+  });
+
+  it('fails only the bad record of a batch; its neighbours succeed', async () => {
+    const result = await worker(
+      sqsEvent([pageTaskBody(1), 'not json at all', JSON.stringify({ v: 0, kind: 'page' }), pageTaskBody(3)]),
+      lambdaContext(),
+    );
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-1' }, { itemIdentifier: 'msg-2' }]);
+    expect([...bucket.keys()].sort()).toEqual(['chats/dt=2026-06-10/page-00001.json.gz', 'chats/dt=2026-06-10/page-00003.json.gz']);
+  });
+
+  it('reads the secret once and caches it across invocations for five minutes', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 301_000); // past whatever earlier tests cached
+      await worker(sqsEvent([pageTaskBody(1)]), lambdaContext());
+      await worker(sqsEvent([pageTaskBody(2)]), lambdaContext());
+      expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+      vi.setSystemTime(Date.now() + 301_000);
+      await worker(sqsEvent([pageTaskBody(3)]), lambdaContext());
+      expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+      expect(bucket.size).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('queues one re-archive of the day when drift is seen, however many pages see it', async () => {
+    const result = await worker(sqsEvent([pageTaskBody(1, 59), pageTaskBody(2, 59), pageTaskBody(3, 59)]), lambdaContext());
+    expect(result.batchItemFailures).toEqual([]);
+    const queued = queuedBodies().map((body) => JSON.parse(body) as Record<string, unknown>);
+    expect(queued).toEqual([{ v: 1, kind: 'day', runId: 'run-1', day: DAY, attempt: 2, filters: {} }]);
+    expect([...bucket.keys()].filter((key) => key.startsWith('chats/'))).toEqual([]);
+  });
+
+  it('runs planner → queue → worker against the simulator and stores every chat once, through drift', async () => {
+    sim.addChats('2026-06-09', 0);
+    const planned = await planner({ from: '2026-06-08', to: DAY }, lambdaContext('backfill-1'));
+    expect(planned).toMatchObject({ days: 3 });
+    let pending = queuedBodies();
+    let deliveries = 0;
+    let drifted = false;
+    while (pending.length > 0) {
+      const batch = pending.splice(0, 5);
+      const result = await worker(sqsEvent(batch), lambdaContext());
+      expect(result.batchItemFailures).toEqual([]);
+      deliveries += batch.length;
+      if (!drifted && deliveries > 4) {
+        sim.addChats(DAY, 3, 'random');
+        drifted = true;
+      }
+      pending.push(...queuedBodies());
+    }
+    for (const day of ['2026-06-08', '2026-06-09', DAY]) {
+      const ids = await chatIdsInBucket(day);
+      expect(duplicatesOf(ids)).toEqual([]);
+      expect(ids.sort()).toEqual(sim.chats(day).map((chat) => chat.id).sort());
+    }
+    expect([...bucket.keys()].some((key) => key.includes(`${DAY}/replan-2.json`))).toBe(true);
+  });
+  // Last: the malformed secret stays in the cache afterwards.
+  it('fails the batch on a malformed secret without echoing it, and writes nothing', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 3_600_000); // later than any cached secret
+      secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"login":"only-login-hunter2"}' });
+      const error = await worker(sqsEvent([pageTaskBody(1)]), lambdaContext()).catch((caught: unknown) => caught);
+      const recordErrors = (error as { recordErrors: Error[] }).recordErrors;
+      expect(recordErrors.map((recordError) => recordError.message)).toEqual([
+        'the LiveChat secret must be JSON {"login": "...", "apiKey": "..."}',
+      ]);
+      expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('hunter2');
+      expect(bucket.size).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
