@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { addDays, daysInRange } from '../core/day-range.ts';
+import { openLocalLake, type LocalLake } from '../lake/duckdb-lake.ts';
+import { startSimulator } from '../../test/simulator/index.ts';
+import { archiveCommand, EXIT } from './archive-command.ts';
+import { formatTable } from './format-table.ts';
+
+const DEMO_MARKER = '.livechat-archiver-demo';
+
+export interface DemoOptions {
+  lakeDir: string;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  today?: string;
+}
+
+/**
+ * The local demo: a LiveChat v2 simulator with faults and drift, a week archived
+ * through the real CLI code into a local lake, and a report queried with DuckDB.
+ * Exit code 0 only when the lake holds every chat of the simulator exactly once.
+ */
+export async function demoCommand(options: DemoOptions): Promise<number> {
+  const lakeDir = resolve(options.lakeDir);
+  await prepareLakeFolder(lakeDir);
+  const lastDay = addDays(options.today ?? new Date().toISOString().slice(0, 10), -1);
+  const days = daysInRange(addDays(lastDay, -6), lastDay);
+  const driftDay = days[3]!;
+  const simulator = await startSimulator({
+    from: days[0]!,
+    to: lastDay,
+    faults: {
+      rate429: 0.04,
+      retryAfterSeconds: 1,
+      rate5xx: 0.04,
+      rateMalformed: 0.02,
+      rateHtml: 0.02,
+      drift: [{ day: driftDay, afterRequests: 2, addChats: 4, position: 'random' }],
+    },
+  });
+  options.stderr.write(
+    `LiveChat v2 simulator on ${simulator.url} (429s, 5xx, broken bodies, and new chats appearing on ${driftDay} mid-run)\n`,
+  );
+  try {
+    const code = await archiveCommand(
+      ['--from', days[0]!, '--to', lastDay, '--out', lakeDir, '--api-url', simulator.url, '--concurrency', '4'],
+      {
+        env: { LIVECHAT_LOGIN: simulator.login, LIVECHAT_API_KEY: simulator.apiKey },
+        stdout: options.stdout,
+        stderr: options.stderr,
+      },
+    );
+    if (code !== EXIT.ok) return code;
+    const lake = await openLocalLake(lakeDir);
+    try {
+      await printReport(lake, options.stdout);
+      const expected = new Map(days.map((day) => [day, simulator.chats(day).map((chat) => chat.id)]));
+      const { missing, duplicates } = await completeness(lake, expected);
+      const total = [...expected.values()].reduce((sum, ids) => sum + ids.length, 0);
+      options.stdout.write(
+        `\ncompleteness (lake vs simulator): ${total} chats expected, missing ${missing}, duplicates ${duplicates}\n`,
+      );
+      return missing === 0 && duplicates === 0 ? EXIT.ok : EXIT.incomplete;
+    } finally {
+      await lake.close();
+    }
+  } finally {
+    await simulator.close();
+  }
+}
+
+async function printReport(lake: LocalLake, out: NodeJS.WriteStream): Promise<void> {
+  const sections: Array<[string, string]> = [
+    ['Chats per day', 'chats_per_day'],
+    ['Chats per agent (whole week)', ''],
+    ['Rating share', 'rating_share'],
+    ['Missed-chat share', 'missed_chat_share'],
+  ];
+  for (const [title, name] of sections) {
+    const rows = name
+      ? await lake.runNamed(name)
+      : await lake.query(
+          `SELECT a.email AS agent, count(DISTINCT c.id) AS chats
+             FROM chats c, UNNEST(c.agents) AS t(a)
+            GROUP BY 1 ORDER BY 2 DESC, 1`,
+        );
+    out.write(`\n${title}\n${formatTable(rows)}\n`);
+  }
+}
+
+/** Chats of the simulator absent from their partition, and chats stored more than once in one. */
+async function completeness(
+  lake: LocalLake,
+  expected: Map<string, string[]>,
+): Promise<{ missing: number; duplicates: number }> {
+  const rows = await lake.query<{ dt: string; id: string; copies: number }>(
+    'SELECT CAST(dt AS VARCHAR) AS dt, id, count(*) AS copies FROM chats GROUP BY 1, 2',
+  );
+  const stored = new Map(rows.map((row) => [`${row.dt}/${row.id}`, Number(row.copies)]));
+  let missing = 0;
+  for (const [day, ids] of expected) for (const id of ids) if (!stored.has(`${day}/${id}`)) missing += 1;
+  const duplicates = rows.reduce((sum, row) => sum + Number(row.copies) - 1, 0);
+  return { missing, duplicates };
+}
+
+/** The demo starts from an empty lake, but never wipes a folder it did not create. */
+async function prepareLakeFolder(lakeDir: string): Promise<void> {
+  if (existsSync(lakeDir)) {
+    const entries = await readdir(lakeDir);
+    if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
+      throw new Error(`${lakeDir} holds files the demo did not write; choose another folder with --out`);
+    }
+    await rm(lakeDir, { recursive: true, force: true });
+  }
+  await mkdir(lakeDir, { recursive: true });
+  await writeFile(join(lakeDir, DEMO_MARKER), 'Written by `npm run demo`; the demo may delete this folder.\n');
+}
