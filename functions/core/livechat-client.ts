@@ -58,6 +58,12 @@ export function createLivechatClient(options: LivechatClientOptions): LivechatCl
   const apiUrl = (options.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, '');
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
   const baseRetryDelayMs = options.baseRetryDelayMs ?? 300;
+  // After a 429, every request of this client waits out the Retry-After, not only the one refused.
+  let notBefore = 0;
+  const waitForRateLimit = async () => {
+    const wait = notBefore - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  };
   const authorization = `Basic ${Buffer.from(`${options.login}:${options.apiKey}`).toString('base64')}`;
 
   const api: KyInstance = ky.create({
@@ -77,8 +83,14 @@ export function createLivechatClient(options: LivechatClientOptions): LivechatCl
       retryOnTimeout: true,
     },
     hooks: {
+      beforeRequest: [waitForRateLimit],
       afterResponse: [
         async ({ response }) => {
+          if (response.status === 429) {
+            const seconds = Number(response.headers.get('retry-after'));
+            const wait = Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, maxRetryDelayMs) : baseRetryDelayMs;
+            notBefore = Math.max(notBefore, Date.now() + wait);
+          }
           if (!response.ok) return;
           const body = await response.text();
           if (!isChatList(body)) {
@@ -90,6 +102,7 @@ export function createLivechatClient(options: LivechatClientOptions): LivechatCl
         ({ request, error, retryCount }) => {
           options.onRetry?.({ ...describeFailure(error), retryCount, path: pathOf(request.url) });
         },
+        waitForRateLimit,
       ],
     },
   });
