@@ -1,0 +1,64 @@
+import { decodeTask, encodeTask, type ArchiveTask } from '../../functions/core/archive-task.ts';
+import type { LivechatClient } from '../../functions/core/livechat-client.ts';
+import { handleQueuedTask, type QueuedTaskResult } from '../../functions/core/queued-task-handler.ts';
+import type { LakeSink } from '../../functions/core/sinks/lake-sink.ts';
+
+export interface DeliveryFaults {
+  /** Seed for the order and the faults; the same seed replays the same delivery history. */
+  seed: number;
+  /** Deliver messages in random order instead of first-in first-out. */
+  shuffle?: boolean;
+  /** Probability that a message is delivered a second time after it succeeded (at-least-once). */
+  duplicateRate?: number;
+  /** Probability that a delivery is handled twice at the same moment. */
+  concurrentDuplicateRate?: number;
+  /** Probability that a worker dies after its work but before acknowledging: the message comes back. */
+  crashBeforeAckRate?: number;
+}
+
+/**
+ * An SQS stand-in that misbehaves the way SQS may: out of order, twice, concurrently,
+ * and redelivering messages whose worker died. Runs the worker Lambda's task handler.
+ */
+export async function deliverUntilEmpty(
+  initial: readonly ArchiveTask[],
+  deps: { client: LivechatClient; sink: LakeSink; maxAttempts: number },
+  faults: DeliveryFaults,
+): Promise<{ deliveries: number; results: QueuedTaskResult[] }> {
+  const random = mulberry32(faults.seed);
+  const pending = initial.map(encodeTask);
+  const results: QueuedTaskResult[] = [];
+  let deliveries = 0;
+  const redelivered = new Map<string, number>();
+  const sender = { send: async (tasks: readonly ArchiveTask[]) => void pending.push(...tasks.map(encodeTask)) };
+
+  while (pending.length > 0) {
+    if (deliveries > 10_000) throw new Error('delivery loop does not converge');
+    const index = faults.shuffle ? Math.floor(random() * pending.length) : 0;
+    const [body] = pending.splice(index, 1) as [string];
+    const copies = random() < (faults.concurrentDuplicateRate ?? 0) ? 2 : 1;
+    deliveries += copies;
+    const handled = await Promise.all(
+      Array.from({ length: copies }, () => handleQueuedTask(decodeTask(body), { ...deps, sender })),
+    );
+    results.push(...handled);
+    // At most three extra deliveries of one message, as a DLQ's maxReceiveCount would bound it.
+    const extra = redelivered.get(body) ?? 0;
+    if (extra < 3 && (random() < (faults.crashBeforeAckRate ?? 0) || (extra === 0 && random() < (faults.duplicateRate ?? 0)))) {
+      redelivered.set(body, extra + 1);
+      pending.splice(Math.floor(random() * (pending.length + 1)), 0, body);
+    }
+  }
+  return { deliveries, results };
+}
+
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
