@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSimulator, type FaultOptions, type RunningSimulator } from '../simulator/index.ts';
+import { archiveLocally, expectLakeMatchesSimulator } from '../support/local-archive.ts';
+
+const DAYS = ['2026-08-01', '2026-08-02', '2026-08-03'];
+let sim: RunningSimulator | undefined;
+
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+});
+
+async function archiveWith(faults: FaultOptions, options: Parameters<typeof archiveLocally>[2] = {}) {
+  sim = await startSimulator({ from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: () => 80, faults });
+  const result = await archiveLocally(sim, DAYS, options);
+  return { ...result, sim };
+}
+
+const scripted = (fault: NonNullable<FaultOptions['script']>[number]['fault'], extra = {}) => ({
+  script: [{ fault, times: 3, ...extra }, { fault, page: 2, times: 2, ...extra }],
+});
+
+describe('API faults, alone and mixed: the run completes with every chat once', () => {
+  it.each<[string, FaultOptions]>([
+    ['429 with Retry-After', scripted('429', { retryAfterSeconds: 0 })],
+    ['429 without Retry-After', scripted('429', { retryAfterSeconds: null })],
+    ['429 with an absurd Retry-After (capped)', scripted('429', { retryAfterSeconds: 31_536_000 })],
+    ['500', scripted('500')],
+    ['502', scripted('502')],
+    ['503', scripted('503')],
+    ['connection resets', scripted('reset')],
+    ['truncated JSON', scripted('malformed')],
+    ['HTML error pages', scripted('html')],
+    ['responses slower than the timeout', { slowMs: 3_000, ...scripted('slow') }],
+    ['an empty chats page in the middle of a day', { script: [{ fault: 'empty', page: 2, times: 2 }] }],
+    [
+      'all of them at random',
+      {
+        rate429: 0.05,
+        retryAfterSeconds: 0,
+        rate5xx: 0.05,
+        rateReset: 0.03,
+        rateMalformed: 0.03,
+        rateHtml: 0.03,
+        rateEmptyPage: 0.03,
+        rateSlow: 0.02,
+        slowMs: 3_000,
+      },
+    ],
+  ])('%s', async (_name, faults) => {
+    const { out, manifest, sim } = await archiveWith(faults, { timeoutMs: 500 });
+    expect(manifest.complete).toBe(true);
+    const checked = await expectLakeMatchesSimulator(out, sim, DAYS);
+    expect(checked).toBe(240);
+    expect(sim.stats().faultsInjected).not.toEqual({});
+  });
+
+  it('treats an empty page that should hold chats as drift, not as the end of the day', async () => {
+    const { manifest, events } = await archiveWith({ script: [{ fault: 'empty', page: 3, times: 1 }] });
+    expect(manifest.complete).toBe(true);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'drift', reason: 'page 3 has 0 chats, expected 25' }));
+  });
+});
+
+describe('drift at every position', () => {
+  it.each<[string, number]>([
+    ['before page 1 is planned', 0],
+    ['between planning and page 1', 1],
+    ['between pages', 2],
+    ['during the last page', 4],
+  ])('chats added %s end up exactly once', async (_name, afterRequests) => {
+    const { out, manifest, sim } = await archiveWith(
+      { drift: [{ day: DAYS[1]!, afterRequests, addChats: 2, position: 'random' }] },
+      { concurrency: 1 },
+    );
+    expect(manifest.complete).toBe(true);
+    await expectLakeMatchesSimulator(out, sim, DAYS);
+    expect(sim.chats(DAYS[1]!)).toHaveLength(82);
+  });
+
+  it('repeated drift: re-archived up to the bound, then reported incomplete, never claimed complete', async () => {
+    const { manifest } = await archiveWith(
+      { drift: [{ day: DAYS[2]!, afterRequests: 2, addChats: 1, times: 1_000 }] },
+      { maxAttempts: 4 },
+    );
+    expect(manifest.complete).toBe(false);
+    expect(manifest.days.find((day) => day.day === DAYS[2])).toMatchObject({ status: 'incomplete', attempts: 4 });
+    expect(manifest.days.filter((day) => day.status === 'complete')).toHaveLength(2);
+  });
+});
+
+describe('rate limits', () => {
+  it('finishes at concurrency 8 against an API allowing 20 requests a second, with 429s bounded', async () => {
+    const { out, manifest, retries, sim } = await archiveWith({ rateLimitPerSecond: 20 }, { concurrency: 8 });
+    expect(manifest.complete).toBe(true);
+    await expectLakeMatchesSimulator(out, sim, DAYS);
+    const successful = sim.stats().byStatus['200'] ?? 0;
+    const limited = sim.stats().byStatus['429'] ?? 0;
+    // Backing off as a group keeps refusals well under one per successful request.
+    expect(limited).toBeLessThan(successful);
+    expect(retries.filter((retry) => retry.reason === 'rate-limited')).toHaveLength(limited);
+  });
+});

@@ -1,0 +1,64 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { runArchive, type ArchiveRunEvent } from '../../functions/core/archive-run.ts';
+import { createLivechatClient, type RetryEvent } from '../../functions/core/livechat-client.ts';
+import type { RunManifest } from '../../functions/core/run-manifest.ts';
+import { LocalFileSink } from '../../functions/core/sinks/local-file-sink.ts';
+import type { LakeSink } from '../../functions/core/sinks/lake-sink.ts';
+import type { RunningSimulator } from '../simulator/index.ts';
+import { chatIdsByDay, duplicatesOf, listFiles } from './lake-reader.ts';
+
+export interface LocalArchiveResult {
+  out: string;
+  manifest: RunManifest;
+  retries: RetryEvent[];
+  events: ArchiveRunEvent[];
+}
+
+/** Archives `days` from a running simulator into a fresh temp folder with test-speed backoff. */
+export async function archiveLocally(
+  sim: RunningSimulator,
+  days: readonly string[],
+  options: { concurrency?: number; maxAttempts?: number; timeoutMs?: number; sink?: (out: string) => LakeSink } = {},
+): Promise<LocalArchiveResult> {
+  const out = await mkdtemp(join(tmpdir(), 'lake-'));
+  const retries: RetryEvent[] = [];
+  const events: ArchiveRunEvent[] = [];
+  const client = createLivechatClient({
+    apiUrl: sim.url,
+    login: sim.login,
+    apiKey: sim.apiKey,
+    baseRetryDelayMs: 5,
+    maxRetryDelayMs: 300,
+    timeoutMs: options.timeoutMs ?? 1_000,
+    onRetry: (event) => retries.push(event),
+  });
+  const manifest = await runArchive({
+    runId: 'test-run',
+    days,
+    client,
+    sink: options.sink?.(out) ?? new LocalFileSink(out),
+    concurrency: options.concurrency ?? 6,
+    maxAttempts: options.maxAttempts ?? 5,
+    redeliveryDelayMs: 10,
+    retries: () => retries.length,
+    onEvent: (event) => events.push(event),
+  });
+  return { out, manifest, retries, events };
+}
+
+/** The end state the product promises: each day's partition holds the simulator's chats, each once. */
+export async function expectLakeMatchesSimulator(out: string, sim: RunningSimulator, days: readonly string[]): Promise<number> {
+  const lake = await chatIdsByDay(out);
+  let checked = 0;
+  for (const day of days) {
+    const ids = lake.get(day) ?? [];
+    expect(duplicatesOf(ids), `duplicates on ${day}`).toEqual([]);
+    expect([...ids].sort(), `chats of ${day}`).toEqual(sim.chats(day).map((chat) => chat.id).sort());
+    checked += ids.length;
+  }
+  expect((await listFiles(out)).filter((file) => file.endsWith('.partial'))).toEqual([]);
+  return checked;
+}
