@@ -1,0 +1,297 @@
+/**
+ * The chat lake's schema: one source of truth for the Glue/Athena table (built by the CDK code
+ * from `glueType`) and for local DuckDB queries (`duckdbType`, `duckdbColumnsStruct()`).
+ *
+ * Layout written by the archiver: `chats/dt=YYYY-MM-DD/page-00001.json.gz`, gzip NDJSON,
+ * one chat per line, every LiveChat REST API v2 "list chats" field verbatim plus the
+ * archiver's metadata fields `_run_id`, `_archived_at` and `_page`.
+ *
+ * Every field comes from the seed API description
+ * (shared/seed/livechat-rest-api-v2-list-chats.txt). Optional in the data (absent or null):
+ * supervisors, prechat_survey, custom_variables, integration_variables, goals, and a
+ * message's agent_id (only agent/supervisor messages carry it).
+ *
+ * The types are described once as a small type tree (`CHAT_SCHEMA`); `glueType`,
+ * `duckdbType`, the DuckDB `read_json` columns and the JS validator are all rendered from it.
+ */
+
+export type LakeType =
+  | { readonly kind: 'string' }
+  | { readonly kind: 'int' }
+  | { readonly kind: 'bigint' }
+  | { readonly kind: 'array'; readonly element: LakeType }
+  | { readonly kind: 'struct'; readonly fields: readonly LakeField[] };
+
+export interface LakeField {
+  readonly name: string;
+  readonly type: LakeType;
+  /** A record without this field (or with null) violates the lake contract. */
+  readonly required?: boolean;
+  readonly comment: string;
+}
+
+export interface LakeColumn {
+  name: string;
+  glueType: string;
+  duckdbType: string;
+  comment: string;
+}
+
+const STRING: LakeType = { kind: 'string' };
+const INT: LakeType = { kind: 'int' };
+const BIGINT: LakeType = { kind: 'bigint' };
+const arrayOf = (element: LakeType): LakeType => ({ kind: 'array', element });
+const struct = (...fields: LakeField[]): LakeType => ({ kind: 'struct', fields });
+const field = (name: string, type: LakeType, comment: string, required = false): LakeField =>
+  required ? { name, type, comment, required } : { name, type, comment };
+
+const PERSON = struct(
+  field('display_name', STRING, 'Display name'),
+  field('email', STRING, 'Login e-mail'),
+);
+const KEY_VALUE = struct(field('key', STRING, 'Variable name'), field('value', STRING, 'Variable value'));
+
+/** Top-level fields of one lake record, in the order of the seed example, then metadata. */
+export const CHAT_SCHEMA: readonly LakeField[] = [
+  field('type', STRING, "Chat type: 'chat' or 'missed_chat'"),
+  field('id', STRING, 'LiveChat chat id, e.g. MH022RD0K5 (not unique in the lake: re-archives add copies)', true),
+  field('visitor_name', STRING, 'Visitor display name'),
+  field('visitor_id', STRING, 'LiveChat visitor id'),
+  field('agents', arrayOf(PERSON), 'Agents who took part in the chat (empty for missed chats)'),
+  field('supervisors', arrayOf(PERSON), 'Supervisors of the chat (may be absent)'),
+  field('rate', STRING, "Rating: 'not_rated', 'rated_good' or 'rated_bad'"),
+  field('duration', INT, 'Chat duration in seconds'),
+  field('group', arrayOf(INT), 'Group ids the chat belonged to (reserved word: quote as "group" in SQL)'),
+  field('started', STRING, "Start time as the API formats it, e.g. 'Wed, 01/23/13 11:40:53 am'"),
+  field(
+    'prechat_survey',
+    arrayOf(struct(field('key', STRING, 'Question'), field('value', STRING, 'Answer'), field('id', STRING, 'Question id'))),
+    'Pre-chat survey answers (may be absent)',
+  ),
+  field('custom_variables', arrayOf(KEY_VALUE), 'Custom variables from the tracking code (only when defined)'),
+  field('integration_variables', arrayOf(KEY_VALUE), 'Integration variables, e.g. facebook.* (only after a Facebook login)'),
+  field(
+    'goals',
+    arrayOf(struct(field('id', INT, 'Goal id'), field('name', STRING, 'Goal name'))),
+    'Goals reached in the chat (only when a goal was reached)',
+  ),
+  field(
+    'messages',
+    arrayOf(
+      struct(
+        field('author_name', STRING, 'Author display name'),
+        field('text', STRING, 'Message text'),
+        field('date', STRING, 'Message time as the API formats it'),
+        field('timestamp', BIGINT, 'Message time, Unix seconds'),
+        field('user_type', STRING, "'visitor', 'agent' or 'supervisor'"),
+        field('agent_id', STRING, 'Agent login; only on agent/supervisor messages'),
+      ),
+    ),
+    'Chat transcript in order',
+  ),
+  field('started_timestamp', BIGINT, 'Chat start, Unix seconds'),
+  field('ended_timestamp', BIGINT, 'Chat end, Unix seconds'),
+  field('ended', STRING, "End time as the API formats it, e.g. 'Wed, 01/23/13 12:05:09 pm'"),
+  field('_run_id', STRING, 'Archiver metadata: id of the archive run that wrote this copy', true),
+  field('_archived_at', STRING, 'Archiver metadata: ISO-8601 UTC time this copy was written; latest copy wins', true),
+  field('_page', INT, 'Archiver metadata: API page number (1-based) the chat was read from', true),
+];
+
+// ---------------------------------------------------------------------------------------------
+// Renderers
+
+/** Hive/Glue type string, e.g. `array<struct<id:int,name:string>>`. */
+export function glueTypeOf(type: LakeType): string {
+  switch (type.kind) {
+    case 'string':
+      return 'string';
+    case 'int':
+      return 'int';
+    case 'bigint':
+      return 'bigint';
+    case 'array':
+      return `array<${glueTypeOf(type.element)}>`;
+    case 'struct':
+      return `struct<${type.fields.map((f) => `${f.name}:${glueTypeOf(f.type)}`).join(',')}>`;
+  }
+}
+
+/** DuckDB type string, e.g. `STRUCT("id" INTEGER, "name" VARCHAR)[]` (field names always quoted). */
+export function duckdbTypeOf(type: LakeType): string {
+  switch (type.kind) {
+    case 'string':
+      return 'VARCHAR';
+    case 'int':
+      return 'INTEGER';
+    case 'bigint':
+      return 'BIGINT';
+    case 'array':
+      return `${duckdbTypeOf(type.element)}[]`;
+    case 'struct':
+      return `STRUCT(${type.fields.map((f) => `${quoteIdent(f.name)} ${duckdbTypeOf(f.type)}`).join(', ')})`;
+  }
+}
+
+/** Double-quoted SQL identifier (valid in DuckDB and in Athena DML). */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+const toColumn = (f: LakeField): LakeColumn => ({
+  name: f.name,
+  glueType: glueTypeOf(f.type),
+  duckdbType: duckdbTypeOf(f.type),
+  comment: f.comment,
+});
+
+/** Every column of the `chats` table except the partition key, in storage order. */
+export const CHAT_COLUMNS: readonly LakeColumn[] = CHAT_SCHEMA.map(toColumn);
+
+/**
+ * Partition keys. `dt` is a Glue `string` (the CDK code sets partition projection
+ * type `date`, format `yyyy-MM-dd`), so SQL compares it with string literals:
+ * `WHERE dt BETWEEN '2024-01-01' AND '2024-01-31'`. DuckDB reads it as VARCHAR too.
+ */
+export const PARTITION_KEYS: readonly LakeColumn[] = [
+  {
+    name: 'dt',
+    glueType: 'string',
+    duckdbType: 'VARCHAR',
+    comment: 'Partition: chat day yyyy-MM-dd (the date the archiver listed the chat under)',
+  },
+];
+
+export const LAKE_TABLE = 'chats';
+export const CHATS_PREFIX = 'chats/';
+
+/** `columns` argument for DuckDB `read_json(..., columns = {...})`: column name -> DuckDB type. */
+export function duckdbColumnsStruct(): Record<string, string> {
+  return Object.fromEntries(CHAT_COLUMNS.map((c) => [c.name, c.duckdbType]));
+}
+
+/**
+ * DuckDB `json_transform` structure for one record, e.g. `{"type":"VARCHAR","group":["INTEGER"],...}`.
+ */
+export function duckdbJsonStructure(): string {
+  const render = (type: LakeType): unknown => {
+    switch (type.kind) {
+      case 'array':
+        return [render(type.element)];
+      case 'struct':
+        return Object.fromEntries(type.fields.map((f) => [f.name, render(f.type)]));
+      default:
+        return duckdbTypeOf(type);
+    }
+  };
+  return JSON.stringify(render({ kind: 'struct', fields: CHAT_SCHEMA }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// SerDe for the Glue table
+
+/**
+ * SerDe for the Glue table: the Hive JSON SerDe (`org.apache.hive.hcatalog.data.JsonSerDe`),
+ * NOT the OpenX one. Facts behind the choice (Athena docs, Trino's hive-formats readers that
+ * Athena engine v3 runs):
+ *
+ * - Both read one JSON document per line (our NDJSON; the writer must never pretty-print),
+ *   both read gzip by the `.gz` extension, both ignore keys that are not table columns.
+ * - Both match keys to columns case-insensitively (Hive lower-cases, OpenX `case.insensitive`
+ *   defaults to true) and match by name, so the reserved words `group`, `date` and `timestamp`
+ *   work as column/struct field names with no `mapping.*` property. They need quoting only in
+ *   SQL: `"group"` in SELECTs, backticks in hand-written DDL (`group`, `date`, `timestamp`,
+ *   and names starting with `_` such as `_run_id`). The Glue API takes the type strings as-is.
+ * - Corruption: the Hive SerDe parses with strict Jackson, so a malformed line, a string where
+ *   an int is declared, or an int overflow FAILS the query (there is no ignore option). OpenX
+ *   is lenient even with `ignore.malformed.json` = false (its default): unparseable numbers
+ *   become NULL, a line that does not start with `{` becomes an all-NULL row, and AWS
+ *   documents that OpenX results "can be non-deterministic" (more/fewer rows, unexpected
+ *   NULLs) and recommends the Hive SerDe as the workaround. We want corruption to be visible.
+ *
+ * If the CDK engineer must use OpenX anyway, use
+ * `{ library: 'org.openx.data.jsonserde.JsonSerDe', parameters: { 'ignore.malformed.json': 'FALSE',
+ * 'case.insensitive': 'TRUE', 'dots.in.keys': 'FALSE' } }` and accept the leniency above.
+ */
+export const JSON_SERDE = {
+  library: 'org.apache.hive.hcatalog.data.JsonSerDe',
+  parameters: {} as Readonly<Record<string, string>>,
+} as const;
+
+/** Storage formats for a gzip text (NDJSON) Glue table. */
+export const TEXT_INPUT_FORMAT = 'org.apache.hadoop.mapred.TextInputFormat';
+export const TEXT_OUTPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat';
+
+// ---------------------------------------------------------------------------------------------
+// JS-side validator (same rules as the strict DuckDB view)
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Checks one parsed lake record (API chat + metadata) against CHAT_SCHEMA, with the same rules
+ * as the strict DuckDB view: no unknown keys at any level, JSON types must match (ints must be
+ * integral and in range), null/absent allowed except for required fields.
+ * Returns human-readable violations; empty means the record is valid.
+ */
+export function findSchemaViolations(record: unknown): string[] {
+  const out: string[] = [];
+  checkValue(record, { kind: 'struct', fields: CHAT_SCHEMA }, '$', out);
+  return out;
+}
+
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function checkValue(value: unknown, type: LakeType, path: string, out: string[]): void {
+  if (value === null || value === undefined) return;
+  switch (type.kind) {
+    case 'string':
+      if (typeof value !== 'string') out.push(`${path}: expected string, got ${jsonKind(value)}`);
+      return;
+    case 'int':
+    case 'bigint': {
+      const isBigint = typeof value === 'bigint';
+      if (typeof value !== 'number' && !isBigint) {
+        out.push(`${path}: expected ${type.kind}, got ${jsonKind(value)}`);
+        return;
+      }
+      const n = Number(value);
+      const ok = isBigint || Number.isInteger(n);
+      const inRange =
+        type.kind === 'int'
+          ? n >= INT32_MIN && n <= INT32_MAX
+          : isBigint
+            ? (value as bigint) >= -(2n ** 63n) && (value as bigint) < 2n ** 63n
+            : Number.isSafeInteger(n);
+      if (!ok) out.push(`${path}: expected ${type.kind}, got non-integral number ${String(value)}`);
+      else if (!inRange) out.push(`${path}: ${type.kind} out of range: ${String(value)}`);
+      return;
+    }
+    case 'array':
+      if (!Array.isArray(value)) {
+        out.push(`${path}: expected array, got ${jsonKind(value)}`);
+        return;
+      }
+      value.forEach((item, i) => checkValue(item, type.element, `${path}[${i}]`, out));
+      return;
+    case 'struct': {
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        out.push(`${path}: expected object, got ${jsonKind(value)}`);
+        return;
+      }
+      const obj = value as Record<string, unknown>;
+      const known = new Set(type.fields.map((f) => f.name));
+      const unknown = Object.keys(obj).filter((k) => !known.has(k));
+      if (unknown.length > 0) out.push(`${path}: unknown field(s): ${unknown.join(', ')}`);
+      for (const f of type.fields) {
+        const v = obj[f.name];
+        if (f.required && (v === null || v === undefined)) out.push(`${path}.${f.name}: required field missing`);
+        else checkValue(v, f.type, `${path}.${f.name}`, out);
+      }
+      return;
+    }
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * Query a local copy of the chat lake (`<lakeDir>/chats/dt=YYYY-MM-DD/*.json.gz`) with DuckDB.
+ * Plain module, no Lambda. The view `chats` has exactly the Athena table's columns
+ * (CHAT_COLUMNS + `dt`), so NAMED_QUERIES' duckdbSql runs against it unchanged.
+ *
+ *   const lake = await openLocalLake('./lake');
+ *   try { console.table(await lake.runNamed('chats_per_day')); } finally { await lake.close(); }
+ *
+ * Strict mode (default): the view reads every line as raw JSON and validates it against
+ * CHAT_SCHEMA before typing it, so an unknown field (at any level), a JSON type that does not
+ * match the declared column type (e.g. `"duration": "60"` or `1.5` for an int), an int out of
+ * range, a missing required field (`id`, `_run_id`, `_archived_at`, `_page`), a non-object line
+ * or a bad `dt=` directory makes the query FAIL with the file, chat id and JSON path.
+ * DuckDB's plain `read_json(columns=...)` would silently drop unknown keys and cast "60" to 60.
+ * Malformed JSON always fails. Validation costs extra JSON passes (about 1 s per 20k chats);
+ * `{ strict: false }` uses plain `read_json(columns = duckdbColumnsStruct())`: still explicit
+ * columns and no inference, but unknown keys are dropped, castable values ("60") are cast, and
+ * an uncastable value fails only a query that reads that column.
+ *
+ * Only the files a query reads are validated: `WHERE dt = '...'` prunes the other partitions.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import {
+  CHAT_COLUMNS,
+  CHAT_SCHEMA,
+  CHATS_PREFIX,
+  LAKE_TABLE,
+  PARTITION_KEYS,
+  duckdbColumnsStruct,
+  duckdbJsonStructure,
+  quoteIdent,
+  type LakeField,
+  type LakeType,
+} from './chat-columns.ts';
+import { NAMED_QUERIES } from './named-queries.ts';
+
+export interface LocalLake {
+  /** Runs SQL against the in-memory DuckDB that has the `chats` view. BIGINT/HUGEINT values are
+   * returned as numbers when they are safe integers, otherwise as decimal strings. */
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** Runs NAMED_QUERIES[name].duckdbSql. */
+  runNamed(name: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+export interface OpenLocalLakeOptions {
+  /** Validate every record against CHAT_SCHEMA (default true). */
+  strict?: boolean;
+}
+
+/** Thrown when the lake directory is missing or holds no `chats/dt=*\/*.json.gz` file. */
+export class EmptyLakeError extends Error {
+  override name = 'EmptyLakeError';
+}
+
+export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptions = {}): Promise<LocalLake> {
+  const strict = options.strict ?? true;
+  const root = path.resolve(lakeDir);
+  const files = listLakeFiles(root);
+  if (files.length === 0) {
+    throw new EmptyLakeError(
+      `No chat files in lake ${root}: expected ${path.join(root, CHATS_PREFIX, 'dt=YYYY-MM-DD', 'page-00001.json.gz')}`,
+    );
+  }
+
+  const instance = await DuckDBInstance.create(':memory:');
+  let connection: DuckDBConnection | undefined;
+  try {
+    connection = await instance.connect();
+    await connection.run(createViewSql(root, files, strict));
+  } catch (err) {
+    connection?.closeSync();
+    instance.closeSync();
+    throw err;
+  }
+  const conn = connection;
+  let closed = false;
+
+  const query = async <T = Record<string, unknown>>(sql: string): Promise<T[]> => {
+    if (closed) throw new Error('LocalLake is closed');
+    let reader;
+    try {
+      reader = await conn.runAndReadAll(sql);
+    } catch (err) {
+      if (err instanceof Error && /No files found that match the pattern/i.test(err.message)) {
+        throw new EmptyLakeError(`No chat files left in lake ${root}: ${err.message}`);
+      }
+      throw err;
+    }
+    return reader.getRowObjectsJS().map((row) => toPlain(row) as T);
+  };
+
+  return {
+    query,
+    async runNamed(name: string) {
+      const named = NAMED_QUERIES.find((q) => q.name === name);
+      if (!named) {
+        throw new Error(`Unknown named query '${name}'. Known: ${NAMED_QUERIES.map((q) => q.name).join(', ')}`);
+      }
+      return query(named.duckdbSql);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/** `<root>/chats/dt=*\/*.json.gz`, sorted. */
+function listLakeFiles(root: string): string[] {
+  if (!existsSync(root) || !statSync(root).isDirectory()) {
+    throw new EmptyLakeError(`Lake directory not found: ${root}`);
+  }
+  const chatsDir = path.join(root, CHATS_PREFIX);
+  if (!existsSync(chatsDir)) return [];
+  const files: string[] = [];
+  for (const part of readdirSync(chatsDir, { withFileTypes: true })) {
+    if (!part.isDirectory() || !part.name.startsWith('dt=')) continue;
+    for (const f of readdirSync(path.join(chatsDir, part.name), { withFileTypes: true })) {
+      if (f.isFile() && f.name.endsWith('.json.gz')) files.push(path.join(chatsDir, part.name, f.name));
+    }
+  }
+  return files.sort();
+}
+
+const toPosix = (p: string) => p.split(path.sep).join('/');
+
+/** SQL string literal. */
+export function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/**
+ * The files argument of read_json*: the glob (so files written after opening are seen), or,
+ * when the lake path itself contains glob metacharacters, the explicit list found at open time.
+ */
+function filesArgument(root: string, files: readonly string[]): string {
+  const glob = `${toPosix(root)}/${CHATS_PREFIX}dt=*/*.json.gz`;
+  if (!/[*?[\]{}]/.test(root)) return sqlString(glob);
+  return `[${files.map((f) => sqlString(toPosix(f))).join(', ')}]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// View
+
+const DT = PARTITION_KEYS[0]!.name;
+
+function createViewSql(root: string, files: readonly string[], strict: boolean): string {
+  const source = filesArgument(root, files);
+  const hiveTypes = `{${PARTITION_KEYS.map((k) => `${sqlString(k.name)}: ${sqlString(k.duckdbType)}`).join(', ')}}`;
+  // compression is explicit: DuckDB's detection by extension fails when the path has glob characters.
+  const readerOptions = `format = 'newline_delimited', compression = 'gzip', hive_partitioning = true, hive_types = ${hiveTypes}`;
+
+  if (!strict) {
+    const columns = `{${Object.entries(duckdbColumnsStruct())
+      .map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`)
+      .join(', ')}}`;
+    const select = [...CHAT_COLUMNS, ...PARTITION_KEYS].map((c) => quoteIdent(c.name)).join(', ');
+    return `CREATE OR REPLACE VIEW ${LAKE_TABLE} AS
+SELECT ${select}
+FROM read_json(${source}, ${readerOptions}, columns = ${columns})`;
+  }
+
+  const paths = CHAT_SCHEMA.map((f) => sqlString(`$.${quoteIdent(f.name)}`)).join(', ');
+  const topLevelChecks = structChecks(CHAT_SCHEMA, (i) => `__f[${i + 1}]`, 'doc', '$', 0);
+  const dtCheck = `CASE WHEN NOT coalesce(regexp_full_match(${DT}, '[0-9]{4}-[0-9]{2}-[0-9]{2}') AND TRY_CAST(${DT} AS DATE) IS NOT NULL, false)
+      THEN 'partition directory ${DT}=' || coalesce(${DT}, 'NULL') || ' is not yyyy-MM-dd' END`;
+  const violation = `coalesce(
+      CASE WHEN json_type(doc) IS DISTINCT FROM 'OBJECT' THEN '$: expected a JSON object per line, got ' || coalesce(json_type(doc), 'nothing') END,
+      ${dtCheck},
+      ${topLevelChecks.join(',\n      ')})`;
+  const failure = `error('chat lake schema violation in ' || __file || ' (chat id ' || coalesce(json_extract_string(doc, '$.id'), '?') || '): ' || __violation)`;
+  const select = CHAT_COLUMNS.map((c) => `__r.${quoteIdent(c.name)} AS ${quoteIdent(c.name)}`).join(',\n  ');
+
+  return `CREATE OR REPLACE VIEW ${LAKE_TABLE} AS
+WITH __raw AS (
+  SELECT json AS doc, filename AS __file, ${DT}
+  FROM read_json_objects(${source}, ${readerOptions}, filename = true)
+),
+__fields AS (
+  SELECT doc, __file, ${DT}, json_extract(doc, [${paths}]) AS __f FROM __raw
+),
+__checked AS (
+  SELECT doc, __file, ${DT}, ${violation} AS __violation
+  FROM __fields
+),
+__valid AS (
+  -- The error is raised both in the filter (so count(*) sees it) and in the projection
+  -- (so it cannot be skipped when an outer predicate is evaluated first).
+  SELECT CASE WHEN __violation IS NULL THEN json_transform(doc, ${sqlString(duckdbJsonStructure())}) ELSE ${failure} END AS __r,
+         ${DT}
+  FROM __checked
+  WHERE CASE WHEN __violation IS NULL THEN true ELSE ${failure} END
+)
+SELECT
+  ${select},
+  ${DT}
+FROM __valid`;
+}
+
+/**
+ * SQL expressions (VARCHAR, NULL when fine) checking a JSON object `obj` against `fields`:
+ * unknown keys, required fields, then each field's value.
+ */
+function structChecks(
+  fields: readonly LakeField[],
+  access: (index: number, field: LakeField) => string,
+  obj: string,
+  at: string,
+  depth: number,
+): string[] {
+  const k = `__k${depth}`;
+  const known = fields.map((f) => sqlString(f.name)).join(', ');
+  const unknownKeys = `list_filter(json_keys(${obj}), lambda ${k}: ${k} NOT IN (${known}))`;
+  const checks = [
+    `CASE WHEN len(${unknownKeys}) > 0 THEN ${sqlString(`${at}: unknown field(s): `)} || array_to_string(${unknownKeys}, ', ') END`,
+  ];
+  fields.forEach((f, i) => {
+    const value = access(i, f);
+    const p = `${at}.${f.name}`;
+    if (f.required) {
+      checks.push(`CASE WHEN coalesce(json_type(${value}), 'NULL') = 'NULL' THEN ${sqlString(`${p}: required field missing`)} END`);
+    }
+    checks.push(valueCheck(value, f.type, p, depth));
+  });
+  return checks;
+}
+
+/** SQL expression (VARCHAR, NULL when fine) checking JSON value `v` against `type`. */
+function valueCheck(v: string, type: LakeType, at: string, depth: number): string {
+  const got = (expected: string) => `${sqlString(`${at}: expected ${expected}, got `)} || json_type(${v})`;
+  switch (type.kind) {
+    case 'string':
+      return `CASE WHEN json_type(${v}) NOT IN ('VARCHAR', 'NULL') THEN ${got('string')} END`;
+    case 'int':
+    case 'bigint': {
+      const sqlType = type.kind === 'int' ? 'INTEGER' : 'BIGINT';
+      return `CASE WHEN json_type(${v}) NOT IN ('BIGINT', 'UBIGINT', 'NULL') THEN ${got(type.kind)}
+        WHEN json_type(${v}) <> 'NULL' AND TRY_CAST(CAST(${v} AS VARCHAR) AS ${sqlType}) IS NULL
+        THEN ${sqlString(`${at}: ${type.kind} out of range: `)} || CAST(${v} AS VARCHAR) END`;
+    }
+    case 'array': {
+      const x = `__x${depth + 1}`;
+      const m = `__m${depth + 1}`;
+      const element = valueCheck(x, type.element, `${at}[]`, depth + 1);
+      return `CASE WHEN json_type(${v}) NOT IN ('ARRAY', 'NULL') THEN ${got('array')}
+        WHEN json_type(${v}) = 'ARRAY'
+        THEN list_filter(list_transform(TRY_CAST(${v} AS JSON[]), lambda ${x}: ${element}), lambda ${m}: ${m} IS NOT NULL)[1] END`;
+    }
+    case 'struct': {
+      const inner = structChecks(type.fields, (_i, f) => `json_extract(${v}, ${sqlString(`$.${quoteIdent(f.name)}`)})`, v, at, depth + 1);
+      return `CASE WHEN json_type(${v}) NOT IN ('OBJECT', 'NULL') THEN ${got('object')}
+        WHEN json_type(${v}) = 'OBJECT' THEN coalesce(${inner.join(', ')}) END`;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Result conversion
+
+/** BigInt -> number when safe, else decimal string; recurses into arrays and plain objects. */
+function toPlain(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
+  }
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPlain(v)]));
+  }
+  return value;
+}
