@@ -1,0 +1,57 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { ArchiverConfig } from './config.ts';
+import { AccessLogBucket } from './constructs/access-log-bucket.ts';
+import { ApiCredentials } from './constructs/api-credentials.ts';
+import { ArchiverFunctions } from './constructs/archiver-functions.ts';
+import { AthenaLake } from './constructs/athena-lake.ts';
+import { LakeBucket } from './constructs/lake-bucket.ts';
+import { Monitoring } from './constructs/monitoring.ts';
+import { PageQueue } from './constructs/page-queue.ts';
+
+export interface ArchiverStackProps extends StackProps {
+  readonly config: ArchiverConfig;
+}
+
+export class ArchiverStack extends Stack {
+  readonly lake: LakeBucket;
+  readonly pages: PageQueue;
+  readonly credentials: ApiCredentials;
+  readonly functions: ArchiverFunctions;
+  readonly monitoring: Monitoring;
+  readonly athena: AthenaLake;
+
+  constructor(scope: Construct, id: string, props: ArchiverStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    const accessLogs = new AccessLogBucket(this, 'AccessLogs', config);
+    this.lake = new LakeBucket(this, 'Lake', { config, accessLogs: accessLogs.bucket });
+    this.pages = new PageQueue(this, 'PageQueue', config);
+    this.credentials = new ApiCredentials(this, 'ApiCredentials', config);
+    this.functions = new ArchiverFunctions(this, 'Functions', {
+      config,
+      bucket: this.lake.bucket,
+      queue: this.pages.queue,
+      credentials: this.credentials,
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config,
+      planner: this.functions.planner,
+      worker: this.functions.worker,
+      queue: this.pages.queue,
+      deadLetterQueue: this.pages.deadLetterQueue,
+    });
+    this.athena = new AthenaLake(this, 'Athena', { config, bucket: this.lake.bucket, accessLogs: accessLogs.bucket });
+
+    new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
+    new CfnOutput(this, 'PageQueueUrl', { value: this.pages.queue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.pages.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'ApiSecretArn', { value: this.credentials.secret.secretArn });
+    new CfnOutput(this, 'PlannerFunctionName', { value: this.functions.planner.functionName });
+    new CfnOutput(this, 'WorkerFunctionName', { value: this.functions.worker.functionName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+    new CfnOutput(this, 'GlueDatabaseName', { value: this.athena.database.databaseName });
+    new CfnOutput(this, 'AthenaWorkGroupName', { value: this.athena.workGroup.ref });
+  }
+}

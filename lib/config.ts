@@ -1,0 +1,190 @@
+import type { Node } from 'constructs';
+import { z } from 'zod';
+import { chatFiltersSchema } from '../functions/core/chat-filters.ts';
+
+export const CONTEXT_KEY = 'livechatArchiver';
+
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const fromCommandLine = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+
+const number = <T extends z.ZodNumber>(schema: T) => z.preprocess(fromCommandLine, schema);
+const int = (min: number, max: number) => number(z.number().int().min(min).max(max));
+
+const fromJson = (value: unknown): unknown => {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+};
+
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const isCalendarDay = (day: string): boolean => {
+  const date = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === day;
+};
+
+const bool = z.preprocess(fromJson, z.boolean());
+
+export const configSchema = z
+  .object({
+    scheduleCron: z
+      .string()
+      .regex(/^cron\(\S+( \S+){5}\)$/, 'must be an EventBridge Scheduler cron expression with six fields, e.g. cron(30 2 * * ? *)')
+      .default('cron(30 2 * * ? *)')
+      .describe('When the planner runs, in timeZone.'),
+    timeZone: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Warsaw')
+      .default('UTC')
+      .describe('Time zone of the schedule and of the archive days.'),
+    lookbackDays: int(0, 60).default(3).describe('Settled days before the last one that every nightly run archives again.'),
+    settleHours: number(z.number().min(0).max(48)).default(2).describe('Hours after local midnight before a day counts as ended.'),
+    maxRangeDays: int(1, 36600).default(1200).describe('Most days one manual backfill may ask for.'),
+    filters: z
+      .preprocess(fromJson, chatFiltersSchema)
+      .default({})
+      .describe('LiveChat GET /chats filters applied to every run.'),
+    workerConcurrency: number(
+      z.number().int().min(2, 'must be at least 2, the smallest maximum concurrency of an SQS event source').max(1000),
+    )
+      .default(4)
+      .describe('SQS event source maxConcurrency: the API rate-limit knob.'),
+    batchSize: int(1, 10).default(5).describe('Page tasks per worker invocation.'),
+    maxBatchingWindowSeconds: int(0, 300).default(0).describe('Seconds SQS may wait to fill a batch.'),
+    workerTimeoutSeconds: int(10, 900).default(60).describe('Worker Lambda timeout.'),
+    workerMemoryMb: int(128, 10240).default(512).describe('Worker Lambda memory.'),
+    plannerTimeoutSeconds: int(10, 900).default(60).describe('Planner Lambda timeout.'),
+    plannerMemoryMb: int(128, 10240).default(256).describe('Planner Lambda memory.'),
+    requestTimeoutMs: int(1000, 300_000).default(20_000).describe('Timeout of one LiveChat API request.'),
+    maxAttempts: int(1, 20).default(5).describe('How many times drift may force a day to be archived again.'),
+    maxReceiveCount: number(
+      z.number().int().min(5, 'must be at least 5 so throttled or rate-limited tasks are not dead-lettered early').max(1000),
+    )
+      .default(5)
+      .describe('Deliveries of a page task before it goes to the DLQ.'),
+    apiUrl: z
+      .url({ protocol: /^https$/, error: 'must be an https URL' })
+      .default('https://api.livechatinc.com')
+      .describe('LiveChat REST API v2 base URL.'),
+    bucketNamePrefix: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/, 'must be 3-40 lowercase letters, digits or hyphens')
+      .optional()
+      .describe('Fixed bucket names <prefix>-lake, <prefix>-athena-results, <prefix>-access-logs; generated if unset.'),
+    alarmEmail: z.email('must be an email address').optional().describe('Subscribed to the alarm topic if set.'),
+    secretName: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Name of an existing secret holding {"login","apiKey"}; the stack creates one to fill in if unset.'),
+    projectionStart: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as yyyy-MM-dd')
+      .refine(isCalendarDay, 'must be a calendar date')
+      .default('2020-01-01')
+      .describe('First dt value Athena partition projection considers.'),
+    bytesScannedCutoffBytes: number(z.number().int().min(10_000_000, 'must be at least 10000000 (the Athena minimum)'))
+      .default(1_000_000_000)
+      .describe('Athena per-query scan limit in the workgroup.'),
+    glueDatabaseName: z
+      .string()
+      .regex(/^[a-z0-9_]{1,255}$/, 'must be lowercase letters, digits and underscores')
+      .default('livechat_archive')
+      .describe('Glue database of the chats table.'),
+    athenaWorkGroupName: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be letters, digits, dots, hyphens or underscores')
+      .default('livechat-archiver')
+      .describe('Athena workgroup that enforces result encryption and the scan cutoff.'),
+    athenaResultsExpirationDays: int(1, 3650).default(30).describe('Days Athena query results are kept.'),
+    noncurrentVersionExpirationDays: int(1, 3650).default(90).describe('Days an overwritten lake object version is kept.'),
+    intelligentTieringAfterDays: int(0, 3650)
+      .optional()
+      .describe('Move current lake objects to INTELLIGENT_TIERING after this many days; off if unset.'),
+    accessLogExpirationDays: int(1, 3650).default(365).describe('Days S3 server access logs are kept.'),
+    logRetentionDays: number(z.number())
+      .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+        message: `must be one of the CloudWatch Logs retention values: ${LOG_RETENTION_DAYS.join(', ')}`,
+      })
+      .default(30)
+      .describe('Lambda log group retention.'),
+    removalPolicy: z
+      .enum(['retain', 'destroy'])
+      .default('retain')
+      .describe('What happens to buckets, secret and logs when the stack is deleted; destroy is for dev stacks.'),
+    metricsNamespace: z
+      .string()
+      .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'must be a CloudWatch namespace')
+      .default('LivechatArchiver')
+      .describe('Namespace of the Powertools custom metrics.'),
+    serviceName: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/)
+      .default('livechat-archiver')
+      .describe('POWERTOOLS_SERVICE_NAME and the metrics service dimension.'),
+    logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO').describe('POWERTOOLS_LOG_LEVEL.'),
+    tracing: bool.default(false).describe('Active X-Ray tracing on both functions.'),
+    oldestMessageAgeAlarmSeconds: int(60, 1_209_600)
+      .default(7200)
+      .describe('Alarm when the oldest page task has waited longer than this.'),
+    scheduleRetryAttempts: int(0, 185).default(3).describe('EventBridge Scheduler retries of a failed planner invoke.'),
+    scheduleMaxEventAgeMinutes: int(1, 1440).default(60).describe('EventBridge Scheduler gives up on an invoke after this.'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.requestTimeoutMs >= config.workerTimeoutSeconds * 1000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requestTimeoutMs'],
+        message: `must be shorter than workerTimeoutSeconds (${config.workerTimeoutSeconds} s)`,
+      });
+    }
+  });
+
+export type ArchiverConfig = z.output<typeof configSchema>;
+export type ArchiverConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function parseConfig(raw: unknown): ArchiverConfig {
+  const result = configSchema.safeParse(fromJson(raw ?? {}));
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const where = [CONTEXT_KEY, ...issue.path.map(String)].join('.');
+    return `  ${where}: ${issue.message}`;
+  });
+  throw new ConfigError(`Invalid ${CONTEXT_KEY} config (cdk.json context or -c):\n${problems.join('\n')}`);
+}
+
+/**
+ * Reads `livechatArchiver` from the CDK context; any single key can be
+ * overridden on the command line with `-c livechatArchiver.<key>=<value>`.
+ */
+export function configFromContext(node: Node): ArchiverConfig {
+  const base = fromJson(node.tryGetContext(CONTEXT_KEY) ?? {});
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) {
+    throw new ConfigError(`${CONTEXT_KEY} context must be an object`);
+  }
+  const overrides: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value: unknown = node.tryGetContext(`${CONTEXT_KEY}.${key}`);
+    if (value !== undefined) overrides[key] = value;
+  }
+  return parseConfig({ ...base, ...overrides });
+}

@@ -1,0 +1,133 @@
+import { Duration } from 'aws-cdk-lib';
+import * as athena from 'aws-cdk-lib/aws-athena';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import {
+  CHAT_COLUMNS,
+  CHATS_PREFIX,
+  JSON_SERDE,
+  LAKE_TABLE,
+  PARTITION_KEYS,
+  TEXT_INPUT_FORMAT,
+  TEXT_OUTPUT_FORMAT,
+  type LakeColumn,
+} from '../../functions/lake/chat-columns.ts';
+import { NAMED_QUERIES } from '../../functions/lake/named-queries.ts';
+import type { ArchiverConfig } from '../config.ts';
+import { parseGlueType } from '../glue-type.ts';
+import { removalPolicyOf } from '../removal-policy.ts';
+import { secureBucketProps } from './secure-bucket.ts';
+
+export const PROJECTED_PARTITION = 'dt';
+
+const CHATS_DATA_FORMAT = new glue.DataFormat({
+  inputFormat: new glue.InputFormat(TEXT_INPUT_FORMAT),
+  outputFormat: new glue.OutputFormat(TEXT_OUTPUT_FORMAT),
+  serializationLibrary: new glue.SerializationLibrary(JSON_SERDE.library),
+  classificationString: glue.ClassificationString.JSON,
+});
+
+export interface AthenaLakeProps {
+  readonly config: ArchiverConfig;
+  readonly bucket: s3.IBucket;
+  readonly accessLogs: s3.IBucket;
+}
+
+export class AthenaLake extends Construct {
+  readonly database: glue.Database;
+  readonly table: glue.S3Table;
+  readonly resultsBucket: s3.Bucket;
+  readonly workGroup: athena.CfnWorkGroup;
+  readonly namedQueries: athena.CfnNamedQuery[];
+
+  constructor(scope: Construct, id: string, { config, bucket, accessLogs }: AthenaLakeProps) {
+    super(scope, id);
+    const partitionNames = PARTITION_KEYS.map((key) => key.name).join(', ');
+    if (partitionNames !== PROJECTED_PARTITION) {
+      throw new Error(`The chats table projects only "${PROJECTED_PARTITION}", but PARTITION_KEYS are: ${partitionNames}`);
+    }
+
+    this.database = new glue.Database(this, 'Database', {
+      databaseName: config.glueDatabaseName,
+      description: 'LiveChat chats archived by livechat-archiver',
+      removalPolicy: removalPolicyOf(config),
+    });
+
+    this.table = new glue.S3Table(this, 'ChatsTable', {
+      database: this.database,
+      tableName: LAKE_TABLE,
+      description: 'One row per archived copy of a LiveChat chat, partitioned by archive day dt (yyyy-MM-dd).',
+      columns: CHAT_COLUMNS.map(toGlueColumn),
+      partitionKeys: PARTITION_KEYS.map(toGlueColumn),
+      dataFormat: CHATS_DATA_FORMAT,
+      compressed: true,
+      storage: glue.S3TableStorage.fromBucket(bucket),
+      s3Prefix: CHATS_PREFIX,
+      partitionProjection: {
+        [PROJECTED_PARTITION]: glue.PartitionProjectionConfiguration.date({
+          min: config.projectionStart,
+          max: 'NOW',
+          format: 'yyyy-MM-dd',
+          step: { interval: 1, intervalUnit: glue.DateIntervalUnit.DAYS },
+        }),
+      },
+      parameters: {
+        'storage.location.template': `s3://${bucket.bucketName}/${CHATS_PREFIX}${PROJECTED_PARTITION}=\${${PROJECTED_PARTITION}}/`,
+      },
+    });
+
+    if (Object.keys(JSON_SERDE.parameters).length > 0) {
+      (this.table.node.defaultChild as glue.CfnTable).addPropertyOverride(
+        'TableInput.StorageDescriptor.SerdeInfo.Parameters',
+        JSON_SERDE.parameters,
+      );
+    }
+
+    this.resultsBucket = new s3.Bucket(this, 'ResultsBucket', {
+      ...secureBucketProps(config, 'athena-results'),
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'athena-results/',
+      lifecycleRules: [
+        {
+          id: 'expire-query-results',
+          expiration: Duration.days(config.athenaResultsExpirationDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+
+    this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
+      name: config.athenaWorkGroupName,
+      description: 'Queries over the LiveChat archive; results encrypted, scan size capped.',
+      state: 'ENABLED',
+      recursiveDeleteOption: config.removalPolicy === 'destroy',
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: config.bytesScannedCutoffBytes,
+        engineVersion: { selectedEngineVersion: 'AUTO' },
+        resultConfiguration: {
+          outputLocation: this.resultsBucket.s3UrlForObject('results/'),
+          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+    this.workGroup.applyRemovalPolicy(removalPolicyOf(config));
+
+    this.namedQueries = NAMED_QUERIES.map(
+      (query) =>
+        new athena.CfnNamedQuery(this, `Query-${query.name}`, {
+          name: query.name,
+          description: query.description,
+          database: this.database.databaseName,
+          workGroup: this.workGroup.ref,
+          queryString: query.athenaSql,
+        }),
+    );
+  }
+}
+
+function toGlueColumn(column: LakeColumn): glue.Column {
+  return { name: column.name, type: parseGlueType(column.glueType), comment: column.comment };
+}

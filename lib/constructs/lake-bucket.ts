@@ -1,0 +1,41 @@
+import { Duration } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { ArchiverConfig } from '../config.ts';
+import { secureBucketProps } from './secure-bucket.ts';
+
+export interface LakeBucketProps {
+  readonly config: ArchiverConfig;
+  readonly accessLogs: s3.IBucket;
+}
+
+export class LakeBucket extends Construct {
+  readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, { config, accessLogs }: LakeBucketProps) {
+    super(scope, id);
+    const tiering = config.intelligentTieringAfterDays;
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      ...secureBucketProps(config, 'lake'),
+      versioned: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'lake/',
+      lifecycleRules: [
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: Duration.days(config.noncurrentVersionExpirationDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+        { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },
+        ...(tiering === undefined
+          ? []
+          : [
+              {
+                id: 'intelligent-tiering',
+                transitions: [{ storageClass: s3.StorageClass.INTELLIGENT_TIERING, transitionAfter: Duration.days(tiering) }],
+              },
+            ]),
+      ],
+    });
+  }
+}

@@ -1,0 +1,139 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { ArchiverConfig } from '../config.ts';
+
+export const ARCHIVER_METRICS = [
+  'PagesArchived',
+  'ChatsArchived',
+  'Retries',
+  'RateLimited',
+  'DriftDetected',
+  'DaysIncomplete',
+  'DaysPlanned',
+] as const;
+export type ArchiverMetric = (typeof ARCHIVER_METRICS)[number];
+
+export interface MonitoringProps {
+  readonly config: ArchiverConfig;
+  readonly planner: lambda.IFunction;
+  readonly worker: lambda.IFunction;
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+export class Monitoring extends Construct {
+  readonly topic: sns.Topic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const { config, planner, worker, queue, deadLetterQueue } = props;
+
+    this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'LiveChat archiver alarms', enforceSSL: true });
+    if (config.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
+
+    const custom = (metricName: ArchiverMetric) =>
+      new cloudwatch.Metric({
+        namespace: config.metricsNamespace,
+        metricName,
+        dimensionsMap: { service: config.serviceName },
+        statistic: 'Sum',
+        period: FIVE_MINUTES,
+      });
+
+    const dlqDepth = deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
+    const oldestAge = queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' });
+    const workerErrors = worker.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' });
+    const workerThrottles = worker.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' });
+    const plannerErrors = planner.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' });
+
+    this.alarm('DeadLetterQueueNotEmpty', dlqDepth, 0, 'Page tasks failed every delivery and wait in the DLQ.');
+    this.alarm(
+      'OldestPageTaskTooOld',
+      oldestAge,
+      config.oldestMessageAgeAlarmSeconds,
+      `A page task has waited more than ${config.oldestMessageAgeAlarmSeconds} s: the archive run is stuck or too slow.`,
+    );
+    this.alarm('WorkerErrors', workerErrors, 0, 'The worker function failed whole invocations.');
+    this.alarm('WorkerThrottles', workerThrottles, 0, 'The worker function was throttled.');
+    this.alarm('PlannerErrors', plannerErrors, 0, 'The planner function failed: tonight’s run may not be planned.');
+    this.alarm(
+      'DaysLeftIncomplete',
+      custom('DaysIncomplete'),
+      0,
+      'A day kept changing after every re-archive attempt and is incomplete in the lake.',
+    );
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.days(1),
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Pages and chats archived',
+            left: [custom('PagesArchived')],
+            right: [custom('ChatsArchived')],
+            width: 6,
+          }),
+          new cloudwatch.GraphWidget({ title: 'Days planned', left: [custom('DaysPlanned')], width: 6 }),
+          new cloudwatch.GraphWidget({
+            title: 'Retries and rate limits',
+            left: [custom('Retries'), custom('RateLimited')],
+            width: 6,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Drift',
+            left: [custom('DriftDetected'), custom('DaysIncomplete')],
+            width: 6,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Function errors and throttles',
+            left: [
+              workerErrors.with({ label: 'Worker errors' }),
+              workerThrottles.with({ label: 'Worker throttles' }),
+              plannerErrors.with({ label: 'Planner errors' }),
+            ],
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Page queue depth',
+            left: [
+              queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'Visible' }),
+              queue.metricApproximateNumberOfMessagesNotVisible({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'In flight' }),
+            ],
+            right: [oldestAge.with({ label: 'Oldest task age (s)' })],
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({ title: 'Dead-letter queue depth', left: [dlqDepth.with({ label: 'DLQ visible' })], width: 8 }),
+        ],
+        [
+          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }),
+        ],
+      ],
+    });
+  }
+
+  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, description: string): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    alarm.addOkAction(new SnsAction(this.topic));
+    this.alarms.push(alarm);
+  }
+}

@@ -1,0 +1,586 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS } from '../../functions/lake/chat-columns.ts';
+import { NAMED_QUERIES } from '../../functions/lake/named-queries.ts';
+import { createArchiverApp, STACK_NAME } from '../../lib/archiver-app.ts';
+import type { ArchiverStack } from '../../lib/archiver-stack.ts';
+import { type ArchiverConfigInput, CONTEXT_KEY } from '../../lib/config.ts';
+
+interface Synthesized {
+  stack: ArchiverStack;
+  template: Template;
+  assemblyDir: string;
+}
+
+function synth(config: ArchiverConfigInput = {}): Synthesized {
+  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: config } });
+  const assembly = app.synth();
+  return {
+    stack,
+    template: Template.fromJSON(assembly.getStackByName(STACK_NAME).template),
+    assemblyDir: assembly.directory,
+  };
+}
+
+function logicalId(construct: IConstruct): string {
+  const resource = construct instanceof CfnElement ? construct : construct.node.defaultChild;
+  if (!(resource instanceof CfnElement)) throw new Error(`${construct.node.path} has no resource`);
+  return Stack.of(resource).resolve(resource.logicalId) as string;
+}
+
+const ref = (construct: IConstruct) => ({ Ref: logicalId(construct) });
+const arn = (construct: IConstruct) => ({ 'Fn::GetAtt': [logicalId(construct), 'Arn'] });
+const objectsArn = (construct: IConstruct, pattern: string) => ({ 'Fn::Join': ['', [arn(construct), `/${pattern}`]] });
+
+function resourceOf(template: Template, type: string, id: string): { Properties: Record<string, any> } & Record<string, any> {
+  const resource = template.toJSON().Resources[id];
+  expect(resource?.Type, id).toBe(type);
+  return resource;
+}
+
+/** Every (action, resource, condition) a role's inline policies allow, as sorted JSON tuples. */
+function grantsOf(template: Template, role: IConstruct): string[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+    (policy.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify(ref(role))),
+  );
+  return policies
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as any[])
+    .flatMap((statement) => {
+      expect(statement.Effect).toBe('Allow');
+      const actions = [statement.Action].flat();
+      const resources = [statement.Resource].flat();
+      return actions.flatMap((action) =>
+        resources.map((resource) => JSON.stringify([action, resource, statement.Condition ?? null])),
+      );
+    })
+    .sort();
+}
+
+const grants = (...tuples: [string, unknown, unknown?][]) =>
+  tuples.map(([action, resource, condition]) => JSON.stringify([action, resource, condition ?? null])).sort();
+
+describe('archiver stack with default config', () => {
+  let stack: ArchiverStack;
+  let template: Template;
+  let assemblyDir: string;
+
+  beforeAll(() => {
+    ({ stack, template, assemblyDir } = synth());
+  });
+
+  describe('lake bucket', () => {
+    it('is private, encrypted, versioned, logged and retained', () => {
+      const bucket = resourceOf(template, 'AWS::S3::Bucket', logicalId(stack.lake.bucket));
+      expect(bucket.DeletionPolicy).toBe('Retain');
+      expect(bucket.UpdateReplacePolicy).toBe('Retain');
+      expect(bucket.Properties).toMatchObject({
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        LoggingConfiguration: { DestinationBucketName: { Ref: expect.stringMatching(/^AccessLogsBucket/) }, LogFilePrefix: 'lake/' },
+      });
+      expect(bucket.Properties.BucketName).toBeUndefined();
+    });
+
+    it('expires noncurrent versions and does not tier by default', () => {
+      const rules = resourceOf(template, 'AWS::S3::Bucket', logicalId(stack.lake.bucket)).Properties.LifecycleConfiguration.Rules;
+      expect(rules).toContainEqual(
+        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 }, Status: 'Enabled' }),
+      );
+      expect(JSON.stringify(rules)).not.toContain('INTELLIGENT_TIERING');
+      expect(rules.some((rule: any) => rule.ExpirationInDays !== undefined)).toBe(false);
+    });
+
+    it('writes access logs to a separate private bucket that does not log itself', () => {
+      const logs = Object.entries(template.findResources('AWS::S3::Bucket')).filter(([id]) => id.startsWith('AccessLogsBucket'));
+      expect(logs).toHaveLength(1);
+      const [, accessLogs] = logs[0]!;
+      expect(accessLogs.Properties.LoggingConfiguration).toBeUndefined();
+      expect(accessLogs.Properties.PublicAccessBlockConfiguration.BlockPublicPolicy).toBe(true);
+      expect(accessLogs.Properties.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+    });
+
+    it('denies plain HTTP on every bucket', () => {
+      const buckets = Object.keys(template.findResources('AWS::S3::Bucket'));
+      expect(buckets).toHaveLength(3);
+      for (const bucket of buckets) {
+        template.hasResourceProperties('AWS::S3::BucketPolicy', {
+          Bucket: { Ref: bucket },
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Effect: 'Deny',
+                Action: 's3:*',
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              }),
+            ]),
+          },
+        });
+      }
+    });
+  });
+
+  describe('page queue', () => {
+    it('is encrypted, keeps tasks over a weekend and dead-letters after 5 receives', () => {
+      const queue = resourceOf(template, 'AWS::SQS::Queue', logicalId(stack.pages.queue)).Properties;
+      expect(queue).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 4 * 24 * 3600,
+        RedrivePolicy: { deadLetterTargetArn: arn(stack.pages.deadLetterQueue), maxReceiveCount: 5 },
+      });
+    });
+
+    it('has an encrypted dead-letter queue that keeps tasks 14 days', () => {
+      const dlq = resourceOf(template, 'AWS::SQS::Queue', logicalId(stack.pages.deadLetterQueue)).Properties;
+      expect(dlq).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+      expect(dlq.RedrivePolicy).toBeUndefined();
+    });
+
+    it('hides a task for at least 6 worker timeouts', () => {
+      const queue = resourceOf(template, 'AWS::SQS::Queue', logicalId(stack.pages.queue)).Properties;
+      const worker = resourceOf(template, 'AWS::Lambda::Function', logicalId(stack.functions.worker)).Properties;
+      expect(worker.Timeout).toBe(60);
+      expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * worker.Timeout);
+    });
+
+    it('denies plain HTTP on both queues', () => {
+      for (const queue of [stack.pages.queue, stack.pages.deadLetterQueue]) {
+        template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [ref(queue)],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        });
+      }
+    });
+  });
+
+  describe('API secret', () => {
+    it('is created without any value written in code', () => {
+      expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toEqual([logicalId(stack.credentials.secret)]);
+      const secret = resourceOf(template, 'AWS::SecretsManager::Secret', logicalId(stack.credentials.secret));
+      expect(secret.Properties.SecretString).toBeUndefined();
+      expect(secret.Properties.GenerateSecretString).toEqual({});
+      expect(secret.Properties.Description).toContain('{"login":"...","apiKey":"..."}');
+      expect(secret.DeletionPolicy).toBe('Retain');
+    });
+  });
+
+  describe('functions', () => {
+    const common = {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+    };
+    const powertools = {
+      POWERTOOLS_SERVICE_NAME: 'livechat-archiver',
+      POWERTOOLS_METRICS_NAMESPACE: 'LivechatArchiver',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+
+    it('runs the planner on Node 24 arm64 with its environment', () => {
+      const planner = resourceOf(template, 'AWS::Lambda::Function', logicalId(stack.functions.planner)).Properties;
+      expect(planner).toMatchObject(common);
+      expect(planner.TracingConfig).toBeUndefined();
+      expect(planner.Environment.Variables).toEqual({
+        ...powertools,
+        QUEUE_URL: ref(stack.pages.queue),
+        TIME_ZONE: 'UTC',
+        LOOKBACK_DAYS: '3',
+        SETTLE_HOURS: '2',
+        MAX_RANGE_DAYS: '1200',
+        FILTERS: '{}',
+      });
+    });
+
+    it('runs the worker on Node 24 arm64 with its environment, timeout and memory', () => {
+      const worker = resourceOf(template, 'AWS::Lambda::Function', logicalId(stack.functions.worker)).Properties;
+      expect(worker).toMatchObject({ ...common, Timeout: 60, MemorySize: 512 });
+      expect(worker.TracingConfig).toBeUndefined();
+      expect(worker.Environment.Variables).toEqual({
+        ...powertools,
+        BUCKET_NAME: ref(stack.lake.bucket),
+        QUEUE_URL: ref(stack.pages.queue),
+        SECRET_ID: ref(stack.credentials.secret),
+        API_URL: 'https://api.livechatinc.com',
+        MAX_ATTEMPTS: '5',
+        REQUEST_TIMEOUT_MS: '20000',
+      });
+    });
+
+    it('logs each function to its own log group with retention', () => {
+      for (const fn of [stack.functions.planner, stack.functions.worker]) {
+        const props = resourceOf(template, 'AWS::Lambda::Function', logicalId(fn)).Properties;
+        const logGroup = resourceOf(template, 'AWS::Logs::LogGroup', props.LoggingConfig.LogGroup.Ref);
+        expect(logGroup.Properties.RetentionInDays).toBe(30);
+        expect(logGroup.DeletionPolicy).toBe('Retain');
+      }
+    });
+
+    it('bundles each handler locally as minified ESM with a source map and the AWS SDK left out', () => {
+      for (const fn of [stack.functions.planner, stack.functions.worker]) {
+        const key: string = resourceOf(template, 'AWS::Lambda::Function', logicalId(fn)).Properties.Code.S3Key;
+        const assetDir = path.join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
+        const bundle = readFileSync(path.join(assetDir, 'index.mjs'), 'utf8');
+        expect(existsSync(path.join(assetDir, 'index.mjs.map'))).toBe(true);
+        expect(bundle.startsWith("import { createRequire } from 'node:module';")).toBe(true);
+        expect(bundle).toMatch(/from\s*"@aws-sdk\/client-sqs"/);
+        expect(bundle).not.toContain('@aws-sdk/client-sqs/dist-cjs');
+        expect(bundle.length / bundle.split('\n').length, 'characters per line').toBeGreaterThan(1000);
+      }
+    });
+
+    it('feeds the worker from the page queue with partial batch failures and a concurrency cap', () => {
+      const mappings = template.findResources('AWS::Lambda::EventSourceMapping');
+      expect(Object.values(mappings).map((m) => m.Properties)).toEqual([
+        {
+          EventSourceArn: arn(stack.pages.queue),
+          FunctionName: ref(stack.functions.worker),
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          BatchSize: 5,
+          MaximumBatchingWindowInSeconds: 0,
+          ScalingConfig: { MaximumConcurrency: 4 },
+        },
+      ]);
+    });
+
+    it('invokes the planner nightly in the configured time zone with its scheduled time', () => {
+      const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+      expect(schedules).toHaveLength(1);
+      expect(schedules[0]!.Properties).toMatchObject({
+        ScheduleExpression: 'cron(30 2 * * ? *)',
+        ScheduleExpressionTimezone: 'UTC',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: 'ENABLED',
+        Target: {
+          Arn: arn(stack.functions.planner),
+          RoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^FunctionsScheduleRole/), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+          Input: JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' }),
+        },
+      });
+    });
+  });
+
+  describe('least privilege', () => {
+    const role = (id: string) => {
+      const found = stack.node.findAll().find((c) => c.node.path === `${STACK_NAME}/Functions/${id}`);
+      if (!found) throw new Error(`no role ${id}`);
+      return found;
+    };
+
+    it('uses no managed policies', () => {
+      for (const [, r] of Object.entries(template.findResources('AWS::IAM::Role'))) {
+        expect(r.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+      expect(template.findResources('AWS::IAM::ManagedPolicy')).toEqual({});
+    });
+
+    it('lets the planner only write its logs and send to the page queue', () => {
+      expect(grantsOf(template, role('PlannerRole'))).toEqual(
+        grants(
+          ['logs:CreateLogStream', arn(stack.functions.planner.logGroup)],
+          ['logs:PutLogEvents', arn(stack.functions.planner.logGroup)],
+          ['sqs:SendMessage', arn(stack.pages.queue)],
+        ),
+      );
+    });
+
+    it('scopes the worker to two lake prefixes, its secret and its queue', () => {
+      const lake = stack.lake.bucket;
+      const queue = arn(stack.pages.queue);
+      expect(grantsOf(template, role('WorkerRole'))).toEqual(
+        grants(
+          ['logs:CreateLogStream', arn(stack.functions.worker.logGroup)],
+          ['logs:PutLogEvents', arn(stack.functions.worker.logGroup)],
+          ['s3:PutObject', objectsArn(lake, `${CHATS_PREFIX}*`)],
+          ['s3:PutObject', objectsArn(lake, 'manifests/*')],
+          ['s3:DeleteObject', objectsArn(lake, `${CHATS_PREFIX}*`)],
+          ['s3:DeleteObject', objectsArn(lake, 'manifests/*')],
+          ['s3:GetObject', objectsArn(lake, 'manifests/*')],
+          ['s3:ListBucket', arn(lake), { StringLike: { 's3:prefix': ['chats/*', 'manifests/*'] } }],
+          ['secretsmanager:GetSecretValue', ref(stack.credentials.secret)],
+          ['sqs:ReceiveMessage', queue],
+          ['sqs:ChangeMessageVisibility', queue],
+          ['sqs:DeleteMessage', queue],
+          ['sqs:GetQueueAttributes', queue],
+          ['sqs:GetQueueUrl', queue],
+          ['sqs:SendMessage', queue],
+        ),
+      );
+    });
+
+    it('lets the scheduler only invoke the planner, from this account', () => {
+      const scheduleRole = role('ScheduleRole');
+      expect(grantsOf(template, scheduleRole)).toEqual(grants(['lambda:InvokeFunction', arn(stack.functions.planner)]));
+      const trust = resourceOf(template, 'AWS::IAM::Role', logicalId(scheduleRole)).Properties.AssumeRolePolicyDocument;
+      expect(trust.Statement).toEqual([
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ]);
+    });
+  });
+
+  describe('monitoring', () => {
+    const topicRef = () => ref(stack.monitoring.topic);
+
+    it('sends alarms to an SSL-only topic with no subscription by default', () => {
+      template.resourceCountIs('AWS::SNS::Topic', 1);
+      template.resourceCountIs('AWS::SNS::Subscription', 0);
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [topicRef()],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+
+    it.each([
+      ['DLQ not empty', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 0, 'deadLetterQueue'],
+      ['oldest task too old', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 7200, 'queue'],
+      ['worker errors', 'AWS/Lambda', 'Errors', 0, 'worker'],
+      ['worker throttles', 'AWS/Lambda', 'Throttles', 0, 'worker'],
+      ['planner errors', 'AWS/Lambda', 'Errors', 0, 'planner'],
+    ] as const)('alarms on %s', (_name, namespace, metricName, threshold, source) => {
+      const dimension =
+        source === 'queue' || source === 'deadLetterQueue'
+          ? { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.pages[source]), 'QueueName'] } }
+          : { Name: 'FunctionName', Value: ref(stack.functions[source]) };
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: namespace,
+        MetricName: metricName,
+        Dimensions: [dimension],
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topicRef()],
+      });
+    });
+
+    it('alarms when a day is left incomplete after the last drift re-archive', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'LivechatArchiver',
+        MetricName: 'DaysIncomplete',
+        Dimensions: [{ Name: 'service', Value: 'livechat-archiver' }],
+        Threshold: 0,
+        AlarmActions: [topicRef()],
+      });
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    });
+
+    it('has a dashboard with the custom metrics, worker errors and queue depths', () => {
+      const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+      expect(dashboards).toHaveLength(1);
+      const body = JSON.stringify(dashboards[0]!.Properties.DashboardBody);
+      for (const metric of ['PagesArchived', 'ChatsArchived', 'Retries', 'DriftDetected', 'RateLimited']) {
+        expect(body).toContain(`[\\"LivechatArchiver\\",\\"${metric}\\",\\"service\\",\\"livechat-archiver\\"`);
+      }
+      expect(body).toContain('\\"AWS/Lambda\\",\\"Errors\\"');
+      expect(body).toContain('\\"AWS/SQS\\",\\"ApproximateNumberOfMessagesVisible\\"');
+      expect(body).toContain(logicalId(stack.pages.deadLetterQueue));
+      expect(body).toContain('DLQ visible');
+    });
+  });
+
+  describe('Glue table and Athena', () => {
+    const table = () => resourceOf(template, 'AWS::Glue::Table', logicalId(stack.athena.table)).Properties.TableInput;
+
+    it('creates the database and the chats table over s3://<lake>/chats/', () => {
+      template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'livechat_archive' } });
+      expect(table().Name).toBe(LAKE_TABLE);
+      expect(table().TableType).toBe('EXTERNAL_TABLE');
+      expect(table().StorageDescriptor.Location).toEqual({ 'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/${CHATS_PREFIX}`]] });
+    });
+
+    it('has the columns of CHAT_COLUMNS in order and dt as the partition key', () => {
+      expect(table().StorageDescriptor.Columns).toEqual(
+        CHAT_COLUMNS.map((c) => ({ Name: c.name, Type: c.glueType, Comment: c.comment })),
+      );
+      expect(table().PartitionKeys).toEqual(PARTITION_KEYS.map((c) => ({ Name: c.name, Type: c.glueType, Comment: c.comment })));
+    });
+
+    it('reads gzip NDJSON with the SerDe chat-columns asks for', () => {
+      expect(table().StorageDescriptor).toMatchObject({
+        InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+        OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+        SerdeInfo: { SerializationLibrary: JSON_SERDE.library },
+        Compressed: true,
+      });
+      expect(table().Parameters.classification).toBe('json');
+    });
+
+    it('projects dt as a day from projectionStart to NOW onto chats/dt=${dt}/', () => {
+      expect(table().Parameters).toMatchObject({
+        'projection.enabled': 'true',
+        'projection.dt.type': 'date',
+        'projection.dt.format': 'yyyy-MM-dd',
+        'projection.dt.range': '2020-01-01,NOW',
+        'projection.dt.interval': '1',
+        'projection.dt.interval.unit': 'DAYS',
+        'storage.location.template': { 'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), '/chats/dt=${dt}/']] },
+      });
+    });
+
+    it('enforces an encrypted, scan-capped workgroup', () => {
+      const workGroup = resourceOf(template, 'AWS::Athena::WorkGroup', logicalId(stack.athena.workGroup)).Properties;
+      expect(workGroup).toMatchObject({
+        Name: 'livechat-archiver',
+        State: 'ENABLED',
+        WorkGroupConfiguration: {
+          EnforceWorkGroupConfiguration: true,
+          BytesScannedCutoffPerQuery: 1_000_000_000,
+          EngineVersion: { SelectedEngineVersion: 'AUTO' },
+          ResultConfiguration: {
+            EncryptionConfiguration: { EncryptionOption: 'SSE_S3' },
+            OutputLocation: { 'Fn::Join': ['', ['s3://', ref(stack.athena.resultsBucket), '/results/']] },
+          },
+        },
+      });
+    });
+
+    it('keeps query results in their own private, logged, expiring bucket', () => {
+      const results = resourceOf(template, 'AWS::S3::Bucket', logicalId(stack.athena.resultsBucket)).Properties;
+      expect(results).toMatchObject({
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, RestrictPublicBuckets: true },
+        LoggingConfiguration: { LogFilePrefix: 'athena-results/' },
+        LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 30 })] },
+      });
+      expect(logicalId(stack.athena.resultsBucket)).not.toBe(logicalId(stack.lake.bucket));
+    });
+
+    it('saves one named query per NAMED_QUERIES entry in the workgroup and database', () => {
+      const saved = Object.values(template.findResources('AWS::Athena::NamedQuery')).map((q) => q.Properties);
+      expect(saved).toEqual(
+        NAMED_QUERIES.map((query) => ({
+          Name: query.name,
+          Description: query.description,
+          QueryString: query.athenaSql,
+          Database: ref(stack.athena.database),
+          WorkGroup: ref(stack.athena.workGroup),
+        })),
+      );
+    });
+  });
+});
+
+describe('archiver stack with overrides', () => {
+  let stack: ArchiverStack;
+  let template: Template;
+
+  beforeAll(() => {
+    ({ stack, template } = synth({
+      timeZone: 'Europe/Warsaw',
+      scheduleCron: 'cron(0 4 * * ? *)',
+      workerConcurrency: 2,
+      batchSize: 10,
+      maxBatchingWindowSeconds: 20,
+      workerTimeoutSeconds: 120,
+      workerMemoryMb: 1024,
+      maxReceiveCount: 8,
+      filters: { group: 3 },
+      secretName: 'livechat/api',
+      alarmEmail: 'ops@example.com',
+      intelligentTieringAfterDays: 30,
+      noncurrentVersionExpirationDays: 7,
+      removalPolicy: 'destroy',
+      bucketNamePrefix: 'acme-livechat',
+      tracing: true,
+      projectionStart: '2023-06-01',
+      bytesScannedCutoffBytes: 50_000_000,
+      metricsNamespace: 'Acme/Livechat',
+    }));
+  });
+
+  it('schedules in the configured time zone', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 4 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Warsaw',
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ TIME_ZONE: 'Europe/Warsaw', FILTERS: '{"group":3}' }) },
+    });
+  });
+
+  it('sizes the worker, its event source and the queue from config', () => {
+    const worker = resourceOf(template, 'AWS::Lambda::Function', logicalId(stack.functions.worker)).Properties;
+    expect(worker).toMatchObject({ Timeout: 120, MemorySize: 1024, TracingConfig: { Mode: 'Active' } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 20,
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    const queue = resourceOf(template, 'AWS::SQS::Queue', logicalId(stack.pages.queue)).Properties;
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * 120);
+    expect(queue.RedrivePolicy.maxReceiveCount).toBe(8);
+  });
+
+  it('reads an existing secret by name instead of creating one', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: 'secretsmanager:GetSecretValue',
+            Effect: 'Allow',
+            Resource: {
+              'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:livechat/api-??????']],
+            },
+          },
+        ]),
+      },
+    });
+  });
+
+  it('subscribes the alarm email', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  it('names buckets, tiers current objects and lets a dev stack be destroyed', () => {
+    const lake = resourceOf(template, 'AWS::S3::Bucket', logicalId(stack.lake.bucket));
+    expect(lake.DeletionPolicy).toBe('Delete');
+    expect(lake.Properties.BucketName).toBe('acme-livechat-lake');
+    expect(lake.Properties.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 7 } }),
+        expect.objectContaining({ Transitions: [{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 30 }] }),
+      ]),
+    );
+    template.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'acme-livechat-athena-results' });
+    template.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'acme-livechat-access-logs' });
+  });
+
+  it('projects from the configured start and caps scans as configured', () => {
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: { Parameters: Match.objectLike({ 'projection.dt.range': '2023-06-01,NOW' }) },
+    });
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 50_000_000 }),
+    });
+  });
+
+  it('graphs and alarms on the configured metrics namespace', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Acme/Livechat', MetricName: 'DaysIncomplete' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_METRICS_NAMESPACE: 'Acme/Livechat' }) },
+    });
+  });
+});
