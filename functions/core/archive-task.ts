@@ -38,7 +38,7 @@ export const pageTaskSchema = z
   .strict()
   .refine((task) => task.page <= task.pages, 'page is beyond pages');
 
-export const archiveTaskSchema = z.union([dayTaskSchema, pageTaskSchema]);
+export const archiveTaskSchema = z.discriminatedUnion('kind', [dayTaskSchema, pageTaskSchema]);
 
 export type DayTask = z.infer<typeof dayTaskSchema>;
 export type PageTask = z.infer<typeof pageTaskSchema>;

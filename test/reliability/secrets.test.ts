@@ -1,0 +1,122 @@
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { archiveCommand, EXIT } from '../../functions/cli/archive-command.ts';
+import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
+import { lambdaContext, sqsEvent } from '../support/lambda-fixtures.ts';
+import { listFiles } from '../support/lake-reader.ts';
+
+const API_KEY = 'sk-live-0123456789abcdef-SECRET';
+const LOGIN = 'ops@example.com';
+const BASIC = Buffer.from(`${LOGIN}:${API_KEY}`).toString('base64');
+const DAYS = { from: '2026-10-01', to: '2026-10-03' };
+let sim: RunningSimulator;
+
+beforeAll(async () => {
+  sim = await startSimulator({
+    ...DAYS,
+    login: LOGIN,
+    apiKey: API_KEY,
+    faults: { rate429: 0.1, retryAfterSeconds: 0, rate5xx: 0.1, rateMalformed: 0.05, drift: [{ day: DAYS.to, afterRequests: 2, addChats: 2 }] },
+  });
+});
+
+afterAll(async () => {
+  await sim.close();
+});
+
+function expectNoSecret(text: string, where: string) {
+  expect(text.includes(API_KEY), `API key in ${where}`).toBe(false);
+  expect(text.includes(BASIC), `basic-auth header in ${where}`).toBe(false);
+}
+
+function capture() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
+}
+
+describe('the API key never leaks', () => {
+  it('appears in no output line and no file of a full local archive with retries, drift and an auth failure', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'lake-'));
+    const stdout = capture();
+    const stderr = capture();
+    const io = { stdout: stdout.stream, stderr: stderr.stream, clientOverrides: { baseRetryDelayMs: 5 }, redeliveryDelayMs: 10 };
+    const args = ['--from', DAYS.from, '--to', DAYS.to, '--out', out, '--api-url', sim.url];
+    expect(await archiveCommand(args, { ...io, env: { LIVECHAT_LOGIN: LOGIN, LIVECHAT_API_KEY: API_KEY } })).toBe(EXIT.ok);
+    expect(
+      await archiveCommand(args, { ...io, env: { LIVECHAT_LOGIN: LOGIN, LIVECHAT_API_KEY: `${API_KEY}-old` } }),
+    ).toBe(EXIT.auth);
+    expect(sim.stats().byStatus['429']).toBeGreaterThan(0);
+    expectNoSecret(stdout.text() + stderr.text(), 'CLI output');
+    const files = await listFiles(out);
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) {
+      const raw = await readFile(join(out, file));
+      expectNoSecret(file.endsWith('.gz') ? gunzipSync(raw).toString() : raw.toString(), file);
+    }
+  });
+
+  it('appears in no queue message, S3 object or log line of the Lambda functions', async () => {
+    const s3Mock = mockClient(S3Client);
+    const sqsMock = mockClient(SQSClient);
+    const secretsMock = mockClient(SecretsManagerClient);
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ login: LOGIN, apiKey: API_KEY }) });
+    const objects: string[] = [];
+    s3Mock.on(PutObjectCommand).callsFake((input: { Body: Uint8Array; Key: string }) => {
+      objects.push(input.Key.endsWith('.gz') ? gunzipSync(input.Body).toString() : Buffer.from(input.Body).toString());
+      return {};
+    });
+    s3Mock.on(ListObjectsV2Command).resolves({});
+    s3Mock.on(DeleteObjectsCommand).resolves({});
+    sqsMock.on(SendMessageBatchCommand).resolves({});
+    vi.stubEnv('BUCKET_NAME', 'lake-bucket');
+    vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/pages');
+    vi.stubEnv('SECRET_ID', 'livechat');
+    vi.stubEnv('API_URL', sim.url);
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'DEBUG');
+    vi.stubEnv('POWERTOOLS_DEV', 'true');
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    let logged = '';
+    const write = (chunk: unknown) => ((logged += String(chunk)), true);
+    const stdoutSpy = vi.spyOn(process.stdout, 'write').mockImplementation(write);
+    const stderrSpy = vi.spyOn(process.stderr, 'write').mockImplementation(write);
+    const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...parts: unknown[]) => void (logged += parts.map(String).join(' '))),
+    );
+    try {
+      const { handler: planner } = await import('../../functions/planner.ts');
+      const { handler: worker } = await import('../../functions/worker.ts');
+      await planner({ from: DAYS.from, to: DAYS.to }, lambdaContext());
+      const messages: string[] = [];
+      let pending = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries!.map((e) => e.MessageBody!));
+      while (pending.length > 0) {
+        messages.push(...pending);
+        sqsMock.resetHistory();
+        await worker(sqsEvent(pending.splice(0, 10)), lambdaContext());
+        pending.push(...sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries!.map((e) => e.MessageBody!)));
+      }
+      expect(messages.length).toBeGreaterThan(6);
+      expect(objects.length).toBeGreaterThan(6);
+      expect(logged).toMatch(/retrying LiveChat request/);
+      expectNoSecret(messages.join('\n'), 'queue messages');
+      expectNoSecret(objects.join('\n'), 'S3 objects');
+      expectNoSecret(logged, 'Lambda logs');
+    } finally {
+      stdoutSpy.mockRestore();
+      stderrSpy.mockRestore();
+      for (const spy of consoleSpies) spy.mockRestore();
+      vi.unstubAllEnvs();
+    }
+  });
+});
