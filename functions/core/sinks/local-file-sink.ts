@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { LakeSink } from './lake-sink.ts';
+import type { LakeSink, ObjectContentType } from './lake-sink.ts';
 
 const PARTIAL_SUFFIX = '.partial';
 
@@ -17,7 +17,8 @@ export class LocalFileSink implements LakeSink {
     this.location = resolve(root);
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  // A file has no content type: the extension says it all.
+  async put(key: string, body: Uint8Array, _contentType?: ObjectContentType): Promise<void> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     const partial = `${path}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
@@ -30,7 +31,7 @@ export class LocalFileSink implements LakeSink {
     }
   }
 
-  async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+  async putIfAbsent(key: string, body: Uint8Array, _contentType?: ObjectContentType): Promise<boolean> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     try {
