@@ -40,6 +40,8 @@ const workerEnv = z.object({
   API_URL: z.url().default(DEFAULT_API_URL),
   MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(20_000),
+  /** Whole budget of one API call, retries included: less than the function timeout, so a stuck page fails its record instead of the batch timing out. */
+  REQUEST_BUDGET_MS: z.coerce.number().int().min(1000).max(900_000).default(45_000),
 });
 
 export type PlannerConfig = z.infer<typeof plannerEnv>;

@@ -36,6 +36,7 @@ async function livechatClient(): Promise<LivechatClient> {
         login,
         apiKey,
         timeoutMs: config.REQUEST_TIMEOUT_MS,
+        totalTimeoutMs: config.REQUEST_BUDGET_MS,
         onRetry: (retry) => {
           metrics.addMetric(retry.reason === 'rate-limited' ? 'RateLimited' : 'Retries', MetricUnit.Count, 1);
           logger.warn('retrying LiveChat request', { ...retry });

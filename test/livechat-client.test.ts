@@ -133,3 +133,20 @@ describe('LiveChat v2 client', () => {
     expect(seen[0]?.get('authorization')).toBe(`Basic ${Buffer.from('demo@example.com:demo-api-key').toString('base64')}`);
   });
 });
+
+describe('LiveChat v2 client time budget', () => {
+  it('gives up when retries would outlast the total budget', async () => {
+    sim = await startSimulator({ from: DAY, to: DAY, faults: { script: [{ fault: '503', times: 100 }] } });
+    const client = createLivechatClient({
+      apiUrl: sim.url,
+      login: sim.login,
+      apiKey: sim.apiKey,
+      baseRetryDelayMs: 200,
+      totalTimeoutMs: 700,
+    });
+    const started = Date.now();
+    const error = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LivechatUnavailableError);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});

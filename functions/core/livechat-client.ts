@@ -24,6 +24,8 @@ export interface LivechatClientOptions {
   apiKey: string;
   /** Per attempt; a slower response is abandoned and retried. */
   timeoutMs?: number;
+  /** For the whole request including retries and waits (e.g. to finish inside a Lambda timeout). */
+  totalTimeoutMs?: number;
   /** Retries after the first attempt. */
   retryLimit?: number;
   /** Upper bound on any single wait, including the server's Retry-After. */
@@ -70,6 +72,7 @@ export function createLivechatClient(options: LivechatClientOptions): LivechatCl
     prefix: apiUrl,
     headers: { Authorization: authorization, 'X-API-Version': '2', Accept: 'application/json' },
     timeout: options.timeoutMs ?? 30_000,
+    totalTimeout: options.totalTimeoutMs ?? false,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     retry: {
       limit: options.retryLimit ?? 8,

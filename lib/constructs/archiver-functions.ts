@@ -74,6 +74,7 @@ export class ArchiverFunctions extends Construct {
         API_URL: config.apiUrl,
         MAX_ATTEMPTS: String(config.maxAttempts),
         REQUEST_TIMEOUT_MS: String(config.requestTimeoutMs),
+        REQUEST_BUDGET_MS: String(Math.floor(config.workerTimeoutSeconds * 1000 * 0.75)),
       },
     });
     for (const statement of workerStatements(bucket, credentials.policyArn)) this.worker.addToRolePolicy(statement);

@@ -217,6 +217,7 @@ describe('archiver stack with default config', () => {
         API_URL: 'https://api.livechatinc.com',
         MAX_ATTEMPTS: '5',
         REQUEST_TIMEOUT_MS: '20000',
+        REQUEST_BUDGET_MS: '45000',
       });
     });
 
