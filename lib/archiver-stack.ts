@@ -50,6 +50,7 @@ export class ArchiverStack extends Stack {
     new CfnOutput(this, 'ApiSecretArn', { value: this.credentials.secret.secretArn });
     new CfnOutput(this, 'PlannerFunctionName', { value: this.functions.planner.functionName });
     new CfnOutput(this, 'WorkerFunctionName', { value: this.functions.worker.functionName });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'GlueDatabaseName', { value: this.athena.database.databaseName });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: this.athena.workGroup.ref });

@@ -7,7 +7,7 @@ import { DEFAULT_API_URL } from '../core/livechat-client.ts';
 export const MAX_RANGE_DAYS = 3_660;
 
 export const USAGE = `usage: npm run archive -- --from YYYY-MM-DD [--to YYYY-MM-DD] (--out DIR | --bucket NAME [--prefix P])
-         [--api-url URL] [--concurrency N] [--type chat|missed_chat] [--group N] [--agent LOGIN]
+         [--api-url URL] [--concurrency N] [--max-attempts N] [--type chat|missed_chat] [--group N] [--agent LOGIN]
          [--goal ID] [--has-goal 1|0] [--rate rated|not_rated|rated_good|rated_bad] [--query TEXT] [--visitor-id ID]
 credentials: LIVECHAT_LOGIN and LIVECHAT_API_KEY (environment)`;
 

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { USAGE } from '../functions/cli/archive-args.ts';
+import { NAMED_QUERIES } from '../functions/lake/named-queries.ts';
+import { configSchema } from '../lib/config.ts';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+describe('README matches the code', () => {
+  it('documents every configuration key with its default', () => {
+    const defaults = configSchema.parse({}) as Record<string, unknown>;
+    for (const key of Object.keys(configSchema.shape)) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${key}\` |`));
+      expect(row, `README config row for ${key}`).toBeDefined();
+      const value = defaults[key];
+      expect(row).toContain(value === undefined ? '(unset)' : `\`${JSON.stringify(value)}\``);
+    }
+  });
+
+  it('documents every CLI flag', () => {
+    for (const flag of USAGE.match(/--[a-z-]+/g) ?? []) expect(readme, flag).toContain(flag);
+  });
+
+  it('documents every named query', () => {
+    for (const query of NAMED_QUERIES) expect(readme, query.name).toContain(`**${query.name}**`);
+  });
+
+  it('gives the two set-up commands that .ci/run uses', () => {
+    expect(readme).toContain('npm ci && npm run demo');
+    expect(readme).toContain('npm ci && npm test');
+    const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
+    expect(ci).toMatch(/npm ci[^\n]*\nnpm test/);
+  });
+});
