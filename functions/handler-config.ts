@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { chatFiltersSchema } from './core/chat-filters.ts';
+import { isTimeZone } from './core/day-range.ts';
 import { DEFAULT_API_URL } from './core/livechat-client.ts';
 
 const jsonFilters = z
@@ -15,14 +16,7 @@ const jsonFilters = z
   })
   .pipe(chatFiltersSchema);
 
-const timeZone = z.string().refine((zone) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'unknown time zone');
+const timeZone = z.string().refine(isTimeZone, 'unknown time zone');
 
 const plannerEnv = z.object({
   QUEUE_URL: z.url(),

@@ -1,6 +1,7 @@
 import type { Node } from 'constructs';
 import { z } from 'zod';
 import { chatFiltersSchema } from '../functions/core/chat-filters.ts';
+import { isRealDay, isTimeZone } from '../functions/core/day-range.ts';
 
 export const CONTEXT_KEY = 'livechatArchiver';
 
@@ -21,20 +22,6 @@ const fromJson = (value: unknown): unknown => {
   } catch {
     return value;
   }
-};
-
-const isTimeZone = (zone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const isCalendarDay = (day: string): boolean => {
-  const date = new Date(`${day}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === day;
 };
 
 const bool = z.preprocess(fromJson, z.boolean());
@@ -94,7 +81,7 @@ export const configSchema = z
     projectionStart: z
       .string()
       .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as yyyy-MM-dd')
-      .refine(isCalendarDay, 'must be a calendar date')
+      .refine(isRealDay, 'must be a calendar date')
       .default('2020-01-01')
       .describe('First dt value Athena partition projection considers.'),
     bytesScannedCutoffBytes: number(z.number().int().min(10_000_000, 'must be at least 10000000 (the Athena minimum)'))

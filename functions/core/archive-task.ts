@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { chatFiltersSchema } from './chat-filters.ts';
+import { isRealDay } from './day-range.ts';
 import { InvalidInputError } from './errors.ts';
 
 /**
@@ -68,11 +69,6 @@ export function decodeTask(body: string): ArchiveTask {
     throw new InvalidInputError(`archive task is invalid: ${where}${issue?.message ?? 'unknown problem'}`);
   }
   return parsed.data;
-}
-
-export function isRealDay(day: string): boolean {
-  const date = new Date(`${day}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === day;
 }
 
 export function dayTask(runId: string, day: string, attempt: number, filters: DayTask['filters']): DayTask {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { dayTask, type DayTask } from './archive-task.ts';
 import { chatFiltersSchema, type ChatFilters } from './chat-filters.ts';
-import { addDays, daysInRange } from './day-range.ts';
+import { addDays, daysInRange, localDay } from './day-range.ts';
 import { InvalidInputError } from './errors.ts';
 
 export interface ScheduleSettings {
@@ -65,9 +65,4 @@ export function parseRunRequest(event: unknown): RunRequest {
     );
   }
   return parsed.data;
-}
-
-/** The calendar day of an instant in a time zone, as YYYY-MM-DD. */
-export function localDay(instant: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
 }

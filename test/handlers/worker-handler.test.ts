@@ -12,7 +12,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
 import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
-import { lambdaContext, sqsEvent } from '../support/lambda-fixtures.ts';
+import { lambdaContext, sqsEvent, stubFunctionEnv } from '../support/lambda-fixtures.ts';
 import { duplicatesOf } from '../support/lake-reader.ts';
 
 const DAY = '2026-06-10';
@@ -28,14 +28,7 @@ const bucket = new Map<string, Uint8Array>();
 
 beforeAll(async () => {
   sim = await startSimulator({ from: '2026-06-08', to: DAY, chatsPerDay: (day) => (day === DAY ? 60 : 30) });
-  vi.stubEnv('BUCKET_NAME', 'lake-bucket');
-  vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/pages');
-  vi.stubEnv('SECRET_ID', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:livechat');
-  vi.stubEnv('API_URL', sim.url);
-  vi.stubEnv('MAX_ATTEMPTS', '3');
-  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  vi.stubEnv('AWS_REGION', 'eu-west-1');
+  stubFunctionEnv(sim.url, { MAX_ATTEMPTS: '3' });
   ({ handler: worker } = await import('../../functions/worker.ts'));
   ({ handler: planner } = await import('../../functions/planner.ts'));
 });

@@ -8,7 +8,7 @@ import { InvalidInputError } from '../../functions/core/errors.ts';
 import { parseRunRequest, planRun } from '../../functions/core/run-planner.ts';
 import { loadPlannerConfig, loadWorkerConfig } from '../../functions/handler-config.ts';
 import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
-import { lambdaContext, sqsEvent } from '../support/lambda-fixtures.ts';
+import { lambdaContext, sqsEvent, stubFunctionEnv } from '../support/lambda-fixtures.ts';
 
 const good = { v: 1, kind: 'page', runId: 'r', day: '2026-10-01', attempt: 1, filters: {}, page: 1, pages: 2, total: 30 };
 
@@ -70,13 +70,7 @@ describe('the worker with bad records and secrets', () => {
 
   beforeAll(async () => {
     sim = await startSimulator({ from: '2026-10-01', to: '2026-10-01', chatsPerDay: () => 30 });
-    vi.stubEnv('BUCKET_NAME', 'lake-bucket');
-    vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/pages');
-    vi.stubEnv('SECRET_ID', 'livechat');
-    vi.stubEnv('API_URL', sim.url);
-    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    stubFunctionEnv(sim.url);
     s3Mock.on(PutObjectCommand).resolves({});
     s3Mock.on(ListObjectsV2Command).resolves({});
     s3Mock.on(DeleteObjectsCommand).resolves({});

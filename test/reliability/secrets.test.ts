@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { archiveCommand, EXIT } from '../../functions/cli/archive-command.ts';
 import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
-import { lambdaContext, sqsEvent } from '../support/lambda-fixtures.ts';
+import { lambdaContext, sqsEvent, stubFunctionEnv } from '../support/lambda-fixtures.ts';
 import { listFiles } from '../support/lake-reader.ts';
 
 const API_KEY = 'sk-live-0123456789abcdef-SECRET';
@@ -79,14 +79,7 @@ describe('the API key never leaks', () => {
     s3Mock.on(ListObjectsV2Command).resolves({});
     s3Mock.on(DeleteObjectsCommand).resolves({});
     sqsMock.on(SendMessageBatchCommand).resolves({});
-    vi.stubEnv('BUCKET_NAME', 'lake-bucket');
-    vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/pages');
-    vi.stubEnv('SECRET_ID', 'livechat');
-    vi.stubEnv('API_URL', sim.url);
-    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'DEBUG');
-    vi.stubEnv('POWERTOOLS_DEV', 'true');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
-    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    stubFunctionEnv(sim.url, { POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_DEV: 'true' });
     let logged = '';
     const write = (chunk: unknown) => ((logged += String(chunk)), true);
     const stdoutSpy = vi.spyOn(process.stdout, 'write').mockImplementation(write);

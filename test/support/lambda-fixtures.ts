@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 
 export function sqsEvent(bodies: readonly string[]): SQSEvent {
@@ -38,4 +39,19 @@ export function lambdaContext(requestId = 'req-1'): Context {
     fail: () => {},
     succeed: () => {},
   };
+}
+
+/** The environment the CDK stack gives the worker (and planner), pointed at a local API. */
+export function stubFunctionEnv(apiUrl: string, overrides: Record<string, string> = {}): void {
+  const env: Record<string, string> = {
+    BUCKET_NAME: 'lake-bucket',
+    QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/pages',
+    SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:livechat',
+    API_URL: apiUrl,
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    AWS_REGION: 'eu-west-1',
+    ...overrides,
+  };
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
 }

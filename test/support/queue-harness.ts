@@ -2,6 +2,7 @@ import { decodeTask, encodeTask, type ArchiveTask } from '../../functions/core/a
 import type { LivechatClient } from '../../functions/core/livechat-client.ts';
 import { handleQueuedTask, type QueuedTaskResult } from '../../functions/core/queued-task-handler.ts';
 import type { LakeSink } from '../../functions/core/sinks/lake-sink.ts';
+import { mulberry32 } from '../simulator/index.ts';
 
 export interface DeliveryFaults {
   /** Seed for the order and the faults; the same seed replays the same delivery history. */
@@ -50,15 +51,4 @@ export async function deliverUntilEmpty(
     }
   }
   return { deliveries, results };
-}
-
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
