@@ -38,6 +38,8 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
     return EXIT.usage;
   }
 
+  const sink = createSink(args.destination);
+  io.stderr.write(`archiving ${args.days.length} day(s) ${args.days[0]}..${args.days.at(-1)} into ${sink.location}\n`);
   const progress = createProgressReporter(args.days.length, io.stderr);
   const client = createLivechatClient({
     apiUrl: args.apiUrl,
@@ -46,9 +48,7 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
     onRetry: (event) => progress.onRetry(event),
     ...io.clientOverrides,
   });
-  const sink = createSink(args.destination);
   const runId = `local-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
-  io.stderr.write(`archiving ${args.days.length} day(s) ${args.days[0]}..${args.days.at(-1)} into ${sink.location}\n`);
 
   let manifest: RunManifest;
   try {

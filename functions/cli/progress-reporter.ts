@@ -77,7 +77,9 @@ export function createProgressReporter(totalDays: number, stream: NodeJS.WriteSt
       if (bar) bar.update(counts.pagesDone, counts);
     },
     stop() {
-      bar?.stop();
+      if (!bar) return;
+      bar.stop();
+      stream.write('\n');
     },
   };
 }
