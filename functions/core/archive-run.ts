@@ -1,4 +1,4 @@
-import { dayTask, decodeTask, encodeTask, type DayTask, type PageTask } from './archive-task.ts';
+import { dayTask, decodeTask, encodeTask, type DayTask, type PageTask, type SliceTask } from './archive-task.ts';
 import type { ChatFilters } from './chat-filters.ts';
 import { planDay } from './day-planner.ts';
 import { removePagesBeyond } from './day-partition.ts';
@@ -8,10 +8,12 @@ import { LocalTaskQueue } from './local-task-queue.ts';
 import { archivePage } from './page-archiver.ts';
 import { summarizeRun, writeRunManifest, type DayRecord, type RunManifest } from './run-manifest.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
+import { archiveSlice, planSlices, type V36Deps } from './v36/slice-archiver.ts';
 
 export type ArchiveRunEvent =
   | { type: 'day-planned'; day: string; attempt: number; total: number; pages: number }
   | { type: 'page-written'; day: string; page: number; chats: number }
+  | { type: 'slice-written'; day: string; slice: string; chats: number; parts: number }
   | { type: 'drift'; day: string; attempt: number; reason: string }
   | { type: 'day-finished'; record: DayRecord }
   | { type: 'task-failed'; day: string; message: string };
@@ -20,7 +22,10 @@ export interface ArchiveRunOptions {
   runId: string;
   days: readonly string[];
   filters?: ChatFilters;
-  client: LivechatClient;
+  /** The v2 source (`GET /chats`, page tasks). */
+  client?: LivechatClient;
+  /** The v3.6 source (`list_archives`, slice tasks); used instead of `client` when set. */
+  archives?: Omit<V36Deps, 'sink' | 'now'>;
   sink: LakeSink;
   concurrency: number;
   /** Passes over one day before drift makes it count as incomplete. */
@@ -40,7 +45,8 @@ interface DayState {
   attempt: number;
   total: number;
   pages: number;
-  written: Map<number, number>;
+  /** Chats written per page (v2) or per slice (v3.6), keyed by page number or slice name. */
+  written: Map<number | string, number>;
   inFlight: number;
   driftSeen: number;
   replanPending: boolean;
@@ -104,12 +110,13 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   await writeRunManifest(options.sink, manifest);
   return manifest;
 
-  async function handle(task: DayTask | PageTask): Promise<void> {
+  async function handle(task: DayTask | PageTask | SliceTask): Promise<void> {
     const state = states.get(task.day)!;
     if (state.record || task.attempt !== state.attempt || state.replanPending) return; // superseded
     state.inFlight += 1;
     try {
-      if (task.kind === 'day') await handleDay(task, state);
+      if (task.kind === 'day') await (options.archives ? handleDayV36(task, state, options.archives) : handleDay(task, state));
+      else if (task.kind === 'slice') await handleSlice(task, state);
       else await handlePage(task, state);
     } finally {
       state.inFlight -= 1;
@@ -117,8 +124,34 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     if (state.replanPending && state.inFlight === 0 && !state.record) replan(task.day, state);
   }
 
+  function v2Client(): LivechatClient {
+    if (!options.client) throw new Error('runArchive needs `client` (v2) or `archives` (v3.6)');
+    return options.client;
+  }
+
+  async function handleDayV36(task: DayTask, state: DayState, archives: NonNullable<ArchiveRunOptions['archives']>): Promise<void> {
+    const plan = await planSlices(task, { ...archives, sink: options.sink, now });
+    state.total = plan.found;
+    state.pages = plan.sliceTasks.length;
+    emit({ type: 'day-planned', day: task.day, attempt: task.attempt, total: plan.found, pages: state.pages });
+    for (const sliceTask of plan.sliceTasks) queue.send(encodeTask(sliceTask), 1);
+  }
+
+  async function handleSlice(task: SliceTask, state: DayState): Promise<void> {
+    const outcome = await archiveSlice(task, { ...options.archives!, sink: options.sink, now });
+    if (outcome.status === 'drift') {
+      state.driftSeen += 1;
+      state.replanPending = true;
+      emit({ type: 'drift', day: task.day, attempt: task.attempt, reason: outcome.reason });
+      return;
+    }
+    state.written.set(task.slice, outcome.chats);
+    emit({ type: 'slice-written', day: task.day, slice: task.slice, chats: outcome.chats, parts: outcome.parts });
+    if (state.written.size === state.pages && !state.replanPending) finishDay(task.day, 'complete');
+  }
+
   async function handleDay(task: DayTask, state: DayState): Promise<void> {
-    const plan = await planDay(task, options.client);
+    const plan = await planDay(task, v2Client());
     state.total = plan.total;
     state.pages = plan.pages;
     emit({ type: 'day-planned', day: task.day, attempt: task.attempt, total: plan.total, pages: plan.pages });
@@ -130,7 +163,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   }
 
   async function handlePage(task: PageTask, state: DayState): Promise<void> {
-    const outcome = await archivePage(task, { client: options.client, sink: options.sink, now });
+    const outcome = await archivePage(task, { client: v2Client(), sink: options.sink, now });
     if (outcome.status === 'drift') {
       state.driftSeen += 1;
       state.replanPending = true;

@@ -39,10 +39,25 @@ export const pageTaskSchema = z
   .strict()
   .refine((task) => task.page <= task.pages, 'page is beyond pages');
 
-export const archiveTaskSchema = z.discriminatedUnion('kind', [dayTaskSchema, pageTaskSchema]);
+/**
+ * v3.6 source: archive one time slice of one day (`day`, or an hour `h00`..`h23` on busy days)
+ * by following list_archives' cursor to its end. `found` is the day's found_chats at planning.
+ */
+export const sliceTaskSchema = z
+  .object({
+    kind: z.literal('slice'),
+    ...taskBase,
+    slice: z.string().regex(/^(day|h([01]\d|2[0-3]))$/, "expected 'day' or h00..h23"),
+    slices: z.number().int().positive().max(24),
+    found: z.number().int().nonnegative(),
+  })
+  .strict();
+
+export const archiveTaskSchema = z.discriminatedUnion('kind', [dayTaskSchema, pageTaskSchema, sliceTaskSchema]);
 
 export type DayTask = z.infer<typeof dayTaskSchema>;
 export type PageTask = z.infer<typeof pageTaskSchema>;
+export type SliceTask = z.infer<typeof sliceTaskSchema>;
 export type ArchiveTask = z.infer<typeof archiveTaskSchema>;
 
 export function encodeTask(task: ArchiveTask): string {

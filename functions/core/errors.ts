@@ -9,10 +9,17 @@ export class LivechatError extends Error {
   }
 }
 
-/** 401/403: wrong login or API key. Never retried. */
+/** 401/403: wrong login or API key (v2), or wrong token (v3.6). Never retried. */
 export class LivechatAuthError extends LivechatError {
-  constructor(readonly status: number) {
-    super(`LiveChat authentication failed (${status}): check LIVECHAT_LOGIN and LIVECHAT_API_KEY`);
+  constructor(readonly status: number, hint = 'check LIVECHAT_LOGIN and LIVECHAT_API_KEY') {
+    super(`LiveChat authentication failed (${status}): ${hint}`);
+  }
+}
+
+/** v3.6: the `page_id` cursor is no longer accepted (cursors expire); the slice must restart. */
+export class LivechatCursorExpiredError extends LivechatError {
+  constructor(readonly path: string) {
+    super(`LiveChat rejected an expired page_id on ${path}`);
   }
 }
 

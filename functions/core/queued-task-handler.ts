@@ -1,17 +1,21 @@
-import { dayTask, type ArchiveTask, type DayTask, type PageTask } from './archive-task.ts';
+import { dayTask, type ArchiveTask, type DayTask, type PageTask, type SliceTask } from './archive-task.ts';
 import { planDay } from './day-planner.ts';
 import { removePagesBeyond } from './day-partition.ts';
 import { dayPlanKey, replanClaimKey } from './lake-layout.ts';
 import type { LivechatClient } from './livechat-client.ts';
 import { archivePage } from './page-archiver.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
+import { archiveSlice, planSlices, type V36Deps } from './v36/slice-archiver.ts';
 
 export interface TaskSender {
   send(tasks: readonly ArchiveTask[]): Promise<unknown>;
 }
 
 export interface QueuedTaskDeps {
-  client: LivechatClient;
+  /** The v2 source (`GET /chats`). */
+  client?: LivechatClient;
+  /** The v3.6 source (`list_archives`, slice tasks); used instead of `client` when set. */
+  archives?: Omit<V36Deps, 'sink' | 'now'>;
   sink: LakeSink;
   sender: TaskSender;
   /** Passes over one day before drift makes it count as incomplete. */
@@ -22,7 +26,17 @@ export interface QueuedTaskDeps {
 export type QueuedTaskResult =
   | { kind: 'day-planned'; day: string; attempt: number; total: number; pages: number; staleRemoved: number }
   | { kind: 'page-written'; day: string; page: number; chats: number; bytes: number }
-  | { kind: 'drift'; day: string; page: number; attempt: number; reason: string; next: 'replanned' | 'already-replanned' | 'gave-up' };
+  | { kind: 'slice-written'; day: string; slice: string; chats: number; parts: number; bytes: number; cursorRestarts: number }
+  | {
+      kind: 'drift';
+      day: string;
+      /** The v2 page, or 0 for a v3.6 slice (then `slice` names it). */
+      page: number;
+      slice?: string;
+      attempt: number;
+      reason: string;
+      next: 'replanned' | 'already-replanned' | 'gave-up';
+    };
 
 /**
  * One queued task, as the worker Lambda runs it. A day task plans the day and
@@ -30,11 +44,18 @@ export type QueuedTaskResult =
  * the day (the first worker to see it claims the attempt), up to `maxAttempts`.
  */
 export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
+  if (task.kind === 'slice') return handleSliceTask(task, deps);
   return task.kind === 'day' ? handleDayTask(task, deps) : handlePageTask(task, deps);
 }
 
+function v2Client(deps: QueuedTaskDeps): LivechatClient {
+  if (!deps.client) throw new Error('this worker has no v2 client for a v2 task');
+  return deps.client;
+}
+
 async function handleDayTask(task: DayTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
-  const plan = await planDay(task, deps.client);
+  if (deps.archives) return handleDayTaskV36(task, { ...deps.archives, sink: deps.sink, now: deps.now }, deps);
+  const plan = await planDay(task, v2Client(deps));
   const stale = await removePagesBeyond(deps.sink, task.day, plan.pages);
   const record = {
     runId: task.runId,
@@ -50,14 +71,63 @@ async function handleDayTask(task: DayTask, deps: QueuedTaskDeps): Promise<Queue
 }
 
 async function handlePageTask(task: PageTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
-  const outcome = await archivePage(task, deps);
+  const outcome = await archivePage(task, { client: v2Client(deps), sink: deps.sink, now: deps.now });
   if (outcome.status === 'written') {
     return { kind: 'page-written', day: task.day, page: task.page, chats: outcome.chats, bytes: outcome.bytes };
   }
-  const drift = { kind: 'drift', day: task.day, page: task.page, attempt: task.attempt, reason: outcome.reason } as const;
+  return replanAfterDrift(task, { kind: 'drift', day: task.day, page: task.page, attempt: task.attempt, reason: outcome.reason }, deps);
+}
+
+async function handleDayTaskV36(task: DayTask, v36: V36Deps, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
+  const plan = await planSlices(task, v36);
+  const record = {
+    runId: task.runId,
+    day: task.day,
+    attempt: task.attempt,
+    source: 'v3.6',
+    found: plan.found,
+    slices: plan.sliceTasks.map((slice) => slice.slice),
+    plannedAt: (deps.now?.() ?? new Date()).toISOString(),
+  };
+  await deps.sink.put(dayPlanKey(task.runId, task.day, task.attempt), Buffer.from(JSON.stringify(record)), 'json');
+  await deps.sender.send(plan.sliceTasks);
+  return {
+    kind: 'day-planned',
+    day: task.day,
+    attempt: task.attempt,
+    total: plan.found,
+    pages: plan.sliceTasks.length,
+    staleRemoved: plan.staleRemoved.length,
+  };
+}
+
+async function handleSliceTask(task: SliceTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
+  if (!deps.archives) throw new Error('this worker has no v3.6 client for a v3.6 slice task');
+  const outcome = await archiveSlice(task, { ...deps.archives, sink: deps.sink, now: deps.now });
+  if (outcome.status === 'written') {
+    return {
+      kind: 'slice-written',
+      day: task.day,
+      slice: task.slice,
+      chats: outcome.chats,
+      parts: outcome.parts,
+      bytes: outcome.bytes,
+      cursorRestarts: outcome.restarts,
+    };
+  }
+  const drift = { kind: 'drift', day: task.day, page: 0, slice: task.slice, attempt: task.attempt, reason: outcome.reason } as const;
+  return replanAfterDrift(task, drift, deps);
+}
+
+/** Drift queues one re-archive of the day: the first worker to see it claims the next attempt. */
+async function replanAfterDrift(
+  task: PageTask | SliceTask,
+  drift: Omit<Extract<QueuedTaskResult, { kind: 'drift' }>, 'next'>,
+  deps: QueuedTaskDeps,
+): Promise<QueuedTaskResult> {
   if (task.attempt >= deps.maxAttempts) return { ...drift, next: 'gave-up' };
   const nextAttempt = task.attempt + 1;
-  const claim = Buffer.from(JSON.stringify({ reason: outcome.reason, page: task.page }));
+  const claim = Buffer.from(JSON.stringify({ reason: drift.reason, ...(drift.slice ? { slice: drift.slice } : { page: drift.page }) }));
   if (!(await deps.sink.putIfAbsent(replanClaimKey(task.runId, task.day, nextAttempt), claim, 'json'))) {
     return { ...drift, next: 'already-replanned' };
   }

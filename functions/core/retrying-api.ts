@@ -1,0 +1,150 @@
+import ky, { isForceRetryError, isHTTPError, isNetworkError, isTimeoutError, type KyInstance } from 'ky';
+import { LivechatAuthError, LivechatRequestError, LivechatUnavailableError } from './errors.ts';
+
+/**
+ * The ky setup both LiveChat clients share (REST API v2 `GET /chats` and Agent Chat Web
+ * API v3.6 `list_archives`): retries on 429 (Retry-After honoured, capped), 5xx, network
+ * errors, timeouts and 200 bodies that are not the documented JSON; after a 429 every
+ * request of the client waits out the Retry-After; 400/401/403/404 fail at once with a
+ * typed error that never carries credentials.
+ */
+export type RetryReason = 'rate-limited' | 'server-error' | 'network' | 'timeout' | 'malformed-body';
+
+export interface RetryEvent {
+  reason: RetryReason;
+  status?: number;
+  retryCount: number;
+  path: string;
+}
+
+/** Tuning shared by both clients. */
+export interface RetryingApiTuning {
+  /** Per attempt; a slower response is abandoned and retried. */
+  timeoutMs?: number;
+  /** For the whole request including retries and waits (e.g. to finish inside a Lambda timeout). */
+  totalTimeoutMs?: number;
+  /** Retries after the first attempt. */
+  retryLimit?: number;
+  /** Upper bound on any single wait, including the server's Retry-After. */
+  maxRetryDelayMs?: number;
+  /** First backoff step; doubles each retry, with full jitter. */
+  baseRetryDelayMs?: number;
+  onRetry?: (event: RetryEvent) => void;
+  /** For tests: a fetch implementation to use instead of the global one. */
+  fetch?: typeof fetch;
+}
+
+export interface RetryingApiOptions extends RetryingApiTuning {
+  apiUrl: string;
+  headers: Record<string, string>;
+  /** HTTP methods ky may retry (v3.6 actions are POSTs that only read). */
+  methods: string[];
+  /** True when a 200 body is the documented JSON; otherwise the request is retried. */
+  isValidBody: (body: string) => boolean;
+}
+
+/** Raised inside the response hook so that ky retries an unusable 200 body. */
+class MalformedBodyError extends Error {}
+
+export function createRetryingApi(options: RetryingApiOptions): KyInstance {
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+  const baseRetryDelayMs = options.baseRetryDelayMs ?? 300;
+  let notBefore = 0;
+  const waitForRateLimit = async () => {
+    const wait = notBefore - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  };
+  return ky.create({
+    prefix: options.apiUrl.replace(/\/+$/, ''),
+    headers: options.headers,
+    timeout: options.timeoutMs ?? 30_000,
+    totalTimeout: options.totalTimeoutMs ?? false,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    retry: {
+      limit: options.retryLimit ?? 8,
+      methods: options.methods,
+      statusCodes: [408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524],
+      afterStatusCodes: [429, 503],
+      maxRetryAfter: maxRetryDelayMs,
+      backoffLimit: maxRetryDelayMs,
+      delay: (attempt) => baseRetryDelayMs * 2 ** (attempt - 1),
+      jitter: true,
+      retryOnTimeout: true,
+    },
+    hooks: {
+      beforeRequest: [waitForRateLimit],
+      afterResponse: [
+        async ({ response }) => {
+          if (response.status === 429) {
+            const seconds = Number(response.headers.get('retry-after'));
+            const wait = Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, maxRetryDelayMs) : baseRetryDelayMs;
+            notBefore = Math.max(notBefore, Date.now() + wait);
+          }
+          if (!response.ok) return;
+          const body = await response.text();
+          if (!options.isValidBody(body)) {
+            return ky.retry({ code: 'MALFORMED_BODY', cause: new MalformedBodyError('body is not the documented JSON') });
+          }
+        },
+      ],
+      beforeRetry: [
+        ({ request, error, retryCount }) => {
+          options.onRetry?.({ ...describeFailure(error), retryCount, path: pathOf(request.url) });
+        },
+        waitForRateLimit,
+      ],
+    },
+  });
+}
+
+/** True when `body` parses as JSON and passes `accept`. */
+export function isJsonAccepted(body: string, accept: (value: unknown) => boolean): boolean {
+  try {
+    return accept(JSON.parse(body));
+  } catch {
+    return false;
+  }
+}
+
+function pathOf(url: string): string {
+  const { pathname, search } = new URL(url);
+  return pathname + search;
+}
+
+function describeFailure(error: Error): Pick<RetryEvent, 'reason' | 'status'> {
+  if (isHTTPError(error)) {
+    const status = error.response.status;
+    return { reason: status === 429 ? 'rate-limited' : 'server-error', status };
+  }
+  if (isTimeoutError(error)) return { reason: 'timeout' };
+  if (isForceRetryError(error)) return { reason: 'malformed-body' };
+  return { reason: 'network' };
+}
+
+/** Maps what ky threw after its retries to the typed LiveChat errors. */
+export function toLivechatError(error: unknown, path: string, authHint?: string): Error {
+  if (isHTTPError(error)) {
+    const status = error.response.status;
+    if (status === 401 || status === 403) return new LivechatAuthError(status, authHint);
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      return new LivechatRequestError(status, path, apiErrorDetail(error.data));
+    }
+    return new LivechatUnavailableError(path, `HTTP ${status}`);
+  }
+  if (isTimeoutError(error)) return new LivechatUnavailableError(path, 'timed out');
+  if (isForceRetryError(error)) return new LivechatUnavailableError(path, 'response body is not the documented JSON');
+  if (isNetworkError(error)) return new LivechatUnavailableError(path, 'network error');
+  if (error instanceof SyntaxError) return new LivechatUnavailableError(path, 'response body is not JSON');
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** v2 answers `{"error": "text"}`, v3.x `{"error": {"type": "...", "message": "..."}}`. */
+export function apiErrorDetail(data: unknown): string {
+  if (!data || typeof data !== 'object' || !('error' in data)) return '';
+  const error = (data as { error: unknown }).error;
+  if (error && typeof error === 'object') {
+    const { type, message } = error as { type?: unknown; message?: unknown };
+    return [type, message].filter((part) => typeof part === 'string').join(': ').slice(0, 200);
+  }
+  return String(error).slice(0, 200);
+}

@@ -1,0 +1,139 @@
+import type { DayTask, SliceTask } from '../archive-task.ts';
+import { LivechatCursorExpiredError } from '../errors.ts';
+import { partitionPrefix } from '../lake-layout.ts';
+import { encodeNdjsonGzip } from '../ndjson-gzip.ts';
+import type { LakeSink } from '../sinks/lake-sink.ts';
+import { archiveToLakeChat } from './archive-mapping.ts';
+import { MAX_ARCHIVES_LIMIT, type Archive } from './archive-schema.ts';
+import type { ArchivesClient } from './list-archives-client.ts';
+import { toArchiveFilters } from './v36-filters.ts';
+import { sliceIds, slicePartKey, slicePartOf, sliceRange, type SliceId } from './slice-layout.ts';
+
+/**
+ * v3.6 fan-out by time slice. Cursor pages cannot be addressed by number, so a day task plans
+ * slices, not pages: one slice for the whole day, or 24 hour slices when the first response's
+ * `found_chats` is above `busyDayThreshold`. Each slice task follows the cursor to its end.
+ *
+ * Exactly-once per partition: a slice buffers its pages and writes nothing until its cursor
+ * reached the end without drift; then it writes one part per page (deterministic keys, see
+ * slice-layout.ts) and deletes its own parts beyond those. Drift, for cursor pages, is:
+ * - `found_chats` of the last page differs from the first page's (chats were added to or
+ *   removed from the slice while it was read), or
+ * - a thread id seen twice (the cursor moved over shifted data).
+ * The slice is then not written and the day is re-archived, as for v2 page drift. An expired
+ * cursor restarts the slice from its first page (up to `maxCursorRestarts`).
+ */
+export const DEFAULT_BUSY_DAY_THRESHOLD = 2_000;
+
+export interface V36Deps {
+  client: ArchivesClient;
+  sink: LakeSink;
+  /** found_chats above which a day is sliced by hour. */
+  busyDayThreshold?: number;
+  /** Chats per list_archives page (1..100). */
+  pageLimit?: number;
+  maxCursorRestarts?: number;
+  now?: () => Date;
+}
+
+export interface SlicePlan {
+  day: string;
+  attempt: number;
+  found: number;
+  sliceTasks: SliceTask[];
+  staleRemoved: string[];
+}
+
+/** Learns found_chats for the day, plans its slices, and deletes partition files the plan does not own. */
+export async function planSlices(task: DayTask, deps: V36Deps): Promise<SlicePlan> {
+  const { from, to } = sliceRange(task.day, 'day');
+  const first = await deps.client.listArchives({ filters: toArchiveFilters(task.filters, from, to), limit: 1, sortOrder: 'asc' });
+  const found = first.found_chats;
+  const slices = sliceIds(found > (deps.busyDayThreshold ?? DEFAULT_BUSY_DAY_THRESHOLD));
+  const staleRemoved = await removeFilesOutsidePlan(deps.sink, task.day, slices);
+  const sliceTasks = slices.map(
+    (slice): SliceTask => ({
+      v: task.v,
+      kind: 'slice',
+      runId: task.runId,
+      day: task.day,
+      attempt: task.attempt,
+      filters: task.filters,
+      slice,
+      slices: slices.length,
+      found,
+    }),
+  );
+  return { day: task.day, attempt: task.attempt, found, sliceTasks, staleRemoved };
+}
+
+export type SliceOutcome =
+  | { status: 'written'; chats: number; parts: number; bytes: number; restarts: number }
+  | { status: 'drift'; reason: string };
+
+export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<SliceOutcome> {
+  const slice = task.slice as SliceId;
+  const maxRestarts = deps.maxCursorRestarts ?? 3;
+  let restarts = 0;
+  let pages: Archive[][];
+  let foundFirst: number;
+  let foundLast: number;
+  for (;;) {
+    try {
+      ({ pages, foundFirst, foundLast } = await readSlice(task, slice, deps));
+      break;
+    } catch (error) {
+      if (!(error instanceof LivechatCursorExpiredError) || restarts >= maxRestarts) throw error;
+      restarts += 1;
+    }
+  }
+
+  if (foundFirst !== foundLast) return { status: 'drift', reason: `slice ${slice}: found_chats changed from ${foundFirst} to ${foundLast}` };
+  const ids = pages.flat().map((archive) => archive.thread.id);
+  if (new Set(ids).size !== ids.length) return { status: 'drift', reason: `slice ${slice}: a thread id came twice` };
+
+  const archivedAt = (deps.now?.() ?? new Date()).toISOString();
+  let bytes = 0;
+  for (const [index, page] of pages.entries()) {
+    const part = index + 1;
+    const records = page.map((archive) => ({ ...archiveToLakeChat(archive), _run_id: task.runId, _archived_at: archivedAt, _page: part }));
+    const body = await encodeNdjsonGzip(records);
+    await deps.sink.put(slicePartKey(task.day, slice, part), body, 'ndjson-gzip');
+    bytes += body.byteLength;
+  }
+  const beyond = (await deps.sink.list(partitionPrefix(task.day))).filter((key) => {
+    const of = slicePartOf(key);
+    return of !== undefined && of.slice === slice && of.part > pages.length;
+  });
+  if (beyond.length) await deps.sink.delete(beyond);
+  return { status: 'written', chats: ids.length, parts: pages.length, bytes, restarts };
+}
+
+async function readSlice(task: SliceTask, slice: SliceId, deps: V36Deps) {
+  const { from, to } = sliceRange(task.day, slice);
+  let page = await deps.client.listArchives({
+    filters: toArchiveFilters(task.filters, from, to),
+    limit: deps.pageLimit ?? MAX_ARCHIVES_LIMIT,
+    sortOrder: 'asc',
+  });
+  const foundFirst = page.found_chats;
+  const pages: Archive[][] = [];
+  if (page.chats.length) pages.push(page.chats);
+  while (page.next_page_id) {
+    page = await deps.client.listArchives({ pageId: page.next_page_id });
+    if (page.chats.length) pages.push(page.chats);
+  }
+  return { pages, foundFirst, foundLast: page.found_chats };
+}
+
+/** Partition files a plan of `slices` does not own: other slicings' parts and v2 `page-*` files. */
+async function removeFilesOutsidePlan(sink: LakeSink, day: string, slices: readonly SliceId[]): Promise<string[]> {
+  const owned = new Set<string>(slices);
+  const stale = (await sink.list(partitionPrefix(day))).filter((key) => {
+    if (!key.endsWith('.json.gz')) return false;
+    const of = slicePartOf(key);
+    return of === undefined || !owned.has(of.slice);
+  });
+  if (stale.length) await sink.delete(stale);
+  return stale;
+}
