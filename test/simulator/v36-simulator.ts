@@ -1,0 +1,336 @@
+/**
+ * A local HTTP server that behaves like LiveChat Agent Chat Web API v3.6
+ * `POST /v3.6/agent/action/list_archives` (see functions/core/v36/list-archives-client.ts for
+ * the documented shapes it follows), over the same deterministic ChatStore, FaultEngine
+ * (random and scripted faults, drift, rate limit) as the v2 simulator, plus cursor pages and
+ * cursor expiry.
+ *
+ * Auth: Basic base64(`accountId:token`) (Personal Access Token) or `Bearer <bearerToken>`.
+ * Cursor: `page_id` is an opaque token for (query, offset); `filters`, `limit` or `sort_order`
+ * sent with it is a 400 validation error, as documented. Order is by thread creation time
+ * (`sort_order` asc or desc), so chats added by drift shift offsets, as on a live system.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { FaultEngine, htmlErrorPage, requestCoversDay, truncateJson, type FaultDecision, type FaultOptions } from './faults.ts';
+import { ChatStore, type ChatFilters, type DriftPosition } from './store.ts';
+import { type Chat, dayOfTs, isValidDay } from './synthetic-chats.ts';
+import { toV36Archive, type V36Archive } from './v36-archives.ts';
+
+export interface CursorExpiry {
+  /** Only cursors of queries covering this day. */
+  day?: string;
+  /** Only the cursor of this page (2 = the first page_id request). */
+  page?: number;
+  times?: number;
+}
+
+export interface V36SimulatorOptions {
+  seed?: number;
+  from: string;
+  to: string;
+  chatsPerDay?: number | ((day: string) => number);
+  accountId?: string;
+  token?: string;
+  bearerToken?: string;
+  /** When set, requests must carry `X-Region` with this value (else 421 misdirected_request). */
+  region?: string;
+  latencyMs?: number;
+  faults?: FaultOptions;
+  /** Scripted cursor expiry: matching page_id requests answer 400 validation "page_id expired". */
+  cursorExpiry?: CursorExpiry[];
+  host?: string;
+  port?: number;
+}
+
+export interface V36SimulatorStats {
+  requests: number;
+  byStatus: Record<string, number>;
+  faultsInjected: Record<string, number>;
+  /** Request bodies as received (for contract checks). */
+  bodies: Array<Record<string, unknown>>;
+}
+
+export interface RunningV36Simulator {
+  url: string;
+  accountId: string;
+  token: string;
+  bearerToken: string;
+  /** The v2 chats of a day (newest first); the lake `id` of each is its thread id. */
+  chats(day: string): Chat[];
+  archives(day: string): V36Archive[];
+  addChats(day: string, count: number, position?: DriftPosition): Chat[];
+  stats(): V36SimulatorStats;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_ACCOUNT_ID = 'c0ffee00-1234-4abc-9def-000000000001';
+export const DEFAULT_PAT = 'dal:demo-personal-access-token';
+export const DEFAULT_BEARER = 'dal:demo-bearer-token';
+const PATH = '/v3.6/agent/action/list_archives';
+
+interface Query {
+  fromTs: number;
+  toTs: number;
+  filters: ChatFilters;
+  limit: number;
+  asc: boolean;
+}
+interface Cursor {
+  q: Query;
+  offset: number;
+  page: number;
+}
+
+class ApiError extends Error {
+  constructor(readonly status: number, readonly type: string, message: string) {
+    super(message);
+  }
+}
+
+function parseTime(value: unknown, name: string): number {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+    throw new ApiError(400, 'validation', `filters.${name}: expected RFC 3339 date-time`);
+  }
+  return Date.parse(value.replace(/(\.\d{3})\d+/, '$1')) / 1000;
+}
+
+function parseQuery(body: Record<string, unknown>): Query {
+  const filters = (body['filters'] ?? {}) as Record<string, unknown>;
+  if (typeof filters !== 'object' || filters === null) throw new ApiError(400, 'validation', 'filters: expected object');
+  const fromTs = filters['from'] === undefined ? 0 : parseTime(filters['from'], 'from');
+  const toTs = filters['to'] === undefined ? Number.MAX_SAFE_INTEGER : parseTime(filters['to'], 'to');
+  const limit = body['limit'] === undefined ? 10 : Number(body['limit']);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ApiError(400, 'validation', 'limit: expected 1..100');
+  const sort = body['sort_order'] ?? 'desc';
+  if (sort !== 'asc' && sort !== 'desc') throw new ApiError(400, 'validation', 'sort_order: expected asc or desc');
+  const f: ChatFilters = {};
+  if (typeof filters['query'] === 'string') f.query = filters['query'];
+  const groups = filters['group_ids'];
+  if (Array.isArray(groups) && typeof groups[0] === 'number') f.group = groups[0];
+  const agents = (filters['agents'] as { values?: unknown[] } | undefined)?.values;
+  if (Array.isArray(agents) && typeof agents[0] === 'string') f.agent = agents[0];
+  const goals = filters['goals'] as { values?: unknown[]; exists?: unknown } | undefined;
+  if (Array.isArray(goals?.values) && typeof goals.values[0] === 'number') f.goal = goals.values[0];
+  else if (typeof goals?.exists === 'boolean') f.hasGoal = goals.exists;
+  return { fromTs, toTs, filters: f, limit, asc: sort === 'asc' };
+}
+
+const encodeCursor = (cursor: Cursor): string => Buffer.from(JSON.stringify(cursor)).toString('base64');
+function decodeCursor(pageId: unknown): Cursor {
+  try {
+    const cursor = JSON.parse(Buffer.from(String(pageId), 'base64').toString('utf8')) as Cursor;
+    if (typeof cursor.offset === 'number' && cursor.q) return cursor;
+  } catch {
+    // fall through
+  }
+  throw new ApiError(400, 'validation', 'page_id: invalid');
+}
+
+function checkAuth(header: string | undefined, o: { accountId: string; token: string; bearerToken: string }): boolean {
+  if (!header) return false;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (bearer) return bearer[1] === o.bearerToken;
+  const basic = /^Basic\s+(\S+)\s*$/i.exec(header);
+  if (!basic) return false;
+  return Buffer.from(basic[1]!, 'base64').toString('utf8') === `${o.accountId}:${o.token}`;
+}
+
+export async function startV36Simulator(options: V36SimulatorOptions): Promise<RunningV36Simulator> {
+  const seed = options.seed ?? 42;
+  const creds = {
+    accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
+    token: options.token ?? DEFAULT_PAT,
+    bearerToken: options.bearerToken ?? DEFAULT_BEARER,
+  };
+  if (!isValidDay(options.from) || !isValidDay(options.to)) throw new Error('startV36Simulator: from/to must be YYYY-MM-DD');
+  const store = new ChatStore({ seed, from: options.from, to: options.to, chatsPerDay: options.chatsPerDay });
+  const faultOpts = options.faults ?? {};
+  const faults = new FaultEngine(seed, faultOpts);
+  const drift = (faultOpts.drift ?? []).map((rule) => ({ rule, served: 0, fired: 0 }));
+  const expiry = (options.cursorExpiry ?? []).map((rule) => ({ rule, used: 0 }));
+  const latencyMs = Math.max(0, options.latencyMs ?? 0);
+  const stats: V36SimulatorStats = { requests: 0, byStatus: {}, faultsInjected: {}, bodies: [] };
+  const bump = (rec: Record<string, number>, key: string) => {
+    rec[key] = (rec[key] ?? 0) + 1;
+  };
+  const timers = new Set<NodeJS.Timeout>();
+  const sockets = new Set<Socket>();
+
+  const later = (ms: number, fn: () => void) => {
+    if (ms <= 0) return fn();
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+  const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}, delayMs = latencyMs) =>
+    later(delayMs, () => {
+      if (res.destroyed || res.writableEnded) return;
+      bump(stats.byStatus, String(status));
+      const buf = Buffer.from(body, 'utf8');
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(buf.length), ...headers });
+      res.end(buf);
+    });
+  const sendError = (res: ServerResponse, status: number, type: string, message: string, headers?: Record<string, string>) =>
+    send(res, status, JSON.stringify({ error: { type, message } }), headers);
+
+  const daysOf = (q: Query) => ({ dateFrom: dayOfTs(Math.max(0, q.fromTs)), dateTo: dayOfTs(Math.min(q.toTs, 253402300799)) });
+  const matching = (q: Query): Chat[] => {
+    const list = store
+      .query({ ...q.filters, ...daysOf(q) })
+      .filter((chat) => chat.started_timestamp >= q.fromTs && chat.started_timestamp <= q.toTs);
+    list.sort((a, b) => a.started_timestamp - b.started_timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return q.asc ? list : list.reverse();
+  };
+  const pageBody = (cursor: Cursor, empty = false): string => {
+    const all = matching(cursor.q);
+    const chats = empty ? [] : all.slice(cursor.offset, cursor.offset + cursor.q.limit).map(toV36Archive);
+    const next = cursor.offset + cursor.q.limit < all.length;
+    return JSON.stringify({
+      chats,
+      found_chats: all.length,
+      ...(next ? { next_page_id: encodeCursor({ q: cursor.q, offset: cursor.offset + cursor.q.limit, page: cursor.page + 1 }) } : {}),
+      ...(cursor.offset > 0
+        ? { previous_page_id: encodeCursor({ q: cursor.q, offset: Math.max(0, cursor.offset - cursor.q.limit), page: cursor.page - 1 }) }
+        : {}),
+    });
+  };
+  const afterServed = (cursor: Cursor) => {
+    const span = daysOf(cursor.q);
+    for (const d of drift) {
+      if (!requestCoversDay(span, d.rule.day)) continue;
+      d.served++;
+      const times = d.rule.times ?? 1;
+      const every = Math.max(1, d.rule.afterRequests);
+      if (d.fired < times && d.served >= every * (d.fired + 1)) {
+        d.fired++;
+        store.addChats(d.rule.day, d.rule.addChats, d.rule.position ?? 'newest');
+        bump(stats.faultsInjected, 'drift');
+      }
+    }
+  };
+  const applyFault = (res: ServerResponse, cursor: Cursor, fault: FaultDecision) => {
+    bump(stats.faultsInjected, fault.kind);
+    switch (fault.kind) {
+      case '429':
+        return sendError(res, 429, 'too_many_requests', 'Too many requests', fault.retryAfterSeconds == null ? {} : { 'Retry-After': String(fault.retryAfterSeconds) });
+      case '500':
+      case '503':
+        return sendError(res, Number(fault.kind), 'internal', 'Internal server error');
+      case '502':
+        return send(res, 502, htmlErrorPage(502), { 'Content-Type': 'text/html' });
+      case 'html': {
+        const status = fault.htmlStatus ?? 502;
+        return send(res, status, htmlErrorPage(status), { 'Content-Type': 'text/html' });
+      }
+      case 'malformed':
+        return send(res, 200, truncateJson(pageBody(cursor)));
+      case 'empty':
+        return send(res, 200, pageBody(cursor, true));
+      case 'reset':
+        return later(latencyMs, () => res.socket?.destroy());
+      case 'slow':
+        return later(latencyMs + faults.slowMs, () => {
+          if (res.destroyed || res.writableEnded) return;
+          send(res, 200, pageBody(cursor), {}, 0);
+          afterServed(cursor);
+        });
+    }
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse, raw: string) => {
+    stats.requests++;
+    const url = new URL(req.url ?? '/', 'http://simulator.local');
+    if (url.pathname !== PATH) return sendError(res, 404, 'not_found', 'Not found');
+    if (req.method !== 'POST') return sendError(res, 405, 'validation', 'Method not allowed');
+    if (!checkAuth(req.headers.authorization, creds)) return sendError(res, 401, 'authentication', 'Invalid access token');
+    if (options.region !== undefined && req.headers['x-region'] !== options.region) {
+      return sendError(res, 421, 'misdirected_request', `Wrong region, use ${options.region}`);
+    }
+    if (faults.rateLimited()) {
+      bump(stats.faultsInjected, 'rateLimit');
+      return sendError(res, 429, 'too_many_requests', 'Too many requests', { 'Retry-After': '1' });
+    }
+    let cursor: Cursor;
+    try {
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(raw || 'null') as Record<string, unknown>;
+      } catch {
+        throw new ApiError(400, 'validation', 'body is not JSON');
+      }
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'validation', 'body must be an object');
+      stats.bodies.push(body);
+      if (body['page_id'] !== undefined) {
+        const extra = ['filters', 'limit', 'sort_order'].filter((name) => body[name] !== undefined);
+        if (extra.length) throw new ApiError(400, 'validation', `${extra.join(', ')} cannot be used with page_id`);
+        cursor = decodeCursor(body['page_id']);
+        const span = daysOf(cursor.q);
+        const rule = expiry.find(
+          (e) =>
+            e.used < (e.rule.times ?? 1) &&
+            (e.rule.day === undefined || requestCoversDay(span, e.rule.day)) &&
+            (e.rule.page === undefined || e.rule.page === cursor.page),
+        );
+        if (rule) {
+          rule.used++;
+          bump(stats.faultsInjected, 'cursorExpired');
+          throw new ApiError(400, 'validation', 'page_id expired');
+        }
+      } else {
+        cursor = { q: parseQuery(body), offset: 0, page: 1 };
+      }
+    } catch (error) {
+      if (error instanceof ApiError) return sendError(res, error.status, error.type, error.message);
+      throw error;
+    }
+    const fault = faults.decide({ ...daysOf(cursor.q), page: cursor.page });
+    if (fault) return applyFault(res, cursor, fault);
+    send(res, 200, pageBody(cursor));
+    afterServed(cursor);
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        handle(req, res, Buffer.concat(chunks).toString('utf8'));
+      } catch (e) {
+        sendError(res, 500, 'internal', `Simulator bug: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  let closing = false;
+  return {
+    url: `http://${addr.address}:${addr.port}`,
+    ...creds,
+    chats: (day) => structuredClone([...store.dayChats(day)]),
+    archives: (day) => [...store.dayChats(day)].reverse().map(toV36Archive),
+    addChats: (day, count, position = 'newest') => structuredClone(store.addChats(day, count, position)),
+    stats: () => structuredClone(stats),
+    close: async () => {
+      if (closing) return;
+      closing = true;
+      for (const t of timers) clearTimeout(t);
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
+      await done;
+    },
+  };
+}
