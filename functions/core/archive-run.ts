@@ -8,7 +8,7 @@ import { LocalTaskQueue } from './local-task-queue.ts';
 import { archivePage } from './page-archiver.ts';
 import { summarizeRun, writeRunManifest, type DayRecord, type RunManifest } from './run-manifest.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
-import { archiveSlice, planSlices, type V36Deps } from './v36/slice-archiver.ts';
+import { archiveSlice, countDay, planSlices, type V36Deps } from './v36/slice-archiver.ts';
 
 export type ArchiveRunEvent =
   | { type: 'day-planned'; day: string; attempt: number; total: number; pages: number }
@@ -147,7 +147,18 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     }
     state.written.set(task.slice, outcome.chats);
     emit({ type: 'slice-written', day: task.day, slice: task.slice, chats: outcome.chats, parts: outcome.parts });
-    if (state.written.size === state.pages && !state.replanPending) finishDay(task.day, 'complete');
+    if (state.written.size !== state.pages || state.replanPending) return;
+    // Every slice is written: the day must still hold exactly the chats they wrote.
+    let written = 0;
+    for (const chats of state.written.values()) written += chats;
+    const found = await countDay(task, options.archives!);
+    if (found === written) {
+      finishDay(task.day, 'complete');
+      return;
+    }
+    state.driftSeen += 1;
+    state.replanPending = true;
+    emit({ type: 'drift', day: task.day, attempt: task.attempt, reason: `the day has ${found} chats, its slices wrote ${written}` });
   }
 
   async function handleDay(task: DayTask, state: DayState): Promise<void> {

@@ -67,6 +67,16 @@ export async function planSlices(task: DayTask, deps: V36Deps): Promise<SlicePla
   return { day: task.day, attempt: task.attempt, found, sliceTasks, staleRemoved };
 }
 
+/**
+ * found_chats of the whole day now. The local run compares it with the chats its slices wrote
+ * once the last slice is done: a chat added to a slice that had already finished is drift too.
+ */
+export async function countDay(task: Pick<DayTask, 'day' | 'filters'>, deps: Pick<V36Deps, 'client'>): Promise<number> {
+  const { from, to } = sliceRange(task.day, 'day');
+  const first = await deps.client.listArchives({ filters: toArchiveFilters(task.filters, from, to), limit: 1, sortOrder: 'asc' });
+  return first.found_chats;
+}
+
 export type SliceOutcome =
   | { status: 'written'; chats: number; parts: number; bytes: number; restarts: number }
   | { status: 'drift'; reason: string };
