@@ -9,7 +9,12 @@ export const MAX_RANGE_DAYS = 3_660;
 export const USAGE = `usage: npm run archive -- --from YYYY-MM-DD [--to YYYY-MM-DD] (--out DIR | --bucket NAME [--prefix P])
          [--api-url URL] [--concurrency N] [--max-attempts N] [--type chat|missed_chat] [--group N] [--agent LOGIN]
          [--goal ID] [--has-goal 1|0] [--rate rated|not_rated|rated_good|rated_bad] [--query TEXT] [--visitor-id ID]
-credentials: LIVECHAT_LOGIN and LIVECHAT_API_KEY (environment)`;
+         [--source v2|v3.6] [--region dal|fra]
+credentials (environment): v2: LIVECHAT_LOGIN and LIVECHAT_API_KEY;
+  v3.6: LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT (Personal Access Token), or LIVECHAT_BEARER_TOKEN`;
+
+export const SOURCES = ['v2', 'v3.6'] as const;
+export type Source = (typeof SOURCES)[number];
 
 export type ArchiveDestination = { kind: 'folder'; dir: string } | { kind: 'bucket'; bucket: string; prefix: string };
 
@@ -20,6 +25,10 @@ export interface ArchiveArgs {
   concurrency: number;
   filters: ChatFilters;
   maxAttempts: number;
+  /** Which LiveChat API to read: REST API v2 `GET /chats` (default) or Agent Chat Web API v3.6 `list_archives`. */
+  source: Source;
+  /** v3.6 `X-Region` header (data centre of the token), if given. */
+  region?: string;
 }
 
 /** Parses and validates `npm run archive` arguments; any problem is one InvalidInputError line. */
@@ -47,6 +56,8 @@ export function parseArchiveArgs(argv: readonly string[], today = new Date().toI
         rate: { type: 'string' },
         query: { type: 'string' },
         'visitor-id': { type: 'string' },
+        source: { type: 'string' },
+        region: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -65,9 +76,18 @@ export function parseArchiveArgs(argv: readonly string[], today = new Date().toI
       ? { kind: 'bucket', bucket: nonEmpty('bucket', values.bucket), prefix: values.prefix ?? '' }
       : { kind: 'folder', dir: values.out ?? 'lake' };
 
+  const source = (values.source ?? 'v2') as Source;
+  if (!SOURCES.includes(source)) throw new InvalidInputError(`--source must be v2 or v3.6, got "${values.source}"`);
+  if (values.region !== undefined && source !== 'v3.6') throw new InvalidInputError('--region needs --source v3.6');
+  if (values.region !== undefined && !/^[a-z]{2,10}$/.test(values.region)) {
+    throw new InvalidInputError(`--region must be a data centre such as dal or fra, got "${values.region}"`);
+  }
+
   return {
     days,
     destination,
+    source,
+    ...(values.region !== undefined ? { region: values.region } : {}),
     apiUrl: parseUrl(values['api-url'] ?? DEFAULT_API_URL),
     concurrency: integerIn('concurrency', values.concurrency ?? '4', 1, 64),
     maxAttempts: integerIn('max-attempts', values['max-attempts'] ?? '5', 1, 20),

@@ -1,12 +1,14 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { runArchive } from '../core/archive-run.ts';
 import { InvalidInputError, LivechatError } from '../core/errors.ts';
-import { createLivechatClient } from '../core/livechat-client.ts';
+import { createLivechatClient, type LivechatClient } from '../core/livechat-client.ts';
+import type { RetryEvent } from '../core/retrying-api.ts';
+import { createArchivesClient, type ArchivesClient, type V36Credentials } from '../core/v36/list-archives-client.ts';
 import type { RunManifest } from '../core/run-manifest.ts';
 import type { LakeSink } from '../core/sinks/lake-sink.ts';
 import { LocalFileSink } from '../core/sinks/local-file-sink.ts';
 import { S3Sink } from '../core/sinks/s3-sink.ts';
-import { parseArchiveArgs, USAGE, type ArchiveDestination } from './archive-args.ts';
+import { parseArchiveArgs, USAGE, type ArchiveArgs, type ArchiveDestination } from './archive-args.ts';
 import { createProgressReporter } from './progress-reporter.ts';
 
 export const EXIT = { ok: 0, incomplete: 1, usage: 2, auth: 3, interrupted: 130 } as const;
@@ -19,6 +21,8 @@ export interface ArchiveCommandIo {
   /** Client tuning for tests (e.g. short backoff); production uses the defaults. */
   clientOverrides?: { timeoutMs?: number; baseRetryDelayMs?: number; maxRetryDelayMs?: number };
   redeliveryDelayMs?: number;
+  /** v3.6 slicing for tests (e.g. a low busy-day threshold); production uses the defaults. */
+  v36Overrides?: { busyDayThreshold?: number; pageLimit?: number };
 }
 
 /** `npm run archive`: returns the process exit code; prints one line per problem. */
@@ -31,23 +35,16 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
     io.stderr.write(`error: ${error.message}\n${USAGE}\n`);
     return EXIT.usage;
   }
-  const login = io.env.LIVECHAT_LOGIN;
-  const apiKey = io.env.LIVECHAT_API_KEY;
-  if (!login || !apiKey) {
-    io.stderr.write('error: set LIVECHAT_LOGIN and LIVECHAT_API_KEY in the environment\n');
+  const credentials = credentialsFrom(args, io.env);
+  if (typeof credentials === 'string') {
+    io.stderr.write(`error: ${credentials}\n`);
     return EXIT.usage;
   }
 
   const sink = createSink(args.destination);
   io.stderr.write(`archiving ${args.days.length} day(s) ${args.days[0]}..${args.days.at(-1)} into ${sink.location}\n`);
   const progress = createProgressReporter(args.days.length, io.stderr);
-  const client = createLivechatClient({
-    apiUrl: args.apiUrl,
-    login,
-    apiKey,
-    onRetry: (event) => progress.onRetry(event),
-    ...io.clientOverrides,
-  });
+  const source = createSource(args, credentials, (event) => progress.onRetry(event), io.clientOverrides, io.v36Overrides);
   const runId = `local-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
 
   let manifest: RunManifest;
@@ -56,7 +53,7 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
       runId,
       days: args.days,
       filters: args.filters,
-      client,
+      ...source,
       sink,
       concurrency: args.concurrency,
       maxAttempts: args.maxAttempts,
@@ -77,6 +74,43 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
   io.stdout.write(formatSummary(manifest));
   if (io.signal?.aborted) return EXIT.interrupted;
   return manifest.complete ? EXIT.ok : EXIT.incomplete;
+}
+
+type Credentials = { kind: 'v2'; login: string; apiKey: string } | { kind: 'v3.6'; credentials: V36Credentials };
+
+/** The source's credentials from the environment, or the one-line problem. */
+function credentialsFrom(args: ArchiveArgs, env: NodeJS.ProcessEnv): Credentials | string {
+  if (args.source === 'v2') {
+    const login = env.LIVECHAT_LOGIN;
+    const apiKey = env.LIVECHAT_API_KEY;
+    return login && apiKey ? { kind: 'v2', login, apiKey } : 'set LIVECHAT_LOGIN and LIVECHAT_API_KEY in the environment';
+  }
+  const accountId = env.LIVECHAT_ACCOUNT_ID;
+  const token = env.LIVECHAT_PAT;
+  const bearer = env.LIVECHAT_BEARER_TOKEN;
+  if (accountId && token) return { kind: 'v3.6', credentials: { kind: 'pat', accountId, token } };
+  if (bearer) return { kind: 'v3.6', credentials: { kind: 'bearer', token: bearer } };
+  return 'for --source v3.6 set LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT, or LIVECHAT_BEARER_TOKEN, in the environment';
+}
+
+function createSource(
+  args: ArchiveArgs,
+  credentials: Credentials,
+  onRetry: (event: RetryEvent) => void,
+  overrides: ArchiveCommandIo['clientOverrides'],
+  v36Overrides: ArchiveCommandIo['v36Overrides'],
+): { client: LivechatClient } | { archives: { client: ArchivesClient; busyDayThreshold?: number; pageLimit?: number } } {
+  if (credentials.kind === 'v2') {
+    return { client: createLivechatClient({ apiUrl: args.apiUrl, ...credentials, onRetry, ...overrides }) };
+  }
+  const client = createArchivesClient({
+    apiUrl: args.apiUrl,
+    credentials: credentials.credentials,
+    ...(args.region ? { region: args.region } : {}),
+    onRetry,
+    ...overrides,
+  });
+  return { archives: { client, ...v36Overrides } };
 }
 
 function createSink(destination: ArchiveDestination): LakeSink {

@@ -51,6 +51,7 @@ export function createProgressReporter(totalDays: number, stream: NodeJS.WriteSt
           line(`planned ${event.day} (attempt ${event.attempt}): ${event.total} chats on ${event.pages} pages`);
           break;
         case 'page-written':
+        case 'slice-written': // v3.6: a day's "pages" are its time slices
           counts.pagesDone += 1;
           counts.chats += event.chats;
           if (bar) bar.update(counts.pagesDone, counts);

@@ -8,7 +8,7 @@ import type { Archive, ArchiveEvent, ArchiveUser } from './archive-schema.ts';
  * | lake column        | from v3.6                                                                 |
  * | ------------------ | ------------------------------------------------------------------------- |
  * | id                 | thread.id (a v3.6 chat id repeats across threads; a thread is one conversation, as a v2 chat) |
- * | type               | 'chat' if an agent wrote a message event, else 'missed_chat'              |
+ * | type               | 'chat' if an agent took part (see agents), else 'missed_chat' (no agent joined) |
  * | visitor_name/_id   | the `customer` user's name / id                                           |
  * | agents             | `agent` users in thread.user_ids (or any agent user if user_ids is absent): {display_name: name, email} |
  * | rate               | thread.properties.rating.score: 1 → rated_good, 0 → rated_bad, else not_rated |
@@ -47,7 +47,7 @@ export function archiveToLakeChat(archive: Archive): Record<string, unknown> {
   const groups = thread.access?.group_ids ?? archive.access?.group_ids;
 
   return {
-    type: messages.some((message) => message.user_type === 'agent') ? 'chat' : 'missed_chat',
+    type: agents.length > 0 ? 'chat' : 'missed_chat',
     id: thread.id,
     ...(customer?.name !== undefined ? { visitor_name: customer.name } : {}),
     ...(customer ? { visitor_id: customer.id } : {}),
