@@ -36,6 +36,12 @@ const workerEnv = z.object({
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(20_000),
   /** Whole budget of one API call, retries included: less than the function timeout, so a stuck page fails its record instead of the batch timing out. */
   REQUEST_BUDGET_MS: z.coerce.number().int().min(1000).max(900_000).default(45_000),
+  /** Which LiveChat API the worker reads: REST API v2 `GET /chats` or Agent Chat Web API v3.6 `list_archives`. */
+  SOURCE: z.enum(['v2', 'v3.6']).default('v2'),
+  /** v3.6 only: `X-Region` header (data centre of the token, e.g. fra); unset = API default. */
+  REGION: z.string().regex(/^[a-z]{2,10}$/).optional(),
+  /** v3.6 only: found_chats above which a day is archived as 24 hour slices. */
+  BUSY_DAY_THRESHOLD: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
 });
 
 export type PlannerConfig = z.infer<typeof plannerEnv>;
@@ -61,3 +67,9 @@ function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.inf
 
 /** The Secrets Manager secret's JSON: `{"login": "...", "apiKey": "..."}`. */
 export const livechatSecretSchema = z.object({ login: z.string().min(1), apiKey: z.string().min(1) });
+
+/** With SOURCE v3.6: a Personal Access Token `{"accountId": "...", "token": "..."}` or `{"bearerToken": "..."}`. */
+export const livechatV36SecretSchema = z.union([
+  z.object({ accountId: z.string().min(1), token: z.string().min(1) }),
+  z.object({ bearerToken: z.string().min(1) }),
+]);

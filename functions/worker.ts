@@ -6,10 +6,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { decodeTask } from './core/archive-task.ts';
 import { createLivechatClient, type LivechatClient } from './core/livechat-client.ts';
-import { handleQueuedTask } from './core/queued-task-handler.ts';
+import { handleQueuedTask, type QueuedTaskDeps } from './core/queued-task-handler.ts';
+import type { RetryEvent } from './core/retrying-api.ts';
+import { createArchivesClient, type ArchivesClient, type V36Credentials } from './core/v36/list-archives-client.ts';
 import { S3Sink } from './core/sinks/s3-sink.ts';
 import { SqsTaskSender } from './core/sqs-task-sender.ts';
-import { livechatSecretSchema, loadWorkerConfig } from './handler-config.ts';
+import { livechatSecretSchema, livechatV36SecretSchema, loadWorkerConfig } from './handler-config.ts';
 import { logger, metrics } from './powertools.ts';
 
 const config = loadWorkerConfig();
@@ -37,20 +39,60 @@ async function livechatClient(): Promise<LivechatClient> {
         apiKey,
         timeoutMs: config.REQUEST_TIMEOUT_MS,
         totalTimeoutMs: config.REQUEST_BUDGET_MS,
-        onRetry: (retry) => {
-          metrics.addMetric(retry.reason === 'rate-limited' ? 'RateLimited' : 'Retries', MetricUnit.Count, 1);
-          logger.warn('retrying LiveChat request', { ...retry });
-        },
+        onRetry,
       }),
     };
   }
   return cachedClient.client;
 }
 
+function onRetry(retry: RetryEvent): void {
+  metrics.addMetric(retry.reason === 'rate-limited' ? 'RateLimited' : 'Retries', MetricUnit.Count, 1);
+  logger.warn('retrying LiveChat request', { ...retry });
+}
+
+let cachedArchives: { secret: string; client: ArchivesClient } | undefined;
+
+/** SOURCE v3.6: the list_archives client, from a `{"accountId","token"}` or `{"bearerToken"}` secret. */
+async function archivesClient(): Promise<ArchivesClient> {
+  const secret = livechatV36SecretSchema.safeParse(
+    await getSecret(config.SECRET_ID, { transform: 'json', maxAge: SECRET_CACHE_SECONDS }),
+  );
+  if (!secret.success) {
+    throw new Error('the LiveChat v3.6 secret must be JSON {"accountId": "...", "token": "..."} or {"bearerToken": "..."}');
+  }
+  const credentials: V36Credentials =
+    'bearerToken' in secret.data
+      ? { kind: 'bearer', token: secret.data.bearerToken }
+      : { kind: 'pat', accountId: secret.data.accountId, token: secret.data.token };
+  const key = JSON.stringify(credentials);
+  if (cachedArchives?.secret !== key) {
+    cachedArchives = {
+      secret: key,
+      client: createArchivesClient({
+        apiUrl: config.API_URL,
+        credentials,
+        ...(config.REGION ? { region: config.REGION } : {}),
+        timeoutMs: config.REQUEST_TIMEOUT_MS,
+        totalTimeoutMs: config.REQUEST_BUDGET_MS,
+        onRetry,
+      }),
+    };
+  }
+  return cachedArchives.client;
+}
+
+async function sourceDeps(): Promise<Pick<QueuedTaskDeps, 'client' | 'archives'>> {
+  if (config.SOURCE === 'v3.6') {
+    return { archives: { client: await archivesClient(), busyDayThreshold: config.BUSY_DAY_THRESHOLD } };
+  }
+  return { client: await livechatClient() };
+}
+
 async function recordHandler(record: SQSRecord): Promise<void> {
   const task = decodeTask(record.body);
   const result = await handleQueuedTask(task, {
-    client: await livechatClient(),
+    ...(await sourceDeps()),
     sink,
     sender,
     maxAttempts: config.MAX_ATTEMPTS,
@@ -64,6 +106,12 @@ async function recordHandler(record: SQSRecord): Promise<void> {
       metrics.addMetric('PagesArchived', MetricUnit.Count, 1);
       metrics.addMetric('ChatsArchived', MetricUnit.Count, result.chats);
       logger.debug('page written', context);
+      break;
+    case 'slice-written':
+      metrics.addMetric('PagesArchived', MetricUnit.Count, result.parts);
+      metrics.addMetric('ChatsArchived', MetricUnit.Count, result.chats);
+      if (result.cursorRestarts > 0) metrics.addMetric('CursorRestarts', MetricUnit.Count, result.cursorRestarts);
+      logger.debug('slice written', context);
       break;
     case 'drift':
       metrics.addMetric('DriftDetected', MetricUnit.Count, 1);

@@ -1,0 +1,155 @@
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { decodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
+import { findSchemaViolations } from '../../functions/lake/chat-columns.ts';
+import { lambdaContext, sqsEvent, stubFunctionEnv } from '../support/lambda-fixtures.ts';
+import { duplicatesOf } from '../support/lake-reader.ts';
+import { startV36Simulator, type RunningV36Simulator } from '../simulator/v36-simulator.ts';
+
+const DAY = '2026-06-10'; // 150 chats: one slice of two pages; its first cursor expires once
+const DRIFT = '2026-06-09'; // 150 chats: one slice of two pages; 3 chats arrive after its first page
+const QUIET = '2026-06-08'; // 40 chats
+const BUSY = '2026-06-07'; // 250 chats: above the threshold, so 24 hour slices
+const DAYS = [BUSY, QUIET, DRIFT, DAY];
+const s3Mock = mockClient(S3Client);
+const sqsMock = mockClient(SQSClient);
+const secretsMock = mockClient(SecretsManagerClient);
+let sim: RunningV36Simulator;
+let worker: (typeof import('../../functions/worker.ts'))['handler'];
+let planner: (typeof import('../../functions/planner.ts'))['handler'];
+const bucket = new Map<string, Uint8Array>();
+
+beforeAll(async () => {
+  sim = await startV36Simulator({
+    from: BUSY,
+    to: DAY,
+    chatsPerDay: (day) => ({ [BUSY]: 250, [QUIET]: 40 })[day] ?? 150,
+    cursorExpiry: [{ day: DAY, page: 2 }],
+    faults: { drift: [{ day: DRIFT, afterRequests: 1, addChats: 3, position: 'random' }] },
+  });
+  stubFunctionEnv(sim.url, { MAX_ATTEMPTS: '3', SOURCE: 'v3.6', BUSY_DAY_THRESHOLD: '200' });
+  ({ handler: worker } = await import('../../functions/worker.ts'));
+  ({ handler: planner } = await import('../../functions/planner.ts'));
+});
+
+afterAll(async () => {
+  await sim.close();
+});
+
+beforeEach(() => {
+  bucket.clear();
+  s3Mock.reset();
+  sqsMock.reset();
+  secretsMock.reset();
+  secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ accountId: sim.accountId, token: sim.token }) });
+  s3Mock.on(PutObjectCommand).callsFake((input: { Key: string; Body: Uint8Array; IfNoneMatch?: string }) => {
+    if (input.IfNoneMatch === '*' && bucket.has(input.Key)) {
+      throw new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 } });
+    }
+    bucket.set(input.Key, input.Body);
+    return {};
+  });
+  s3Mock.on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
+    Contents: [...bucket.keys()].filter((key) => key.startsWith(input.Prefix)).map((Key) => ({ Key })),
+  }));
+  s3Mock.on(DeleteObjectsCommand).callsFake((input: { Delete: { Objects: Array<{ Key: string }> } }) => {
+    for (const object of input.Delete.Objects) bucket.delete(object.Key);
+    return {};
+  });
+  sqsMock.on(SendMessageBatchCommand).resolves({});
+});
+
+const dayTaskBody = (day: string) => JSON.stringify({ v: 1, kind: 'day', runId: 'run-1', day, attempt: 1, filters: {} });
+const sliceTaskBody = (day: string, found = 150) =>
+  JSON.stringify({ v: 1, kind: 'slice', runId: 'run-1', day, attempt: 1, filters: {}, slice: 'day', slices: 1, found });
+
+function queuedBodies(): string[] {
+  const bodies = sqsMock
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((call) => call.args[0].input.Entries ?? [])
+    .map((entry) => entry.MessageBody!);
+  sqsMock.resetHistory();
+  return bodies;
+}
+
+async function recordsInBucket(day: string): Promise<Array<Record<string, unknown>>> {
+  const keys = [...bucket.keys()].filter((key) => key.startsWith(`chats/dt=${day}/`)).sort();
+  const records: Array<Record<string, unknown>> = [];
+  for (const key of keys) records.push(...(await decodeNdjsonGzip<Record<string, unknown>>(bucket.get(key)!)));
+  return records;
+}
+
+describe('worker handler with SOURCE=v3.6', () => {
+  it('plans a quiet day as one slice and a busy day (found_chats above the threshold) as 24 hour slices', async () => {
+    const result = await worker(sqsEvent([dayTaskBody(QUIET), dayTaskBody(BUSY)]), lambdaContext());
+    expect(result.batchItemFailures).toEqual([]);
+    const tasks = queuedBodies().map((body) => JSON.parse(body) as Record<string, unknown>);
+    const quiet = tasks.filter((task) => task['day'] === QUIET);
+    const busy = tasks.filter((task) => task['day'] === BUSY);
+    expect(quiet).toEqual([{ v: 1, kind: 'slice', runId: 'run-1', day: QUIET, attempt: 1, filters: {}, slice: 'day', slices: 1, found: 40 }]);
+    expect(busy.map((task) => task['slice'])).toEqual(Array.from({ length: 24 }, (_, h) => `h${String(h).padStart(2, '0')}`));
+  });
+
+  it('writes a slice as numbered parts under deterministic keys, restarting after an expired cursor', async () => {
+    const first = await worker(sqsEvent([sliceTaskBody(DAY)]), lambdaContext());
+    expect(first.batchItemFailures).toEqual([]);
+    expect(sim.stats().faultsInjected['cursorExpired']).toBe(1);
+    const keys = [...bucket.keys()].filter((key) => key.startsWith('chats/')).sort();
+    expect(keys).toEqual([`chats/dt=${DAY}/v36-day-part-00001.json.gz`, `chats/dt=${DAY}/v36-day-part-00002.json.gz`]);
+    const records = await recordsInBucket(DAY);
+    expect(records.map((record) => record['id']).sort()).toEqual(sim.chats(DAY).map((chat) => chat.id).sort());
+    expect(new Set(records.map((record) => record['_page']))).toEqual(new Set([1, 2]));
+    for (const record of records) expect(findSchemaViolations(record)).toEqual([]);
+
+    // A redelivery overwrites the same keys: still each chat once.
+    await worker(sqsEvent([sliceTaskBody(DAY)]), lambdaContext());
+    expect(duplicatesOf((await recordsInBucket(DAY)).map((record) => String(record['id'])))).toEqual([]);
+  });
+
+  it('queues one re-archive of the day when found_chats changes within a slice, and writes nothing for it', async () => {
+    const result = await worker(sqsEvent([sliceTaskBody(DRIFT)]), lambdaContext());
+    expect(result.batchItemFailures).toEqual([]);
+    expect(sim.stats().faultsInjected['drift']).toBe(1);
+    const queued = queuedBodies().map((body) => JSON.parse(body) as Record<string, unknown>);
+    expect(queued).toEqual([{ v: 1, kind: 'day', runId: 'run-1', day: DRIFT, attempt: 2, filters: {} }]);
+    expect([...bucket.keys()].filter((key) => key.startsWith('chats/'))).toEqual([]);
+    expect([...bucket.keys()]).toContain(`manifests/runs/run-1/${DRIFT}/replan-2.json`);
+  });
+
+  it('runs planner → queue → worker end to end and stores every chat of every day once', async () => {
+    const planned = await planner({ from: BUSY, to: DAY }, lambdaContext('backfill-1'));
+    expect(planned).toMatchObject({ days: 4 });
+    let pending = queuedBodies();
+    while (pending.length > 0) {
+      const batch = pending.splice(0, 5);
+      const result = await worker(sqsEvent(batch), lambdaContext());
+      expect(result.batchItemFailures).toEqual([]);
+      pending.push(...queuedBodies());
+    }
+    for (const day of DAYS) {
+      const ids = (await recordsInBucket(day)).map((record) => String(record['id']));
+      expect(duplicatesOf(ids)).toEqual([]);
+      expect(ids.sort()).toEqual(sim.chats(day).map((chat) => chat.id).sort());
+    }
+    expect([...bucket.keys()].some((key) => /dt=2026-06-07\/v36-h\d\d-part-00001/.test(key))).toBe(true);
+  });
+
+  it('fails the batch on a v2-shaped secret without echoing it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 3_600_000);
+      secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"login":"x","apiKey":"hunter2-key"}' });
+      const error = await worker(sqsEvent([sliceTaskBody(DAY)]), lambdaContext()).catch((caught: unknown) => caught);
+      const recordErrors = (error as { recordErrors: Error[] }).recordErrors;
+      expect(recordErrors[0]!.message).toContain('v3.6 secret must be JSON');
+      expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('hunter2');
+      expect(bucket.size).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
