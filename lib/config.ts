@@ -67,6 +67,18 @@ export const configSchema = z
       .url({ protocol: /^https$/, error: 'must be an https URL' })
       .default('https://api.livechatinc.com')
       .describe('LiveChat REST API v2 base URL.'),
+    source: z
+      .enum(['v2', 'v3.6'])
+      .default('v2')
+      .describe('Which LiveChat API the worker reads: REST API v2 GET /chats, or Agent Chat Web API v3.6 list_archives.'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2,10}$/, 'must be a LiveChat data centre such as dal or fra')
+      .optional()
+      .describe('v3.6 only: X-Region header (the data centre prefix of the token); API default if unset.'),
+    busyDayThreshold: int(1, 1_000_000)
+      .default(2000)
+      .describe('v3.6 only: found_chats above which a day is archived as 24 hour slices instead of one.'),
     bucketNamePrefix: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/, 'must be 3-40 lowercase letters, digits or hyphens')
@@ -77,7 +89,9 @@ export const configSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Name of an existing secret holding {"login","apiKey"}; the stack creates one to fill in if unset.'),
+      .describe(
+        'Name of an existing secret holding {"login","apiKey"} (v2) or {"accountId","token"} / {"bearerToken"} (v3.6); the stack creates one to fill in if unset.',
+      ),
     projectionStart: z
       .string()
       .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as yyyy-MM-dd')
@@ -133,6 +147,15 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.source === 'v3.6') {
+      const unsupported = (['type', 'rate', 'visitor_id'] as const).filter((name) => config.filters[name] !== undefined);
+      if (unsupported.length) {
+        ctx.addIssue({ code: 'custom', path: ['filters'], message: `${unsupported.join(', ')} have no list_archives (v3.6) equivalent` });
+      }
+    }
+    if (config.region !== undefined && config.source !== 'v3.6') {
+      ctx.addIssue({ code: 'custom', path: ['region'], message: 'needs source v3.6' });
+    }
     if (config.requestTimeoutMs >= config.workerTimeoutSeconds * 1000) {
       ctx.addIssue({
         code: 'custom',

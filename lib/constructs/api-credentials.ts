@@ -18,7 +18,9 @@ export class ApiCredentials extends Construct {
     }
     const secret = new secretsmanager.Secret(this, 'Secret', {
       description:
-        'LiveChat REST API v2 credentials as {"login":"...","apiKey":"..."}; set with aws secretsmanager put-secret-value.',
+        config.source === 'v3.6'
+          ? 'LiveChat Agent Chat API v3.6 credentials as {"accountId":"...","token":"..."} (Personal Access Token) or {"bearerToken":"..."}; set with aws secretsmanager put-secret-value.'
+          : 'LiveChat REST API v2 credentials as {"login":"...","apiKey":"..."}; set with aws secretsmanager put-secret-value.',
       removalPolicy: removalPolicyOf(config),
     });
     Validations.of(secret).acknowledge({

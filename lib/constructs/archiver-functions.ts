@@ -75,6 +75,9 @@ export class ArchiverFunctions extends Construct {
         MAX_ATTEMPTS: String(config.maxAttempts),
         REQUEST_TIMEOUT_MS: String(config.requestTimeoutMs),
         REQUEST_BUDGET_MS: String(Math.floor(config.workerTimeoutSeconds * 1000 * 0.75)),
+        SOURCE: config.source,
+        ...(config.source === 'v3.6' ? { BUSY_DAY_THRESHOLD: String(config.busyDayThreshold) } : {}),
+        ...(config.region ? { REGION: config.region } : {}),
       },
     });
     for (const statement of workerStatements(bucket, credentials.policyArn)) this.worker.addToRolePolicy(statement);

@@ -218,6 +218,7 @@ describe('archiver stack with default config', () => {
         MAX_ATTEMPTS: '5',
         REQUEST_TIMEOUT_MS: '20000',
         REQUEST_BUDGET_MS: '45000',
+        SOURCE: 'v2',
       });
     });
 

@@ -1,0 +1,48 @@
+import { CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { createArchiverApp, STACK_NAME } from '../../lib/archiver-app.ts';
+import { type ArchiverConfigInput, CONTEXT_KEY, ConfigError, parseConfig } from '../../lib/config.ts';
+
+function workerAndSecret(config: ArchiverConfigInput) {
+  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: config } });
+  const template = Template.fromJSON(app.synth().getStackByName(STACK_NAME).template);
+  const resource = stack.functions.worker.node.defaultChild;
+  if (!(resource instanceof CfnElement)) throw new Error('the worker has no resource');
+  const workerId = stack.resolve(resource.logicalId) as string;
+  const worker = template.toJSON().Resources[workerId].Properties;
+  const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret')) as Array<{ Properties: { Description: string } }>;
+  return { env: worker.Environment.Variables as Record<string, unknown>, secretDescription: secret!.Properties.Description };
+}
+
+describe('cdk.json source switch (v2 | v3.6)', () => {
+  it('defaults to v2: the worker reads GET /chats and the secret asks for login and apiKey', () => {
+    const { env, secretDescription } = workerAndSecret({});
+    expect(env).toMatchObject({ SOURCE: 'v2' });
+    expect(env).not.toHaveProperty('BUSY_DAY_THRESHOLD');
+    expect(env).not.toHaveProperty('REGION');
+    expect(secretDescription).toContain('{"login":"...","apiKey":"..."}');
+  });
+
+  it('source v3.6 gives the worker SOURCE, the busy-day threshold and the region, and the secret the v3.6 shape', () => {
+    const { env, secretDescription } = workerAndSecret({ source: 'v3.6', region: 'fra', busyDayThreshold: 500 });
+    expect(env).toMatchObject({ SOURCE: 'v3.6', BUSY_DAY_THRESHOLD: '500', REGION: 'fra' });
+    expect(secretDescription).toContain('{"accountId":"...","token":"..."}');
+    expect(secretDescription).toContain('{"bearerToken":"..."}');
+  });
+
+  it('reads the switch from -c strings as cdk passes them', () => {
+    expect(parseConfig({ source: 'v3.6', busyDayThreshold: '750' })).toMatchObject({ source: 'v3.6', busyDayThreshold: 750 });
+  });
+
+  it.each([
+    [{ source: 'v4' }, 'livechatArchiver.source'],
+    [{ source: 'v3.6', filters: { type: 'chat' } }, 'livechatArchiver.filters: type have no list_archives (v3.6) equivalent'],
+    [{ region: 'fra' }, 'livechatArchiver.region: needs source v3.6'],
+    [{ source: 'v3.6', region: 'Frankfurt!' }, 'livechatArchiver.region: must be a LiveChat data centre'],
+    [{ source: 'v3.6', busyDayThreshold: 0 }, 'livechatArchiver.busyDayThreshold'],
+  ])('refuses %j', (config, message) => {
+    expect(() => parseConfig(config)).toThrow(ConfigError);
+    expect(() => parseConfig(config)).toThrow(message);
+  });
+});
