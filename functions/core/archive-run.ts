@@ -140,9 +140,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   async function handleSlice(task: SliceTask, state: DayState): Promise<void> {
     const outcome = await archiveSlice(task, { ...options.archives!, sink: options.sink, now });
     if (outcome.status === 'drift') {
-      state.driftSeen += 1;
-      state.replanPending = true;
-      emit({ type: 'drift', day: task.day, attempt: task.attempt, reason: outcome.reason });
+      driftSeen(task, state, outcome.reason);
       return;
     }
     state.written.set(task.slice, outcome.chats);
@@ -156,9 +154,14 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
       finishDay(task.day, 'complete');
       return;
     }
+    driftSeen(task, state, `the day has ${found} chats, its slices wrote ${written}`);
+  }
+
+  /** The pass saw drift: nothing more is written for it, and the day is re-planned once its tasks settle. */
+  function driftSeen(task: PageTask | SliceTask, state: DayState, reason: string): void {
     state.driftSeen += 1;
     state.replanPending = true;
-    emit({ type: 'drift', day: task.day, attempt: task.attempt, reason: `the day has ${found} chats, its slices wrote ${written}` });
+    emit({ type: 'drift', day: task.day, attempt: task.attempt, reason });
   }
 
   async function handleDay(task: DayTask, state: DayState): Promise<void> {
@@ -176,9 +179,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   async function handlePage(task: PageTask, state: DayState): Promise<void> {
     const outcome = await archivePage(task, { client: v2Client(), sink: options.sink, now });
     if (outcome.status === 'drift') {
-      state.driftSeen += 1;
-      state.replanPending = true;
-      emit({ type: 'drift', day: task.day, attempt: task.attempt, reason: outcome.reason });
+      driftSeen(task, state, outcome.reason);
       return;
     }
     state.written.set(task.page, outcome.chats);

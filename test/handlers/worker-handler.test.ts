@@ -1,30 +1,19 @@
-import {
-  DeleteObjectsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
+import { lambdaAwsMocks } from '../support/lambda-aws-mocks.ts';
 import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
 import { lambdaContext, sqsEvent, stubFunctionEnv } from '../support/lambda-fixtures.ts';
 import { duplicatesOf } from '../support/lake-reader.ts';
 
 const DAY = '2026-06-10';
-const s3Mock = mockClient(S3Client);
-const sqsMock = mockClient(SQSClient);
-const secretsMock = mockClient(SecretsManagerClient);
+const aws = lambdaAwsMocks();
+const { s3Mock, secretsMock, bucket, queuedBodies } = aws;
 let sim: RunningSimulator;
 let worker: (typeof import('../../functions/worker.ts'))['handler'];
 let planner: (typeof import('../../functions/planner.ts'))['handler'];
-
-/** The S3 bucket as the mocked PutObject/DeleteObjects calls left it. */
-const bucket = new Map<string, Uint8Array>();
 
 beforeAll(async () => {
   sim = await startSimulator({ from: '2026-06-08', to: DAY, chatsPerDay: (day) => (day === DAY ? 60 : 30) });
@@ -38,41 +27,13 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  bucket.clear();
-  s3Mock.reset();
-  sqsMock.reset();
-  secretsMock.reset();
-  secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ login: sim.login, apiKey: sim.apiKey }) });
-  s3Mock.on(PutObjectCommand).callsFake((input: { Key: string; Body: Uint8Array; IfNoneMatch?: string }) => {
-    if (input.IfNoneMatch === '*' && bucket.has(input.Key)) {
-      throw new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 } });
-    }
-    bucket.set(input.Key, input.Body);
-    return {};
-  });
-  s3Mock.on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
-    Contents: [...bucket.keys()].filter((key) => key.startsWith(input.Prefix)).map((Key) => ({ Key })),
-  }));
-  s3Mock.on(DeleteObjectsCommand).callsFake((input: { Delete: { Objects: Array<{ Key: string }> } }) => {
-    for (const object of input.Delete.Objects) bucket.delete(object.Key);
-    return {};
-  });
-  sqsMock.on(SendMessageBatchCommand).resolves({});
+  aws.reset({ login: sim.login, apiKey: sim.apiKey });
 });
 
 const dayTaskBody = (day: string, attempt = 1) =>
   JSON.stringify({ v: 1, kind: 'day', runId: 'run-1', day, attempt, filters: {} });
 const pageTaskBody = (page: number, total = 60, pages = 3) =>
   JSON.stringify({ v: 1, kind: 'page', runId: 'run-1', day: DAY, attempt: 1, filters: {}, page, pages, total });
-
-function queuedBodies(): string[] {
-  const bodies = sqsMock
-    .commandCalls(SendMessageBatchCommand)
-    .flatMap((call) => call.args[0].input.Entries ?? [])
-    .map((entry) => entry.MessageBody!);
-  sqsMock.resetHistory();
-  return bodies;
-}
 
 async function chatIdsInBucket(day: string): Promise<string[]> {
   const keys = [...bucket.keys()].filter((key) => key.startsWith(`chats/dt=${day}/`)).sort();

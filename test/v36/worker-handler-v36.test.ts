@@ -1,11 +1,8 @@
-import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { decodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
 import { findSchemaViolations } from '../../functions/lake/chat-columns.ts';
+import { lambdaAwsMocks } from '../support/lambda-aws-mocks.ts';
 import { lambdaContext, sqsEvent, stubFunctionEnv } from '../support/lambda-fixtures.ts';
 import { duplicatesOf } from '../support/lake-reader.ts';
 import { startV36Simulator, type RunningV36Simulator } from '../simulator/v36-simulator.ts';
@@ -15,13 +12,11 @@ const DRIFT = '2026-06-09'; // 150 chats: one slice of two pages; 3 chats arrive
 const QUIET = '2026-06-08'; // 40 chats
 const BUSY = '2026-06-07'; // 250 chats: above the threshold, so 24 hour slices
 const DAYS = [BUSY, QUIET, DRIFT, DAY];
-const s3Mock = mockClient(S3Client);
-const sqsMock = mockClient(SQSClient);
-const secretsMock = mockClient(SecretsManagerClient);
+const aws = lambdaAwsMocks();
+const { bucket, secretsMock, queuedBodies, recordsOf: recordsInBucket } = aws;
 let sim: RunningV36Simulator;
 let worker: (typeof import('../../functions/worker.ts'))['handler'];
 let planner: (typeof import('../../functions/planner.ts'))['handler'];
-const bucket = new Map<string, Uint8Array>();
 
 beforeAll(async () => {
   sim = await startV36Simulator({
@@ -41,47 +36,12 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  bucket.clear();
-  s3Mock.reset();
-  sqsMock.reset();
-  secretsMock.reset();
-  secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ accountId: sim.accountId, token: sim.token }) });
-  s3Mock.on(PutObjectCommand).callsFake((input: { Key: string; Body: Uint8Array; IfNoneMatch?: string }) => {
-    if (input.IfNoneMatch === '*' && bucket.has(input.Key)) {
-      throw new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 } });
-    }
-    bucket.set(input.Key, input.Body);
-    return {};
-  });
-  s3Mock.on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
-    Contents: [...bucket.keys()].filter((key) => key.startsWith(input.Prefix)).map((Key) => ({ Key })),
-  }));
-  s3Mock.on(DeleteObjectsCommand).callsFake((input: { Delete: { Objects: Array<{ Key: string }> } }) => {
-    for (const object of input.Delete.Objects) bucket.delete(object.Key);
-    return {};
-  });
-  sqsMock.on(SendMessageBatchCommand).resolves({});
+  aws.reset({ accountId: sim.accountId, token: sim.token });
 });
 
 const dayTaskBody = (day: string) => JSON.stringify({ v: 1, kind: 'day', runId: 'run-1', day, attempt: 1, filters: {} });
 const sliceTaskBody = (day: string, found = 150) =>
   JSON.stringify({ v: 1, kind: 'slice', runId: 'run-1', day, attempt: 1, filters: {}, slice: 'day', slices: 1, found });
-
-function queuedBodies(): string[] {
-  const bodies = sqsMock
-    .commandCalls(SendMessageBatchCommand)
-    .flatMap((call) => call.args[0].input.Entries ?? [])
-    .map((entry) => entry.MessageBody!);
-  sqsMock.resetHistory();
-  return bodies;
-}
-
-async function recordsInBucket(day: string): Promise<Array<Record<string, unknown>>> {
-  const keys = [...bucket.keys()].filter((key) => key.startsWith(`chats/dt=${day}/`)).sort();
-  const records: Array<Record<string, unknown>> = [];
-  for (const key of keys) records.push(...(await decodeNdjsonGzip<Record<string, unknown>>(bucket.get(key)!)));
-  return records;
-}
 
 describe('worker handler with SOURCE=v3.6', () => {
   it('plans a quiet day as one slice and a busy day (found_chats above the threshold) as 24 hour slices', async () => {
