@@ -3,9 +3,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { archiveCommand, EXIT } from '../functions/cli/archive-command.ts';
+import { EXIT } from '../functions/cli/archive-command.ts';
 import { createLivechatClient } from '../functions/core/livechat-client.ts';
 import { archivePage } from '../functions/core/page-archiver.ts';
 import { planDay } from '../functions/core/day-planner.ts';
@@ -13,6 +12,7 @@ import { dayTask } from '../functions/core/archive-task.ts';
 import { LocalFileSink } from '../functions/core/sinks/local-file-sink.ts';
 import type { RunManifest } from '../functions/core/run-manifest.ts';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from './simulator/index.ts';
+import { runArchiveCli } from './support/cli-runner.ts';
 import { chatIdsByDay, duplicatesOf, listFiles } from './support/lake-reader.ts';
 
 const FROM = '2026-05-01';
@@ -24,25 +24,7 @@ afterEach(async () => {
   sim = undefined;
 });
 
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
-}
-
-async function runCli(args: string[], env: Record<string, string | undefined>) {
-  const stdout = capture();
-  const stderr = capture();
-  const code = await archiveCommand(args, {
-    env,
-    stdout: stdout.stream,
-    stderr: stderr.stream,
-    clientOverrides: { baseRetryDelayMs: 5, maxRetryDelayMs: 200, timeoutMs: 1_000 },
-    redeliveryDelayMs: 10,
-  });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+const runCli = runArchiveCli;
 
 async function archiveFromSimulator(options: Omit<SimulatorOptions, 'from' | 'to'>, extraArgs: string[] = []) {
   sim = await startSimulator({ from: FROM, to: TO, ...options });

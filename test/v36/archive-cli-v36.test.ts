@@ -1,9 +1,8 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { archiveCommand, EXIT, type ArchiveCommandIo } from '../../functions/cli/archive-command.ts';
+import { EXIT, type ArchiveCommandIo } from '../../functions/cli/archive-command.ts';
 import { decodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
 import type { RunManifest } from '../../functions/core/run-manifest.ts';
 import { findSchemaViolations } from '../../functions/lake/chat-columns.ts';
@@ -11,6 +10,7 @@ import { NAMED_QUERIES } from '../../functions/lake/named-queries.ts';
 import { openLocalLake } from '../../functions/lake/duckdb-lake.ts';
 import { startSimulator } from '../simulator/index.ts';
 import { startV36Simulator, type RunningV36Simulator, type V36SimulatorOptions } from '../simulator/v36-simulator.ts';
+import { runArchiveCli } from '../support/cli-runner.ts';
 import { chatIdsByDay, duplicatesOf, listFiles } from '../support/lake-reader.ts';
 
 const FROM = '2026-05-01';
@@ -23,25 +23,8 @@ afterEach(async () => {
   sim = undefined;
 });
 
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
-}
-
-async function runCli(args: string[], env: Record<string, string | undefined>, v36Overrides?: ArchiveCommandIo['v36Overrides']) {
-  const stdout = capture();
-  const stderr = capture();
-  const code = await archiveCommand(args, {
-    env,
-    stdout: stdout.stream,
-    stderr: stderr.stream,
-    clientOverrides: { baseRetryDelayMs: 5, maxRetryDelayMs: 200, timeoutMs: 1_000 },
-    redeliveryDelayMs: 10,
-    ...(v36Overrides ? { v36Overrides } : {}),
-  });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
+function runCli(args: string[], env: Record<string, string | undefined>, v36Overrides?: ArchiveCommandIo['v36Overrides']) {
+  return runArchiveCli(args, env, v36Overrides ? { v36Overrides } : {});
 }
 
 function patEnv(simulator: RunningV36Simulator) {

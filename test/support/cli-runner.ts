@@ -1,0 +1,29 @@
+import { PassThrough } from 'node:stream';
+import { archiveCommand, type ArchiveCommandIo } from '../../functions/cli/archive-command.ts';
+
+/** A writable stream that keeps what is written to it. */
+export function capture() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
+}
+
+/** `npm run archive` in process with test-speed backoff; returns the exit code and the output. */
+export async function runArchiveCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  io: Partial<Pick<ArchiveCommandIo, 'v36Overrides' | 'signal'>> = {},
+) {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await archiveCommand(args, {
+    env,
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    clientOverrides: { baseRetryDelayMs: 5, maxRetryDelayMs: 200, timeoutMs: 1_000 },
+    redeliveryDelayMs: 10,
+    ...io,
+  });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
