@@ -4,7 +4,6 @@
  * synthetic data, drift and fault injection for tests and benchmarks.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import {
   FaultEngine,
   htmlErrorPage,
@@ -13,6 +12,7 @@ import {
   type FaultDecision,
   type FaultOptions,
 } from './faults.ts';
+import { hostServer, type HostedServer } from './http-host.ts';
 import { ChatStore, type ChatFilters, type DriftPosition } from './store.ts';
 import { type Chat, dayOfTs, isValidDay } from './synthetic-chats.ts';
 
@@ -168,18 +168,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const bump = (rec: Record<string, number>, key: string): void => {
     rec[key] = (rec[key] ?? 0) + 1;
   };
-  const timers = new Set<NodeJS.Timeout>();
-  const sockets = new Set<Socket>();
-  let closing = false;
-
-  const later = (ms: number, fn: () => void): void => {
-    if (ms <= 0) return fn();
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  };
+  // Replies are only sent once the server is hosted below.
+  let hosted: HostedServer | undefined;
+  const later = (ms: number, fn: () => void): void => hosted!.later(ms, fn);
 
   const send = (
     res: ServerResponse,
@@ -305,40 +296,19 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       sendJson(res, 500, { error: `Simulator bug: ${e instanceof Error ? e.message : String(e)}` });
     }
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const host = await hostServer(server, options.host, options.port);
+  hosted = host;
 
   return {
-    url: `http://${hostForUrl}:${addr.port}`,
-    port: addr.port,
+    url: host.url,
+    port: host.port,
     login,
     apiKey,
     chats: (day) => structuredClone([...store.dayChats(day)]),
     allChats: () => structuredClone(store.all()),
     addChats: (day, count, position: DriftPosition = 'newest') => structuredClone(store.addChats(day, count, position)),
     stats: () => structuredClone(stats),
-    close: async () => {
-      if (closing) return;
-      closing = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await done;
-    },
+    close: () => host.close(),
   };
 }
 

@@ -5,6 +5,7 @@
  * from (seed, purpose, day, index) — never Math.random — so the same seed always
  * yields byte-identical chats, and generating one chat never shifts another.
  */
+import { formatV2Date } from '../../functions/core/v36/archive-mapping.ts';
 
 export type Chat = Record<string, unknown> & {
   id: string;
@@ -113,19 +114,10 @@ export function daysBetween(from: string, to: string): string[] {
   return out;
 }
 
-const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 
-/** LiveChat v2 date format, UTC: "Wed, 01/23/13 11:40:53 am" (12-hour clock, zero padded). */
-export function formatLiveChatDate(ts: number): string {
-  const d = new Date(ts * 1000);
-  const h24 = d.getUTCHours();
-  const h12 = h24 % 12 === 0 ? 12 : h24 % 12;
-  return (
-    `${WEEKDAYS[d.getUTCDay()]}, ${pad2(d.getUTCMonth() + 1)}/${pad2(d.getUTCDate())}/${pad2(d.getUTCFullYear() % 100)} ` +
-    `${pad2(h12)}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} ${h24 < 12 ? 'am' : 'pm'}`
-  );
-}
+/** LiveChat v2 date format, UTC: "Wed, 01/23/13 11:40:53 am" (the v3.6 mapping writes the same format). */
+export const formatLiveChatDate = formatV2Date;
 
 // ---------------------------------------------------------------------------
 // Static reference data

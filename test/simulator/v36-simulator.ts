@@ -11,8 +11,8 @@
  * (`sort_order` asc or desc), so chats added by drift shift offsets, as on a live system.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { FaultEngine, htmlErrorPage, requestCoversDay, truncateJson, type FaultDecision, type FaultOptions } from './faults.ts';
+import { hostServer, type HostedServer } from './http-host.ts';
 import { ChatStore, type ChatFilters, type DriftPosition } from './store.ts';
 import { type Chat, dayOfTs, isValidDay } from './synthetic-chats.ts';
 import { toV36Archive, type V36Archive } from './v36-archives.ts';
@@ -154,17 +154,10 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
   const bump = (rec: Record<string, number>, key: string) => {
     rec[key] = (rec[key] ?? 0) + 1;
   };
-  const timers = new Set<NodeJS.Timeout>();
-  const sockets = new Set<Socket>();
+  // Replies are only sent once the server is hosted below.
+  let hosted: HostedServer | undefined;
+  const later = (ms: number, fn: () => void): void => hosted!.later(ms, fn);
 
-  const later = (ms: number, fn: () => void) => {
-    if (ms <= 0) return fn();
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  };
   const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}, delayMs = latencyMs) =>
     later(delayMs, () => {
       if (res.destroyed || res.writableEnded) return;
@@ -303,34 +296,16 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
       }
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  let closing = false;
+  const host = await hostServer(server, options.host, options.port);
+  hosted = host;
+
   return {
-    url: `http://${addr.address}:${addr.port}`,
+    url: host.url,
     ...creds,
     chats: (day) => structuredClone([...store.dayChats(day)]),
     archives: (day) => [...store.dayChats(day)].reverse().map(toV36Archive),
     addChats: (day, count, position = 'newest') => structuredClone(store.addChats(day, count, position)),
     stats: () => structuredClone(stats),
-    close: async () => {
-      if (closing) return;
-      closing = true;
-      for (const t of timers) clearTimeout(t);
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await done;
-    },
+    close: () => host.close(),
   };
 }
