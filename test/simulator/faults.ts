@@ -168,3 +168,27 @@ export function htmlErrorPage(status: number): string {
 export function truncateJson(json: string): string {
   return json.slice(0, Math.max(1, Math.floor(json.length * 0.6)));
 }
+
+/**
+ * Drift rules as both simulators apply them: after `afterRequests` served requests covering a
+ * rule's day, `addChats` chats are added to that day, `times` times. Returns the hook to call
+ * after each served request.
+ */
+export function driftSchedule(
+  rules: readonly DriftRule[],
+  addChats: (rule: DriftRule) => void,
+): (span: Pick<RequestInfo, 'dateFrom' | 'dateTo'>) => void {
+  const state = rules.map((rule) => ({ rule, served: 0, fired: 0 }));
+  return (span) => {
+    for (const d of state) {
+      if (!requestCoversDay(span, d.rule.day)) continue;
+      d.served++;
+      const times = d.rule.times ?? 1;
+      const every = Math.max(1, d.rule.afterRequests);
+      if (d.fired < times && d.served >= every * (d.fired + 1)) {
+        d.fired++;
+        addChats(d.rule);
+      }
+    }
+  };
+}

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
+  driftSchedule,
   FaultEngine,
   htmlErrorPage,
   requestCoversDay,
@@ -159,9 +160,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
 
   const store = new ChatStore({ seed, from: options.from, to: options.to, chatsPerDay: options.chatsPerDay });
   const faults = new FaultEngine(seed, faultOpts);
-  const drift = (faultOpts.drift ?? []).map((rule) => {
+  for (const rule of faultOpts.drift ?? []) {
     if (!isValidDay(rule.day)) throw new Error(`startSimulator: drift day must be YYYY-MM-DD (got ${rule.day})`);
-    return { rule, served: 0, fired: 0 };
+  }
+  const driftAfter = driftSchedule(faultOpts.drift ?? [], (rule) => {
+    store.addChats(rule.day, rule.addChats, rule.position ?? 'newest');
+    bump(stats.faultsInjected, 'drift');
   });
 
   const stats: SimulatorStats = { requests: 0, byStatus: {}, faultsInjected: {}, authHeadersSeen: 0 };
@@ -190,19 +194,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const sendJson = (res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void =>
     send(res, status, JSON.stringify(value), headers);
 
-  const afterServed = (req: ParsedRequest): void => {
-    for (const d of drift) {
-      if (!requestCoversDay(req, d.rule.day)) continue;
-      d.served++;
-      const times = d.rule.times ?? 1;
-      const every = Math.max(1, d.rule.afterRequests);
-      if (d.fired < times && d.served >= every * (d.fired + 1)) {
-        d.fired++;
-        store.addChats(d.rule.day, d.rule.addChats, d.rule.position ?? 'newest');
-        bump(stats.faultsInjected, 'drift');
-      }
-    }
-  };
+  const afterServed = (req: ParsedRequest): void => driftAfter(req);
 
   const pageBody = (req: ParsedRequest, empty: boolean): string => {
     const matching = store.query(req.filters);

@@ -11,7 +11,7 @@
  * (`sort_order` asc or desc), so chats added by drift shift offsets, as on a live system.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { FaultEngine, htmlErrorPage, requestCoversDay, truncateJson, type FaultDecision, type FaultOptions } from './faults.ts';
+import { driftSchedule, FaultEngine, htmlErrorPage, requestCoversDay, truncateJson, type FaultDecision, type FaultOptions } from './faults.ts';
 import { hostServer, type HostedServer } from './http-host.ts';
 import { ChatStore, type ChatFilters, type DriftPosition } from './store.ts';
 import { type Chat, dayOfTs, isValidDay } from './synthetic-chats.ts';
@@ -147,7 +147,6 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
   const store = new ChatStore({ seed, from: options.from, to: options.to, chatsPerDay: options.chatsPerDay });
   const faultOpts = options.faults ?? {};
   const faults = new FaultEngine(seed, faultOpts);
-  const drift = (faultOpts.drift ?? []).map((rule) => ({ rule, served: 0, fired: 0 }));
   const expiry = (options.cursorExpiry ?? []).map((rule) => ({ rule, used: 0 }));
   const latencyMs = Math.max(0, options.latencyMs ?? 0);
   const stats: V36SimulatorStats = { requests: 0, byStatus: {}, faultsInjected: {}, bodies: [] };
@@ -190,20 +189,11 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
         : {}),
     });
   };
-  const afterServed = (cursor: Cursor) => {
-    const span = daysOf(cursor.q);
-    for (const d of drift) {
-      if (!requestCoversDay(span, d.rule.day)) continue;
-      d.served++;
-      const times = d.rule.times ?? 1;
-      const every = Math.max(1, d.rule.afterRequests);
-      if (d.fired < times && d.served >= every * (d.fired + 1)) {
-        d.fired++;
-        store.addChats(d.rule.day, d.rule.addChats, d.rule.position ?? 'newest');
-        bump(stats.faultsInjected, 'drift');
-      }
-    }
-  };
+  const driftAfter = driftSchedule(faultOpts.drift ?? [], (rule) => {
+    store.addChats(rule.day, rule.addChats, rule.position ?? 'newest');
+    bump(stats.faultsInjected, 'drift');
+  });
+  const afterServed = (cursor: Cursor) => driftAfter(daysOf(cursor.q));
   const applyFault = (res: ServerResponse, cursor: Cursor, fault: FaultDecision) => {
     bump(stats.faultsInjected, fault.kind);
     switch (fault.kind) {

@@ -50,7 +50,11 @@ export async function archiveLocally(
 }
 
 /** The end state the product promises: each day's partition holds the simulator's chats, each once. */
-export async function expectLakeMatchesSimulator(out: string, sim: RunningSimulator, days: readonly string[]): Promise<number> {
+export async function expectLakeMatchesSimulator(
+  out: string,
+  sim: { chats(day: string): ReadonlyArray<{ id: string }> },
+  days: readonly string[],
+): Promise<number> {
   const lake = await chatIdsByDay(out);
   let checked = 0;
   for (const day of days) {

@@ -11,6 +11,7 @@ import { openLocalLake } from '../../functions/lake/duckdb-lake.ts';
 import { startSimulator } from '../simulator/index.ts';
 import { startV36Simulator, type RunningV36Simulator, type V36SimulatorOptions } from '../simulator/v36-simulator.ts';
 import { runArchiveCli } from '../support/cli-runner.ts';
+import { expectLakeMatchesSimulator } from '../support/local-archive.ts';
 import { chatIdsByDay, duplicatesOf, listFiles } from '../support/lake-reader.ts';
 
 const FROM = '2026-05-01';
@@ -46,16 +47,8 @@ async function archiveV36(
   return { ...result, out: dir, sim };
 }
 
-async function expectEveryChatExactlyOnce(out: string, simulator: RunningV36Simulator): Promise<number> {
-  const lake = await chatIdsByDay(out);
-  let checked = 0;
-  for (const day of DAYS) {
-    const ids = lake.get(day) ?? [];
-    expect(duplicatesOf(ids), `duplicates on ${day}`).toEqual([]);
-    expect([...ids].sort(), `chats of ${day}`).toEqual(simulator.chats(day).map((chat) => chat.id).sort());
-    checked += ids.length;
-  }
-  return checked;
+function expectEveryChatExactlyOnce(out: string, simulator: RunningV36Simulator): Promise<number> {
+  return expectLakeMatchesSimulator(out, simulator, DAYS);
 }
 
 async function manifestOf(out: string): Promise<RunManifest> {
