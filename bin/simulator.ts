@@ -1,5 +1,6 @@
 /**
- * Run the bundled LiveChat REST API v2 simulator until Ctrl-C.
+ * Run the bundled LiveChat REST API v2 simulator (or, with --source v3.6, the Agent Chat Web
+ * API v3.6 list_archives simulator) until Ctrl-C.
  *
  *   npm run simulator -- --port 8080 --from 2024-03-01 --to 2024-03-31 --seed 42 --latency-ms 50 --chats-per-day 60
  *
@@ -7,9 +8,10 @@
  */
 import { parseArgs } from 'node:util';
 import { addDays, dayOfTs, isValidDay, startSimulator } from '../test/simulator/index.ts';
+import { startV36Simulator } from '../test/simulator/v36-simulator.ts';
 
 const USAGE = `Usage: simulator [--port N] [--host H] [--seed N] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
-                 [--latency-ms N] [--chats-per-day N] [--login EMAIL] [--api-key KEY]`;
+                 [--latency-ms N] [--chats-per-day N] [--login EMAIL] [--api-key KEY] [--source v2|v3.6]`;
 
 function fail(msg: string): never {
   console.error(`simulator: ${msg}\n${USAGE}`);
@@ -35,6 +37,7 @@ try {
       'chats-per-day': { type: 'string' },
       login: { type: 'string' },
       'api-key': { type: 'string' },
+      source: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -59,6 +62,34 @@ const seed = intFlag('seed', args.seed);
 const port = intFlag('port', args.port);
 const latencyMs = intFlag('latency-ms', args['latency-ms']);
 const chatsPerDay = intFlag('chats-per-day', args['chats-per-day']);
+
+if (args.source !== undefined && args.source !== 'v2' && args.source !== 'v3.6') fail('--source must be v2 or v3.6');
+
+if (args.source === 'v3.6') {
+  const v36 = await startV36Simulator({
+    from,
+    to,
+    ...(seed !== undefined ? { seed } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(latencyMs !== undefined ? { latencyMs } : {}),
+    ...(chatsPerDay !== undefined ? { chatsPerDay } : {}),
+    ...(args.host !== undefined ? { host: args.host } : {}),
+  });
+  console.log(`LiveChat Agent Chat Web API v3.6 simulator listening on ${v36.url}`);
+  console.log(`  URL:      ${v36.url}/v3.6/agent/action/list_archives (POST)`);
+  console.log(`  PAT:      LIVECHAT_ACCOUNT_ID=${v36.accountId} LIVECHAT_PAT=${v36.token}`);
+  console.log(`  bearer:   LIVECHAT_BEARER_TOKEN=${v36.bearerToken}`);
+  console.log(`  archive:  npm run archive -- --source v3.6 --from ${from} --to ${to} --api-url ${v36.url}`);
+  console.log('Press Ctrl-C to stop.');
+  const stopV36 = async (signal: string): Promise<void> => {
+    await v36.close();
+    console.log(`\n${signal}: stopped after ${v36.stats().requests} requests ${JSON.stringify(v36.stats().byStatus)}`);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stopV36('SIGINT'));
+  process.on('SIGTERM', () => void stopV36('SIGTERM'));
+  await new Promise(() => {});
+}
 
 const sim = await startSimulator({
   from,
