@@ -84,9 +84,10 @@ describe('npm run archive against the simulator', () => {
     expect(await listFiles(out)).not.toContainEqual(expect.stringMatching(/\.partial$/));
   });
 
-  it('removes stale pages when a re-archived day has fewer pages than before', async () => {
+  it('removes stale pages (fewer pages than before, or another source\'s files) when a day is re-archived', async () => {
     const { out, sim } = await archiveFromSimulator({ chatsPerDay: () => 30 });
     await new LocalFileSink(out).put('chats/dt=2026-05-01/page-00009.json.gz', Buffer.from('stale'), 'ndjson-gzip');
+    await new LocalFileSink(out).put('chats/dt=2026-05-01/v36-day-part-00001.json.gz', Buffer.from('other source'), 'ndjson-gzip');
     const again = await runCli(['--from', FROM, '--to', TO, '--out', out, '--api-url', sim.url], {
       LIVECHAT_LOGIN: sim.login,
       LIVECHAT_API_KEY: sim.apiKey,
