@@ -25,6 +25,7 @@ const plannerEnv = z.object({
   SETTLE_HOURS: z.coerce.number().min(0).max(48).default(2),
   MAX_RANGE_DAYS: z.coerce.number().int().positive().default(1200),
   FILTERS: jsonFilters,
+  SOURCE: z.enum(['v2', 'v3.6']).default('v2'),
 });
 
 const workerEnv = z.object({

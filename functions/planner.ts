@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parseRunRequest, planRun } from './core/run-planner.ts';
 import { SqsTaskSender } from './core/sqs-task-sender.ts';
+import { assertArchiveFilters } from './core/v36/v36-filters.ts';
 import { loadPlannerConfig } from './handler-config.ts';
 import { logger, metrics } from './powertools.ts';
 
@@ -23,6 +24,7 @@ export const handler = async (event: unknown, context: Context) => {
     defaultFilters: config.FILTERS,
     fallbackRunId: `manual-${context.awsRequestId}`,
   });
+  if (config.SOURCE === 'v3.6') assertArchiveFilters(plan.dayTasks[0]?.filters ?? {});
   try {
     const report = await sender.send(plan.dayTasks);
     logger.info('run planned', { runId: plan.runId, from: plan.days[0], to: plan.days.at(-1), days: plan.days.length, ...report });

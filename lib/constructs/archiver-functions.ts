@@ -57,6 +57,7 @@ export class ArchiverFunctions extends Construct {
         SETTLE_HOURS: String(config.settleHours),
         MAX_RANGE_DAYS: String(config.maxRangeDays),
         FILTERS: JSON.stringify(config.filters),
+        SOURCE: config.source,
       },
     });
     this.planner.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));

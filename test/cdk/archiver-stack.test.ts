@@ -202,6 +202,7 @@ describe('archiver stack with default config', () => {
         SETTLE_HOURS: '2',
         MAX_RANGE_DAYS: '1200',
         FILTERS: '{}',
+        SOURCE: 'v2',
       });
     });
 

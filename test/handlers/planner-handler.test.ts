@@ -64,6 +64,20 @@ describe('planner handler', () => {
     );
   });
 
+  it('refuses a v3.6 backfill with filters list_archives cannot apply, before queueing anything', async () => {
+    vi.stubEnv('SOURCE', 'v3.6');
+    vi.resetModules();
+    try {
+      const { handler: v36Planner } = await import('../../functions/planner.ts');
+      await expect(v36Planner({ from: '2026-01-01', filters: { rate: 'rated_good' } }, lambdaContext())).rejects.toThrow(
+        /filter\(s\) rate have no list_archives \(v3.6\) equivalent/,
+      );
+      expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
+    } finally {
+      vi.stubEnv('SOURCE', 'v2');
+    }
+  });
+
   it('rejects a malformed event with one clear line and queues nothing', async () => {
     await expect(handler({ from: 'last tuesday' }, lambdaContext())).rejects.toThrow(/^from must be a date/);
     await expect(handler({ hello: 'world' }, lambdaContext())).rejects.toThrow(/planner input must be/);

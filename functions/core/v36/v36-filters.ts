@@ -10,10 +10,7 @@ import type { ArchiveFilters } from './list-archives-client.ts';
  * in list_archives and are refused rather than silently ignored.
  */
 export function toArchiveFilters(filters: ChatFilters, from: string, to: string): ArchiveFilters {
-  const unsupported = (['type', 'rate', 'visitor_id'] as const).filter((name) => filters[name] !== undefined);
-  if (unsupported.length) {
-    throw new InvalidInputError(`filter(s) ${unsupported.join(', ')} have no list_archives (v3.6) equivalent`);
-  }
+  assertArchiveFilters(filters);
   const out: ArchiveFilters = { from, to };
   if (filters.query !== undefined) out.query = filters.query;
   if (filters.group !== undefined) out.group_ids = [filters.group];
@@ -21,4 +18,12 @@ export function toArchiveFilters(filters: ChatFilters, from: string, to: string)
   if (filters.goal !== undefined) out.goals = { values: [filters.goal] };
   else if (filters.has_goal !== undefined) out.goals = { exists: filters.has_goal === 1 };
   return out;
+}
+
+/** Refuses filters list_archives cannot apply, so a run fails at planning, not task by task. */
+export function assertArchiveFilters(filters: ChatFilters): void {
+  const unsupported = (['type', 'rate', 'visitor_id'] as const).filter((name) => filters[name] !== undefined);
+  if (unsupported.length) {
+    throw new InvalidInputError(`filter(s) ${unsupported.join(', ')} have no list_archives (v3.6) equivalent`);
+  }
 }
