@@ -47,6 +47,7 @@ describe('LiveChat v2 client', () => {
     const { client, sim } = await clientFor({});
     const page = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
     expect(page.chats[0]).toEqual(sim.chats(DAY)[0]);
+    expect(Object.keys(page.chats[0]!)).toEqual(Object.keys(sim.chats(DAY)[0]!)); // in the API's order too
   });
 
   it.each([

@@ -2,7 +2,6 @@ import { chatListSchema, type ChatList } from './livechat-schema.ts';
 import { filtersToSearchParams, type ChatFilters } from './chat-filters.ts';
 import {
   createRetryingApi,
-  isJsonAccepted,
   toLivechatError,
   type RetryingApiTuning,
 } from './retrying-api.ts';
@@ -40,8 +39,9 @@ export function createLivechatClient(options: LivechatClientOptions): LivechatCl
     apiUrl: options.apiUrl ?? DEFAULT_API_URL,
     headers: { Authorization: authorization, 'X-API-Version': '2', Accept: 'application/json' },
     methods: ['get'],
-    isValidBody: (body) => isJsonAccepted(body, (value) => chatListSchema.safeParse(value).success),
   });
+  // Validated, then returned as the API sent it: every field verbatim, in its order.
+  const acceptChatList = (value: unknown) => (chatListSchema.safeParse(value).success ? (value as ChatList) : undefined);
 
   return {
     async listChats(query) {
@@ -53,8 +53,7 @@ export function createLivechatClient(options: LivechatClientOptions): LivechatCl
       };
       const path = `/chats?${new URLSearchParams(searchParams).toString()}`;
       try {
-        const text = await api.get('chats', { searchParams }).text();
-        return chatListSchema.parse(JSON.parse(text));
+        return await api.json('chats', { method: 'get', searchParams }, acceptChatList);
       } catch (error) {
         throw toLivechatError(error, path);
       }

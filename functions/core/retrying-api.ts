@@ -1,4 +1,4 @@
-import ky, { isForceRetryError, isHTTPError, isNetworkError, isTimeoutError, type KyInstance } from 'ky';
+import ky, { isForceRetryError, isHTTPError, isNetworkError, isTimeoutError, type Options } from 'ky';
 import { LivechatAuthError, LivechatRequestError, LivechatUnavailableError } from './errors.ts';
 
 /**
@@ -39,14 +39,21 @@ export interface RetryingApiOptions extends RetryingApiTuning {
   headers: Record<string, string>;
   /** HTTP methods ky may retry (v3.6 actions are POSTs that only read). */
   methods: string[];
-  /** True when a 200 body is the documented JSON; otherwise the request is retried. */
-  isValidBody: (body: string) => boolean;
+}
+
+export interface RetryingApi {
+  /**
+   * Sends a request and returns its 200 body parsed by `accept` (a zod `safeParse` or the
+   * like). A body that is not JSON or that `accept` refuses is retried like a 5xx. The body
+   * is parsed once, in the response hook, and handed back from there.
+   */
+  json<T>(input: string, request: Options, accept: (value: unknown) => T | undefined): Promise<T>;
 }
 
 /** Raised inside the response hook so that ky retries an unusable 200 body. */
 class MalformedBodyError extends Error {}
 
-export function createRetryingApi(options: RetryingApiOptions): KyInstance {
+export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
   const baseRetryDelayMs = options.baseRetryDelayMs ?? 300;
   let notBefore = 0;
@@ -54,7 +61,7 @@ export function createRetryingApi(options: RetryingApiOptions): KyInstance {
     const wait = notBefore - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   };
-  return ky.create({
+  const api = ky.create({
     prefix: options.apiUrl.replace(/\/+$/, ''),
     headers: options.headers,
     timeout: options.timeoutMs ?? 30_000,
@@ -80,11 +87,6 @@ export function createRetryingApi(options: RetryingApiOptions): KyInstance {
             const wait = Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, maxRetryDelayMs) : baseRetryDelayMs;
             notBefore = Math.max(notBefore, Date.now() + wait);
           }
-          if (!response.ok) return;
-          const body = await response.text();
-          if (!options.isValidBody(body)) {
-            return ky.retry({ code: 'MALFORMED_BODY', cause: new MalformedBodyError('body is not the documented JSON') });
-          }
         },
       ],
       beforeRetry: [
@@ -95,15 +97,46 @@ export function createRetryingApi(options: RetryingApiOptions): KyInstance {
       ],
     },
   });
+
+  return {
+    async json<T>(input: string, request: Options, accept: (value: unknown) => T | undefined): Promise<T> {
+      let accepted: { value: T } | undefined;
+      const response = await api(input, {
+        ...request,
+        hooks: {
+          afterResponse: [
+            async ({ response: attempt }) => {
+              if (!attempt.ok) return;
+              const value = parseAccepted(await attempt.text(), accept);
+              if (value === undefined) {
+                return ky.retry({ code: 'MALFORMED_BODY', cause: new MalformedBodyError('body is not the documented JSON') });
+              }
+              accepted = { value };
+            },
+          ],
+        },
+      });
+      await response.body?.cancel(); // already read, through the hook's clone
+      if (!accepted) throw new MalformedBodyError('response body was not checked');
+      return accepted.value;
+    },
+  };
 }
 
-/** True when `body` parses as JSON and passes `accept`. */
-export function isJsonAccepted(body: string, accept: (value: unknown) => boolean): boolean {
+function parseAccepted<T>(body: string, accept: (value: unknown) => T | undefined): T | undefined {
   try {
     return accept(JSON.parse(body));
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** A zod schema as an `accept` function for RetryingApi.json. */
+export function acceptedBy<T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }) {
+  return (value: unknown): T | undefined => {
+    const result = schema.safeParse(value);
+    return result.success ? result.data : undefined;
+  };
 }
 
 function pathOf(url: string): string {

@@ -24,7 +24,7 @@
 import { isHTTPError } from 'ky';
 import { LivechatCursorExpiredError } from '../errors.ts';
 import { DEFAULT_API_URL } from '../livechat-client.ts';
-import { apiErrorDetail, createRetryingApi, isJsonAccepted, toLivechatError, type RetryingApiTuning } from '../retrying-api.ts';
+import { acceptedBy, apiErrorDetail, createRetryingApi, toLivechatError, type RetryingApiTuning } from '../retrying-api.ts';
 import { archivesPageSchema, MAX_ARCHIVES_LIMIT, type ArchivesPage } from './archive-schema.ts';
 
 export const LIST_ARCHIVES_PATH = '/v3.6/agent/action/list_archives';
@@ -58,6 +58,8 @@ export interface ArchivesClient {
   listArchives(request: ListArchivesRequest): Promise<ArchivesPage>;
 }
 
+const acceptArchivesPage = acceptedBy(archivesPageSchema);
+
 export const V36_AUTH_HINT = 'check LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT, or LIVECHAT_BEARER_TOKEN';
 
 export function authorizationHeader(credentials: V36Credentials): string {
@@ -79,7 +81,6 @@ export function createArchivesClient(options: ArchivesClientOptions): ArchivesCl
     headers,
     // list_archives only reads, so retrying its POST is safe.
     methods: ['post'],
-    isValidBody: (body) => isJsonAccepted(body, (value) => archivesPageSchema.safeParse(value).success),
   });
 
   return {
@@ -89,8 +90,7 @@ export function createArchivesClient(options: ArchivesClientOptions): ArchivesCl
           ? { page_id: request.pageId }
           : { filters: request.filters, limit: Math.min(request.limit, MAX_ARCHIVES_LIMIT), sort_order: request.sortOrder };
       try {
-        const text = await api.post(LIST_ARCHIVES_PATH.slice(1), { json }).text();
-        return archivesPageSchema.parse(JSON.parse(text));
+        return await api.json(LIST_ARCHIVES_PATH.slice(1), { method: 'post', json }, acceptArchivesPage);
       } catch (error) {
         if ('pageId' in request && isExpiredCursor(error)) throw new LivechatCursorExpiredError(LIST_ARCHIVES_PATH);
         throw toLivechatError(error, LIST_ARCHIVES_PATH, V36_AUTH_HINT);
