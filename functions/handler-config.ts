@@ -1,48 +1,57 @@
-import { z } from 'zod';
+import * as z from './core/zod-mini.ts';
 import { chatFiltersSchema } from './core/chat-filters.ts';
 import { isTimeZone } from './core/day-range.ts';
 import { DEFAULT_API_URL } from './core/livechat-client.ts';
 
-const jsonFilters = z
-  .string()
-  .default('{}')
-  .transform((text, context) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      context.addIssue({ code: 'custom', message: 'FILTERS is not JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(chatFiltersSchema);
+const text = () => z.string().check(z.minLength(1));
 
-const timeZone = z.string().refine(isTimeZone, 'unknown time zone');
+/** A whole number from the environment, within bounds, with a default when unset. */
+const envInt = (min: number, max: number, fallback: number) =>
+  z._default(z.coerce.number().check(z.multipleOf(1), z.minimum(min), z.maximum(max)), fallback);
+
+const jsonFilters = z.pipe(
+  z._default(z.string(), '{}'),
+  z.pipe(
+    z.transform((json: string, context) => {
+      try {
+        return JSON.parse(json) as unknown;
+      } catch {
+        context.issues.push({ code: 'custom', message: 'FILTERS is not JSON', input: json });
+        return z.NEVER;
+      }
+    }),
+    chatFiltersSchema,
+  ),
+);
+
+const timeZone = z._default(z.string().check(z.refine(isTimeZone, 'unknown time zone')), 'UTC');
+const source = z._default(z.enum(['v2', 'v3.6']), 'v2');
 
 const plannerEnv = z.object({
   QUEUE_URL: z.url(),
-  TIME_ZONE: timeZone.default('UTC'),
-  LOOKBACK_DAYS: z.coerce.number().int().min(0).max(60).default(3),
-  SETTLE_HOURS: z.coerce.number().min(0).max(48).default(2),
-  MAX_RANGE_DAYS: z.coerce.number().int().positive().default(1200),
+  TIME_ZONE: timeZone,
+  LOOKBACK_DAYS: envInt(0, 60, 3),
+  SETTLE_HOURS: z._default(z.coerce.number().check(z.minimum(0), z.maximum(48)), 2),
+  MAX_RANGE_DAYS: envInt(1, 36_600, 1200),
   FILTERS: jsonFilters,
-  SOURCE: z.enum(['v2', 'v3.6']).default('v2'),
+  SOURCE: source,
 });
 
 const workerEnv = z.object({
-  BUCKET_NAME: z.string().min(3),
+  BUCKET_NAME: z.string().check(z.minLength(3)),
   QUEUE_URL: z.url(),
-  SECRET_ID: z.string().min(1),
-  API_URL: z.url().default(DEFAULT_API_URL),
-  MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
-  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(20_000),
+  SECRET_ID: text(),
+  API_URL: z._default(z.url(), DEFAULT_API_URL),
+  MAX_ATTEMPTS: envInt(1, 20, 5),
+  REQUEST_TIMEOUT_MS: envInt(1000, 300_000, 20_000),
   /** Whole budget of one API call, retries included: less than the function timeout, so a stuck page fails its record instead of the batch timing out. */
-  REQUEST_BUDGET_MS: z.coerce.number().int().min(1000).max(900_000).default(45_000),
+  REQUEST_BUDGET_MS: envInt(1000, 900_000, 45_000),
   /** Which LiveChat API the worker reads: REST API v2 `GET /chats` or Agent Chat Web API v3.6 `list_archives`. */
-  SOURCE: z.enum(['v2', 'v3.6']).default('v2'),
+  SOURCE: source,
   /** v3.6 only: `X-Region` header (data centre of the token, e.g. fra); unset = API default. */
-  REGION: z.string().regex(/^[a-z]{2,10}$/).optional(),
+  REGION: z.optional(z.string().check(z.regex(/^[a-z]{2,10}$/))),
   /** v3.6 only: found_chats above which a day is archived as 24 hour slices. */
-  BUSY_DAY_THRESHOLD: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
+  BUSY_DAY_THRESHOLD: envInt(1, 1_000_000, 2_000),
 });
 
 export type PlannerConfig = z.infer<typeof plannerEnv>;
@@ -57,7 +66,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   return parseEnv(workerEnv, env);
 }
 
-function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+function parseEnv<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
@@ -67,10 +76,10 @@ function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.inf
 }
 
 /** The Secrets Manager secret's JSON: `{"login": "...", "apiKey": "..."}`. */
-export const livechatSecretSchema = z.object({ login: z.string().min(1), apiKey: z.string().min(1) });
+export const livechatSecretSchema = z.object({ login: text(), apiKey: text() });
 
 /** With SOURCE v3.6: a Personal Access Token `{"accountId": "...", "token": "..."}` or `{"bearerToken": "..."}`. */
 export const livechatV36SecretSchema = z.union([
-  z.object({ accountId: z.string().min(1), token: z.string().min(1) }),
-  z.object({ bearerToken: z.string().min(1) }),
+  z.object({ accountId: text(), token: text() }),
+  z.object({ bearerToken: text() }),
 ]);

@@ -1,5 +1,5 @@
 import type { Node } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { chatFiltersSchema } from '../functions/core/chat-filters.ts';
 import { isRealDay, isTimeZone } from '../functions/core/day-range.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod-mini.ts';
 import { chatFiltersSchema } from './chat-filters.ts';
 import { isRealDay } from './day-range.ts';
 import { InvalidInputError } from './errors.ts';
@@ -12,46 +12,43 @@ export const TASK_VERSION = 1;
 
 const isoDay = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
-  .refine((day) => isRealDay(day), 'not a calendar date');
+  .check(z.regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD'), z.refine(isRealDay, 'not a calendar date'));
+const positive = () => z.int().check(z.positive());
 
 const taskBase = {
   v: z.literal(TASK_VERSION),
-  runId: z.string().min(1).max(128),
+  runId: z.string().check(z.minLength(1), z.maxLength(128)),
   day: isoDay,
   /** 1 for the first pass over the day; +1 each time drift forces a re-archive. */
-  attempt: z.number().int().positive(),
-  filters: chatFiltersSchema.default({}),
+  attempt: positive(),
+  filters: z._default(chatFiltersSchema, {}),
 };
 
 /** Plan one day: learn total/pages from page 1, then fan out one page task per page. */
-export const dayTaskSchema = z.object({ kind: z.literal('day'), ...taskBase }).strict();
+export const dayTaskSchema = z.strictObject({ kind: z.literal('day'), ...taskBase });
 
 /** Archive one page of one day, as planned. */
 export const pageTaskSchema = z
-  .object({
+  .strictObject({
     kind: z.literal('page'),
     ...taskBase,
-    page: z.number().int().positive(),
-    pages: z.number().int().positive(),
-    total: z.number().int().positive(),
+    page: positive(),
+    pages: positive(),
+    total: positive(),
   })
-  .strict()
-  .refine((task) => task.page <= task.pages, 'page is beyond pages');
+  .check(z.refine((task) => task.page <= task.pages, 'page is beyond pages'));
 
 /**
  * v3.6 source: archive one time slice of one day (`day`, or an hour `h00`..`h23` on busy days)
  * by following list_archives' cursor to its end. `found` is the day's found_chats at planning.
  */
-export const sliceTaskSchema = z
-  .object({
-    kind: z.literal('slice'),
-    ...taskBase,
-    slice: z.string().regex(/^(day|h([01]\d|2[0-3]))$/, "expected 'day' or h00..h23"),
-    slices: z.number().int().positive().max(24),
-    found: z.number().int().nonnegative(),
-  })
-  .strict();
+export const sliceTaskSchema = z.strictObject({
+  kind: z.literal('slice'),
+  ...taskBase,
+  slice: z.string().check(z.regex(/^(day|h([01]\d|2[0-3]))$/, "expected 'day' or h00..h23")),
+  slices: z.int().check(z.positive(), z.maximum(24)),
+  found: z.int().check(z.nonnegative()),
+});
 
 export const archiveTaskSchema = z.discriminatedUnion('kind', [dayTaskSchema, pageTaskSchema, sliceTaskSchema]);
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod-mini.ts';
 
 /**
  * The shape of `GET /chats` (REST API v2) as far as the archiver relies on it.
@@ -6,16 +6,16 @@ import { z } from 'zod';
  * (the API omits goals, custom_variables, integration_variables… when empty).
  */
 export const chatSchema = z.looseObject({
-  id: z.string().min(1),
-  type: z.string().optional(),
-  started_timestamp: z.number().optional(),
-  ended_timestamp: z.number().optional(),
+  id: z.string().check(z.minLength(1)),
+  type: z.optional(z.string()),
+  started_timestamp: z.optional(z.number()),
+  ended_timestamp: z.optional(z.number()),
 });
 
 export const chatListSchema = z.object({
   chats: z.array(chatSchema),
-  total: z.number().int().nonnegative(),
-  pages: z.number().int().nonnegative(),
+  total: z.int().check(z.nonnegative()),
+  pages: z.int().check(z.nonnegative()),
 });
 
 export type Chat = z.infer<typeof chatSchema>;

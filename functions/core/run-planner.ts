@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod-mini.ts';
 import { dayTask, type DayTask } from './archive-task.ts';
 import { chatFiltersSchema, type ChatFilters } from './chat-filters.ts';
 import { addDays, daysInRange, localDay } from './day-range.ts';
@@ -14,15 +14,13 @@ export interface ScheduleSettings {
 
 /** A scheduled run (EventBridge Scheduler passes its scheduled time) or a backfill by hand. */
 export const runRequestSchema = z.union([
-  z.object({ scheduledTime: z.iso.datetime({ offset: true }) }).strict(),
-  z
-    .object({
-      from: z.string(),
-      to: z.string().optional(),
-      filters: chatFiltersSchema.optional(),
-      runId: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).optional(),
-    })
-    .strict(),
+  z.strictObject({ scheduledTime: z.iso.datetime({ offset: true }) }),
+  z.strictObject({
+    from: z.string(),
+    to: z.optional(z.string()),
+    filters: z.optional(chatFiltersSchema),
+    runId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,100}$/))),
+  }),
 ]);
 export type RunRequest = z.infer<typeof runRequestSchema>;
 

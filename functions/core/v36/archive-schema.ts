@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod-mini.ts';
 
 /**
  * The shape of Agent Chat Web API v3.6 `list_archives` responses as far as the archiver
@@ -6,52 +6,52 @@ import { z } from 'zod';
  * archiver does not map are tolerated, and only what the mapping reads is typed.
  */
 export const archiveUserSchema = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   type: z.string(),
-  name: z.string().optional(),
-  email: z.string().optional(),
+  name: z.optional(z.string()),
+  email: z.optional(z.string()),
   /** Customers only: `[{"key": "value"}, ...]`. */
-  session_fields: z.array(z.record(z.string(), z.unknown())).optional(),
+  session_fields: z.optional(z.array(z.record(z.string(), z.unknown()))),
 });
 
 export const archiveEventSchema = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   type: z.string(),
   created_at: z.string(),
-  author_id: z.string().optional(),
-  text: z.string().optional(),
-  form_type: z.string().optional(),
-  fields: z.array(z.looseObject({ id: z.string().optional(), label: z.string().optional(), answer: z.unknown() })).optional(),
+  author_id: z.optional(z.string()),
+  text: z.optional(z.string()),
+  form_type: z.optional(z.string()),
+  fields: z.optional(z.array(z.looseObject({ id: z.optional(z.string()), label: z.optional(z.string()), answer: z.unknown() }))),
 });
 
-const accessSchema = z.looseObject({ group_ids: z.array(z.number().int()).optional() });
+const accessSchema = z.looseObject({ group_ids: z.optional(z.array(z.int())) });
 
 export const archiveThreadSchema = z.looseObject({
-  id: z.string().min(1),
-  active: z.boolean().optional(),
-  user_ids: z.array(z.string()).optional(),
-  events: z.array(archiveEventSchema).optional(),
-  properties: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-  access: accessSchema.optional(),
+  id: z.string().check(z.minLength(1)),
+  active: z.optional(z.boolean()),
+  user_ids: z.optional(z.array(z.string())),
+  events: z.optional(z.array(archiveEventSchema)),
+  properties: z.optional(z.record(z.string(), z.record(z.string(), z.unknown()))),
+  access: z.optional(accessSchema),
   created_at: z.string(),
-  tags: z.array(z.string()).optional(),
+  tags: z.optional(z.array(z.string())),
 });
 
 /** One list_archives entry: a chat together with ONE of its threads (1 entry per thread). */
 export const archiveSchema = z.looseObject({
-  id: z.string().min(1),
-  users: z.array(archiveUserSchema).default([]),
+  id: z.string().check(z.minLength(1)),
+  users: z._default(z.array(archiveUserSchema), []),
   thread: archiveThreadSchema,
-  properties: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-  access: accessSchema.optional(),
+  properties: z.optional(z.record(z.string(), z.record(z.string(), z.unknown()))),
+  access: z.optional(accessSchema),
 });
 
 export const archivesPageSchema = z.looseObject({
   chats: z.array(archiveSchema),
   /** "An estimated number", per the docs. */
-  found_chats: z.number().int().nonnegative(),
-  next_page_id: z.string().min(1).optional(),
-  previous_page_id: z.string().min(1).optional(),
+  found_chats: z.int().check(z.nonnegative()),
+  next_page_id: z.optional(z.string().check(z.minLength(1))),
+  previous_page_id: z.optional(z.string().check(z.minLength(1))),
 });
 
 export type Archive = z.infer<typeof archiveSchema>;
