@@ -1,0 +1,45 @@
+export type Mode = 'quick' | 'full';
+
+export interface BenchConfig {
+  mode: Mode;
+  throughput: { from: string; to: string; chatsPerDay: number; latencyMs: number; concurrencies: number[]; repeatAt8: number };
+  workerCost: { warmupPages: number; pages: number };
+  lambda: { coldImports: number };
+  scale: { chatsPerDay: number; concurrency: number; small: { from: string; to: string }; large: { from: string; to: string } };
+  planner: { from: string; to: string };
+  query: { chatsPerDay: number; from: string; to: string; runs: number };
+}
+
+export function configFor(mode: Mode): BenchConfig {
+  const quick = mode === 'quick';
+  return {
+    mode,
+    throughput: {
+      from: '2024-03-01',
+      // 16 days × 625 chats = 400 pages; quick: 8 days = 200 pages.
+      to: quick ? '2024-03-08' : '2024-03-16',
+      chatsPerDay: 625,
+      latencyMs: 50,
+      concurrencies: [1, 4, 8, 16],
+      repeatAt8: 3,
+    },
+    workerCost: { warmupPages: 300, pages: quick ? 2000 : 5000 },
+    lambda: { coldImports: 5 },
+    scale: {
+      chatsPerDay: 625,
+      concurrency: 16,
+      small: { from: '2023-01-01', to: '2023-01-04' }, // 4 days = 100 pages
+      // 400 days = 10 000 pages; quick: 80 days = 2 000 pages.
+      large: { from: '2023-01-01', to: quick ? '2023-03-21' : '2024-02-04' },
+    },
+    // Three calendar years (2024 is a leap year): 1 096 days.
+    planner: { from: '2022-01-01', to: '2024-12-31' },
+    query: {
+      chatsPerDay: 625,
+      from: '2024-01-01',
+      // 160 days × 625 = 100 000 chats; quick: 40 days = 25 000 chats.
+      to: quick ? '2024-02-09' : '2024-06-08',
+      runs: 3,
+    },
+  };
+}
