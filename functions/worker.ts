@@ -100,6 +100,10 @@ async function recordHandler(record: SQSRecord): Promise<void> {
   const context = { runId: task.runId, attempt: task.attempt, ...result };
   switch (result.kind) {
     case 'day-planned':
+      if (result.firstPage) {
+        metrics.addMetric('PagesArchived', MetricUnit.Count, 1);
+        metrics.addMetric('ChatsArchived', MetricUnit.Count, result.firstPage.chats);
+      }
       logger.info('day planned', context);
       break;
     case 'page-written':

@@ -67,8 +67,8 @@ describe('npm run archive against the simulator', () => {
         rateEmptyPage: 0.03,
         drift: [
           { day: '2026-05-02', afterRequests: 0, addChats: 2, position: 'newest' }, // before page 1 is planned
-          { day: '2026-05-03', afterRequests: 2, addChats: 1, position: 'random' }, // between pages
-          { day: '2026-05-04', afterRequests: 3, addChats: 30, position: 'newest' }, // adds a page
+          { day: '2026-05-03', afterRequests: 1, addChats: 1, position: 'random' }, // between pages 1 and 2
+          { day: '2026-05-04', afterRequests: 1, addChats: 30, position: 'newest' }, // adds a page
         ],
       },
     });

@@ -5,7 +5,7 @@ import { removePagesBeyond } from './day-partition.ts';
 import { InvalidInputError, LivechatAuthError, LivechatRequestError } from './errors.ts';
 import type { LivechatClient } from './livechat-client.ts';
 import { LocalTaskQueue } from './local-task-queue.ts';
-import { archivePage } from './page-archiver.ts';
+import { archivePage, writePage, type PageOutcome } from './page-archiver.ts';
 import { summarizeRun, writeRunManifest, type DayRecord, type RunManifest } from './run-manifest.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
 import { archiveSlice, countDay, planSlices, type V36Deps } from './v36/slice-archiver.ts';
@@ -169,15 +169,20 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     state.total = plan.total;
     state.pages = plan.pages;
     emit({ type: 'day-planned', day: task.day, attempt: task.attempt, total: plan.total, pages: plan.pages });
-    if (plan.pages === 0) {
+    const [firstTask, ...laterTasks] = plan.pageTasks;
+    if (!firstTask) {
       await completeDay(task.day, state);
       return;
     }
-    for (const pageTask of plan.pageTasks) queue.send(encodeTask(pageTask), 1);
+    for (const pageTask of laterTasks) queue.send(encodeTask(pageTask), 1);
+    await pageDone(firstTask, state, await writePage(firstTask, plan.firstPage, { sink: options.sink, now }));
   }
 
   async function handlePage(task: PageTask, state: DayState): Promise<void> {
-    const outcome = await archivePage(task, { client: v2Client(), sink: options.sink, now });
+    await pageDone(task, state, await archivePage(task, { client: v2Client(), sink: options.sink, now }));
+  }
+
+  async function pageDone(task: PageTask, state: DayState, outcome: PageOutcome): Promise<void> {
     if (outcome.status === 'drift') {
       driftSeen(task, state, outcome.reason);
       return;

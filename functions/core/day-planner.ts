@@ -1,6 +1,6 @@
 import type { DayTask, PageTask } from './archive-task.ts';
 import type { LivechatClient } from './livechat-client.ts';
-import { expectedPages } from './livechat-schema.ts';
+import { expectedPages, type ChatList } from './livechat-schema.ts';
 
 export interface DayPlan {
   day: string;
@@ -8,11 +8,15 @@ export interface DayPlan {
   total: number;
   pages: number;
   pageTasks: PageTask[];
+  /** Page 1 as the planning request returned it: written from here (writePage), not fetched again. */
+  firstPage: ChatList;
 }
 
 /**
  * Asks for page 1 of the day to learn `total` and `pages`, and plans one page task
- * per page. The partition is the requested day, whatever timestamps chats carry.
+ * per page. The caller writes page 1 from `firstPage` and queues tasks 2…n, so a day
+ * costs as many requests as it has pages. The partition is the requested day,
+ * whatever timestamps chats carry.
  */
 export async function planDay(task: DayTask, client: LivechatClient): Promise<DayPlan> {
   const first = await client.listChats({ dateFrom: task.day, dateTo: task.day, page: 1, filters: task.filters });
@@ -33,5 +37,5 @@ export async function planDay(task: DayTask, client: LivechatClient): Promise<Da
       total,
     });
   }
-  return { day: task.day, attempt: task.attempt, total, pages, pageTasks };
+  return { day: task.day, attempt: task.attempt, total, pages, pageTasks, firstPage: first };
 }

@@ -1,7 +1,7 @@
 import type { PageTask } from './archive-task.ts';
 import { pageKey } from './lake-layout.ts';
 import type { LivechatClient } from './livechat-client.ts';
-import { expectedChatsOnPage, type Chat } from './livechat-schema.ts';
+import { expectedChatsOnPage, type Chat, type ChatList } from './livechat-schema.ts';
 import { encodeNdjsonGzip } from './ndjson-gzip.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
 
@@ -28,7 +28,18 @@ export async function archivePage(task: PageTask, deps: PageArchiverDeps): Promi
     page: task.page,
     filters: task.filters,
   });
+  return writePage(task, list, deps);
+}
 
+/**
+ * Writes a fetched page, by its page task or by the day's planning request (page 1),
+ * unless the day changed since it was planned.
+ */
+export async function writePage(
+  task: PageTask,
+  list: ChatList,
+  deps: Pick<PageArchiverDeps, 'sink' | 'now'>,
+): Promise<PageOutcome> {
   const drift = driftBetween(task, list.total, list.chats);
   if (drift) return { status: 'drift', reason: drift };
 

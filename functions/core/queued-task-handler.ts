@@ -3,7 +3,7 @@ import { planDay } from './day-planner.ts';
 import { removePagesBeyond } from './day-partition.ts';
 import { dayPlanKey, replanClaimKey } from './lake-layout.ts';
 import type { LivechatClient } from './livechat-client.ts';
-import { archivePage } from './page-archiver.ts';
+import { archivePage, writePage } from './page-archiver.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
 import { archiveSlice, planSlices, type V36Deps } from './v36/slice-archiver.ts';
 
@@ -24,7 +24,16 @@ export interface QueuedTaskDeps {
 }
 
 export type QueuedTaskResult =
-  | { kind: 'day-planned'; day: string; attempt: number; total: number; pages: number; staleRemoved: number }
+  | {
+      kind: 'day-planned';
+      day: string;
+      attempt: number;
+      total: number;
+      pages: number;
+      staleRemoved: number;
+      /** v2: page 1, written from the planning request. */
+      firstPage?: { chats: number; bytes: number };
+    }
   | { kind: 'page-written'; day: string; page: number; chats: number; bytes: number }
   | { kind: 'slice-written'; day: string; slice: string; chats: number; parts: number; bytes: number; cursorRestarts: number }
   | {
@@ -39,8 +48,9 @@ export type QueuedTaskResult =
     };
 
 /**
- * One queued task, as the worker Lambda runs it. A day task plans the day and
- * queues its pages; a page task archives its page. Drift queues one re-archive of
+ * One queued task, as the worker Lambda runs it. A day task plans the day, writes
+ * page 1 from the planning request and queues the other pages; a page task archives
+ * its page. Drift queues one re-archive of
  * the day (the first worker to see it claims the attempt), up to `maxAttempts`.
  */
 export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
@@ -66,8 +76,26 @@ async function handleDayTask(task: DayTask, deps: QueuedTaskDeps): Promise<Queue
     plannedAt: (deps.now?.() ?? new Date()).toISOString(),
   };
   await deps.sink.put(dayPlanKey(task.runId, task.day, task.attempt), Buffer.from(JSON.stringify(record)), 'json');
-  await deps.sender.send(plan.pageTasks);
-  return { kind: 'day-planned', day: task.day, attempt: task.attempt, total: plan.total, pages: plan.pages, staleRemoved: stale.length };
+  const [firstTask, ...laterTasks] = plan.pageTasks;
+  let firstPage: { chats: number; bytes: number } | undefined;
+  if (firstTask) {
+    const outcome = await writePage(firstTask, plan.firstPage, deps);
+    if (outcome.status === 'drift') {
+      const drift = { kind: 'drift', day: task.day, page: 1, attempt: task.attempt, reason: outcome.reason } as const;
+      return replanAfterDrift(firstTask, drift, deps);
+    }
+    firstPage = { chats: outcome.chats, bytes: outcome.bytes };
+  }
+  await deps.sender.send(laterTasks);
+  return {
+    kind: 'day-planned',
+    day: task.day,
+    attempt: task.attempt,
+    total: plan.total,
+    pages: plan.pages,
+    staleRemoved: stale.length,
+    ...(firstPage ? { firstPage } : {}),
+  };
 }
 
 async function handlePageTask(task: PageTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {

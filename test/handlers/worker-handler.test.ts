@@ -47,9 +47,15 @@ describe('worker handler', () => {
     const result = await worker(sqsEvent([dayTaskBody(DAY)]), lambdaContext());
     expect(result.batchItemFailures).toEqual([]);
     const tasks = queuedBodies().map((body) => JSON.parse(body) as Record<string, unknown>);
-    expect(tasks.map((task) => task.page)).toEqual([1, 2, 3]);
+    // Page 1 came with the planning request: it is written at once, not fetched again.
+    expect(tasks.map((task) => task.page)).toEqual([2, 3]);
     expect(tasks[0]).toMatchObject({ kind: 'page', day: DAY, pages: 3, total: 60, attempt: 1 });
-    expect([...bucket.keys()]).toEqual(['manifests/runs/run-1/2026-06-10/plan-1.json']);
+    expect([...bucket.keys()].sort()).toEqual([
+      'chats/dt=2026-06-10/page-00001.json.gz',
+      'manifests/runs/run-1/2026-06-10/plan-1.json',
+    ]);
+    const firstPage = await decodeNdjsonGzip<{ id: string }>(bucket.get('chats/dt=2026-06-10/page-00001.json.gz')!);
+    expect(firstPage.map((chat) => chat.id)).toEqual(sim.chats(DAY).slice(0, 25).map((chat) => chat.id));
   });
 
   it('writes a page as gzip NDJSON under its deterministic key', async () => {
@@ -111,7 +117,7 @@ describe('worker handler', () => {
       const result = await worker(sqsEvent(batch), lambdaContext());
       expect(result.batchItemFailures).toEqual([]);
       deliveries += batch.length;
-      if (!drifted && deliveries > 4) {
+      if (!drifted && deliveries >= 3) { // the three days are planned; their later pages are queued
         sim.addChats(DAY, 3, 'random');
         drifted = true;
       }

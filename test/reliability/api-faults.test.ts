@@ -63,11 +63,12 @@ describe('API faults, alone and mixed: the run completes with every chat once', 
 });
 
 describe('drift at every position', () => {
+  // 80 chats = 4 pages = 4 requests: the planning request (page 1), then pages 2, 3 and 4.
   it.each<[string, number]>([
     ['before page 1 is planned', 0],
-    ['between planning and page 1', 1],
-    ['between pages', 2],
-    ['during the last page', 4],
+    ['between planning (page 1) and page 2', 1],
+    ['between later pages', 2],
+    ['during the last page', 3],
   ])('chats added %s end up exactly once', async (_name, afterRequests) => {
     const { out, manifest, sim } = await archiveWith(
       { drift: [{ day: DAYS[1]!, afterRequests, addChats: 2, position: 'random' }] },
