@@ -52,7 +52,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
       },
     );
     if (code !== EXIT.ok) return code;
-    const lake = await openLocalLake(lakeDir);
+    const lake = await openLocalLake(lakeDir, { strict: true }); // the demo proves the files match the table
     try {
       await printReport(lake, options.stdout);
       const expected = new Map(days.map((day) => [day, simulator.chats(day).map((chat) => chat.id)]));

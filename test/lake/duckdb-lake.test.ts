@@ -45,7 +45,7 @@ describe('named queries on the fixture lake (DuckDB)', () => {
   beforeAll(async () => {
     const dir = newLakeDir();
     await writeFixtureLake(dir);
-    lake = await openLocalLake(dir);
+    lake = await openLocalLake(dir, { strict: true });
   });
   afterAll(async () => lake?.close());
 
@@ -128,7 +128,7 @@ describe('the seed example chat', () => {
     const dir = newLakeDir('seed');
     const page = { dt: '2013-01-23', page: 1, runId: 'run-seed', archivedAt: '2013-01-24T00:00:00.000Z', chats: [SEED_CHAT] };
     writeGzipPage(dir, page);
-    const lake = await openLocalLake(dir);
+    const lake = await openLocalLake(dir, { strict: true });
     try {
       const rows = await lake.query('SELECT * FROM chats');
       expect(rows).toHaveLength(1);
@@ -145,22 +145,22 @@ describe('the seed example chat', () => {
 describe('openLocalLake', () => {
   it('fails clearly on a missing directory', async () => {
     const missing = path.join(tmpRoot, 'does-not-exist');
-    await expect(openLocalLake(missing)).rejects.toThrow(EmptyLakeError);
-    await expect(openLocalLake(missing)).rejects.toThrow(/Lake directory not found/);
+    await expect(openLocalLake(missing, { strict: true })).rejects.toThrow(EmptyLakeError);
+    await expect(openLocalLake(missing, { strict: true })).rejects.toThrow(/Lake directory not found/);
   });
 
   it('fails clearly on an empty lake', async () => {
     const dir = newLakeDir('empty');
-    await expect(openLocalLake(dir)).rejects.toThrow(/No chat files in lake .*chats\/dt=YYYY-MM-DD/);
+    await expect(openLocalLake(dir, { strict: true })).rejects.toThrow(/No chat files in lake .*chats\/dt=YYYY-MM-DD/);
     mkdirSync(path.join(dir, 'chats', 'dt=2024-01-01'), { recursive: true });
-    await expect(openLocalLake(dir)).rejects.toThrow(EmptyLakeError);
+    await expect(openLocalLake(dir, { strict: true })).rejects.toThrow(EmptyLakeError);
   });
 
   it('escapes the lake path (quotes, spaces, glob characters)', async () => {
     for (const name of ["it's a 'lake'", 'glob [x] *?']) {
       const dir = newLakeDir(name);
       await writeFixtureLake(dir);
-      const lake = await openLocalLake(dir);
+      const lake = await openLocalLake(dir, { strict: true });
       try {
         expect(await lake.query('SELECT count(*) AS n FROM chats')).toEqual([{ n: 8 }]);
       } finally {
@@ -172,7 +172,7 @@ describe('openLocalLake', () => {
   it('sees pages written after opening (the view globs at query time)', async () => {
     const dir = newLakeDir();
     writeGzipPage(dir, FIXTURE_PAGES[0]!);
-    const lake = await openLocalLake(dir);
+    const lake = await openLocalLake(dir, { strict: true });
     try {
       expect(await lake.query('SELECT count(*) AS n FROM chats')).toEqual([{ n: 4 }]);
       writeGzipPage(dir, FIXTURE_PAGES[1]!);
@@ -185,7 +185,7 @@ describe('openLocalLake', () => {
   it('close() is idempotent and later queries reject', async () => {
     const dir = newLakeDir();
     writeGzipPage(dir, FIXTURE_PAGES[0]!);
-    const lake = await openLocalLake(dir);
+    const lake = await openLocalLake(dir, { strict: true });
     await lake.close();
     await lake.close();
     await expect(lake.query('SELECT 1')).rejects.toThrow(/closed/);
@@ -255,6 +255,18 @@ describe('strict schema', () => {
       await expect(lake.query("SELECT id FROM chats WHERE rate = 'rated_good'")).rejects.toThrow(/expected int/);
       // other partitions are not read, so they are not validated either
       expect(await lake.query("SELECT count(*) AS n FROM chats WHERE dt = '2024-03-02'")).toEqual([{ n: 4 }]);
+    } finally {
+      await lake.close();
+    }
+  });
+
+  it('reads like Athena by default: a field the table does not know is ignored, not fatal', async () => {
+    const dir = newLakeDir('default');
+    await writeFixtureLake(dir);
+    writeRawPage(dir, DAY1, 9, [line({ tags: ['vip'] })]);
+    const lake = await openLocalLake(dir);
+    try {
+      expect(await lake.query('SELECT count(*) AS n FROM chats')).toEqual([{ n: 9 }]);
     } finally {
       await lake.close();
     }

@@ -30,7 +30,7 @@ describe('the Glue columns read what the real page writer writes', () => {
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lake-'));
     await writeFixtureLake(dir, writeWithPageArchiver);
-    lake = await openLocalLake(dir); // strict: unknown fields or type mismatches fail
+    lake = await openLocalLake(dir, { strict: true }); // unknown fields or type mismatches fail
   });
   afterAll(async () => lake?.close());
 
@@ -48,7 +48,7 @@ describe('named queries over a lake archived from the simulator', () => {
     sim = await startSimulator({ from: days[0]!, to: days.at(-1)!, seed: 11 });
     const { out, manifest } = await archiveLocally(sim, days);
     expect(manifest.complete).toBe(true);
-    lake = await openLocalLake(out);
+    lake = await openLocalLake(out, { strict: true });
   });
   afterAll(async () => {
     await lake?.close();

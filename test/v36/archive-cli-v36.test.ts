@@ -93,7 +93,7 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
         expect(findSchemaViolations(record), file).toEqual([]);
       }
     }
-    const lake = await openLocalLake(out);
+    const lake = await openLocalLake(out, { strict: true });
     try {
       const [row] = await lake.query<{ n: number }>('SELECT count(*)::INTEGER AS n FROM chats');
       expect(row!.n).toBe(DAYS.reduce((sum, day) => sum + sim!.chats(day).length, 0));
