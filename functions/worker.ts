@@ -2,7 +2,6 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { decodeTask } from './core/archive-task.ts';
 import { createLivechatClient, type LivechatClient } from './core/livechat-client.ts';
@@ -17,7 +16,8 @@ import { logger, metrics } from './powertools.ts';
 const config = loadWorkerConfig();
 const processor = new BatchProcessor(EventType.SQS);
 const sink = new S3Sink(new S3Client({}), config.BUCKET_NAME);
-const sender = new SqsTaskSender(new SQSClient({}), config.QUEUE_URL);
+// Page batches rarely send anything: the SQS client is loaded when a task first has follow-up work.
+const sender = new SqsTaskSender(async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}), config.QUEUE_URL);
 const SECRET_CACHE_SECONDS = 300;
 
 let cachedClient: { apiKey: string; login: string; client: LivechatClient } | undefined;

@@ -1,3 +1,4 @@
+import PQueue from 'p-queue';
 import { dayTask, decodeTask, encodeTask, type DayTask, type PageTask, type SliceTask } from './archive-task.ts';
 import type { ChatFilters } from './chat-filters.ts';
 import { planDay } from './day-planner.ts';
@@ -69,8 +70,19 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   const states = new Map<string, DayState>();
   let fatal: unknown;
 
+  // `concurrency` bounds API requests, not tasks: tasks run at twice that, so a page being
+  // compressed and written does not hold a request slot (bench/RESULTS.md, section 1).
+  const requests = new PQueue({ concurrency: options.concurrency });
+  const client: LivechatClient | undefined = options.client && {
+    listChats: (query) => requests.add(() => options.client!.listChats(query)),
+  };
+  const archives: ArchiveRunOptions['archives'] = options.archives && {
+    ...options.archives,
+    client: { listArchives: (request) => requests.add(() => options.archives!.client.listArchives(request)) },
+  };
+
   const queue = new LocalTaskQueue({
-    concurrency: options.concurrency,
+    concurrency: options.concurrency * 2,
     maxDeliveries: options.maxDeliveries ?? 3,
     redeliveryDelayMs: options.redeliveryDelayMs,
     handle: (body) => handle(decodeTask(body)),
@@ -115,7 +127,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     if (state.record || task.attempt !== state.attempt || state.replanPending) return; // superseded
     state.inFlight += 1;
     try {
-      if (task.kind === 'day') await (options.archives ? handleDayV36(task, state, options.archives) : handleDay(task, state));
+      if (task.kind === 'day') await (archives ? handleDayV36(task, state, archives) : handleDay(task, state));
       else if (task.kind === 'slice') await handleSlice(task, state);
       else await handlePage(task, state);
     } finally {
@@ -125,8 +137,8 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   }
 
   function v2Client(): LivechatClient {
-    if (!options.client) throw new Error('runArchive needs `client` (v2) or `archives` (v3.6)');
-    return options.client;
+    if (!client) throw new Error('runArchive needs `client` (v2) or `archives` (v3.6)');
+    return client;
   }
 
   async function handleDayV36(task: DayTask, state: DayState, archives: NonNullable<ArchiveRunOptions['archives']>): Promise<void> {
@@ -138,7 +150,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   }
 
   async function handleSlice(task: SliceTask, state: DayState): Promise<void> {
-    const outcome = await archiveSlice(task, { ...options.archives!, sink: options.sink, now });
+    const outcome = await archiveSlice(task, { ...archives!, sink: options.sink, now });
     if (outcome.status === 'drift') {
       driftSeen(task, state, outcome.reason);
       return;
@@ -149,7 +161,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     // Every slice is written: the day must still hold exactly the chats they wrote.
     let written = 0;
     for (const chats of state.written.values()) written += chats;
-    const found = await countDay(task, options.archives!);
+    const found = await countDay(task, archives!);
     if (found === written) {
       finishDay(task.day, 'complete');
       return;
