@@ -23,6 +23,17 @@ describe('gzip NDJSON', () => {
     expect(await decodeNdjsonGzip(body)).toEqual(records);
   });
 
+  it('appends fields to every record without changing the others', async () => {
+    const records = [{ id: 'A', text: 'a } "quoted" {' }, {}, { id: 'B', nested: { x: [1, { y: 2 }] } }];
+    const body = await encodeNdjsonGzip(records, { _run_id: 'run-1', _page: 3 });
+    expect(await decodeNdjsonGzip(body)).toEqual([
+      { id: 'A', text: 'a } "quoted" {', _run_id: 'run-1', _page: 3 },
+      { _run_id: 'run-1', _page: 3 },
+      { id: 'B', nested: { x: [1, { y: 2 }] }, _run_id: 'run-1', _page: 3 },
+    ]);
+    expect(await decodeNdjsonGzip(await encodeNdjsonGzip([{}, { a: 1 }]))).toEqual([{}, { a: 1 }]);
+  });
+
   it('writes an empty page as an empty file', async () => {
     expect(gunzipSync(await encodeNdjsonGzip([])).byteLength).toBe(0);
     expect(await decodeNdjsonGzip(await encodeNdjsonGzip([]))).toEqual([]);

@@ -44,11 +44,11 @@ export async function writePage(
   if (drift) return { status: 'drift', reason: drift };
 
   const archivedAt = (deps.now?.() ?? new Date()).toISOString();
-  const records = list.chats.map((chat) => withArchiveMetadata(chat, task, archivedAt));
-  const body = await encodeNdjsonGzip(records);
+  // API fields stay verbatim; the archiver's own fields carry a `_` prefix.
+  const body = await encodeNdjsonGzip(list.chats, { _run_id: task.runId, _archived_at: archivedAt, _page: task.page });
   const key = pageKey(task.day, task.page);
   await deps.sink.put(key, body, 'ndjson-gzip');
-  return { status: 'written', key, chats: records.length, bytes: body.byteLength };
+  return { status: 'written', key, chats: list.chats.length, bytes: body.byteLength };
 }
 
 function driftBetween(task: PageTask, total: number, chats: readonly Chat[]): string | undefined {
@@ -57,9 +57,4 @@ function driftBetween(task: PageTask, total: number, chats: readonly Chat[]): st
   if (chats.length !== expected) return `page ${task.page} has ${chats.length} chats, expected ${expected}`;
   if (new Set(chats.map((chat) => chat.id)).size !== chats.length) return `page ${task.page} repeats a chat id`;
   return undefined;
-}
-
-/** API fields stay verbatim; the archiver's own fields carry a `_` prefix. */
-function withArchiveMetadata(chat: Chat, task: PageTask, archivedAt: string): Record<string, unknown> {
-  return { ...chat, _run_id: task.runId, _archived_at: archivedAt, _page: task.page };
 }

@@ -106,8 +106,7 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
   let bytes = 0;
   for (const [index, page] of pages.entries()) {
     const part = index + 1;
-    const records = page.map((archive) => ({ ...archiveToLakeChat(archive), _run_id: task.runId, _archived_at: archivedAt, _page: part }));
-    const body = await encodeNdjsonGzip(records);
+    const body = await encodeNdjsonGzip(page.map(archiveToLakeChat), { _run_id: task.runId, _archived_at: archivedAt, _page: part });
     await deps.sink.put(slicePartKey(task.day, slice, part), body, 'ndjson-gzip');
     bytes += body.byteLength;
   }
