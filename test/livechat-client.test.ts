@@ -151,3 +151,15 @@ describe('LiveChat v2 client time budget', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
+
+describe('Retry-After', () => {
+  it('is read as seconds or as an HTTP date', async () => {
+    const { retryAfterMs } = await import('../functions/core/retrying-api.ts');
+    const now = Date.parse('2026-11-25T12:00:00Z');
+    expect(retryAfterMs('3', now)).toBe(3000);
+    expect(retryAfterMs('Wed, 25 Nov 2026 12:00:05 GMT', now)).toBe(5000);
+    expect(retryAfterMs('Wed, 25 Nov 2026 11:59:00 GMT', now)).toBeUndefined();
+    expect(retryAfterMs('soon', now)).toBeUndefined();
+    expect(retryAfterMs(null, now)).toBeUndefined();
+  });
+});

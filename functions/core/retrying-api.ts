@@ -83,8 +83,7 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
       afterResponse: [
         async ({ response }) => {
           if (response.status === 429) {
-            const seconds = Number(response.headers.get('retry-after'));
-            const wait = Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, maxRetryDelayMs) : baseRetryDelayMs;
+            const wait = Math.min(retryAfterMs(response.headers.get('retry-after')) ?? baseRetryDelayMs, maxRetryDelayMs);
             notBefore = Math.max(notBefore, Date.now() + wait);
           }
         },
@@ -137,6 +136,14 @@ export function acceptedBy<T>(schema: { safeParse(value: unknown): { success: tr
     const result = schema.safeParse(value);
     return result.success ? result.data : undefined;
   };
+}
+
+/** Retry-After as seconds or as an HTTP date, in milliseconds from now; undefined when absent or unusable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 function pathOf(url: string): string {
