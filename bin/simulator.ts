@@ -65,33 +65,7 @@ const chatsPerDay = intFlag('chats-per-day', args['chats-per-day']);
 
 if (args.source !== undefined && args.source !== 'v2' && args.source !== 'v3.6') fail('--source must be v2 or v3.6');
 
-if (args.source === 'v3.6') {
-  const v36 = await startV36Simulator({
-    from,
-    to,
-    ...(seed !== undefined ? { seed } : {}),
-    ...(port !== undefined ? { port } : {}),
-    ...(latencyMs !== undefined ? { latencyMs } : {}),
-    ...(chatsPerDay !== undefined ? { chatsPerDay } : {}),
-    ...(args.host !== undefined ? { host: args.host } : {}),
-  });
-  console.log(`LiveChat Agent Chat Web API v3.6 simulator listening on ${v36.url}`);
-  console.log(`  URL:      ${v36.url}/v3.6/agent/action/list_archives (POST)`);
-  console.log(`  PAT:      LIVECHAT_ACCOUNT_ID=${v36.accountId} LIVECHAT_PAT=${v36.token}`);
-  console.log(`  bearer:   LIVECHAT_BEARER_TOKEN=${v36.bearerToken}`);
-  console.log(`  archive:  npm run archive -- --source v3.6 --from ${from} --to ${to} --api-url ${v36.url}`);
-  console.log('Press Ctrl-C to stop.');
-  const stopV36 = async (signal: string): Promise<void> => {
-    await v36.close();
-    console.log(`\n${signal}: stopped after ${v36.stats().requests} requests ${JSON.stringify(v36.stats().byStatus)}`);
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stopV36('SIGINT'));
-  process.on('SIGTERM', () => void stopV36('SIGTERM'));
-  await new Promise(() => {});
-}
-
-const sim = await startSimulator({
+const common = {
   from,
   to,
   ...(seed !== undefined ? { seed } : {}),
@@ -99,6 +73,37 @@ const sim = await startSimulator({
   ...(latencyMs !== undefined ? { latencyMs } : {}),
   ...(chatsPerDay !== undefined ? { chatsPerDay } : {}),
   ...(args.host !== undefined ? { host: args.host } : {}),
+};
+
+/** Closes the simulator on Ctrl-C or SIGTERM and prints what it served. */
+function stopOnSignal(server: { close(): Promise<void>; stats(): { requests: number; byStatus: Record<string, number> } }): void {
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await server.close();
+    const { requests, byStatus } = server.stats();
+    console.log(`\n${signal}: stopped after ${requests} requests ${JSON.stringify(byStatus)}`);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+if (args.source === 'v3.6') {
+  const v36 = await startV36Simulator(common);
+  console.log(`LiveChat Agent Chat Web API v3.6 simulator listening on ${v36.url}`);
+  console.log(`  URL:      ${v36.url}/v3.6/agent/action/list_archives (POST)`);
+  console.log(`  PAT:      LIVECHAT_ACCOUNT_ID=${v36.accountId} LIVECHAT_PAT=${v36.token}`);
+  console.log(`  bearer:   LIVECHAT_BEARER_TOKEN=${v36.bearerToken}`);
+  console.log(`  archive:  npm run archive -- --source v3.6 --from ${from} --to ${to} --api-url ${v36.url}`);
+  console.log('Press Ctrl-C to stop.');
+  stopOnSignal(v36);
+  await new Promise(() => {});
+}
+
+const sim = await startSimulator({
+  ...common,
   ...(args.login !== undefined ? { login: args.login } : {}),
   ...(args['api-key'] !== undefined ? { apiKey: args['api-key'] } : {}),
 });
@@ -112,14 +117,4 @@ console.log(`  data:     ${total} chats, ${from} .. ${to} (seed ${seed ?? 42})`)
 console.log(`  try:      curl -u '${sim.login}:${sim.apiKey}' -H X-API-Version:2 '${sim.url}/chats?date_from=${to}&date_to=${to}'`);
 console.log('Press Ctrl-C to stop.');
 
-let stopping = false;
-const stop = async (signal: string): Promise<void> => {
-  if (stopping) return;
-  stopping = true;
-  await sim.close();
-  const s = sim.stats();
-  console.log(`\n${signal}: stopped after ${s.requests} requests ${JSON.stringify(s.byStatus)}`);
-  process.exit(0);
-};
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+stopOnSignal(sim);
