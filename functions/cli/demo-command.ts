@@ -36,7 +36,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
       rate5xx: 0.04,
       rateMalformed: 0.02,
       rateHtml: 0.02,
-      drift: [{ day: driftDay, afterRequests: 2, addChats: 4, position: 'random' }],
+      drift: [{ day: driftDay, afterRequests: 1, addChats: 4, position: 'random' }], // after page 1, before page 2
     },
   });
   options.stderr.write(

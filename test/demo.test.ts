@@ -1,0 +1,30 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { demoCommand } from '../functions/cli/demo-command.ts';
+
+function capture() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
+}
+
+describe('npm run demo', () => {
+  it.each(['2026-11-25', '2027-02-28'])(
+    'archives the week before %s through faults and drift and reports a complete lake',
+    async (today) => {
+      const stdout = capture();
+      const stderr = capture();
+      const lakeDir = join(await mkdtemp(join(tmpdir(), 'demo-')), 'lake');
+      const code = await demoCommand({ lakeDir, stdout: stdout.stream, stderr: stderr.stream, today });
+      expect(stdout.text()).toMatch(/completeness \(lake vs simulator\): \d+ chats expected, missing 0, duplicates 0/);
+      expect(stdout.text()).toMatch(/Chats per day[\s\S]*Chats per agent[\s\S]*Rating share[\s\S]*Missed-chat share/);
+      expect(stderr.text()).toMatch(/drift on \d{4}-\d{2}-\d{2} \(attempt 1\)/);
+      expect(code).toBe(0);
+    },
+    60_000,
+  );
+});
