@@ -1,16 +1,10 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { demoCommand } from '../functions/cli/demo-command.ts';
+import { capture } from './support/cli-runner.ts';
 
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
-}
 
 describe('npm run demo', () => {
   it.each(['2026-11-25', '2027-02-28'])(

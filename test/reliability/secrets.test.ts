@@ -6,13 +6,13 @@ import { readFile } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { archiveCommand, EXIT } from '../../functions/cli/archive-command.ts';
 import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
 import { lambdaContext, sqsEvent, stubFunctionEnv } from '../support/lambda-fixtures.ts';
 import { listFiles } from '../support/lake-reader.ts';
+import { capture } from '../support/cli-runner.ts';
 
 const API_KEY = 'sk-live-0123456789abcdef-SECRET';
 const LOGIN = 'ops@example.com';
@@ -38,12 +38,6 @@ function expectNoSecret(text: string, where: string) {
   expect(text.includes(BASIC), `basic-auth header in ${where}`).toBe(false);
 }
 
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
-}
 
 describe('the API key never leaks', () => {
   it('appears in no output line and no file of a full local archive with retries, drift and an auth failure', async () => {
