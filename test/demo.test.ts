@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { demoCommand } from '../functions/cli/demo-command.ts';
 import { capture } from './support/cli-runner.ts';
 
-
 describe('npm run demo', () => {
   it.each(['2026-11-25', '2027-02-28'])(
     'archives the week before %s through faults and drift and reports a complete lake',
