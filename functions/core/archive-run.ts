@@ -48,6 +48,8 @@ interface DayState {
   pages: number;
   /** Chats written per page (v2) or per slice (v3.6), keyed by page number or slice name. */
   written: Map<number | string, number>;
+  /** v2: chat ids written by this pass, so a chat on two pages is caught even if `total` stayed put. */
+  ids: Set<string>;
   inFlight: number;
   driftSeen: number;
   replanPending: boolean;
@@ -199,6 +201,12 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
       driftSeen(task, state, outcome.reason);
       return;
     }
+    const repeated = outcome.ids.find((id) => state.ids.has(id));
+    if (repeated !== undefined) {
+      driftSeen(task, state, `chat ${repeated} is on page ${task.page} and on an earlier-written page`);
+      return;
+    }
+    for (const id of outcome.ids) state.ids.add(id);
     state.written.set(task.page, outcome.chats);
     emit({ type: 'page-written', day: task.day, page: task.page, chats: outcome.chats });
     if (state.written.size === state.pages && !state.replanPending) await completeDay(task.day, state);
@@ -224,12 +232,13 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     const state = states.get(day)!;
     if (state.record) return;
     state.record = recordOf(day, state, status, problem);
+    state.ids.clear();
     emit({ type: 'day-finished', record: state.record });
   }
 }
 
 function newDayState(attempt: number): DayState {
-  return { attempt, total: 0, pages: 0, written: new Map(), inFlight: 0, driftSeen: 0, replanPending: false };
+  return { attempt, total: 0, pages: 0, written: new Map(), ids: new Set(), inFlight: 0, driftSeen: 0, replanPending: false };
 }
 
 function recordOf(day: string, state: DayState, status: DayRecord['status'], problem?: string): DayRecord {

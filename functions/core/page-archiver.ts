@@ -6,7 +6,7 @@ import { encodeNdjsonGzip } from './ndjson-gzip.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
 
 export type PageOutcome =
-  | { status: 'written'; key: string; chats: number; bytes: number }
+  | { status: 'written'; key: string; chats: number; bytes: number; ids: string[] }
   | { status: 'drift'; reason: string };
 
 export interface PageArchiverDeps {
@@ -48,7 +48,7 @@ export async function writePage(
   const body = await encodeNdjsonGzip(list.chats, { _run_id: task.runId, _archived_at: archivedAt, _page: task.page });
   const key = pageKey(task.day, task.page);
   await deps.sink.put(key, body, 'ndjson-gzip');
-  return { status: 'written', key, chats: list.chats.length, bytes: body.byteLength };
+  return { status: 'written', key, chats: list.chats.length, bytes: body.byteLength, ids: list.chats.map((chat) => chat.id) };
 }
 
 function driftBetween(task: PageTask, total: number, chats: readonly Chat[]): string | undefined {

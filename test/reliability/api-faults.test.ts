@@ -102,3 +102,34 @@ describe('rate limits', () => {
     expect(retries.filter((retry) => retry.reason === 'rate-limited')).toHaveLength(limited);
   });
 });
+
+describe('drift the API does not admit', () => {
+  it('a chat repeated on a later page while `total` stays the same is caught and the day re-archived', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runArchive } = await import('../../functions/core/archive-run.ts');
+    const { LocalFileSink } = await import('../../functions/core/sinks/local-file-sink.ts');
+    const { chatIdsByDay } = await import('../support/lake-reader.ts');
+    const day = '2026-08-10';
+    const original = Array.from({ length: 75 }, (_, index) => ({ id: `C${String(index).padStart(3, '0')}` }));
+    const grown = [{ id: 'NEW' }, ...original];
+    // First pass: page 1 as it was; later pages already shifted by a new chat while `total` stays 75.
+    // Page 2 then repeats C024 and C074 falls off the end: only the repeated id gives it away.
+    let pass = 0;
+    const client = {
+      listChats: async ({ page }: { page: number }) => {
+        if (page === 1) pass += 1;
+        const list = pass === 1 && page === 1 ? original : grown;
+        const total = pass === 1 ? original.length : grown.length;
+        return { chats: list.slice((page - 1) * 25, page * 25), total, pages: Math.ceil(total / 25) };
+      },
+    };
+    const out = await mkdtemp(join(tmpdir(), 'lake-'));
+    const manifest = await runArchive({ runId: 'r', days: [day], client, sink: new LocalFileSink(out), concurrency: 1 });
+    expect(manifest.complete).toBe(true);
+    expect(manifest.days[0]).toMatchObject({ attempts: 2, driftSeen: 1, expectedTotal: 76, chatsWritten: 76 });
+    const ids = (await chatIdsByDay(out)).get(day)!;
+    expect([...ids].sort()).toEqual(grown.map((chat) => chat.id).sort());
+  });
+});
