@@ -20,30 +20,14 @@ const sink = new S3Sink(new S3Client({}), config.BUCKET_NAME);
 const sender = new SqsTaskSender(async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}), config.QUEUE_URL);
 const SECRET_CACHE_SECONDS = 300;
 
-let cachedClient: { apiKey: string; login: string; client: LivechatClient } | undefined;
-
-/** Credentials come from Secrets Manager through Powertools Parameters, cached across invocations. */
-async function livechatClient(): Promise<LivechatClient> {
-  const secret = livechatSecretSchema.safeParse(
-    await getSecret(config.SECRET_ID, { transform: 'json', maxAge: SECRET_CACHE_SECONDS }),
-  );
-  if (!secret.success) throw new Error('the LiveChat secret must be JSON {"login": "...", "apiKey": "..."}');
-  const { login, apiKey } = secret.data;
-  if (cachedClient?.login !== login || cachedClient.apiKey !== apiKey) {
-    cachedClient = {
-      login,
-      apiKey,
-      client: createLivechatClient({
-        apiUrl: config.API_URL,
-        login,
-        apiKey,
-        timeoutMs: config.REQUEST_TIMEOUT_MS,
-        totalTimeoutMs: config.REQUEST_BUDGET_MS,
-        onRetry,
-      }),
-    };
-  }
-  return cachedClient.client;
+/** Builds a client from the secret's value, again only when the value changes (rotation). */
+function perSecretValue<T>(create: (secret: unknown) => T): (secret: unknown) => T {
+  let last: { key: string; value: T } | undefined;
+  return (secret) => {
+    const key = JSON.stringify(secret);
+    if (last?.key !== key) last = { key, value: create(secret) };
+    return last.value;
+  };
 }
 
 function onRetry(retry: RetryEvent): void {
@@ -51,13 +35,18 @@ function onRetry(retry: RetryEvent): void {
   logger.warn('retrying LiveChat request', { ...retry });
 }
 
-let cachedArchives: { secret: string; client: ArchivesClient } | undefined;
+const requestTuning = { apiUrl: config.API_URL, timeoutMs: config.REQUEST_TIMEOUT_MS, totalTimeoutMs: config.REQUEST_BUDGET_MS, onRetry };
 
-/** SOURCE v3.6: the list_archives client, from a `{"accountId","token"}` or `{"bearerToken"}` secret. */
-async function archivesClient(): Promise<ArchivesClient> {
-  const secret = livechatV36SecretSchema.safeParse(
-    await getSecret(config.SECRET_ID, { transform: 'json', maxAge: SECRET_CACHE_SECONDS }),
-  );
+/** SOURCE v2: `{"login": "...", "apiKey": "..."}`. */
+const v2Client = perSecretValue((value): LivechatClient => {
+  const secret = livechatSecretSchema.safeParse(value);
+  if (!secret.success) throw new Error('the LiveChat secret must be JSON {"login": "...", "apiKey": "..."}');
+  return createLivechatClient({ ...requestTuning, ...secret.data });
+});
+
+/** SOURCE v3.6: `{"accountId": "...", "token": "..."}` or `{"bearerToken": "..."}`. */
+const v36Client = perSecretValue((value): ArchivesClient => {
+  const secret = livechatV36SecretSchema.safeParse(value);
   if (!secret.success) {
     throw new Error('the LiveChat v3.6 secret must be JSON {"accountId": "...", "token": "..."} or {"bearerToken": "..."}');
   }
@@ -65,28 +54,26 @@ async function archivesClient(): Promise<ArchivesClient> {
     'bearerToken' in secret.data
       ? { kind: 'bearer', token: secret.data.bearerToken }
       : { kind: 'pat', accountId: secret.data.accountId, token: secret.data.token };
-  const key = JSON.stringify(credentials);
-  if (cachedArchives?.secret !== key) {
-    cachedArchives = {
-      secret: key,
-      client: createArchivesClient({
-        apiUrl: config.API_URL,
-        credentials,
-        ...(config.REGION ? { region: config.REGION } : {}),
-        timeoutMs: config.REQUEST_TIMEOUT_MS,
-        totalTimeoutMs: config.REQUEST_BUDGET_MS,
-        onRetry,
-      }),
-    };
+  return createArchivesClient({ ...requestTuning, credentials, ...(config.REGION ? { region: config.REGION } : {}) });
+});
+
+/** JSON.parse's own error quotes the text it choked on, which here would be the secret. */
+function parseSecretJson(value: unknown): unknown {
+  if (typeof value !== 'string') throw new Error('the LiveChat secret must be a JSON string');
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new Error('the LiveChat secret is not JSON');
   }
-  return cachedArchives.client;
 }
 
+/** Credentials come from Secrets Manager through Powertools Parameters, cached across invocations. */
 async function sourceDeps(): Promise<Pick<QueuedTaskDeps, 'client' | 'archives'>> {
+  const secret = parseSecretJson(await getSecret(config.SECRET_ID, { maxAge: SECRET_CACHE_SECONDS }));
   if (config.SOURCE === 'v3.6') {
-    return { archives: { client: await archivesClient(), busyDayThreshold: config.BUSY_DAY_THRESHOLD } };
+    return { archives: { client: v36Client(secret), busyDayThreshold: config.BUSY_DAY_THRESHOLD } };
   }
-  return { client: await livechatClient() };
+  return { client: v2Client(secret) };
 }
 
 async function recordHandler(record: SQSRecord): Promise<void> {

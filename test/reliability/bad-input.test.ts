@@ -112,4 +112,20 @@ describe('the worker with bad records and secrets', () => {
       'chats/dt=2026-10-01/page-00002.json.gz',
     ]);
   });
+
+  // Last: the bad secret stays cached afterwards.
+  it('a secret that is not JSON fails with a line that does not quote it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 3_600_000); // past the cached secret
+      secretsMock.on(GetSecretValueCommand).resolves({ SecretString: 'raw-api-key-0123456789' });
+      const error = (await worker(sqsEvent([JSON.stringify(good)]), lambdaContext()).catch((caught: unknown) => caught)) as {
+        recordErrors: Error[];
+      };
+      expect(error.recordErrors.map((recordError) => recordError.message)).toEqual(['the LiveChat secret is not JSON']);
+      expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('raw-api-key');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
