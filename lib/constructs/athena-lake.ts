@@ -62,6 +62,8 @@ export class AthenaLake extends Construct {
       partitionKeys: PARTITION_KEYS.map(toGlueColumn),
       dataFormat: CHATS_DATA_FORMAT,
       compressed: true,
+      // SSE-S3 objects are decrypted by S3; `has_encrypted_data` is for client-side (CSE-KMS) data only.
+      hasEncryptedData: false,
       storage: glue.S3TableStorage.fromBucket(bucket),
       s3Prefix: CHATS_PREFIX,
       partitionProjection: {

@@ -429,6 +429,7 @@ describe('archiver stack with default config', () => {
         Compressed: true,
       });
       expect(table().Parameters.classification).toBe('json');
+      expect(table().Parameters.has_encrypted_data).toBe(false); // SSE-S3, not client-side encrypted
     });
 
     it('projects dt as a day from projectionStart to NOW onto chats/dt=${dt}/', () => {
