@@ -15,7 +15,7 @@ const s3Mock = mockClient(S3Client);
 beforeEach(() => s3Mock.reset());
 
 describe('S3Sink', () => {
-  it('puts gzip NDJSON pages under the prefix with content type and encoding', async () => {
+  it('puts gzip NDJSON pages under the prefix as gzip files (content type, no content encoding)', async () => {
     s3Mock.on(PutObjectCommand).resolves({});
     const sink = new S3Sink(new S3Client({}), 'lake-bucket', 'archive');
     await sink.put('chats/dt=2026-01-01/page-00001.json.gz', Buffer.from('gz'), 'ndjson-gzip');
@@ -23,9 +23,10 @@ describe('S3Sink', () => {
       Bucket: 'lake-bucket',
       Key: 'archive/chats/dt=2026-01-01/page-00001.json.gz',
       Body: Buffer.from('gz'),
-      ContentType: 'application/x-ndjson',
-      ContentEncoding: 'gzip',
+      ContentType: 'application/gzip',
     });
+    // Stored as a gzip file: no Content-Encoding, so no client decodes it on the way out.
+    expect(s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input.ContentEncoding).toBeUndefined();
     expect(sink.location).toBe('s3://lake-bucket/archive/');
   });
 

@@ -64,8 +64,7 @@ describe('worker handler', () => {
     expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
       Bucket: 'lake-bucket',
       Key: 'chats/dt=2026-06-10/page-00002.json.gz',
-      ContentType: 'application/x-ndjson',
-      ContentEncoding: 'gzip',
+      ContentType: 'application/gzip',
     });
     const chats = await decodeNdjsonGzip<Record<string, unknown>>(bucket.get('chats/dt=2026-06-10/page-00002.json.gz')!);
     expect(chats.map((chat) => chat.id)).toEqual(sim.chats(DAY).slice(25, 50).map((chat) => chat.id));

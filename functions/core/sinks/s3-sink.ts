@@ -6,9 +6,10 @@ import {
 } from '@aws-sdk/client-s3';
 import type { LakeSink, ObjectContentType } from './lake-sink.ts';
 
-const CONTENT_HEADERS: Record<ObjectContentType, { ContentType: string; ContentEncoding?: string }> = {
-  // Stored as gzip bytes (not transparently decoded): Athena and DuckDB read `.json.gz` by extension.
-  'ndjson-gzip': { ContentType: 'application/x-ndjson', ContentEncoding: 'gzip' },
+const CONTENT_HEADERS: Record<ObjectContentType, { ContentType: string }> = {
+  // A gzip file, not a gzip transfer encoding: with `Content-Encoding: gzip`, HTTP clients that
+  // honour it would hand readers plain JSON under a `.json.gz` name. Athena and DuckDB go by the extension.
+  'ndjson-gzip': { ContentType: 'application/gzip' },
   json: { ContentType: 'application/json' },
 };
 
