@@ -67,15 +67,7 @@ async function handleDayTask(task: DayTask, deps: QueuedTaskDeps): Promise<Queue
   if (deps.archives) return handleDayTaskV36(task, { ...deps.archives, sink: deps.sink, now: deps.now }, deps);
   const plan = await planDay(task, v2Client(deps));
   const stale = await removePagesBeyond(deps.sink, task.day, plan.pages);
-  const record = {
-    runId: task.runId,
-    day: task.day,
-    attempt: task.attempt,
-    total: plan.total,
-    pages: plan.pages,
-    plannedAt: (deps.now?.() ?? new Date()).toISOString(),
-  };
-  await deps.sink.put(dayPlanKey(task.runId, task.day, task.attempt), Buffer.from(JSON.stringify(record)), 'json');
+  await writeDayPlan(task, { total: plan.total, pages: plan.pages }, deps);
   const [firstTask, ...laterTasks] = plan.pageTasks;
   let firstPage: { chats: number; bytes: number } | undefined;
   if (firstTask) {
@@ -108,16 +100,7 @@ async function handlePageTask(task: PageTask, deps: QueuedTaskDeps): Promise<Que
 
 async function handleDayTaskV36(task: DayTask, v36: V36Deps, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
   const plan = await planSlices(task, v36);
-  const record = {
-    runId: task.runId,
-    day: task.day,
-    attempt: task.attempt,
-    source: 'v3.6',
-    found: plan.found,
-    slices: plan.sliceTasks.map((slice) => slice.slice),
-    plannedAt: (deps.now?.() ?? new Date()).toISOString(),
-  };
-  await deps.sink.put(dayPlanKey(task.runId, task.day, task.attempt), Buffer.from(JSON.stringify(record)), 'json');
+  await writeDayPlan(task, { source: 'v3.6', found: plan.found, slices: plan.sliceTasks.map((slice) => slice.slice) }, deps);
   await deps.sender.send(plan.sliceTasks);
   return {
     kind: 'day-planned',
@@ -145,6 +128,18 @@ async function handleSliceTask(task: SliceTask, deps: QueuedTaskDeps): Promise<Q
   }
   const drift = { kind: 'drift', day: task.day, page: 0, slice: task.slice, attempt: task.attempt, reason: outcome.reason } as const;
   return replanAfterDrift(task, drift, deps);
+}
+
+/** What a day task planned, beside the lake: AWS runs have no single process that sees the whole run. */
+async function writeDayPlan(task: DayTask, plan: Record<string, unknown>, deps: QueuedTaskDeps): Promise<void> {
+  const record = {
+    runId: task.runId,
+    day: task.day,
+    attempt: task.attempt,
+    ...plan,
+    plannedAt: (deps.now?.() ?? new Date()).toISOString(),
+  };
+  await deps.sink.put(dayPlanKey(task.runId, task.day, task.attempt), Buffer.from(JSON.stringify(record)), 'json');
 }
 
 /** Drift queues one re-archive of the day: the first worker to see it claims the next attempt. */

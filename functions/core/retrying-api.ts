@@ -174,7 +174,6 @@ export function toLivechatError(error: unknown, path: string, authHint?: string)
   if (isTimeoutError(error)) return new LivechatUnavailableError(path, 'timed out');
   if (isForceRetryError(error)) return new LivechatUnavailableError(path, 'response body is not the documented JSON');
   if (isNetworkError(error)) return new LivechatUnavailableError(path, 'network error');
-  if (error instanceof SyntaxError) return new LivechatUnavailableError(path, 'response body is not JSON');
   return error instanceof Error ? error : new Error(String(error));
 }
 

@@ -1,6 +1,6 @@
 import type { DayTask, SliceTask } from '../archive-task.ts';
 import { LivechatCursorExpiredError } from '../errors.ts';
-import { partitionPrefix } from '../lake-layout.ts';
+import { removeFromPartition } from '../day-partition.ts';
 import { encodeNdjsonGzip } from '../ndjson-gzip.ts';
 import type { LakeSink } from '../sinks/lake-sink.ts';
 import { archiveToLakeChat } from './archive-mapping.ts';
@@ -110,11 +110,10 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
     await deps.sink.put(slicePartKey(task.day, slice, part), body, 'ndjson-gzip');
     bytes += body.byteLength;
   }
-  const beyond = (await deps.sink.list(partitionPrefix(task.day))).filter((key) => {
+  await removeFromPartition(deps.sink, task.day, (key) => {
     const of = slicePartOf(key);
     return of !== undefined && of.slice === slice && of.part > pages.length;
   });
-  if (beyond.length) await deps.sink.delete(beyond);
   return { status: 'written', chats: ids.length, parts: pages.length, bytes, restarts };
 }
 
@@ -136,13 +135,11 @@ async function readSlice(task: SliceTask, slice: SliceId, deps: V36Deps) {
 }
 
 /** Partition files a plan of `slices` does not own: other slicings' parts and v2 `page-*` files. */
-async function removeFilesOutsidePlan(sink: LakeSink, day: string, slices: readonly SliceId[]): Promise<string[]> {
+function removeFilesOutsidePlan(sink: LakeSink, day: string, slices: readonly SliceId[]): Promise<string[]> {
   const owned = new Set<string>(slices);
-  const stale = (await sink.list(partitionPrefix(day))).filter((key) => {
+  return removeFromPartition(sink, day, (key) => {
     if (!key.endsWith('.json.gz')) return false;
     const of = slicePartOf(key);
     return of === undefined || !owned.has(of.slice);
   });
-  if (stale.length) await sink.delete(stale);
-  return stale;
 }
