@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { runArchive } from '../core/archive-run.ts';
+import { runIdAt } from '../core/run-planner.ts';
 import { InvalidInputError, LivechatError } from '../core/errors.ts';
 import { createLivechatClient, type LivechatClient } from '../core/livechat-client.ts';
 import type { RetryEvent } from '../core/retrying-api.ts';
@@ -45,7 +46,7 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
   io.stderr.write(`archiving ${args.days.length} day(s) ${args.days[0]}..${args.days.at(-1)} into ${sink.location}\n`);
   const progress = createProgressReporter(args.days.length, io.stderr);
   const source = createSource(args, credentials, (event) => progress.onRetry(event), io.clientOverrides, io.v36Overrides);
-  const runId = `local-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const runId = runIdAt('local', new Date());
 
   let manifest: RunManifest;
   try {

@@ -46,7 +46,7 @@ export function planRun(
     const scheduled = new Date(request.scheduledTime);
     const lastDay = addDays(localDay(new Date(scheduled.getTime() - settings.settleHours * 3_600_000), settings.timeZone), -1);
     days = daysInRange(addDays(lastDay, -settings.lookbackDays), lastDay);
-    runId = `scheduled-${scheduled.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+    runId = runIdAt('scheduled', scheduled);
   } else {
     days = daysInRange(request.from, request.to ?? request.from, settings.maxRangeDays);
     runId = request.runId ?? settings.fallbackRunId;
@@ -63,4 +63,9 @@ export function parseRunRequest(event: unknown): RunRequest {
     );
   }
   return parsed.data;
+}
+
+/** A run id from a time, e.g. `scheduled-20261125T023000Z`: sortable and safe in S3 keys. */
+export function runIdAt(kind: string, time: Date): string {
+  return `${kind}-${time.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
 }
