@@ -6,10 +6,10 @@
  * plain node, so no TypeScript loader sits in the measured process.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
-import { runArchive } from '../functions/core/archive-run.ts';
-import { daysInRange } from '../functions/core/day-range.ts';
-import { createLivechatClient } from '../functions/core/livechat-client.ts';
-import { LocalFileSink } from '../functions/core/sinks/local-file-sink.ts';
+import { runArchive } from '#pipeline/archive-run.ts';
+import { daysInRange } from '#shared/day-range.ts';
+import { createLivechatClient } from '#sources/v2/livechat-client.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 
 export interface ArchiveProcessOptions {
   url: string;

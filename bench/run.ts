@@ -9,7 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { daysInRange } from '../functions/core/day-range.ts';
+import { daysInRange } from '#shared/day-range.ts';
 import { lambdaPackage } from './cases/lambda-package.ts';
 import { query } from './cases/query.ts';
 import { scale } from './cases/scale.ts';

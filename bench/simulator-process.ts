@@ -6,7 +6,7 @@
  *
  *   tsx bench/simulator-process.ts '{"from":"2024-03-01","to":"2024-03-16","chatsPerDay":625,"latencyMs":50}'
  */
-import { startSimulator } from '../test/simulator/index.ts';
+import { startSimulator } from '#simulator/index.ts';
 
 export interface SimulatorProcessOptions {
   from: string;

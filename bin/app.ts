@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { createArchiverApp } from '../lib/archiver-app.ts';
-import { ConfigError } from '../lib/config.ts';
+import { createArchiverApp } from '#infra/archiver-app.ts';
+import { ConfigError } from '#infra/config.ts';
 
 try {
   createArchiverApp();

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { archiveCommand } from '../functions/cli/archive-command.ts';
+import { archiveCommand } from '#cli/archive-command.ts';
 
 const abort = new AbortController();
 process.once('SIGINT', () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { demoCommand } from '../functions/cli/demo-command.ts';
+import { demoCommand } from '#cli/demo-command.ts';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'lake' } } });
 

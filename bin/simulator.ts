@@ -7,8 +7,8 @@
  * Defaults: the last 7 full UTC days (ending yesterday), seed 42, ≈60 chats a day, OS-chosen port.
  */
 import { parseArgs } from 'node:util';
-import { addDays, dayOfTs, isValidDay, startSimulator } from '../test/simulator/index.ts';
-import { startV36Simulator } from '../test/simulator/v36-simulator.ts';
+import { addDays, dayOfTs, isValidDay, startSimulator } from '#simulator/index.ts';
+import { startV36Simulator } from '#simulator/v36-simulator.ts';
 
 const USAGE = `Usage: simulator [--port N] [--host H] [--seed N] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
                  [--latency-ms N] [--chats-per-day N] [--login EMAIL] [--api-key KEY] [--source v2|v3.6]`;

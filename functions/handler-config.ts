@@ -1,7 +1,7 @@
-import * as z from './core/zod-mini.ts';
-import { chatFiltersSchema } from './core/chat-filters.ts';
-import { isTimeZone } from './core/day-range.ts';
-import { DEFAULT_API_URL } from './core/livechat-client.ts';
+import * as z from './shared/zod-mini.ts';
+import { chatFiltersSchema } from './shared/chat-filters.ts';
+import { isTimeZone } from './shared/day-range.ts';
+import { DEFAULT_API_URL } from './sources/v2/livechat-client.ts';
 
 const text = () => z.string().check(z.minLength(1));
 

@@ -1,9 +1,9 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { parseRunRequest, planRun } from './core/run-planner.ts';
-import { SqsTaskSender } from './core/sqs-task-sender.ts';
-import { assertArchiveFilters } from './core/v36/v36-filters.ts';
+import { parseRunRequest, planRun } from './pipeline/run-planner.ts';
+import { SqsTaskSender } from './pipeline/sqs-task-sender.ts';
+import { assertArchiveFilters } from './sources/v36/v36-filters.ts';
 import { loadPlannerConfig } from './handler-config.ts';
 import { logger, metrics } from './powertools.ts';
 

@@ -1,7 +1,7 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
-import { chatFiltersSchema } from '../functions/core/chat-filters.ts';
-import { isRealDay, isTimeZone } from '../functions/core/day-range.ts';
+import { chatFiltersSchema } from '#shared/chat-filters.ts';
+import { isRealDay, isTimeZone } from '#shared/day-range.ts';
 
 export const CONTEXT_KEY = 'livechatArchiver';
 

@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { demoCommand } from '../functions/cli/demo-command.ts';
+import { demoCommand } from '#cli/demo-command.ts';
 import { capture } from './support/cli-runner.ts';
 
 describe('npm run demo', () => {

@@ -3,9 +3,9 @@ import {
   LivechatAuthError,
   LivechatRequestError,
   LivechatUnavailableError,
-} from '../functions/core/errors.ts';
-import { createLivechatClient, type RetryEvent } from '../functions/core/livechat-client.ts';
-import { startSimulator, type FaultOptions, type RunningSimulator } from './simulator/index.ts';
+} from '#shared/errors.ts';
+import { createLivechatClient, type RetryEvent } from '#sources/v2/livechat-client.ts';
+import { startSimulator, type FaultOptions, type RunningSimulator } from '#simulator/index.ts';
 
 const DAY = '2026-03-10';
 let sim: RunningSimulator | undefined;
@@ -154,7 +154,7 @@ describe('LiveChat v2 client time budget', () => {
 
 describe('Retry-After', () => {
   it('is read as seconds or as an HTTP date', async () => {
-    const { retryAfterMs } = await import('../functions/core/retrying-api.ts');
+    const { retryAfterMs } = await import('#sources/retrying-api.ts');
     const now = Date.parse('2026-11-25T12:00:00Z');
     expect(retryAfterMs('3', now)).toBe(3000);
     expect(retryAfterMs('Wed, 25 Nov 2026 12:00:05 GMT', now)).toBe(5000);

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalFileSink } from '../functions/core/sinks/local-file-sink.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 
 async function sinkInTemp() {
   const dir = await mkdtemp(join(tmpdir(), 'lake-'));

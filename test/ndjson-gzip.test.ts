@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeNdjsonGzip, encodeNdjsonGzip } from '../functions/core/ndjson-gzip.ts';
+import { decodeNdjsonGzip, encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 
 const nasty = [
   'line one\nline two\r\nline three',

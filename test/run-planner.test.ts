@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../functions/core/errors.ts';
-import { localDay } from '../functions/core/day-range.ts';
-import { parseRunRequest, planRun } from '../functions/core/run-planner.ts';
+import { InvalidInputError } from '#shared/errors.ts';
+import { localDay } from '#shared/day-range.ts';
+import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
 
 const settings = {
   timeZone: 'UTC',

@@ -8,7 +8,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { S3Sink } from '../functions/core/sinks/s3-sink.ts';
+import { S3Sink } from '#lake/sinks/s3-sink.ts';
 
 const s3Mock = mockClient(S3Client);
 

@@ -5,7 +5,7 @@ import {
   type SimulatorOptions,
   AGENTS,
   startSimulator,
-} from './simulator/index.ts';
+} from '#simulator/index.ts';
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -376,7 +376,7 @@ describe('synthetic data', () => {
   });
 
   it('matches the documented example format exactly for a known timestamp', async () => {
-    const { formatLiveChatDate } = await import('./simulator/index.ts');
+    const { formatLiveChatDate } = await import('#simulator/index.ts');
     expect(formatLiveChatDate(1358937653)).toBe('Wed, 01/23/13 10:40:53 am');
     expect(formatLiveChatDate(Date.UTC(2024, 0, 1, 0, 5, 9) / 1000)).toBe('Mon, 01/01/24 12:05:09 am');
     expect(formatLiveChatDate(Date.UTC(2024, 0, 1, 12, 5, 9) / 1000)).toBe('Mon, 01/01/24 12:05:09 pm');

@@ -5,9 +5,9 @@ import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { build, type Metafile, type Plugin } from 'esbuild';
-import type { BenchConfig } from '../support/config.ts';
-import { PROJECT_ROOT, runNode } from '../support/processes.ts';
-import { kb, median, ms, type Row, type Section } from '../support/report.ts';
+import type { BenchConfig } from '#bench/support/config.ts';
+import { PROJECT_ROOT, runNode } from '#bench/support/processes.ts';
+import { kb, median, ms, type Row, type Section } from '#bench/support/report.ts';
 
 /** The banner lib/constructs/archiver-functions.ts gives NodejsFunction (ESM_REQUIRE_SHIM). */
 const ESM_REQUIRE_SHIM = "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { build } from 'esbuild';
-import type { ArchiveProcessOptions, ArchiveProcessResult } from '../archive-process.ts';
-import { daysInRange } from '../../functions/core/day-range.ts';
-import { parseRunRequest, planRun } from '../../functions/core/run-planner.ts';
-import { SqsTaskSender } from '../../functions/core/sqs-task-sender.ts';
-import type { BenchConfig } from '../support/config.ts';
-import { BENCH_DIR, PROJECT_ROOT, runNode, startSimulatorProcess } from '../support/processes.ts';
-import { mb, ms, pct, s, times, type Section } from '../support/report.ts';
+import type { ArchiveProcessOptions, ArchiveProcessResult } from '#bench/archive-process.ts';
+import { daysInRange } from '#shared/day-range.ts';
+import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
+import { SqsTaskSender } from '#pipeline/sqs-task-sender.ts';
+import type { BenchConfig } from '#bench/support/config.ts';
+import { BENCH_DIR, PROJECT_ROOT, runNode, startSimulatorProcess } from '#bench/support/processes.ts';
+import { mb, ms, pct, s, times, type Section } from '#bench/support/report.ts';
 
 interface ScaleRun {
   pages: number;
@@ -162,7 +162,7 @@ export async function scale(config: BenchConfig, log: (line: string) => void): P
     const findings: string[] = [];
     if (ratio > 1.2) {
       findings.push(
-        `**Peak RSS of the ${large.pages.toLocaleString('en-US')}-page backfill is ${times(ratio)} that of the ${small.pages}-page run (target ≤ 1.2 ×, row 5.1)${quick ? ' — quick mode, 2 000 pages' : ''}.** Not a leak: the heap still in use after a forced GC at the end is ${mb(retained(large))} vs ${mb(retained(small))} (row 5.2), RSS over the long run: ${rssProfile(large.result)}. Cause: V8 sizes its heap to the allocation rate. The short run finishes in ${s(small.result.wallMs)}, before the young generation grows (peak ${spaces(small.result)}); the long run allocates for ${s(large.result.wallMs, 0)} at ~${(large.pages / (large.result.wallMs / 1000)).toFixed(0)} pages/s and reaches ${spaces(large.result)}. The allocation per page: the ~44 KB body (and the \`Response.clone()\` ky makes for the client's \`afterResponse\` hook), its text and parsed object graph (\`functions/core/livechat-client.ts\`, \`retrying-api.ts\`), then in \`functions/core/page-archiver.ts\` a spread copy of every chat, the NDJSON string and gzip's buffers. Measured what-if (row 5.3): \`--max-semi-space-size=4\` gives ${times(cappedRatio)} (${mb(largeCapped.result.maxRssBytes)} vs ${mb(smallCapped.result.maxRssBytes)}) at ${pct(largeCapped.result.wallMs / large.result.wallMs - 1, 0)} more wall time; the rest is old-space garbage between mark-compacts. Suggested fix: fewer copies per page cut the allocation rate (e.g. write the NDJSON lines from the chats plus a shared metadata suffix instead of spreading every chat); if a memory bound matters for the CLI, set \`NODE_OPTIONS=--max-semi-space-size=…\`. A ratio against a 100-page run mostly measures V8 warm-up; peak RSS against a 1 000-page run, or heap after GC (row 5.2), would track growth with the backfill's length better.`,
+        `**Peak RSS of the ${large.pages.toLocaleString('en-US')}-page backfill is ${times(ratio)} that of the ${small.pages}-page run (target ≤ 1.2 ×, row 5.1)${quick ? ' — quick mode, 2 000 pages' : ''}.** Not a leak: the heap still in use after a forced GC at the end is ${mb(retained(large))} vs ${mb(retained(small))} (row 5.2), RSS over the long run: ${rssProfile(large.result)}. Cause: V8 sizes its heap to the allocation rate. The short run finishes in ${s(small.result.wallMs)}, before the young generation grows (peak ${spaces(small.result)}); the long run allocates for ${s(large.result.wallMs, 0)} at ~${(large.pages / (large.result.wallMs / 1000)).toFixed(0)} pages/s and reaches ${spaces(large.result)}. The allocation per page: the ~44 KB body (and the \`Response.clone()\` ky makes for the client's \`afterResponse\` hook), its text and parsed object graph (\`functions/sources/v2/livechat-client.ts\`, \`retrying-api.ts\`), then in \`functions/sources/v2/page-archiver.ts\` a spread copy of every chat, the NDJSON string and gzip's buffers. Measured what-if (row 5.3): \`--max-semi-space-size=4\` gives ${times(cappedRatio)} (${mb(largeCapped.result.maxRssBytes)} vs ${mb(smallCapped.result.maxRssBytes)}) at ${pct(largeCapped.result.wallMs / large.result.wallMs - 1, 0)} more wall time; the rest is old-space garbage between mark-compacts. Suggested fix: fewer copies per page cut the allocation rate (e.g. write the NDJSON lines from the chats plus a shared metadata suffix instead of spreading every chat); if a memory bound matters for the CLI, set \`NODE_OPTIONS=--max-semi-space-size=…\`. A ratio against a 100-page run mostly measures V8 warm-up; peak RSS against a 1 000-page run, or heap after GC (row 5.2), would track growth with the backfill's length better.`,
       );
     }
     return {

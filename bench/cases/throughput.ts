@@ -2,16 +2,16 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runArchive } from '../../functions/core/archive-run.ts';
-import { daysInRange } from '../../functions/core/day-range.ts';
-import { createLivechatClient, type LivechatClient } from '../../functions/core/livechat-client.ts';
-import type { LakeSink, ObjectContentType } from '../../functions/core/sinks/lake-sink.ts';
-import { LocalFileSink } from '../../functions/core/sinks/local-file-sink.ts';
-import type { BenchConfig } from '../support/config.ts';
-import { compareIds, readLakeIds, readNaiveIds } from '../support/lake-content.ts';
-import { naiveArchive } from '../support/naive-paginator.ts';
-import type { SimulatorProcess } from '../support/processes.ts';
-import { median, pct, s, times, type Row, type Section } from '../support/report.ts';
+import { runArchive } from '#pipeline/archive-run.ts';
+import { daysInRange } from '#shared/day-range.ts';
+import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
+import type { LakeSink, ObjectContentType } from '#lake/sinks/lake-sink.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import type { BenchConfig } from '#bench/support/config.ts';
+import { compareIds, readLakeIds, readNaiveIds } from '#bench/support/lake-content.ts';
+import { naiveArchive } from '#bench/support/naive-paginator.ts';
+import type { SimulatorProcess } from '#bench/support/processes.ts';
+import { median, pct, s, times, type Row, type Section } from '#bench/support/report.ts';
 
 interface CountingClient {
   client: LivechatClient;
@@ -268,12 +268,12 @@ export async function throughputAndBaseline(config: BenchConfig, sim: SimulatorP
     const throughputFindings: string[] = [];
     if (ratio8 > 1.15) {
       throughputFindings.push(
-        `**Throughput at concurrency 8 is ${times(ratio8)} the bound (target ≤ 1.15 ×, row 1.3).** Cause: in \`functions/core/archive-run.ts\` the \`concurrency\` of the \`LocalTaskQueue\` (\`functions/core/local-task-queue.ts\`) bounds *tasks*, and a page task keeps its slot after its API response is in, while \`archivePage\` (\`functions/core/page-archiver.ts\`) gzips the page through the zlib thread pool and \`LocalFileSink.put\` (\`functions/core/sinks/local-file-sink.ts\`) runs mkdir → open → write → close → rename one after the other. Each of those steps waits for the single main thread, which is busy with the other slots' responses (parse, validation, NDJSON), so a put that takes ${putStats(runs, 1)} (median / p90) alone takes ${putStats(runs, 8)} at concurrency 8; meanwhile fewer than 8 requests are in flight. Measured: a plain fetch loop over the same ${requestsPerRun} requests gives ${times(floorMs / boundAt8)} (row 1.5, the floor of this machine + simulator, ${times(bestPossible8, 3)} of it from the planning requests); the same \`runArchive\` with 16 tasks and a limiter of 8 requests in flight around \`listChats\` gives ${times(decoupledMs / boundAt8)} (row 1.6). Suggested fix: limit API requests, not tasks — e.g. \`runArchive\` wraps \`options.client\` in a \`PQueue({ concurrency })\` limiter and runs the task queue at about 2 × \`concurrency\` (writes then overlap the next requests); cutting the CPU per page (§3) shortens the main-thread queue too.`,
+        `**Throughput at concurrency 8 is ${times(ratio8)} the bound (target ≤ 1.15 ×, row 1.3).** Cause: in \`functions/pipeline/archive-run.ts\` the \`concurrency\` of the \`LocalTaskQueue\` (\`functions/pipeline/local-task-queue.ts\`) bounds *tasks*, and a page task keeps its slot after its API response is in, while \`archivePage\` (\`functions/sources/v2/page-archiver.ts\`) gzips the page through the zlib thread pool and \`LocalFileSink.put\` (\`functions/lake/sinks/local-file-sink.ts\`) runs mkdir → open → write → close → rename one after the other. Each of those steps waits for the single main thread, which is busy with the other slots' responses (parse, validation, NDJSON), so a put that takes ${putStats(runs, 1)} (median / p90) alone takes ${putStats(runs, 8)} at concurrency 8; meanwhile fewer than 8 requests are in flight. Measured: a plain fetch loop over the same ${requestsPerRun} requests gives ${times(floorMs / boundAt8)} (row 1.5, the floor of this machine + simulator, ${times(bestPossible8, 3)} of it from the planning requests); the same \`runArchive\` with 16 tasks and a limiter of 8 requests in flight around \`listChats\` gives ${times(decoupledMs / boundAt8)} (row 1.6). Suggested fix: limit API requests, not tasks — e.g. \`runArchive\` wraps \`options.client\` in a \`PQueue({ concurrency })\` limiter and runs the task queue at about 2 × \`concurrency\` (writes then overlap the next requests); cutting the CPU per page (§3) shortens the main-thread queue too.`,
       );
     }
     if (requestsPerRun > expectedPages) {
       throughputFindings.push(
-        `**Every day costs one request more than its pages** (${requestsPerRun - expectedPages} extra requests in §1, ${times(bestPossible8, 3)} the page-only bound by themselves): \`planDay\` (\`functions/core/day-planner.ts\`) fetches page 1 to learn \`total\`/\`pages\`, then throws the chats away and the page task for page 1 fetches the same page again. With 625 chats a day that is +4 % requests; with the simulator's default of 60 chats a day (3 pages) it is +33 %, against the API's rate limit. Suggested fix: let the day task write page 1 from the planning response (it has already passed the same checks) and queue page tasks for pages 2…n only; \`handleQueuedTask\` (\`functions/core/queued-task-handler.ts\`) can do the same in AWS.`,
+        `**Every day costs one request more than its pages** (${requestsPerRun - expectedPages} extra requests in §1, ${times(bestPossible8, 3)} the page-only bound by themselves): \`planDay\` (\`functions/sources/v2/day-planner.ts\`) fetches page 1 to learn \`total\`/\`pages\`, then throws the chats away and the page task for page 1 fetches the same page again. With 625 chats a day that is +4 % requests; with the simulator's default of 60 chats a day (3 pages) it is +33 %, against the API's rate limit. Suggested fix: let the day task write page 1 from the planning response (it has already passed the same checks) and queue page tasks for pages 2…n only; \`handleQueuedTask\` (\`functions/pipeline/queued-task-handler.ts\`) can do the same in AWS.`,
       );
     }
     const baselineFindings: string[] = [];
@@ -288,7 +288,7 @@ export async function throughputAndBaseline(config: BenchConfig, sim: SimulatorP
         rows: throughputRows,
         findings: throughputFindings,
         notes: [
-          `Simulator (test/simulator) in its own process (\`bench/simulator-process.ts\`), ${days.length} days × ${config.throughput.chatsPerDay} chats = ${expectedPages} pages, ${latencyMs} ms added to every response. The archiver is \`runArchive\` + \`createLivechatClient\` + \`LocalFileSink\` into a temp dir, in the bench process; a one-day warm-up run precedes the timings.`,
+          `Simulator (functions/simulator) in its own process (\`bench/simulator-process.ts\`), ${days.length} days × ${config.throughput.chatsPerDay} chats = ${expectedPages} pages, ${latencyMs} ms added to every response. The archiver is \`runArchive\` + \`createLivechatClient\` + \`LocalFileSink\` into a temp dir, in the bench process; a one-day warm-up run precedes the timings.`,
           requestsPerRun > expectedPages
             ? `Bound = pages × latency ÷ concurrency, with **pages only**, as the issue states. Each run makes ${requestsPerRun} requests for ${expectedPages} pages, so even a zero-overhead pipeline would sit at ${times(bestPossible8, 3)} the bound.`
             : `Bound = pages × latency ÷ concurrency, with **pages only**, as the issue states. Each run makes exactly one request per page (${requestsPerRun}): a day task writes page 1 from its planning request and queues pages 2…n.`,

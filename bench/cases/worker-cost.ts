@@ -1,14 +1,14 @@
 import { promisify } from 'node:util';
 import { gzip, gzipSync } from 'node:zlib';
-import { TASK_VERSION, type PageTask } from '../../functions/core/archive-task.ts';
-import { createLivechatClient, type LivechatClient } from '../../functions/core/livechat-client.ts';
-import { chatListSchema, type ChatList } from '../../functions/core/livechat-schema.ts';
-import { encodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
-import { archivePage } from '../../functions/core/page-archiver.ts';
-import type { LakeSink } from '../../functions/core/sinks/lake-sink.ts';
-import type { BenchConfig } from '../support/config.ts';
-import type { SimulatorProcess } from '../support/processes.ts';
-import { pct, type Section } from '../support/report.ts';
+import { TASK_VERSION, type PageTask } from '#shared/archive-task.ts';
+import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
+import { chatListSchema, type ChatList } from '#sources/v2/livechat-schema.ts';
+import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import { archivePage } from '#sources/v2/page-archiver.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import type { BenchConfig } from '#bench/support/config.ts';
+import type { SimulatorProcess } from '#bench/support/processes.ts';
+import { pct, type Section } from '#bench/support/report.ts';
 
 /** Page `page` of `day` exactly as the simulator sends it (JSON text). */
 export async function fetchPageText(sim: SimulatorProcess, day: string, page: number): Promise<string> {
@@ -117,7 +117,7 @@ export async function workerCost(config: BenchConfig, pageText: string, day: str
   const findings: string[] = [];
   if (ratio > 0.15) {
     findings.push(
-      `**A written page is ${pct(ratio, 2)} of the raw JSON of its chats (target ≤ 15 %, row 3.3)** — just over. Cause: \`encodeNdjsonGzip\` (\`functions/core/ndjson-gzip.ts\`) uses zlib's default level 6, and \`archivePage\` adds \`_run_id\`, \`_archived_at\` and \`_page\` to every line (${(ndjsonBytes - rawChatsBytes).toLocaleString('en-US')} B more before compression). The ratio also moves with the key order inside each chat: in earlier bench runs, before commit abf8cab made the client return chats as sent (it returned zod's output, known keys first), the same page compressed to 14.96 %. Measured fix: gzip level 9 gives ${bestGzip.toLocaleString('en-US')} B (${pct(bestGzip / rawChatsBytes, 2)}) for ${encodeLevel9.cpuMsPerPage.toFixed(2)} ms CPU per page instead of ${encodeFigure.cpuMsPerPage.toFixed(2)} ms (NDJSON + gzip) — pass \`{ level: 9 }\` to \`gzip\` in \`encodeNdjsonGzip\`.`,
+      `**A written page is ${pct(ratio, 2)} of the raw JSON of its chats (target ≤ 15 %, row 3.3)** — just over. Cause: \`encodeNdjsonGzip\` (\`functions/lake/ndjson-gzip.ts\`) uses zlib's default level 6, and \`archivePage\` adds \`_run_id\`, \`_archived_at\` and \`_page\` to every line (${(ndjsonBytes - rawChatsBytes).toLocaleString('en-US')} B more before compression). The ratio also moves with the key order inside each chat: in earlier bench runs, before commit abf8cab made the client return chats as sent (it returned zod's output, known keys first), the same page compressed to 14.96 %. Measured fix: gzip level 9 gives ${bestGzip.toLocaleString('en-US')} B (${pct(bestGzip / rawChatsBytes, 2)}) for ${encodeLevel9.cpuMsPerPage.toFixed(2)} ms CPU per page instead of ${encodeFigure.cpuMsPerPage.toFixed(2)} ms (NDJSON + gzip) — pass \`{ level: 9 }\` to \`gzip\` in \`encodeNdjsonGzip\`.`,
     );
   }
   if (realFigure.cpuMsPerPage > 5 || stubFigure.cpuMsPerPage > 5) {

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
+import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 
 /** Chat ids per day, in file order (duplicates kept, so they can be detected). */
 export type IdsByDay = Map<string, string[]>;

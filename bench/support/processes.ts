@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { SimulatorProcessOptions, SimulatorProcessReady } from '../simulator-process.ts';
+import type { SimulatorProcessOptions, SimulatorProcessReady } from '#bench/simulator-process.ts';
 
 export const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { chatFiltersSchema, type ChatFilters } from '../core/chat-filters.ts';
-import { daysInRange } from '../core/day-range.ts';
-import { InvalidInputError } from '../core/errors.ts';
-import { DEFAULT_API_URL } from '../core/livechat-client.ts';
+import { chatFiltersSchema, type ChatFilters } from '#shared/chat-filters.ts';
+import { daysInRange } from '#shared/day-range.ts';
+import { InvalidInputError } from '#shared/errors.ts';
+import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
 
 export const MAX_RANGE_DAYS = 3_660;
 

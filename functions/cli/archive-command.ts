@@ -1,14 +1,14 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { runArchive } from '../core/archive-run.ts';
-import { runIdAt } from '../core/run-planner.ts';
-import { InvalidInputError, LivechatError } from '../core/errors.ts';
-import { createLivechatClient, type LivechatClient } from '../core/livechat-client.ts';
-import type { RetryEvent } from '../core/retrying-api.ts';
-import { createArchivesClient, type ArchivesClient, type V36Credentials } from '../core/v36/list-archives-client.ts';
-import type { RunManifest } from '../core/run-manifest.ts';
-import type { LakeSink } from '../core/sinks/lake-sink.ts';
-import { LocalFileSink } from '../core/sinks/local-file-sink.ts';
-import { S3Sink } from '../core/sinks/s3-sink.ts';
+import { runArchive } from '#pipeline/archive-run.ts';
+import { runIdAt } from '#pipeline/run-planner.ts';
+import { InvalidInputError, LivechatError } from '#shared/errors.ts';
+import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
+import type { RetryEvent } from '#sources/retrying-api.ts';
+import { createArchivesClient, type ArchivesClient, type V36Credentials } from '#sources/v36/list-archives-client.ts';
+import type { RunManifest } from '#pipeline/run-manifest.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { S3Sink } from '#lake/sinks/s3-sink.ts';
 import { parseArchiveArgs, USAGE, type ArchiveArgs, type ArchiveDestination } from './archive-args.ts';
 import { createProgressReporter } from './progress-reporter.ts';
 

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
-import type { ArchiveRunEvent } from '../core/archive-run.ts';
-import type { RetryEvent } from '../core/livechat-client.ts';
+import type { ArchiveRunEvent } from '#pipeline/archive-run.ts';
+import type { RetryEvent } from '#sources/v2/livechat-client.ts';
 
 export interface ProgressReporter {
   onEvent(event: ArchiveRunEvent): void;

@@ -6,7 +6,7 @@
  * one chat per line, every LiveChat REST API v2 "list chats" field verbatim plus the
  * archiver's metadata fields `_run_id`, `_archived_at` and `_page`.
  * The v3.6 source (`list_archives`) writes `chats/dt=YYYY-MM-DD/v36-<slice>-part-00001.json.gz`
- * with its threads mapped onto these same columns (functions/core/v36/archive-mapping.ts);
+ * with its threads mapped onto these same columns (functions/sources/v36/archive-mapping.ts);
  * there `_page` is the part number within the slice.
  *
  * Every field comes from the seed API description

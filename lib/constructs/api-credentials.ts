@@ -1,8 +1,8 @@
 import { Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { ArchiverConfig } from '../config.ts';
-import { removalPolicyOf } from '../removal-policy.ts';
+import type { ArchiverConfig } from '#infra/config.ts';
+import { removalPolicyOf } from '#infra/removal-policy.ts';
 
 export class ApiCredentials extends Construct {
   readonly secret: secretsmanager.ISecret;

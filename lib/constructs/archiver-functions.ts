@@ -10,11 +10,11 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MANIFESTS_PREFIX } from '../../functions/core/lake-layout.ts';
-import { CHATS_PREFIX } from '../../functions/lake/chat-columns.ts';
-import type { ArchiverConfig } from '../config.ts';
-import { acknowledgeWildcardResources, nagAttributeRef } from '../nag.ts';
-import { removalPolicyOf } from '../removal-policy.ts';
+import { MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
+import { CHATS_PREFIX } from '#lake/chat-columns.ts';
+import type { ArchiverConfig } from '#infra/config.ts';
+import { acknowledgeWildcardResources, nagAttributeRef } from '#infra/nag.ts';
+import { removalPolicyOf } from '#infra/removal-policy.ts';
 import type { ApiCredentials } from './api-credentials.ts';
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');

@@ -12,11 +12,11 @@ import {
   TEXT_INPUT_FORMAT,
   TEXT_OUTPUT_FORMAT,
   type LakeColumn,
-} from '../../functions/lake/chat-columns.ts';
-import { NAMED_QUERIES } from '../../functions/lake/named-queries.ts';
-import type { ArchiverConfig } from '../config.ts';
-import { parseGlueType } from '../glue-type.ts';
-import { removalPolicyOf } from '../removal-policy.ts';
+} from '#lake/chat-columns.ts';
+import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import type { ArchiverConfig } from '#infra/config.ts';
+import { parseGlueType } from '#infra/glue-type.ts';
+import { removalPolicyOf } from '#infra/removal-policy.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
 export const PROJECTED_PARTITION = 'dt';

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { ArchiverConfig } from '../config.ts';
+import type { ArchiverConfig } from '#infra/config.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
 export interface LakeBucketProps {

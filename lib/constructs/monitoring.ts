@@ -6,7 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { ArchiverConfig } from '../config.ts';
+import type { ArchiverConfig } from '#infra/config.ts';
 
 export const ARCHIVER_METRICS = [
   'PagesArchived',

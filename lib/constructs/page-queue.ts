@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { ArchiverConfig } from '../config.ts';
+import type { ArchiverConfig } from '#infra/config.ts';
 
 export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
 

@@ -1,6 +1,6 @@
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import type { ArchiverConfig } from '../config.ts';
-import { removalPolicyOf } from '../removal-policy.ts';
+import type { ArchiverConfig } from '#infra/config.ts';
+import { removalPolicyOf } from '#infra/removal-policy.ts';
 
 export function bucketNameOf(config: ArchiverConfig, suffix: string): string | undefined {
   return config.bucketNamePrefix ? `${config.bucketNamePrefix}-${suffix}` : undefined;

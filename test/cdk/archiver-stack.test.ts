@@ -4,11 +4,11 @@ import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS } from '../../functions/lake/chat-columns.ts';
-import { NAMED_QUERIES } from '../../functions/lake/named-queries.ts';
-import { createArchiverApp, STACK_NAME } from '../../lib/archiver-app.ts';
-import type { ArchiverStack } from '../../lib/archiver-stack.ts';
-import { type ArchiverConfigInput, CONTEXT_KEY } from '../../lib/config.ts';
+import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS } from '#lake/chat-columns.ts';
+import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
+import type { ArchiverStack } from '#infra/archiver-stack.ts';
+import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
 
 interface Synthesized {
   stack: ArchiverStack;

@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { cdkJsonContext } from '../../lib/archiver-app.ts';
-import { CONTEXT_KEY, ConfigError, configFromContext, parseConfig } from '../../lib/config.ts';
+import { cdkJsonContext } from '#infra/archiver-app.ts';
+import { CONTEXT_KEY, ConfigError, configFromContext, parseConfig } from '#infra/config.ts';
 
 const DEFAULTS = {
   scheduleCron: 'cron(30 2 * * ? *)',

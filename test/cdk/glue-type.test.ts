@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CHAT_COLUMNS, PARTITION_KEYS } from '../../functions/lake/chat-columns.ts';
-import { GlueTypeError, parseGlueType } from '../../lib/glue-type.ts';
+import { CHAT_COLUMNS, PARTITION_KEYS } from '#lake/chat-columns.ts';
+import { GlueTypeError, parseGlueType } from '#infra/glue-type.ts';
 
 describe('parseGlueType', () => {
   it.each(['string', 'int', 'bigint', 'double', 'boolean', 'timestamp', 'decimal(10,2)'])('reads the primitive %s', (text) => {

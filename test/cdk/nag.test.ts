@@ -4,10 +4,10 @@ import { Validations, type App } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createArchiverApp } from '../../lib/archiver-app.ts';
-import type { ArchiverStack } from '../../lib/archiver-stack.ts';
-import { type ArchiverConfigInput, CONTEXT_KEY } from '../../lib/config.ts';
-import { nagAttributeRef } from '../../lib/nag.ts';
+import { createArchiverApp } from '#infra/archiver-app.ts';
+import type { ArchiverStack } from '#infra/archiver-stack.ts';
+import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
+import { nagAttributeRef } from '#infra/nag.ts';
 
 interface Acknowledgement {
   path: string;

@@ -1,8 +1,8 @@
 import { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { createArchiverApp, STACK_NAME } from '../../lib/archiver-app.ts';
-import { type ArchiverConfigInput, CONTEXT_KEY, ConfigError, parseConfig } from '../../lib/config.ts';
+import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
+import { type ArchiverConfigInput, CONTEXT_KEY, ConfigError, parseConfig } from '#infra/config.ts';
 
 function workerAndSecret(config: ArchiverConfigInput) {
   const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: config } });

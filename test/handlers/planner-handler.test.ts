@@ -2,10 +2,10 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { lambdaContext } from '../support/lambda-fixtures.ts';
+import { lambdaContext } from '#test/support/lambda-fixtures.ts';
 
 const sqsMock = mockClient(SQSClient);
-let handler: (typeof import('../../functions/planner.ts'))['handler'];
+let handler: (typeof import('#handlers/planner.ts'))['handler'];
 
 beforeAll(async () => {
   vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/pages');
@@ -15,7 +15,7 @@ beforeAll(async () => {
   vi.stubEnv('FILTERS', '{"type":"chat"}');
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  ({ handler } = await import('../../functions/planner.ts'));
+  ({ handler } = await import('#handlers/planner.ts'));
 });
 
 beforeEach(() => sqsMock.reset());
@@ -68,7 +68,7 @@ describe('planner handler', () => {
     vi.stubEnv('SOURCE', 'v3.6');
     vi.resetModules();
     try {
-      const { handler: v36Planner } = await import('../../functions/planner.ts');
+      const { handler: v36Planner } = await import('#handlers/planner.ts');
       await expect(v36Planner({ from: '2026-01-01', filters: { rate: 'rated_good' } }, lambdaContext())).rejects.toThrow(
         /filter\(s\) rate have no list_archives \(v3.6\) equivalent/,
       );

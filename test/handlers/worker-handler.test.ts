@@ -2,24 +2,24 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { decodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
-import { lambdaAwsMocks } from '../support/lambda-aws-mocks.ts';
-import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
-import { lambdaContext, sqsEvent, stubFunctionEnv } from '../support/lambda-fixtures.ts';
-import { duplicatesOf } from '../support/lake-reader.ts';
+import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
+import { startSimulator, type RunningSimulator } from '#simulator/index.ts';
+import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
+import { duplicatesOf } from '#test/support/lake-reader.ts';
 
 const DAY = '2026-06-10';
 const aws = lambdaAwsMocks();
 const { s3Mock, secretsMock, bucket, queuedBodies } = aws;
 let sim: RunningSimulator;
-let worker: (typeof import('../../functions/worker.ts'))['handler'];
-let planner: (typeof import('../../functions/planner.ts'))['handler'];
+let worker: (typeof import('#handlers/worker.ts'))['handler'];
+let planner: (typeof import('#handlers/planner.ts'))['handler'];
 
 beforeAll(async () => {
   sim = await startSimulator({ from: '2026-06-08', to: DAY, chatsPerDay: (day) => (day === DAY ? 60 : 30) });
   stubFunctionEnv(sim.url, { MAX_ATTEMPTS: '3' });
-  ({ handler: worker } = await import('../../functions/worker.ts'));
-  ({ handler: planner } = await import('../../functions/planner.ts'));
+  ({ handler: worker } = await import('#handlers/worker.ts'));
+  ({ handler: planner } = await import('#handlers/planner.ts'));
 });
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import {
   duckdbJsonStructure,
   findSchemaViolations,
   type LakeType,
-} from '../../functions/lake/chat-columns.ts';
+} from '#lake/chat-columns.ts';
 import { FIXTURE_PAGES, toRecord } from './fixtures/chat-lake.ts';
 import { SEED_CHAT, SEED_NESTED_FIELDS, SEED_TOP_LEVEL_FIELDS } from './fixtures/seed-chat.ts';
 

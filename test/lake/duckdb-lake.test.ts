@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHAT_COLUMNS, PARTITION_KEYS } from '../../functions/lake/chat-columns.ts';
-import { EmptyLakeError, openLocalLake, type LocalLake } from '../../functions/lake/duckdb-lake.ts';
-import { NAMED_QUERIES } from '../../functions/lake/named-queries.ts';
+import { CHAT_COLUMNS, PARTITION_KEYS } from '#lake/chat-columns.ts';
+import { EmptyLakeError, openLocalLake, type LocalLake } from '#lake/duckdb-lake.ts';
+import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import {
   DAY1,
   EXPECTED_LATEST_COPIES,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NAMED_QUERIES } from '../../functions/lake/named-queries.ts';
+import { NAMED_QUERIES } from '#lake/named-queries.ts';
 
 const REQUIRED = [
   'chats_per_day',

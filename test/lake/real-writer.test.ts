@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LivechatClient } from '../../functions/core/livechat-client.ts';
-import { archivePage } from '../../functions/core/page-archiver.ts';
-import { LocalFileSink } from '../../functions/core/sinks/local-file-sink.ts';
-import { openLocalLake, type LocalLake } from '../../functions/lake/duckdb-lake.ts';
-import { NAMED_QUERIES } from '../../functions/lake/named-queries.ts';
-import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
-import { archiveLocally } from '../support/local-archive.ts';
+import type { LivechatClient } from '#sources/v2/livechat-client.ts';
+import { archivePage } from '#sources/v2/page-archiver.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { openLocalLake, type LocalLake } from '#lake/duckdb-lake.ts';
+import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { startSimulator, type RunningSimulator } from '#simulator/index.ts';
+import { archiveLocally } from '#test/support/local-archive.ts';
 import { EXPECTED_ROWS, expectRows, writeFixtureLake, type ArchivedPage } from './fixtures/chat-lake.ts';
 
 /** Writes a fixture page through the real page archiver, as if the API had served it. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type FaultOptions, type RunningSimulator } from '../simulator/index.ts';
-import { archiveLocally, expectLakeMatchesSimulator } from '../support/local-archive.ts';
+import { startSimulator, type FaultOptions, type RunningSimulator } from '#simulator/index.ts';
+import { archiveLocally, expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
 
 const DAYS = ['2026-08-01', '2026-08-02', '2026-08-03'];
 let sim: RunningSimulator | undefined;
@@ -108,9 +108,9 @@ describe('drift the API does not admit', () => {
     const { mkdtemp } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { runArchive } = await import('../../functions/core/archive-run.ts');
-    const { LocalFileSink } = await import('../../functions/core/sinks/local-file-sink.ts');
-    const { chatIdsByDay } = await import('../support/lake-reader.ts');
+    const { runArchive } = await import('#pipeline/archive-run.ts');
+    const { LocalFileSink } = await import('#lake/sinks/local-file-sink.ts');
+    const { chatIdsByDay } = await import('#test/support/lake-reader.ts');
     const day = '2026-08-10';
     const original = Array.from({ length: 75 }, (_, index) => ({ id: `C${String(index).padStart(3, '0')}` }));
     const grown = [{ id: 'NEW' }, ...original];

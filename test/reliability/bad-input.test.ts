@@ -3,12 +3,12 @@ import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient 
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { decodeTask } from '../../functions/core/archive-task.ts';
-import { InvalidInputError } from '../../functions/core/errors.ts';
-import { parseRunRequest, planRun } from '../../functions/core/run-planner.ts';
-import { loadPlannerConfig, loadWorkerConfig } from '../../functions/handler-config.ts';
-import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
-import { lambdaContext, sqsEvent, stubFunctionEnv } from '../support/lambda-fixtures.ts';
+import { decodeTask } from '#shared/archive-task.ts';
+import { InvalidInputError } from '#shared/errors.ts';
+import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
+import { loadPlannerConfig, loadWorkerConfig } from '#handlers/handler-config.ts';
+import { startSimulator, type RunningSimulator } from '#simulator/index.ts';
+import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 const good = { v: 1, kind: 'page', runId: 'r', day: '2026-10-01', attempt: 1, filters: {}, page: 1, pages: 2, total: 30 };
 
@@ -66,7 +66,7 @@ describe('the worker with bad records and secrets', () => {
   const s3Mock = mockClient(S3Client);
   const sqsMock = mockClient(SQSClient);
   const secretsMock = mockClient(SecretsManagerClient);
-  let worker: (typeof import('../../functions/worker.ts'))['handler'];
+  let worker: (typeof import('#handlers/worker.ts'))['handler'];
 
   beforeAll(async () => {
     sim = await startSimulator({ from: '2026-10-01', to: '2026-10-01', chatsPerDay: () => 30 });
@@ -75,7 +75,7 @@ describe('the worker with bad records and secrets', () => {
     s3Mock.on(ListObjectsV2Command).resolves({});
     s3Mock.on(DeleteObjectsCommand).resolves({});
     sqsMock.on(SendMessageBatchCommand).resolves({});
-    ({ handler: worker } = await import('../../functions/worker.ts'));
+    ({ handler: worker } = await import('#handlers/worker.ts'));
   });
 
   afterAll(async () => {

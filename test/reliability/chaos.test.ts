@@ -2,13 +2,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dayTask } from '../../functions/core/archive-task.ts';
-import { daysInRange } from '../../functions/core/day-range.ts';
-import { createLivechatClient } from '../../functions/core/livechat-client.ts';
-import { LocalFileSink } from '../../functions/core/sinks/local-file-sink.ts';
-import { mulberry32, startSimulator, type FaultOptions, type RunningSimulator } from '../simulator/index.ts';
-import { archiveLocally, expectLakeMatchesSimulator } from '../support/local-archive.ts';
-import { deliverUntilEmpty } from '../support/queue-harness.ts';
+import { dayTask } from '#shared/archive-task.ts';
+import { daysInRange } from '#shared/day-range.ts';
+import { createLivechatClient } from '#sources/v2/livechat-client.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { mulberry32, startSimulator, type FaultOptions, type RunningSimulator } from '#simulator/index.ts';
+import { archiveLocally, expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
+import { deliverUntilEmpty } from '#test/support/queue-harness.ts';
 
 /**
  * Seeded chaos: every API fault at random rates plus drift on random days, over ten days,

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { archiveCommand, EXIT } from '../../functions/cli/archive-command.ts';
-import { startSimulator, type RunningSimulator } from '../simulator/index.ts';
-import { lambdaContext, sqsEvent, stubFunctionEnv } from '../support/lambda-fixtures.ts';
-import { listFiles } from '../support/lake-reader.ts';
-import { capture } from '../support/cli-runner.ts';
+import { archiveCommand, EXIT } from '#cli/archive-command.ts';
+import { startSimulator, type RunningSimulator } from '#simulator/index.ts';
+import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
+import { listFiles } from '#test/support/lake-reader.ts';
+import { capture } from '#test/support/cli-runner.ts';
 
 const API_KEY = 'sk-live-0123456789abcdef-SECRET';
 const LOGIN = 'ops@example.com';
@@ -82,8 +82,8 @@ describe('the API key never leaks', () => {
       vi.spyOn(console, level).mockImplementation((...parts: unknown[]) => void (logged += parts.map(String).join(' '))),
     );
     try {
-      const { handler: planner } = await import('../../functions/planner.ts');
-      const { handler: worker } = await import('../../functions/worker.ts');
+      const { handler: planner } = await import('#handlers/planner.ts');
+      const { handler: worker } = await import('#handlers/worker.ts');
       await planner({ from: DAYS.from, to: DAYS.to }, lambdaContext());
       const messages: string[] = [];
       let pending = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries!.map((e) => e.MessageBody!));

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
+import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 
 /** Every chat id in a local lake, by partition day, in file order. */
 export async function chatIdsByDay(lakeDir: string): Promise<Map<string, string[]>> {

@@ -2,7 +2,7 @@ import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { decodeNdjsonGzip } from '../../functions/core/ndjson-gzip.ts';
+import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 
 /**
  * S3, SQS and Secrets Manager as the Lambda handler tests see them: PutObject/List/Delete on an

@@ -2,12 +2,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { runArchive, type ArchiveRunEvent } from '../../functions/core/archive-run.ts';
-import { createLivechatClient, type RetryEvent } from '../../functions/core/livechat-client.ts';
-import type { RunManifest } from '../../functions/core/run-manifest.ts';
-import { LocalFileSink } from '../../functions/core/sinks/local-file-sink.ts';
-import type { LakeSink } from '../../functions/core/sinks/lake-sink.ts';
-import type { RunningSimulator } from '../simulator/index.ts';
+import { runArchive, type ArchiveRunEvent } from '#pipeline/archive-run.ts';
+import { createLivechatClient, type RetryEvent } from '#sources/v2/livechat-client.ts';
+import type { RunManifest } from '#pipeline/run-manifest.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import type { RunningSimulator } from '#simulator/index.ts';
 import { chatIdsByDay, duplicatesOf, listFiles } from './lake-reader.ts';
 
 export interface LocalArchiveResult {

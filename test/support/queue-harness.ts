@@ -1,8 +1,8 @@
-import { decodeTask, encodeTask, type ArchiveTask } from '../../functions/core/archive-task.ts';
-import type { LivechatClient } from '../../functions/core/livechat-client.ts';
-import { handleQueuedTask, type QueuedTaskResult } from '../../functions/core/queued-task-handler.ts';
-import type { LakeSink } from '../../functions/core/sinks/lake-sink.ts';
-import { mulberry32 } from '../simulator/index.ts';
+import { decodeTask, encodeTask, type ArchiveTask } from '#shared/archive-task.ts';
+import type { LivechatClient } from '#sources/v2/livechat-client.ts';
+import { handleQueuedTask, type QueuedTaskResult } from '#pipeline/queued-task-handler.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { mulberry32 } from '#simulator/index.ts';
 
 export interface DeliveryFaults {
   /** Seed for the order and the faults; the same seed replays the same delivery history. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { archiveToLakeChat, formatV2Date, unixSeconds } from '../../functions/core/v36/archive-mapping.ts';
-import { archiveSchema } from '../../functions/core/v36/archive-schema.ts';
-import { findSchemaViolations } from '../../functions/lake/chat-columns.ts';
-import { ChatStore, type Chat } from '../simulator/index.ts';
-import { toV36Archive } from '../simulator/v36-archives.ts';
+import { archiveToLakeChat, formatV2Date, unixSeconds } from '#sources/v36/archive-mapping.ts';
+import { archiveSchema } from '#sources/v36/archive-schema.ts';
+import { findSchemaViolations } from '#lake/chat-columns.ts';
+import { ChatStore, type Chat } from '#simulator/index.ts';
+import { toV36Archive } from '#simulator/v36-archives.ts';
 
 const DAY = '2026-03-10';
 const chats = new ChatStore({ seed: 21, from: DAY, to: DAY, chatsPerDay: () => 300 }).dayChats(DAY);

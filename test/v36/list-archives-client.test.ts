@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LivechatAuthError, LivechatCursorExpiredError, LivechatRequestError, LivechatUnavailableError } from '../../functions/core/errors.ts';
-import type { RetryEvent } from '../../functions/core/retrying-api.ts';
+import { LivechatAuthError, LivechatCursorExpiredError, LivechatRequestError, LivechatUnavailableError } from '#shared/errors.ts';
+import type { RetryEvent } from '#sources/retrying-api.ts';
 import {
   createArchivesClient,
   type ArchivesClientOptions,
   type V36Credentials,
-} from '../../functions/core/v36/list-archives-client.ts';
-import type { FaultOptions } from '../simulator/index.ts';
-import { startV36Simulator, type RunningV36Simulator, type V36SimulatorOptions } from '../simulator/v36-simulator.ts';
+} from '#sources/v36/list-archives-client.ts';
+import type { FaultOptions } from '#simulator/index.ts';
+import { startV36Simulator, type RunningV36Simulator, type V36SimulatorOptions } from '#simulator/v36-simulator.ts';
 
 const DAY = '2026-03-10';
 const RANGE = { from: `${DAY}T00:00:00.000000Z`, to: `${DAY}T23:59:59.999999Z` };

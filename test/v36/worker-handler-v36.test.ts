@@ -1,11 +1,11 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { findSchemaViolations } from '../../functions/lake/chat-columns.ts';
-import { lambdaAwsMocks } from '../support/lambda-aws-mocks.ts';
-import { lambdaContext, sqsEvent, stubFunctionEnv } from '../support/lambda-fixtures.ts';
-import { duplicatesOf } from '../support/lake-reader.ts';
-import { startV36Simulator, type RunningV36Simulator } from '../simulator/v36-simulator.ts';
+import { findSchemaViolations } from '#lake/chat-columns.ts';
+import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
+import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
+import { duplicatesOf } from '#test/support/lake-reader.ts';
+import { startV36Simulator, type RunningV36Simulator } from '#simulator/v36-simulator.ts';
 
 const DAY = '2026-06-10'; // 150 chats: one slice of two pages; its first cursor expires once
 const DRIFT = '2026-06-09'; // 150 chats: one slice of two pages; 3 chats arrive after its first page
@@ -15,8 +15,8 @@ const DAYS = [BUSY, QUIET, DRIFT, DAY];
 const aws = lambdaAwsMocks();
 const { bucket, secretsMock, queuedBodies, recordsOf: recordsInBucket } = aws;
 let sim: RunningV36Simulator;
-let worker: (typeof import('../../functions/worker.ts'))['handler'];
-let planner: (typeof import('../../functions/planner.ts'))['handler'];
+let worker: (typeof import('#handlers/worker.ts'))['handler'];
+let planner: (typeof import('#handlers/planner.ts'))['handler'];
 
 beforeAll(async () => {
   sim = await startV36Simulator({
@@ -27,8 +27,8 @@ beforeAll(async () => {
     faults: { drift: [{ day: DRIFT, afterRequests: 1, addChats: 3, position: 'random' }] },
   });
   stubFunctionEnv(sim.url, { MAX_ATTEMPTS: '3', SOURCE: 'v3.6', BUSY_DAY_THRESHOLD: '200' });
-  ({ handler: worker } = await import('../../functions/worker.ts'));
-  ({ handler: planner } = await import('../../functions/planner.ts'));
+  ({ handler: worker } = await import('#handlers/worker.ts'));
+  ({ handler: planner } = await import('#handlers/planner.ts'));
 });
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 /**
  * A local HTTP server that behaves like LiveChat Agent Chat Web API v3.6
- * `POST /v3.6/agent/action/list_archives` (see functions/core/v36/list-archives-client.ts for
+ * `POST /v3.6/agent/action/list_archives` (see functions/sources/v36/list-archives-client.ts for
  * the documented shapes it follows), over the same deterministic ChatStore, FaultEngine
  * (random and scripted faults, drift, rate limit) as the v2 simulator, plus cursor pages and
  * cursor expiry.

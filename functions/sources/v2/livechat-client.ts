@@ -1,12 +1,12 @@
 import { chatListSchema, type ChatList } from './livechat-schema.ts';
-import { filtersToSearchParams, type ChatFilters } from './chat-filters.ts';
+import { filtersToSearchParams, type ChatFilters } from '#shared/chat-filters.ts';
 import {
   createRetryingApi,
   toLivechatError,
   type RetryingApiTuning,
-} from './retrying-api.ts';
+} from '#sources/retrying-api.ts';
 
-export type { RetryEvent, RetryReason } from './retrying-api.ts';
+export type { RetryEvent, RetryReason } from '#sources/retrying-api.ts';
 
 export const DEFAULT_API_URL = 'https://api.livechatinc.com';
 

@@ -1,4 +1,4 @@
-import { partitionPrefix } from '../lake-layout.ts';
+import { partitionPrefix } from '#lake/lake-layout.ts';
 
 /**
  * Lake keys of v3.6 slices. A day is archived as one slice (`day`) or as 24 hour slices

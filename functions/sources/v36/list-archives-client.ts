@@ -22,9 +22,9 @@
  * Retries, Retry-After, the 429 gate and typed errors are the v2 client's (retrying-api.ts).
  */
 import { isHTTPError } from 'ky';
-import { LivechatCursorExpiredError } from '../errors.ts';
-import { DEFAULT_API_URL } from '../livechat-client.ts';
-import { acceptedBy, apiErrorDetail, createRetryingApi, toLivechatError, type RetryingApiTuning } from '../retrying-api.ts';
+import { LivechatCursorExpiredError } from '#shared/errors.ts';
+import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
+import { acceptedBy, apiErrorDetail, createRetryingApi, toLivechatError, type RetryingApiTuning } from '#sources/retrying-api.ts';
 import { archivesPageSchema, MAX_ARCHIVES_LIMIT, type ArchivesPage } from './archive-schema.ts';
 
 export const LIST_ARCHIVES_PATH = '/v3.6/agent/action/list_archives';

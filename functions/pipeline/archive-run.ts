@@ -1,15 +1,15 @@
 import PQueue from 'p-queue';
-import { dayTask, decodeTask, encodeTask, type DayTask, type PageTask, type SliceTask } from './archive-task.ts';
-import type { ChatFilters } from './chat-filters.ts';
-import { planDay } from './day-planner.ts';
-import { removePagesBeyond } from './day-partition.ts';
-import { InvalidInputError, LivechatAuthError, LivechatRequestError } from './errors.ts';
-import type { LivechatClient } from './livechat-client.ts';
+import { dayTask, decodeTask, encodeTask, type DayTask, type PageTask, type SliceTask } from '#shared/archive-task.ts';
+import type { ChatFilters } from '#shared/chat-filters.ts';
+import { planDay } from '#sources/v2/day-planner.ts';
+import { removePagesBeyond } from '#lake/day-partition.ts';
+import { InvalidInputError, LivechatAuthError, LivechatRequestError } from '#shared/errors.ts';
+import type { LivechatClient } from '#sources/v2/livechat-client.ts';
 import { LocalTaskQueue } from './local-task-queue.ts';
-import { archivePage, writePage, type PageOutcome } from './page-archiver.ts';
+import { archivePage, writePage, type PageOutcome } from '#sources/v2/page-archiver.ts';
 import { summarizeRun, writeRunManifest, type DayRecord, type RunManifest } from './run-manifest.ts';
-import type { LakeSink } from './sinks/lake-sink.ts';
-import { archiveSlice, countDay, planSlices, type V36Deps } from './v36/slice-archiver.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { archiveSlice, countDay, planSlices, type V36Deps } from '#sources/v36/slice-archiver.ts';
 
 export type ArchiveRunEvent =
   | { type: 'day-planned'; day: string; attempt: number; total: number; pages: number }

@@ -1,4 +1,4 @@
-import * as z from '../zod-mini.ts';
+import * as z from '#shared/zod-mini.ts';
 
 /**
  * The shape of Agent Chat Web API v3.6 `list_archives` responses as far as the archiver

@@ -1,5 +1,5 @@
 import ky, { isForceRetryError, isHTTPError, isNetworkError, isTimeoutError, type Options } from 'ky';
-import { LivechatAuthError, LivechatRequestError, LivechatUnavailableError } from './errors.ts';
+import { LivechatAuthError, LivechatRequestError, LivechatUnavailableError } from '#shared/errors.ts';
 
 /**
  * The ky setup both LiveChat clients share (REST API v2 `GET /chats` and Agent Chat Web

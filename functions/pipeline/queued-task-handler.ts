@@ -1,11 +1,11 @@
-import { dayTask, type ArchiveTask, type DayTask, type PageTask, type SliceTask } from './archive-task.ts';
-import { planDay } from './day-planner.ts';
-import { removePagesBeyond } from './day-partition.ts';
-import { dayPlanKey, replanClaimKey } from './lake-layout.ts';
-import type { LivechatClient } from './livechat-client.ts';
-import { archivePage, writePage } from './page-archiver.ts';
-import type { LakeSink } from './sinks/lake-sink.ts';
-import { archiveSlice, planSlices, type V36Deps } from './v36/slice-archiver.ts';
+import { dayTask, type ArchiveTask, type DayTask, type PageTask, type SliceTask } from '#shared/archive-task.ts';
+import { planDay } from '#sources/v2/day-planner.ts';
+import { removePagesBeyond } from '#lake/day-partition.ts';
+import { dayPlanKey, replanClaimKey } from '#lake/lake-layout.ts';
+import type { LivechatClient } from '#sources/v2/livechat-client.ts';
+import { archivePage, writePage } from '#sources/v2/page-archiver.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { archiveSlice, planSlices, type V36Deps } from '#sources/v36/slice-archiver.ts';
 
 export interface TaskSender {
   send(tasks: readonly ArchiveTask[]): Promise<unknown>;

@@ -1,4 +1,4 @@
-import type { DayTask, PageTask } from './archive-task.ts';
+import type { DayTask, PageTask } from '#shared/archive-task.ts';
 import type { LivechatClient } from './livechat-client.ts';
 import { expectedPages, type ChatList } from './livechat-schema.ts';
 

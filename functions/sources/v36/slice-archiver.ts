@@ -1,8 +1,8 @@
-import type { DayTask, SliceTask } from '../archive-task.ts';
-import { LivechatCursorExpiredError } from '../errors.ts';
-import { removeFromPartition } from '../day-partition.ts';
-import { encodeNdjsonGzip } from '../ndjson-gzip.ts';
-import type { LakeSink } from '../sinks/lake-sink.ts';
+import type { DayTask, SliceTask } from '#shared/archive-task.ts';
+import { LivechatCursorExpiredError } from '#shared/errors.ts';
+import { removeFromPartition } from '#lake/day-partition.ts';
+import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { archiveToLakeChat } from './archive-mapping.ts';
 import { MAX_ARCHIVES_LIMIT, type Archive } from './archive-schema.ts';
 import type { ArchivesClient } from './list-archives-client.ts';

@@ -1,8 +1,8 @@
-import * as z from './zod-mini.ts';
-import { dayTask, type DayTask } from './archive-task.ts';
-import { chatFiltersSchema, type ChatFilters } from './chat-filters.ts';
-import { addDays, daysInRange, localDay } from './day-range.ts';
-import { InvalidInputError } from './errors.ts';
+import * as z from '#shared/zod-mini.ts';
+import { dayTask, type DayTask } from '#shared/archive-task.ts';
+import { chatFiltersSchema, type ChatFilters } from '#shared/chat-filters.ts';
+import { addDays, daysInRange, localDay } from '#shared/day-range.ts';
+import { InvalidInputError } from '#shared/errors.ts';
 
 export interface ScheduleSettings {
   timeZone: string;

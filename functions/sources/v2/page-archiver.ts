@@ -1,9 +1,9 @@
-import type { PageTask } from './archive-task.ts';
-import { pageKey } from './lake-layout.ts';
+import type { PageTask } from '#shared/archive-task.ts';
+import { pageKey } from '#lake/lake-layout.ts';
 import type { LivechatClient } from './livechat-client.ts';
 import { expectedChatsOnPage, type Chat, type ChatList } from './livechat-schema.ts';
-import { encodeNdjsonGzip } from './ndjson-gzip.ts';
-import type { LakeSink } from './sinks/lake-sink.ts';
+import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 
 export type PageOutcome =
   | { status: 'written'; key: string; chats: number; bytes: number; ids: string[] }

@@ -1,5 +1,5 @@
-import type { ChatFilters } from '../chat-filters.ts';
-import { InvalidInputError } from '../errors.ts';
+import type { ChatFilters } from '#shared/chat-filters.ts';
+import { InvalidInputError } from '#shared/errors.ts';
 import type { ArchiveFilters } from './list-archives-client.ts';
 
 /**

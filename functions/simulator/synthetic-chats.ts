@@ -5,7 +5,7 @@
  * from (seed, purpose, day, index) — never Math.random — so the same seed always
  * yields byte-identical chats, and generating one chat never shifts another.
  */
-import { formatV2Date } from '../../functions/core/v36/archive-mapping.ts';
+import { formatV2Date } from '#sources/v36/archive-mapping.ts';
 
 export type Chat = Record<string, unknown> & {
   id: string;

@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { encodeTask, type ArchiveTask } from './archive-task.ts';
+import { encodeTask, type ArchiveTask } from '#shared/archive-task.ts';
 
 const BATCH_SIZE = 10;
 

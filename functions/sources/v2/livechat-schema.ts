@@ -1,4 +1,4 @@
-import * as z from './zod-mini.ts';
+import * as z from '#shared/zod-mini.ts';
 
 /**
  * The shape of `GET /chats` (REST API v2) as far as the archiver relies on it.
