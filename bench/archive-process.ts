@@ -6,10 +6,10 @@
  * plain node, so no TypeScript loader sits in the measured process.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { runArchive } from '#pipeline/archive-run.ts';
 import { daysInRange } from '#shared/day-range.ts';
 import { createLivechatClient } from '#sources/v2/livechat-client.ts';
-import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 
 export interface ArchiveProcessOptions {
   url: string;
@@ -56,7 +56,8 @@ const spacePeaks: Record<string, number> = {};
 const sampler = setInterval(() => {
   const usage = process.memoryUsage();
   samples.push([Math.round(performance.now() - started), usage.rss, usage.heapTotal, usage.heapUsed, usage.external]);
-  for (const field of ['heapTotal', 'heapUsed', 'external', 'arrayBuffers'] as const) peaks[field] = Math.max(peaks[field], usage[field]);
+  for (const field of ['heapTotal', 'heapUsed', 'external', 'arrayBuffers'] as const)
+    peaks[field] = Math.max(peaks[field], usage[field]);
   for (const space of getHeapSpaceStatistics()) {
     spacePeaks[space.space_name] = Math.max(spacePeaks[space.space_name] ?? 0, space.space_size);
   }

@@ -17,7 +17,7 @@ import { throughputAndBaseline } from './cases/throughput.ts';
 import { fetchPageText, workerCost } from './cases/worker-cost.ts';
 import { configFor } from './support/config.ts';
 import { BENCH_DIR, PROJECT_ROOT, startSimulatorProcess } from './support/processes.ts';
-import { loadAverage, machineFacts, renderResults, renderTable, s, type Section } from './support/report.ts';
+import { loadAverage, machineFacts, renderResults, renderTable, type Section, s } from './support/report.ts';
 
 const CASES = ['throughput', 'worker', 'lambda', 'scale', 'query'] as const;
 type CaseName = (typeof CASES)[number];
@@ -32,7 +32,8 @@ const config = configFor(mode);
 const selected = new Set<CaseName>(
   values.only
     ? values.only.split(',').map((name) => {
-        if (!(CASES as readonly string[]).includes(name)) throw new Error(`--only: unknown case "${name}" (known: ${CASES.join(', ')})`);
+        if (!(CASES as readonly string[]).includes(name))
+          throw new Error(`--only: unknown case "${name}" (known: ${CASES.join(', ')})`);
         return name as CaseName;
       })
     : CASES,
@@ -61,7 +62,9 @@ if (selected.has('throughput') || selected.has('worker')) {
   const sim = await startSimulatorProcess({ from, to, chatsPerDay, latencyMs });
   try {
     if (selected.has('throughput')) {
-      sections.push(...(await timed('1-2. throughput and naive baseline', () => throughputAndBaseline(config, sim, log))));
+      sections.push(
+        ...(await timed('1-2. throughput and naive baseline', () => throughputAndBaseline(config, sim, log))),
+      );
     }
     if (selected.has('worker')) {
       const day = daysInRange(from, to)[0]!;

@@ -3,7 +3,9 @@ import { archiveCommand } from '#cli/archive-command.ts';
 
 const abort = new AbortController();
 process.once('SIGINT', () => {
-  process.stderr.write('\ninterrupted: finishing pages in flight, then stopping (run the same command again to complete)\n');
+  process.stderr.write(
+    '\ninterrupted: finishing pages in flight, then stopping (run the same command again to complete)\n',
+  );
   abort.abort();
 });
 

@@ -20,7 +20,8 @@ function fail(msg: string): never {
 
 function intFlag(name: string, value: string | undefined, min = 0): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min) fail(`--${name} must be an integer ≥ ${min} (got ${JSON.stringify(value)})`);
+  if (!/^\d+$/.test(value) || Number(value) < min)
+    fail(`--${name} must be an integer ≥ ${min} (got ${JSON.stringify(value)})`);
   return Number(value);
 }
 
@@ -53,7 +54,10 @@ if (args.help) {
 const yesterday = addDays(dayOfTs(Math.floor(Date.now() / 1000)), -1);
 const to = args.to ?? yesterday;
 const from = args.from ?? (isValidDay(to) ? addDays(to, -6) : to);
-for (const [name, v] of [['from', from], ['to', to]] as const) {
+for (const [name, v] of [
+  ['from', from],
+  ['to', to],
+] as const) {
   if (!isValidDay(v)) fail(`--${name} must be a YYYY-MM-DD date (got ${JSON.stringify(v)})`);
 }
 if (from > to) fail(`--from ${from} is after --to ${to}`);
@@ -76,7 +80,10 @@ const common = {
 };
 
 /** Closes the simulator on Ctrl-C or SIGTERM and prints what it served. */
-function stopOnSignal(server: { close(): Promise<void>; stats(): { requests: number; byStatus: Record<string, number> } }): void {
+function stopOnSignal(server: {
+  close(): Promise<void>;
+  stats(): { requests: number; byStatus: Record<string, number> };
+}): void {
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -114,7 +121,9 @@ console.log(`  URL:      ${sim.url}/chats`);
 console.log(`  login:    ${sim.login}`);
 console.log(`  api key:  ${sim.apiKey}`);
 console.log(`  data:     ${total} chats, ${from} .. ${to} (seed ${seed ?? 42})`);
-console.log(`  try:      curl -u '${sim.login}:${sim.apiKey}' -H X-API-Version:2 '${sim.url}/chats?date_from=${to}&date_to=${to}'`);
+console.log(
+  `  try:      curl -u '${sim.login}:${sim.apiKey}' -H X-API-Version:2 '${sim.url}/chats?date_from=${to}&date_to=${to}'`,
+);
 console.log('Press Ctrl-C to stop.');
 
 stopOnSignal(sim);

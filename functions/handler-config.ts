@@ -1,6 +1,6 @@
-import * as z from './shared/zod-mini.ts';
 import { chatFiltersSchema } from './shared/chat-filters.ts';
 import { isTimeZone } from './shared/day-range.ts';
+import * as z from './shared/zod-mini.ts';
 import { DEFAULT_API_URL } from './sources/v2/livechat-client.ts';
 
 const text = () => z.string().check(z.minLength(1));

@@ -1,11 +1,11 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { loadPlannerConfig } from './handler-config.ts';
 import { parseRunRequest, planRun } from './pipeline/run-planner.ts';
 import { SqsTaskSender } from './pipeline/sqs-task-sender.ts';
-import { assertArchiveFilters } from './sources/v36/v36-filters.ts';
-import { loadPlannerConfig } from './handler-config.ts';
 import { logger, metrics } from './powertools.ts';
+import { assertArchiveFilters } from './sources/v36/v36-filters.ts';
 
 const config = loadPlannerConfig();
 const sender = new SqsTaskSender(new SQSClient({}), config.QUEUE_URL);
@@ -27,7 +27,13 @@ export const handler = async (event: unknown, context: Context) => {
   if (config.SOURCE === 'v3.6') assertArchiveFilters(plan.dayTasks[0]?.filters ?? {});
   try {
     const report = await sender.send(plan.dayTasks);
-    logger.info('run planned', { runId: plan.runId, from: plan.days[0], to: plan.days.at(-1), days: plan.days.length, ...report });
+    logger.info('run planned', {
+      runId: plan.runId,
+      from: plan.days[0],
+      to: plan.days.at(-1),
+      days: plan.days.length,
+      ...report,
+    });
     metrics.addMetric('DaysPlanned', MetricUnit.Count, plan.days.length);
     return { runId: plan.runId, days: plan.days.length, ...report };
   } finally {

@@ -3,15 +3,15 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { decodeTask } from './shared/archive-task.ts';
-import { createLivechatClient, type LivechatClient } from './sources/v2/livechat-client.ts';
-import { handleQueuedTask, type QueuedTaskDeps } from './pipeline/queued-task-handler.ts';
-import type { RetryEvent } from './sources/retrying-api.ts';
-import { createArchivesClient, type ArchivesClient, type V36Credentials } from './sources/v36/list-archives-client.ts';
-import { S3Sink } from './lake/sinks/s3-sink.ts';
-import { SqsTaskSender } from './pipeline/sqs-task-sender.ts';
 import { livechatSecretSchema, livechatV36SecretSchema, loadWorkerConfig } from './handler-config.ts';
+import { S3Sink } from './lake/sinks/s3-sink.ts';
+import { handleQueuedTask, type QueuedTaskDeps } from './pipeline/queued-task-handler.ts';
+import { SqsTaskSender } from './pipeline/sqs-task-sender.ts';
 import { logger, metrics } from './powertools.ts';
+import { decodeTask } from './shared/archive-task.ts';
+import type { RetryEvent } from './sources/retrying-api.ts';
+import { createLivechatClient, type LivechatClient } from './sources/v2/livechat-client.ts';
+import { type ArchivesClient, createArchivesClient, type V36Credentials } from './sources/v36/list-archives-client.ts';
 
 const config = loadWorkerConfig();
 const processor = new BatchProcessor(EventType.SQS);
@@ -35,7 +35,12 @@ function onRetry(retry: RetryEvent): void {
   logger.warn('retrying LiveChat request', { ...retry });
 }
 
-const requestTuning = { apiUrl: config.API_URL, timeoutMs: config.REQUEST_TIMEOUT_MS, totalTimeoutMs: config.REQUEST_BUDGET_MS, onRetry };
+const requestTuning = {
+  apiUrl: config.API_URL,
+  timeoutMs: config.REQUEST_TIMEOUT_MS,
+  totalTimeoutMs: config.REQUEST_BUDGET_MS,
+  onRetry,
+};
 
 /** SOURCE v2: `{"login": "...", "apiKey": "..."}`. */
 const v2Client = perSecretValue((value): LivechatClient => {
@@ -48,7 +53,9 @@ const v2Client = perSecretValue((value): LivechatClient => {
 const v36Client = perSecretValue((value): ArchivesClient => {
   const secret = livechatV36SecretSchema.safeParse(value);
   if (!secret.success) {
-    throw new Error('the LiveChat v3.6 secret must be JSON {"accountId": "...", "token": "..."} or {"bearerToken": "..."}');
+    throw new Error(
+      'the LiveChat v3.6 secret must be JSON {"accountId": "...", "token": "..."} or {"bearerToken": "..."}',
+    );
   }
   const credentials: V36Credentials =
     'bearerToken' in secret.data

@@ -30,7 +30,10 @@ export const configSchema = z
   .object({
     scheduleCron: z
       .string()
-      .regex(/^cron\(\S+( \S+){5}\)$/, 'must be an EventBridge Scheduler cron expression with six fields, e.g. cron(30 2 * * ? *)')
+      .regex(
+        /^cron\(\S+( \S+){5}\)$/,
+        'must be an EventBridge Scheduler cron expression with six fields, e.g. cron(30 2 * * ? *)',
+      )
       .default('cron(30 2 * * ? *)')
       .describe('When the planner runs, in timeZone.'),
     timeZone: z
@@ -38,8 +41,12 @@ export const configSchema = z
       .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Warsaw')
       .default('UTC')
       .describe('Time zone of the schedule and of the archive days.'),
-    lookbackDays: int(0, 60).default(3).describe('Settled days before the last one that every nightly run archives again.'),
-    settleHours: number(z.number().min(0).max(48)).default(2).describe('Hours after local midnight before a day counts as ended.'),
+    lookbackDays: int(0, 60)
+      .default(3)
+      .describe('Settled days before the last one that every nightly run archives again.'),
+    settleHours: number(z.number().min(0).max(48))
+      .default(2)
+      .describe('Hours after local midnight before a day counts as ended.'),
     maxRangeDays: int(1, 36600).default(1200).describe('Most days one manual backfill may ask for.'),
     filters: z
       .preprocess(fromJson, chatFiltersSchema)
@@ -59,7 +66,11 @@ export const configSchema = z
     requestTimeoutMs: int(1000, 300_000).default(20_000).describe('Timeout of one LiveChat API request.'),
     maxAttempts: int(1, 20).default(5).describe('How many times drift may force a day to be archived again.'),
     maxReceiveCount: number(
-      z.number().int().min(5, 'must be at least 5 so throttled or rate-limited tasks are not dead-lettered early').max(1000),
+      z
+        .number()
+        .int()
+        .min(5, 'must be at least 5 so throttled or rate-limited tasks are not dead-lettered early')
+        .max(1000),
     )
       .default(5)
       .describe('Deliveries of a page task before it goes to the DLQ.'),
@@ -70,7 +81,9 @@ export const configSchema = z
     source: z
       .enum(['v2', 'v3.6'])
       .default('v2')
-      .describe('Which LiveChat API the worker reads: REST API v2 GET /chats, or Agent Chat Web API v3.6 list_archives.'),
+      .describe(
+        'Which LiveChat API the worker reads: REST API v2 GET /chats, or Agent Chat Web API v3.6 list_archives.',
+      ),
     region: z
       .string()
       .regex(/^[a-z]{2,10}$/, 'must be a LiveChat data centre such as dal or fra')
@@ -112,7 +125,9 @@ export const configSchema = z
       .default('livechat-archiver')
       .describe('Athena workgroup that enforces result encryption and the scan cutoff.'),
     athenaResultsExpirationDays: int(1, 3650).default(30).describe('Days Athena query results are kept.'),
-    noncurrentVersionExpirationDays: int(1, 3650).default(90).describe('Days an overwritten lake object version is kept.'),
+    noncurrentVersionExpirationDays: int(1, 3650)
+      .default(90)
+      .describe('Days an overwritten lake object version is kept.'),
     intelligentTieringAfterDays: int(0, 3650)
       .optional()
       .describe('Move current lake objects to INTELLIGENT_TIERING after this many days; off if unset.'),
@@ -143,14 +158,22 @@ export const configSchema = z
       .default(7200)
       .describe('Alarm when the oldest page task has waited longer than this.'),
     scheduleRetryAttempts: int(0, 185).default(3).describe('EventBridge Scheduler retries of a failed planner invoke.'),
-    scheduleMaxEventAgeMinutes: int(1, 1440).default(60).describe('EventBridge Scheduler gives up on an invoke after this.'),
+    scheduleMaxEventAgeMinutes: int(1, 1440)
+      .default(60)
+      .describe('EventBridge Scheduler gives up on an invoke after this.'),
   })
   .strict()
   .superRefine((config, ctx) => {
     if (config.source === 'v3.6') {
-      const unsupported = (['type', 'rate', 'visitor_id'] as const).filter((name) => config.filters[name] !== undefined);
+      const unsupported = (['type', 'rate', 'visitor_id'] as const).filter(
+        (name) => config.filters[name] !== undefined,
+      );
       if (unsupported.length) {
-        ctx.addIssue({ code: 'custom', path: ['filters'], message: `${unsupported.join(', ')} have no list_archives (v3.6) equivalent` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['filters'],
+          message: `${unsupported.join(', ')} have no list_archives (v3.6) equivalent`,
+        });
       }
     }
     if (config.region !== undefined && config.source !== 'v3.6') {

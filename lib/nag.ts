@@ -1,4 +1,4 @@
-import { CfnElement, Stack, Validations, type App } from 'aws-cdk-lib';
+import { type App, CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 

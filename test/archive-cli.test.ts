@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '#cli/archive-command.ts';
-import { createLivechatClient } from '#sources/v2/livechat-client.ts';
-import { archivePage } from '#sources/v2/page-archiver.ts';
-import { planDay } from '#sources/v2/day-planner.ts';
-import { dayTask } from '#shared/archive-task.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
-import { startSimulator, type RunningSimulator, type SimulatorOptions } from '#simulator/index.ts';
+import { dayTask } from '#shared/archive-task.ts';
+import { type RunningSimulator, type SimulatorOptions, startSimulator } from '#simulator/index.ts';
+import { planDay } from '#sources/v2/day-planner.ts';
+import { createLivechatClient } from '#sources/v2/livechat-client.ts';
+import { archivePage } from '#sources/v2/page-archiver.ts';
 import { runArchiveCli } from './support/cli-runner.ts';
 import { chatIdsByDay, duplicatesOf, listFiles } from './support/lake-reader.ts';
 
@@ -39,10 +39,23 @@ async function archiveFromSimulator(options: Omit<SimulatorOptions, 'from' | 'to
 async function expectEveryChatExactlyOnce(out: string, simulator: RunningSimulator) {
   const lake = await chatIdsByDay(out);
   let checked = 0;
-  for (const day of ['2026-05-01', '2026-05-02', '2026-05-03', '2026-05-04', '2026-05-05', '2026-05-06', '2026-05-07']) {
+  for (const day of [
+    '2026-05-01',
+    '2026-05-02',
+    '2026-05-03',
+    '2026-05-04',
+    '2026-05-05',
+    '2026-05-06',
+    '2026-05-07',
+  ]) {
     const ids = lake.get(day) ?? [];
     expect(duplicatesOf(ids), `duplicates on ${day}`).toEqual([]);
-    expect([...ids].sort(), `chats of ${day}`).toEqual(simulator.chats(day).map((chat) => chat.id).sort());
+    expect([...ids].sort(), `chats of ${day}`).toEqual(
+      simulator
+        .chats(day)
+        .map((chat) => chat.id)
+        .sort(),
+    );
     checked += ids.length;
   }
   return checked;
@@ -84,10 +97,14 @@ describe('npm run archive against the simulator', () => {
     expect(await listFiles(out)).not.toContainEqual(expect.stringMatching(/\.partial$/));
   });
 
-  it('removes stale pages (fewer pages than before, or another source\'s files) when a day is re-archived', async () => {
+  it("removes stale pages (fewer pages than before, or another source's files) when a day is re-archived", async () => {
     const { out, sim } = await archiveFromSimulator({ chatsPerDay: () => 30 });
     await new LocalFileSink(out).put('chats/dt=2026-05-01/page-00009.json.gz', Buffer.from('stale'), 'ndjson-gzip');
-    await new LocalFileSink(out).put('chats/dt=2026-05-01/v36-day-part-00001.json.gz', Buffer.from('other source'), 'ndjson-gzip');
+    await new LocalFileSink(out).put(
+      'chats/dt=2026-05-01/v36-day-part-00001.json.gz',
+      Buffer.from('other source'),
+      'ndjson-gzip',
+    );
     const again = await runCli(['--from', FROM, '--to', TO, '--out', out, '--api-url', sim.url], {
       LIVECHAT_LOGIN: sim.login,
       LIVECHAT_API_KEY: sim.apiKey,
@@ -114,7 +131,10 @@ describe('npm run archive against the simulator', () => {
     const { code, out, sim } = await archiveFromSimulator({}, ['--type', 'missed_chat']);
     expect(code).toBe(EXIT.ok);
     const lake = await chatIdsByDay(out);
-    const expected = sim.allChats().filter((chat) => chat.type === 'missed_chat').map((chat) => chat.id);
+    const expected = sim
+      .allChats()
+      .filter((chat) => chat.type === 'missed_chat')
+      .map((chat) => chat.id);
     expect([...lake.values()].flat().sort()).toEqual(expected.sort());
   });
 
@@ -128,7 +148,12 @@ describe('npm run archive against the simulator', () => {
     for (const task of plan.pageTasks) await archivePage(task, { client, sink, now });
     const snapshot = async () =>
       Promise.all(
-        (await listFiles(out)).map(async (file) => [file, createHash('sha256').update(await readFile(join(out, file))).digest('hex')]),
+        (await listFiles(out)).map(async (file) => [
+          file,
+          createHash('sha256')
+            .update(await readFile(join(out, file)))
+            .digest('hex'),
+        ]),
       );
     const before = await snapshot();
     await archivePage(plan.pageTasks[1]!, { client, sink, now });
@@ -179,7 +204,10 @@ describe('npm run archive: refusals', () => {
   ])('refuses %j with a usage error and writes nothing', async (args, message) => {
     const out = await mkdtemp(join(tmpdir(), 'lake-'));
     const hasOut = args.includes('--out') || args.includes('--bucket');
-    const result = await runCli(hasOut ? args : [...args, '--out', out], { LIVECHAT_LOGIN: 'x', LIVECHAT_API_KEY: 'y' });
+    const result = await runCli(hasOut ? args : [...args, '--out', out], {
+      LIVECHAT_LOGIN: 'x',
+      LIVECHAT_API_KEY: 'y',
+    });
     expect(result.code).toBe(EXIT.usage);
     expect(result.stderr.split('\n')[0]).toMatch(message);
     expect(result.stderr.split('\n')[0]).toMatch(/^error: /);

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { USAGE } from '#cli/archive-args.ts';
-import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import { configSchema } from '#infra/config.ts';
+import { NAMED_QUERIES } from '#lake/named-queries.ts';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 

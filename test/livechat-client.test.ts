@@ -1,11 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  LivechatAuthError,
-  LivechatRequestError,
-  LivechatUnavailableError,
-} from '#shared/errors.ts';
+import { LivechatAuthError, LivechatRequestError, LivechatUnavailableError } from '#shared/errors.ts';
+import { type FaultOptions, type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { createLivechatClient, type RetryEvent } from '#sources/v2/livechat-client.ts';
-import { startSimulator, type FaultOptions, type RunningSimulator } from '#simulator/index.ts';
 
 const DAY = '2026-03-10';
 let sim: RunningSimulator | undefined;
@@ -36,7 +32,12 @@ describe('LiveChat v2 client', () => {
     const page = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 3 });
     expect(page.total).toBe(60);
     expect(page.pages).toBe(3);
-    expect(page.chats.map((chat) => chat.id)).toEqual(sim.chats(DAY).slice(50).map((chat) => chat.id));
+    expect(page.chats.map((chat) => chat.id)).toEqual(
+      sim
+        .chats(DAY)
+        .slice(50)
+        .map((chat) => chat.id),
+    );
 
     const missed = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1, filters: { type: 'missed_chat' } });
     expect(missed.total).toBe(sim.chats(DAY).filter((chat) => chat.type === 'missed_chat').length);
@@ -68,7 +69,10 @@ describe('LiveChat v2 client', () => {
   });
 
   it('abandons a response slower than the timeout and retries it', async () => {
-    const { client, retries } = await clientFor({ slowMs: 5_000, script: [{ fault: 'slow', times: 1 }] }, { timeoutMs: 300 });
+    const { client, retries } = await clientFor(
+      { slowMs: 5_000, script: [{ fault: 'slow', times: 1 }] },
+      { timeoutMs: 300 },
+    );
     const page = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
     expect(page.total).toBe(60);
     expect(retries.map((retry) => retry.reason)).toEqual(['timeout']);
@@ -112,7 +116,9 @@ describe('LiveChat v2 client', () => {
 
   it('fails at once on a request the API rejects (400)', async () => {
     const { client, retries } = await clientFor({});
-    const error = await client.listChats({ dateFrom: 'not-a-day', dateTo: DAY, page: 1 }).catch((caught: unknown) => caught);
+    const error = await client
+      .listChats({ dateFrom: 'not-a-day', dateTo: DAY, page: 1 })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(LivechatRequestError);
     expect((error as Error).message).toMatch(/\(400\)/);
     expect(retries).toHaveLength(0);
@@ -131,7 +137,9 @@ describe('LiveChat v2 client', () => {
     );
     await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
     expect(seen[0]?.get('x-api-version')).toBe('2');
-    expect(seen[0]?.get('authorization')).toBe(`Basic ${Buffer.from('demo@example.com:demo-api-key').toString('base64')}`);
+    expect(seen[0]?.get('authorization')).toBe(
+      `Basic ${Buffer.from('demo@example.com:demo-api-key').toString('base64')}`,
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '#shared/errors.ts';
-import { localDay } from '#shared/day-range.ts';
 import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
+import { localDay } from '#shared/day-range.ts';
+import { InvalidInputError } from '#shared/errors.ts';
 
 const settings = {
   timeZone: 'UTC',
@@ -17,7 +17,14 @@ describe('run planner', () => {
     const plan = planRun(parseRunRequest({ scheduledTime: '2026-11-25T02:30:00Z' }), settings);
     expect(plan.days).toEqual(['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24']);
     expect(plan.runId).toBe('scheduled-20261125T023000Z');
-    expect(plan.dayTasks[0]).toEqual({ v: 1, kind: 'day', runId: plan.runId, day: '2026-11-21', attempt: 1, filters: {} });
+    expect(plan.dayTasks[0]).toEqual({
+      v: 1,
+      kind: 'day',
+      runId: plan.runId,
+      day: '2026-11-21',
+      attempt: 1,
+      filters: {},
+    });
   });
 
   it('waits for the settle lag: just after midnight the previous day is not yet the last one', () => {
@@ -37,7 +44,10 @@ describe('run planner', () => {
   });
 
   it('plans a backfill by hand with its filters and a run id from the invocation', () => {
-    const plan = planRun(parseRunRequest({ from: '2024-01-01', to: '2026-12-31', filters: { type: 'chat' } }), settings);
+    const plan = planRun(
+      parseRunRequest({ from: '2024-01-01', to: '2026-12-31', filters: { type: 'chat' } }),
+      settings,
+    );
     expect(plan.days).toHaveLength(1096);
     expect(plan.runId).toBe('manual-req-1');
     expect(plan.dayTasks.every((task) => task.filters.type === 'chat')).toBe(true);

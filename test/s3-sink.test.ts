@@ -33,7 +33,11 @@ describe('S3Sink', () => {
   it('lists every page of a listing and strips the prefix', async () => {
     s3Mock
       .on(ListObjectsV2Command, { ContinuationToken: undefined })
-      .resolves({ Contents: [{ Key: 'p/chats/dt=2026-01-01/page-00002.json.gz' }], IsTruncated: true, NextContinuationToken: 't2' })
+      .resolves({
+        Contents: [{ Key: 'p/chats/dt=2026-01-01/page-00002.json.gz' }],
+        IsTruncated: true,
+        NextContinuationToken: 't2',
+      })
       .on(ListObjectsV2Command, { ContinuationToken: 't2' })
       .resolves({ Contents: [{ Key: 'p/chats/dt=2026-01-01/page-00001.json.gz' }], IsTruncated: false });
     const sink = new S3Sink(new S3Client({}), 'b', 'p/');
@@ -53,7 +57,9 @@ describe('S3Sink', () => {
     expect(s3Mock).toHaveReceivedCommandTimes(DeleteObjectsCommand, 2);
 
     s3Mock.on(DeleteObjectsCommand).resolves({ Errors: [{ Key: 'chats/x', Code: 'AccessDenied' }] });
-    await expect(sink.delete(['chats/x'])).rejects.toThrow(/could not delete 1 object\(s\), first chats\/x: AccessDenied/);
+    await expect(sink.delete(['chats/x'])).rejects.toThrow(
+      /could not delete 1 object\(s\), first chats\/x: AccessDenied/,
+    );
   });
 
   it('creates a claim only if absent (If-None-Match), reporting an existing one as false', async () => {
@@ -62,14 +68,16 @@ describe('S3Sink', () => {
     expect(await sink.putIfAbsent('manifests/claim.json', Buffer.from('{}'), 'json')).toBe(true);
     expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, { Key: 'manifests/claim.json', IfNoneMatch: '*' });
 
-    s3Mock.on(PutObjectCommand).rejects(
-      new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 } }),
-    );
+    s3Mock
+      .on(PutObjectCommand)
+      .rejects(
+        new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 } }),
+      );
     expect(await sink.putIfAbsent('manifests/claim.json', Buffer.from('{}'), 'json')).toBe(false);
 
-    s3Mock.on(PutObjectCommand).rejects(
-      new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } }),
-    );
+    s3Mock
+      .on(PutObjectCommand)
+      .rejects(new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } }));
     await expect(sink.putIfAbsent('manifests/claim.json', Buffer.from('{}'), 'json')).rejects.toThrow();
   });
 });

@@ -1,11 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Chat,
-  type RunningSimulator,
-  type SimulatorOptions,
-  AGENTS,
-  startSimulator,
-} from '#simulator/index.ts';
+import { AGENTS, type Chat, type RunningSimulator, type SimulatorOptions, startSimulator } from '#simulator/index.ts';
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -19,7 +13,14 @@ interface Page {
 
 const started: RunningSimulator[] = [];
 async function sim(opts: Partial<SimulatorOptions> = {}): Promise<RunningSimulator> {
-  const s = await startSimulator({ from: '2024-03-01', to: '2024-03-07', host: '127.0.0.1', port: 0, today: '2024-03-10', ...opts });
+  const s = await startSimulator({
+    from: '2024-03-01',
+    to: '2024-03-07',
+    host: '127.0.0.1',
+    port: 0,
+    today: '2024-03-10',
+    ...opts,
+  });
   started.push(s);
   return s;
 }
@@ -28,14 +29,18 @@ afterAll(async () => {
 });
 
 function authHeader(login: string, key: string): string {
-  return 'Basic ' + Buffer.from(`${login}:${key}`).toString('base64');
+  return `Basic ${Buffer.from(`${login}:${key}`).toString('base64')}`;
 }
 
 function headersFor(s: RunningSimulator): Record<string, string> {
   return { Authorization: authHeader(s.login, s.apiKey), 'X-API-Version': '2' };
 }
 
-async function raw(s: RunningSimulator, query: Record<string, string | number> = {}, init: RequestInit = {}): Promise<Response> {
+async function raw(
+  s: RunningSimulator,
+  query: Record<string, string | number> = {},
+  init: RequestInit = {},
+): Promise<Response> {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
   return fetch(`${s.url}/chats${qs ? `?${qs}` : ''}`, { headers: headersFor(s), ...init });
 }
@@ -47,7 +52,10 @@ async function getPage(s: RunningSimulator, query: Record<string, string | numbe
 }
 
 /** Fetch every page of a query and return the chats in order. */
-async function getAll(s: RunningSimulator, query: Record<string, string | number>): Promise<{ chats: Chat[]; total: number; pages: number }> {
+async function getAll(
+  s: RunningSimulator,
+  query: Record<string, string | number>,
+): Promise<{ chats: Chat[]; total: number; pages: number }> {
   const first = await getPage(s, query);
   const chats = [...first.chats];
   for (let p = 2; p <= first.pages; p++) chats.push(...(await getPage(s, { ...query, page: p })).chats);
@@ -100,8 +108,16 @@ describe('pagination', () => {
   });
 
   it('an empty result has total 0 and pages 0', async () => {
-    expect(await getPage(s, { date_from: '2024-03-05', date_to: '2024-03-05' })).toEqual({ chats: [], total: 0, pages: 0 });
-    expect(await getPage(s, { date_from: '2024-03-05', date_to: '2024-03-01' })).toEqual({ chats: [], total: 0, pages: 0 });
+    expect(await getPage(s, { date_from: '2024-03-05', date_to: '2024-03-05' })).toEqual({
+      chats: [],
+      total: 0,
+      pages: 0,
+    });
+    expect(await getPage(s, { date_from: '2024-03-05', date_to: '2024-03-01' })).toEqual({
+      chats: [],
+      total: 0,
+      pages: 0,
+    });
   });
 
   it('exact multiples of 25 have no trailing empty page', async () => {
@@ -135,7 +151,13 @@ describe('pagination', () => {
 describe('protocol errors', () => {
   let s: RunningSimulator;
   beforeAll(async () => {
-    s = await sim({ from: DAY, to: DAY, chatsPerDay: exactly(5), login: 'john.doe@mycompany.com', apiKey: 'c14b85863755158d7aa5cc4ba17f61cb' });
+    s = await sim({
+      from: DAY,
+      to: DAY,
+      chatsPerDay: exactly(5),
+      login: 'john.doe@mycompany.com',
+      apiKey: 'c14b85863755158d7aa5cc4ba17f61cb',
+    });
   });
 
   it('401 with a JSON error for missing or wrong basic auth', async () => {
@@ -143,13 +165,19 @@ describe('protocol errors', () => {
     expect(missing.status).toBe(401);
     expect(missing.headers.get('content-type')).toBe('application/json');
     expect(await missing.json()).toEqual({ error: 'Authentication failed' });
-    const wrongKey = await fetch(`${s.url}/chats`, { headers: { Authorization: authHeader(s.login, 'nope'), 'X-API-Version': '2' } });
+    const wrongKey = await fetch(`${s.url}/chats`, {
+      headers: { Authorization: authHeader(s.login, 'nope'), 'X-API-Version': '2' },
+    });
     expect(wrongKey.status).toBe(401);
     expect(await wrongKey.json()).toEqual({ error: 'Authentication failed' });
-    const wrongLogin = await fetch(`${s.url}/chats`, { headers: { Authorization: authHeader('x@y.z', s.apiKey), 'X-API-Version': '2' } });
+    const wrongLogin = await fetch(`${s.url}/chats`, {
+      headers: { Authorization: authHeader('x@y.z', s.apiKey), 'X-API-Version': '2' },
+    });
     expect(wrongLogin.status).toBe(401);
     await wrongLogin.arrayBuffer();
-    const bearer = await fetch(`${s.url}/chats`, { headers: { Authorization: `Bearer ${s.apiKey}`, 'X-API-Version': '2' } });
+    const bearer = await fetch(`${s.url}/chats`, {
+      headers: { Authorization: `Bearer ${s.apiKey}`, 'X-API-Version': '2' },
+    });
     expect(bearer.status).toBe(401);
     await bearer.arrayBuffer();
   });
@@ -164,7 +192,9 @@ describe('protocol errors', () => {
     expect(missing.status).toBe(400);
     expect(missing.headers.get('content-type')).toBe('application/json');
     expect(await missing.json()).toHaveProperty('error');
-    const v3 = await fetch(`${s.url}/chats`, { headers: { Authorization: authHeader(s.login, s.apiKey), 'X-API-Version': '3' } });
+    const v3 = await fetch(`${s.url}/chats`, {
+      headers: { Authorization: authHeader(s.login, s.apiKey), 'X-API-Version': '3' },
+    });
     expect(v3.status).toBe(400);
     expect(await v3.json()).toHaveProperty('error');
   });
@@ -224,7 +254,10 @@ describe('filters', () => {
     all = s.allChats();
   });
 
-  async function expectFilter(params: Record<string, string | number>, predicate: (c: Chat) => boolean): Promise<Chat[]> {
+  async function expectFilter(
+    params: Record<string, string | number>,
+    predicate: (c: Chat) => boolean,
+  ): Promise<Chat[]> {
     const expected = all.filter(predicate);
     expect(expected.length, `fixture has matches for ${JSON.stringify(params)}`).toBeGreaterThan(0);
     expect(expected.length, `fixture has non-matches for ${JSON.stringify(params)}`).toBeLessThan(all.length);
@@ -238,7 +271,9 @@ describe('filters', () => {
   const agentsOf = (c: Chat) => c['agents'] as Array<{ email: string }>;
   const goalsOf = (c: Chat) => (c['goals'] as Array<{ id: number }> | undefined) ?? [];
   const textOf = (c: Chat) =>
-    [c['visitor_name'] as string, ...(c['messages'] as Array<{ text: string }>).map((m) => m.text)].join('\n').toLowerCase();
+    [c['visitor_name'] as string, ...(c['messages'] as Array<{ text: string }>).map((m) => m.text)]
+      .join('\n')
+      .toLowerCase();
 
   it('type', async () => {
     await expectFilter({ type: 'missed_chat' }, (c) => c.type === 'missed_chat');
@@ -257,7 +292,12 @@ describe('filters', () => {
     await expectFilter({ query: 'ORDER' }, (c) => textOf(c).includes('order'));
     await expectFilter({ query: '注文' }, (c) => textOf(c).includes('注文'));
     await expectFilter({ query: 'ZOË' }, (c) => textOf(c).includes('zoë'));
-    const nameOnly = all.find((c) => !textOf(c).replace((c['visitor_name'] as string).toLowerCase(), '').includes('brown') && (c['visitor_name'] as string).includes('Brown'));
+    const nameOnly = all.find(
+      (c) =>
+        !textOf(c)
+          .replace((c['visitor_name'] as string).toLowerCase(), '')
+          .includes('brown') && (c['visitor_name'] as string).includes('Brown'),
+    );
     if (nameOnly) expect(ids((await getAll(s, { ...WEEK, query: 'brown' })).chats)).toContain(nameOnly.id);
   });
 
@@ -285,7 +325,10 @@ describe('filters', () => {
   });
 
   it('filters combine (AND)', async () => {
-    await expectFilter({ type: 'chat', group: 1, rate: 'not_rated' }, (c) => c.type === 'chat' && (c['group'] as number[])[0] === 1 && c['rate'] === 'not_rated');
+    await expectFilter(
+      { type: 'chat', group: 1, rate: 'not_rated' },
+      (c) => c.type === 'chat' && (c['group'] as number[])[0] === 1 && c['rate'] === 'not_rated',
+    );
   });
 });
 
@@ -390,8 +433,15 @@ describe('synthetic data', () => {
     }
     const fb = all.find((c) => 'integration_variables' in c)!;
     expect((fb['integration_variables'] as Array<{ key: string }>).map((v) => v.key)).toEqual([
-      'facebook.id', 'facebook.name', 'facebook.first_name', 'facebook.last_name', 'facebook.gender',
-      'facebook.locale', 'facebook.link', 'facebook.username', 'facebook.email',
+      'facebook.id',
+      'facebook.name',
+      'facebook.first_name',
+      'facebook.last_name',
+      'facebook.gender',
+      'facebook.locale',
+      'facebook.link',
+      'facebook.username',
+      'facebook.email',
     ]);
     const pre = all.find((c) => 'prechat_survey' in c)!;
     for (const p of pre['prechat_survey'] as Array<Record<string, unknown>>) {
@@ -438,11 +488,7 @@ describe('scripted faults', () => {
       to: D,
       chatsPerDay: exactly(30),
       faults: {
-        script: [
-          { fault: '429', retryAfterSeconds: 7 },
-          { fault: '429', retryAfterSeconds: null },
-          { fault: '429' },
-        ],
+        script: [{ fault: '429', retryAfterSeconds: 7 }, { fault: '429', retryAfterSeconds: null }, { fault: '429' }],
       },
     });
     const a = await raw(s, q);
@@ -467,11 +513,7 @@ describe('scripted faults', () => {
       to: D,
       chatsPerDay: exactly(30),
       faults: {
-        script: [
-          { day: D, page: 2, fault: '503', times: 2 },
-          { day: D, fault: '500' },
-          { fault: '502' },
-        ],
+        script: [{ day: D, page: 2, fault: '503', times: 2 }, { day: D, fault: '500' }, { fault: '502' }],
       },
     });
     // page 1 of another day: first two entries do not match, the third does
@@ -494,7 +536,12 @@ describe('scripted faults', () => {
   });
 
   it('slow: the response comes after slowMs (a client timeout fires first)', async () => {
-    const s = await sim({ from: D, to: D, chatsPerDay: exactly(3), faults: { slowMs: 400, script: [{ fault: 'slow', times: 2 }] } });
+    const s = await sim({
+      from: D,
+      to: D,
+      chatsPerDay: exactly(3),
+      faults: { slowMs: 400, script: [{ fault: 'slow', times: 2 }] },
+    });
     const t0 = performance.now();
     await expect(raw(s, q, { signal: AbortSignal.timeout(100) })).rejects.toThrow();
     expect(performance.now() - t0).toBeLessThan(350);
@@ -533,7 +580,12 @@ describe('scripted faults', () => {
   });
 
   it('empty: 200 with chats: [] but the normal total/pages', async () => {
-    const s = await sim({ from: D, to: D, chatsPerDay: exactly(30), faults: { script: [{ fault: 'empty', page: 2 }] } });
+    const s = await sim({
+      from: D,
+      to: D,
+      chatsPerDay: exactly(30),
+      faults: { script: [{ fault: 'empty', page: 2 }] },
+    });
     expect(await getPage(s, { ...q, page: 2 })).toEqual({ chats: [], total: 30, pages: 2 });
     expect((await getPage(s, { ...q, page: 2 })).chats).toHaveLength(5);
   });
@@ -599,7 +651,12 @@ describe('drift', () => {
   const q = { date_from: D, date_to: D };
 
   it('adds chats to the day after N served requests and changes total', async () => {
-    const s = await sim({ from: D, to: D, chatsPerDay: exactly(30), faults: { drift: [{ day: D, afterRequests: 1, addChats: 4 }] } });
+    const s = await sim({
+      from: D,
+      to: D,
+      chatsPerDay: exactly(30),
+      faults: { drift: [{ day: D, afterRequests: 1, addChats: 4 }] },
+    });
     const before = s.chats(D);
     const p1 = await getPage(s, q);
     expect(p1.total).toBe(30);
@@ -696,7 +753,12 @@ describe('rate limit and latency', () => {
   });
 
   it('close() does not wait for pending slow responses', async () => {
-    const s = await startSimulator({ from: '2024-03-01', to: '2024-03-01', chatsPerDay: exactly(1), faults: { rateSlow: 1, slowMs: 60_000 } });
+    const s = await startSimulator({
+      from: '2024-03-01',
+      to: '2024-03-01',
+      chatsPerDay: exactly(1),
+      faults: { rateSlow: 1, slowMs: 60_000 },
+    });
     const pending = raw(s).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 50));
     const t0 = performance.now();

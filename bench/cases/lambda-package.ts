@@ -1,9 +1,8 @@
-import { mkdir, mkdtemp, rm, stat, symlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import type { BenchConfig } from '#bench/support/config.ts';
 import { PROJECT_ROOT, runNode } from '#bench/support/processes.ts';
@@ -131,7 +130,8 @@ async function bundleHandler(work: string, name: string, variant: BundleFigures[
   for (const output of Object.values(result.metafile.outputs)) {
     // Static imports only: a dynamic import() (the worker's SQS client) loads on first use, not at cold start.
     for (const imported of output.imports) {
-      if (imported.external && imported.kind === 'import-statement' && imported.path.startsWith('@aws-sdk/')) sdkImports.add(imported.path);
+      if (imported.external && imported.kind === 'import-statement' && imported.path.startsWith('@aws-sdk/'))
+        sdkImports.add(imported.path);
     }
   }
   return {
@@ -147,7 +147,7 @@ async function bundleHandler(work: string, name: string, variant: BundleFigures[
 
 /** Minified bundle bytes of one small strict schema written with each zod import style. */
 async function zodStyles(): Promise<Record<'binding' | 'namespace' | 'mini', number>> {
-  const schema = "z.object({ id: z.string().min(1), page: z.number().int() }).strict()";
+  const schema = 'z.object({ id: z.string().min(1), page: z.number().int() }).strict()';
   const sources = {
     binding: `import { z } from 'zod';\nconsole.log(${schema}.parse({ id: 'a', page: 1 }));`,
     namespace: `import * as z from 'zod';\nconsole.log(${schema}.parse({ id: 'a', page: 1 }));`,
@@ -216,7 +216,9 @@ export async function lambdaPackage(config: BenchConfig, log: (line: string) => 
         for (let index = 0; index < config.lambda.coldImports; index += 1) {
           coldMs.push(await coldImport(built.outfile, built.outDir, env));
           if (variant === 'as-is') {
-            coldSourceMapsMs.push(await coldImport(built.outfile, built.outDir, { ...env, NODE_OPTIONS: '--enable-source-maps' }));
+            coldSourceMapsMs.push(
+              await coldImport(built.outfile, built.outDir, { ...env, NODE_OPTIONS: '--enable-source-maps' }),
+            );
             sdkOnlyMs.push(await coldImport(built.sdkImports, built.outDir, env));
           }
         }
@@ -277,7 +279,8 @@ export async function lambdaPackage(config: BenchConfig, log: (line: string) => 
         met: undefined,
       });
     });
-    const rowOf = (name: string, offset: number) => `4.${1 + asIs.findIndex((figure) => figure.name === name) * 3 + offset}`;
+    const rowOf = (name: string, offset: number) =>
+      `4.${1 + asIs.findIndex((figure) => figure.name === name) * 3 + offset}`;
     const contributors = (figure: (typeof figures)[number], count = 6) =>
       figure.topPackages
         .slice(0, count)

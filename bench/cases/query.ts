@@ -2,16 +2,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TASK_VERSION, type PageTask } from '#shared/archive-task.ts';
+import type { BenchConfig } from '#bench/support/config.ts';
+import { median, ms, pct, type Section, s } from '#bench/support/report.ts';
+import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { type PageTask, TASK_VERSION } from '#shared/archive-task.ts';
 import { daysInRange } from '#shared/day-range.ts';
+import { type Chat, generateDay } from '#simulator/index.ts';
 import type { LivechatClient } from '#sources/v2/livechat-client.ts';
 import { expectedPages } from '#sources/v2/livechat-schema.ts';
 import { archivePage } from '#sources/v2/page-archiver.ts';
-import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
-import { openLocalLake } from '#lake/duckdb-lake.ts';
-import { generateDay, type Chat } from '#simulator/index.ts';
-import type { BenchConfig } from '#bench/support/config.ts';
-import { median, ms, pct, s, type Section } from '#bench/support/report.ts';
 
 const SEED = 42;
 const CACHE_VERSION = 1;
@@ -27,7 +27,11 @@ async function cachedLake(
   log: (line: string) => void,
 ): Promise<{ dir: string; buildMs?: number; builtAt?: string }> {
   const total = days.length * chatsPerDay;
-  const dir = join(tmpdir(), 'livechat-archiver-bench-cache', `lake-v${CACHE_VERSION}-seed${SEED}-${days[0]}-${days.length}d-${chatsPerDay}`);
+  const dir = join(
+    tmpdir(),
+    'livechat-archiver-bench-cache',
+    `lake-v${CACHE_VERSION}-seed${SEED}-${days[0]}-${days.length}d-${chatsPerDay}`,
+  );
   const marker = join(dir, '.complete');
   if (existsSync(marker)) {
     const { builtAt } = JSON.parse(await readFile(marker, 'utf8')) as { builtAt?: string };
@@ -58,7 +62,8 @@ async function cachedLake(
       total: chats.length,
     }));
     const outcomes = await Promise.all(tasks.map((task) => archivePage(task, { client, sink })));
-    if (outcomes.some((outcome) => outcome.status !== 'written')) throw new Error(`lake build: a page of ${day} was not written`);
+    if (outcomes.some((outcome) => outcome.status !== 'written'))
+      throw new Error(`lake build: a page of ${day} was not written`);
   }
   await writeFile(marker, JSON.stringify({ chats: total, days: days.length, builtAt: new Date().toISOString() }));
   return { dir, buildMs: performance.now() - started };
@@ -85,7 +90,10 @@ async function profileStrictScan(dir: string): Promise<ScanProfile> {
   try {
     await lake.query("PRAGMA enable_profiling = 'json'");
     const rows = await lake.query<Record<string, unknown>>('EXPLAIN ANALYZE SELECT count(*) FROM chats');
-    const root = JSON.parse(String(Object.values(rows[0] ?? {}).at(-1))) as ProfileNode & { latency?: number; cpu_time?: number };
+    const root = JSON.parse(String(Object.values(rows[0] ?? {}).at(-1))) as ProfileNode & {
+      latency?: number;
+      cpu_time?: number;
+    };
     let total = 0;
     let validation = 0;
     let read = 0;
@@ -186,14 +194,16 @@ export async function query(config: BenchConfig, log: (line: string) => void): P
       },
       {
         id: '6.4',
-        metric: "Same query with openLocalLake(dir, { strict: true }) (every record validated against the schema, as the tests do): open / first query",
+        metric:
+          'Same query with openLocalLake(dir, { strict: true }) (every record validated against the schema, as the tests do): open / first query',
         measured: strictRun ? `${ms(strictRun.openMs)} / ${s(strictRun.queryMs)}` : 'n/a',
         target: '—',
         met: undefined,
       },
       {
         id: '6.5',
-        metric: 'Strict view, DuckDB profile of a full scan: share of operator time in the schema-check projection / in reading the JSON',
+        metric:
+          'Strict view, DuckDB profile of a full scan: share of operator time in the schema-check projection / in reading the JSON',
         measured: `${pct(profile.validationShare, 0)} / ${pct(profile.readShare, 0)} (${profile.cpuSeconds.toFixed(2)} s CPU, ${profile.latencySeconds.toFixed(2)} s wall)`,
         target: '—',
         met: undefined,

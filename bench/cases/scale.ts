@@ -1,16 +1,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SendMessageBatchCommand, SQSClient, type SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { build } from 'esbuild';
 import type { ArchiveProcessOptions, ArchiveProcessResult } from '#bench/archive-process.ts';
-import { daysInRange } from '#shared/day-range.ts';
-import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
-import { SqsTaskSender } from '#pipeline/sqs-task-sender.ts';
 import type { BenchConfig } from '#bench/support/config.ts';
 import { BENCH_DIR, PROJECT_ROOT, runNode, startSimulatorProcess } from '#bench/support/processes.ts';
-import { mb, ms, pct, s, times, type Section } from '#bench/support/report.ts';
+import { mb, ms, pct, type Section, s, times } from '#bench/support/report.ts';
+import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
+import { SqsTaskSender } from '#pipeline/sqs-task-sender.ts';
+import { daysInRange } from '#shared/day-range.ts';
 
 interface ScaleRun {
   pages: number;
@@ -31,7 +31,12 @@ async function scaleRuns(
   flagSets: ReadonlyArray<readonly string[]>,
 ): Promise<ScaleRun[]> {
   const days = daysInRange(range.from, range.to).length;
-  const sim = await startSimulatorProcess({ from: range.from, to: range.to, chatsPerDay: config.scale.chatsPerDay, latencyMs: 0 });
+  const sim = await startSimulatorProcess({
+    from: range.from,
+    to: range.to,
+    chatsPerDay: config.scale.chatsPerDay,
+    latencyMs: 0,
+  });
   const runs: ScaleRun[] = [];
   try {
     for (const [index, flags] of flagSets.entries()) {
@@ -46,7 +51,9 @@ async function scaleRuns(
         out,
       };
       try {
-        const run = await runNode([...flags, '--expose-gc', bundle, JSON.stringify(options)], { timeoutMs: 15 * 60_000 });
+        const run = await runNode([...flags, '--expose-gc', bundle, JSON.stringify(options)], {
+          timeoutMs: 15 * 60_000,
+        });
         if (run.code !== 0) throw new Error(`archive process failed (code ${run.code}): ${run.stderr.slice(0, 1000)}`);
         const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as ArchiveProcessResult;
         runs.push({ pages: result.pages, days, result, simulatorStartMs: sim.startMs });
@@ -70,7 +77,9 @@ function spaces(result: ArchiveProcessResult): string {
 function rssProfile(result: ArchiveProcessResult): string {
   const samples = result.samples;
   if (samples.length < 4) return samples.map(([, rss]) => mb(rss, 0)).join(' → ');
-  const picks = [0.1, 0.25, 0.5, 0.75, 1].map((fraction) => samples[Math.min(samples.length - 1, Math.floor(fraction * (samples.length - 1)))]!);
+  const picks = [0.1, 0.25, 0.5, 0.75, 1].map(
+    (fraction) => samples[Math.min(samples.length - 1, Math.floor(fraction * (samples.length - 1)))]!,
+  );
   return picks.map(([at, rss]) => `${s(at, 1)}: ${mb(rss, 0)}`).join(', ');
 }
 
@@ -99,7 +108,10 @@ async function plannerBackfill(config: BenchConfig): Promise<PlannerFigures> {
       defaultFilters: {},
       fallbackRunId: 'manual-0b5e3c1c-7d4f-4a3e-9a51-2f4f5d0e8c11', // `manual-${awsRequestId}`, a UUID
     });
-    const report = await new SqsTaskSender(new SQSClient({ region: 'us-east-1' }), 'https://sqs.us-east-1.amazonaws.com/123456789012/pages').send(plan.dayTasks);
+    const report = await new SqsTaskSender(
+      new SQSClient({ region: 'us-east-1' }),
+      'https://sqs.us-east-1.amazonaws.com/123456789012/pages',
+    ).send(plan.dayTasks);
     const elapsedMs = performance.now() - started;
     const calls = sqsMock.commandCalls(SendMessageBatchCommand);
     let largestMessageBytes = 0;
@@ -110,7 +122,10 @@ async function plannerBackfill(config: BenchConfig): Promise<PlannerFigures> {
       const sizes = (input.Entries ?? []).map((entry) => Buffer.byteLength(entry.MessageBody ?? ''));
       maxEntries = Math.max(maxEntries, sizes.length);
       largestMessageBytes = Math.max(largestMessageBytes, ...sizes);
-      largestBatchBytes = Math.max(largestBatchBytes, sizes.reduce((sum, size) => sum + size, 0));
+      largestBatchBytes = Math.max(
+        largestBatchBytes,
+        sizes.reduce((sum, size) => sum + size, 0),
+      );
     }
     return {
       days: plan.days.length,
@@ -145,10 +160,20 @@ export async function scale(config: BenchConfig, log: (line: string) => void): P
     });
 
     const flagSets = [[], [SEMI_SPACE_FLAG]] as const;
-    const [small, smallCapped] = (await scaleRuns(config, bundle, work, config.scale.small, flagSets)) as [ScaleRun, ScaleRun];
-    log(`  ${small.pages} pages: peak RSS ${mb(small.result.maxRssBytes)} in ${s(small.result.wallMs)} (${SEMI_SPACE_FLAG}: ${mb(smallCapped.result.maxRssBytes)})`);
-    const [large, largeCapped] = (await scaleRuns(config, bundle, work, config.scale.large, flagSets)) as [ScaleRun, ScaleRun];
-    log(`  ${large.pages} pages: peak RSS ${mb(large.result.maxRssBytes)} in ${s(large.result.wallMs)} (${SEMI_SPACE_FLAG}: ${mb(largeCapped.result.maxRssBytes)})`);
+    const [small, smallCapped] = (await scaleRuns(config, bundle, work, config.scale.small, flagSets)) as [
+      ScaleRun,
+      ScaleRun,
+    ];
+    log(
+      `  ${small.pages} pages: peak RSS ${mb(small.result.maxRssBytes)} in ${s(small.result.wallMs)} (${SEMI_SPACE_FLAG}: ${mb(smallCapped.result.maxRssBytes)})`,
+    );
+    const [large, largeCapped] = (await scaleRuns(config, bundle, work, config.scale.large, flagSets)) as [
+      ScaleRun,
+      ScaleRun,
+    ];
+    log(
+      `  ${large.pages} pages: peak RSS ${mb(large.result.maxRssBytes)} in ${s(large.result.wallMs)} (${SEMI_SPACE_FLAG}: ${mb(largeCapped.result.maxRssBytes)})`,
+    );
     const ratio = large.result.maxRssBytes / small.result.maxRssBytes;
     const cappedRatio = largeCapped.result.maxRssBytes / smallCapped.result.maxRssBytes;
     const retained = (run: ScaleRun) => run.result.heapUsedAfterGcBytes ?? Number.NaN;

@@ -1,17 +1,17 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import PQueue from 'p-queue';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runArchive } from '#pipeline/archive-run.ts';
-import { daysInRange } from '#shared/day-range.ts';
-import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
-import type { LakeSink, ObjectContentType } from '#lake/sinks/lake-sink.ts';
-import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import PQueue from 'p-queue';
 import type { BenchConfig } from '#bench/support/config.ts';
 import { compareIds, readLakeIds, readNaiveIds } from '#bench/support/lake-content.ts';
 import { naiveArchive } from '#bench/support/naive-paginator.ts';
 import type { SimulatorProcess } from '#bench/support/processes.ts';
-import { median, pct, s, times, type Row, type Section } from '#bench/support/report.ts';
+import { median, pct, type Row, type Section, s, times } from '#bench/support/report.ts';
+import type { LakeSink, ObjectContentType } from '#lake/sinks/lake-sink.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { runArchive } from '#pipeline/archive-run.ts';
+import { daysInRange } from '#shared/day-range.ts';
+import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
 
 interface CountingClient {
   client: LivechatClient;
@@ -46,7 +46,12 @@ function requestLimited(inner: LivechatClient, limit: number): LivechatClient {
 }
 
 /** The floor: the same requests (planning + pages) with plain fetch, `concurrency` in flight, nothing else done. */
-async function rawFetchLoop(sim: SimulatorProcess, days: readonly string[], pagesPerDay: number, concurrency: number): Promise<number> {
+async function rawFetchLoop(
+  sim: SimulatorProcess,
+  days: readonly string[],
+  pagesPerDay: number,
+  concurrency: number,
+): Promise<number> {
   const headers = {
     Authorization: `Basic ${Buffer.from(`${sim.login}:${sim.apiKey}`).toString('base64')}`,
     'X-API-Version': '2',
@@ -136,7 +141,10 @@ async function archiveOnce(
 }
 
 function putStats(runs: readonly PipelineRun[], concurrency: number): string {
-  const values = runs.filter((run) => run.concurrency === concurrency).flatMap((run) => run.putMs).sort((a, b) => a - b);
+  const values = runs
+    .filter((run) => run.concurrency === concurrency)
+    .flatMap((run) => run.putMs)
+    .sort((a, b) => a - b);
   if (values.length === 0) return 'n/a';
   const at = (fraction: number) => values[Math.min(values.length - 1, Math.floor(fraction * values.length))]!;
   return `${at(0.5).toFixed(1)} / ${at(0.9).toFixed(1)} ms`;
@@ -147,7 +155,11 @@ function requestsOf(runs: readonly PipelineRun[]): number {
 }
 
 /** Issue 7 §1 (throughput vs the API bound) and §2 (naive baseline, same data, same run). */
-export async function throughputAndBaseline(config: BenchConfig, sim: SimulatorProcess, log: (line: string) => void): Promise<Section[]> {
+export async function throughputAndBaseline(
+  config: BenchConfig,
+  sim: SimulatorProcess,
+  log: (line: string) => void,
+): Promise<Section[]> {
   const { latencyMs, concurrencies, repeatAt8 } = config.throughput;
   const days = daysInRange(config.throughput.from, config.throughput.to);
   const expectedPages = days.length * Math.ceil(config.throughput.chatsPerDay / 25);
@@ -226,7 +238,9 @@ export async function throughputAndBaseline(config: BenchConfig, sim: SimulatorP
       target: '≤ 1.15 ×',
       met: undefined,
     });
-    const allComplete = [...runs, ...decoupled].every((run) => run.complete && run.pages === expectedPages && run.retries === 0);
+    const allComplete = [...runs, ...decoupled].every(
+      (run) => run.complete && run.pages === expectedPages && run.retries === 0,
+    );
     const requestsPerRun = runs[0]!.requests;
 
     const speedup = naiveMs / median8;

@@ -1,14 +1,14 @@
 import { promisify } from 'node:util';
 import { gzip, gzipSync } from 'node:zlib';
-import { TASK_VERSION, type PageTask } from '#shared/archive-task.ts';
-import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
-import { chatListSchema, type ChatList } from '#sources/v2/livechat-schema.ts';
-import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
-import { archivePage } from '#sources/v2/page-archiver.ts';
-import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { BenchConfig } from '#bench/support/config.ts';
 import type { SimulatorProcess } from '#bench/support/processes.ts';
 import { pct, type Section } from '#bench/support/report.ts';
+import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { type PageTask, TASK_VERSION } from '#shared/archive-task.ts';
+import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
+import { type ChatList, chatListSchema } from '#sources/v2/livechat-schema.ts';
+import { archivePage } from '#sources/v2/page-archiver.ts';
 
 /** Page `page` of `day` exactly as the simulator sends it (JSON text). */
 export async function fetchPageText(sim: SimulatorProcess, day: string, page: number): Promise<string> {
@@ -59,7 +59,12 @@ async function measure(pages: number, warmup: number, step: () => Promise<unknow
 }
 
 /** Issue 7 §3: CPU per page beyond I/O, and bytes written vs raw JSON. */
-export async function workerCost(config: BenchConfig, pageText: string, day: string, log: (line: string) => void): Promise<Section> {
+export async function workerCost(
+  config: BenchConfig,
+  pageText: string,
+  day: string,
+  log: (line: string) => void,
+): Promise<Section> {
   const { pages, warmupPages } = config.workerCost;
   const sample = chatListSchema.parse(JSON.parse(pageText));
   const task: PageTask = {
@@ -91,7 +96,12 @@ export async function workerCost(config: BenchConfig, pageText: string, day: str
   const pageBytes = new TextEncoder().encode(pageText);
   const inMemoryFetch: typeof fetch = async () =>
     new Response(pageBytes, { status: 200, headers: { 'Content-Type': 'application/json' } });
-  const realClient = createLivechatClient({ apiUrl: 'http://livechat.bench.invalid', login: 'bench', apiKey: 'bench', fetch: inMemoryFetch });
+  const realClient = createLivechatClient({
+    apiUrl: 'http://livechat.bench.invalid',
+    login: 'bench',
+    apiKey: 'bench',
+    fetch: inMemoryFetch,
+  });
   const realSink = new DiscardSink();
   const realFigure = await measure(pages, warmupPages, () => archivePage(task, { client: realClient, sink: realSink }));
   log(`  archivePage with the real client, in-memory fetch: ${realFigure.cpuMsPerPage.toFixed(3)} ms CPU/page`);
@@ -99,8 +109,15 @@ export async function workerCost(config: BenchConfig, pageText: string, day: str
   // Breakdown, to explain the figures (fewer pages: these are only for the notes).
   const few = Math.min(500, pages);
   const parseFigure = await measure(few, warmupPages, () => stub.listChats({ dateFrom: day, dateTo: day, page: 1 }));
-  const clientOnly = await measure(few, warmupPages, () => realClient.listChats({ dateFrom: day, dateTo: day, page: 1 }));
-  const records = sample.chats.map((chat) => ({ ...chat, _run_id: task.runId, _archived_at: new Date().toISOString(), _page: 1 }));
+  const clientOnly = await measure(few, warmupPages, () =>
+    realClient.listChats({ dateFrom: day, dateTo: day, page: 1 }),
+  );
+  const records = sample.chats.map((chat) => ({
+    ...chat,
+    _run_id: task.runId,
+    _archived_at: new Date().toISOString(),
+    _page: 1,
+  }));
   const encodeFigure = await measure(few, warmupPages, () => encodeNdjsonGzip(records));
   const gzipAsync = promisify(gzip);
   const encodeLevel9 = await measure(few, warmupPages, () =>
@@ -111,8 +128,10 @@ export async function workerCost(config: BenchConfig, pageText: string, day: str
   const rawChatsBytes = Buffer.byteLength(JSON.stringify(sample.chats));
   const rawBodyBytes = Buffer.byteLength(pageText);
   const ratio = gzBytes / rawChatsBytes;
-  const ndjsonBytes = Buffer.byteLength(records.map((record) => JSON.stringify(record)).join('\n') + '\n');
-  const bestGzip = gzipSync(Buffer.from(records.map((record) => JSON.stringify(record)).join('\n') + '\n'), { level: 9 }).byteLength;
+  const ndjsonBytes = Buffer.byteLength(`${records.map((record) => JSON.stringify(record)).join('\n')}\n`);
+  const bestGzip = gzipSync(Buffer.from(`${records.map((record) => JSON.stringify(record)).join('\n')}\n`), {
+    level: 9,
+  }).byteLength;
 
   const findings: string[] = [];
   if (ratio > 0.15) {

@@ -2,10 +2,22 @@ export type Mode = 'quick' | 'full';
 
 export interface BenchConfig {
   mode: Mode;
-  throughput: { from: string; to: string; chatsPerDay: number; latencyMs: number; concurrencies: number[]; repeatAt8: number };
+  throughput: {
+    from: string;
+    to: string;
+    chatsPerDay: number;
+    latencyMs: number;
+    concurrencies: number[];
+    repeatAt8: number;
+  };
   workerCost: { warmupPages: number; pages: number };
   lambda: { coldImports: number };
-  scale: { chatsPerDay: number; concurrency: number; small: { from: string; to: string }; large: { from: string; to: string } };
+  scale: {
+    chatsPerDay: number;
+    concurrency: number;
+    small: { from: string; to: string };
+    large: { from: string; to: string };
+  };
   planner: { from: string; to: string };
   query: { chatsPerDay: number; from: string; to: string; runs: number };
 }

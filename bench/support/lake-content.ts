@@ -44,7 +44,10 @@ export async function readNaiveIds(dir: string): Promise<LakeContent> {
     files += 1;
     bytes += (await stat(join(dir, file))).size;
     const chats = JSON.parse(await readFile(join(dir, file), 'utf8')) as Array<{ id: string }>;
-    ids.set(day, chats.map((chat) => chat.id));
+    ids.set(
+      day,
+      chats.map((chat) => chat.id),
+    );
   }
   return { ids, files, bytes };
 }

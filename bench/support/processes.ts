@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SimulatorProcessOptions, SimulatorProcessReady } from '#bench/simulator-process.ts';
@@ -17,7 +17,13 @@ export interface SimulatorProcess extends SimulatorProcessReady {
 export async function startSimulatorProcess(options: SimulatorProcessOptions): Promise<SimulatorProcess> {
   const child = spawn(
     process.execPath,
-    ['--max-old-space-size=6144', '--import', TSX_LOADER, fileURLToPath(new URL('../simulator-process.ts', import.meta.url)), JSON.stringify(options)],
+    [
+      '--max-old-space-size=6144',
+      '--import',
+      TSX_LOADER,
+      fileURLToPath(new URL('../simulator-process.ts', import.meta.url)),
+      JSON.stringify(options),
+    ],
     { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -75,7 +81,11 @@ export async function runNode(
 }
 
 /** Runs a TypeScript file through tsx in a child process. */
-export function runTs(file: string, args: readonly string[], options: Parameters<typeof runNode>[1] = {}): Promise<NodeRun> {
+export function runTs(
+  file: string,
+  args: readonly string[],
+  options: Parameters<typeof runNode>[1] = {},
+): Promise<NodeRun> {
   return runNode(['--import', TSX_LOADER, file, ...args], options);
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpus, availableParallelism, loadavg, totalmem, platform, release, arch } from 'node:os';
+import { arch, availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 
 /** One figure against its target. `met` is undefined for figures reported for information only. */
 export interface Row {
@@ -41,11 +41,16 @@ export function loadAverage(): string {
 function codeState(cwd: string): string {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', '.', ':(exclude)bench'], { cwd, encoding: 'utf8' })
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', '.', ':(exclude)bench'], {
+      cwd,
+      encoding: 'utf8',
+    })
       .split('\n')
       .filter((line) => line.trim())
       .map((line) => line.slice(3));
-    return dirty.length ? `commit ${commit} + uncommitted changes in ${dirty.join(', ')}` : `commit ${commit} (clean outside bench/)`;
+    return dirty.length
+      ? `commit ${commit} + uncommitted changes in ${dirty.join(', ')}`
+      : `commit ${commit} (clean outside bench/)`;
   } catch {
     return 'unknown (not a git checkout)';
   }

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { chatFiltersSchema, type ChatFilters } from '#shared/chat-filters.ts';
+import { type ChatFilters, chatFiltersSchema } from '#shared/chat-filters.ts';
 import { daysInRange } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
@@ -70,7 +70,8 @@ export function parseArchiveArgs(argv: readonly string[], today = new Date().toI
   if (values.out !== undefined && values.bucket !== undefined) {
     throw new InvalidInputError('give either --out or --bucket, not both');
   }
-  if (values.prefix !== undefined && values.bucket === undefined) throw new InvalidInputError('--prefix needs --bucket');
+  if (values.prefix !== undefined && values.bucket === undefined)
+    throw new InvalidInputError('--prefix needs --bucket');
   const destination: ArchiveDestination =
     values.bucket !== undefined
       ? { kind: 'bucket', bucket: nonEmpty('bucket', values.bucket), prefix: values.prefix ?? '' }

@@ -1,15 +1,15 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { runArchive } from '#pipeline/archive-run.ts';
-import { runIdAt } from '#pipeline/run-planner.ts';
-import { InvalidInputError, LivechatError } from '#shared/errors.ts';
-import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
-import type { RetryEvent } from '#sources/retrying-api.ts';
-import { createArchivesClient, type ArchivesClient, type V36Credentials } from '#sources/v36/list-archives-client.ts';
-import type { RunManifest } from '#pipeline/run-manifest.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { S3Sink } from '#lake/sinks/s3-sink.ts';
-import { parseArchiveArgs, USAGE, type ArchiveArgs, type ArchiveDestination } from './archive-args.ts';
+import { runArchive } from '#pipeline/archive-run.ts';
+import type { RunManifest } from '#pipeline/run-manifest.ts';
+import { runIdAt } from '#pipeline/run-planner.ts';
+import { InvalidInputError, LivechatError } from '#shared/errors.ts';
+import type { RetryEvent } from '#sources/retrying-api.ts';
+import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
+import { type ArchivesClient, createArchivesClient, type V36Credentials } from '#sources/v36/list-archives-client.ts';
+import { type ArchiveArgs, type ArchiveDestination, parseArchiveArgs, USAGE } from './archive-args.ts';
 import { createProgressReporter } from './progress-reporter.ts';
 
 export const EXIT = { ok: 0, incomplete: 1, usage: 2, auth: 3, interrupted: 130 } as const;
@@ -45,7 +45,13 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
   const sink = createSink(args.destination);
   io.stderr.write(`archiving ${args.days.length} day(s) ${args.days[0]}..${args.days.at(-1)} into ${sink.location}\n`);
   const progress = createProgressReporter(args.days.length, io.stderr);
-  const source = createSource(args, credentials, (event) => progress.onRetry(event), io.clientOverrides, io.v36Overrides);
+  const source = createSource(
+    args,
+    credentials,
+    (event) => progress.onRetry(event),
+    io.clientOverrides,
+    io.v36Overrides,
+  );
   const runId = runIdAt('local', new Date());
 
   let manifest: RunManifest;
@@ -84,7 +90,9 @@ function credentialsFrom(args: ArchiveArgs, env: NodeJS.ProcessEnv): Credentials
   if (args.source === 'v2') {
     const login = env.LIVECHAT_LOGIN;
     const apiKey = env.LIVECHAT_API_KEY;
-    return login && apiKey ? { kind: 'v2', login, apiKey } : 'set LIVECHAT_LOGIN and LIVECHAT_API_KEY in the environment';
+    return login && apiKey
+      ? { kind: 'v2', login, apiKey }
+      : 'set LIVECHAT_LOGIN and LIVECHAT_API_KEY in the environment';
   }
   const accountId = env.LIVECHAT_ACCOUNT_ID;
   const token = env.LIVECHAT_PAT;
@@ -100,7 +108,9 @@ function createSource(
   onRetry: (event: RetryEvent) => void,
   overrides: ArchiveCommandIo['clientOverrides'],
   v36Overrides: ArchiveCommandIo['v36Overrides'],
-): { client: LivechatClient } | { archives: { client: ArchivesClient; busyDayThreshold?: number; pageLimit?: number } } {
+):
+  | { client: LivechatClient }
+  | { archives: { client: ArchivesClient; busyDayThreshold?: number; pageLimit?: number } } {
   if (credentials.kind === 'v2') {
     return { client: createLivechatClient({ apiUrl: args.apiUrl, ...credentials, onRetry, ...overrides }) };
   }

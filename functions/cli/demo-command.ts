@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
 import { addDays, daysInRange } from '#shared/day-range.ts';
-import { openLocalLake, type LocalLake } from '#lake/duckdb-lake.ts';
 import { startSimulator } from '#simulator/index.ts';
 import { archiveCommand, EXIT } from './archive-command.ts';
 import { formatTable } from './format-table.ts';

@@ -21,12 +21,21 @@ interface Counts {
 
 /** A live bar on a terminal; plain timestamped lines otherwise (CI, logs, pipes). */
 export function createProgressReporter(totalDays: number, stream: NodeJS.WriteStream): ProgressReporter {
-  const counts: Counts = { days: totalDays, daysDone: 0, pagesPlanned: 0, pagesDone: 0, chats: 0, retries: 0, drift: 0 };
+  const counts: Counts = {
+    days: totalDays,
+    daysDone: 0,
+    pagesPlanned: 0,
+    pagesDone: 0,
+    chats: 0,
+    retries: 0,
+    drift: 0,
+  };
   const bar = stream.isTTY
     ? new cliProgress.SingleBar(
         {
           stream,
-          format: 'pages {bar} {value}/{total} | days {daysDone}/{days} | chats {chats} | retries {retries} | drift {drift}',
+          format:
+            'pages {bar} {value}/{total} | days {daysDone}/{days} | chats {chats} | retries {retries} | drift {drift}',
           hideCursor: true,
           clearOnComplete: false,
         },
@@ -73,7 +82,7 @@ export function createProgressReporter(totalDays: number, stream: NodeJS.WriteSt
           break;
       }
     },
-    onRetry(event) {
+    onRetry(_event) {
       counts.retries += 1;
       if (bar) bar.update(counts.pagesDone, counts);
     },

@@ -48,10 +48,7 @@ const struct = (...fields: LakeField[]): LakeType => ({ kind: 'struct', fields }
 const field = (name: string, type: LakeType, comment: string, required = false): LakeField =>
   required ? { name, type, comment, required } : { name, type, comment };
 
-const PERSON = struct(
-  field('display_name', STRING, 'Display name'),
-  field('email', STRING, 'Login e-mail'),
-);
+const PERSON = struct(field('display_name', STRING, 'Display name'), field('email', STRING, 'Login e-mail'));
 const KEY_VALUE = struct(field('key', STRING, 'Variable name'), field('value', STRING, 'Variable value'));
 
 /** Top-level fields of one lake record, in the order of the seed example, then metadata. */
@@ -68,11 +65,17 @@ export const CHAT_SCHEMA: readonly LakeField[] = [
   field('started', STRING, "Start time as the API formats it, e.g. 'Wed, 01/23/13 11:40:53 am'"),
   field(
     'prechat_survey',
-    arrayOf(struct(field('key', STRING, 'Question'), field('value', STRING, 'Answer'), field('id', STRING, 'Question id'))),
+    arrayOf(
+      struct(field('key', STRING, 'Question'), field('value', STRING, 'Answer'), field('id', STRING, 'Question id')),
+    ),
     'Pre-chat survey answers (may be absent)',
   ),
   field('custom_variables', arrayOf(KEY_VALUE), 'Custom variables from the tracking code (only when defined)'),
-  field('integration_variables', arrayOf(KEY_VALUE), 'Integration variables, e.g. facebook.* (only after a Facebook login)'),
+  field(
+    'integration_variables',
+    arrayOf(KEY_VALUE),
+    'Integration variables, e.g. facebook.* (only after a Facebook login)',
+  ),
   field(
     'goals',
     arrayOf(struct(field('id', INT, 'Goal id'), field('name', STRING, 'Goal name'))),
@@ -278,7 +281,9 @@ function checkValue(value: unknown, type: LakeType, path: string, out: string[])
         out.push(`${path}: expected array, got ${jsonKind(value)}`);
         return;
       }
-      value.forEach((item, i) => checkValue(item, type.element, `${path}[${i}]`, out));
+      value.forEach((item, i) => {
+        checkValue(item, type.element, `${path}[${i}]`, out);
+      });
       return;
     case 'struct': {
       if (typeof value !== 'object' || Array.isArray(value)) {

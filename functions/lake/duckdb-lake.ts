@@ -25,18 +25,18 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   CHAT_COLUMNS,
   CHAT_SCHEMA,
   CHATS_PREFIX,
-  LAKE_TABLE,
-  PARTITION_KEYS,
   duckdbColumnsStruct,
   duckdbJsonStructure,
-  quoteIdent,
+  LAKE_TABLE,
   type LakeField,
   type LakeType,
+  PARTITION_KEYS,
+  quoteIdent,
 } from './chat-columns.ts';
 import { NAMED_QUERIES } from './named-queries.ts';
 
@@ -230,7 +230,9 @@ function structChecks(
     const value = access(i, f);
     const p = `${at}.${f.name}`;
     if (f.required) {
-      checks.push(`CASE WHEN coalesce(json_type(${value}), 'NULL') = 'NULL' THEN ${sqlString(`${p}: required field missing`)} END`);
+      checks.push(
+        `CASE WHEN coalesce(json_type(${value}), 'NULL') = 'NULL' THEN ${sqlString(`${p}: required field missing`)} END`,
+      );
     }
     checks.push(valueCheck(value, f.type, p, depth));
   });
@@ -259,7 +261,13 @@ function valueCheck(v: string, type: LakeType, at: string, depth: number): strin
         THEN list_filter(list_transform(TRY_CAST(${v} AS JSON[]), lambda ${x}: ${element}), lambda ${m}: ${m} IS NOT NULL)[1] END`;
     }
     case 'struct': {
-      const inner = structChecks(type.fields, (_i, f) => `json_extract(${v}, ${sqlString(`$.${quoteIdent(f.name)}`)})`, v, at, depth + 1);
+      const inner = structChecks(
+        type.fields,
+        (_i, f) => `json_extract(${v}, ${sqlString(`$.${quoteIdent(f.name)}`)})`,
+        v,
+        at,
+        depth + 1,
+      );
       return `CASE WHEN json_type(${v}) NOT IN ('OBJECT', 'NULL') THEN ${got('object')}
         WHEN json_type(${v}) = 'OBJECT' THEN coalesce(${inner.join(', ')}) END`;
     }

@@ -1,15 +1,15 @@
 import PQueue from 'p-queue';
-import { dayTask, decodeTask, encodeTask, type DayTask, type PageTask, type SliceTask } from '#shared/archive-task.ts';
-import type { ChatFilters } from '#shared/chat-filters.ts';
-import { planDay } from '#sources/v2/day-planner.ts';
 import { removePagesBeyond } from '#lake/day-partition.ts';
-import { InvalidInputError, LivechatAuthError, LivechatRequestError } from '#shared/errors.ts';
-import type { LivechatClient } from '#sources/v2/livechat-client.ts';
-import { LocalTaskQueue } from './local-task-queue.ts';
-import { archivePage, writePage, type PageOutcome } from '#sources/v2/page-archiver.ts';
-import { summarizeRun, writeRunManifest, type DayRecord, type RunManifest } from './run-manifest.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { type DayTask, dayTask, decodeTask, encodeTask, type PageTask, type SliceTask } from '#shared/archive-task.ts';
+import type { ChatFilters } from '#shared/chat-filters.ts';
+import { InvalidInputError, LivechatAuthError, LivechatRequestError } from '#shared/errors.ts';
+import { planDay } from '#sources/v2/day-planner.ts';
+import type { LivechatClient } from '#sources/v2/livechat-client.ts';
+import { archivePage, type PageOutcome, writePage } from '#sources/v2/page-archiver.ts';
 import { archiveSlice, countDay, planSlices, type V36Deps } from '#sources/v36/slice-archiver.ts';
+import { LocalTaskQueue } from './local-task-queue.ts';
+import { type DayRecord, type RunManifest, summarizeRun, writeRunManifest } from './run-manifest.ts';
 
 export type ArchiveRunEvent =
   | { type: 'day-planned'; day: string; attempt: number; total: number; pages: number }
@@ -143,7 +143,11 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     return client;
   }
 
-  async function handleDayV36(task: DayTask, state: DayState, archives: NonNullable<ArchiveRunOptions['archives']>): Promise<void> {
+  async function handleDayV36(
+    task: DayTask,
+    state: DayState,
+    archives: NonNullable<ArchiveRunOptions['archives']>,
+  ): Promise<void> {
     const plan = await planSlices(task, { ...archives, sink: options.sink, now });
     state.total = plan.found;
     state.pages = plan.sliceTasks.length;
@@ -238,7 +242,16 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
 }
 
 function newDayState(attempt: number): DayState {
-  return { attempt, total: 0, pages: 0, written: new Map(), ids: new Set(), inFlight: 0, driftSeen: 0, replanPending: false };
+  return {
+    attempt,
+    total: 0,
+    pages: 0,
+    written: new Map(),
+    ids: new Set(),
+    inFlight: 0,
+    driftSeen: 0,
+    replanPending: false,
+  };
 }
 
 function recordOf(day: string, state: DayState, status: DayRecord['status'], problem?: string): DayRecord {
@@ -257,5 +270,7 @@ function recordOf(day: string, state: DayState, status: DayRecord['status'], pro
 }
 
 function isFatal(error: unknown): boolean {
-  return error instanceof LivechatAuthError || error instanceof LivechatRequestError || error instanceof InvalidInputError;
+  return (
+    error instanceof LivechatAuthError || error instanceof LivechatRequestError || error instanceof InvalidInputError
+  );
 }

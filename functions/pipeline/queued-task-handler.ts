@@ -1,10 +1,10 @@
-import { dayTask, type ArchiveTask, type DayTask, type PageTask, type SliceTask } from '#shared/archive-task.ts';
-import { planDay } from '#sources/v2/day-planner.ts';
 import { removePagesBeyond } from '#lake/day-partition.ts';
 import { dayPlanKey, replanClaimKey } from '#lake/lake-layout.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { type ArchiveTask, type DayTask, dayTask, type PageTask, type SliceTask } from '#shared/archive-task.ts';
+import { planDay } from '#sources/v2/day-planner.ts';
 import type { LivechatClient } from '#sources/v2/livechat-client.ts';
 import { archivePage, writePage } from '#sources/v2/page-archiver.ts';
-import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { archiveSlice, planSlices, type V36Deps } from '#sources/v36/slice-archiver.ts';
 
 export interface TaskSender {
@@ -35,7 +35,15 @@ export type QueuedTaskResult =
       firstPage?: { chats: number; bytes: number };
     }
   | { kind: 'page-written'; day: string; page: number; chats: number; bytes: number }
-  | { kind: 'slice-written'; day: string; slice: string; chats: number; parts: number; bytes: number; cursorRestarts: number }
+  | {
+      kind: 'slice-written';
+      day: string;
+      slice: string;
+      chats: number;
+      parts: number;
+      bytes: number;
+      cursorRestarts: number;
+    }
   | {
       kind: 'drift';
       day: string;
@@ -95,12 +103,20 @@ async function handlePageTask(task: PageTask, deps: QueuedTaskDeps): Promise<Que
   if (outcome.status === 'written') {
     return { kind: 'page-written', day: task.day, page: task.page, chats: outcome.chats, bytes: outcome.bytes };
   }
-  return replanAfterDrift(task, { kind: 'drift', day: task.day, page: task.page, attempt: task.attempt, reason: outcome.reason }, deps);
+  return replanAfterDrift(
+    task,
+    { kind: 'drift', day: task.day, page: task.page, attempt: task.attempt, reason: outcome.reason },
+    deps,
+  );
 }
 
 async function handleDayTaskV36(task: DayTask, v36: V36Deps, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
   const plan = await planSlices(task, v36);
-  await writeDayPlan(task, { source: 'v3.6', found: plan.found, slices: plan.sliceTasks.map((slice) => slice.slice) }, deps);
+  await writeDayPlan(
+    task,
+    { source: 'v3.6', found: plan.found, slices: plan.sliceTasks.map((slice) => slice.slice) },
+    deps,
+  );
   await deps.sender.send(plan.sliceTasks);
   return {
     kind: 'day-planned',
@@ -126,7 +142,14 @@ async function handleSliceTask(task: SliceTask, deps: QueuedTaskDeps): Promise<Q
       cursorRestarts: outcome.restarts,
     };
   }
-  const drift = { kind: 'drift', day: task.day, page: 0, slice: task.slice, attempt: task.attempt, reason: outcome.reason } as const;
+  const drift = {
+    kind: 'drift',
+    day: task.day,
+    page: 0,
+    slice: task.slice,
+    attempt: task.attempt,
+    reason: outcome.reason,
+  } as const;
   return replanAfterDrift(task, drift, deps);
 }
 
@@ -150,7 +173,9 @@ async function replanAfterDrift(
 ): Promise<QueuedTaskResult> {
   if (task.attempt >= deps.maxAttempts) return { ...drift, next: 'gave-up' };
   const nextAttempt = task.attempt + 1;
-  const claim = Buffer.from(JSON.stringify({ reason: drift.reason, ...(drift.slice ? { slice: drift.slice } : { page: drift.page }) }));
+  const claim = Buffer.from(
+    JSON.stringify({ reason: drift.reason, ...(drift.slice ? { slice: drift.slice } : { page: drift.page }) }),
+  );
   if (!(await deps.sink.putIfAbsent(replanClaimKey(task.runId, task.day, nextAttempt), claim, 'json'))) {
     return { ...drift, next: 'already-replanned' };
   }

@@ -1,6 +1,6 @@
-import type { ChatFilters } from '#shared/chat-filters.ts';
 import { runManifestKey } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import type { ChatFilters } from '#shared/chat-filters.ts';
 
 export type DayStatus = 'complete' | 'incomplete' | 'failed' | 'interrupted';
 

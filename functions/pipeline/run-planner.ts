@@ -1,8 +1,8 @@
-import * as z from '#shared/zod-mini.ts';
-import { dayTask, type DayTask } from '#shared/archive-task.ts';
-import { chatFiltersSchema, type ChatFilters } from '#shared/chat-filters.ts';
+import { type DayTask, dayTask } from '#shared/archive-task.ts';
+import { type ChatFilters, chatFiltersSchema } from '#shared/chat-filters.ts';
 import { addDays, daysInRange, localDay } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
+import * as z from '#shared/zod-mini.ts';
 
 export interface ScheduleSettings {
   timeZone: string;
@@ -44,7 +44,10 @@ export function planRun(
   let filters = settings.defaultFilters;
   if ('scheduledTime' in request) {
     const scheduled = new Date(request.scheduledTime);
-    const lastDay = addDays(localDay(new Date(scheduled.getTime() - settings.settleHours * 3_600_000), settings.timeZone), -1);
+    const lastDay = addDays(
+      localDay(new Date(scheduled.getTime() - settings.settleHours * 3_600_000), settings.timeZone),
+      -1,
+    );
     days = daysInRange(addDays(lastDay, -settings.lookbackDays), lastDay);
     runId = runIdAt('scheduled', scheduled);
   } else {
@@ -67,5 +70,8 @@ export function parseRunRequest(event: unknown): RunRequest {
 
 /** A run id from a time, e.g. `scheduled-20261125T023000Z`: sortable and safe in S3 keys. */
 export function runIdAt(kind: string, time: Date): string {
-  return `${kind}-${time.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  return `${kind}-${time
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
 }

@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { encodeTask, type ArchiveTask } from '#shared/archive-task.ts';
+import { type ArchiveTask, encodeTask } from '#shared/archive-task.ts';
 
 const BATCH_SIZE = 10;
 
@@ -24,7 +24,10 @@ export class SqsTaskSender {
     private readonly options: { maxAttempts?: number; baseDelayMs?: number } = {},
   ) {}
 
-  private client?: Promise<{ sqs: SQSClient; SendMessageBatchCommand: typeof import('@aws-sdk/client-sqs').SendMessageBatchCommand }>;
+  private client?: Promise<{
+    sqs: SQSClient;
+    SendMessageBatchCommand: typeof import('@aws-sdk/client-sqs').SendMessageBatchCommand;
+  }>;
 
   async send(tasks: readonly ArchiveTask[]): Promise<SendReport> {
     const report: SendReport = { messages: tasks.length, batchCalls: 0 };
@@ -56,11 +59,14 @@ export class SqsTaskSender {
       const result = await sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }));
       const failed = new Set((result.Failed ?? []).map((entry) => entry.Id));
       const firstFailure = result.Failed?.[0];
-      if (firstFailure) lastFailure = `${firstFailure.Code ?? 'unknown'}${firstFailure.SenderFault ? ' (sender fault)' : ''}`;
+      if (firstFailure)
+        lastFailure = `${firstFailure.Code ?? 'unknown'}${firstFailure.SenderFault ? ' (sender fault)' : ''}`;
       pending = pending.filter((entry) => failed.has(entry.Id));
     }
     if (pending.length > 0) {
-      throw new Error(`${pending.length} of ${tasks.length} archive tasks could not be queued after ${maxAttempts} attempts: ${lastFailure}`);
+      throw new Error(
+        `${pending.length} of ${tasks.length} archive tasks could not be queued after ${maxAttempts} attempts: ${lastFailure}`,
+      );
     }
     return calls;
   }

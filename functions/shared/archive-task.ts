@@ -1,7 +1,7 @@
-import * as z from './zod-mini.ts';
 import { chatFiltersSchema } from './chat-filters.ts';
 import { isRealDay } from './day-range.ts';
 import { InvalidInputError } from './errors.ts';
+import * as z from './zod-mini.ts';
 
 /**
  * The messages that drive an archive run, as carried by SQS in AWS and by the

@@ -20,7 +20,9 @@ export function isTimeZone(zone: string): boolean {
 
 /** The calendar day of an instant in a time zone, as YYYY-MM-DD. */
 export function localDay(instant: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    instant,
+  );
 }
 
 /** Every day from `from` to `to`, inclusive, as YYYY-MM-DD. */
@@ -30,7 +32,10 @@ export function daysInRange(
   maxDays = Number.POSITIVE_INFINITY,
   names: { from: string; to: string } = { from: 'from', to: 'to' },
 ): string[] {
-  for (const [name, day] of [[names.from, from], [names.to, to]] as const) {
+  for (const [name, day] of [
+    [names.from, from],
+    [names.to, to],
+  ] as const) {
     if (!isRealDay(day)) {
       throw new InvalidInputError(`${name} must be a date as YYYY-MM-DD, got "${day}"`);
     }

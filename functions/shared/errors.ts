@@ -11,7 +11,10 @@ export class LivechatError extends Error {
 
 /** 401/403: wrong login or API key (v2), or wrong token (v3.6). Never retried. */
 export class LivechatAuthError extends LivechatError {
-  constructor(readonly status: number, hint = 'check LIVECHAT_LOGIN and LIVECHAT_API_KEY') {
+  constructor(
+    readonly status: number,
+    hint = 'check LIVECHAT_LOGIN and LIVECHAT_API_KEY',
+  ) {
     super(`LiveChat authentication failed (${status}): ${hint}`);
   }
 }
@@ -25,14 +28,22 @@ export class LivechatCursorExpiredError extends LivechatError {
 
 /** 4xx other than 401/403/429: the request itself is wrong. Never retried. */
 export class LivechatRequestError extends LivechatError {
-  constructor(readonly status: number, readonly path: string, detail: string) {
+  constructor(
+    readonly status: number,
+    readonly path: string,
+    detail: string,
+  ) {
     super(`LiveChat rejected ${path} (${status})${detail ? `: ${detail}` : ''}`);
   }
 }
 
 /** Retries exhausted on 429/5xx/network/timeout/unparsable bodies. */
 export class LivechatUnavailableError extends LivechatError {
-  constructor(readonly path: string, reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(`LiveChat request ${path} failed after retries: ${reason}`, options);
   }
 }

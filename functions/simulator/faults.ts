@@ -1,5 +1,5 @@
 /** Fault injection for the LiveChat simulator: random (seeded), scripted, rate limit. */
-import { mulberry32, hashString, type Rng } from './synthetic-chats.ts';
+import { hashString, mulberry32, type Rng } from './synthetic-chats.ts';
 
 export type FaultKind = '429' | '500' | '502' | '503' | 'slow' | 'malformed' | 'html' | 'reset' | 'empty';
 
@@ -147,7 +147,11 @@ export class FaultEngine {
     const d: FaultDecision = { kind, source };
     if (kind === '429') {
       d.retryAfterSeconds =
-        retryAfter !== undefined ? retryAfter : this.opts.retryAfterSeconds !== undefined ? this.opts.retryAfterSeconds : DEFAULT_RETRY_AFTER_SECONDS;
+        retryAfter !== undefined
+          ? retryAfter
+          : this.opts.retryAfterSeconds !== undefined
+            ? this.opts.retryAfterSeconds
+            : DEFAULT_RETRY_AFTER_SECONDS;
     }
     if (kind === 'html') {
       d.htmlStatus = source === 'random' ? (this.rng() < 0.5 ? 200 : 502) : this.htmlToggle++ % 2 === 0 ? 200 : 502;

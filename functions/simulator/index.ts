@@ -1,41 +1,42 @@
 /** Bundled LiveChat REST API v2 simulator (GET /chats) for tests, demos and benchmarks. */
+
 export {
-  startSimulator,
-  PAGE_SIZE,
-  DEFAULT_LOGIN,
-  DEFAULT_API_KEY,
-  type SimulatorOptions,
-  type RunningSimulator,
-  type SimulatorStats,
-} from './livechat-simulator.ts';
-export {
-  FaultEngine,
-  DEFAULT_SLOW_MS,
   DEFAULT_RETRY_AFTER_SECONDS,
-  type FaultOptions,
-  type FaultKind,
-  type ScriptedFault,
+  DEFAULT_SLOW_MS,
   type DriftRule,
+  FaultEngine,
+  type FaultKind,
+  type FaultOptions,
+  type ScriptedFault,
 } from './faults.ts';
-export { ChatStore, type ChatFilters, type DriftPosition } from './store.ts';
 export {
+  DEFAULT_API_KEY,
+  DEFAULT_LOGIN,
+  PAGE_SIZE,
+  type RunningSimulator,
+  type SimulatorOptions,
+  type SimulatorStats,
+  startSimulator,
+} from './livechat-simulator.ts';
+export { type ChatFilters, ChatStore, type DriftPosition } from './store.ts';
+export {
+  AGENTS,
+  addDays,
   type Chat,
   type ChatMessage,
-  type Person,
-  AGENTS,
-  SUPERVISORS,
-  GROUPS,
-  GOALS,
-  DEFAULT_CHATS_PER_DAY,
   chatCountForDay,
   compareNewestFirst,
-  formatLiveChatDate,
-  generateDay,
-  isValidDay,
-  daysBetween,
-  addDays,
+  DEFAULT_CHATS_PER_DAY,
   dayOfTs,
   dayStartTs,
+  daysBetween,
+  formatLiveChatDate,
+  GOALS,
+  GROUPS,
+  generateDay,
+  isValidDay,
   mulberry32,
+  type Person,
   rngFor,
+  SUPERVISORS,
 } from './synthetic-chats.ts';

@@ -6,19 +6,18 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
   driftSchedule,
-  FaultEngine,
-  htmlErrorPage,
-  requestCoversDay,
-  truncateJson,
   type FaultDecision,
+  FaultEngine,
   type FaultOptions,
+  htmlErrorPage,
+  truncateJson,
 } from './faults.ts';
-import { hostServer, type HostedServer } from './http-host.ts';
-import { ChatStore, type ChatFilters, type DriftPosition } from './store.ts';
+import { type HostedServer, hostServer } from './http-host.ts';
+import { type ChatFilters, ChatStore, type DriftPosition } from './store.ts';
 import { type Chat, dayOfTs, isValidDay } from './synthetic-chats.ts';
 
-export type { Chat } from './synthetic-chats.ts';
 export type { FaultOptions } from './faults.ts';
+export type { Chat } from './synthetic-chats.ts';
 
 export interface SimulatorOptions {
   seed?: number; // default 42
@@ -98,7 +97,8 @@ function parseQuery(params: URLSearchParams, today: string): ParsedRequest {
 
   const type = params.get('type');
   if (type !== null) {
-    if (type !== 'chat' && type !== 'missed_chat') throw new HttpError(400, 'Invalid type: expected chat or missed_chat');
+    if (type !== 'chat' && type !== 'missed_chat')
+      throw new HttpError(400, 'Invalid type: expected chat or missed_chat');
     f.type = type;
   }
   const nonEmpty = (name: string): string | undefined => {
@@ -156,7 +156,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   if (!isValidDay(options.from) || !isValidDay(options.to)) {
     throw new Error(`startSimulator: from/to must be YYYY-MM-DD days (got ${options.from}..${options.to})`);
   }
-  if (options.today !== undefined && !isValidDay(options.today)) throw new Error('startSimulator: today must be YYYY-MM-DD');
+  if (options.today !== undefined && !isValidDay(options.today))
+    throw new Error('startSimulator: today must be YYYY-MM-DD');
 
   const store = new ChatStore({ seed, from: options.from, to: options.to, chatsPerDay: options.chatsPerDay });
   const faults = new FaultEngine(seed, faultOpts);
@@ -256,7 +257,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     }
     if (req.method !== 'GET') return sendJson(res, 405, { error: 'Method not allowed' }, { Allow: 'GET' });
     if (!checkAuth(req.headers.authorization, login, apiKey)) {
-      return sendJson(res, 401, { error: 'Authentication failed' }, { 'WWW-Authenticate': 'Basic realm="LiveChat API"' });
+      return sendJson(
+        res,
+        401,
+        { error: 'Authentication failed' },
+        { 'WWW-Authenticate': 'Basic realm="LiveChat API"' },
+      );
     }
     if (faults.rateLimited()) {
       bump(stats.faultsInjected, 'rateLimit');
@@ -303,4 +309,3 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     close: () => host.close(),
   };
 }
-

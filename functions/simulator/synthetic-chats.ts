@@ -54,7 +54,8 @@ export function hashString(s: string): number {
   }
   h = Math.imul(h ^ (h >>> 16), 2246822507);
   h = Math.imul(h ^ (h >>> 13), 3266489909);
-  return (h ^= h >>> 16) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 /** An independent PRNG stream for (seed, ...parts). */
@@ -73,7 +74,8 @@ function weighted<T>(rng: Rng, items: ReadonlyArray<readonly [T, number]>): T {
   const total = items.reduce((s, [, w]) => s + w, 0);
   let r = rng() * total;
   for (const [v, w] of items) {
-    if ((r -= w) < 0) return v;
+    r -= w;
+    if (r < 0) return v;
   }
   return items[items.length - 1]![0];
 }
@@ -159,12 +161,52 @@ export const GOALS: ReadonlyArray<{ id: number; name: string }> = [
 ];
 
 const FIRST_NAMES = [
-  'Mary', 'James', 'Zoë', 'José', 'Łukasz', 'Chloé', 'Ahmed', 'Priya', 'Olivia', 'Noah', 'Björn', 'Aiko',
-  'Fatima', 'Mateo', 'Emma', 'Wei', 'Sean', 'Ingrid', 'Dmitri', 'Ana', 'Kofi', 'Siobhán', 'Hannah', 'Lucas',
+  'Mary',
+  'James',
+  'Zoë',
+  'José',
+  'Łukasz',
+  'Chloé',
+  'Ahmed',
+  'Priya',
+  'Olivia',
+  'Noah',
+  'Björn',
+  'Aiko',
+  'Fatima',
+  'Mateo',
+  'Emma',
+  'Wei',
+  'Sean',
+  'Ingrid',
+  'Dmitri',
+  'Ana',
+  'Kofi',
+  'Siobhán',
+  'Hannah',
+  'Lucas',
 ] as const;
 const LAST_NAMES = [
-  'Brown', 'Smith', "O'Brien", 'Müller', 'Nguyen', 'Kowalski', 'García', 'Rossi', 'Sato', 'Johnson',
-  'Dubois', 'Andersson', 'Hernández', 'Ivanova', 'Mensah', 'Walsh', 'Lee', 'Novák', 'Silva', 'Yılmaz',
+  'Brown',
+  'Smith',
+  "O'Brien",
+  'Müller',
+  'Nguyen',
+  'Kowalski',
+  'García',
+  'Rossi',
+  'Sato',
+  'Johnson',
+  'Dubois',
+  'Andersson',
+  'Hernández',
+  'Ivanova',
+  'Mensah',
+  'Walsh',
+  'Lee',
+  'Novák',
+  'Silva',
+  'Yılmaz',
 ] as const;
 const CJK_NAMES = ['王伟', '李娜', '田中 花子', '김민수', '佐藤 健'] as const;
 
@@ -175,20 +217,20 @@ const VISITOR_OPENERS = [
   '¿Dónde está mi pedido? Lo compré hace una semana.',
   '注文の状況を教えてください。',
   '我想申请退款，可以吗？',
-  'Bonjour, je n\'arrive pas à me connecter 😕',
+  "Bonjour, je n'arrive pas à me connecter 😕",
   'Hey there 👋 quick question',
   'Is the "Pro" plan billed monthly or yearly?',
   'My invoice says "€0,00" — is that right?',
   'Hi\nI tried twice\nand the payment failed',
   'Guten Tag! Funktioniert der Gutschein „SOMMER20“ noch?',
-  'I can\'t find the download link',
+  "I can't find the download link",
   'Hello, the app crashes on start 🙁🙁',
 ] as const;
 
 const VISITOR_FOLLOWUPS = [
-  'It\'s order #{n}',
+  "It's order #{n}",
   'Sure, one moment',
-  'I saved it to C:\\Users\\me\\Downloads\\invoice.pdf but it won\'t open',
+  "I saved it to C:\\Users\\me\\Downloads\\invoice.pdf but it won't open",
   'The error says: "Unexpected token \\ in JSON"',
   'Thanks! 🙏',
   'ありがとうございます！',
@@ -216,13 +258,13 @@ const AGENT_LINES = [
   'Let me check that for you, one moment please.',
   'Could you share your order number?',
   'I can see order #{n} — it shipped yesterday 🚚',
-  'I\'ve issued a refund, it should arrive in 3–5 business days.',
+  "I've issued a refund, it should arrive in 3–5 business days.",
   'Please try clearing the cache:\n1. Open settings\n2. Click "Clear cache"\n3. Restart the app',
   'The "Pro" plan is billed monthly; yearly saves 20%.',
   'Use a forward slash instead of a backslash (\\) in the path.',
   'Is there anything else I can help with?',
   'Thanks, fine :)',
-  'Sure — I\'ve sent a password reset link to your e-mail.',
+  "Sure — I've sent a password reset link to your e-mail.",
   'Happy to help! Have a great day ☀️',
   'We ship to Switzerland, yes. Delivery takes about 4 days.',
   'Entendido, lo reviso ahora mismo.',
@@ -230,7 +272,7 @@ const AGENT_LINES = [
 
 const SUPERVISOR_LINES = [
   'Message from supervisor.',
-  'Jumping in to help — I\'ve escalated this to our billing team.',
+  "Jumping in to help — I've escalated this to our billing team.",
   'Supervisor note: please offer the 10% voucher.',
 ] as const;
 
@@ -272,7 +314,7 @@ function makeVisitor(rng: Rng, firstSeenTs: number): Visitor {
   if (r < 0.08) name = 'Client';
   else if (r < 0.15) name = pick(rng, CJK_NAMES);
   else name = `${pick(rng, FIRST_NAMES)} ${pick(rng, LAST_NAMES)}`;
-  const base = name === 'Client' || /[^\u0000-\u024f ]/.test(name) ? `user${int(rng, 100, 99999)}` : slug(name);
+  const base = name === 'Client' || /[^\u0020-\u024f]/.test(name) ? `user${int(rng, 100, 99999)}` : slug(name);
   return {
     name,
     id: `S${firstSeenTs}.${randomChars(rng, HEX, 10)}`,
@@ -403,7 +445,13 @@ export function generateChat({ seed, rng, startedTs, usedIds }: GenerateChatInpu
   const lastTs = messages[messages.length - 1]!.timestamp;
   const endedTs = lastTs + int(rng, 5, missed ? 300 : 600);
 
-  const rate = missed ? 'not_rated' : weighted(rng, [['not_rated', 65], ['rated_good', 25], ['rated_bad', 10]] as const);
+  const rate = missed
+    ? 'not_rated'
+    : weighted(rng, [
+        ['not_rated', 65],
+        ['rated_good', 25],
+        ['rated_bad', 10],
+      ] as const);
 
   // --- optional fields ---
   let prechat: Array<{ key: string; value: string; id: string }> | undefined;
@@ -411,7 +459,11 @@ export function generateChat({ seed, rng, startedTs, usedIds }: GenerateChatInpu
     const baseId = startedTs * 10000 + int(rng, 0, 9999);
     const filled = chance(rng, 0.7);
     prechat = [
-      { key: 'Name:', value: filled && visitor.name !== 'Client' ? visitor.name : '', id: String(baseId * 10 + int(rng, 0, 9)) },
+      {
+        key: 'Name:',
+        value: filled && visitor.name !== 'Client' ? visitor.name : '',
+        id: String(baseId * 10 + int(rng, 0, 9)),
+      },
       { key: 'E-mail:', value: filled ? visitor.email : '', id: String(baseId * 100 + int(rng, 0, 99)) },
     ];
     if (chance(rng, 0.3)) {
@@ -422,8 +474,10 @@ export function generateChat({ seed, rng, startedTs, usedIds }: GenerateChatInpu
   let customVariables: Array<{ key: string; value: string }> | undefined;
   if (chance(rng, 0.3)) {
     customVariables = [{ key: 'customer_login', value: visitor.login }];
-    if (chance(rng, 0.5)) customVariables.push({ key: 'plan', value: pick(rng, ['free', 'basic', 'pro', 'enterprise']) });
-    if (chance(rng, 0.3)) customVariables.push({ key: 'cart_value', value: `${int(rng, 5, 900)}.${pad2(int(rng, 0, 99))}` });
+    if (chance(rng, 0.5))
+      customVariables.push({ key: 'plan', value: pick(rng, ['free', 'basic', 'pro', 'enterprise']) });
+    if (chance(rng, 0.3))
+      customVariables.push({ key: 'cart_value', value: `${int(rng, 5, 900)}.${pad2(int(rng, 0, 99))}` });
   }
 
   let integrationVariables: Array<{ key: string; value: string }> | undefined;

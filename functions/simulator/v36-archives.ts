@@ -6,7 +6,10 @@
  */
 import type { Chat, ChatMessage, Person } from './synthetic-chats.ts';
 
-export type V36Archive = Record<string, unknown> & { id: string; thread: Record<string, unknown> & { id: string; created_at: string } };
+export type V36Archive = Record<string, unknown> & {
+  id: string;
+  thread: Record<string, unknown> & { id: string; created_at: string };
+};
 
 /** RFC 3339 UTC with microseconds, as the v3.6 API formats `created_at`. */
 export function rfc3339Micro(ts: number): string {

@@ -11,9 +11,17 @@
  * (`sort_order` asc or desc), so chats added by drift shift offsets, as on a live system.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { driftSchedule, FaultEngine, htmlErrorPage, requestCoversDay, truncateJson, type FaultDecision, type FaultOptions } from './faults.ts';
-import { hostServer, type HostedServer } from './http-host.ts';
-import { ChatStore, type ChatFilters, type DriftPosition } from './store.ts';
+import {
+  driftSchedule,
+  type FaultDecision,
+  FaultEngine,
+  type FaultOptions,
+  htmlErrorPage,
+  requestCoversDay,
+  truncateJson,
+} from './faults.ts';
+import { type HostedServer, hostServer } from './http-host.ts';
+import { type ChatFilters, ChatStore, type DriftPosition } from './store.ts';
 import { type Chat, dayOfTs, isValidDay } from './synthetic-chats.ts';
 import { toV36Archive, type V36Archive } from './v36-archives.ts';
 
@@ -83,13 +91,20 @@ interface Cursor {
 }
 
 class ApiError extends Error {
-  constructor(readonly status: number, readonly type: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 function parseTime(value: unknown, name: string): number {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+  if (
+    typeof value !== 'string' ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/.test(value)
+  ) {
     throw new ApiError(400, 'validation', `filters.${name}: expected RFC 3339 date-time`);
   }
   return Date.parse(value.replace(/(\.\d{3})\d+/, '$1')) / 1000;
@@ -97,11 +112,13 @@ function parseTime(value: unknown, name: string): number {
 
 function parseQuery(body: Record<string, unknown>): Query {
   const filters = (body['filters'] ?? {}) as Record<string, unknown>;
-  if (typeof filters !== 'object' || filters === null) throw new ApiError(400, 'validation', 'filters: expected object');
+  if (typeof filters !== 'object' || filters === null)
+    throw new ApiError(400, 'validation', 'filters: expected object');
   const fromTs = filters['from'] === undefined ? 0 : parseTime(filters['from'], 'from');
   const toTs = filters['to'] === undefined ? Number.MAX_SAFE_INTEGER : parseTime(filters['to'], 'to');
   const limit = body['limit'] === undefined ? 10 : Number(body['limit']);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ApiError(400, 'validation', 'limit: expected 1..100');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw new ApiError(400, 'validation', 'limit: expected 1..100');
   const sort = body['sort_order'] ?? 'desc';
   if (sort !== 'asc' && sort !== 'desc') throw new ApiError(400, 'validation', 'sort_order: expected asc or desc');
   const f: ChatFilters = {};
@@ -143,7 +160,8 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     token: options.token ?? DEFAULT_PAT,
     bearerToken: options.bearerToken ?? DEFAULT_BEARER,
   };
-  if (!isValidDay(options.from) || !isValidDay(options.to)) throw new Error('startV36Simulator: from/to must be YYYY-MM-DD');
+  if (!isValidDay(options.from) || !isValidDay(options.to))
+    throw new Error('startV36Simulator: from/to must be YYYY-MM-DD');
   const store = new ChatStore({ seed, from: options.from, to: options.to, chatsPerDay: options.chatsPerDay });
   const faultOpts = options.faults ?? {};
   const faults = new FaultEngine(seed, faultOpts);
@@ -157,7 +175,13 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
   let hosted: HostedServer | undefined;
   const later = (ms: number, fn: () => void): void => hosted!.later(ms, fn);
 
-  const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}, delayMs = latencyMs) =>
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+    delayMs = latencyMs,
+  ) =>
     later(delayMs, () => {
       if (res.destroyed || res.writableEnded) return;
       bump(stats.byStatus, String(status));
@@ -165,10 +189,18 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
       res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(buf.length), ...headers });
       res.end(buf);
     });
-  const sendError = (res: ServerResponse, status: number, type: string, message: string, headers?: Record<string, string>) =>
-    send(res, status, JSON.stringify({ error: { type, message } }), headers);
+  const sendError = (
+    res: ServerResponse,
+    status: number,
+    type: string,
+    message: string,
+    headers?: Record<string, string>,
+  ) => send(res, status, JSON.stringify({ error: { type, message } }), headers);
 
-  const daysOf = (q: Query) => ({ dateFrom: dayOfTs(Math.max(0, q.fromTs)), dateTo: dayOfTs(Math.min(q.toTs, 253402300799)) });
+  const daysOf = (q: Query) => ({
+    dateFrom: dayOfTs(Math.max(0, q.fromTs)),
+    dateTo: dayOfTs(Math.min(q.toTs, 253402300799)),
+  });
   const matching = (q: Query): Chat[] => {
     const list = store
       .query({ ...q.filters, ...daysOf(q) })
@@ -183,9 +215,17 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     return JSON.stringify({
       chats,
       found_chats: all.length,
-      ...(next ? { next_page_id: encodeCursor({ q: cursor.q, offset: cursor.offset + cursor.q.limit, page: cursor.page + 1 }) } : {}),
+      ...(next
+        ? { next_page_id: encodeCursor({ q: cursor.q, offset: cursor.offset + cursor.q.limit, page: cursor.page + 1 }) }
+        : {}),
       ...(cursor.offset > 0
-        ? { previous_page_id: encodeCursor({ q: cursor.q, offset: Math.max(0, cursor.offset - cursor.q.limit), page: cursor.page - 1 }) }
+        ? {
+            previous_page_id: encodeCursor({
+              q: cursor.q,
+              offset: Math.max(0, cursor.offset - cursor.q.limit),
+              page: cursor.page - 1,
+            }),
+          }
         : {}),
     });
   };
@@ -198,7 +238,13 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     bump(stats.faultsInjected, fault.kind);
     switch (fault.kind) {
       case '429':
-        return sendError(res, 429, 'too_many_requests', 'Too many requests', fault.retryAfterSeconds == null ? {} : { 'Retry-After': String(fault.retryAfterSeconds) });
+        return sendError(
+          res,
+          429,
+          'too_many_requests',
+          'Too many requests',
+          fault.retryAfterSeconds == null ? {} : { 'Retry-After': String(fault.retryAfterSeconds) },
+        );
       case '500':
       case '503':
         return sendError(res, Number(fault.kind), 'internal', 'Internal server error');
@@ -228,7 +274,8 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     const url = new URL(req.url ?? '/', 'http://simulator.local');
     if (url.pathname !== PATH) return sendError(res, 404, 'not_found', 'Not found');
     if (req.method !== 'POST') return sendError(res, 405, 'validation', 'Method not allowed');
-    if (!checkAuth(req.headers.authorization, creds)) return sendError(res, 401, 'authentication', 'Invalid access token');
+    if (!checkAuth(req.headers.authorization, creds))
+      return sendError(res, 401, 'authentication', 'Invalid access token');
     if (options.region !== undefined && req.headers['x-region'] !== options.region) {
       return sendError(res, 421, 'misdirected_request', `Wrong region, use ${options.region}`);
     }
@@ -244,7 +291,8 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
       } catch {
         throw new ApiError(400, 'validation', 'body is not JSON');
       }
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'validation', 'body must be an object');
+      if (!body || typeof body !== 'object' || Array.isArray(body))
+        throw new ApiError(400, 'validation', 'body must be an object');
       stats.bodies.push(body);
       if (body['page_id'] !== undefined) {
         const extra = ['filters', 'limit', 'sort_order'].filter((name) => body[name] !== undefined);

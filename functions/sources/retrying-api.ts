@@ -83,7 +83,10 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
       afterResponse: [
         async ({ response }) => {
           if (response.status === 429) {
-            const wait = Math.min(retryAfterMs(response.headers.get('retry-after')) ?? baseRetryDelayMs, maxRetryDelayMs);
+            const wait = Math.min(
+              retryAfterMs(response.headers.get('retry-after')) ?? baseRetryDelayMs,
+              maxRetryDelayMs,
+            );
             notBefore = Math.max(notBefore, Date.now() + wait);
           }
         },
@@ -108,7 +111,10 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
               if (!attempt.ok) return;
               const value = parseAccepted(await attempt.text(), accept);
               if (value === undefined) {
-                return ky.retry({ code: 'MALFORMED_BODY', cause: new MalformedBodyError('body is not the documented JSON') });
+                return ky.retry({
+                  code: 'MALFORMED_BODY',
+                  cause: new MalformedBodyError('body is not the documented JSON'),
+                });
               }
               accepted = { value };
             },
@@ -183,7 +189,10 @@ export function apiErrorDetail(data: unknown): string {
   const error = (data as { error: unknown }).error;
   if (error && typeof error === 'object') {
     const { type, message } = error as { type?: unknown; message?: unknown };
-    return [type, message].filter((part) => typeof part === 'string').join(': ').slice(0, 200);
+    return [type, message]
+      .filter((part) => typeof part === 'string')
+      .join(': ')
+      .slice(0, 200);
   }
   return String(error).slice(0, 200);
 }

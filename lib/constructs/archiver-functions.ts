@@ -3,18 +3,18 @@ import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { LogLevel, NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
-import { CHATS_PREFIX } from '#lake/chat-columns.ts';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { acknowledgeWildcardResources, nagAttributeRef } from '#infra/nag.ts';
 import { removalPolicyOf } from '#infra/removal-policy.ts';
+import { CHATS_PREFIX } from '#lake/chat-columns.ts';
+import { MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
 import type { ApiCredentials } from './api-credentials.ts';
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -60,7 +60,9 @@ export class ArchiverFunctions extends Construct {
         SOURCE: config.source,
       },
     });
-    this.planner.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+    this.planner.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+    );
 
     this.worker = this.nodeFunction('Worker', config, {
       entry: path.join(PROJECT_ROOT, 'functions/worker.ts'),
@@ -149,7 +151,9 @@ export class ArchiverFunctions extends Construct {
       }),
       description: 'Lets EventBridge Scheduler invoke the planner function',
     });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.planner.functionArn] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.planner.functionArn] }),
+    );
     return new scheduler.Schedule(this, 'NightlySchedule', {
       description: 'Nightly LiveChat archive run',
       schedule: scheduler.ScheduleExpression.expression(config.scheduleCron, TimeZone.of(config.timeZone)),

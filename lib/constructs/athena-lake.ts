@@ -3,20 +3,20 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import type { ArchiverConfig } from '#infra/config.ts';
+import { parseGlueType } from '#infra/glue-type.ts';
+import { removalPolicyOf } from '#infra/removal-policy.ts';
 import {
   CHAT_COLUMNS,
   CHATS_PREFIX,
   JSON_SERDE,
   LAKE_TABLE,
+  type LakeColumn,
   PARTITION_KEYS,
   TEXT_INPUT_FORMAT,
   TEXT_OUTPUT_FORMAT,
-  type LakeColumn,
 } from '#lake/chat-columns.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
-import type { ArchiverConfig } from '#infra/config.ts';
-import { parseGlueType } from '#infra/glue-type.ts';
-import { removalPolicyOf } from '#infra/removal-policy.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
 export const PROJECTED_PARTITION = 'dt';
@@ -45,7 +45,9 @@ export class AthenaLake extends Construct {
     super(scope, id);
     const partitionNames = PARTITION_KEYS.map((key) => key.name).join(', ');
     if (partitionNames !== PROJECTED_PARTITION) {
-      throw new Error(`The chats table projects only "${PROJECTED_PARTITION}", but PARTITION_KEYS are: ${partitionNames}`);
+      throw new Error(
+        `The chats table projects only "${PROJECTED_PARTITION}", but PARTITION_KEYS are: ${partitionNames}`,
+      );
     }
 
     this.database = new glue.Database(this, 'Database', {

@@ -32,7 +32,9 @@ export class LakeBucket extends Construct {
           : [
               {
                 id: 'intelligent-tiering',
-                transitions: [{ storageClass: s3.StorageClass.INTELLIGENT_TIERING, transitionAfter: Duration.days(tiering) }],
+                transitions: [
+                  { storageClass: s3.StorageClass.INTELLIGENT_TIERING, transitionAfter: Duration.days(tiering) },
+                ],
               },
             ]),
       ],

@@ -50,7 +50,10 @@ export class Monitoring extends Construct {
         period: FIVE_MINUTES,
       });
 
-    const dlqDepth = deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
+    const dlqDepth = deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: 'Maximum',
+    });
     const oldestAge = queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' });
     const workerErrors = worker.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' });
     const workerThrottles = worker.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' });
@@ -108,17 +111,27 @@ export class Monitoring extends Construct {
           new cloudwatch.GraphWidget({
             title: 'Page queue depth',
             left: [
-              queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'Visible' }),
-              queue.metricApproximateNumberOfMessagesNotVisible({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'In flight' }),
+              queue.metricApproximateNumberOfMessagesVisible({
+                period: FIVE_MINUTES,
+                statistic: 'Maximum',
+                label: 'Visible',
+              }),
+              queue.metricApproximateNumberOfMessagesNotVisible({
+                period: FIVE_MINUTES,
+                statistic: 'Maximum',
+                label: 'In flight',
+              }),
             ],
             right: [oldestAge.with({ label: 'Oldest task age (s)' })],
             width: 8,
           }),
-          new cloudwatch.GraphWidget({ title: 'Dead-letter queue depth', left: [dlqDepth.with({ label: 'DLQ visible' })], width: 8 }),
+          new cloudwatch.GraphWidget({
+            title: 'Dead-letter queue depth',
+            left: [dlqDepth.with({ label: 'DLQ visible' })],
+            width: 8,
+          }),
         ],
-        [
-          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }),
-        ],
+        [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 })],
       ],
     });
   }

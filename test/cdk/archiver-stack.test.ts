@@ -4,11 +4,11 @@ import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS } from '#lake/chat-columns.ts';
-import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import type { ArchiverStack } from '#infra/archiver-stack.ts';
 import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
+import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS } from '#lake/chat-columns.ts';
+import { NAMED_QUERIES } from '#lake/named-queries.ts';
 
 interface Synthesized {
   stack: ArchiverStack;
@@ -36,7 +36,11 @@ const ref = (construct: IConstruct) => ({ Ref: logicalId(construct) });
 const arn = (construct: IConstruct) => ({ 'Fn::GetAtt': [logicalId(construct), 'Arn'] });
 const objectsArn = (construct: IConstruct, pattern: string) => ({ 'Fn::Join': ['', [arn(construct), `/${pattern}`]] });
 
-function resourceOf(template: Template, type: string, id: string): { Properties: Record<string, any> } & Record<string, any> {
+function resourceOf(
+  template: Template,
+  type: string,
+  id: string,
+): { Properties: Record<string, any> } & Record<string, any> {
   const resource = template.toJSON().Resources[id];
   expect(resource?.Type, id).toBe(type);
   return resource;
@@ -78,7 +82,9 @@ describe('archiver stack with default config', () => {
       expect(bucket.DeletionPolicy).toBe('Retain');
       expect(bucket.UpdateReplacePolicy).toBe('Retain');
       expect(bucket.Properties).toMatchObject({
-        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
         PublicAccessBlockConfiguration: {
           BlockPublicAcls: true,
           BlockPublicPolicy: true,
@@ -86,13 +92,17 @@ describe('archiver stack with default config', () => {
           RestrictPublicBuckets: true,
         },
         VersioningConfiguration: { Status: 'Enabled' },
-        LoggingConfiguration: { DestinationBucketName: { Ref: expect.stringMatching(/^AccessLogsBucket/) }, LogFilePrefix: 'lake/' },
+        LoggingConfiguration: {
+          DestinationBucketName: { Ref: expect.stringMatching(/^AccessLogsBucket/) },
+          LogFilePrefix: 'lake/',
+        },
       });
       expect(bucket.Properties.BucketName).toBeUndefined();
     });
 
     it('expires noncurrent versions and does not tier by default', () => {
-      const rules = resourceOf(template, 'AWS::S3::Bucket', logicalId(stack.lake.bucket)).Properties.LifecycleConfiguration.Rules;
+      const rules = resourceOf(template, 'AWS::S3::Bucket', logicalId(stack.lake.bucket)).Properties
+        .LifecycleConfiguration.Rules;
       expect(rules).toContainEqual(
         expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 }, Status: 'Enabled' }),
       );
@@ -101,7 +111,9 @@ describe('archiver stack with default config', () => {
     });
 
     it('writes access logs to a separate private bucket that does not log itself', () => {
-      const logs = Object.entries(template.findResources('AWS::S3::Bucket')).filter(([id]) => id.startsWith('AccessLogsBucket'));
+      const logs = Object.entries(template.findResources('AWS::S3::Bucket')).filter(([id]) =>
+        id.startsWith('AccessLogsBucket'),
+      );
       expect(logs).toHaveLength(1);
       const [, accessLogs] = logs[0]!;
       expect(accessLogs.Properties.LoggingConfiguration).toBeUndefined();
@@ -168,7 +180,9 @@ describe('archiver stack with default config', () => {
 
   describe('API secret', () => {
     it('is created without any value written in code', () => {
-      expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toEqual([logicalId(stack.credentials.secret)]);
+      expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toEqual([
+        logicalId(stack.credentials.secret),
+      ]);
       const secret = resourceOf(template, 'AWS::SecretsManager::Secret', logicalId(stack.credentials.secret));
       expect(secret.Properties.SecretString).toBeUndefined();
       expect(secret.Properties.GenerateSecretString).toEqual({});
@@ -411,14 +425,18 @@ describe('archiver stack with default config', () => {
       template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'livechat_archive' } });
       expect(table().Name).toBe(LAKE_TABLE);
       expect(table().TableType).toBe('EXTERNAL_TABLE');
-      expect(table().StorageDescriptor.Location).toEqual({ 'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/${CHATS_PREFIX}`]] });
+      expect(table().StorageDescriptor.Location).toEqual({
+        'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/${CHATS_PREFIX}`]],
+      });
     });
 
     it('has the columns of CHAT_COLUMNS in order and dt as the partition key', () => {
       expect(table().StorageDescriptor.Columns).toEqual(
         CHAT_COLUMNS.map((c) => ({ Name: c.name, Type: c.glueType, Comment: c.comment })),
       );
-      expect(table().PartitionKeys).toEqual(PARTITION_KEYS.map((c) => ({ Name: c.name, Type: c.glueType, Comment: c.comment })));
+      expect(table().PartitionKeys).toEqual(
+        PARTITION_KEYS.map((c) => ({ Name: c.name, Type: c.glueType, Comment: c.comment })),
+      );
     });
 
     it('reads gzip NDJSON with the SerDe chat-columns asks for', () => {
@@ -464,7 +482,9 @@ describe('archiver stack with default config', () => {
     it('keeps query results in their own private, logged, expiring bucket', () => {
       const results = resourceOf(template, 'AWS::S3::Bucket', logicalId(stack.athena.resultsBucket)).Properties;
       expect(results).toMatchObject({
-        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, RestrictPublicBuckets: true },
         LoggingConfiguration: { LogFilePrefix: 'athena-results/' },
         LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 30 })] },
@@ -547,7 +567,18 @@ describe('archiver stack with overrides', () => {
             Action: 'secretsmanager:GetSecretValue',
             Effect: 'Allow',
             Resource: {
-              'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:livechat/api-??????']],
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':secretsmanager:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':secret:livechat/api-??????',
+                ],
+              ],
             },
           },
         ]),
@@ -583,7 +614,10 @@ describe('archiver stack with overrides', () => {
   });
 
   it('graphs and alarms on the configured metrics namespace', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Acme/Livechat', MetricName: 'DaysIncomplete' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Acme/Livechat',
+      MetricName: 'DaysIncomplete',
+    });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ POWERTOOLS_METRICS_NAMESPACE: 'Acme/Livechat' }) },
     });

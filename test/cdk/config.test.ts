@@ -49,7 +49,12 @@ describe('parseConfig', () => {
       filters: '{"group":2,"type":"chat"}',
       settleHours: '1.5',
     });
-    expect(config).toMatchObject({ workerConcurrency: 8, tracing: true, filters: { group: 2, type: 'chat' }, settleHours: 1.5 });
+    expect(config).toMatchObject({
+      workerConcurrency: 8,
+      tracing: true,
+      filters: { group: 2, type: 'chat' },
+      settleHours: 1.5,
+    });
   });
 
   it.each([
@@ -57,22 +62,37 @@ describe('parseConfig', () => {
     [{ maxReceiveCount: 3 }, 'livechatArchiver.maxReceiveCount: must be at least 5'],
     [{ batchSize: 11 }, 'livechatArchiver.batchSize: Too big'],
     [{ timeZone: 'Mars/Olympus' }, 'livechatArchiver.timeZone: must be an IANA time zone'],
-    [{ scheduleCron: 'rate(1 day)' }, 'livechatArchiver.scheduleCron: must be an EventBridge Scheduler cron expression'],
-    [{ scheduleCron: 'cron(30 2 * * ?)' }, 'livechatArchiver.scheduleCron: must be an EventBridge Scheduler cron expression'],
+    [
+      { scheduleCron: 'rate(1 day)' },
+      'livechatArchiver.scheduleCron: must be an EventBridge Scheduler cron expression',
+    ],
+    [
+      { scheduleCron: 'cron(30 2 * * ?)' },
+      'livechatArchiver.scheduleCron: must be an EventBridge Scheduler cron expression',
+    ],
     [{ apiUrl: 'http://api.livechatinc.com' }, 'livechatArchiver.apiUrl: must be an https URL'],
     [{ alarmEmail: 'ops' }, 'livechatArchiver.alarmEmail: must be an email address'],
     [{ projectionStart: '2020-02-30' }, 'livechatArchiver.projectionStart: must be a calendar date'],
     [{ projectionStart: '01/01/2020' }, 'livechatArchiver.projectionStart: must be a date as yyyy-MM-dd'],
     [{ bytesScannedCutoffBytes: 1000 }, 'livechatArchiver.bytesScannedCutoffBytes: must be at least 10000000'],
-    [{ logRetentionDays: 31 }, 'livechatArchiver.logRetentionDays: must be one of the CloudWatch Logs retention values'],
+    [
+      { logRetentionDays: 31 },
+      'livechatArchiver.logRetentionDays: must be one of the CloudWatch Logs retention values',
+    ],
     [{ removalPolicy: 'snapshot' }, 'livechatArchiver.removalPolicy: Invalid option'],
     [{ bucketNamePrefix: 'Acme_Lake' }, 'livechatArchiver.bucketNamePrefix: must be 3-40 lowercase letters'],
     [{ filters: { group: 'support' } }, 'livechatArchiver.filters.group'],
     [{ filters: { unknown: 1 } }, 'livechatArchiver.filters: Unrecognized key: "unknown"'],
-    [{ workerTimeoutSeconds: 10, requestTimeoutMs: 10_000 }, 'livechatArchiver.requestTimeoutMs: must be shorter than workerTimeoutSeconds (10 s)'],
+    [
+      { workerTimeoutSeconds: 10, requestTimeoutMs: 10_000 },
+      'livechatArchiver.requestTimeoutMs: must be shorter than workerTimeoutSeconds (10 s)',
+    ],
     [{ workerConcurency: 4 }, 'livechatArchiver: Unrecognized key: "workerConcurency"'],
     [{ lookbackDays: 'three' }, 'livechatArchiver.lookbackDays: Invalid input: expected number, received string'],
-    [{ maxBatchingWindowSeconds: '' }, 'livechatArchiver.maxBatchingWindowSeconds: Invalid input: expected number, received string'],
+    [
+      { maxBatchingWindowSeconds: '' },
+      'livechatArchiver.maxBatchingWindowSeconds: Invalid input: expected number, received string',
+    ],
     [{ tracing: 'yes' }, 'livechatArchiver.tracing: Invalid input: expected boolean, received string'],
   ])('rejects %j', (raw, message) => {
     expect(() => parseConfig(raw)).toThrowError(ConfigError);

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { CHAT_COLUMNS, PARTITION_KEYS } from '#lake/chat-columns.ts';
 import { GlueTypeError, parseGlueType } from '#infra/glue-type.ts';
+import { CHAT_COLUMNS, PARTITION_KEYS } from '#lake/chat-columns.ts';
 
 describe('parseGlueType', () => {
-  it.each(['string', 'int', 'bigint', 'double', 'boolean', 'timestamp', 'decimal(10,2)'])('reads the primitive %s', (text) => {
-    const type = parseGlueType(text);
-    expect(type.inputString).toBe(text);
-    expect(type.isPrimitive).toBe(true);
-  });
+  it.each(['string', 'int', 'bigint', 'double', 'boolean', 'timestamp', 'decimal(10,2)'])(
+    'reads the primitive %s',
+    (text) => {
+      const type = parseGlueType(text);
+      expect(type.inputString).toBe(text);
+      expect(type.isPrimitive).toBe(true);
+    },
+  );
 
   it('reads nested arrays and structs', () => {
     const type = parseGlueType('array<struct<display_name:string,email:string,ids:array<bigint>>>');

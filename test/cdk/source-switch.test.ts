@@ -11,8 +11,13 @@ function workerAndSecret(config: ArchiverConfigInput) {
   if (!(resource instanceof CfnElement)) throw new Error('the worker has no resource');
   const workerId = stack.resolve(resource.logicalId) as string;
   const worker = template.toJSON().Resources[workerId].Properties;
-  const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret')) as Array<{ Properties: { Description: string } }>;
-  return { env: worker.Environment.Variables as Record<string, unknown>, secretDescription: secret!.Properties.Description };
+  const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret')) as Array<{
+    Properties: { Description: string };
+  }>;
+  return {
+    env: worker.Environment.Variables as Record<string, unknown>,
+    secretDescription: secret!.Properties.Description,
+  };
 }
 
 describe('cdk.json source switch (v2 | v3.6)', () => {
@@ -32,12 +37,18 @@ describe('cdk.json source switch (v2 | v3.6)', () => {
   });
 
   it('reads the switch from -c strings as cdk passes them', () => {
-    expect(parseConfig({ source: 'v3.6', busyDayThreshold: '750' })).toMatchObject({ source: 'v3.6', busyDayThreshold: 750 });
+    expect(parseConfig({ source: 'v3.6', busyDayThreshold: '750' })).toMatchObject({
+      source: 'v3.6',
+      busyDayThreshold: 750,
+    });
   });
 
   it.each([
     [{ source: 'v4' }, 'livechatArchiver.source'],
-    [{ source: 'v3.6', filters: { type: 'chat' } }, 'livechatArchiver.filters: type have no list_archives (v3.6) equivalent'],
+    [
+      { source: 'v3.6', filters: { type: 'chat' } },
+      'livechatArchiver.filters: type have no list_archives (v3.6) equivalent',
+    ],
     [{ region: 'fra' }, 'livechatArchiver.region: needs source v3.6'],
     [{ source: 'v3.6', region: 'Frankfurt!' }, 'livechatArchiver.region: must be a LiveChat data centre'],
     [{ source: 'v3.6', busyDayThreshold: 0 }, 'livechatArchiver.busyDayThreshold'],

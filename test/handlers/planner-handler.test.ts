@@ -5,7 +5,7 @@ import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '#test/support/lambda-fixtures.ts';
 
 const sqsMock = mockClient(SQSClient);
-let handler: (typeof import('#handlers/planner.ts'))['handler'];
+let handler: typeof import('#handlers/planner.ts')['handler'];
 
 beforeAll(async () => {
   vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/pages');
@@ -33,7 +33,12 @@ describe('planner handler', () => {
     const result = await handler({ scheduledTime: '2026-11-25T01:30:00Z' }, lambdaContext());
     // 01:30Z is 02:30 in Warsaw; minus 2 h settle is still the 25th there, so the last day is the 24th.
     expect(sentBodies().map((task) => task.day)).toEqual(['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24']);
-    expect(sentBodies()[0]).toMatchObject({ kind: 'day', attempt: 1, runId: 'scheduled-20261125T013000Z', filters: { type: 'chat' } });
+    expect(sentBodies()[0]).toMatchObject({
+      kind: 'day',
+      attempt: 1,
+      runId: 'scheduled-20261125T013000Z',
+      filters: { type: 'chat' },
+    });
     expect(result).toMatchObject({ days: 4, messages: 4, batchCalls: 1 });
   });
 
@@ -58,7 +63,9 @@ describe('planner handler', () => {
   });
 
   it('fails loudly when some entries keep failing', async () => {
-    sqsMock.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: '0', Code: 'KMS.DisabledException', SenderFault: true }] });
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolves({ Failed: [{ Id: '0', Code: 'KMS.DisabledException', SenderFault: true }] });
     await expect(handler({ from: '2026-01-01' }, lambdaContext())).rejects.toThrow(
       /1 of 1 archive tasks could not be queued after 5 attempts: KMS.DisabledException \(sender fault\)/,
     );
@@ -69,9 +76,9 @@ describe('planner handler', () => {
     vi.resetModules();
     try {
       const { handler: v36Planner } = await import('#handlers/planner.ts');
-      await expect(v36Planner({ from: '2026-01-01', filters: { rate: 'rated_good' } }, lambdaContext())).rejects.toThrow(
-        /filter\(s\) rate have no list_archives \(v3.6\) equivalent/,
-      );
+      await expect(
+        v36Planner({ from: '2026-01-01', filters: { rate: 'rated_good' } }, lambdaContext()),
+      ).rejects.toThrow(/filter\(s\) rate have no list_archives \(v3.6\) equivalent/);
       expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
     } finally {
       vi.stubEnv('SOURCE', 'v2');

@@ -3,17 +3,17 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
-import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
-import { startSimulator, type RunningSimulator } from '#simulator/index.ts';
-import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
+import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { duplicatesOf } from '#test/support/lake-reader.ts';
+import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
+import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 const DAY = '2026-06-10';
 const aws = lambdaAwsMocks();
 const { s3Mock, secretsMock, bucket, queuedBodies } = aws;
 let sim: RunningSimulator;
-let worker: (typeof import('#handlers/worker.ts'))['handler'];
-let planner: (typeof import('#handlers/planner.ts'))['handler'];
+let worker: typeof import('#handlers/worker.ts')['handler'];
+let planner: typeof import('#handlers/planner.ts')['handler'];
 
 beforeAll(async () => {
   sim = await startSimulator({ from: '2026-06-08', to: DAY, chatsPerDay: (day) => (day === DAY ? 60 : 30) });
@@ -38,7 +38,8 @@ const pageTaskBody = (page: number, total = 60, pages = 3) =>
 async function chatIdsInBucket(day: string): Promise<string[]> {
   const keys = [...bucket.keys()].filter((key) => key.startsWith(`chats/dt=${day}/`)).sort();
   const ids: string[] = [];
-  for (const key of keys) ids.push(...(await decodeNdjsonGzip<{ id: string }>(bucket.get(key)!)).map((chat) => chat.id));
+  for (const key of keys)
+    ids.push(...(await decodeNdjsonGzip<{ id: string }>(bucket.get(key)!)).map((chat) => chat.id));
   return ids;
 }
 
@@ -55,7 +56,12 @@ describe('worker handler', () => {
       'manifests/runs/run-1/2026-06-10/plan-1.json',
     ]);
     const firstPage = await decodeNdjsonGzip<{ id: string }>(bucket.get('chats/dt=2026-06-10/page-00001.json.gz')!);
-    expect(firstPage.map((chat) => chat.id)).toEqual(sim.chats(DAY).slice(0, 25).map((chat) => chat.id));
+    expect(firstPage.map((chat) => chat.id)).toEqual(
+      sim
+        .chats(DAY)
+        .slice(0, 25)
+        .map((chat) => chat.id),
+    );
   });
 
   it('writes a page as gzip NDJSON under its deterministic key', async () => {
@@ -66,8 +72,15 @@ describe('worker handler', () => {
       Key: 'chats/dt=2026-06-10/page-00002.json.gz',
       ContentType: 'application/gzip',
     });
-    const chats = await decodeNdjsonGzip<Record<string, unknown>>(bucket.get('chats/dt=2026-06-10/page-00002.json.gz')!);
-    expect(chats.map((chat) => chat.id)).toEqual(sim.chats(DAY).slice(25, 50).map((chat) => chat.id));
+    const chats = await decodeNdjsonGzip<Record<string, unknown>>(
+      bucket.get('chats/dt=2026-06-10/page-00002.json.gz')!,
+    );
+    expect(chats.map((chat) => chat.id)).toEqual(
+      sim
+        .chats(DAY)
+        .slice(25, 50)
+        .map((chat) => chat.id),
+    );
     expect(chats[0]).toMatchObject({ ...sim.chats(DAY)[25], _run_id: 'run-1', _page: 2 });
   });
 
@@ -77,7 +90,10 @@ describe('worker handler', () => {
       lambdaContext(),
     );
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-1' }, { itemIdentifier: 'msg-2' }]);
-    expect([...bucket.keys()].sort()).toEqual(['chats/dt=2026-06-10/page-00001.json.gz', 'chats/dt=2026-06-10/page-00003.json.gz']);
+    expect([...bucket.keys()].sort()).toEqual([
+      'chats/dt=2026-06-10/page-00001.json.gz',
+      'chats/dt=2026-06-10/page-00003.json.gz',
+    ]);
   });
 
   it('reads the secret once and caches it across invocations for five minutes', async () => {
@@ -97,7 +113,10 @@ describe('worker handler', () => {
   });
 
   it('queues one re-archive of the day when drift is seen, however many pages see it', async () => {
-    const result = await worker(sqsEvent([pageTaskBody(1, 59), pageTaskBody(2, 59), pageTaskBody(3, 59)]), lambdaContext());
+    const result = await worker(
+      sqsEvent([pageTaskBody(1, 59), pageTaskBody(2, 59), pageTaskBody(3, 59)]),
+      lambdaContext(),
+    );
     expect(result.batchItemFailures).toEqual([]);
     const queued = queuedBodies().map((body) => JSON.parse(body) as Record<string, unknown>);
     expect(queued).toEqual([{ v: 1, kind: 'day', runId: 'run-1', day: DAY, attempt: 2, filters: {} }]);
@@ -108,7 +127,7 @@ describe('worker handler', () => {
     sim.addChats('2026-06-09', 0);
     const planned = await planner({ from: '2026-06-08', to: DAY }, lambdaContext('backfill-1'));
     expect(planned).toMatchObject({ days: 3 });
-    let pending = queuedBodies();
+    const pending = queuedBodies();
     let deliveries = 0;
     let drifted = false;
     while (pending.length > 0) {
@@ -116,7 +135,8 @@ describe('worker handler', () => {
       const result = await worker(sqsEvent(batch), lambdaContext());
       expect(result.batchItemFailures).toEqual([]);
       deliveries += batch.length;
-      if (!drifted && deliveries >= 3) { // the three days are planned; their later pages are queued
+      if (!drifted && deliveries >= 3) {
+        // the three days are planned; their later pages are queued
         sim.addChats(DAY, 3, 'random');
         drifted = true;
       }
@@ -125,7 +145,12 @@ describe('worker handler', () => {
     for (const day of ['2026-06-08', '2026-06-09', DAY]) {
       const ids = await chatIdsInBucket(day);
       expect(duplicatesOf(ids)).toEqual([]);
-      expect(ids.sort()).toEqual(sim.chats(day).map((chat) => chat.id).sort());
+      expect(ids.sort()).toEqual(
+        sim
+          .chats(day)
+          .map((chat) => chat.id)
+          .sort(),
+      );
     }
     expect([...bucket.keys()].some((key) => key.includes(`${DAY}/replan-2.json`))).toBe(true);
   });

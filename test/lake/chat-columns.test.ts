@@ -3,15 +3,15 @@ import {
   CHAT_COLUMNS,
   CHAT_SCHEMA,
   CHATS_PREFIX,
-  JSON_SERDE,
-  LAKE_TABLE,
-  PARTITION_KEYS,
-  TEXT_INPUT_FORMAT,
-  TEXT_OUTPUT_FORMAT,
   duckdbColumnsStruct,
   duckdbJsonStructure,
   findSchemaViolations,
+  JSON_SERDE,
+  LAKE_TABLE,
   type LakeType,
+  PARTITION_KEYS,
+  TEXT_INPUT_FORMAT,
+  TEXT_OUTPUT_FORMAT,
 } from '#lake/chat-columns.ts';
 import { FIXTURE_PAGES, toRecord } from './fixtures/chat-lake.ts';
 import { SEED_CHAT, SEED_NESTED_FIELDS, SEED_TOP_LEVEL_FIELDS } from './fixtures/seed-chat.ts';
@@ -36,7 +36,10 @@ describe('CHAT_COLUMNS', () => {
       expect(type.kind, name).toBe('array');
       const element = (type as Extract<LakeType, { kind: 'array' }>).element;
       expect(element.kind, name).toBe('struct');
-      expect((element as Extract<LakeType, { kind: 'struct' }>).fields.map((f) => f.name), name).toEqual(fields);
+      expect(
+        (element as Extract<LakeType, { kind: 'struct' }>).fields.map((f) => f.name),
+        name,
+      ).toEqual(fields);
     }
   });
 
@@ -104,7 +107,9 @@ describe('CHAT_COLUMNS', () => {
 
 describe('table constants', () => {
   it('partitions by dt (string), table chats under chats/', () => {
-    expect(PARTITION_KEYS).toEqual([expect.objectContaining({ name: 'dt', glueType: 'string', duckdbType: 'VARCHAR' })]);
+    expect(PARTITION_KEYS).toEqual([
+      expect.objectContaining({ name: 'dt', glueType: 'string', duckdbType: 'VARCHAR' }),
+    ]);
     expect(LAKE_TABLE).toBe('chats');
     expect(CHATS_PREFIX).toBe('chats/');
   });
@@ -126,8 +131,14 @@ describe('findSchemaViolations', () => {
   });
 
   it('accepts absent and null optional fields', () => {
-    const { supervisors: _s, prechat_survey: _p, goals: _g, custom_variables: _c, integration_variables: _i, ...rest } =
-      seedRecord;
+    const {
+      supervisors: _s,
+      prechat_survey: _p,
+      goals: _g,
+      custom_variables: _c,
+      integration_variables: _i,
+      ...rest
+    } = seedRecord;
     expect(findSchemaViolations(rest)).toEqual([]);
     expect(findSchemaViolations({ ...seedRecord, goals: null, rate: null })).toEqual([]);
   });
@@ -138,7 +149,9 @@ describe('findSchemaViolations', () => {
     expect(findSchemaViolations({ ...seedRecord, duration: 1.5 })).toEqual([
       '$.duration: expected int, got non-integral number 1.5',
     ]);
-    expect(findSchemaViolations({ ...seedRecord, duration: 2 ** 31 })).toEqual([`$.duration: int out of range: ${2 ** 31}`]);
+    expect(findSchemaViolations({ ...seedRecord, duration: 2 ** 31 })).toEqual([
+      `$.duration: int out of range: ${2 ** 31}`,
+    ]);
     expect(findSchemaViolations({ ...seedRecord, group: { id: 0 } })).toEqual(['$.group: expected array, got object']);
     expect(findSchemaViolations({ ...seedRecord, messages: [{ text: 'x', event: 1 }] })).toEqual([
       '$.messages[0]: unknown field(s): event',

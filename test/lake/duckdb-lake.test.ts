@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAT_COLUMNS, PARTITION_KEYS } from '#lake/chat-columns.ts';
-import { EmptyLakeError, openLocalLake, type LocalLake } from '#lake/duckdb-lake.ts';
+import { EmptyLakeError, type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import {
   DAY1,
   EXPECTED_LATEST_COPIES,
   EXPECTED_ROWS,
-  FIXTURE_PAGES,
   expectRows,
+  FIXTURE_PAGES,
   toRecord,
   writeFixtureLake,
   writeGzipPage,
@@ -50,7 +50,9 @@ describe('named queries on the fixture lake (DuckDB)', () => {
   afterAll(async () => lake?.close());
 
   it('has an expectation for every named query', () => {
-    expect([...Object.keys(EXPECTED_ROWS), 'latest_copy_per_chat'].sort()).toEqual(NAMED_QUERIES.map((q) => q.name).sort());
+    expect([...Object.keys(EXPECTED_ROWS), 'latest_copy_per_chat'].sort()).toEqual(
+      NAMED_QUERIES.map((q) => q.name).sort(),
+    );
   });
 
   it.each(Object.entries(EXPECTED_ROWS))('%s returns the expected rows', async (name, expected) => {
@@ -126,7 +128,13 @@ describe('named queries on the fixture lake (DuckDB)', () => {
 describe('the seed example chat', () => {
   it('round-trips every field through the lake', async () => {
     const dir = newLakeDir('seed');
-    const page = { dt: '2013-01-23', page: 1, runId: 'run-seed', archivedAt: '2013-01-24T00:00:00.000Z', chats: [SEED_CHAT] };
+    const page = {
+      dt: '2013-01-23',
+      page: 1,
+      runId: 'run-seed',
+      archivedAt: '2013-01-24T00:00:00.000Z',
+      chats: [SEED_CHAT],
+    };
     writeGzipPage(dir, page);
     const lake = await openLocalLake(dir, { strict: true });
     try {
@@ -228,7 +236,11 @@ describe('strict schema', () => {
       { messages: [{ author_name: 'x', text: 'y', timestamp: 1, user_type: 'visitor', event_type: 'message' }] },
       /\$\.messages\[\]: unknown field\(s\): event_type/,
     ],
-    ['a struct field of the wrong type', { goals: [{ id: '71', name: 'x' }] }, /\$\.goals\[\]\.id: expected int, got VARCHAR/],
+    [
+      'a struct field of the wrong type',
+      { goals: [{ id: '71', name: 'x' }] },
+      /\$\.goals\[\]\.id: expected int, got VARCHAR/,
+    ],
     ['a missing required field', { _archived_at: undefined }, /\$\._archived_at: required field missing/],
     ['a differently-cased key', { Rate: 'rated_good' }, /\$: unknown field\(s\): Rate/],
   ])('fails the query on %s', async (_what, patch, pattern) => {
@@ -236,7 +248,10 @@ describe('strict schema', () => {
   });
 
   it('names the file and the chat id in the error', async () => {
-    await expectFailure([line({ duration: '600' })], /schema violation in .*dt=2024-03-01\/page-00009\.json\.gz \(chat id BAD1\)/);
+    await expectFailure(
+      [line({ duration: '600' })],
+      /schema violation in .*dt=2024-03-01\/page-00009\.json\.gz \(chat id BAD1\)/,
+    );
   });
 
   it('fails on a line that is not a JSON object, and on malformed JSON', async () => {

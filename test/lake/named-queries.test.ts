@@ -32,16 +32,19 @@ describe('NAMED_QUERIES', () => {
     }
   });
 
-  it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))('%s: is documented and reads table chats in both dialects', (_n, q) => {
-    expect(q.description.length).toBeGreaterThan(20);
-    expect(q.description.length).toBeLessThanOrEqual(1024);
-    for (const sql of [q.athenaSql, q.duckdbSql]) {
-      expect(code(sql)).toMatch(/\bFROM\s+chats\b/i);
-      expect(sql).toBe(sql.trim());
-      expect(sql.endsWith(';')).toBe(false);
-      expect(code(sql)).not.toContain(';');
-    }
-  });
+  it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))(
+    '%s: is documented and reads table chats in both dialects',
+    (_n, q) => {
+      expect(q.description.length).toBeGreaterThan(20);
+      expect(q.description.length).toBeLessThanOrEqual(1024);
+      for (const sql of [q.athenaSql, q.duckdbSql]) {
+        expect(code(sql)).toMatch(/\bFROM\s+chats\b/i);
+        expect(sql).toBe(sql.trim());
+        expect(sql.endsWith(';')).toBe(false);
+        expect(code(sql)).not.toContain(';');
+      }
+    },
+  );
 
   it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))('%s: quotes reserved and _-prefixed identifiers', (_n, q) => {
     for (const sql of [q.athenaSql, q.duckdbSql]) {

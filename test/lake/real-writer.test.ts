@@ -1,15 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
+import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import type { LivechatClient } from '#sources/v2/livechat-client.ts';
 import { archivePage } from '#sources/v2/page-archiver.ts';
-import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
-import { openLocalLake, type LocalLake } from '#lake/duckdb-lake.ts';
-import { NAMED_QUERIES } from '#lake/named-queries.ts';
-import { startSimulator, type RunningSimulator } from '#simulator/index.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
-import { EXPECTED_ROWS, expectRows, writeFixtureLake, type ArchivedPage } from './fixtures/chat-lake.ts';
+import { type ArchivedPage, EXPECTED_ROWS, expectRows, writeFixtureLake } from './fixtures/chat-lake.ts';
 
 /** Writes a fixture page through the real page archiver, as if the API had served it. */
 async function writeWithPageArchiver(lakeDir: string, page: ArchivedPage): Promise<void> {
@@ -18,7 +18,17 @@ async function writeWithPageArchiver(lakeDir: string, page: ArchivedPage): Promi
     listChats: async () => ({ chats: page.chats as never, total, pages: page.page }),
   };
   const outcome = await archivePage(
-    { v: 1, kind: 'page', runId: page.runId, day: page.dt, attempt: 1, filters: {}, page: page.page, pages: page.page, total },
+    {
+      v: 1,
+      kind: 'page',
+      runId: page.runId,
+      day: page.dt,
+      attempt: 1,
+      filters: {},
+      page: page.page,
+      pages: page.page,
+      total,
+    },
     { client, sink: new LocalFileSink(lakeDir), now: () => new Date(page.archivedAt) },
   );
   expect(outcome.status).toBe('written');
@@ -63,7 +73,11 @@ describe('named queries over a lake archived from the simulator', () => {
   it('chats per day and missed chats match the simulator', async () => {
     const rows = await lake.runNamed('chats_per_day');
     expect(rows.map((row) => [String(row.dt), Number(row.total_chats), Number(row.missed_chats)])).toEqual(
-      days.map((day) => [day, sim.chats(day).length, sim.chats(day).filter((chat) => chat.type === 'missed_chat').length]),
+      days.map((day) => [
+        day,
+        sim.chats(day).length,
+        sim.chats(day).filter((chat) => chat.type === 'missed_chat').length,
+      ]),
     );
   });
 
@@ -88,6 +102,8 @@ describe('named queries over a lake archived from the simulator', () => {
       }
     }
     const rows = await lake.runNamed('chats_per_agent_per_day');
-    expect(new Map(rows.map((row) => [`${String(row.dt)} ${String(row.agent_email)}`, Number(row.chats)]))).toEqual(expected);
+    expect(new Map(rows.map((row) => [`${String(row.dt)} ${String(row.agent_email)}`, Number(row.chats)]))).toEqual(
+      expected,
+    );
   });
 });

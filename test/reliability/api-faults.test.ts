@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type FaultOptions, type RunningSimulator } from '#simulator/index.ts';
+import { type FaultOptions, type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { archiveLocally, expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
 
 const DAYS = ['2026-08-01', '2026-08-02', '2026-08-03'];
@@ -17,7 +17,10 @@ async function archiveWith(faults: FaultOptions, options: Parameters<typeof arch
 }
 
 const scripted = (fault: NonNullable<FaultOptions['script']>[number]['fault'], extra = {}) => ({
-  script: [{ fault, times: 3, ...extra }, { fault, page: 2, times: 2, ...extra }],
+  script: [
+    { fault, times: 3, ...extra },
+    { fault, page: 2, times: 2, ...extra },
+  ],
 });
 
 describe('API faults, alone and mixed: the run completes with every chat once', () => {
@@ -58,7 +61,9 @@ describe('API faults, alone and mixed: the run completes with every chat once', 
   it('treats an empty page that should hold chats as drift, not as the end of the day', async () => {
     const { manifest, events } = await archiveWith({ script: [{ fault: 'empty', page: 3, times: 1 }] });
     expect(manifest.complete).toBe(true);
-    expect(events).toContainEqual(expect.objectContaining({ type: 'drift', reason: 'page 3 has 0 chats, expected 25' }));
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'drift', reason: 'page 3 has 0 chats, expected 25' }),
+    );
   });
 });
 
@@ -126,7 +131,13 @@ describe('drift the API does not admit', () => {
       },
     };
     const out = await mkdtemp(join(tmpdir(), 'lake-'));
-    const manifest = await runArchive({ runId: 'r', days: [day], client, sink: new LocalFileSink(out), concurrency: 1 });
+    const manifest = await runArchive({
+      runId: 'r',
+      days: [day],
+      client,
+      sink: new LocalFileSink(out),
+      concurrency: 1,
+    });
     expect(manifest.complete).toBe(true);
     expect(manifest.days[0]).toMatchObject({ attempts: 2, driftSeen: 1, expectedTotal: 76, chatsWritten: 76 });
     const ids = (await chatIdsByDay(out)).get(day)!;

@@ -1,16 +1,30 @@
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadPlannerConfig, loadWorkerConfig } from '#handlers/handler-config.ts';
+import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
 import { decodeTask } from '#shared/archive-task.ts';
 import { InvalidInputError } from '#shared/errors.ts';
-import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
-import { loadPlannerConfig, loadWorkerConfig } from '#handlers/handler-config.ts';
-import { startSimulator, type RunningSimulator } from '#simulator/index.ts';
+import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
-const good = { v: 1, kind: 'page', runId: 'r', day: '2026-10-01', attempt: 1, filters: {}, page: 1, pages: 2, total: 30 };
+const good = {
+  v: 1,
+  kind: 'page',
+  runId: 'r',
+  day: '2026-10-01',
+  attempt: 1,
+  filters: {},
+  page: 1,
+  pages: 2,
+  total: 30,
+};
 
 describe('bad queue messages: one clear line each', () => {
   it.each<[string, string, RegExp]>([
@@ -21,7 +35,11 @@ describe('bad queue messages: one clear line each', () => {
     ['a malformed day', JSON.stringify({ ...good, day: '2026-02-30' }), /day: not a calendar date/],
     ['a page beyond its pages', JSON.stringify({ ...good, page: 3 }), /page is beyond pages/],
     ['an unknown filter', JSON.stringify({ ...good, filters: { colour: 'red' } }), /^archive task is invalid: filters/],
-    ['a bad filter value', JSON.stringify({ ...good, filters: { rate: 'great' } }), /^archive task is invalid: filters.rate/],
+    [
+      'a bad filter value',
+      JSON.stringify({ ...good, filters: { rate: 'great' } }),
+      /^archive task is invalid: filters.rate/,
+    ],
     ['an extra field', JSON.stringify({ ...good, apiKey: 'x' }), /^archive task is invalid/],
   ])('%s', (_name, body, message) => {
     expect(() => decodeTask(body)).toThrow(InvalidInputError);
@@ -35,7 +53,14 @@ describe('bad queue messages: one clear line each', () => {
 });
 
 describe('bad planner events and configuration', () => {
-  const settings = { timeZone: 'UTC', settleHours: 2, lookbackDays: 3, maxRangeDays: 400, defaultFilters: {}, fallbackRunId: 'm' };
+  const settings = {
+    timeZone: 'UTC',
+    settleHours: 2,
+    lookbackDays: 3,
+    maxRangeDays: 400,
+    defaultFilters: {},
+    fallbackRunId: 'm',
+  };
   it.each<[string, unknown, RegExp]>([
     ['a malformed date', { from: '2026/01/01' }, /^from must be a date as YYYY-MM-DD/],
     ['from after to', { from: '2026-02-01', to: '2026-01-01' }, /^from 2026-02-01 is after to 2026-01-01$/],
@@ -66,7 +91,7 @@ describe('the worker with bad records and secrets', () => {
   const s3Mock = mockClient(S3Client);
   const sqsMock = mockClient(SQSClient);
   const secretsMock = mockClient(SecretsManagerClient);
-  let worker: (typeof import('#handlers/worker.ts'))['handler'];
+  let worker: typeof import('#handlers/worker.ts')['handler'];
 
   beforeAll(async () => {
     sim = await startSimulator({ from: '2026-10-01', to: '2026-10-01', chatsPerDay: () => 30 });
@@ -86,16 +111,24 @@ describe('the worker with bad records and secrets', () => {
   it('a missing secret fails every record with a clear error and writes nothing', async () => {
     secretsMock
       .on(GetSecretValueCommand)
-      .rejectsOnce(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }));
-    const error = (await worker(sqsEvent([JSON.stringify(good)]), lambdaContext()).catch((caught: unknown) => caught)) as {
+      .rejectsOnce(
+        new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }),
+      );
+    const error = (await worker(sqsEvent([JSON.stringify(good)]), lambdaContext()).catch(
+      (caught: unknown) => caught,
+    )) as {
       recordErrors: Error[];
     };
-    expect(error.recordErrors.map((recordError) => recordError.message).join()).toMatch(/can't find the specified secret/);
+    expect(error.recordErrors.map((recordError) => recordError.message).join()).toMatch(
+      /can't find the specified secret/,
+    );
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
   it('bad records go to the retry/DLQ path alone; good neighbours are written', async () => {
-    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ login: sim.login, apiKey: sim.apiKey }) });
+    secretsMock
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ login: sim.login, apiKey: sim.apiKey }) });
     const result = await worker(
       sqsEvent([
         JSON.stringify(good),
@@ -106,7 +139,11 @@ describe('the worker with bad records and secrets', () => {
       ]),
       lambdaContext(),
     );
-    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-1' }, { itemIdentifier: 'msg-2' }, { itemIdentifier: 'msg-4' }]);
+    expect(result.batchItemFailures).toEqual([
+      { itemIdentifier: 'msg-1' },
+      { itemIdentifier: 'msg-2' },
+      { itemIdentifier: 'msg-4' },
+    ]);
     expect(s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([
       'chats/dt=2026-10-01/page-00001.json.gz',
       'chats/dt=2026-10-01/page-00002.json.gz',
@@ -119,7 +156,9 @@ describe('the worker with bad records and secrets', () => {
     try {
       vi.setSystemTime(Date.now() + 3_600_000); // past the cached secret
       secretsMock.on(GetSecretValueCommand).resolves({ SecretString: 'raw-api-key-0123456789' });
-      const error = (await worker(sqsEvent([JSON.stringify(good)]), lambdaContext()).catch((caught: unknown) => caught)) as {
+      const error = (await worker(sqsEvent([JSON.stringify(good)]), lambdaContext()).catch(
+        (caught: unknown) => caught,
+      )) as {
         recordErrors: Error[];
       };
       expect(error.recordErrors.map((recordError) => recordError.message)).toEqual(['the LiveChat secret is not JSON']);

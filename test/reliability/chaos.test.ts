@@ -2,11 +2,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { dayTask } from '#shared/archive-task.ts';
 import { daysInRange } from '#shared/day-range.ts';
+import { type FaultOptions, mulberry32, type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { createLivechatClient } from '#sources/v2/livechat-client.ts';
-import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
-import { mulberry32, startSimulator, type FaultOptions, type RunningSimulator } from '#simulator/index.ts';
 import { archiveLocally, expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
 import { deliverUntilEmpty } from '#test/support/queue-harness.ts';
 
@@ -46,7 +46,13 @@ function chaos(seed: number): FaultOptions {
 }
 
 async function start(seed: number) {
-  sim = await startSimulator({ seed, from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: (day) => 30 + (Number(day.slice(-2)) * seed) % 70, faults: chaos(seed) });
+  sim = await startSimulator({
+    seed,
+    from: DAYS[0]!,
+    to: DAYS.at(-1)!,
+    chatsPerDay: (day) => 30 + ((Number(day.slice(-2)) * seed) % 70),
+    faults: chaos(seed),
+  });
   return sim;
 }
 
@@ -64,7 +70,12 @@ describe('chaos, queued (Lambda) path', () => {
   it.each([13, 14, 15, 16, 17, 18, 19, 20])('seed %i: every chat of every day exactly once', async (seed) => {
     const simulator = await start(seed);
     const out = await mkdtemp(join(tmpdir(), 'lake-'));
-    const client = createLivechatClient({ apiUrl: simulator.url, login: simulator.login, apiKey: simulator.apiKey, baseRetryDelayMs: 5 });
+    const client = createLivechatClient({
+      apiUrl: simulator.url,
+      login: simulator.login,
+      apiKey: simulator.apiKey,
+      baseRetryDelayMs: 5,
+    });
     await deliverUntilEmpty(
       DAYS.map((day) => dayTask(`run-${seed}`, day, 1, {})),
       { client, sink: new LocalFileSink(out), maxAttempts: 8 },

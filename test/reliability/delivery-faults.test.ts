@@ -2,13 +2,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dayTask } from '#shared/archive-task.ts';
-import { createLivechatClient } from '#sources/v2/livechat-client.ts';
-import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
-import { startSimulator, type FaultOptions, type RunningSimulator } from '#simulator/index.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { dayTask } from '#shared/archive-task.ts';
+import { type FaultOptions, type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { createLivechatClient } from '#sources/v2/livechat-client.ts';
 import { chatIdsByDay, duplicatesOf, listFiles } from '#test/support/lake-reader.ts';
-import { deliverUntilEmpty, type DeliveryFaults } from '#test/support/queue-harness.ts';
+import { type DeliveryFaults, deliverUntilEmpty } from '#test/support/queue-harness.ts';
 
 const DAYS = ['2026-07-01', '2026-07-02', '2026-07-03'];
 let sim: RunningSimulator | undefined;
@@ -30,7 +30,12 @@ async function expectExactlyOnce(out: string, simulator: RunningSimulator) {
   for (const day of DAYS) {
     const ids = lake.get(day) ?? [];
     expect(duplicatesOf(ids), `duplicates on ${day}`).toEqual([]);
-    expect([...ids].sort(), `chats of ${day}`).toEqual(simulator.chats(day).map((chat) => chat.id).sort());
+    expect([...ids].sort(), `chats of ${day}`).toEqual(
+      simulator
+        .chats(day)
+        .map((chat) => chat.id)
+        .sort(),
+    );
   }
   const files = await listFiles(join(out, 'chats'));
   expect(files.filter((file) => !/^dt=\d{4}-\d{2}-\d{2}\/page-\d{5}\.json\.gz$/.test(file))).toEqual([]);
@@ -45,7 +50,10 @@ const scenarios: Array<[string, DeliveryFaults]> = [
   ['tasks delivered twice at the same moment', { seed: 2, concurrentDuplicateRate: 1 }],
   ['out-of-order delivery', { seed: 3, shuffle: true }],
   ['workers dying after writing, before acknowledging', { seed: 4, crashBeforeAckRate: 0.5 }],
-  ['everything at once', { seed: 5, shuffle: true, duplicateRate: 0.3, concurrentDuplicateRate: 0.3, crashBeforeAckRate: 0.3 }],
+  [
+    'everything at once',
+    { seed: 5, shuffle: true, duplicateRate: 0.3, concurrentDuplicateRate: 0.3, crashBeforeAckRate: 0.3 },
+  ],
 ];
 
 describe('delivery faults on the queued (Lambda) path', () => {

@@ -1,18 +1,17 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readFile } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { archiveCommand, EXIT } from '#cli/archive-command.ts';
-import { startSimulator, type RunningSimulator } from '#simulator/index.ts';
-import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
-import { listFiles } from '#test/support/lake-reader.ts';
+import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { capture } from '#test/support/cli-runner.ts';
+import { listFiles } from '#test/support/lake-reader.ts';
+import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 const API_KEY = 'sk-live-0123456789abcdef-SECRET';
 const LOGIN = 'ops@example.com';
@@ -25,7 +24,13 @@ beforeAll(async () => {
     ...DAYS,
     login: LOGIN,
     apiKey: API_KEY,
-    faults: { rate429: 0.1, retryAfterSeconds: 0, rate5xx: 0.1, rateMalformed: 0.05, drift: [{ day: DAYS.to, afterRequests: 2, addChats: 2 }] },
+    faults: {
+      rate429: 0.1,
+      retryAfterSeconds: 0,
+      rate5xx: 0.1,
+      rateMalformed: 0.05,
+      drift: [{ day: DAYS.to, afterRequests: 2, addChats: 2 }],
+    },
   });
 });
 
@@ -38,15 +43,21 @@ function expectNoSecret(text: string, where: string) {
   expect(text.includes(BASIC), `basic-auth header in ${where}`).toBe(false);
 }
 
-
 describe('the API key never leaks', () => {
   it('appears in no output line and no file of a full local archive with retries, drift and an auth failure', async () => {
     const out = await mkdtemp(join(tmpdir(), 'lake-'));
     const stdout = capture();
     const stderr = capture();
-    const io = { stdout: stdout.stream, stderr: stderr.stream, clientOverrides: { baseRetryDelayMs: 5 }, redeliveryDelayMs: 10 };
+    const io = {
+      stdout: stdout.stream,
+      stderr: stderr.stream,
+      clientOverrides: { baseRetryDelayMs: 5 },
+      redeliveryDelayMs: 10,
+    };
     const args = ['--from', DAYS.from, '--to', DAYS.to, '--out', out, '--api-url', sim.url];
-    expect(await archiveCommand(args, { ...io, env: { LIVECHAT_LOGIN: LOGIN, LIVECHAT_API_KEY: API_KEY } })).toBe(EXIT.ok);
+    expect(await archiveCommand(args, { ...io, env: { LIVECHAT_LOGIN: LOGIN, LIVECHAT_API_KEY: API_KEY } })).toBe(
+      EXIT.ok,
+    );
     expect(
       await archiveCommand(args, { ...io, env: { LIVECHAT_LOGIN: LOGIN, LIVECHAT_API_KEY: `${API_KEY}-old` } }),
     ).toBe(EXIT.auth);
@@ -75,23 +86,34 @@ describe('the API key never leaks', () => {
     sqsMock.on(SendMessageBatchCommand).resolves({});
     stubFunctionEnv(sim.url, { POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_DEV: 'true' });
     let logged = '';
-    const write = (chunk: unknown) => ((logged += String(chunk)), true);
+    const write = (chunk: unknown) => {
+      logged += String(chunk);
+      return true;
+    };
     const stdoutSpy = vi.spyOn(process.stdout, 'write').mockImplementation(write);
     const stderrSpy = vi.spyOn(process.stderr, 'write').mockImplementation(write);
     const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) =>
-      vi.spyOn(console, level).mockImplementation((...parts: unknown[]) => void (logged += parts.map(String).join(' '))),
+      vi.spyOn(console, level).mockImplementation((...parts: unknown[]) => {
+        logged += parts.map(String).join(' ');
+      }),
     );
     try {
       const { handler: planner } = await import('#handlers/planner.ts');
       const { handler: worker } = await import('#handlers/worker.ts');
       await planner({ from: DAYS.from, to: DAYS.to }, lambdaContext());
       const messages: string[] = [];
-      let pending = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries!.map((e) => e.MessageBody!));
+      const pending = sqsMock
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((call) => call.args[0].input.Entries!.map((e) => e.MessageBody!));
       while (pending.length > 0) {
         messages.push(...pending);
         sqsMock.resetHistory();
         await worker(sqsEvent(pending.splice(0, 10)), lambdaContext());
-        pending.push(...sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries!.map((e) => e.MessageBody!)));
+        pending.push(
+          ...sqsMock
+            .commandCalls(SendMessageBatchCommand)
+            .flatMap((call) => call.args[0].input.Entries!.map((e) => e.MessageBody!)),
+        );
       }
       expect(messages.length).toBeGreaterThan(6);
       expect(objects.length).toBeGreaterThan(6);

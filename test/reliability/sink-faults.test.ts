@@ -1,16 +1,16 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '#cli/archive-command.ts';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
-import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { S3Sink } from '#lake/sinks/s3-sink.ts';
-import { startSimulator, type RunningSimulator } from '#simulator/index.ts';
-import { startFakeS3, type FakeS3 } from '#test/support/fake-s3.ts';
+import type { RunManifest } from '#pipeline/run-manifest.ts';
+import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { type FakeS3, startFakeS3 } from '#test/support/fake-s3.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
 import { archiveLocally, expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
 
@@ -47,7 +47,11 @@ describe('sink faults', () => {
     expect(manifest.complete).toBe(true);
     expect(fake.putsRefused).toBe(3);
     fake.failNextPuts(2, 500);
-    await new S3Sink(s3Client(fake.endpoint), 'lake', 'archive').put('chats/dt=2026-09-09/page-00001.json.gz', Buffer.from(''), 'ndjson-gzip');
+    await new S3Sink(s3Client(fake.endpoint), 'lake', 'archive').put(
+      'chats/dt=2026-09-09/page-00001.json.gz',
+      Buffer.from(''),
+      'ndjson-gzip',
+    );
     expect(fake.putsRefused).toBe(5);
     for (const day of DAYS) {
       const ids: string[] = [];
@@ -56,7 +60,12 @@ describe('sink faults', () => {
         expect(object.contentEncoding).toBeUndefined(); // a gzip file, not a transfer encoding
         ids.push(...(await decodeNdjsonGzip<{ id: string }>(object.body)).map((chat) => chat.id));
       }
-      expect(ids.sort()).toEqual(sim.chats(day).map((chat) => chat.id).sort());
+      expect(ids.sort()).toEqual(
+        sim
+          .chats(day)
+          .map((chat) => chat.id)
+          .sort(),
+      );
     }
     expect([...fake.objects.keys()]).toContain('lake/archive/manifests/runs/test-run.json');
   });
@@ -70,7 +79,8 @@ describe('sink faults', () => {
         const sink = new LocalFileSink(dir);
         return Object.assign(Object.create(sink) as LocalFileSink, {
           put: async (key: string, body: Uint8Array, type: 'ndjson-gzip' | 'json') => {
-            if (key.startsWith('chats/dt=2026-09-02/')) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+            if (key.startsWith('chats/dt=2026-09-02/'))
+              throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
             return sink.put(key, body, type);
           },
         });
@@ -92,7 +102,21 @@ describe('sink faults', () => {
     const days = ['2026-09-01', '2026-09-02', '2026-09-03', '2026-09-04', '2026-09-05', '2026-09-06'];
     sim = await startSimulator({ from: days[0]!, to: days.at(-1)!, chatsPerDay: () => 100, latencyMs: 150 });
     const out = await mkdtemp(join(tmpdir(), 'lake-'));
-    const args = ['--import', 'tsx', 'bin/archive.ts', '--from', days[0]!, '--to', days.at(-1)!, '--out', out, '--api-url', sim.url, '--concurrency', '2'];
+    const args = [
+      '--import',
+      'tsx',
+      'bin/archive.ts',
+      '--from',
+      days[0]!,
+      '--to',
+      days.at(-1)!,
+      '--out',
+      out,
+      '--api-url',
+      sim.url,
+      '--concurrency',
+      '2',
+    ];
     const env = { ...process.env, LIVECHAT_LOGIN: sim.login, LIVECHAT_API_KEY: sim.apiKey };
 
     const first = spawn(process.execPath, args, { env, stdio: 'pipe' });

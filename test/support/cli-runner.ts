@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { archiveCommand, type ArchiveCommandIo } from '#cli/archive-command.ts';
+import { type ArchiveCommandIo, archiveCommand } from '#cli/archive-command.ts';
 
 /** A writable stream that keeps what is written to it. */
 export function capture() {

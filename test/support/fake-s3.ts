@@ -40,7 +40,9 @@ export async function startFakeS3(): Promise<FakeS3> {
     }
     if (request.method === 'GET' && url.searchParams.get('list-type') === '2') {
       const prefix = `${bucket}/${url.searchParams.get('prefix') ?? ''}`;
-      const keys = [...objects.keys()].filter((name) => name.startsWith(prefix)).map((name) => name.slice(bucket!.length + 1));
+      const keys = [...objects.keys()]
+        .filter((name) => name.startsWith(prefix))
+        .map((name) => name.slice(bucket!.length + 1));
       response.writeHead(200, { 'content-type': 'application/xml' });
       response.end(
         `<?xml version="1.0"?><ListBucketResult><Name>${bucket}</Name><IsTruncated>false</IsTruncated>${keys
@@ -50,7 +52,8 @@ export async function startFakeS3(): Promise<FakeS3> {
       return;
     }
     if (request.method === 'POST' && url.searchParams.has('delete')) {
-      for (const match of body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)) objects.delete(`${bucket}/${unescapeXml(match[1]!)}`);
+      for (const match of body.toString().matchAll(/<Key>([^<]*)<\/Key>/g))
+        objects.delete(`${bucket}/${unescapeXml(match[1]!)}`);
       response.writeHead(200, { 'content-type': 'application/xml' });
       response.end('<?xml version="1.0"?><DeleteResult></DeleteResult>');
       return;

@@ -33,5 +33,9 @@ export async function listFiles(dir: string): Promise<string[]> {
 
 export function duplicatesOf(ids: readonly string[]): string[] {
   const seen = new Set<string>();
-  return ids.filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
+  return ids.filter((id) => {
+    if (seen.has(id)) return true;
+    seen.add(id);
+    return false;
+  });
 }

@@ -1,5 +1,5 @@
-import { vi } from 'vitest';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { vi } from 'vitest';
 
 export function sqsEvent(bodies: readonly string[]): SQSEvent {
   return {

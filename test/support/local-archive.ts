@@ -2,12 +2,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { runArchive, type ArchiveRunEvent } from '#pipeline/archive-run.ts';
-import { createLivechatClient, type RetryEvent } from '#sources/v2/livechat-client.ts';
-import type { RunManifest } from '#pipeline/run-manifest.ts';
-import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { type ArchiveRunEvent, runArchive } from '#pipeline/archive-run.ts';
+import type { RunManifest } from '#pipeline/run-manifest.ts';
 import type { RunningSimulator } from '#simulator/index.ts';
+import { createLivechatClient, type RetryEvent } from '#sources/v2/livechat-client.ts';
 import { chatIdsByDay, duplicatesOf, listFiles } from './lake-reader.ts';
 
 export interface LocalArchiveResult {
@@ -60,7 +60,12 @@ export async function expectLakeMatchesSimulator(
   for (const day of days) {
     const ids = lake.get(day) ?? [];
     expect(duplicatesOf(ids), `duplicates on ${day}`).toEqual([]);
-    expect([...ids].sort(), `chats of ${day}`).toEqual(sim.chats(day).map((chat) => chat.id).sort());
+    expect([...ids].sort(), `chats of ${day}`).toEqual(
+      sim
+        .chats(day)
+        .map((chat) => chat.id)
+        .sort(),
+    );
     checked += ids.length;
   }
   expect((await listFiles(out)).filter((file) => file.endsWith('.partial'))).toEqual([]);

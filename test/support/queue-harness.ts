@@ -1,8 +1,8 @@
-import { decodeTask, encodeTask, type ArchiveTask } from '#shared/archive-task.ts';
-import type { LivechatClient } from '#sources/v2/livechat-client.ts';
-import { handleQueuedTask, type QueuedTaskResult } from '#pipeline/queued-task-handler.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { handleQueuedTask, type QueuedTaskResult } from '#pipeline/queued-task-handler.ts';
+import { type ArchiveTask, decodeTask, encodeTask } from '#shared/archive-task.ts';
 import { mulberry32 } from '#simulator/index.ts';
+import type { LivechatClient } from '#sources/v2/livechat-client.ts';
 
 export interface DeliveryFaults {
   /** Seed for the order and the faults; the same seed replays the same delivery history. */
@@ -45,7 +45,10 @@ export async function deliverUntilEmpty(
     results.push(...handled);
     // At most three extra deliveries of one message, as a DLQ's maxReceiveCount would bound it.
     const extra = redelivered.get(body) ?? 0;
-    if (extra < 3 && (random() < (faults.crashBeforeAckRate ?? 0) || (extra === 0 && random() < (faults.duplicateRate ?? 0)))) {
+    if (
+      extra < 3 &&
+      (random() < (faults.crashBeforeAckRate ?? 0) || (extra === 0 && random() < (faults.duplicateRate ?? 0)))
+    ) {
       redelivered.set(body, extra + 1);
       pending.splice(Math.floor(random() * (pending.length + 1)), 0, body);
     }

@@ -2,17 +2,17 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXIT, type ArchiveCommandIo } from '#cli/archive-command.ts';
+import { type ArchiveCommandIo, EXIT } from '#cli/archive-command.ts';
+import { findSchemaViolations } from '#lake/chat-columns.ts';
+import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
-import { findSchemaViolations } from '#lake/chat-columns.ts';
-import { NAMED_QUERIES } from '#lake/named-queries.ts';
-import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { startSimulator } from '#simulator/index.ts';
-import { startV36Simulator, type RunningV36Simulator, type V36SimulatorOptions } from '#simulator/v36-simulator.ts';
+import { type RunningV36Simulator, startV36Simulator, type V36SimulatorOptions } from '#simulator/v36-simulator.ts';
 import { runArchiveCli } from '#test/support/cli-runner.ts';
-import { expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
 import { chatIdsByDay, duplicatesOf, listFiles } from '#test/support/lake-reader.ts';
+import { expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
 
 const FROM = '2026-05-01';
 const TO = '2026-05-03';
@@ -24,7 +24,11 @@ afterEach(async () => {
   sim = undefined;
 });
 
-function runCli(args: string[], env: Record<string, string | undefined>, v36Overrides?: ArchiveCommandIo['v36Overrides']) {
+function runCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  v36Overrides?: ArchiveCommandIo['v36Overrides'],
+) {
   return runArchiveCli(args, env, v36Overrides ? { v36Overrides } : {});
 }
 
@@ -104,7 +108,10 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
   });
 
   it('slices a busy day by hour, and a re-run with other slicing leaves each chat once', async () => {
-    const busy = await archiveV36({ seed: 11, chatsPerDay: (day) => (day === '2026-05-02' ? 120 : 30) }, { busyDayThreshold: 100 });
+    const busy = await archiveV36(
+      { seed: 11, chatsPerDay: (day) => (day === '2026-05-02' ? 120 : 30) },
+      { busyDayThreshold: 100 },
+    );
     expect(busy.code).toBe(EXIT.ok);
     const files = await chatFiles(busy.out);
     expect(files.some((file) => /dt=2026-05-02\/v36-h\d\d-part-00001\.json\.gz$/.test(file))).toBe(true);
@@ -162,7 +169,20 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
   it('accepts a Bearer token and sends --region', async () => {
     sim = await startV36Simulator({ from: FROM, to: TO, chatsPerDay: 10, region: 'fra' });
     const out = await mkdtemp(join(tmpdir(), 'lake-v36-'));
-    const args = ['--from', FROM, '--to', TO, '--out', out, '--api-url', sim.url, '--source', 'v3.6', '--region', 'fra'];
+    const args = [
+      '--from',
+      FROM,
+      '--to',
+      TO,
+      '--out',
+      out,
+      '--api-url',
+      sim.url,
+      '--source',
+      'v3.6',
+      '--region',
+      'fra',
+    ];
     const { code } = await runCli(args, { LIVECHAT_BEARER_TOKEN: sim.bearerToken });
     expect(code).toBe(EXIT.ok);
     await expectEveryChatExactlyOnce(out, sim);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { findSchemaViolations } from '#lake/chat-columns.ts';
+import { type Chat, ChatStore } from '#simulator/index.ts';
+import { toV36Archive } from '#simulator/v36-archives.ts';
 import { archiveToLakeChat, formatV2Date, unixSeconds } from '#sources/v36/archive-mapping.ts';
 import { archiveSchema } from '#sources/v36/archive-schema.ts';
-import { findSchemaViolations } from '#lake/chat-columns.ts';
-import { ChatStore, type Chat } from '#simulator/index.ts';
-import { toV36Archive } from '#simulator/v36-archives.ts';
 
 const DAY = '2026-03-10';
 const chats = new ChatStore({ seed: 21, from: DAY, to: DAY, chatsPerDay: () => 300 }).dayChats(DAY);
@@ -42,7 +42,12 @@ describe('v3.6 archive → v2 lake columns', () => {
 
   it('passes the strict lake schema with the archiver metadata', () => {
     for (const chat of chats) {
-      const record = { ...archiveToLakeChat(archiveSchema.parse(toV36Archive(chat))), _run_id: 'r', _archived_at: 'now', _page: 1 };
+      const record = {
+        ...archiveToLakeChat(archiveSchema.parse(toV36Archive(chat))),
+        _run_id: 'r',
+        _archived_at: 'now',
+        _page: 1,
+      };
       expect(findSchemaViolations(record)).toEqual([]);
     }
   });
@@ -50,13 +55,22 @@ describe('v3.6 archive → v2 lake columns', () => {
   it('reads the documented sample (microsecond timestamps, no customer, rating absent)', () => {
     const sample = archiveSchema.parse({
       id: 'PJ0MRSHTDG',
-      users: [{ id: 'smith@example.com', name: 'Agent Smith', email: 'smith@example.com', type: 'agent', present: true }],
+      users: [
+        { id: 'smith@example.com', name: 'Agent Smith', email: 'smith@example.com', type: 'agent', present: true },
+      ],
       thread: {
         id: 'K600PKZON8',
         active: false,
         user_ids: ['smith@example.com'],
         events: [
-          { id: 'QBT14H0Y3Y_1', created_at: '2020-05-28T11:45:32.269000Z', visibility: 'all', type: 'message', text: 'Hello there', author_id: 'smith@example.com' },
+          {
+            id: 'QBT14H0Y3Y_1',
+            created_at: '2020-05-28T11:45:32.269000Z',
+            visibility: 'all',
+            type: 'message',
+            text: 'Hello there',
+            author_id: 'smith@example.com',
+          },
         ],
         properties: { '0805e283233042b37f460ed8fbf22160': { thread_property: 'property_value' } },
         access: { group_ids: [0] },

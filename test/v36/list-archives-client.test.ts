@@ -1,13 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LivechatAuthError, LivechatCursorExpiredError, LivechatRequestError, LivechatUnavailableError } from '#shared/errors.ts';
+import {
+  LivechatAuthError,
+  LivechatCursorExpiredError,
+  LivechatRequestError,
+  LivechatUnavailableError,
+} from '#shared/errors.ts';
+import type { FaultOptions } from '#simulator/index.ts';
+import { type RunningV36Simulator, startV36Simulator, type V36SimulatorOptions } from '#simulator/v36-simulator.ts';
 import type { RetryEvent } from '#sources/retrying-api.ts';
 import {
-  createArchivesClient,
   type ArchivesClientOptions,
+  createArchivesClient,
   type V36Credentials,
 } from '#sources/v36/list-archives-client.ts';
-import type { FaultOptions } from '#simulator/index.ts';
-import { startV36Simulator, type RunningV36Simulator, type V36SimulatorOptions } from '#simulator/v36-simulator.ts';
 
 const DAY = '2026-03-10';
 const RANGE = { from: `${DAY}T00:00:00.000000Z`, to: `${DAY}T23:59:59.999999Z` };
@@ -54,7 +59,12 @@ describe('LiveChat v3.6 list_archives client', () => {
     const { client, sim } = await clientFor();
     const { ids, found } = await readAll(client);
     expect(found).toEqual([60, 60, 60]);
-    expect(ids).toEqual(sim.chats(DAY).map((chat) => chat.id).reverse());
+    expect(ids).toEqual(
+      sim
+        .chats(DAY)
+        .map((chat) => chat.id)
+        .reverse(),
+    );
     const bodies = sim.stats().bodies;
     expect(bodies[0]).toEqual({ filters: RANGE, limit: 25, sort_order: 'asc' });
     expect(bodies.slice(1).map((body) => Object.keys(body))).toEqual([['page_id'], ['page_id']]);
@@ -68,7 +78,9 @@ describe('LiveChat v3.6 list_archives client', () => {
 
   it('authenticates with a Bearer token and sends X-Region when configured', async () => {
     const { client } = await clientFor({}, {}, { region: 'fra' });
-    await expect(client.listArchives({ filters: RANGE, limit: 10, sortOrder: 'asc' })).rejects.toBeInstanceOf(LivechatRequestError);
+    await expect(client.listArchives({ filters: RANGE, limit: 10, sortOrder: 'asc' })).rejects.toBeInstanceOf(
+      LivechatRequestError,
+    );
     const bearer = createArchivesClient({
       apiUrl: sim!.url,
       credentials: { kind: 'bearer', token: sim!.bearerToken },
@@ -110,13 +122,17 @@ describe('LiveChat v3.6 list_archives client', () => {
 
   it('gives up with LivechatUnavailableError when the faults outlast the retries', async () => {
     const { client } = await clientFor({ rate5xx: 1 }, { retryLimit: 2 });
-    await expect(client.listArchives({ filters: RANGE, limit: 10, sortOrder: 'asc' })).rejects.toBeInstanceOf(LivechatUnavailableError);
+    await expect(client.listArchives({ filters: RANGE, limit: 10, sortOrder: 'asc' })).rejects.toBeInstanceOf(
+      LivechatUnavailableError,
+    );
   });
 
   it('reports an expired cursor as LivechatCursorExpiredError, not as a bad request', async () => {
     const { client } = await clientFor({}, {}, { cursorExpiry: [{ page: 2 }] });
     const first = await client.listArchives({ filters: RANGE, limit: 25, sortOrder: 'asc' });
-    await expect(client.listArchives({ pageId: first.next_page_id! })).rejects.toBeInstanceOf(LivechatCursorExpiredError);
+    await expect(client.listArchives({ pageId: first.next_page_id! })).rejects.toBeInstanceOf(
+      LivechatCursorExpiredError,
+    );
     // The cursor works again afterwards (the expiry was scripted once).
     expect((await client.listArchives({ pageId: first.next_page_id! })).chats).toHaveLength(25);
   });

@@ -2,10 +2,10 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { findSchemaViolations } from '#lake/chat-columns.ts';
+import { type RunningV36Simulator, startV36Simulator } from '#simulator/v36-simulator.ts';
+import { duplicatesOf } from '#test/support/lake-reader.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
 import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
-import { duplicatesOf } from '#test/support/lake-reader.ts';
-import { startV36Simulator, type RunningV36Simulator } from '#simulator/v36-simulator.ts';
 
 const DAY = '2026-06-10'; // 150 chats: one slice of two pages; its first cursor expires once
 const DRIFT = '2026-06-09'; // 150 chats: one slice of two pages; 3 chats arrive after its first page
@@ -15,8 +15,8 @@ const DAYS = [BUSY, QUIET, DRIFT, DAY];
 const aws = lambdaAwsMocks();
 const { bucket, secretsMock, queuedBodies, recordsOf: recordsInBucket } = aws;
 let sim: RunningV36Simulator;
-let worker: (typeof import('#handlers/worker.ts'))['handler'];
-let planner: (typeof import('#handlers/planner.ts'))['handler'];
+let worker: typeof import('#handlers/worker.ts')['handler'];
+let planner: typeof import('#handlers/planner.ts')['handler'];
 
 beforeAll(async () => {
   sim = await startV36Simulator({
@@ -39,7 +39,8 @@ beforeEach(() => {
   aws.reset({ accountId: sim.accountId, token: sim.token });
 });
 
-const dayTaskBody = (day: string) => JSON.stringify({ v: 1, kind: 'day', runId: 'run-1', day, attempt: 1, filters: {} });
+const dayTaskBody = (day: string) =>
+  JSON.stringify({ v: 1, kind: 'day', runId: 'run-1', day, attempt: 1, filters: {} });
 const sliceTaskBody = (day: string, found = 150) =>
   JSON.stringify({ v: 1, kind: 'slice', runId: 'run-1', day, attempt: 1, filters: {}, slice: 'day', slices: 1, found });
 
@@ -50,8 +51,12 @@ describe('worker handler with SOURCE=v3.6', () => {
     const tasks = queuedBodies().map((body) => JSON.parse(body) as Record<string, unknown>);
     const quiet = tasks.filter((task) => task['day'] === QUIET);
     const busy = tasks.filter((task) => task['day'] === BUSY);
-    expect(quiet).toEqual([{ v: 1, kind: 'slice', runId: 'run-1', day: QUIET, attempt: 1, filters: {}, slice: 'day', slices: 1, found: 40 }]);
-    expect(busy.map((task) => task['slice'])).toEqual(Array.from({ length: 24 }, (_, h) => `h${String(h).padStart(2, '0')}`));
+    expect(quiet).toEqual([
+      { v: 1, kind: 'slice', runId: 'run-1', day: QUIET, attempt: 1, filters: {}, slice: 'day', slices: 1, found: 40 },
+    ]);
+    expect(busy.map((task) => task['slice'])).toEqual(
+      Array.from({ length: 24 }, (_, h) => `h${String(h).padStart(2, '0')}`),
+    );
   });
 
   it('writes a slice as numbered parts under deterministic keys, restarting after an expired cursor', async () => {
@@ -61,7 +66,12 @@ describe('worker handler with SOURCE=v3.6', () => {
     const keys = [...bucket.keys()].filter((key) => key.startsWith('chats/')).sort();
     expect(keys).toEqual([`chats/dt=${DAY}/v36-day-part-00001.json.gz`, `chats/dt=${DAY}/v36-day-part-00002.json.gz`]);
     const records = await recordsInBucket(DAY);
-    expect(records.map((record) => record['id']).sort()).toEqual(sim.chats(DAY).map((chat) => chat.id).sort());
+    expect(records.map((record) => record['id']).sort()).toEqual(
+      sim
+        .chats(DAY)
+        .map((chat) => chat.id)
+        .sort(),
+    );
     expect(new Set(records.map((record) => record['_page']))).toEqual(new Set([1, 2]));
     for (const record of records) expect(findSchemaViolations(record)).toEqual([]);
 
@@ -83,7 +93,7 @@ describe('worker handler with SOURCE=v3.6', () => {
   it('runs planner → queue → worker end to end and stores every chat of every day once', async () => {
     const planned = await planner({ from: BUSY, to: DAY }, lambdaContext('backfill-1'));
     expect(planned).toMatchObject({ days: 4 });
-    let pending = queuedBodies();
+    const pending = queuedBodies();
     while (pending.length > 0) {
       const batch = pending.splice(0, 5);
       const result = await worker(sqsEvent(batch), lambdaContext());
@@ -93,7 +103,12 @@ describe('worker handler with SOURCE=v3.6', () => {
     for (const day of DAYS) {
       const ids = (await recordsInBucket(day)).map((record) => String(record['id']));
       expect(duplicatesOf(ids)).toEqual([]);
-      expect(ids.sort()).toEqual(sim.chats(day).map((chat) => chat.id).sort());
+      expect(ids.sort()).toEqual(
+        sim
+          .chats(day)
+          .map((chat) => chat.id)
+          .sort(),
+      );
     }
     expect([...bucket.keys()].some((key) => /dt=2026-06-07\/v36-h\d\d-part-00001/.test(key))).toBe(true);
   });

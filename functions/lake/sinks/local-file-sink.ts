@@ -13,7 +13,7 @@ const PARTIAL_SUFFIX = '.partial';
 export class LocalFileSink implements LakeSink {
   readonly location: string;
 
-  constructor(private readonly root: string) {
+  constructor(root: string) {
     this.location = resolve(root);
   }
 
@@ -54,7 +54,12 @@ export class LocalFileSink implements LakeSink {
     }
     return entries
       .filter((entry) => entry.isFile() && !entry.name.endsWith(PARTIAL_SUFFIX))
-      .map((entry) => join(entry.parentPath, entry.name).slice(this.location.length + 1).split(sep).join('/'))
+      .map((entry) =>
+        join(entry.parentPath, entry.name)
+          .slice(this.location.length + 1)
+          .split(sep)
+          .join('/'),
+      )
       .filter((key) => key.startsWith(prefix))
       .sort();
   }

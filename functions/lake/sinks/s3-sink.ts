@@ -1,9 +1,4 @@
-import {
-  DeleteObjectsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { LakeSink, ObjectContentType } from './lake-sink.ts';
 
 const CONTENT_HEADERS: Record<ObjectContentType, { ContentType: string }> = {
@@ -32,7 +27,12 @@ export class S3Sink implements LakeSink {
 
   async put(key: string, body: Uint8Array, contentType: ObjectContentType): Promise<void> {
     await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ...CONTENT_HEADERS[contentType] }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.prefix + key,
+        Body: body,
+        ...CONTENT_HEADERS[contentType],
+      }),
     );
   }
 

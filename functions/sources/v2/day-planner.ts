@@ -1,6 +1,6 @@
 import type { DayTask, PageTask } from '#shared/archive-task.ts';
 import type { LivechatClient } from './livechat-client.ts';
-import { expectedPages, type ChatList } from './livechat-schema.ts';
+import { type ChatList, expectedPages } from './livechat-schema.ts';
 
 export interface DayPlan {
   day: string;

@@ -1,10 +1,6 @@
-import { chatListSchema, type ChatList } from './livechat-schema.ts';
-import { filtersToSearchParams, type ChatFilters } from '#shared/chat-filters.ts';
-import {
-  createRetryingApi,
-  toLivechatError,
-  type RetryingApiTuning,
-} from '#sources/retrying-api.ts';
+import { type ChatFilters, filtersToSearchParams } from '#shared/chat-filters.ts';
+import { createRetryingApi, type RetryingApiTuning, toLivechatError } from '#sources/retrying-api.ts';
+import { type ChatList, chatListSchema } from './livechat-schema.ts';
 
 export type { RetryEvent, RetryReason } from '#sources/retrying-api.ts';
 
@@ -41,7 +37,8 @@ export function createLivechatClient(options: LivechatClientOptions): LivechatCl
     methods: ['get'],
   });
   // Validated, then returned as the API sent it: every field verbatim, in its order.
-  const acceptChatList = (value: unknown) => (chatListSchema.safeParse(value).success ? (value as ChatList) : undefined);
+  const acceptChatList = (value: unknown) =>
+    chatListSchema.safeParse(value).success ? (value as ChatList) : undefined;
 
   return {
     async listChats(query) {

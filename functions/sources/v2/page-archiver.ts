@@ -1,9 +1,9 @@
-import type { PageTask } from '#shared/archive-task.ts';
 import { pageKey } from '#lake/lake-layout.ts';
-import type { LivechatClient } from './livechat-client.ts';
-import { expectedChatsOnPage, type Chat, type ChatList } from './livechat-schema.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import type { PageTask } from '#shared/archive-task.ts';
+import type { LivechatClient } from './livechat-client.ts';
+import { type Chat, type ChatList, expectedChatsOnPage } from './livechat-schema.ts';
 
 export type PageOutcome =
   | { status: 'written'; key: string; chats: number; bytes: number; ids: string[] }
@@ -48,7 +48,13 @@ export async function writePage(
   const body = await encodeNdjsonGzip(list.chats, { _run_id: task.runId, _archived_at: archivedAt, _page: task.page });
   const key = pageKey(task.day, task.page);
   await deps.sink.put(key, body, 'ndjson-gzip');
-  return { status: 'written', key, chats: list.chats.length, bytes: body.byteLength, ids: list.chats.map((chat) => chat.id) };
+  return {
+    status: 'written',
+    key,
+    chats: list.chats.length,
+    bytes: body.byteLength,
+    ids: list.chats.map((chat) => chat.id),
+  };
 }
 
 function driftBetween(task: PageTask, total: number, chats: readonly Chat[]): string | undefined {

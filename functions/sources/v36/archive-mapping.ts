@@ -42,7 +42,10 @@ export function archiveToLakeChat(archive: Archive): Record<string, unknown> {
     .flatMap((event) => event.fields ?? [])
     .map((field) => ({ key: field.label ?? '', value: answerText(field.answer), id: field.id ?? '' }));
   const customVariables = (customer?.session_fields ?? []).flatMap((entry) =>
-    Object.entries(entry).map(([key, value]) => ({ key, value: typeof value === 'string' ? value : JSON.stringify(value) })),
+    Object.entries(entry).map(([key, value]) => ({
+      key,
+      value: typeof value === 'string' ? value : JSON.stringify(value),
+    })),
   );
   const groups = thread.access?.group_ids ?? archive.access?.group_ids;
 

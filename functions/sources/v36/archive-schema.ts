@@ -21,7 +21,9 @@ export const archiveEventSchema = z.looseObject({
   author_id: z.optional(z.string()),
   text: z.optional(z.string()),
   form_type: z.optional(z.string()),
-  fields: z.optional(z.array(z.looseObject({ id: z.optional(z.string()), label: z.optional(z.string()), answer: z.unknown() }))),
+  fields: z.optional(
+    z.array(z.looseObject({ id: z.optional(z.string()), label: z.optional(z.string()), answer: z.unknown() })),
+  ),
 });
 
 const accessSchema = z.looseObject({ group_ids: z.optional(z.array(z.int())) });

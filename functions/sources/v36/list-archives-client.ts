@@ -23,15 +23,19 @@
  */
 import { isHTTPError } from 'ky';
 import { LivechatCursorExpiredError } from '#shared/errors.ts';
+import {
+  acceptedBy,
+  apiErrorDetail,
+  createRetryingApi,
+  type RetryingApiTuning,
+  toLivechatError,
+} from '#sources/retrying-api.ts';
 import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
-import { acceptedBy, apiErrorDetail, createRetryingApi, toLivechatError, type RetryingApiTuning } from '#sources/retrying-api.ts';
-import { archivesPageSchema, MAX_ARCHIVES_LIMIT, type ArchivesPage } from './archive-schema.ts';
+import { type ArchivesPage, archivesPageSchema, MAX_ARCHIVES_LIMIT } from './archive-schema.ts';
 
 export const LIST_ARCHIVES_PATH = '/v3.6/agent/action/list_archives';
 
-export type V36Credentials =
-  | { kind: 'pat'; accountId: string; token: string }
-  | { kind: 'bearer'; token: string };
+export type V36Credentials = { kind: 'pat'; accountId: string; token: string } | { kind: 'bearer'; token: string };
 
 export interface ArchivesClientOptions extends RetryingApiTuning {
   apiUrl?: string;
@@ -88,7 +92,11 @@ export function createArchivesClient(options: ArchivesClientOptions): ArchivesCl
       const json =
         'pageId' in request
           ? { page_id: request.pageId }
-          : { filters: request.filters, limit: Math.min(request.limit, MAX_ARCHIVES_LIMIT), sort_order: request.sortOrder };
+          : {
+              filters: request.filters,
+              limit: Math.min(request.limit, MAX_ARCHIVES_LIMIT),
+              sort_order: request.sortOrder,
+            };
       try {
         return await api.json(LIST_ARCHIVES_PATH.slice(1), { method: 'post', json }, acceptArchivesPage);
       } catch (error) {

@@ -1,13 +1,13 @@
-import type { DayTask, SliceTask } from '#shared/archive-task.ts';
-import { LivechatCursorExpiredError } from '#shared/errors.ts';
 import { removeFromPartition } from '#lake/day-partition.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import type { DayTask, SliceTask } from '#shared/archive-task.ts';
+import { LivechatCursorExpiredError } from '#shared/errors.ts';
 import { archiveToLakeChat } from './archive-mapping.ts';
-import { MAX_ARCHIVES_LIMIT, type Archive } from './archive-schema.ts';
+import { type Archive, MAX_ARCHIVES_LIMIT } from './archive-schema.ts';
 import type { ArchivesClient } from './list-archives-client.ts';
+import { type SliceId, sliceIds, slicePartKey, slicePartOf, sliceRange } from './slice-layout.ts';
 import { toArchiveFilters } from './v36-filters.ts';
-import { sliceIds, slicePartKey, slicePartOf, sliceRange, type SliceId } from './slice-layout.ts';
 
 /**
  * v3.6 fan-out by time slice. Cursor pages cannot be addressed by number, so a day task plans
@@ -47,7 +47,11 @@ export interface SlicePlan {
 /** Learns found_chats for the day, plans its slices, and deletes partition files the plan does not own. */
 export async function planSlices(task: DayTask, deps: V36Deps): Promise<SlicePlan> {
   const { from, to } = sliceRange(task.day, 'day');
-  const first = await deps.client.listArchives({ filters: toArchiveFilters(task.filters, from, to), limit: 1, sortOrder: 'asc' });
+  const first = await deps.client.listArchives({
+    filters: toArchiveFilters(task.filters, from, to),
+    limit: 1,
+    sortOrder: 'asc',
+  });
   const found = first.found_chats;
   const slices = sliceIds(found > (deps.busyDayThreshold ?? DEFAULT_BUSY_DAY_THRESHOLD));
   const staleRemoved = await removeFilesOutsidePlan(deps.sink, task.day, slices);
@@ -73,7 +77,11 @@ export async function planSlices(task: DayTask, deps: V36Deps): Promise<SlicePla
  */
 export async function countDay(task: Pick<DayTask, 'day' | 'filters'>, deps: Pick<V36Deps, 'client'>): Promise<number> {
   const { from, to } = sliceRange(task.day, 'day');
-  const first = await deps.client.listArchives({ filters: toArchiveFilters(task.filters, from, to), limit: 1, sortOrder: 'asc' });
+  const first = await deps.client.listArchives({
+    filters: toArchiveFilters(task.filters, from, to),
+    limit: 1,
+    sortOrder: 'asc',
+  });
   return first.found_chats;
 }
 
@@ -98,7 +106,8 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
     }
   }
 
-  if (foundFirst !== foundLast) return { status: 'drift', reason: `slice ${slice}: found_chats changed from ${foundFirst} to ${foundLast}` };
+  if (foundFirst !== foundLast)
+    return { status: 'drift', reason: `slice ${slice}: found_chats changed from ${foundFirst} to ${foundLast}` };
   const ids = pages.flat().map((archive) => archive.thread.id);
   if (new Set(ids).size !== ids.length) return { status: 'drift', reason: `slice ${slice}: a thread id came twice` };
 
@@ -106,7 +115,11 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
   let bytes = 0;
   for (const [index, page] of pages.entries()) {
     const part = index + 1;
-    const body = await encodeNdjsonGzip(page.map(archiveToLakeChat), { _run_id: task.runId, _archived_at: archivedAt, _page: part });
+    const body = await encodeNdjsonGzip(page.map(archiveToLakeChat), {
+      _run_id: task.runId,
+      _archived_at: archivedAt,
+      _page: part,
+    });
     await deps.sink.put(slicePartKey(task.day, slice, part), body, 'ndjson-gzip');
     bytes += body.byteLength;
   }
