@@ -74,12 +74,3 @@ function parseEnv<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv): z
   }
   return parsed.data;
 }
-
-/** The Secrets Manager secret's JSON: `{"login": "...", "apiKey": "..."}`. */
-export const livechatSecretSchema = z.object({ login: text(), apiKey: text() });
-
-/** With SOURCE v3.6: a Personal Access Token `{"accountId": "...", "token": "..."}` or `{"bearerToken": "..."}`. */
-export const livechatV36SecretSchema = z.union([
-  z.object({ accountId: text(), token: text() }),
-  z.object({ bearerToken: text() }),
-]);

@@ -6,6 +6,7 @@ import { planDay } from '#sources/v2/day-planner.ts';
 import type { LivechatClient } from '#sources/v2/livechat-client.ts';
 import { archivePage, writePage } from '#sources/v2/page-archiver.ts';
 import { archiveSlice, planSlices, type V36Deps } from '#sources/v36/slice-archiver.ts';
+import type { QueuedTaskResult } from './queued-task-result.ts';
 
 export interface TaskSender {
   send(tasks: readonly ArchiveTask[]): Promise<unknown>;
@@ -22,38 +23,6 @@ export interface QueuedTaskDeps {
   maxAttempts: number;
   now?: () => Date;
 }
-
-export type QueuedTaskResult =
-  | {
-      kind: 'day-planned';
-      day: string;
-      attempt: number;
-      total: number;
-      pages: number;
-      staleRemoved: number;
-      /** v2: page 1, written from the planning request. */
-      firstPage?: { chats: number; bytes: number };
-    }
-  | { kind: 'page-written'; day: string; page: number; chats: number; bytes: number }
-  | {
-      kind: 'slice-written';
-      day: string;
-      slice: string;
-      chats: number;
-      parts: number;
-      bytes: number;
-      cursorRestarts: number;
-    }
-  | {
-      kind: 'drift';
-      day: string;
-      /** The v2 page, or 0 for a v3.6 slice (then `slice` names it). */
-      page: number;
-      slice?: string;
-      attempt: number;
-      reason: string;
-      next: 'replanned' | 'already-replanned' | 'gave-up';
-    };
 
 /**
  * One queued task, as the worker Lambda runs it. A day task plans the day, writes

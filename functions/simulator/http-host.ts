@@ -1,5 +1,5 @@
 /** What both simulators (v2 and v3.6) need around node:http: delayed replies and a clean shutdown. */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface HostedServer {
@@ -50,4 +50,28 @@ export async function hostServer(server: Server, host = '127.0.0.1', port = 0): 
       await done;
     },
   };
+}
+
+export type Reply = (
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers?: Record<string, string>,
+  delayMs?: number,
+) => void;
+
+/** A reply sender: JSON unless headers say otherwise, sent after the latency unless the client has gone. */
+export function replyAfter(
+  later: (ms: number, fn: () => void) => void,
+  latencyMs: number,
+  onStatus: (status: number) => void,
+): Reply {
+  return (res, status, body, headers = {}, delayMs = latencyMs) =>
+    later(delayMs, () => {
+      if (res.destroyed || res.writableEnded) return;
+      onStatus(status);
+      const buf = Buffer.from(body, 'utf8');
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(buf.length), ...headers });
+      res.end(buf);
+    });
 }

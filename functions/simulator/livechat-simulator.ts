@@ -12,7 +12,7 @@ import {
   htmlErrorPage,
   truncateJson,
 } from './faults.ts';
-import { type HostedServer, hostServer } from './http-host.ts';
+import { type HostedServer, hostServer, replyAfter } from './http-host.ts';
 import { type ChatFilters, ChatStore, type DriftPosition } from './store.ts';
 import { type Chat, dayOfTs, isValidDay } from './synthetic-chats.ts';
 
@@ -57,8 +57,6 @@ export interface RunningSimulator {
 export const PAGE_SIZE = 25;
 export const DEFAULT_LOGIN = 'demo@example.com';
 export const DEFAULT_API_KEY = 'demo-api-key';
-
-const JSON_TYPE = 'application/json';
 
 class HttpError extends Error {
   readonly status: number;
@@ -177,21 +175,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   let hosted: HostedServer | undefined;
   const later = (ms: number, fn: () => void): void => hosted!.later(ms, fn);
 
-  const send = (
-    res: ServerResponse,
-    status: number,
-    body: string,
-    headers: Record<string, string> = {},
-    delayMs = latencyMs,
-  ): void => {
-    later(delayMs, () => {
-      if (res.destroyed || res.writableEnded) return;
-      bump(stats.byStatus, String(status));
-      const buf = Buffer.from(body, 'utf8');
-      res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': String(buf.length), ...headers });
-      res.end(buf);
-    });
-  };
+  const send = replyAfter(later, latencyMs, (status) => bump(stats.byStatus, String(status)));
   const sendJson = (res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void =>
     send(res, status, JSON.stringify(value), headers);
 

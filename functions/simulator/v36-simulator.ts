@@ -20,7 +20,7 @@ import {
   requestCoversDay,
   truncateJson,
 } from './faults.ts';
-import { type HostedServer, hostServer } from './http-host.ts';
+import { type HostedServer, hostServer, replyAfter } from './http-host.ts';
 import { type ChatFilters, ChatStore, type DriftPosition } from './store.ts';
 import { type Chat, dayOfTs, isValidDay } from './synthetic-chats.ts';
 import { toV36Archive, type V36Archive } from './v36-archives.ts';
@@ -175,20 +175,7 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
   let hosted: HostedServer | undefined;
   const later = (ms: number, fn: () => void): void => hosted!.later(ms, fn);
 
-  const send = (
-    res: ServerResponse,
-    status: number,
-    body: string,
-    headers: Record<string, string> = {},
-    delayMs = latencyMs,
-  ) =>
-    later(delayMs, () => {
-      if (res.destroyed || res.writableEnded) return;
-      bump(stats.byStatus, String(status));
-      const buf = Buffer.from(body, 'utf8');
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(buf.length), ...headers });
-      res.end(buf);
-    });
+  const send = replyAfter(later, latencyMs, (status) => bump(stats.byStatus, String(status)));
   const sendError = (
     res: ServerResponse,
     status: number,

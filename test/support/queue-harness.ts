@@ -1,5 +1,6 @@
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
-import { handleQueuedTask, type QueuedTaskResult } from '#pipeline/queued-task-handler.ts';
+import { handleQueuedTask } from '#pipeline/queued-task-handler.ts';
+import type { QueuedTaskResult } from '#pipeline/queued-task-result.ts';
 import { type ArchiveTask, decodeTask, encodeTask } from '#shared/archive-task.ts';
 import { mulberry32 } from '#simulator/index.ts';
 import type { LivechatClient } from '#sources/v2/livechat-client.ts';

@@ -1,0 +1,81 @@
+import type { QueuedTaskDeps } from '#pipeline/queued-task-handler.ts';
+import * as z from '#shared/zod-mini.ts';
+import type { RetryingApiTuning } from '#sources/retrying-api.ts';
+import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
+import { type ArchivesClient, createArchivesClient, type V36Credentials } from '#sources/v36/list-archives-client.ts';
+import type { WorkerConfig } from './handler-config.ts';
+
+const text = () => z.string().check(z.minLength(1));
+
+/** The Secrets Manager secret's JSON with SOURCE v2: `{"login": "...", "apiKey": "..."}`. */
+export const livechatSecretSchema = z.object({ login: text(), apiKey: text() });
+
+/** With SOURCE v3.6: a Personal Access Token `{"accountId": "...", "token": "..."}` or `{"bearerToken": "..."}`. */
+export const livechatV36SecretSchema = z.union([
+  z.object({ accountId: text(), token: text() }),
+  z.object({ bearerToken: text() }),
+]);
+
+export type SourceDeps = Pick<QueuedTaskDeps, 'client' | 'archives'>;
+
+/** How every LiveChat request is made: API address, timeouts and the retry hook. */
+export type RequestTuning = RetryingApiTuning & { apiUrl: string };
+
+/** JSON.parse's own error quotes the text it choked on, which here would be the secret. */
+export function parseSecretJson(value: unknown): unknown {
+  if (typeof value !== 'string') throw new Error('the LiveChat secret must be a JSON string');
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new Error('the LiveChat secret is not JSON');
+  }
+}
+
+/** Builds a value from the secret, again only when the secret changes (rotation). */
+function perSecretValue<T>(create: (secret: unknown) => T): (secret: unknown) => T {
+  let last: { key: string; value: T } | undefined;
+  return (secret) => {
+    const key = JSON.stringify(secret);
+    if (last?.key !== key) last = { key, value: create(secret) };
+    return last.value;
+  };
+}
+
+function v2Client(secretValue: unknown, tuning: RequestTuning): LivechatClient {
+  const secret = livechatSecretSchema.safeParse(secretValue);
+  if (!secret.success) throw new Error('the LiveChat secret must be JSON {"login": "...", "apiKey": "..."}');
+  return createLivechatClient({ ...tuning, ...secret.data });
+}
+
+function v36Client(secretValue: unknown, tuning: RequestTuning, region: string | undefined): ArchivesClient {
+  const secret = livechatV36SecretSchema.safeParse(secretValue);
+  if (!secret.success) {
+    throw new Error(
+      'the LiveChat v3.6 secret must be JSON {"accountId": "...", "token": "..."} or {"bearerToken": "..."}',
+    );
+  }
+  const credentials: V36Credentials =
+    'bearerToken' in secret.data
+      ? { kind: 'bearer', token: secret.data.bearerToken }
+      : { kind: 'pat', accountId: secret.data.accountId, token: secret.data.token };
+  return createArchivesClient({ ...tuning, credentials, ...(region ? { region } : {}) });
+}
+
+/**
+ * The worker's LiveChat source, built from the secret's text: the client for the
+ * configured SOURCE, rebuilt only when the secret's value changes.
+ */
+export function sourceFromSecret(
+  config: Pick<WorkerConfig, 'SOURCE' | 'REGION' | 'BUSY_DAY_THRESHOLD'>,
+  tuning: RequestTuning,
+): (secretText: unknown) => SourceDeps {
+  const build = perSecretValue((secret): SourceDeps => {
+    if (config.SOURCE === 'v3.6') {
+      return {
+        archives: { client: v36Client(secret, tuning, config.REGION), busyDayThreshold: config.BUSY_DAY_THRESHOLD },
+      };
+    }
+    return { client: v2Client(secret, tuning) };
+  });
+  return (secretText) => build(parseSecretJson(secretText));
+}

@@ -1,0 +1,69 @@
+export type QueuedTaskResult =
+  | {
+      kind: 'day-planned';
+      day: string;
+      attempt: number;
+      total: number;
+      pages: number;
+      staleRemoved: number;
+      /** v2: page 1, written from the planning request. */
+      firstPage?: { chats: number; bytes: number };
+    }
+  | { kind: 'page-written'; day: string; page: number; chats: number; bytes: number }
+  | {
+      kind: 'slice-written';
+      day: string;
+      slice: string;
+      chats: number;
+      parts: number;
+      bytes: number;
+      cursorRestarts: number;
+    }
+  | {
+      kind: 'drift';
+      day: string;
+      /** The v2 page, or 0 for a v3.6 slice (then `slice` names it). */
+      page: number;
+      slice?: string;
+      attempt: number;
+      reason: string;
+      next: 'replanned' | 'already-replanned' | 'gave-up';
+    };
+
+/** What a result is worth telling the operator: counters to publish and one log line. */
+export interface ResultReport {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  counts: Record<string, number>;
+}
+
+export function reportOf(result: QueuedTaskResult): ResultReport {
+  switch (result.kind) {
+    case 'day-planned':
+      return {
+        level: 'info',
+        message: 'day planned',
+        counts: result.firstPage ? { PagesArchived: 1, ChatsArchived: result.firstPage.chats } : {},
+      };
+    case 'page-written':
+      return { level: 'debug', message: 'page written', counts: { PagesArchived: 1, ChatsArchived: result.chats } };
+    case 'slice-written':
+      return {
+        level: 'debug',
+        message: 'slice written',
+        counts: {
+          PagesArchived: result.parts,
+          ChatsArchived: result.chats,
+          ...(result.cursorRestarts > 0 ? { CursorRestarts: result.cursorRestarts } : {}),
+        },
+      };
+    case 'drift':
+      return result.next === 'gave-up'
+        ? {
+            level: 'error',
+            message: 'day keeps changing: left incomplete after the last attempt',
+            counts: { DriftDetected: 1, DaysIncomplete: 1 },
+          }
+        : { level: 'warn', message: 'drift: day will be archived again', counts: { DriftDetected: 1 } };
+  }
+}

@@ -1,0 +1,50 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('..', import.meta.url).pathname;
+const sourceFiles = ['functions', 'lib', 'bin', 'bench', 'test'].flatMap((dir) =>
+  readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => join(entry.parentPath, entry.name)),
+);
+
+describe('codebase habits', () => {
+  it('keeps both Lambda handlers at 60 lines or fewer', () => {
+    for (const handler of ['functions/planner.ts', 'functions/worker.ts']) {
+      const lines = readFileSync(join(root, handler), 'utf8').trimEnd().split('\n').length;
+      expect(lines, handler).toBeLessThanOrEqual(60);
+    }
+  });
+
+  it('reaches other folders through package.json imports aliases, never a path climbing two levels', () => {
+    const climbing = sourceFiles.filter((file) =>
+      /from '\.\.\/\.\.\/|import\('\.\.\/\.\.\//.test(readFileSync(file, 'utf8')),
+    );
+    expect(climbing.map((file) => relative(root, file))).toEqual([]);
+  });
+
+  it('bundles each handler through the aliases with esbuild, importing nothing but the AWS SDK and node built-ins', async () => {
+    for (const entry of ['functions/planner.ts', 'functions/worker.ts']) {
+      const result = await build({
+        entryPoints: [join(root, entry)],
+        bundle: true,
+        write: false,
+        format: 'esm',
+        platform: 'node',
+        target: 'node24',
+        external: ['@aws-sdk/*'],
+        metafile: true,
+        logLevel: 'silent',
+      });
+      const bare = Object.values(result.metafile.outputs)
+        .flatMap((output) => output.imports)
+        .filter((imported) => imported.external)
+        .map((imported) => imported.path)
+        .filter((path) => !path.startsWith('@aws-sdk/') && !builtinModules.includes(path.replace(/^node:/, '')));
+      expect(bare, entry).toEqual([]);
+    }
+  });
+});
