@@ -10,6 +10,7 @@ import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { runArchive } from '#pipeline/archive-run.ts';
 import { daysInRange } from '#shared/day-range.ts';
 import { createLivechatClient } from '#sources/v2/livechat-client.ts';
+import { v2Source } from '#sources/v2/v2-source.ts';
 
 export interface ArchiveProcessOptions {
   url: string;
@@ -65,7 +66,7 @@ const sampler = setInterval(() => {
 const manifest = await runArchive({
   runId: 'bench-scale',
   days: daysInRange(options.from, options.to, Number.POSITIVE_INFINITY),
-  client,
+  source: v2Source(client),
   sink: new LocalFileSink(options.out),
   concurrency: options.concurrency,
   retries: () => retries,

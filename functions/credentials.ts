@@ -1,8 +1,11 @@
-import type { QueuedTaskDeps } from '#pipeline/queued-task-handler.ts';
 import * as z from '#shared/zod-mini.ts';
+import type { ArchiveSource } from '#sources/archive-source.ts';
 import type { RetryingApiTuning } from '#sources/retrying-api.ts';
+import type { SourceName } from '#sources/source-registry.ts';
 import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
+import { v2Source } from '#sources/v2/v2-source.ts';
 import { type ArchivesClient, createArchivesClient, type V36Credentials } from '#sources/v36/list-archives-client.ts';
+import { v36Source } from '#sources/v36/v36-source.ts';
 import type { WorkerConfig } from './handler-config.ts';
 
 const text = () => z.string().check(z.minLength(1));
@@ -15,8 +18,6 @@ export const livechatV36SecretSchema = z.union([
   z.object({ accountId: text(), token: text() }),
   z.object({ bearerToken: text() }),
 ]);
-
-export type SourceDeps = Pick<QueuedTaskDeps, 'client' | 'archives'>;
 
 /** How every LiveChat request is made: API address, timeouts and the retry hook. */
 export type RequestTuning = RetryingApiTuning & { apiUrl: string };
@@ -61,21 +62,26 @@ function v36Client(secretValue: unknown, tuning: RequestTuning, region: string |
   return createArchivesClient({ ...tuning, credentials, ...(region ? { region } : {}) });
 }
 
+type WorkerSourceConfig = Pick<WorkerConfig, 'SOURCE' | 'REGION' | 'BUSY_DAY_THRESHOLD'>;
+
+/** Each source from its secret: the secret's shape and the client it builds. */
+const SOURCE_FROM_SECRET: Record<
+  SourceName,
+  (secret: unknown, tuning: RequestTuning, config: WorkerSourceConfig) => ArchiveSource
+> = {
+  v2: (secret, tuning) => v2Source(v2Client(secret, tuning)),
+  'v3.6': (secret, tuning, config) =>
+    v36Source(v36Client(secret, tuning, config.REGION), { busyDayThreshold: config.BUSY_DAY_THRESHOLD }),
+};
+
 /**
- * The worker's LiveChat source, built from the secret's text: the client for the
- * configured SOURCE, rebuilt only when the secret's value changes.
+ * The worker's LiveChat source, built from the secret's text: the configured SOURCE with its
+ * client, rebuilt only when the secret's value changes.
  */
 export function sourceFromSecret(
-  config: Pick<WorkerConfig, 'SOURCE' | 'REGION' | 'BUSY_DAY_THRESHOLD'>,
+  config: WorkerSourceConfig,
   tuning: RequestTuning,
-): (secretText: unknown) => SourceDeps {
-  const build = perSecretValue((secret): SourceDeps => {
-    if (config.SOURCE === 'v3.6') {
-      return {
-        archives: { client: v36Client(secret, tuning, config.REGION), busyDayThreshold: config.BUSY_DAY_THRESHOLD },
-      };
-    }
-    return { client: v2Client(secret, tuning) };
-  });
+): (secretText: unknown) => ArchiveSource {
+  const build = perSecretValue((secret) => SOURCE_FROM_SECRET[config.SOURCE](secret, tuning, config));
   return (secretText) => build(parseSecretJson(secretText));
 }

@@ -1,11 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
+import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
+import { SqsTaskSender } from '#pipeline/sqs-task-sender.ts';
+import { SOURCE_INFO } from '#sources/source-registry.ts';
 import { loadPlannerConfig } from './handler-config.ts';
-import { parseRunRequest, planRun } from './pipeline/run-planner.ts';
-import { SqsTaskSender } from './pipeline/sqs-task-sender.ts';
 import { logger, metrics } from './powertools.ts';
-import { assertArchiveFilters } from './sources/v36/v36-filters.ts';
 
 const config = loadPlannerConfig();
 const sender = new SqsTaskSender(new SQSClient({}), config.QUEUE_URL);
@@ -24,7 +24,7 @@ export const handler = async (event: unknown, context: Context) => {
     defaultFilters: config.FILTERS,
     fallbackRunId: `manual-${context.awsRequestId}`,
   });
-  if (config.SOURCE === 'v3.6') assertArchiveFilters(plan.dayTasks[0]?.filters ?? {});
+  SOURCE_INFO[config.SOURCE].checkFilters(plan.dayTasks[0]?.filters ?? {});
   try {
     const report = await sender.send(plan.dayTasks);
     logger.info('run planned', {

@@ -26,6 +26,17 @@ describe('codebase habits', () => {
     expect(climbing.map((file) => relative(root, file))).toEqual([]);
   });
 
+  it('lets the pipeline and the handlers hold a source only through the seam, never asking which one', () => {
+    const pipeline = sourceFiles.filter((file) => relative(root, file).startsWith('functions/pipeline/'));
+    const sourceImports = pipeline.flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/from '(#sources\/[^']+)'/g)].map((match) => match[1]),
+    );
+    expect(new Set(sourceImports)).toEqual(new Set(['#sources/archive-source.ts']));
+    for (const file of [...pipeline, join(root, 'functions/planner.ts'), join(root, 'functions/worker.ts')]) {
+      expect(readFileSync(file, 'utf8'), relative(root, file)).not.toMatch(/['"]v3\.6['"]|['"]v2['"]/);
+    }
+  });
+
   it('bundles each handler through the aliases with esbuild, importing nothing but the AWS SDK and node built-ins', async () => {
     for (const entry of ['functions/planner.ts', 'functions/worker.ts']) {
       const result = await build({

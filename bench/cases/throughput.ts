@@ -12,6 +12,7 @@ import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { runArchive } from '#pipeline/archive-run.ts';
 import { daysInRange } from '#shared/day-range.ts';
 import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
+import { v2Source } from '#sources/v2/v2-source.ts';
 
 interface CountingClient {
   client: LivechatClient;
@@ -122,7 +123,7 @@ async function archiveOnce(
   const manifest = await runArchive({
     runId: `bench-c${concurrency}`,
     days,
-    client: requestLimit ? requestLimited(counting.client, requestLimit) : counting.client,
+    source: v2Source(requestLimit ? requestLimited(counting.client, requestLimit) : counting.client),
     sink,
     concurrency,
     retries: counting.retries,

@@ -6,9 +6,12 @@ import { runArchive } from '#pipeline/archive-run.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { runIdAt } from '#pipeline/run-planner.ts';
 import { InvalidInputError, LivechatError } from '#shared/errors.ts';
+import type { ArchiveSource } from '#sources/archive-source.ts';
 import type { RetryEvent } from '#sources/retrying-api.ts';
-import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
-import { type ArchivesClient, createArchivesClient, type V36Credentials } from '#sources/v36/list-archives-client.ts';
+import { createLivechatClient } from '#sources/v2/livechat-client.ts';
+import { v2Source } from '#sources/v2/v2-source.ts';
+import { createArchivesClient, type V36Credentials } from '#sources/v36/list-archives-client.ts';
+import { v36Source } from '#sources/v36/v36-source.ts';
 import { type ArchiveArgs, type ArchiveDestination, parseArchiveArgs, USAGE } from './archive-args.ts';
 import { createProgressReporter } from './progress-reporter.ts';
 
@@ -60,7 +63,7 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
       runId,
       days: args.days,
       filters: args.filters,
-      ...source,
+      source,
       sink,
       concurrency: args.concurrency,
       maxAttempts: args.maxAttempts,
@@ -108,11 +111,9 @@ function createSource(
   onRetry: (event: RetryEvent) => void,
   overrides: ArchiveCommandIo['clientOverrides'],
   v36Overrides: ArchiveCommandIo['v36Overrides'],
-):
-  | { client: LivechatClient }
-  | { archives: { client: ArchivesClient; busyDayThreshold?: number; pageLimit?: number } } {
+): ArchiveSource {
   if (credentials.kind === 'v2') {
-    return { client: createLivechatClient({ apiUrl: args.apiUrl, ...credentials, onRetry, ...overrides }) };
+    return v2Source(createLivechatClient({ apiUrl: args.apiUrl, ...credentials, onRetry, ...overrides }));
   }
   const client = createArchivesClient({
     apiUrl: args.apiUrl,
@@ -121,7 +122,7 @@ function createSource(
     onRetry,
     ...overrides,
   });
-  return { archives: { client, ...v36Overrides } };
+  return v36Source(client, v36Overrides);
 }
 
 function createSink(destination: ArchiveDestination): LakeSink {

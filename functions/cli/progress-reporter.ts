@@ -59,10 +59,9 @@ export function createProgressReporter(totalDays: number, stream: NodeJS.WriteSt
           bar?.setTotal(counts.pagesPlanned);
           line(`planned ${event.day} (attempt ${event.attempt}): ${event.total} chats on ${event.pages} pages`);
           break;
-        case 'page-written':
-        case 'slice-written': // v3.6: a day's "pages" are its time slices
+        case 'unit-written': // v3.6: a day's "pages" are its time slices
           counts.pagesDone += 1;
-          counts.chats += event.chats;
+          counts.chats += event.written.chats;
           if (bar) bar.update(counts.pagesDone, counts);
           break;
         case 'drift':

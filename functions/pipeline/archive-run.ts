@@ -1,20 +1,22 @@
 import PQueue from 'p-queue';
-import { removePagesBeyond } from '#lake/day-partition.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
-import { type DayTask, dayTask, decodeTask, encodeTask, type PageTask, type SliceTask } from '#shared/archive-task.ts';
+import { type DayTask, dayTask, decodeTask, encodeTask } from '#shared/archive-task.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
 import { InvalidInputError, LivechatAuthError, LivechatRequestError } from '#shared/errors.ts';
-import { planDay } from '#sources/v2/day-planner.ts';
-import type { LivechatClient } from '#sources/v2/livechat-client.ts';
-import { archivePage, type PageOutcome, writePage } from '#sources/v2/page-archiver.ts';
-import { archiveSlice, countDay, planSlices, type V36Deps } from '#sources/v36/slice-archiver.ts';
+import {
+  type ArchiveSource,
+  type SourceContext,
+  type UnitOutcome,
+  type UnitTask,
+  type UnitWritten,
+  unitLabel,
+} from '#sources/archive-source.ts';
 import { LocalTaskQueue } from './local-task-queue.ts';
 import { type DayRecord, type RunManifest, summarizeRun, writeRunManifest } from './run-manifest.ts';
 
 export type ArchiveRunEvent =
   | { type: 'day-planned'; day: string; attempt: number; total: number; pages: number }
-  | { type: 'page-written'; day: string; page: number; chats: number }
-  | { type: 'slice-written'; day: string; slice: string; chats: number; parts: number }
+  | { type: 'unit-written'; written: UnitWritten }
   | { type: 'drift'; day: string; attempt: number; reason: string }
   | { type: 'day-finished'; record: DayRecord }
   | { type: 'task-failed'; day: string; message: string };
@@ -23,10 +25,8 @@ export interface ArchiveRunOptions {
   runId: string;
   days: readonly string[];
   filters?: ChatFilters;
-  /** The v2 source (`GET /chats`, page tasks). */
-  client?: LivechatClient;
-  /** The v3.6 source (`list_archives`, slice tasks); used instead of `client` when set. */
-  archives?: Omit<V36Deps, 'sink' | 'now'>;
+  /** The LiveChat API to archive from (v2 pages or v3.6 slices). */
+  source: ArchiveSource;
   sink: LakeSink;
   concurrency: number;
   /** Passes over one day before drift makes it count as incomplete. */
@@ -46,9 +46,9 @@ interface DayState {
   attempt: number;
   total: number;
   pages: number;
-  /** Chats written per page (v2) or per slice (v3.6), keyed by page number or slice name. */
-  written: Map<number | string, number>;
-  /** v2: chat ids written by this pass, so a chat on two pages is caught even if `total` stayed put. */
+  /** Chats written per unit (v2 page, v3.6 slice), keyed by its label. */
+  written: Map<string, number>;
+  /** Chat ids written by this pass, so a chat on two units is caught even if `total` stayed put. */
   ids: Set<string>;
   inFlight: number;
   driftSeen: number;
@@ -75,13 +75,8 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   // `concurrency` bounds API requests, not tasks: tasks run at twice that, so a page being
   // compressed and written does not hold a request slot (bench/RESULTS.md, section 1).
   const requests = new PQueue({ concurrency: options.concurrency });
-  const client: LivechatClient | undefined = options.client && {
-    listChats: (query) => requests.add(() => options.client!.listChats(query)),
-  };
-  const archives: ArchiveRunOptions['archives'] = options.archives && {
-    ...options.archives,
-    client: { listArchives: (request) => requests.add(() => options.archives!.client.listArchives(request)) },
-  };
+  const { source } = options;
+  const context: SourceContext = { sink: options.sink, now, request: (call) => requests.add(call) };
 
   const queue = new LocalTaskQueue({
     concurrency: options.concurrency * 2,
@@ -124,96 +119,63 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   await writeRunManifest(options.sink, manifest);
   return manifest;
 
-  async function handle(task: DayTask | PageTask | SliceTask): Promise<void> {
+  async function handle(task: DayTask | UnitTask): Promise<void> {
     const state = states.get(task.day)!;
     if (state.record || task.attempt !== state.attempt || state.replanPending) return; // superseded
     state.inFlight += 1;
     try {
-      if (task.kind === 'day') await (archives ? handleDayV36(task, state, archives) : handleDay(task, state));
-      else if (task.kind === 'slice') await handleSlice(task, state);
-      else await handlePage(task, state);
+      if (task.kind === 'day') await handleDay(task, state);
+      else await unitDone(task, state, await source.runTask(task, context));
     } finally {
       state.inFlight -= 1;
     }
     if (state.replanPending && state.inFlight === 0 && !state.record) replan(task.day, state);
   }
 
-  function v2Client(): LivechatClient {
-    if (!client) throw new Error('runArchive needs `client` (v2) or `archives` (v3.6)');
-    return client;
-  }
-
-  async function handleDayV36(
-    task: DayTask,
-    state: DayState,
-    archives: NonNullable<ArchiveRunOptions['archives']>,
-  ): Promise<void> {
-    const plan = await planSlices(task, { ...archives, sink: options.sink, now });
-    state.total = plan.found;
-    state.pages = plan.sliceTasks.length;
-    emit({ type: 'day-planned', day: task.day, attempt: task.attempt, total: plan.found, pages: state.pages });
-    for (const sliceTask of plan.sliceTasks) queue.send(encodeTask(sliceTask), 1);
-  }
-
-  async function handleSlice(task: SliceTask, state: DayState): Promise<void> {
-    const outcome = await archiveSlice(task, { ...archives!, sink: options.sink, now });
-    if (outcome.status === 'drift') {
-      driftSeen(task, state, outcome.reason);
-      return;
-    }
-    state.written.set(task.slice, outcome.chats);
-    emit({ type: 'slice-written', day: task.day, slice: task.slice, chats: outcome.chats, parts: outcome.parts });
-    if (state.written.size !== state.pages || state.replanPending) return;
-    // Every slice is written: the day must still hold exactly the chats they wrote.
-    let written = 0;
-    for (const chats of state.written.values()) written += chats;
-    const found = await countDay(task, archives!);
-    if (found === written) {
-      finishDay(task.day, 'complete');
-      return;
-    }
-    driftSeen(task, state, `the day has ${found} chats, its slices wrote ${written}`);
-  }
-
-  /** The pass saw drift: nothing more is written for it, and the day is re-planned once its tasks settle. */
-  function driftSeen(task: PageTask | SliceTask, state: DayState, reason: string): void {
-    state.driftSeen += 1;
-    state.replanPending = true;
-    emit({ type: 'drift', day: task.day, attempt: task.attempt, reason });
-  }
-
   async function handleDay(task: DayTask, state: DayState): Promise<void> {
-    const plan = await planDay(task, v2Client());
+    const plan = await source.planDay(task, context);
     state.total = plan.total;
-    state.pages = plan.pages;
-    emit({ type: 'day-planned', day: task.day, attempt: task.attempt, total: plan.total, pages: plan.pages });
-    const [firstTask, ...laterTasks] = plan.pageTasks;
-    if (!firstTask) {
-      await completeDay(task.day, state);
-      return;
-    }
-    for (const pageTask of laterTasks) queue.send(encodeTask(pageTask), 1);
-    await pageDone(firstTask, state, await writePage(firstTask, plan.firstPage, { sink: options.sink, now }));
+    state.pages = plan.units;
+    emit({ type: 'day-planned', day: task.day, attempt: task.attempt, total: plan.total, pages: plan.units });
+    for (const unitTask of plan.tasks) queue.send(encodeTask(unitTask), 1);
+    if (plan.first) await unitDone(plan.first.task, state, plan.first.outcome);
+    else if (plan.units === 0) await settle(task, state);
   }
 
-  async function handlePage(task: PageTask, state: DayState): Promise<void> {
-    await pageDone(task, state, await archivePage(task, { client: v2Client(), sink: options.sink, now }));
-  }
-
-  async function pageDone(task: PageTask, state: DayState, outcome: PageOutcome): Promise<void> {
+  async function unitDone(task: UnitTask, state: DayState, outcome: UnitOutcome): Promise<void> {
     if (outcome.status === 'drift') {
       driftSeen(task, state, outcome.reason);
       return;
     }
     const repeated = outcome.ids.find((id) => state.ids.has(id));
     if (repeated !== undefined) {
-      driftSeen(task, state, `chat ${repeated} is on page ${task.page} and on an earlier-written page`);
+      driftSeen(task, state, `chat ${repeated} is on ${unitLabel(task)} and on an earlier-written ${task.kind}`);
       return;
     }
     for (const id of outcome.ids) state.ids.add(id);
-    state.written.set(task.page, outcome.chats);
-    emit({ type: 'page-written', day: task.day, page: task.page, chats: outcome.chats });
-    if (state.written.size === state.pages && !state.replanPending) await completeDay(task.day, state);
+    state.written.set(unitLabel(task), outcome.written.chats);
+    emit({ type: 'unit-written', written: outcome.written });
+    if (state.written.size === state.pages && !state.replanPending) await settle(task, state);
+  }
+
+  /** Every unit of the pass is written: the source confirms the day is whole, or it is drift. */
+  async function settle(task: DayTask | UnitTask, state: DayState): Promise<void> {
+    let chats = 0;
+    for (const written of state.written.values()) chats += written;
+    const drift = await source.settleDay(
+      dayTask(options.runId, task.day, task.attempt, filters),
+      { units: state.pages, chats },
+      context,
+    );
+    if (drift === undefined) finishDay(task.day, 'complete');
+    else driftSeen(task, state, drift);
+  }
+
+  /** The pass saw drift: nothing more is written for it, and the day is re-planned once its tasks settle. */
+  function driftSeen(task: DayTask | UnitTask, state: DayState, reason: string): void {
+    state.driftSeen += 1;
+    state.replanPending = true;
+    emit({ type: 'drift', day: task.day, attempt: task.attempt, reason });
   }
 
   function replan(day: string, state: DayState): void {
@@ -225,11 +187,6 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     next.driftSeen = state.driftSeen;
     states.set(day, next);
     queue.send(encodeTask(dayTask(options.runId, day, next.attempt, filters)));
-  }
-
-  async function completeDay(day: string, state: DayState): Promise<void> {
-    await removePagesBeyond(options.sink, day, state.pages);
-    finishDay(day, 'complete');
   }
 
   function finishDay(day: string, status: DayRecord['status'], problem?: string): void {

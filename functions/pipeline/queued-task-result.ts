@@ -1,3 +1,5 @@
+import type { UnitWritten } from '#sources/archive-source.ts';
+
 export type QueuedTaskResult =
   | {
       kind: 'day-planned';
@@ -9,16 +11,7 @@ export type QueuedTaskResult =
       /** v2: page 1, written from the planning request. */
       firstPage?: { chats: number; bytes: number };
     }
-  | { kind: 'page-written'; day: string; page: number; chats: number; bytes: number }
-  | {
-      kind: 'slice-written';
-      day: string;
-      slice: string;
-      chats: number;
-      parts: number;
-      bytes: number;
-      cursorRestarts: number;
-    }
+  | UnitWritten
   | {
       kind: 'drift';
       day: string;

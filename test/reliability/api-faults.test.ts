@@ -114,6 +114,7 @@ describe('drift the API does not admit', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { runArchive } = await import('#pipeline/archive-run.ts');
+    const { v2Source } = await import('#sources/v2/v2-source.ts');
     const { LocalFileSink } = await import('#lake/sinks/local-file-sink.ts');
     const { chatIdsByDay } = await import('#test/support/lake-reader.ts');
     const day = '2026-08-10';
@@ -134,7 +135,7 @@ describe('drift the API does not admit', () => {
     const manifest = await runArchive({
       runId: 'r',
       days: [day],
-      client,
+      source: v2Source(client as never),
       sink: new LocalFileSink(out),
       concurrency: 1,
     });

@@ -8,6 +8,7 @@ import { type ArchiveRunEvent, runArchive } from '#pipeline/archive-run.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
 import type { RunningSimulator } from '#simulator/index.ts';
 import { createLivechatClient, type RetryEvent } from '#sources/v2/livechat-client.ts';
+import { v2Source } from '#sources/v2/v2-source.ts';
 import { chatIdsByDay, duplicatesOf, listFiles } from './lake-reader.ts';
 
 export interface LocalArchiveResult {
@@ -38,7 +39,7 @@ export async function archiveLocally(
   const manifest = await runArchive({
     runId: 'test-run',
     days,
-    client,
+    source: v2Source(client),
     sink: options.sink?.(out) ?? new LocalFileSink(out),
     concurrency: options.concurrency ?? 6,
     maxAttempts: options.maxAttempts ?? 5,

@@ -4,6 +4,7 @@ import type { QueuedTaskResult } from '#pipeline/queued-task-result.ts';
 import { type ArchiveTask, decodeTask, encodeTask } from '#shared/archive-task.ts';
 import { mulberry32 } from '#simulator/index.ts';
 import type { LivechatClient } from '#sources/v2/livechat-client.ts';
+import { v2Source } from '#sources/v2/v2-source.ts';
 
 export interface DeliveryFaults {
   /** Seed for the order and the faults; the same seed replays the same delivery history. */
@@ -28,6 +29,7 @@ export async function deliverUntilEmpty(
   faults: DeliveryFaults,
 ): Promise<{ deliveries: number; results: QueuedTaskResult[] }> {
   const random = mulberry32(faults.seed);
+  const source = v2Source(deps.client);
   const pending = initial.map(encodeTask);
   const results: QueuedTaskResult[] = [];
   let deliveries = 0;
@@ -41,7 +43,7 @@ export async function deliverUntilEmpty(
     const copies = random() < (faults.concurrentDuplicateRate ?? 0) ? 2 : 1;
     deliveries += copies;
     const handled = await Promise.all(
-      Array.from({ length: copies }, () => handleQueuedTask(decodeTask(body), { ...deps, sender })),
+      Array.from({ length: copies }, () => handleQueuedTask(decodeTask(body), { ...deps, source, sender })),
     );
     results.push(...handled);
     // At most three extra deliveries of one message, as a DLQ's maxReceiveCount would bound it.

@@ -86,7 +86,7 @@ export async function countDay(task: Pick<DayTask, 'day' | 'filters'>, deps: Pic
 }
 
 export type SliceOutcome =
-  | { status: 'written'; chats: number; parts: number; bytes: number; restarts: number }
+  | { status: 'written'; chats: number; parts: number; bytes: number; restarts: number; ids: string[] }
   | { status: 'drift'; reason: string };
 
 export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<SliceOutcome> {
@@ -127,7 +127,7 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
     const of = slicePartOf(key);
     return of !== undefined && of.slice === slice && of.part > pages.length;
   });
-  return { status: 'written', chats: ids.length, parts: pages.length, bytes, restarts };
+  return { status: 'written', chats: ids.length, parts: pages.length, bytes, restarts, ids };
 }
 
 async function readSlice(task: SliceTask, slice: SliceId, deps: V36Deps) {

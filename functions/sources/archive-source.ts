@@ -1,0 +1,95 @@
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import type { ArchiveTask, DayTask } from '#shared/archive-task.ts';
+import type { ChatFilters } from '#shared/chat-filters.ts';
+
+/**
+ * The seam between the run mechanics (`functions/pipeline/`) and a LiveChat API. The local
+ * run, the queued-task handler and the planner hold an `ArchiveSource` and never ask which
+ * one: v2 pages (`sources/v2/v2-source.ts`) and v3.6 time slices (`sources/v36/v36-source.ts`)
+ * implement it once each, and a third source would be one more folder.
+ *
+ * A day task plans the day into *units* (v2: pages, v3.6: time slices); each unit is one
+ * queued task that fetches and writes its part of the day, or reports drift (the day changed
+ * while it was read) so the pipeline archives the day again.
+ */
+export interface SourceInfo {
+  /** `v2` or `v3.6`, as in `--source` and the `source` config key. */
+  readonly name: string;
+  /** Lake prefixes the source writes chat files under (besides `manifests/`), e.g. `chats/`. */
+  readonly prefixes: readonly string[];
+  /** Glue / DuckDB tables that read those files. */
+  readonly tables: readonly string[];
+  /** Refuses filters the API cannot apply, so a run fails at planning, not task by task. */
+  checkFilters(filters: ChatFilters): void;
+}
+
+export interface ArchiveSource extends SourceInfo {
+  /**
+   * Learns how many chats the day has, plans its units and deletes partition files the plan
+   * does not own. A unit the planning request already fetched (v2 page 1) is written here.
+   */
+  planDay(task: DayTask, context: SourceContext): Promise<PlannedDay>;
+  /** Fetches and writes one planned unit, unless the day changed since it was planned. */
+  runTask(task: UnitTask, context: SourceContext): Promise<UnitOutcome>;
+  /**
+   * Local runs, once every unit of a pass is written: the day must still be what its units
+   * wrote. Returns the drift reason, or undefined when the day is whole (after any cleanup).
+   */
+  settleDay(
+    day: DayTask,
+    written: { units: number; chats: number },
+    context: SourceContext,
+  ): Promise<string | undefined>;
+}
+
+export interface SourceContext {
+  sink: LakeSink;
+  now: () => Date;
+  /** Every API request of the source goes through here (the local run bounds requests in flight with it). */
+  request?: <T>(call: () => Promise<T>) => Promise<T>;
+}
+
+/** A task a day plan queues: a v2 page or a v3.6 slice. */
+export type UnitTask = Exclude<ArchiveTask, DayTask>;
+
+/** What a written unit reports (the worker's result, metrics and log line). */
+export type UnitWritten =
+  | { kind: 'page-written'; day: string; page: number; chats: number; bytes: number }
+  | {
+      kind: 'slice-written';
+      day: string;
+      slice: string;
+      chats: number;
+      parts: number;
+      bytes: number;
+      cursorRestarts: number;
+    };
+
+export type UnitOutcome =
+  | { status: 'written'; written: UnitWritten; ids: readonly string[] }
+  | { status: 'drift'; reason: string };
+
+export interface PlannedDay {
+  /** Chats the day holds (v2 `total`, v3.6 `found_chats`). */
+  total: number;
+  /** Units of the day (pages or slices). */
+  units: number;
+  /** Units to queue. */
+  tasks: UnitTask[];
+  /** The unit the planning request fetched and `planDay` wrote (or found drifted), if any. */
+  first?: { task: UnitTask; outcome: UnitOutcome };
+  /** Partition files deleted because the plan does not own them. */
+  staleRemoved: number;
+  /** What the day plan records beside the lake (AWS runs), besides run, day and attempt. */
+  record: Record<string, unknown>;
+}
+
+/** Where a unit sits in its day, for drift results and re-archive claims. */
+export function unitOf(task: UnitTask): { page: number } | { slice: string } {
+  return task.kind === 'slice' ? { slice: task.slice } : { page: task.page };
+}
+
+/** A unit's name in messages, e.g. `page 3` or `slice h07`; unique within its day. */
+export function unitLabel(task: UnitTask): string {
+  return task.kind === 'slice' ? `slice ${task.slice}` : `page ${task.page}`;
+}

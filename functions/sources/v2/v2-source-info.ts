@@ -1,0 +1,10 @@
+import { CHATS_PREFIX } from '#lake/lake-layout.ts';
+import type { SourceInfo } from '#sources/archive-source.ts';
+
+/** What the v2 source is, without its client (the planner needs no more). */
+export const V2_SOURCE: SourceInfo = {
+  name: 'v2',
+  prefixes: [CHATS_PREFIX],
+  tables: ['chats'],
+  checkFilters: () => {}, // the filters are GET /chats' own vocabulary
+};

@@ -1,0 +1,11 @@
+import { CHATS_PREFIX } from '#lake/lake-layout.ts';
+import type { SourceInfo } from '#sources/archive-source.ts';
+import { assertArchiveFilters } from './v36-filters.ts';
+
+/** What the v3.6 source is, without its client (the planner needs no more). */
+export const V36_SOURCE: SourceInfo = {
+  name: 'v3.6',
+  prefixes: [CHATS_PREFIX],
+  tables: ['chats'],
+  checkFilters: assertArchiveFilters,
+};

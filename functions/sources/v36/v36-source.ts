@@ -1,0 +1,54 @@
+import type { ArchiveSource, SourceContext } from '#sources/archive-source.ts';
+import type { ArchivesClient } from './list-archives-client.ts';
+import { archiveSlice, countDay, planSlices, type V36Deps } from './slice-archiver.ts';
+import { V36_SOURCE } from './v36-source-info.ts';
+
+/** Slicing knobs (tests and benchmarks); production uses the defaults. */
+export type V36Options = Pick<V36Deps, 'busyDayThreshold' | 'pageLimit' | 'maxCursorRestarts'>;
+
+/** Agent Chat Web API v3.6 `list_archives`: a day is planned into time slices, one unit each. */
+export function v36Source(client: ArchivesClient, options: V36Options = {}): ArchiveSource {
+  const deps = (context: SourceContext): V36Deps => {
+    const { request } = context;
+    const gated: ArchivesClient = request
+      ? { listArchives: (query) => request(() => client.listArchives(query)) }
+      : client;
+    return { ...options, client: gated, sink: context.sink, now: context.now };
+  };
+  return {
+    ...V36_SOURCE,
+    async planDay(task, context) {
+      const plan = await planSlices(task, deps(context));
+      return {
+        total: plan.found,
+        units: plan.sliceTasks.length,
+        tasks: plan.sliceTasks,
+        staleRemoved: plan.staleRemoved.length,
+        record: { source: 'v3.6', found: plan.found, slices: plan.sliceTasks.map((slice) => slice.slice) },
+      };
+    },
+    async runTask(task, context) {
+      if (task.kind !== 'slice') throw new Error(`the v3.6 source cannot run a ${task.kind} task`);
+      const outcome = await archiveSlice(task, deps(context));
+      if (outcome.status === 'drift') return outcome;
+      return {
+        status: 'written',
+        written: {
+          kind: 'slice-written',
+          day: task.day,
+          slice: task.slice,
+          chats: outcome.chats,
+          parts: outcome.parts,
+          bytes: outcome.bytes,
+          cursorRestarts: outcome.restarts,
+        },
+        ids: outcome.ids,
+      };
+    },
+    async settleDay(day, written, context) {
+      // A chat added to a slice that had already finished is drift too.
+      const found = await countDay(day, deps(context));
+      return found === written.chats ? undefined : `the day has ${found} chats, its slices wrote ${written.chats}`;
+    },
+  };
+}
