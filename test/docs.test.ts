@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { USAGE } from '#cli/archive-args.ts';
+import { ERASE_USAGE } from '#cli/erase-args.ts';
 import { configSchema } from '#infra/config.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
 
@@ -18,7 +19,9 @@ describe('README matches the code', () => {
   });
 
   it('documents every CLI flag', () => {
-    for (const flag of USAGE.match(/--[a-z-]+/g) ?? []) expect(readme, flag).toContain(flag);
+    for (const usage of [USAGE, ERASE_USAGE]) {
+      for (const flag of usage.match(/--[a-z-]+/g) ?? []) expect(readme, flag).toContain(flag);
+    }
   });
 
   it('documents every named query', () => {

@@ -44,4 +44,11 @@ describe('LocalFileSink', () => {
     expect(await sink.list('manifests/')).toEqual([]);
     await expect(sink.put('../escape.json', Buffer.from('x'), 'json')).rejects.toThrow(/escapes the lake folder/);
   });
+
+  it('reads a whole file back, undefined when there is none', async () => {
+    const { sink } = await sinkInTemp();
+    await sink.put('manifests/erasures/salt.json', Buffer.from('{"salt":"x"}'), 'json');
+    expect(Buffer.from((await sink.get('manifests/erasures/salt.json'))!).toString()).toBe('{"salt":"x"}');
+    expect(await sink.get('manifests/none.json')).toBeUndefined();
+  });
 });

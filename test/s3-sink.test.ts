@@ -1,6 +1,8 @@
 import {
   DeleteObjectsCommand,
+  GetObjectCommand,
   ListObjectsV2Command,
+  NoSuchKey,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -79,5 +81,19 @@ describe('S3Sink', () => {
       .on(PutObjectCommand)
       .rejects(new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } }));
     await expect(sink.putIfAbsent('manifests/claim.json', Buffer.from('{}'), 'json')).rejects.toThrow();
+  });
+
+  it('gets a whole object under the prefix, undefined for NoSuchKey, and throws other errors', async () => {
+    const sink = new S3Sink(new S3Client({}), 'b', 'p');
+    s3Mock
+      .on(GetObjectCommand, { Key: 'p/manifests/a.json' })
+      .resolves({ Body: { transformToByteArray: async () => new Uint8Array([123, 125]) } as never })
+      .on(GetObjectCommand, { Key: 'p/manifests/none.json' })
+      .rejects(new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'The specified key does not exist.' }))
+      .on(GetObjectCommand, { Key: 'p/manifests/denied.json' })
+      .rejects(new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } }));
+    expect(Buffer.from((await sink.get('manifests/a.json'))!).toString()).toBe('{}');
+    expect(await sink.get('manifests/none.json')).toBeUndefined();
+    await expect(sink.get('manifests/denied.json')).rejects.toThrow();
   });
 });

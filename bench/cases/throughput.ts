@@ -91,6 +91,9 @@ class TimedSink implements LakeSink {
   putIfAbsent(key: string, body: Uint8Array, contentType: ObjectContentType): Promise<boolean> {
     return this.inner.putIfAbsent(key, body, contentType);
   }
+  get(key: string): Promise<Uint8Array | undefined> {
+    return this.inner.get(key);
+  }
   list(prefix: string): Promise<string[]> {
     return this.inner.list(prefix);
   }

@@ -35,6 +35,9 @@ class DiscardSink implements LakeSink {
   async putIfAbsent(): Promise<boolean> {
     return true;
   }
+  async get(): Promise<Uint8Array | undefined> {
+    return undefined;
+  }
   async list(): Promise<string[]> {
     return [];
   }

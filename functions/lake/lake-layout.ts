@@ -5,6 +5,12 @@
 export const CHATS_PREFIX = 'chats/';
 export const MANIFESTS_PREFIX = 'manifests/';
 
+/**
+ * Every table prefix whose files hold chat records (gzip NDJSON, `dt=` partitions). Erasure
+ * rewrites and retention expires all of them: a new table is one more entry here.
+ */
+export const CHAT_TABLE_PREFIXES: readonly string[] = [CHATS_PREFIX];
+
 const PAGE_FILE = /^page-(\d{5,})\.json\.gz$/;
 
 export function partitionPrefix(day: string): string {

@@ -31,3 +31,22 @@ export async function decodeNdjsonGzip<T = Record<string, unknown>>(body: Uint8A
     .filter((line) => line.length > 0)
     .map((line) => JSON.parse(line) as T);
 }
+
+/**
+ * Rewrites a gzip NDJSON body without the records `drop` picks. The records kept stay
+ * byte-identical (their lines are copied, never re-serialized). `body` is undefined when no
+ * record is left; `dropped` is 0 (and `body` the input) when nothing matched.
+ */
+export async function dropNdjsonGzipRecords(
+  body: Uint8Array,
+  drop: (record: Record<string, unknown>) => boolean,
+): Promise<{ dropped: number; body: Uint8Array | undefined }> {
+  const lines = (await gunzipAsync(body))
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0);
+  const kept = lines.filter((line) => !drop(JSON.parse(line) as Record<string, unknown>));
+  const dropped = lines.length - kept.length;
+  if (dropped === 0) return { dropped, body };
+  return { dropped, body: kept.length ? await gzipAsync(`${kept.join('\n')}\n`, { level: 9 }) : undefined };
+}

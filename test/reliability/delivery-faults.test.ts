@@ -97,6 +97,7 @@ describe('delivery faults on the queued (Lambda) path', () => {
         return sink.put(key, body, type);
       },
       putIfAbsent: (...args) => sink.putIfAbsent(...args),
+      get: (key) => sink.get(key),
       list: (prefix) => sink.list(prefix),
       delete: (keys) => sink.delete(keys),
     };

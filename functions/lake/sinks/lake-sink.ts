@@ -4,6 +4,8 @@ export interface LakeSink {
   put(key: string, body: Uint8Array, contentType: ObjectContentType): Promise<void>;
   /** Creates a small object only if the key does not exist yet; false when it did. */
   putIfAbsent(key: string, body: Uint8Array, contentType: ObjectContentType): Promise<boolean>;
+  /** The whole object, or undefined when the key does not exist. */
+  get(key: string): Promise<Uint8Array | undefined>;
   /** Keys under a prefix (complete objects only). */
   list(prefix: string): Promise<string[]>;
   delete(keys: readonly string[]): Promise<void>;
