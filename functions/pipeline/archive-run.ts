@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { type DayTask, dayTask, decodeTask, encodeTask } from '#shared/archive-task.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
-import { InvalidInputError, LivechatAuthError, LivechatRequestError } from '#shared/errors.ts';
+import { InvalidInputError, LivechatAuthError, LivechatRequestError, LivechatResponseError } from '#shared/errors.ts';
 import {
   type ArchiveSource,
   type SourceContext,
@@ -226,8 +226,12 @@ function recordOf(day: string, state: DayState, status: DayRecord['status'], pro
   };
 }
 
+/** Errors that another delivery would meet again: the task fails at once (only auth and request errors stop the run). */
 function isFatal(error: unknown): boolean {
   return (
-    error instanceof LivechatAuthError || error instanceof LivechatRequestError || error instanceof InvalidInputError
+    error instanceof LivechatAuthError ||
+    error instanceof LivechatRequestError ||
+    error instanceof LivechatResponseError ||
+    error instanceof InvalidInputError
   );
 }

@@ -48,6 +48,19 @@ export class LivechatUnavailableError extends LivechatError {
   }
 }
 
+/**
+ * A 200 body that is JSON but not the documented shape: not transient, so never retried.
+ * The message is one line naming the JSON path and what was expected there.
+ */
+export class LivechatResponseError extends LivechatError {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`LiveChat response of ${path} is not the documented shape: ${problem}`);
+  }
+}
+
 /** A page task or CLI argument that cannot be processed as given. */
 export class InvalidInputError extends Error {
   constructor(message: string) {

@@ -1,12 +1,19 @@
 import ky, { isForceRetryError, isHTTPError, isNetworkError, isTimeoutError, type Options } from 'ky';
-import { LivechatAuthError, LivechatRequestError, LivechatUnavailableError } from '#shared/errors.ts';
+import {
+  LivechatAuthError,
+  LivechatRequestError,
+  LivechatResponseError,
+  LivechatUnavailableError,
+} from '#shared/errors.ts';
 
 /**
  * The ky setup both LiveChat clients share (REST API v2 `GET /chats` and Agent Chat Web
  * API v3.6 `list_archives`): retries on 429 (Retry-After honoured, capped), 5xx, network
- * errors, timeouts and 200 bodies that are not the documented JSON; after a 429 every
- * request of the client waits out the Retry-After; 400/401/403/404 fail at once with a
- * typed error that never carries credentials.
+ * errors, timeouts and 200 bodies that are not JSON (cut off, an HTML error page); after a
+ * 429 every request of the client waits out the Retry-After; 400/401/403/404 fail at once
+ * with a typed error that never carries credentials, and so does a 200 body that is JSON
+ * but not the documented shape (LivechatResponseError, naming the JSON path): asking again
+ * would get the same answer.
  */
 export type RetryReason = 'rate-limited' | 'server-error' | 'network' | 'timeout' | 'malformed-body';
 
@@ -43,12 +50,18 @@ export interface RetryingApiOptions extends RetryingApiTuning {
 
 export interface RetryingApi {
   /**
-   * Sends a request and returns its 200 body parsed by `accept` (a zod `safeParse` or the
-   * like). A body that is not JSON or that `accept` refuses is retried like a 5xx. The body
-   * is parsed once, in the response hook, and handed back from there.
+   * Sends a request and returns its 200 body checked by `accept` (see `acceptedBy`). A body
+   * that is not JSON is retried like a 5xx; one that `accept` refuses fails at once with
+   * `BodyShapeError`. The body is parsed once, in the response hook, and handed back from there.
    */
-  json<T>(input: string, request: Options, accept: (value: unknown) => T | undefined): Promise<T>;
+  json<T>(input: string, request: Options, accept: Accept<T>): Promise<T>;
 }
+
+/** What `accept` says of a parsed body: its value, or one line naming the JSON path and what was expected. */
+export type Accept<T> = (value: unknown) => { ok: true; value: T } | { ok: false; problem: string };
+
+/** A 200 body that parsed as JSON but is not the documented shape; toLivechatError adds the request path. */
+export class BodyShapeError extends Error {}
 
 /** Raised inside the response hook so that ky retries an unusable 200 body. */
 class MalformedBodyError extends Error {}
@@ -101,47 +114,70 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
   });
 
   return {
-    async json<T>(input: string, request: Options, accept: (value: unknown) => T | undefined): Promise<T> {
+    async json<T>(input: string, request: Options, accept: Accept<T>): Promise<T> {
       let accepted: { value: T } | undefined;
+      let refused: string | undefined;
       const response = await api(input, {
         ...request,
         hooks: {
           afterResponse: [
             async ({ response: attempt }) => {
               if (!attempt.ok) return;
-              const value = parseAccepted(await attempt.text(), accept);
-              if (value === undefined) {
-                return ky.retry({
-                  code: 'MALFORMED_BODY',
-                  cause: new MalformedBodyError('body is not the documented JSON'),
-                });
+              const parsed = parseJson(await attempt.text());
+              if (!parsed) {
+                return ky.retry({ code: 'MALFORMED_BODY', cause: new MalformedBodyError('body is not JSON') });
               }
-              accepted = { value };
+              const verdict = accept(parsed.value);
+              if (verdict.ok) accepted = { value: verdict.value };
+              else refused = verdict.problem;
             },
           ],
         },
       });
       await response.body?.cancel(); // already read, through the hook's clone
+      if (refused !== undefined) throw new BodyShapeError(refused);
       if (!accepted) throw new MalformedBodyError('response body was not checked');
       return accepted.value;
     },
   };
 }
 
-function parseAccepted<T>(body: string, accept: (value: unknown) => T | undefined): T | undefined {
+function parseJson(body: string): { value: unknown } | undefined {
   try {
-    return accept(JSON.parse(body));
+    return { value: JSON.parse(body) };
   } catch {
     return undefined;
   }
 }
 
-/** A zod schema as an `accept` function for RetryingApi.json. */
-export function acceptedBy<T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }) {
-  return (value: unknown): T | undefined => {
+interface ShapeIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/**
+ * A zod schema as an `accept` function for RetryingApi.json. With `verbatim`, the body is
+ * returned as the API sent it (every field, in its order) once the schema accepts it.
+ */
+export function acceptedBy<T>(
+  schema: {
+    safeParse(
+      value: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: readonly ShapeIssue[] } };
+  },
+  options: { verbatim?: boolean } = {},
+): Accept<T> {
+  return (value) => {
     const result = schema.safeParse(value);
-    return result.success ? result.data : undefined;
+    if (result.success) return { ok: true, value: options.verbatim ? (value as T) : result.data };
+    const issue = result.error.issues[0];
+    return { ok: false, problem: issue ? `${jsonPath(issue.path)}: ${issue.message}` : 'unknown problem' };
   };
+}
+
+/** `$.chats[3].thread.id` from zod's issue path. */
+export function jsonPath(path: readonly PropertyKey[]): string {
+  return `$${path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('')}`;
 }
 
 /** Retry-After as seconds or as an HTTP date, in milliseconds from now; undefined when absent or unusable. */
@@ -177,8 +213,9 @@ export function toLivechatError(error: unknown, path: string, authHint?: string)
     }
     return new LivechatUnavailableError(path, `HTTP ${status}`);
   }
+  if (error instanceof BodyShapeError) return new LivechatResponseError(path, error.message);
   if (isTimeoutError(error)) return new LivechatUnavailableError(path, 'timed out');
-  if (isForceRetryError(error)) return new LivechatUnavailableError(path, 'response body is not the documented JSON');
+  if (isForceRetryError(error)) return new LivechatUnavailableError(path, 'response body is not JSON');
   if (isNetworkError(error)) return new LivechatUnavailableError(path, 'network error');
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -1,5 +1,5 @@
 import { type ChatFilters, filtersToSearchParams } from '#shared/chat-filters.ts';
-import { createRetryingApi, type RetryingApiTuning, toLivechatError } from '#sources/retrying-api.ts';
+import { acceptedBy, createRetryingApi, type RetryingApiTuning, toLivechatError } from '#sources/retrying-api.ts';
 import { type ChatList, chatListSchema } from './livechat-schema.ts';
 
 export type { RetryEvent, RetryReason } from '#sources/retrying-api.ts';
@@ -37,8 +37,7 @@ export function createLivechatClient(options: LivechatClientOptions): LivechatCl
     methods: ['get'],
   });
   // Validated, then returned as the API sent it: every field verbatim, in its order.
-  const acceptChatList = (value: unknown) =>
-    chatListSchema.safeParse(value).success ? (value as ChatList) : undefined;
+  const acceptChatList = acceptedBy<ChatList>(chatListSchema, { verbatim: true });
 
   return {
     async listChats(query) {

@@ -17,8 +17,8 @@ import type { Archive, ArchiveEvent, ArchiveUser } from './archive-schema.ts';
  * | started / ended    | the timestamps below in the v2 text format, UTC ('Wed, 01/23/13 11:40:53 am') |
  * | started_timestamp  | thread.created_at, Unix seconds                                           |
  * | ended_timestamp    | created_at of the thread's last event (v3.6 has no thread end field), else started |
- * | messages           | `message` events in order: author_name = user name, text, date, timestamp, user_type 'visitor' (customer) or 'agent', agent_id = agent email (v2 used the login e-mail) |
- * | prechat_survey     | fields of `filled_form` events with form_type 'prechat': key = label, value = answer (or answer.label), id |
+ * | messages           | `message` events in order, deleted-event stubs left out: author_name = user name, text, date, timestamp, user_type 'visitor' (customer) or 'agent', agent_id = agent email (v2 used the login e-mail) |
+ * | prechat_survey     | fields of `filled_form` events with form_type 'prechat': key = label, value = answer (or answer.label; checkbox `answers`: labels joined by ', '), id |
  * | custom_variables   | the customer's session_fields ([{key: value}] → [{key, value}])           |
  * | goals, supervisors, integration_variables | not mapped: list_archives documents no such fields (left absent, as v2 does when empty) |
  *
@@ -27,20 +27,27 @@ import type { Archive, ArchiveEvent, ArchiveUser } from './archive-schema.ts';
  */
 export function archiveToLakeChat(archive: Archive): Record<string, unknown> {
   const { thread } = archive;
-  const users = new Map<string, ArchiveUser>(archive.users.map((user) => [user.id, user]));
-  const customer = archive.users.find((user) => user.type === 'customer');
+  const allUsers = archive.users ?? [];
+  const users = new Map<string, ArchiveUser>(allUsers.map((user) => [user.id, user]));
+  const customer = allUsers.find((user) => user.type === 'customer');
   const inThread = thread.user_ids ? new Set(thread.user_ids) : undefined;
-  const agents = archive.users
+  const agents = allUsers
     .filter((user) => user.type === 'agent' && (!inThread || inThread.has(user.id)))
     .map((user) => ({ display_name: user.name ?? user.id, email: user.email ?? user.id }));
   const events = thread.events ?? [];
-  const messages = events.filter((event) => event.type === 'message').map((event) => toMessage(event, users));
+  const messages = events
+    .filter((event) => event.type === 'message' && event.deleted !== true)
+    .map((event) => toMessage(event, users));
   const startedTs = unixSeconds(thread.created_at);
   const endedTs = Math.max(startedTs, ...events.map((event) => unixSeconds(event.created_at)));
   const prechat = events
     .filter((event) => event.type === 'filled_form' && event.form_type === 'prechat')
     .flatMap((event) => event.fields ?? [])
-    .map((field) => ({ key: field.label ?? '', value: answerText(field.answer), id: field.id ?? '' }));
+    .map((field) => ({
+      key: field.label ?? '',
+      value: answerText(field.answer ?? field['answers']),
+      id: field.id ?? '',
+    }));
   const customVariables = (customer?.session_fields ?? []).flatMap((entry) =>
     Object.entries(entry).map(([key, value]) => ({
       key,
@@ -55,7 +62,7 @@ export function archiveToLakeChat(archive: Archive): Record<string, unknown> {
     ...(customer?.name !== undefined ? { visitor_name: customer.name } : {}),
     ...(customer ? { visitor_id: customer.id } : {}),
     agents,
-    rate: rateOf(thread.properties?.['rating']?.['score']),
+    rate: rateOf(propertyOf(thread.properties, 'rating', 'score')),
     duration: endedTs - startedTs,
     ...(groups ? { group: groups } : {}),
     started: formatV2Date(startedTs),
@@ -88,8 +95,15 @@ function rateOf(score: unknown): string {
   return 'not_rated';
 }
 
+function propertyOf(properties: Record<string, unknown> | undefined, namespace: string, name: string): unknown {
+  const values = properties?.[namespace];
+  return values && typeof values === 'object' ? (values as Record<string, unknown>)[name] : undefined;
+}
+
+/** A form answer as text: a string as is, `{id, label}` as its label, checkbox `answers` as their labels joined by ", ". */
 function answerText(answer: unknown): string {
   if (typeof answer === 'string') return answer;
+  if (Array.isArray(answer)) return answer.map(answerText).join(', ');
   if (answer && typeof answer === 'object' && 'label' in answer) return String((answer as { label: unknown }).label);
   return answer === undefined || answer === null ? '' : JSON.stringify(answer);
 }

@@ -1,13 +1,23 @@
 import * as z from '#shared/zod-mini.ts';
 
 /**
- * The shape of Agent Chat Web API v3.6 `list_archives` responses as far as the archiver
- * relies on it (see list-archives-client.ts for the sources). Objects are loose: fields the
- * archiver does not map are tolerated, and only what the mapping reads is typed.
+ * Agent Chat Web API v3.6 `list_archives` responses, checked only as far as the archiver relies
+ * on them (see list-archives-client.ts for the sources): the envelope and cursor, the ids and
+ * times that keys, slices and the `chats` mapping read, and the types of the few fields the
+ * mapping copies into typed `chats` columns. Every object is loose and every other field passes
+ * through untouched (the raw `chat_threads` record keeps it): rich messages, files, custom
+ * events, `answers` of checkbox fields, deleted-event stubs, fields LiveChat adds later.
+ *
+ * A body that parses but fails this schema is not retried: it fails at once with the JSON path
+ * and what was expected there (retrying-api.ts).
  */
+const text = () => z.string().check(z.minLength(1));
+/** RFC 3339 with up to microseconds, as every v3.6 `created_at`. */
+const time = () => z.iso.datetime({ offset: true, local: false });
+
 export const archiveUserSchema = z.looseObject({
-  id: z.string().check(z.minLength(1)),
-  type: z.string(),
+  id: text(),
+  type: z.optional(z.string()),
   name: z.optional(z.string()),
   email: z.optional(z.string()),
   /** Customers only: `[{"key": "value"}, ...]`. */
@@ -15,36 +25,38 @@ export const archiveUserSchema = z.looseObject({
 });
 
 export const archiveEventSchema = z.looseObject({
-  id: z.string().check(z.minLength(1)),
   type: z.string(),
-  created_at: z.string(),
+  created_at: time(),
   author_id: z.optional(z.string()),
   text: z.optional(z.string()),
   form_type: z.optional(z.string()),
+  deleted: z.optional(z.boolean()),
+  /** filled_form: `answer` (a string or `{id, label, group_id?}`) or `answers` (checkbox: `[{id, label}]`). */
   fields: z.optional(
-    z.array(z.looseObject({ id: z.optional(z.string()), label: z.optional(z.string()), answer: z.unknown() })),
+    z.array(
+      z.looseObject({ id: z.optional(z.string()), label: z.optional(z.string()), answer: z.optional(z.unknown()) }),
+    ),
   ),
 });
 
 const accessSchema = z.looseObject({ group_ids: z.optional(z.array(z.int())) });
 
 export const archiveThreadSchema = z.looseObject({
-  id: z.string().check(z.minLength(1)),
-  active: z.optional(z.boolean()),
+  id: text(),
   user_ids: z.optional(z.array(z.string())),
+  /** Absent when `restricted_access` says why. */
   events: z.optional(z.array(archiveEventSchema)),
-  properties: z.optional(z.record(z.string(), z.record(z.string(), z.unknown()))),
+  /** `{namespace: {name: value}}`; the mapping reads `rating.score` and tolerates anything else. */
+  properties: z.optional(z.record(z.string(), z.unknown())),
   access: z.optional(accessSchema),
-  created_at: z.string(),
-  tags: z.optional(z.array(z.string())),
+  created_at: time(),
 });
 
 /** One list_archives entry: a chat together with ONE of its threads (1 entry per thread). */
 export const archiveSchema = z.looseObject({
-  id: z.string().check(z.minLength(1)),
-  users: z._default(z.array(archiveUserSchema), []),
+  id: text(),
+  users: z.optional(z.array(archiveUserSchema)),
   thread: archiveThreadSchema,
-  properties: z.optional(z.record(z.string(), z.record(z.string(), z.unknown()))),
   access: z.optional(accessSchema),
 });
 
@@ -52,8 +64,9 @@ export const archivesPageSchema = z.looseObject({
   chats: z.array(archiveSchema),
   /** "An estimated number", per the docs. */
   found_chats: z.int().check(z.nonnegative()),
-  next_page_id: z.optional(z.string().check(z.minLength(1))),
-  previous_page_id: z.optional(z.string().check(z.minLength(1))),
+  /** Omitted on the last page, per the docs; `null` is taken as the end too (some clients and proxies send it). */
+  next_page_id: z.nullish(text()),
+  previous_page_id: z.nullish(text()),
 });
 
 export type Archive = z.infer<typeof archiveSchema>;
