@@ -37,6 +37,36 @@ describe('codebase habits', () => {
     }
   });
 
+  it('bundles one copy of Powertools commons: every @aws-lambda-powertools package pinned to one version', async () => {
+    const entry = 'functions/worker.ts';
+    const result = await build({
+      entryPoints: [join(root, entry)],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'node',
+      target: 'node24',
+      external: ['@aws-sdk/*'],
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const commonsCopies = new Set(
+      Object.keys(result.metafile.inputs)
+        .map((input) => /^(.*node_modules\/@aws-lambda-powertools\/commons)\//.exec(input)?.[1])
+        .filter((dir) => dir !== undefined),
+    );
+    expect([...commonsCopies]).toEqual(['node_modules/@aws-lambda-powertools/commons']);
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const versions = Object.entries(manifest.dependencies)
+      .filter(([name]) => name.startsWith('@aws-lambda-powertools/'))
+      .map(([, version]) => version);
+    expect(versions.length).toBeGreaterThan(1);
+    expect(new Set(versions).size, 'one exact Powertools version').toBe(1);
+    expect(versions[0]).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
   it('bundles each handler through the aliases with esbuild, importing nothing but the AWS SDK and node built-ins', async () => {
     for (const entry of ['functions/planner.ts', 'functions/worker.ts']) {
       const result = await build({

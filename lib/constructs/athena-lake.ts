@@ -1,11 +1,10 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { parseGlueType } from '#infra/glue-type.ts';
-import { removalPolicyOf } from '#infra/removal-policy.ts';
 import {
   CHAT_COLUMNS,
   CHATS_PREFIX,
@@ -20,6 +19,7 @@ import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
 export const PROJECTED_PARTITION = 'dt';
+export const ATHENA_ENGINE_VERSION = 'Athena engine version 3';
 
 const CHATS_DATA_FORMAT = new glue.DataFormat({
   inputFormat: new glue.InputFormat(TEXT_INPUT_FORMAT),
@@ -50,16 +50,20 @@ export class AthenaLake extends Construct {
       );
     }
 
+    // The database, table, workgroup and saved queries are definitions this stack recreates
+    // identically; the data lives in S3. They go with the stack whatever removalPolicy says, so a
+    // redeploy after `cdk destroy` does not fail on their fixed names.
     this.database = new glue.Database(this, 'Database', {
       databaseName: config.glueDatabaseName,
       description: 'LiveChat chats archived by livechat-archiver',
-      removalPolicy: removalPolicyOf(config),
+      removalPolicy: RemovalPolicy.DESTROY,
     });
 
     this.table = new glue.S3Table(this, 'ChatsTable', {
       database: this.database,
       tableName: LAKE_TABLE,
-      description: 'One row per archived copy of a LiveChat chat, partitioned by archive day dt (yyyy-MM-dd).',
+      description:
+        'One row per archived copy of a LiveChat chat, partitioned by chat day dt (yyyy-MM-dd): the day the archiver listed the chat under, not the day it ran.',
       columns: CHAT_COLUMNS.map(toGlueColumn),
       partitionKeys: PARTITION_KEYS.map(toGlueColumn),
       dataFormat: CHATS_DATA_FORMAT,
@@ -105,19 +109,21 @@ export class AthenaLake extends Construct {
       name: config.athenaWorkGroupName,
       description: 'Queries over the LiveChat archive; results encrypted, scan size capped.',
       state: 'ENABLED',
-      recursiveDeleteOption: config.removalPolicy === 'destroy',
+      // Deleting the stack deletes the workgroup with its query history; results stay in their bucket.
+      recursiveDeleteOption: true,
       workGroupConfiguration: {
         enforceWorkGroupConfiguration: true,
         publishCloudWatchMetricsEnabled: true,
         bytesScannedCutoffPerQuery: config.bytesScannedCutoffBytes,
-        engineVersion: { selectedEngineVersion: 'AUTO' },
+        // Pinned: the named queries are written for Trino (engine v3); AUTO could move them.
+        engineVersion: { selectedEngineVersion: ATHENA_ENGINE_VERSION },
         resultConfiguration: {
           outputLocation: this.resultsBucket.s3UrlForObject('results/'),
           encryptionConfiguration: { encryptionOption: 'SSE_S3' },
         },
       },
     });
-    this.workGroup.applyRemovalPolicy(removalPolicyOf(config));
+    this.workGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
     this.namedQueries = NAMED_QUERIES.map(
       (query) =>

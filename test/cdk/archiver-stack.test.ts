@@ -470,13 +470,31 @@ describe('archiver stack with default config', () => {
         WorkGroupConfiguration: {
           EnforceWorkGroupConfiguration: true,
           BytesScannedCutoffPerQuery: 1_000_000_000,
-          EngineVersion: { SelectedEngineVersion: 'AUTO' },
+          EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
           ResultConfiguration: {
             EncryptionConfiguration: { EncryptionOption: 'SSE_S3' },
             OutputLocation: { 'Fn::Join': ['', ['s3://', ref(stack.athena.resultsBucket), '/results/']] },
           },
         },
       });
+    });
+
+    it('describes dt as the chat day', () => {
+      expect(table().Description).toContain('chat day dt');
+      expect(table().Description).not.toContain('archive day');
+    });
+
+    it('lets a redeploy after cdk destroy recreate the fixed-name database and workgroup', () => {
+      // The default config retains data (buckets, secret, logs); definitions go with the stack.
+      expect(resourceOf(template, 'AWS::Glue::Database', logicalId(stack.athena.database)).DeletionPolicy).toBe(
+        'Delete',
+      );
+      const workGroup = resourceOf(template, 'AWS::Athena::WorkGroup', logicalId(stack.athena.workGroup));
+      expect(workGroup.DeletionPolicy).toBe('Delete');
+      expect(workGroup.Properties.RecursiveDeleteOption).toBe(true);
+      for (const resource of Object.values(template.findResources('AWS::Glue::Table'))) {
+        expect(resource.DeletionPolicy ?? 'Delete').toBe('Delete');
+      }
     });
 
     it('keeps query results in their own private, logged, expiring bucket', () => {
