@@ -1,7 +1,7 @@
 /**
  * Query a local copy of the chat lake (`<lakeDir>/chats/dt=YYYY-MM-DD/*.json.gz`) with DuckDB.
  * Plain module, no Lambda. The view `chats` has exactly the Athena table's columns
- * (CHAT_COLUMNS + `dt`), so NAMED_QUERIES' duckdbSql runs against it unchanged.
+ * (CHAT_COLUMNS + `dt`), so NAMED_QUERIES rendered for DuckDB run against it unchanged.
  *
  *   const lake = await openLocalLake('./lake');
  *   try { console.table(await lake.runNamed('chats_per_day')); } finally { await lake.close(); }
@@ -38,14 +38,15 @@ import {
   PARTITION_KEYS,
   quoteIdent,
 } from './chat-columns.ts';
-import { NAMED_QUERIES } from './named-queries.ts';
+import { type DayWindow, NAMED_QUERIES } from './named-queries.ts';
+import { DUCKDB } from './sql-dialect.ts';
 
 export interface LocalLake {
   /** Runs SQL against the in-memory DuckDB that has the `chats` view. BIGINT/HUGEINT values are
    * returned as numbers when they are safe integers, otherwise as decimal strings. */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
-  /** Runs NAMED_QUERIES[name].duckdbSql. */
-  runNamed(name: string): Promise<Record<string, unknown>[]>;
+  /** Runs a named query's DuckDB text over `days` (default: the last 30 days, as in Athena). */
+  runNamed(name: string, days?: DayWindow): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -98,12 +99,12 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
 
   return {
     query,
-    async runNamed(name: string) {
+    async runNamed(name: string, days?: DayWindow) {
       const named = NAMED_QUERIES.find((q) => q.name === name);
       if (!named) {
         throw new Error(`Unknown named query '${name}'. Known: ${NAMED_QUERIES.map((q) => q.name).join(', ')}`);
       }
-      return query(named.duckdbSql);
+      return query(named.render(DUCKDB, days));
     },
     async close() {
       if (closed) return;

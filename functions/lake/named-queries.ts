@@ -1,36 +1,62 @@
 /**
- * Named queries over the chat lake, each in two dialects kept side by side:
+ * Named queries over the chat lake, each written once and rendered for two engines
+ * (functions/lake/sql-dialect.ts holds every spelling that differs):
  *
  * - `athenaSql`: Athena engine v3 (Trino) against table `chats`; the database comes from the
  *   query execution context (the CDK code creates AWS::Athena::NamedQuery from these).
  * - `duckdbSql`: DuckDB against the view `chats` created by duckdb-lake.ts (same columns,
  *   `dt` is VARCHAR like Athena's string partition key).
  *
- * Where the dialects agree the SQL is literally the same string (`same(...)`). Differences:
- * arrays of structs are unnested as columns in Trino (`UNNEST(agents) AS a (display_name, email)`)
- * but as one struct column in DuckDB (`UNNEST(agents) AS a (agent)`); lambdas are
- * `filter/transform/array_min/cardinality` with `m -> ...` in Trino and
- * `list_filter/list_transform/list_min/len` with `lambda m: ...` in DuckDB; percentiles are
- * `approx_percentile` (approximate, returns an observed value) in Athena and `quantile_cont`
- * (exact, interpolated) in DuckDB, so those two columns can differ slightly.
+ * Cost: each query reads the lake once (Trino does not reuse a CTE, so a CTE referenced twice
+ * is two scans) and takes its days where partition pruning works: in the innermost
+ * `FROM chats`, on the line marked `-- EDIT HERE: the days`. A filter on `dt` above the
+ * `row_number()` window or in the outer query is not pushed below the window, so the whole
+ * lake would be read. By default a query reads the last 30 days.
  *
  * Conventions: `"group"` (reserved) and the `_`-prefixed metadata columns are always
  * double-quoted; `"date"`/`"timestamp"` struct fields too. Analytics run on the latest copy of
  * each chat (a chat re-archived by a later run has several rows; the copy with the greatest
- * `_archived_at` wins, ties broken by `_run_id`, then `_page`). To restrict a query to some days,
- * add `WHERE dt BETWEEN '2024-01-01' AND '2024-01-31'` inside the `latest` CTE (partition
- * pruning in Athena, file pruning in DuckDB). No statement ends with a semicolon.
+ * `_archived_at` wins, ties broken by `_run_id`, then `_page`). No statement ends with a semicolon.
  */
+import { ATHENA, DUCKDB, minOf, type SqlDialect } from './sql-dialect.ts';
+
+/** The days a query reads: the last N days (default 30), or an inclusive range of dt values. */
+export type DayWindow = { lastDays: number } | { from: string; to: string };
+
+export const DEFAULT_WINDOW: DayWindow = { lastDays: 30 };
+
+/** Every day (for a local lake, where a full read costs nothing but time). */
+export const ALL_DAYS: DayWindow = { from: '0001-01-01', to: '9999-12-31' };
 
 export interface NamedQuery {
   name: string;
   description: string;
+  /** The query for one engine, reading the days of `window` (default: the last 30 days). */
+  render(dialect: SqlDialect, window?: DayWindow): string;
+  /** Athena text with the default window, as saved in the workgroup. */
   athenaSql: string;
+  /** DuckDB text with the default window. */
   duckdbSql: string;
 }
 
-/** The latest copy of every chat; shared by both dialects. */
-const LATEST_CTE = `latest AS (
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The `WHERE` line on the innermost FROM chats, with the comment that tells the user to edit it. */
+function daysFilter(d: SqlDialect, window: DayWindow, column: string): string {
+  const edit = `-- EDIT HERE: the days to read (dt), e.g. WHERE ${column} BETWEEN '2026-01-01' AND '2026-01-31'`;
+  if ('lastDays' in window) {
+    if (!Number.isInteger(window.lastDays) || window.lastDays < 0) throw new Error('lastDays must be a whole number');
+    return `${edit}\nWHERE ${column} >= ${d.daysAgo(window.lastDays)}`;
+  }
+  if (!DAY.test(window.from) || !DAY.test(window.to)) throw new Error('a day window is two yyyy-MM-dd days');
+  return `${edit}\nWHERE ${column} BETWEEN '${window.from}' AND '${window.to}'`;
+}
+
+const indent = (text: string, spaces: number) => text.replaceAll('\n', `\n${' '.repeat(spaces)}`);
+
+/** The latest copy of every chat in the window; the one place a query reads the lake. */
+function latest(d: SqlDialect, window: DayWindow): string {
+  return `latest AS (
   SELECT *
   FROM (
     SELECT c.*,
@@ -39,20 +65,33 @@ const LATEST_CTE = `latest AS (
              ORDER BY c."_archived_at" DESC, c."_run_id" DESC, c."_page" DESC
            ) AS copy_rank
     FROM chats c
+    ${indent(daysFilter(d, window, 'c.dt'), 4)}
   ) ranked
   WHERE copy_rank = 1
 )`;
+}
 
-const same = (sql: string) => ({ athenaSql: sql.trim(), duckdbSql: sql.trim() });
-const both = (athena: string, duckdb: string) => ({ athenaSql: athena.trim(), duckdbSql: duckdb.trim() });
+type Build = (d: SqlDialect, window: DayWindow) => string;
+
+const WINDOW_NOTE = 'Reads the last 30 days: edit the line marked EDIT HERE: the days.';
+
+function query(name: string, description: string, build: Build): NamedQuery {
+  const render = (d: SqlDialect, window: DayWindow = DEFAULT_WINDOW) => build(d, window).trim();
+  return {
+    name,
+    description: `${description} ${WINDOW_NOTE}`,
+    render,
+    athenaSql: render(ATHENA),
+    duckdbSql: render(DUCKDB),
+  };
+}
 
 export const NAMED_QUERIES: readonly NamedQuery[] = [
-  {
-    name: 'chats_per_day',
-    description:
-      'Chats per partition day (dt), latest copy of each chat: total, regular (type chat) and missed (type missed_chat).',
-    ...same(`
-WITH ${LATEST_CTE}
+  query(
+    'chats_per_day',
+    'Chats per partition day (dt), latest copy of each chat: total, regular (type chat) and missed (type missed_chat).',
+    (d, w) => `
+WITH ${latest(d, w)}
 SELECT dt,
        count(*) AS total_chats,
        count_if(type = 'chat') AS regular_chats,
@@ -60,43 +99,31 @@ SELECT dt,
 FROM latest
 GROUP BY dt
 ORDER BY dt
-`),
-  },
-  {
-    name: 'chats_per_agent_per_day',
-    description:
-      'Chats per agent (by e-mail) per day: one row per dt and agent from UNNEST(agents); a transferred chat counts for every agent in it.',
-    ...both(
-      `
-WITH ${LATEST_CTE}
+`,
+  ),
+  query(
+    'chats_per_agent_per_day',
+    'Chats per agent (by e-mail) per day: one row per dt and agent from UNNEST(agents); a transferred chat counts for every agent in it.',
+    (d, w) => {
+      const a = d.unnestStructs('l.agents', 'a', ['display_name', 'email']);
+      return `
+WITH ${latest(d, w)}
 SELECT l.dt,
-       a.email AS agent_email,
-       max(a.display_name) AS agent_name,
+       ${a.field('email')} AS agent_email,
+       max(${a.field('display_name')}) AS agent_name,
        count(DISTINCT l.id) AS chats
 FROM latest l
-CROSS JOIN UNNEST(l.agents) AS a (display_name, email)
-GROUP BY l.dt, a.email
+${a.join}
+GROUP BY l.dt, ${a.field('email')}
 ORDER BY 1, 2
-`,
-      `
-WITH ${LATEST_CTE}
-SELECT l.dt,
-       a.agent.email AS agent_email,
-       max(a.agent.display_name) AS agent_name,
-       count(DISTINCT l.id) AS chats
-FROM latest l
-CROSS JOIN UNNEST(l.agents) AS a (agent)
-GROUP BY l.dt, a.agent.email
-ORDER BY 1, 2
-`,
-    ),
-  },
-  {
-    name: 'rating_share',
-    description:
-      "Share of good / bad / not rated chats among regular chats (type chat; missed chats cannot be rated). rate 'rated_good' = good, 'rated_bad' = bad, anything else = not_rated.",
-    ...same(`
-WITH ${LATEST_CTE}
+`;
+    },
+  ),
+  query(
+    'rating_share',
+    "Share of good / bad / not rated chats among regular chats (type chat; missed chats cannot be rated). rate 'rated_good' = good, 'rated_bad' = bad, anything else = not_rated.",
+    (d, w) => `
+WITH ${latest(d, w)}
 SELECT CASE rate WHEN 'rated_good' THEN 'good' WHEN 'rated_bad' THEN 'bad' ELSE 'not_rated' END AS rating,
        count(*) AS chats,
        round(100 * CAST(count(*) AS double) / sum(count(*)) OVER (), 2) AS share_pct
@@ -104,14 +131,13 @@ FROM latest
 WHERE type = 'chat'
 GROUP BY 1
 ORDER BY 1
-`),
-  },
-  {
-    name: 'missed_chat_share',
-    description:
-      "Missed-chat share (type missed_chat) per day, plus an overall row with day_or_total = 'ALL' (sorted last).",
-    ...same(`
-WITH ${LATEST_CTE}
+`,
+  ),
+  query(
+    'missed_chat_share',
+    "Missed-chat share (type missed_chat) per day, plus an overall row with day_or_total = 'ALL' (sorted last).",
+    (d, w) => `
+WITH ${latest(d, w)}
 SELECT coalesce(dt, 'ALL') AS day_or_total,
        count(*) AS total_chats,
        count_if(type = 'missed_chat') AS missed_chats,
@@ -119,193 +145,110 @@ SELECT coalesce(dt, 'ALL') AS day_or_total,
 FROM latest
 GROUP BY ROLLUP (dt)
 ORDER BY 1
-`),
-  },
-  {
-    name: 'goals_reached',
-    description:
-      'Goals reached: chats per goal (UNNEST(goals)) and their share of all chats. goals is present only on chats that reached a goal.',
-    ...both(
-      `
-WITH ${LATEST_CTE}
-SELECT g.id AS goal_id,
-       max(g.name) AS goal_name,
-       count(DISTINCT l.id) AS chats,
-       round(100 * CAST(count(DISTINCT l.id) AS double) / (SELECT count(*) FROM latest), 2) AS pct_of_all_chats
-FROM latest l
-CROSS JOIN UNNEST(l.goals) AS g (id, name)
-GROUP BY g.id
-ORDER BY chats DESC, goal_id
 `,
-      `
-WITH ${LATEST_CTE}
-SELECT g.goal.id AS goal_id,
-       max(g.goal.name) AS goal_name,
-       count(DISTINCT l.id) AS chats,
-       round(100 * CAST(count(DISTINCT l.id) AS double) / (SELECT count(*) FROM latest), 2) AS pct_of_all_chats
-FROM latest l
-CROSS JOIN UNNEST(l.goals) AS g (goal)
-GROUP BY g.goal.id
+  ),
+  query(
+    'goals_reached',
+    'Goals reached: chats per goal (UNNEST(goals)) and their share of all chats (counted in the same pass, by a window). goals is present only on chats that reached a goal.',
+    (d, w) => {
+      const g = d.unnestStructs('c.goals', 'g', ['id', 'name']);
+      return `
+WITH ${latest(d, w)},
+counted AS (
+  SELECT id, goals, count(*) OVER () AS all_chats
+  FROM latest
+)
+SELECT ${g.field('id')} AS goal_id,
+       max(${g.field('name')}) AS goal_name,
+       count(DISTINCT c.id) AS chats,
+       round(100 * CAST(count(DISTINCT c.id) AS double) / max(c.all_chats), 2) AS pct_of_all_chats
+FROM counted c
+${g.join}
+GROUP BY ${g.field('id')}
 ORDER BY chats DESC, goal_id
-`,
-    ),
-  },
-  {
-    name: 'duration_stats',
-    description:
-      "Chat duration (seconds) of regular chats per day plus an overall 'ALL' row: average, median and p90 (approx_percentile in Athena, exact interpolated quantile_cont in DuckDB), max.",
-    ...both(
-      `
-WITH ${LATEST_CTE}
+`;
+    },
+  ),
+  query(
+    'duration_stats',
+    "Chat duration (seconds) of regular chats per day plus an overall 'ALL' row: average, median and p90 (approx_percentile in Athena, exact interpolated quantile_cont in DuckDB), max.",
+    (d, w) => `
+WITH ${latest(d, w)}
 SELECT coalesce(dt, 'ALL') AS day_or_total,
        count(*) AS chats,
        round(avg(duration), 1) AS avg_duration_s,
-       approx_percentile(duration, 0.5) AS p50_duration_s,
-       approx_percentile(duration, 0.9) AS p90_duration_s,
+       ${d.percentile('duration', 0.5)} AS p50_duration_s,
+       ${d.percentile('duration', 0.9)} AS p90_duration_s,
        max(duration) AS max_duration_s
 FROM latest
 WHERE type = 'chat' AND duration IS NOT NULL
 GROUP BY ROLLUP (dt)
 ORDER BY 1
 `,
-      `
-WITH ${LATEST_CTE}
-SELECT coalesce(dt, 'ALL') AS day_or_total,
-       count(*) AS chats,
-       round(avg(duration), 1) AS avg_duration_s,
-       quantile_cont(duration, 0.5) AS p50_duration_s,
-       quantile_cont(duration, 0.9) AS p90_duration_s,
-       max(duration) AS max_duration_s
-FROM latest
-WHERE type = 'chat' AND duration IS NOT NULL
-GROUP BY ROLLUP (dt)
-ORDER BY 1
-`,
-    ),
-  },
-  {
-    name: 'first_response_time',
-    description:
-      "First agent response time (seconds) of regular chats, from messages: first message with user_type 'agent' at or after the first visitor message, minus that visitor message's timestamp; when the visitor never wrote, minus started_timestamp. Agent greetings sent before the visitor's first message are not responses. Per day plus an 'ALL' row; chats without an agent message are left out.",
-    ...both(
-      `
-WITH ${LATEST_CTE},
+  ),
+  query(
+    'first_response_time',
+    "First agent response time (seconds) of regular chats, from messages: first message with user_type 'agent' at or after the first visitor message, minus that visitor message's timestamp; when the visitor never wrote, minus started_timestamp. Agent greetings before the visitor's first message are not responses; messages without a timestamp are skipped. Per day plus an 'ALL' row; chats without an agent message are left out.",
+    (d, w) => {
+      const timestamps = (predicate: string) => d.transform(d.filter('messages', 'm', predicate), 'm', 'm."timestamp"');
+      return `
+WITH ${latest(d, w)},
 per_chat AS (
   SELECT dt,
          id,
          messages,
-         coalesce(
-           array_min(transform(filter(messages, m -> m.user_type = 'visitor'), m -> m."timestamp")),
-           started_timestamp
-         ) AS asked_at
+         coalesce(${minOf(d, timestamps("m.user_type = 'visitor'"))}, started_timestamp) AS asked_at
   FROM latest
   WHERE type = 'chat'
 ),
 responses AS (
   SELECT dt,
          id,
-         array_min(transform(filter(messages, m -> m.user_type = 'agent' AND m."timestamp" >= asked_at), m -> m."timestamp"))
-           - asked_at AS first_response_s
+         ${minOf(d, timestamps(`m.user_type = 'agent' AND m."timestamp" >= asked_at`))} - asked_at AS first_response_s
   FROM per_chat
 )
 SELECT coalesce(dt, 'ALL') AS day_or_total,
        count(first_response_s) AS chats_with_response,
        round(avg(first_response_s), 1) AS avg_first_response_s,
-       approx_percentile(first_response_s, 0.5) AS p50_first_response_s,
-       approx_percentile(first_response_s, 0.9) AS p90_first_response_s
+       ${d.percentile('first_response_s', 0.5)} AS p50_first_response_s,
+       ${d.percentile('first_response_s', 0.9)} AS p90_first_response_s
 FROM responses
 GROUP BY ROLLUP (dt)
 ORDER BY 1
-`,
-      `
-WITH ${LATEST_CTE},
-per_chat AS (
-  SELECT dt,
-         id,
-         messages,
-         coalesce(
-           list_min(list_transform(list_filter(messages, lambda m: m.user_type = 'visitor'), lambda m: m."timestamp")),
-           started_timestamp
-         ) AS asked_at
-  FROM latest
-  WHERE type = 'chat'
-),
-responses AS (
-  SELECT dt,
-         id,
-         list_min(list_transform(list_filter(messages, lambda m: m.user_type = 'agent' AND m."timestamp" >= asked_at), lambda m: m."timestamp"))
-           - asked_at AS first_response_s
-  FROM per_chat
-)
-SELECT coalesce(dt, 'ALL') AS day_or_total,
-       count(first_response_s) AS chats_with_response,
-       round(avg(first_response_s), 1) AS avg_first_response_s,
-       quantile_cont(first_response_s, 0.5) AS p50_first_response_s,
-       quantile_cont(first_response_s, 0.9) AS p90_first_response_s
-FROM responses
-GROUP BY ROLLUP (dt)
-ORDER BY 1
-`,
-    ),
-  },
-  {
-    name: 'message_search',
-    description:
-      "Full-text search in message texts: chats with at least one message containing the search term (case-insensitive substring, no wildcards). EDIT the literal 'refund' in the params CTE at the top of the query to search for something else.",
-    ...both(
-      `
+`;
+    },
+  ),
+  query(
+    'message_search',
+    "Full-text search in message texts: chats with at least one message containing the search term (case-insensitive substring, no wildcards). EDIT the literal 'refund' in the params CTE at the top of the query to search for something else.",
+    (d, w) => `
 WITH params AS (
   -- EDIT HERE: the search term (case-insensitive substring of a message text)
   SELECT lower('refund') AS term
 ),
-${LATEST_CTE},
+${latest(d, w)},
 hits AS (
   SELECT l.dt,
          l.id,
          l.visitor_name,
-         filter(l.messages, m -> strpos(lower(m.text), p.term) > 0) AS matched
+         ${d.filter('l.messages', 'm', 'strpos(lower(m.text), p.term) > 0')} AS matched
   FROM latest l
   CROSS JOIN params p
 )
 SELECT dt,
        id,
        visitor_name,
-       cardinality(matched) AS matching_messages,
-       element_at(matched, 1).text AS first_match
+       ${d.size('matched')} AS matching_messages,
+       ${d.first('matched')}.text AS first_match
 FROM hits
-WHERE cardinality(matched) > 0
+WHERE ${d.size('matched')} > 0
 ORDER BY dt, id
 `,
-      `
-WITH params AS (
-  -- EDIT HERE: the search term (case-insensitive substring of a message text)
-  SELECT lower('refund') AS term
-),
-${LATEST_CTE},
-hits AS (
-  SELECT l.dt,
-         l.id,
-         l.visitor_name,
-         list_filter(l.messages, lambda m: strpos(lower(m.text), p.term) > 0) AS matched
-  FROM latest l
-  CROSS JOIN params p
-)
-SELECT dt,
-       id,
-       visitor_name,
-       len(matched) AS matching_messages,
-       matched[1].text AS first_match
-FROM hits
-WHERE len(matched) > 0
-ORDER BY dt, id
-`,
-    ),
-  },
-  {
-    name: 'latest_copy_per_chat',
-    description:
-      'Every chat once: the copy with the greatest _archived_at (then _run_id, _page) across re-archives, all columns, plus copies = how many rows the lake holds for that chat id. Use as the source of a CTAS/view of deduplicated chats.',
-    ...same(`
+  ),
+  query(
+    'latest_copy_per_chat',
+    'Every chat once: the copy with the greatest _archived_at (then _run_id, _page) across re-archives, all columns, plus copies = how many rows the lake holds for that chat id. Use as the source of a CTAS/view of deduplicated chats.',
+    (d, w) => `
 SELECT *
 FROM (
   SELECT c.*,
@@ -315,67 +258,51 @@ FROM (
          ) AS copy_rank,
          count(*) OVER (PARTITION BY c.id) AS copies
   FROM chats c
+  ${indent(daysFilter(d, w, 'c.dt'), 2)}
 ) ranked
 WHERE copy_rank = 1
 ORDER BY dt, id
-`),
-  },
-  {
-    name: 'chats_with_variable',
-    description:
-      "Chats carrying a given variable key in custom_variables, prechat_survey or integration_variables (case-insensitive exact key match), with its value. EDIT the literal 'customer_login' in the params CTE to look for another key.",
-    ...both(
-      `
+`,
+  ),
+  query(
+    'chats_with_variable',
+    "Chats carrying a given variable key in custom_variables, prechat_survey or integration_variables (case-insensitive exact key match), with its value. EDIT the literal 'customer_login' in the params CTE to look for another key.",
+    (d, w) => {
+      const v = d.unnestStructs('s.vars', 'v', ['key', 'value']);
+      const survey = d.transform('l.prechat_survey', 'q', d.keyValue('q.key', 'q.value'));
+      return `
 WITH params AS (
   -- EDIT HERE: the variable key (case-insensitive exact match)
   SELECT lower('customer_login') AS var_key
 ),
-${LATEST_CTE},
-vars AS (
-  SELECT l.dt, l.id, l.visitor_name, 'custom_variables' AS source, v.key AS var_key, v.value AS var_value
-  FROM latest l CROSS JOIN UNNEST(l.custom_variables) AS v (key, value)
-  UNION ALL
-  SELECT l.dt, l.id, l.visitor_name, 'prechat_survey' AS source, s.key AS var_key, s.value AS var_value
-  FROM latest l CROSS JOIN UNNEST(l.prechat_survey) AS s (key, value, survey_id)
-  UNION ALL
-  SELECT l.dt, l.id, l.visitor_name, 'integration_variables' AS source, i.key AS var_key, i.value AS var_value
-  FROM latest l CROSS JOIN UNNEST(l.integration_variables) AS i (key, value)
+${latest(d, w)},
+sources AS (
+  SELECT l.dt,
+         l.id,
+         l.visitor_name,
+         s.source,
+         CASE s.source
+           WHEN 'custom_variables' THEN l.custom_variables
+           WHEN 'prechat_survey' THEN ${survey}
+           ELSE l.integration_variables
+         END AS vars
+  FROM latest l
+  CROSS JOIN (VALUES ('custom_variables'), ('prechat_survey'), ('integration_variables')) AS s (source)
 )
-SELECT vars.dt, vars.id, vars.visitor_name, vars.source, vars.var_key, vars.var_value
-FROM vars
+SELECT s.dt, s.id, s.visitor_name, s.source, ${v.field('key')} AS var_key, ${v.field('value')} AS var_value
+FROM sources s
+${v.join}
 CROSS JOIN params p
-WHERE lower(vars.var_key) = p.var_key
-ORDER BY vars.dt, vars.id, vars.source
-`,
-      `
-WITH params AS (
-  -- EDIT HERE: the variable key (case-insensitive exact match)
-  SELECT lower('customer_login') AS var_key
-),
-${LATEST_CTE},
-vars AS (
-  SELECT l.dt, l.id, l.visitor_name, 'custom_variables' AS source, v.kv.key AS var_key, v.kv.value AS var_value
-  FROM latest l CROSS JOIN UNNEST(l.custom_variables) AS v (kv)
-  UNION ALL
-  SELECT l.dt, l.id, l.visitor_name, 'prechat_survey' AS source, s.kv.key AS var_key, s.kv.value AS var_value
-  FROM latest l CROSS JOIN UNNEST(l.prechat_survey) AS s (kv)
-  UNION ALL
-  SELECT l.dt, l.id, l.visitor_name, 'integration_variables' AS source, i.kv.key AS var_key, i.kv.value AS var_value
-  FROM latest l CROSS JOIN UNNEST(l.integration_variables) AS i (kv)
-)
-SELECT vars.dt, vars.id, vars.visitor_name, vars.source, vars.var_key, vars.var_value
-FROM vars
-CROSS JOIN params p
-WHERE lower(vars.var_key) = p.var_key
-ORDER BY vars.dt, vars.id, vars.source
-`,
-    ),
-  },
-  {
-    name: 'chats_per_group',
-    description: 'Chats and missed chats per LiveChat group id (UNNEST of the reserved-word column "group").',
-    ...same(`
-WITH ${LATEST_CTE}
+WHERE lower(${v.field('key')}) = p.var_key
+ORDER BY s.dt, s.id, s.source
+`;
+    },
+  ),
+  query(
+    'chats_per_group',
+    'Chats and missed chats per LiveChat group id (UNNEST of the reserved-word column "group").',
+    (d, w) => `
+WITH ${latest(d, w)}
 SELECT g.group_id,
        count(DISTINCT l.id) AS chats,
        count(DISTINCT CASE WHEN l.type = 'missed_chat' THEN l.id END) AS missed_chats
@@ -383,13 +310,12 @@ FROM latest l
 CROSS JOIN UNNEST(l."group") AS g (group_id)
 GROUP BY g.group_id
 ORDER BY 1
-`),
-  },
-  {
-    name: 'archive_runs',
-    description:
-      'Archiver bookkeeping per _run_id: rows written, distinct chats, partitions touched, highest page, first and last _archived_at. All rows, no dedup.',
-    ...same(`
+`,
+  ),
+  query(
+    'archive_runs',
+    'Archiver bookkeeping per _run_id: rows written, distinct chats, partitions touched, highest page, first and last _archived_at. All rows, no dedup.',
+    (d, w) => `
 SELECT "_run_id" AS run_id,
        min("_archived_at") AS first_archived_at,
        max("_archived_at") AS last_archived_at,
@@ -398,15 +324,15 @@ SELECT "_run_id" AS run_id,
        count(DISTINCT dt) AS partitions,
        max("_page") AS max_page
 FROM chats
+${daysFilter(d, w, 'dt')}
 GROUP BY "_run_id"
 ORDER BY first_archived_at, run_id
-`),
-  },
-  {
-    name: 'duplicate_chats',
-    description:
-      'Chat ids stored more than once (re-archived by several runs or seen on two pages), with copy count, runs, partitions and archive time range. Empty when the lake has no duplicates.',
-    ...same(`
+`,
+  ),
+  query(
+    'duplicate_chats',
+    'Chat ids stored more than once (re-archived by several runs or seen on two pages), with copy count, runs, partitions and archive time range. Empty when the lake has no duplicates.',
+    (d, w) => `
 SELECT id,
        count(*) AS copies,
        count(DISTINCT "_run_id") AS runs,
@@ -414,9 +340,10 @@ SELECT id,
        min("_archived_at") AS first_archived_at,
        max("_archived_at") AS last_archived_at
 FROM chats
+${daysFilter(d, w, 'dt')}
 GROUP BY id
 HAVING count(*) > 1
 ORDER BY copies DESC, id
-`),
-  },
+`,
+  ),
 ];

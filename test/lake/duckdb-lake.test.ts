@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAT_COLUMNS, PARTITION_KEYS } from '#lake/chat-columns.ts';
 import { EmptyLakeError, type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
-import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
 import {
   DAY1,
   EXPECTED_LATEST_COPIES,
@@ -56,11 +56,11 @@ describe('named queries on the fixture lake (DuckDB)', () => {
   });
 
   it.each(Object.entries(EXPECTED_ROWS))('%s returns the expected rows', async (name, expected) => {
-    expectRows(await lake.runNamed(name), expected);
+    expectRows(await lake.runNamed(name, ALL_DAYS), expected);
   });
 
   it('latest_copy_per_chat returns each chat once, latest copy, with all columns', async () => {
-    const rows = await lake.runNamed('latest_copy_per_chat');
+    const rows = await lake.runNamed('latest_copy_per_chat', ALL_DAYS);
     expect(rows.map((r) => Object.fromEntries(Object.keys(EXPECTED_LATEST_COPIES[0]!).map((k) => [k, r[k]])))).toEqual(
       EXPECTED_LATEST_COPIES,
     );
@@ -116,7 +116,8 @@ describe('named queries on the fixture lake (DuckDB)', () => {
     await writeFixtureLake(dir);
     const loose = await openLocalLake(dir, { strict: false });
     try {
-      for (const [name, expected] of Object.entries(EXPECTED_ROWS)) expectRows(await loose.runNamed(name), expected);
+      for (const [name, expected] of Object.entries(EXPECTED_ROWS))
+        expectRows(await loose.runNamed(name, ALL_DAYS), expected);
       const described = await loose.query<{ column_name: string }>('DESCRIBE chats');
       expect(described.map((d) => d.column_name)).toEqual([...CHAT_COLUMNS, ...PARTITION_KEYS].map((c) => c.name));
     } finally {
@@ -141,7 +142,7 @@ describe('the seed example chat', () => {
       const rows = await lake.query('SELECT * FROM chats');
       expect(rows).toHaveLength(1);
       expect(stripNulls(rows[0])).toEqual({ ...toRecord(SEED_CHAT, page), dt: '2013-01-23' });
-      const [frt] = await lake.runNamed('first_response_time');
+      const [frt] = await lake.runNamed('first_response_time', ALL_DAYS);
       // the greeting at start is not a response; the visitor wrote at +8 s, the agent answered at +12 s
       expect(frt).toMatchObject({ day_or_total: '2013-01-23', chats_with_response: 1, avg_first_response_s: 4 });
     } finally {
@@ -216,7 +217,7 @@ describe('strict schema', () => {
     const lake = await lakeWith(lines, dt);
     try {
       await expect(lake.query('SELECT count(*) FROM chats')).rejects.toThrow(pattern);
-      await expect(lake.runNamed('chats_per_day')).rejects.toThrow(pattern);
+      await expect(lake.runNamed('chats_per_day', ALL_DAYS)).rejects.toThrow(pattern);
     } finally {
       await lake.close();
     }

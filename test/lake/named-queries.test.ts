@@ -1,3 +1,4 @@
+import { TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
 
@@ -64,6 +65,16 @@ describe('NAMED_QUERIES', () => {
     expect(athena).not.toMatch(/\b(?:list_filter|list_transform|list_min|quantile_cont|lambda|len)\b/i);
     expect(duck).not.toMatch(/\b(?:approx_percentile|cardinality|element_at|array_min|transform|filter)\s*\(/i);
     expect(duck).not.toContain('->');
+  });
+
+  it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))('%s: Athena text is valid Trino SQL', (_n, q) => {
+    // dt-sql-parser's TrinoSQL is built from Trino's own ANTLR grammar: a check the project did not write.
+    const errors = new TrinoSQL().validate(q.athenaSql);
+    expect(errors.map((e) => `${e.startLine}:${e.startColumn} ${e.message}`)).toEqual([]);
+  });
+
+  it('the Trino grammar check catches a broken query', () => {
+    expect(new TrinoSQL().validate('SELECT dt FROM chats WHERE GROUP BY dt').length).toBeGreaterThan(0);
   });
 
   it('uses approx_percentile in Athena and quantile_cont in DuckDB for percentiles', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
-import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import type { LivechatClient } from '#sources/v2/livechat-client.ts';
@@ -45,7 +45,7 @@ describe('the Glue columns read what the real page writer writes', () => {
   afterAll(async () => lake?.close());
 
   it.each(Object.entries(EXPECTED_ROWS))('%s returns the expected rows', async (name, expected) => {
-    expectRows(await lake.runNamed(name), expected);
+    expectRows(await lake.runNamed(name, ALL_DAYS), expected);
   });
 });
 
@@ -66,12 +66,12 @@ describe('named queries over a lake archived from the simulator', () => {
   });
 
   it.each(NAMED_QUERIES.map((query) => [query.name]))('%s runs on strictly typed real files', async (name) => {
-    const rows = await lake.runNamed(name);
+    const rows = await lake.runNamed(name, ALL_DAYS);
     expect(Array.isArray(rows)).toBe(true);
   });
 
   it('chats per day and missed chats match the simulator', async () => {
-    const rows = await lake.runNamed('chats_per_day');
+    const rows = await lake.runNamed('chats_per_day', ALL_DAYS);
     expect(rows.map((row) => [String(row.dt), Number(row.total_chats), Number(row.missed_chats)])).toEqual(
       days.map((day) => [
         day,
@@ -89,7 +89,7 @@ describe('named queries over a lake archived from the simulator', () => {
       good: count('rated_good'),
       not_rated: chats.length - count('rated_bad') - count('rated_good'),
     };
-    const rows = await lake.runNamed('rating_share');
+    const rows = await lake.runNamed('rating_share', ALL_DAYS);
     expect(Object.fromEntries(rows.map((row) => [row.rating, Number(row.chats)]))).toEqual(expected);
   });
 
@@ -101,7 +101,7 @@ describe('named queries over a lake archived from the simulator', () => {
         expected.set(`${day} ${email}`, (expected.get(`${day} ${email}`) ?? 0) + 1);
       }
     }
-    const rows = await lake.runNamed('chats_per_agent_per_day');
+    const rows = await lake.runNamed('chats_per_agent_per_day', ALL_DAYS);
     expect(new Map(rows.map((row) => [`${String(row.dt)} ${String(row.agent_email)}`, Number(row.chats)]))).toEqual(
       expected,
     );

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type ArchiveCommandIo, EXIT } from '#cli/archive-command.ts';
 import { findSchemaViolations } from '#lake/chat-columns.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
-import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { startSimulator } from '#simulator/index.ts';
@@ -101,7 +101,7 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
     try {
       const [row] = await lake.query<{ n: number }>('SELECT count(*)::INTEGER AS n FROM chats');
       expect(row!.n).toBe(DAYS.reduce((sum, day) => sum + sim!.chats(day).length, 0));
-      for (const named of NAMED_QUERIES) await lake.runNamed(named.name);
+      for (const named of NAMED_QUERIES) await lake.runNamed(named.name, ALL_DAYS);
     } finally {
       await lake.close();
     }

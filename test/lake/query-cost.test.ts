@@ -1,0 +1,158 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
+import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
+import { ATHENA, DUCKDB, type SqlDialect } from '#lake/sql-dialect.ts';
+import { DAY1, DAY2, writeFixtureLake, writeGzipPage } from './fixtures/chat-lake.ts';
+
+const tmpRoot = mkdtempSync(path.join(tmpdir(), 'query-cost-'));
+afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
+
+/** DuckDB's physical plan of a query, as one line of text without the box drawing. */
+async function planOf(lake: LocalLake, sql: string): Promise<string> {
+  const rows = await lake.query<{ explain_value: string }>(`EXPLAIN ${sql}`);
+  return rows
+    .map((row) => row.explain_value)
+    .join(' ')
+    .replace(/[│─┌┐└┘├┤┬┴┼]/g, ' ')
+    .replace(/\s+/g, ' ');
+}
+
+const count = (text: string, word: string) => text.split(word).length - 1;
+
+describe('every named query reads the lake once, pruned by dt (DuckDB plan as a proxy for Trino)', () => {
+  let lake: LocalLake;
+  beforeAll(async () => {
+    const dir = path.join(tmpRoot, 'fixture');
+    await writeFixtureLake(dir);
+    lake = await openLocalLake(dir);
+  });
+  afterAll(async () => lake?.close());
+
+  it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))('%s: one scan, no CTE read twice', async (_n, q) => {
+    // DuckDB would materialise a CTE referenced twice (one READ_JSON, two CTE_SCANs); Trino reads the lake again.
+    const plan = await planOf(lake, q.duckdbSql);
+    expect(count(plan, 'Function: READ_JSON')).toBe(1);
+    expect(plan).not.toContain('CTE_SCAN');
+  });
+
+  it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))(
+    '%s: the dt window reaches the scan as a file filter',
+    async (_n, q) => {
+      const plan = await planOf(lake, q.render(DUCKDB, { from: DAY2, to: DAY2 }));
+      expect(plan).toContain("File Filters: (dt BETWEEN '2024-03-02' AND '2024-03-02')");
+      expect(plan).toContain('Scanning Files: 3/4'); // DAY2's three pages, not DAY1's
+    },
+  );
+
+  it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))(
+    '%s: the default window (last 30 days) reaches the scan too',
+    async (_n, q) => {
+      const plan = await planOf(lake, q.duckdbSql);
+      expect(plan).toContain('File Filters: (dt >= ');
+      expect(plan).toContain('Scanning Files: 0/4');
+    },
+  );
+});
+
+describe('the day window is written once per query, inside the innermost FROM chats', () => {
+  it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))('%s', (_n, q) => {
+    for (const sql of [q.athenaSql, q.duckdbSql]) {
+      const windows = sql.match(/^ *-- EDIT HERE: the days to read.*\n *WHERE (?:c\.)?dt .*$/gm) ?? [];
+      expect(windows).toHaveLength(1);
+      // The line right after the scan, below any window function.
+      expect(sql).toMatch(/FROM chats(?: c)?\n *-- EDIT HERE: the days to read.*\n *WHERE (?:c\.)?dt /);
+    }
+    expect(q.athenaSql).toContain(`dt >= CAST(current_date - INTERVAL '30' DAY AS varchar)`);
+  });
+
+  it('renders the same query for both engines from one text', () => {
+    for (const q of NAMED_QUERIES) {
+      expect(q.athenaSql).toBe(q.render(ATHENA));
+      expect(q.duckdbSql).toBe(q.render(DUCKDB));
+    }
+  });
+
+  it('refuses a malformed window instead of pasting it into SQL', () => {
+    const q = NAMED_QUERIES[0]!;
+    expect(() => q.render(DUCKDB, { from: "2024-01-01' OR 1=1 --", to: '2024-01-02' })).toThrow(/yyyy-MM-dd/);
+    expect(() => q.render(DUCKDB, { lastDays: -1 })).toThrow(/whole number/);
+  });
+});
+
+/**
+ * DuckDB syntax with Trino's NULL semantics for the list minimum: `array_min` is NULL as soon
+ * as one element is NULL (DuckDB's `list_min` skips NULLs). Running a query rendered with it
+ * shows what Athena computes.
+ */
+const DUCKDB_WITH_TRINO_NULLS: SqlDialect = {
+  ...DUCKDB,
+  listMin: (list) => `(CASE WHEN list_count(${list}) = len(${list}) THEN list_min(${list}) END)`,
+};
+
+describe('Athena and DuckDB agree on messages without a timestamp', () => {
+  let lake: LocalLake;
+  const started = Date.UTC(2024, 2, 1, 8, 0, 0) / 1000;
+  beforeAll(async () => {
+    const dir = path.join(tmpRoot, 'null-timestamps');
+    const message = (user_type: string, timestamp: number | null) => ({
+      author_name: user_type,
+      text: 'hello',
+      date: 'Fri, 03/01/24 08:00:00 am',
+      timestamp,
+      user_type,
+    });
+    writeGzipPage(dir, {
+      dt: DAY1,
+      page: 1,
+      runId: 'run-1',
+      archivedAt: '2024-03-02T00:00:00.000Z',
+      chats: [
+        {
+          type: 'chat',
+          id: 'N1',
+          started_timestamp: started,
+          // the visitor's first message lost its timestamp; the second was at +10 s, the agent answered at +25 s
+          messages: [message('visitor', null), message('visitor', started + 10), message('agent', started + 25)],
+        },
+        {
+          type: 'chat',
+          id: 'N2',
+          started_timestamp: started,
+          messages: [message('visitor', started + 5), message('agent', null), message('agent', started + 8)],
+        },
+      ],
+    });
+    lake = await openLocalLake(dir);
+  });
+  afterAll(async () => lake?.close());
+
+  const firstResponse = NAMED_QUERIES.find((q) => q.name === 'first_response_time')!;
+
+  it('first_response_time gives the same answer under both NULL semantics', async () => {
+    const duck = await lake.query(firstResponse.render(DUCKDB, ALL_DAYS));
+    const trino = await lake.query(firstResponse.render(DUCKDB_WITH_TRINO_NULLS, ALL_DAYS));
+    expect(trino).toEqual(duck);
+    // N1: 25 - 10 = 15 s, N2: 8 - 5 = 3 s
+    expect(duck[0]).toMatchObject({ day_or_total: DAY1, chats_with_response: 2, avg_first_response_s: 9 });
+  });
+
+  it('would not, if the minimum were taken over the raw list (the emulation has teeth)', async () => {
+    const [row] = await lake.query<{ trino: unknown; duck: unknown }>(
+      `SELECT ${DUCKDB_WITH_TRINO_NULLS.listMin('[NULL, 3, 1]')} AS trino, ${DUCKDB.listMin('[NULL, 3, 1]')} AS duck`,
+    );
+    expect(row).toEqual({ trino: null, duck: 1 });
+  });
+
+  it('no named query calls the engine minimum except through minOf (NULLs removed first)', () => {
+    for (const q of NAMED_QUERIES) {
+      for (const call of q.athenaSql.matchAll(/array_min\(/g)) {
+        expect(q.athenaSql.slice(call.index, call.index + 17), q.name).toBe('array_min(filter(');
+      }
+      const guarded = q.athenaSql.match(/, v -> v IS NOT NULL\)\)/g)?.length ?? 0;
+      expect(q.athenaSql.match(/array_min\(/g)?.length ?? 0, q.name).toBe(guarded);
+    }
+  });
+});
