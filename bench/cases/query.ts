@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { BenchConfig } from '#bench/support/config.ts';
 import { median, ms, pct, type Section, s } from '#bench/support/report.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { ALL_DAYS } from '#lake/named-queries.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { type PageTask, TASK_VERSION } from '#shared/archive-task.ts';
 import { daysInRange } from '#shared/day-range.ts';
@@ -132,7 +133,7 @@ export async function query(config: BenchConfig, log: (line: string) => void): P
   try {
     for (let index = 0; index < config.query.runs; index += 1) {
       const started = performance.now();
-      rows = await lake.runNamed('chats_per_agent_per_day');
+      rows = await lake.runNamed('chats_per_agent_per_day', ALL_DAYS);
       queryMs.push(performance.now() - started);
     }
   } finally {
@@ -151,7 +152,7 @@ export async function query(config: BenchConfig, log: (line: string) => void): P
     const opened = performance.now() - started;
     try {
       const queryStarted = performance.now();
-      await strictLake.runNamed('chats_per_agent_per_day');
+      await strictLake.runNamed('chats_per_agent_per_day', ALL_DAYS);
       strictRun = { openMs: opened, queryMs: performance.now() - queryStarted };
     } finally {
       await strictLake.close();
