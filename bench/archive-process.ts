@@ -45,8 +45,7 @@ const baselineRssBytes = process.memoryUsage.rss();
 let retries = 0;
 const client = createLivechatClient({
   apiUrl: options.url,
-  login: options.login,
-  apiKey: options.apiKey,
+  credentials: { kind: 'api-key', login: options.login, apiKey: options.apiKey },
   onRetry: () => (retries += 1),
 });
 

@@ -11,7 +11,8 @@ import { addDays, dayOfTs, isValidDay, startSimulator } from '#simulator/index.t
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
 
 const USAGE = `Usage: simulator [--port N] [--host H] [--seed N] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
-                 [--latency-ms N] [--chats-per-day N] [--login EMAIL] [--api-key KEY] [--source v2|v3.6]`;
+                 [--latency-ms N] [--chats-per-day N] [--login EMAIL] [--pat PAT] [--api-key KEY]
+                 [--bearer-token TOKEN] [--region dal|fra] [--deprecation YYYY-MM-DD] [--source v2|v3.6]`;
 
 function fail(msg: string): never {
   console.error(`simulator: ${msg}\n${USAGE}`);
@@ -38,6 +39,10 @@ try {
       'chats-per-day': { type: 'string' },
       login: { type: 'string' },
       'api-key': { type: 'string' },
+      pat: { type: 'string' },
+      'bearer-token': { type: 'string' },
+      region: { type: 'string' },
+      deprecation: { type: 'string' },
       source: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -113,16 +118,22 @@ const sim = await startSimulator({
   ...common,
   ...(args.login !== undefined ? { login: args.login } : {}),
   ...(args['api-key'] !== undefined ? { apiKey: args['api-key'] } : {}),
+  ...(args.pat !== undefined ? { pat: args.pat } : {}),
+  ...(args['bearer-token'] !== undefined ? { bearerToken: args['bearer-token'] } : {}),
+  ...(args.region !== undefined ? { region: args.region } : {}),
+  ...(args.deprecation !== undefined ? { lifecycle: { header: 'Deprecation', value: args.deprecation } as const } : {}),
 });
 
 const total = sim.allChats().length;
 console.log(`LiveChat REST API v2 simulator listening on ${sim.url}`);
 console.log(`  URL:      ${sim.url}/chats`);
-console.log(`  login:    ${sim.login}`);
-console.log(`  api key:  ${sim.apiKey}`);
+console.log(`  PAT:      LIVECHAT_LOGIN=${sim.login} LIVECHAT_PAT=${sim.pat}`);
+console.log(`  bearer:   LIVECHAT_BEARER_TOKEN=${sim.bearerToken}`);
+console.log(`  legacy:   LIVECHAT_LOGIN=${sim.login} LIVECHAT_API_KEY=${sim.apiKey}`);
+if (args.region !== undefined) console.log(`  region:   ${args.region} (archive with --region ${args.region})`);
 console.log(`  data:     ${total} chats, ${from} .. ${to} (seed ${seed ?? 42})`);
 console.log(
-  `  try:      curl -u '${sim.login}:${sim.apiKey}' -H X-API-Version:2 '${sim.url}/chats?date_from=${to}&date_to=${to}'`,
+  `  try:      curl -u '${sim.login}:${sim.pat}' -H X-API-Version:2 '${sim.url}/chats?date_from=${to}&date_to=${to}'`,
 );
 console.log('Press Ctrl-C to stop.');
 

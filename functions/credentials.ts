@@ -2,7 +2,7 @@ import * as z from '#shared/zod-mini.ts';
 import type { ArchiveSource } from '#sources/archive-source.ts';
 import type { RetryingApiTuning } from '#sources/retrying-api.ts';
 import type { SourceName } from '#sources/source-registry.ts';
-import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
+import { createLivechatClient, type LivechatClient, type V2Credentials } from '#sources/v2/livechat-client.ts';
 import { v2Source } from '#sources/v2/v2-source.ts';
 import { type ArchivesClient, createArchivesClient, type V36Credentials } from '#sources/v36/list-archives-client.ts';
 import { v36Source } from '#sources/v36/v36-source.ts';
@@ -10,8 +10,19 @@ import type { WorkerConfig } from './handler-config.ts';
 
 const text = () => z.string().check(z.minLength(1));
 
-/** The Secrets Manager secret's JSON with SOURCE v2: `{"login": "...", "apiKey": "..."}`. */
-export const livechatSecretSchema = z.object({ login: text(), apiKey: text() });
+/**
+ * The Secrets Manager secret's JSON with SOURCE v2, in order of preference: `{"bearerToken": "..."}`
+ * (OAuth or any bearer token), `{"login": "<agent e-mail>", "pat": "..."}` (Personal Access
+ * Token), or the legacy `{"login": "...", "apiKey": "..."}`.
+ */
+export const livechatSecretSchema = z.union([
+  z.object({ bearerToken: text() }),
+  z.object({ login: text(), pat: text() }),
+  z.object({ login: text(), apiKey: text() }),
+]);
+
+export const V2_SECRET_SHAPES =
+  '{"login": "...", "pat": "..."}, {"bearerToken": "..."} or the legacy {"login": "...", "apiKey": "..."}';
 
 /** With SOURCE v3.6: a Personal Access Token `{"accountId": "...", "token": "..."}` or `{"bearerToken": "..."}`. */
 export const livechatV36SecretSchema = z.union([
@@ -42,10 +53,17 @@ function perSecretValue<T>(create: (secret: unknown) => T): (secret: unknown) =>
   };
 }
 
-function v2Client(secretValue: unknown, tuning: RequestTuning): LivechatClient {
+function v2Client(secretValue: unknown, tuning: RequestTuning, region: string | undefined): LivechatClient {
   const secret = livechatSecretSchema.safeParse(secretValue);
-  if (!secret.success) throw new Error('the LiveChat secret must be JSON {"login": "...", "apiKey": "..."}');
-  return createLivechatClient({ ...tuning, ...secret.data });
+  if (!secret.success) throw new Error(`the LiveChat secret must be JSON ${V2_SECRET_SHAPES}`);
+  const data = secret.data;
+  const credentials: V2Credentials =
+    'bearerToken' in data
+      ? { kind: 'bearer', token: data.bearerToken }
+      : 'pat' in data
+        ? { kind: 'pat', login: data.login, pat: data.pat }
+        : { kind: 'api-key', login: data.login, apiKey: data.apiKey };
+  return createLivechatClient({ ...tuning, credentials, ...(region ? { region } : {}) });
 }
 
 function v36Client(secretValue: unknown, tuning: RequestTuning, region: string | undefined): ArchivesClient {
@@ -69,7 +87,7 @@ const SOURCE_FROM_SECRET: Record<
   SourceName,
   (secret: unknown, tuning: RequestTuning, config: WorkerSourceConfig) => ArchiveSource
 > = {
-  v2: (secret, tuning) => v2Source(v2Client(secret, tuning)),
+  v2: (secret, tuning, config) => v2Source(v2Client(secret, tuning, config.REGION)),
   'v3.6': (secret, tuning, config) =>
     v36Source(v36Client(secret, tuning, config.REGION), { busyDayThreshold: config.BUSY_DAY_THRESHOLD }),
 };

@@ -9,6 +9,7 @@ import { reportOf } from '#pipeline/queued-task-result.ts';
 import { SqsTaskSender } from '#pipeline/sqs-task-sender.ts';
 import { decodeTask } from '#shared/archive-task.ts';
 import type { RetryEvent } from '#sources/retrying-api.ts';
+import { lifecycleReport } from './api-lifecycle-report.ts';
 import { sourceFromSecret } from './credentials.ts';
 import { loadWorkerConfig } from './handler-config.ts';
 import { logger, metrics } from './powertools.ts';
@@ -24,11 +25,13 @@ function onRetry(retry: RetryEvent): void {
   logger.warn('retrying LiveChat request', { ...retry });
 }
 
+const lifecycle = lifecycleReport(logger, metrics);
 const sourceOf = sourceFromSecret(config, {
   apiUrl: config.API_URL,
   timeoutMs: config.REQUEST_TIMEOUT_MS,
   totalTimeoutMs: config.REQUEST_BUDGET_MS,
   onRetry,
+  onLifecycle: lifecycle.onLifecycle,
 });
 
 async function recordHandler(record: SQSRecord): Promise<void> {
@@ -44,6 +47,7 @@ async function recordHandler(record: SQSRecord): Promise<void> {
 /** SQS batch with partial failures: a bad or failing record is retried (then dead-lettered) alone. */
 export const handler = async (event: SQSEvent, context: Context) => {
   logger.addContext(context);
+  lifecycle.newInvocation();
   try {
     return await processPartialResponse(event, recordHandler, processor, { context });
   } finally {

@@ -88,7 +88,7 @@ export const configSchema = z
       .string()
       .regex(/^[a-z]{2,10}$/, 'must be a LiveChat data centre such as dal or fra')
       .optional()
-      .describe('v3.6 only: X-Region header (the data centre prefix of the token); API default if unset.'),
+      .describe('X-Region header (dal or fra, the data centre of the account, both sources); API default if unset.'),
     busyDayThreshold: int(1, 1_000_000)
       .default(2000)
       .describe('v3.6 only: found_chats above which a day is archived as 24 hour slices instead of one.'),
@@ -103,7 +103,7 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe(
-        'Name of an existing secret holding {"login","apiKey"} (v2) or {"accountId","token"} / {"bearerToken"} (v3.6); the stack creates one to fill in if unset.',
+        'Name of an existing secret holding {"login","pat"} / {"bearerToken"} / legacy {"login","apiKey"} (v2) or {"accountId","token"} / {"bearerToken"} (v3.6); the stack creates one to fill in if unset.',
       ),
     projectionStart: z
       .string()
@@ -175,9 +175,6 @@ export const configSchema = z
           message: `${unsupported.join(', ')} have no list_archives (v3.6) equivalent`,
         });
       }
-    }
-    if (config.region !== undefined && config.source !== 'v3.6') {
-      ctx.addIssue({ code: 'custom', path: ['region'], message: 'needs source v3.6' });
     }
     if (config.requestTimeoutMs >= config.workerTimeoutSeconds * 1000) {
       ctx.addIssue({

@@ -31,7 +31,7 @@ async function archiveFromSimulator(options: Omit<SimulatorOptions, 'from' | 'to
   const out = await mkdtemp(join(tmpdir(), 'lake-'));
   const result = await runCli(
     ['--from', FROM, '--to', TO, '--out', out, '--api-url', sim.url, '--concurrency', '6', ...extraArgs],
-    { LIVECHAT_LOGIN: sim.login, LIVECHAT_API_KEY: sim.apiKey },
+    { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat },
   );
   return { ...result, out, sim };
 }
@@ -142,7 +142,7 @@ describe('npm run archive against the simulator', () => {
     sim = await startSimulator({ from: FROM, to: FROM });
     const out = await mkdtemp(join(tmpdir(), 'lake-'));
     const sink = new LocalFileSink(out);
-    const client = createLivechatClient({ apiUrl: sim.url, login: sim.login, apiKey: sim.apiKey });
+    const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials });
     const now = () => new Date('2026-05-02T03:00:00Z');
     const plan = await planDay(dayTask('run-1', FROM, 1, {}), client);
     for (const task of plan.pageTasks) await archivePage(task, { client, sink, now });
@@ -217,6 +217,6 @@ describe('npm run archive: refusals', () => {
   it('refuses to run without credentials', async () => {
     const result = await runCli(['--from', '2026-05-01'], {});
     expect(result.code).toBe(EXIT.usage);
-    expect(result.stderr).toMatch(/LIVECHAT_LOGIN and LIVECHAT_API_KEY/);
+    expect(result.stderr).toMatch(/LIVECHAT_LOGIN \(agent e-mail\) and LIVECHAT_PAT .*, or LIVECHAT_BEARER_TOKEN/);
   });
 });

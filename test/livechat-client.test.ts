@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LivechatAuthError, LivechatRequestError, LivechatUnavailableError } from '#shared/errors.ts';
 import { type FaultOptions, type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import type { ApiLifecycleNotice } from '#sources/api-lifecycle.ts';
 import { createLivechatClient, type RetryEvent } from '#sources/v2/livechat-client.ts';
 
 const DAY = '2026-03-10';
@@ -16,8 +17,7 @@ async function clientFor(faults: FaultOptions, overrides: Partial<Parameters<typ
   const retries: RetryEvent[] = [];
   const client = createLivechatClient({
     apiUrl: sim.url,
-    login: sim.login,
-    apiKey: sim.apiKey,
+    credentials: sim.credentials,
     baseRetryDelayMs: 5,
     timeoutMs: 2_000,
     onRetry: (event) => retries.push(event),
@@ -105,7 +105,10 @@ describe('LiveChat v2 client', () => {
   });
 
   it('fails at once on wrong credentials, without retrying and without echoing the key', async () => {
-    const { client, retries, sim } = await clientFor({}, { apiKey: 'wrong-secret-key-123' });
+    const { client, retries, sim } = await clientFor(
+      {},
+      { credentials: { kind: 'pat', login: 'demo@example.com', pat: 'wrong-secret-key-123' } },
+    );
     const error = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(LivechatAuthError);
     expect((error as Error).message).toMatch(/authentication failed \(401\)/);
@@ -124,32 +127,67 @@ describe('LiveChat v2 client', () => {
     expect(retries).toHaveLength(0);
   });
 
-  it('sends basic auth and the API version header', async () => {
+  it.each([
+    [{ kind: 'pat', login: 'demo@example.com', pat: 'demo-pat' }, `Basic ${b64('demo@example.com:demo-pat')}`],
+    [{ kind: 'bearer', token: 'demo-bearer-token' }, 'Bearer demo-bearer-token'],
+    [
+      { kind: 'api-key', login: 'demo@example.com', apiKey: 'demo-api-key' },
+      `Basic ${b64('demo@example.com:demo-api-key')}`,
+    ],
+  ] as const)('sends %j as %s, with the API version header and no X-Region by default', async (credentials, header) => {
     const seen: Headers[] = [];
-    const { client } = await clientFor(
-      {},
-      {
-        fetch: async (input, init) => {
-          seen.push(new Request(input, init).headers);
-          return fetch(input, init);
-        },
-      },
-    );
+    const { client } = await clientFor({}, { credentials, fetch: recordingFetch(seen) });
     await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
     expect(seen[0]?.get('x-api-version')).toBe('2');
-    expect(seen[0]?.get('authorization')).toBe(
-      `Basic ${Buffer.from('demo@example.com:demo-api-key').toString('base64')}`,
-    );
+    expect(seen[0]?.get('authorization')).toBe(header);
+    expect(seen[0]?.has('x-region')).toBe(false);
+  });
+
+  it('sends X-Region when a region is given', async () => {
+    const seen: Headers[] = [];
+    sim = await startSimulator({ from: DAY, to: DAY, region: 'fra' });
+    const client = createLivechatClient({
+      apiUrl: sim.url,
+      credentials: sim.credentials,
+      region: 'fra',
+      fetch: recordingFetch(seen),
+    });
+    expect((await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 })).total).toBeGreaterThan(0);
+    expect(seen[0]?.get('x-region')).toBe('fra');
+  });
+
+  it('hands every Legacy or Deprecation header to onLifecycle', async () => {
+    sim = await startSimulator({ from: DAY, to: DAY, lifecycle: { header: 'Legacy', value: '2027-01-31' } });
+    const notices: ApiLifecycleNotice[] = [];
+    const client = createLivechatClient({
+      apiUrl: sim.url,
+      credentials: sim.credentials,
+      onLifecycle: (notice) => notices.push(notice),
+    });
+    await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
+    await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 2 });
+    expect(notices).toEqual([
+      { header: 'Legacy', value: '2027-01-31', endsOn: '2027-01-31', path: expect.stringMatching(/^\/chats\?/) },
+      { header: 'Legacy', value: '2027-01-31', endsOn: '2027-01-31', path: expect.stringMatching(/page=2/) },
+    ]);
   });
 });
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+function recordingFetch(seen: Headers[]): typeof fetch {
+  return async (input, init) => {
+    seen.push(new Request(input, init).headers);
+    return fetch(input, init);
+  };
+}
 
 describe('LiveChat v2 client time budget', () => {
   it('gives up when retries would outlast the total budget', async () => {
     sim = await startSimulator({ from: DAY, to: DAY, faults: { script: [{ fault: '503', times: 100 }] } });
     const client = createLivechatClient({
       apiUrl: sim.url,
-      login: sim.login,
-      apiKey: sim.apiKey,
+      credentials: sim.credentials,
       baseRetryDelayMs: 200,
       totalTimeoutMs: 700,
     });

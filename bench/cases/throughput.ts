@@ -25,8 +25,7 @@ function countingClient(sim: SimulatorProcess): CountingClient {
   let retries = 0;
   const client = createLivechatClient({
     apiUrl: sim.url,
-    login: sim.login,
-    apiKey: sim.apiKey,
+    credentials: { kind: 'api-key', login: sim.login, apiKey: sim.apiKey },
     fetch: (input, init) => {
       requests += 1;
       return fetch(input, init);

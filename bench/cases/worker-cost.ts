@@ -101,8 +101,7 @@ export async function workerCost(
     new Response(pageBytes, { status: 200, headers: { 'Content-Type': 'application/json' } });
   const realClient = createLivechatClient({
     apiUrl: 'http://livechat.bench.invalid',
-    login: 'bench',
-    apiKey: 'bench',
+    credentials: { kind: 'pat', login: 'bench', pat: 'bench' },
     fetch: inMemoryFetch,
   });
   const realSink = new DiscardSink();

@@ -10,7 +10,8 @@ export const USAGE = `usage: npm run archive -- --from YYYY-MM-DD [--to YYYY-MM-
          [--api-url URL] [--concurrency N] [--max-attempts N] [--type chat|missed_chat] [--group N] [--agent LOGIN]
          [--goal ID] [--has-goal 1|0] [--rate rated|not_rated|rated_good|rated_bad] [--query TEXT] [--visitor-id ID]
          [--source v2|v3.6] [--region dal|fra]
-credentials (environment): v2: LIVECHAT_LOGIN and LIVECHAT_API_KEY;
+credentials (environment): v2: LIVECHAT_BEARER_TOKEN, or LIVECHAT_LOGIN (agent e-mail) and LIVECHAT_PAT
+  (Personal Access Token, scope archives_read), or the legacy LIVECHAT_LOGIN and LIVECHAT_API_KEY;
   v3.6: LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT (Personal Access Token), or LIVECHAT_BEARER_TOKEN`;
 
 export const SOURCES = ['v2', 'v3.6'] as const;
@@ -27,7 +28,7 @@ export interface ArchiveArgs {
   maxAttempts: number;
   /** Which LiveChat API to read: REST API v2 `GET /chats` (default) or Agent Chat Web API v3.6 `list_archives`. */
   source: Source;
-  /** v3.6 `X-Region` header (data centre of the token), if given. */
+  /** `X-Region` header (data centre of the account: dal or fra), if given. */
   region?: string;
 }
 
@@ -79,7 +80,6 @@ export function parseArchiveArgs(argv: readonly string[], today = new Date().toI
 
   const source = (values.source ?? 'v2') as Source;
   if (!SOURCES.includes(source)) throw new InvalidInputError(`--source must be v2 or v3.6, got "${values.source}"`);
-  if (values.region !== undefined && source !== 'v3.6') throw new InvalidInputError('--region needs --source v3.6');
   if (values.region !== undefined && !/^[a-z]{2,10}$/.test(values.region)) {
     throw new InvalidInputError(`--region must be a data centre such as dal or fra, got "${values.region}"`);
   }

@@ -6,9 +6,10 @@ import { runArchive } from '#pipeline/archive-run.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { runIdAt } from '#pipeline/run-planner.ts';
 import { InvalidInputError, LivechatError } from '#shared/errors.ts';
+import { lifecycleWarning } from '#sources/api-lifecycle.ts';
 import type { ArchiveSource } from '#sources/archive-source.ts';
-import type { RetryEvent } from '#sources/retrying-api.ts';
-import { createLivechatClient } from '#sources/v2/livechat-client.ts';
+import type { RetryingApiTuning } from '#sources/retrying-api.ts';
+import { createLivechatClient, type V2Credentials } from '#sources/v2/livechat-client.ts';
 import { v2Source } from '#sources/v2/v2-source.ts';
 import { createArchivesClient, type V36Credentials } from '#sources/v36/list-archives-client.ts';
 import { v36Source } from '#sources/v36/v36-source.ts';
@@ -48,13 +49,17 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
   const sink = createSink(args.destination);
   io.stderr.write(`archiving ${args.days.length} day(s) ${args.days[0]}..${args.days.at(-1)} into ${sink.location}\n`);
   const progress = createProgressReporter(args.days.length, io.stderr);
-  const source = createSource(
-    args,
-    credentials,
-    (event) => progress.onRetry(event),
-    io.clientOverrides,
-    io.v36Overrides,
-  );
+  let lifecycleWarned = false;
+  const hooks: SourceHooks = {
+    onRetry: (event) => progress.onRetry(event),
+    // One warning per run, however many responses carry the header.
+    onLifecycle: (notice) => {
+      if (lifecycleWarned) return;
+      lifecycleWarned = true;
+      progress.warn(lifecycleWarning(notice));
+    },
+  };
+  const source = createSource(args, credentials, hooks, io.clientOverrides, io.v36Overrides);
   const runId = runIdAt('local', new Date());
 
   let manifest: RunManifest;
@@ -86,16 +91,24 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
   return manifest.complete ? EXIT.ok : EXIT.incomplete;
 }
 
-type Credentials = { kind: 'v2'; login: string; apiKey: string } | { kind: 'v3.6'; credentials: V36Credentials };
+type Credentials = { kind: 'v2'; credentials: V2Credentials } | { kind: 'v3.6'; credentials: V36Credentials };
+
+/** v2 credentials from the environment, in order of preference: bearer token, PAT, legacy API key. */
+function v2CredentialsFrom(env: NodeJS.ProcessEnv): V2Credentials | undefined {
+  const { LIVECHAT_BEARER_TOKEN: token, LIVECHAT_LOGIN: login, LIVECHAT_PAT: pat, LIVECHAT_API_KEY: apiKey } = env;
+  if (token) return { kind: 'bearer', token };
+  if (login && pat) return { kind: 'pat', login, pat };
+  if (login && apiKey) return { kind: 'api-key', login, apiKey };
+  return undefined;
+}
 
 /** The source's credentials from the environment, or the one-line problem. */
 function credentialsFrom(args: ArchiveArgs, env: NodeJS.ProcessEnv): Credentials | string {
   if (args.source === 'v2') {
-    const login = env.LIVECHAT_LOGIN;
-    const apiKey = env.LIVECHAT_API_KEY;
-    return login && apiKey
-      ? { kind: 'v2', login, apiKey }
-      : 'set LIVECHAT_LOGIN and LIVECHAT_API_KEY in the environment';
+    const credentials = v2CredentialsFrom(env);
+    return credentials
+      ? { kind: 'v2', credentials }
+      : 'set LIVECHAT_LOGIN (agent e-mail) and LIVECHAT_PAT (Personal Access Token, scope archives_read), or LIVECHAT_BEARER_TOKEN, in the environment';
   }
   const accountId = env.LIVECHAT_ACCOUNT_ID;
   const token = env.LIVECHAT_PAT;
@@ -105,21 +118,25 @@ function credentialsFrom(args: ArchiveArgs, env: NodeJS.ProcessEnv): Credentials
   return 'for --source v3.6 set LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT, or LIVECHAT_BEARER_TOKEN, in the environment';
 }
 
+type SourceHooks = Pick<RetryingApiTuning, 'onRetry' | 'onLifecycle'>;
+
 function createSource(
   args: ArchiveArgs,
   credentials: Credentials,
-  onRetry: (event: RetryEvent) => void,
+  hooks: SourceHooks,
   overrides: ArchiveCommandIo['clientOverrides'],
   v36Overrides: ArchiveCommandIo['v36Overrides'],
 ): ArchiveSource {
+  const region = args.region ? { region: args.region } : {};
   if (credentials.kind === 'v2') {
-    return v2Source(createLivechatClient({ apiUrl: args.apiUrl, ...credentials, onRetry, ...overrides }));
+    const { credentials: v2 } = credentials;
+    return v2Source(createLivechatClient({ apiUrl: args.apiUrl, credentials: v2, ...region, ...hooks, ...overrides }));
   }
   const client = createArchivesClient({
     apiUrl: args.apiUrl,
     credentials: credentials.credentials,
-    ...(args.region ? { region: args.region } : {}),
-    onRetry,
+    ...region,
+    ...hooks,
     ...overrides,
   });
   return v36Source(client, v36Overrides);

@@ -46,7 +46,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     const code = await archiveCommand(
       ['--from', days[0]!, '--to', lastDay, '--out', lakeDir, '--api-url', simulator.url, '--concurrency', '4'],
       {
-        env: { LIVECHAT_LOGIN: simulator.login, LIVECHAT_API_KEY: simulator.apiKey },
+        env: { LIVECHAT_LOGIN: simulator.login, LIVECHAT_PAT: simulator.pat },
         stdout: options.stdout,
         stderr: options.stderr,
       },

@@ -5,6 +5,8 @@ import type { RetryEvent } from '#sources/v2/livechat-client.ts';
 export interface ProgressReporter {
   onEvent(event: ArchiveRunEvent): void;
   onRetry(event: RetryEvent): void;
+  /** A warning line that stays on screen above the bar. */
+  warn(text: string): void;
   readonly retries: number;
   stop(): void;
 }
@@ -83,6 +85,11 @@ export function createProgressReporter(totalDays: number, stream: NodeJS.WriteSt
     },
     onRetry(_event) {
       counts.retries += 1;
+      if (bar) bar.update(counts.pagesDone, counts);
+    },
+    warn(text) {
+      // On a terminal: clear the bar's line, print, and let the next update redraw the bar below.
+      stream.write(`${bar ? '\r\x1b[2K' : ''}warning: ${text}\n`);
       if (bar) bar.update(counts.pagesDone, counts);
     },
     stop() {

@@ -9,11 +9,11 @@ export class LivechatError extends Error {
   }
 }
 
-/** 401/403: wrong login or API key (v2), or wrong token (v3.6). Never retried. */
+/** 401/403: wrong or expired credentials, or a token without the needed scope. Never retried. */
 export class LivechatAuthError extends LivechatError {
   constructor(
     readonly status: number,
-    hint = 'check LIVECHAT_LOGIN and LIVECHAT_API_KEY',
+    hint = 'check the LiveChat credentials',
   ) {
     super(`LiveChat authentication failed (${status}): ${hint}`);
   }
@@ -34,6 +34,24 @@ export class LivechatRequestError extends LivechatError {
     detail: string,
   ) {
     super(`LiveChat rejected ${path} (${status})${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+/**
+ * `misdirected_request`: the account is served by another data centre (v3 error shape, also
+ * expected from v2; no status is documented). The request must carry `X-Region: <region>`.
+ */
+export class LivechatMisdirectedError extends LivechatRequestError {
+  constructor(
+    status: number,
+    path: string,
+    readonly region: string | undefined,
+  ) {
+    super(status, path, 'misdirected_request');
+    const fix = region
+      ? `this account is served by the "${region}" data centre: set the region to ${region} (CLI --region ${region}, cdk.json "region": "${region}")`
+      : 'this account is served by another data centre: set the region (CLI --region dal|fra, cdk.json "region")';
+    this.message = `LiveChat answered misdirected_request (${status}) on ${path}: ${fix}`;
   }
 }
 

@@ -25,8 +25,23 @@ export interface SimulatorOptions {
   to: string;
   /** A number is the mean (each day varies deterministically around it); a function gives the exact count. Default 60. */
   chatsPerDay?: number | ((day: string) => number);
-  login?: string; // default 'demo@example.com'
-  apiKey?: string; // default 'demo-api-key'
+  /** Agent login e-mail: the Basic-auth user name of PATs and legacy API keys. Default 'demo@example.com'. */
+  login?: string;
+  /** Personal Access Token, Basic base64(login:pat). Default 'demo-pat'. */
+  pat?: string;
+  /** Legacy API key, sent like a PAT. Default 'demo-api-key'. */
+  apiKey?: string;
+  /** OAuth access token (or any bearer token), `Authorization: Bearer <token>`. Default 'demo-bearer-token'. */
+  bearerToken?: string;
+  /**
+   * Data centre of the account (default 'dal', the API's default). A request whose `X-Region`
+   * (absent = dal) names another one is answered `misdirected_request` naming this region.
+   */
+  region?: string;
+  /** Status of the misdirected_request answer (undocumented; default 421, "Misdirected Request"). */
+  misdirectedStatus?: number;
+  /** A lifecycle header sent with every response, e.g. { header: 'Deprecation', value: '2027-03-01' }. */
+  lifecycle?: { header: 'Legacy' | 'Deprecation'; value: string };
   latencyMs?: number; // added to every response
   faults?: FaultOptions;
   host?: string; // default 127.0.0.1
@@ -46,7 +61,11 @@ export interface RunningSimulator {
   url: string; // e.g. http://127.0.0.1:43123 (no trailing slash)
   port: number;
   login: string;
+  pat: string;
   apiKey: string;
+  bearerToken: string;
+  /** A PAT credential for the archiver's v2 client: `{ kind: 'pat', login, pat }`. */
+  credentials: { kind: 'pat'; login: string; pat: string };
   chats(day: string): Chat[];
   allChats(): Chat[];
   addChats(day: string, count: number, position?: 'newest' | 'random'): Chat[];
@@ -57,6 +76,8 @@ export interface RunningSimulator {
 export const PAGE_SIZE = 25;
 export const DEFAULT_LOGIN = 'demo@example.com';
 export const DEFAULT_API_KEY = 'demo-api-key';
+export const DEFAULT_PAT = 'demo-pat';
+export const DEFAULT_BEARER_TOKEN = 'demo-bearer-token';
 
 class HttpError extends Error {
   readonly status: number;
@@ -136,19 +157,29 @@ function parseQuery(params: URLSearchParams, today: string): ParsedRequest {
   return { filters: f, page, dateFrom, dateTo };
 }
 
-function checkAuth(header: string | undefined, login: string, apiKey: string): boolean {
+/** V2PAGE "Authentication": Bearer <token>, or Basic base64(login:PAT); a legacy API key works like a PAT. */
+function checkAuth(
+  header: string | undefined,
+  accepted: { login: string; secrets: readonly string[]; bearerToken: string },
+): boolean {
   if (!header) return false;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (bearer) return bearer[1] === accepted.bearerToken;
   const m = /^Basic\s+(\S+)\s*$/i.exec(header);
   if (!m) return false;
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const i = decoded.indexOf(':');
-  return i >= 0 && decoded.slice(0, i) === login && decoded.slice(i + 1) === apiKey;
+  return i >= 0 && decoded.slice(0, i) === accepted.login && accepted.secrets.includes(decoded.slice(i + 1));
 }
 
 export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
   const seed = options.seed ?? 42;
   const login = options.login ?? DEFAULT_LOGIN;
   const apiKey = options.apiKey ?? DEFAULT_API_KEY;
+  const pat = options.pat ?? DEFAULT_PAT;
+  const bearerToken = options.bearerToken ?? DEFAULT_BEARER_TOKEN;
+  const accepted = { login, secrets: [pat, apiKey], bearerToken };
+  const region = options.region ?? 'dal';
   const latencyMs = Math.max(0, options.latencyMs ?? 0);
   const faultOpts = options.faults ?? {};
   if (!isValidDay(options.from) || !isValidDay(options.to)) {
@@ -175,7 +206,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   let hosted: HostedServer | undefined;
   const later = (ms: number, fn: () => void): void => hosted!.later(ms, fn);
 
-  const send = replyAfter(later, latencyMs, (status) => bump(stats.byStatus, String(status)));
+  const reply = replyAfter(later, latencyMs, (status) => bump(stats.byStatus, String(status)));
+  const lifecycle: Record<string, string> = options.lifecycle
+    ? { [options.lifecycle.header]: options.lifecycle.value }
+    : {};
+  const send: typeof reply = (res, status, body, headers = {}, delayMs) =>
+    reply(res, status, body, { ...lifecycle, ...headers }, delayMs);
   const sendJson = (res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void =>
     send(res, status, JSON.stringify(value), headers);
 
@@ -240,13 +276,20 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       return sendJson(res, 404, { error: 'Not found' });
     }
     if (req.method !== 'GET') return sendJson(res, 405, { error: 'Method not allowed' }, { Allow: 'GET' });
-    if (!checkAuth(req.headers.authorization, login, apiKey)) {
+    if (!checkAuth(req.headers.authorization, accepted)) {
       return sendJson(
         res,
         401,
         { error: 'Authentication failed' },
         { 'WWW-Authenticate': 'Basic realm="LiveChat API"' },
       );
+    }
+    const requestRegion = req.headers['x-region'] ?? 'dal';
+    if (requestRegion !== region) {
+      bump(stats.faultsInjected, 'misdirected');
+      return sendJson(res, options.misdirectedStatus ?? 421, {
+        error: { type: 'misdirected_request', message: 'Wrong region', data: { region } },
+      });
     }
     if (faults.rateLimited()) {
       bump(stats.faultsInjected, 'rateLimit');
@@ -285,7 +328,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     url: host.url,
     port: host.port,
     login,
+    pat,
     apiKey,
+    bearerToken,
+    credentials: { kind: 'pat', login, pat },
     chats: (day) => structuredClone([...store.dayChats(day)]),
     allChats: () => structuredClone(store.all()),
     addChats: (day, count, position: DriftPosition = 'newest') => structuredClone(store.addChats(day, count, position)),

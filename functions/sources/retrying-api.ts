@@ -1,10 +1,12 @@
 import ky, { isForceRetryError, isHTTPError, isNetworkError, isTimeoutError, type Options } from 'ky';
 import {
   LivechatAuthError,
+  LivechatMisdirectedError,
   LivechatRequestError,
   LivechatResponseError,
   LivechatUnavailableError,
 } from '#shared/errors.ts';
+import { type ApiLifecycleNotice, reportLifecycle } from './api-lifecycle.ts';
 
 /**
  * The ky setup both LiveChat clients share (REST API v2 `GET /chats` and Agent Chat Web
@@ -14,6 +16,8 @@ import {
  * with a typed error that never carries credentials, and so does a 200 body that is JSON
  * but not the documented shape (LivechatResponseError, naming the JSON path): asking again
  * would get the same answer.
+ * `misdirected_request` fails at once too. Every response's `Legacy` or `Deprecation` header
+ * (LiveChat's API lifecycle, `YYYY-MM-DD` when the stage ends) is handed to `onLifecycle`.
  */
 export type RetryReason = 'rate-limited' | 'server-error' | 'network' | 'timeout' | 'malformed-body';
 
@@ -37,6 +41,8 @@ export interface RetryingApiTuning {
   /** First backoff step; doubles each retry, with full jitter. */
   baseRetryDelayMs?: number;
   onRetry?: (event: RetryEvent) => void;
+  /** Called for every response that carries a `Legacy` or `Deprecation` header. */
+  onLifecycle?: (notice: ApiLifecycleNotice) => void;
   /** For tests: a fetch implementation to use instead of the global one. */
   fetch?: typeof fetch;
 }
@@ -90,11 +96,14 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
       delay: (attempt) => baseRetryDelayMs * 2 ** (attempt - 1),
       jitter: true,
       retryOnTimeout: true,
+      // A wrong data centre stays wrong: whatever its status, fail at once.
+      shouldRetry: ({ error }) => (misdirectedRegion(error) === undefined ? undefined : false),
     },
     hooks: {
       beforeRequest: [waitForRateLimit],
       afterResponse: [
-        async ({ response }) => {
+        async ({ request, response }) => {
+          if (options.onLifecycle) reportLifecycle(response.headers, pathOf(request.url), options.onLifecycle);
           if (response.status === 429) {
             const wait = Math.min(
               retryAfterMs(response.headers.get('retry-after')) ?? baseRetryDelayMs,
@@ -207,6 +216,8 @@ function describeFailure(error: Error): Pick<RetryEvent, 'reason' | 'status'> {
 export function toLivechatError(error: unknown, path: string, authHint?: string): Error {
   if (isHTTPError(error)) {
     const status = error.response.status;
+    const region = misdirectedRegion(error);
+    if (region !== undefined) return new LivechatMisdirectedError(status, path, region || undefined);
     if (status === 401 || status === 403) return new LivechatAuthError(status, authHint);
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
       return new LivechatRequestError(status, path, apiErrorDetail(error.data));
@@ -218,6 +229,18 @@ export function toLivechatError(error: unknown, path: string, authHint?: string)
   if (isForceRetryError(error)) return new LivechatUnavailableError(path, 'response body is not JSON');
   if (isNetworkError(error)) return new LivechatUnavailableError(path, 'network error');
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * For an error body `{"error": {"type": "misdirected_request", "data": {"region": "fra"}}}`
+ * (ACA36 "Errors"), the region to use, or '' when the body names none; undefined for any other error.
+ */
+function misdirectedRegion(error: unknown): string | undefined {
+  if (!isHTTPError(error)) return undefined;
+  const body = error.data as { error?: { type?: unknown; data?: { region?: unknown } } } | undefined;
+  if (body?.error?.type !== 'misdirected_request') return undefined;
+  const region = body.error.data?.region;
+  return typeof region === 'string' && /^[a-z]{2,10}$/.test(region) ? region : '';
 }
 
 /** v2 answers `{"error": "text"}`, v3.x `{"error": {"type": "...", "message": "..."}}`. */

@@ -20,7 +20,7 @@ export class ApiCredentials extends Construct {
       description:
         config.source === 'v3.6'
           ? 'LiveChat Agent Chat API v3.6 credentials as {"accountId":"...","token":"..."} (Personal Access Token) or {"bearerToken":"..."}; set with aws secretsmanager put-secret-value.'
-          : 'LiveChat REST API v2 credentials as {"login":"...","apiKey":"..."}; set with aws secretsmanager put-secret-value.',
+          : 'LiveChat REST API v2 credentials as {"login":"<agent e-mail>","pat":"..."} (Personal Access Token, scope archives_read), {"bearerToken":"..."} or the legacy {"login":"...","apiKey":"..."}; set with aws secretsmanager put-secret-value.',
       removalPolicy: removalPolicyOf(config),
     });
     Validations.of(secret).acknowledge({

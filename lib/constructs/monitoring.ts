@@ -16,6 +16,8 @@ export const ARCHIVER_METRICS = [
   'DriftDetected',
   'DaysIncomplete',
   'DaysPlanned',
+  'UnknownFields',
+  'ApiDaysLeft',
 ] as const;
 export type ArchiverMetric = (typeof ARCHIVER_METRICS)[number];
 
@@ -28,6 +30,8 @@ export interface MonitoringProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+/** Days before a Legacy/Deprecation date at which the ApiRetirementNear alarm fires. */
+export const API_RETIREMENT_ALARM_DAYS = 90;
 
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -74,6 +78,15 @@ export class Monitoring extends Construct {
       custom('DaysIncomplete'),
       0,
       'A day kept changing after every re-archive attempt and is incomplete in the lake.',
+    );
+
+    const daysLeft = custom('ApiDaysLeft').with({ statistic: 'Minimum', period: Duration.hours(6) });
+    this.alarm(
+      'ApiRetirementNear',
+      daysLeft,
+      API_RETIREMENT_ALARM_DAYS,
+      `LiveChat's responses carry a Legacy or Deprecation date less than ${API_RETIREMENT_ALARM_DAYS} days away: the API version the archiver reads is being retired (switch to source v3.6).`,
+      cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     );
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -136,12 +149,18 @@ export class Monitoring extends Construct {
     });
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, description: string): void {
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    threshold: number,
+    description: string,
+    comparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+  ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric,
       threshold,
       evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparisonOperator,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
     });

@@ -401,7 +401,19 @@ describe('archiver stack with default config', () => {
         Threshold: 0,
         AlarmActions: [topicRef()],
       });
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    });
+
+    it('alarms when a Legacy/Deprecation date is fewer than 90 days away (ApiDaysLeft, minimum)', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'LivechatArchiver',
+        MetricName: 'ApiDaysLeft',
+        Statistic: 'Minimum',
+        Threshold: 90,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topicRef()],
+      });
     });
 
     it('has a dashboard with the custom metrics, worker errors and queue depths', () => {

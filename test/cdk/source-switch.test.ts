@@ -21,12 +21,19 @@ function workerAndSecret(config: ArchiverConfigInput) {
 }
 
 describe('cdk.json source switch (v2 | v3.6)', () => {
-  it('defaults to v2: the worker reads GET /chats and the secret asks for login and apiKey', () => {
+  it('defaults to v2: the worker reads GET /chats and the secret asks for a PAT, a bearer token or a legacy API key', () => {
     const { env, secretDescription } = workerAndSecret({});
     expect(env).toMatchObject({ SOURCE: 'v2' });
     expect(env).not.toHaveProperty('BUSY_DAY_THRESHOLD');
     expect(env).not.toHaveProperty('REGION');
+    expect(secretDescription).toContain('{"login":"<agent e-mail>","pat":"..."}');
+    expect(secretDescription).toContain('archives_read');
+    expect(secretDescription).toContain('{"bearerToken":"..."}');
     expect(secretDescription).toContain('{"login":"...","apiKey":"..."}');
+  });
+
+  it('region applies to v2 too: the worker sends X-Region', () => {
+    expect(workerAndSecret({ region: 'fra' }).env).toMatchObject({ SOURCE: 'v2', REGION: 'fra' });
   });
 
   it('source v3.6 gives the worker SOURCE, the busy-day threshold and the region, and the secret the v3.6 shape', () => {
@@ -49,7 +56,7 @@ describe('cdk.json source switch (v2 | v3.6)', () => {
       { source: 'v3.6', filters: { type: 'chat' } },
       'livechatArchiver.filters: type have no list_archives (v3.6) equivalent',
     ],
-    [{ region: 'fra' }, 'livechatArchiver.region: needs source v3.6'],
+    [{ region: 'Frankfurt!' }, 'livechatArchiver.region: must be a LiveChat data centre'],
     [{ source: 'v3.6', region: 'Frankfurt!' }, 'livechatArchiver.region: must be a LiveChat data centre'],
     [{ source: 'v3.6', busyDayThreshold: 0 }, 'livechatArchiver.busyDayThreshold'],
   ])('refuses %j', (config, message) => {

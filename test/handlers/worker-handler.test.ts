@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  aws.reset({ login: sim.login, apiKey: sim.apiKey });
+  aws.reset({ login: sim.login, pat: sim.pat });
 });
 
 const dayTaskBody = (day: string, attempt = 1) =>
@@ -163,7 +163,7 @@ describe('worker handler', () => {
       const error = await worker(sqsEvent([pageTaskBody(1)]), lambdaContext()).catch((caught: unknown) => caught);
       const recordErrors = (error as { recordErrors: Error[] }).recordErrors;
       expect(recordErrors.map((recordError) => recordError.message)).toEqual([
-        'the LiveChat secret must be JSON {"login": "...", "apiKey": "..."}',
+        'the LiveChat secret must be JSON {"login": "...", "pat": "..."}, {"bearerToken": "..."} or the legacy {"login": "...", "apiKey": "..."}',
       ]);
       expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('hunter2');
       expect(bucket.size).toBe(0);

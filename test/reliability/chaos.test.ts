@@ -72,8 +72,7 @@ describe('chaos, queued (Lambda) path', () => {
     const out = await mkdtemp(join(tmpdir(), 'lake-'));
     const client = createLivechatClient({
       apiUrl: simulator.url,
-      login: simulator.login,
-      apiKey: simulator.apiKey,
+      credentials: simulator.credentials,
       baseRetryDelayMs: 5,
     });
     await deliverUntilEmpty(

@@ -21,7 +21,7 @@ afterEach(async () => {
 async function setup(faults: FaultOptions = {}) {
   sim = await startSimulator({ from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: () => 70, faults });
   const out = await mkdtemp(join(tmpdir(), 'lake-'));
-  const client = createLivechatClient({ apiUrl: sim.url, login: sim.login, apiKey: sim.apiKey, baseRetryDelayMs: 5 });
+  const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
   return { sim, out, client, sink: new LocalFileSink(out) };
 }
 

@@ -29,8 +29,7 @@ export async function archiveLocally(
   const events: ArchiveRunEvent[] = [];
   const client = createLivechatClient({
     apiUrl: sim.url,
-    login: sim.login,
-    apiKey: sim.apiKey,
+    credentials: sim.credentials,
     baseRetryDelayMs: 5,
     maxRetryDelayMs: 300,
     timeoutMs: options.timeoutMs ?? 1_000,

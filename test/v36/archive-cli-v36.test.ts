@@ -204,7 +204,7 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
 
     const badSource = await runCli([...args.slice(0, -1), 'v4'], {});
     expect(badSource.code).toBe(EXIT.usage);
-    const regionWithoutV36 = await runCli(['--from', FROM, '--out', out, '--region', 'fra'], {});
-    expect(regionWithoutV36.code).toBe(EXIT.usage);
+    const badRegion = await runCli([...args, '--region', 'Frankfurt!'], {});
+    expect(badRegion.code).toBe(EXIT.usage);
   });
 });
