@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { demoCommand } from '#cli/demo-command.ts';
 import { capture } from './support/cli-runner.ts';
@@ -16,6 +17,9 @@ describe('npm run demo', () => {
       expect(stdout.text()).toMatch(/completeness \(lake vs simulator\): \d+ chats expected, missing 0, duplicates 0/);
       expect(stdout.text()).toMatch(/Chats per day[\s\S]*Chats per agent[\s\S]*Rating share[\s\S]*Missed-chat share/);
       expect(stderr.text()).toMatch(/drift on \d{4}-\d{2}-\d{2} \(attempt 1\)/);
+      const report = join(dirname(lakeDir), 'report', 'report.html');
+      expect(stdout.text()).toContain(`HTML report (open it in a browser): ${report}\n`);
+      expect(existsSync(report)).toBe(true);
       expect(code).toBe(0);
     },
     60_000,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { USAGE } from '#cli/archive-args.ts';
 import { ERASE_USAGE } from '#cli/erase-args.ts';
+import { REPORT_USAGE } from '#cli/report-command.ts';
 import { configSchema } from '#infra/config.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
 
@@ -22,6 +23,12 @@ describe('README matches the code', () => {
     for (const usage of [USAGE, ERASE_USAGE]) {
       for (const flag of usage.match(/--[a-z-]+/g) ?? []) expect(readme, flag).toContain(flag);
     }
+  });
+
+  it('documents the report command and each of its flags', () => {
+    expect(readme).toContain(REPORT_USAGE.replace('usage: ', ''));
+    for (const flag of REPORT_USAGE.match(/--[a-z-]+/g) ?? []) expect(readme, flag).toContain(`| \`${flag}`);
+    expect(readme).toContain('](docs/report-screenshot.png)');
   });
 
   it('documents every named query', () => {

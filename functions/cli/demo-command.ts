@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
+import { writeReport } from '#report/build-report.ts';
 import { addDays, daysInRange } from '#shared/day-range.ts';
 import { startSimulator } from '#simulator/index.ts';
 import { archiveCommand, EXIT } from './archive-command.ts';
@@ -11,6 +12,8 @@ const DEMO_MARKER = '.livechat-archiver-demo';
 
 export interface DemoOptions {
   lakeDir: string;
+  /** Where report.html goes; default: a `report` folder beside the lake. */
+  reportDir?: string;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   today?: string;
@@ -18,8 +21,9 @@ export interface DemoOptions {
 
 /**
  * The local demo: a LiveChat v2 simulator with faults and drift, a week archived
- * through the real CLI code into a local lake, and a report queried with DuckDB.
- * Exit code 0 only when the lake holds every chat of the simulator exactly once.
+ * through the real CLI code into a local lake, a text report queried with DuckDB and the
+ * HTML report (`npm run report`). Exit code 0 only when the lake holds every chat of the
+ * simulator exactly once.
  */
 export async function demoCommand(options: DemoOptions): Promise<number> {
   const lakeDir = resolve(options.lakeDir);
@@ -61,6 +65,8 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
       options.stdout.write(
         `\ncompleteness (lake vs simulator): ${total} chats expected, missing ${missing}, duplicates ${duplicates}\n`,
       );
+      const report = await writeReport({ lakeDir, outDir: options.reportDir ?? join(dirname(lakeDir), 'report') });
+      options.stdout.write(`HTML report (open it in a browser): ${report.file}\n`);
       return missing === 0 && duplicates === 0 ? EXIT.ok : EXIT.incomplete;
     } finally {
       await lake.close();

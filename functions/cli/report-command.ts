@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { writeReport } from '#report/build-report.ts';
+import { InvalidInputError } from '#shared/errors.ts';
+
+export const REPORT_USAGE = 'usage: npm run report -- [--lake DIR] [--out DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD]';
+
+export interface ReportCommandIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+/**
+ * `npm run report`: writes `<out>/report.html` from the lake and prints its path.
+ * Exit 0 (also for an empty-state page), 2 for bad arguments or a folder that is not a lake,
+ * 1 when the lake cannot be read; every failure is one `error:` line.
+ */
+export async function reportCommand(argv: readonly string[], io: ReportCommandIo): Promise<number> {
+  try {
+    const args = parseReportArgs(argv);
+    const result = await writeReport(args);
+    if (result.empty) {
+      io.stderr.write(
+        `note: ${args.lakeDir} holds no chat, run manifest or day plan for ${result.from} to ${result.to}; the report says so\n`,
+      );
+    }
+    io.stdout.write(
+      `report: ${result.file} (${result.chats.toLocaleString('en-US')} chats, ${result.from} to ${result.to}, ${(result.bytes / 1024).toFixed(0)} KB)\n`,
+    );
+    return 0;
+  } catch (error) {
+    const usage = error instanceof InvalidInputError;
+    io.stderr.write(`error: ${firstLine(error)}\n`);
+    if (usage) io.stderr.write(`${REPORT_USAGE}\n`);
+    return usage ? 2 : 1;
+  }
+}
+
+function parseReportArgs(argv: readonly string[]): { lakeDir: string; outDir: string; from?: string; to?: string } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        lake: { type: 'string', default: 'lake' },
+        out: { type: 'string', default: 'report' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new InvalidInputError(firstLine(error));
+  }
+  return {
+    lakeDir: values.lake,
+    outDir: values.out,
+    ...(values.from !== undefined ? { from: values.from } : {}),
+    ...(values.to !== undefined ? { to: values.to } : {}),
+  };
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error';
+}

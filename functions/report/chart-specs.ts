@@ -1,0 +1,315 @@
+/**
+ * One Vega-Lite chart per report section, compiled to Vega here (at report time, in Node), so
+ * the page carries only the Vega runtime and the compiled spec with its data inlined.
+ *
+ * Readable without colour: every colour pairs with a second cue (lightness, a text mark, a
+ * dash pattern or a facet label), each chart has tooltips, and each section also prints its
+ * numbers as a table.
+ */
+import type { Spec as VegaSpec } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { AgentChats, CompletenessDay, DailyChats, HeatmapCell, NamedCount, RunSummary } from './report-data.ts';
+
+export const CHART_WIDTH = 620;
+
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+const BASE = {
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  width: CHART_WIDTH,
+  config: {
+    font: FONT,
+    view: { stroke: null },
+    axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: '#e6e6e6' },
+    legend: { labelFontSize: 11, titleFontSize: 12, orient: 'top' },
+  },
+} as const;
+
+const DAY_X = {
+  field: 'day',
+  type: 'temporal',
+  timeUnit: 'utcyearmonthdate',
+  title: 'day (UTC partition)',
+  axis: { format: '%b %d', labelOverlap: true },
+} as const;
+
+export function toVega(spec: TopLevelSpec): VegaSpec {
+  return compile(spec).spec;
+}
+
+/** Archived bars per day, the expected total as a black tick, and ✗ over every day that is not complete. */
+export function completenessChart(days: CompletenessDay[]): TopLevelSpec {
+  const values = days.map((d) => ({
+    day: d.day,
+    archived: d.archived,
+    expected: d.expected,
+    status: d.status,
+    flag: d.status === 'complete' ? '' : '✗',
+    top: Math.max(d.archived, d.expected ?? 0),
+  }));
+  return {
+    ...BASE,
+    height: 220,
+    data: { values },
+    encoding: { x: DAY_X },
+    layer: [
+      {
+        mark: { type: 'bar', tooltip: true, width: { band: 0.85 } },
+        encoding: {
+          y: { field: 'archived', type: 'quantitative', title: 'chats' },
+          color: {
+            field: 'status',
+            type: 'nominal',
+            title: 'day',
+            scale: {
+              domain: ['complete', 'short', 'incomplete', 'unplanned', 'no data'],
+              range: ['#4c78a8', '#d62728', '#d62728', '#b0b0b0', '#d62728'],
+            },
+          },
+          tooltip: [
+            { field: 'day', type: 'nominal' },
+            { field: 'status', type: 'nominal' },
+            { field: 'expected', type: 'quantitative' },
+            { field: 'archived', type: 'quantitative' },
+          ],
+        },
+      },
+      {
+        mark: { type: 'tick', color: '#000', thickness: 2 },
+        transform: [{ filter: 'datum.expected != null' }],
+        encoding: { x: { ...DAY_X, bandPosition: 0.5 }, y: { field: 'expected', type: 'quantitative' } },
+      },
+      {
+        mark: { type: 'text', dy: -8, fontWeight: 'bold', color: '#d62728', fontSize: 13 },
+        transform: [{ filter: "datum.flag != ''" }],
+        encoding: {
+          x: { ...DAY_X, bandPosition: 0.5 },
+          y: { field: 'top', type: 'quantitative' },
+          text: { field: 'flag' },
+        },
+      },
+    ],
+  };
+}
+
+/** Stacked bars: regular chats (dark) under missed chats (light). */
+export function chatsPerDayChart(daily: DailyChats[]): TopLevelSpec {
+  const values = daily.flatMap((d) => [
+    { day: d.day, kind: 'chat', chats: d.regular, order: 0 },
+    { day: d.day, kind: 'missed', chats: d.missed, order: 1 },
+  ]);
+  return {
+    ...BASE,
+    height: 220,
+    data: { values },
+    mark: { type: 'bar', tooltip: true, width: { band: 0.85 } },
+    encoding: {
+      x: DAY_X,
+      y: { field: 'chats', type: 'quantitative', stack: 'zero', title: 'chats' },
+      color: {
+        field: 'kind',
+        type: 'nominal',
+        title: 'type',
+        scale: { domain: ['chat', 'missed'], range: ['#1f4e79', '#f5b971'] },
+      },
+      order: { field: 'order', type: 'quantitative' },
+      tooltip: [
+        { field: 'day', type: 'nominal' },
+        { field: 'kind', type: 'nominal', title: 'type' },
+        { field: 'chats', type: 'quantitative' },
+      ],
+    },
+  };
+}
+
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+/** Weekday × hour cells shaded by chats, each cell also labelled with its count. */
+export function heatmapChart(cells: HeatmapCell[]): TopLevelSpec {
+  const values = cells.map((c) => ({ weekday: WEEKDAYS[c.weekday - 1], hour: c.hour, chats: c.chats }));
+  const max = Math.max(1, ...cells.map((c) => c.chats));
+  return {
+    ...BASE,
+    height: 7 * 26,
+    data: { values },
+    encoding: {
+      x: { field: 'hour', type: 'ordinal', title: 'hour of start (UTC)', axis: { labelAngle: 0 } },
+      y: { field: 'weekday', type: 'ordinal', sort: WEEKDAYS, title: null },
+    },
+    layer: [
+      {
+        mark: { type: 'rect', tooltip: true, stroke: '#fff', strokeWidth: 1 },
+        encoding: {
+          color: { field: 'chats', type: 'quantitative', scale: { scheme: 'blues', domainMin: 0 }, title: 'chats' },
+        },
+      },
+      {
+        mark: { type: 'text', fontSize: 9 },
+        encoding: {
+          text: { field: 'chats', type: 'quantitative' },
+          color: { condition: { test: `datum.chats > ${max * 0.55}`, value: '#fff' }, value: '#222' },
+        },
+      },
+    ],
+  };
+}
+
+/** Horizontal bars with the count written at the end of each bar. */
+export function rankingChart(rows: Array<AgentChats | NamedCount>): TopLevelSpec {
+  const values = rows.map((r) => ({
+    label: 'email' in r && r.email ? `${r.name} (${r.email})` : r.name,
+    chats: r.chats,
+  }));
+  return {
+    ...BASE,
+    height: { step: 18 },
+    data: { values },
+    encoding: {
+      y: { field: 'label', type: 'nominal', sort: null, title: null, axis: { labelLimit: 280 } },
+      x: { field: 'chats', type: 'quantitative', title: 'chats' },
+    },
+    layer: [
+      { mark: { type: 'bar', color: '#4c78a8', tooltip: true } },
+      { mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 }, encoding: { text: { field: 'chats' } } },
+    ],
+  };
+}
+
+/** Share of good / not rated / bad among regular chats per day (dark, light, mid grey in black and white). */
+export function ratingChart(daily: DailyChats[]): TopLevelSpec {
+  const values = daily.flatMap((d) => [
+    { day: d.day, rating: 'good', chats: d.ratedGood, order: 0 },
+    { day: d.day, rating: 'not rated', chats: d.notRated, order: 1 },
+    { day: d.day, rating: 'bad', chats: d.ratedBad, order: 2 },
+  ]);
+  return {
+    ...BASE,
+    height: 200,
+    data: { values },
+    mark: { type: 'bar', tooltip: true, width: { band: 0.85 } },
+    encoding: {
+      x: DAY_X,
+      y: {
+        field: 'chats',
+        type: 'quantitative',
+        stack: 'normalize',
+        title: 'share of regular chats',
+        axis: { format: '.0%' },
+      },
+      color: {
+        field: 'rating',
+        type: 'nominal',
+        scale: { domain: ['good', 'not rated', 'bad'], range: ['#2e7d32', '#d9d9d9', '#c0392b'] },
+      },
+      order: { field: 'order', type: 'quantitative' },
+      tooltip: [
+        { field: 'day', type: 'nominal' },
+        { field: 'rating', type: 'nominal' },
+        { field: 'chats', type: 'quantitative' },
+      ],
+    },
+  };
+}
+
+/** Two panels (first response, duration); p50 solid line with dots, p90 dashed with squares. */
+export function timingChart(daily: DailyChats[]): TopLevelSpec {
+  const values = daily.flatMap((d) => [
+    { day: d.day, measure: 'first response (s)', percentile: 'p50', seconds: d.firstResponseP50 },
+    { day: d.day, measure: 'first response (s)', percentile: 'p90', seconds: d.firstResponseP90 },
+    { day: d.day, measure: 'duration (s)', percentile: 'p50', seconds: d.durationP50 },
+    { day: d.day, measure: 'duration (s)', percentile: 'p90', seconds: d.durationP90 },
+  ]);
+  return {
+    $schema: BASE.$schema,
+    config: BASE.config,
+    data: { values: values.filter((v) => v.seconds !== null) },
+    facet: { row: { field: 'measure', type: 'nominal', title: null, sort: ['first response (s)', 'duration (s)'] } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: CHART_WIDTH - 60,
+      height: 130,
+      mark: { type: 'line', point: true, tooltip: true },
+      encoding: {
+        x: DAY_X,
+        y: { field: 'seconds', type: 'quantitative', title: 'seconds' },
+        color: {
+          field: 'percentile',
+          type: 'nominal',
+          scale: { domain: ['p50', 'p90'], range: ['#1f4e79', '#e07b39'] },
+        },
+        strokeDash: {
+          field: 'percentile',
+          type: 'nominal',
+          scale: {
+            domain: ['p50', 'p90'],
+            range: [
+              [1, 0],
+              [6, 3],
+            ],
+          },
+        },
+        shape: { field: 'percentile', type: 'nominal', scale: { domain: ['p50', 'p90'], range: ['circle', 'square'] } },
+        tooltip: [
+          { field: 'day', type: 'nominal' },
+          { field: 'measure', type: 'nominal' },
+          { field: 'percentile', type: 'nominal' },
+          { field: 'seconds', type: 'quantitative', format: '.1f' },
+        ],
+      },
+    },
+  };
+}
+
+/** Per run, one panel each for pages, retries and drift, the value written over each bar. */
+export function runsChart(runs: RunSummary[]): TopLevelSpec {
+  const values = runs.flatMap((r) =>
+    (
+      [
+        ['pages', r.pages],
+        ['retries', r.retries],
+        ['drift', r.drift],
+      ] as const
+    ).map(([metric, value]) => ({
+      run: runLabel(r),
+      runId: r.runId,
+      metric,
+      value: value ?? 0,
+      known: value !== null,
+    })),
+  );
+  return {
+    $schema: BASE.$schema,
+    config: BASE.config,
+    data: { values },
+    facet: { row: { field: 'metric', type: 'nominal', title: null, sort: ['pages', 'retries', 'drift'] } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: CHART_WIDTH - 60,
+      height: 70,
+      encoding: {
+        x: { field: 'run', type: 'ordinal', sort: null, title: 'run (start, UTC)', axis: { labelAngle: -30 } },
+        y: { field: 'value', type: 'quantitative', title: null },
+      },
+      layer: [
+        {
+          mark: { type: 'bar', color: '#4c78a8', tooltip: true },
+          encoding: {
+            tooltip: [
+              { field: 'runId', type: 'nominal', title: 'run' },
+              { field: 'metric', type: 'nominal' },
+              { field: 'value', type: 'quantitative' },
+            ],
+          },
+        },
+        {
+          mark: { type: 'text', dy: -6, fontSize: 10 },
+          encoding: { text: { condition: { test: 'datum.known', field: 'value' }, value: 'n/a' } },
+        },
+      ],
+    },
+  };
+}
+
+/** `2026-11-30 11:12` from a run's start, or the run id when the start is unknown. */
+export function runLabel(run: RunSummary): string {
+  return run.startedAt ? run.startedAt.slice(0, 16).replace('T', ' ') : run.runId;
+}

@@ -1,0 +1,243 @@
+/**
+ * The report's numbers, computed by DuckDB over the `chats` view of duckdb-lake.ts.
+ *
+ * One scan of the lake: the latest copy of each chat in the range (the named queries' rule:
+ * greatest `_archived_at`, then `_run_id`, then `_page`) is reduced to the few columns the
+ * report needs, with its first response time and copy count, into a temporary table; every
+ * section then aggregates that table in memory. Definitions follow NAMED_QUERIES, so the
+ * report's numbers equal `chats_per_day`, `rating_share`, `duration_stats` and
+ * `first_response_time` over the same days (the browser test checks this).
+ */
+import { CHAT_SCHEMA, type LakeField } from '#lake/chat-columns.ts';
+import { type LocalLake, sqlString } from '#lake/duckdb-lake.ts';
+import type { AgentChats, DailyChats, HeatmapCell, NamedCount } from './report-data.ts';
+
+/** Agents, tags and countries beyond this many are summed into one "others" row. */
+export const TOP_N = 20;
+
+export interface ChatAggregates {
+  daily: DailyChats[];
+  /** Per day: distinct chats and surplus copies, for the completeness section. */
+  perDay: Map<string, { archived: number; duplicates: number }>;
+  heatmap: HeatmapCell[];
+  agents: AgentChats[];
+  agentCount: number;
+  tags?: NamedCount[];
+  countries?: NamedCount[];
+  /** Rows per `_run_id` in the range (every copy) and the first time that run wrote one. */
+  rowsPerRun: Map<string, { rows: number; firstArchivedAt: string | null }>;
+}
+
+/** Columns that exist only once the schema has them (the real v2 chat object's `tags`, `visitor.country`). */
+export function optionalColumns(schema: readonly LakeField[] = CHAT_SCHEMA): { tags?: string; country?: string } {
+  const tags = schema.find((f) => f.name === 'tags');
+  const visitor = schema.find((f) => f.name === 'visitor');
+  const country = visitor?.type.kind === 'struct' ? visitor.type.fields.find((f) => f.name === 'country') : undefined;
+  return {
+    ...(tags?.type.kind === 'array' && tags.type.element.kind === 'string' ? { tags: 'tags' } : {}),
+    ...(country?.type.kind === 'string' ? { country: 'visitor.country' } : {}),
+  };
+}
+
+const REPORT_TABLE = 'report_chats';
+
+export async function aggregateChats(
+  lake: LocalLake,
+  from: string,
+  to: string,
+  columns = optionalColumns(),
+): Promise<ChatAggregates> {
+  await lake.query(materializeSql(from, to, columns));
+  try {
+    // One connection runs one statement at a time.
+    const daily = await lake.query<DailyRow>(DAILY_SQL);
+    const heatmap = await lake.query<HeatmapCell>(HEATMAP_SQL);
+    const agents = await lake.query<AgentChats>(AGENTS_SQL);
+    const rowsPerRun = await lake.query<{ run_id: string; rows: number; first_archived_at: string | null }>(
+      rowsPerRunSql(from, to),
+    );
+    const result: ChatAggregates = {
+      daily: daily.map(toDaily),
+      perDay: new Map(daily.map((row) => [row.day, { archived: row.archived, duplicates: row.duplicates }])),
+      heatmap: fullWeek(heatmap),
+      agents: topWithOthers(agents, (n, chats) => ({ email: '', name: `${n} other agents`, chats })),
+      agentCount: agents.length,
+      rowsPerRun: new Map(
+        rowsPerRun.map((row) => [row.run_id, { rows: row.rows, firstArchivedAt: row.first_archived_at }]),
+      ),
+    };
+    if (columns.tags) {
+      result.tags = topWithOthers(await lake.query<NamedCount>(TAGS_SQL), (n, chats) => ({
+        name: `${n} other tags`,
+        chats,
+      }));
+    }
+    if (columns.country) {
+      result.countries = topWithOthers(await lake.query<NamedCount>(COUNTRIES_SQL), (n, chats) => ({
+        name: `${n} other countries`,
+        chats,
+      }));
+    }
+    return result;
+  } finally {
+    await lake.query(`DROP TABLE IF EXISTS ${REPORT_TABLE}`);
+  }
+}
+
+function materializeSql(from: string, to: string, columns: { tags?: string; country?: string }): string {
+  const extra = [
+    columns.tags ? `${columns.tags} AS tags` : null,
+    columns.country ? `${columns.country} AS country` : null,
+  ].filter(Boolean);
+  // first_response_s: as the named query first_response_time (the first agent message at or after the
+  // visitor's first message, else after the start), regular chats only.
+  return `CREATE OR REPLACE TEMP TABLE ${REPORT_TABLE} AS
+WITH ranked AS (
+  SELECT c.*,
+         row_number() OVER (
+           PARTITION BY c.id
+           ORDER BY c."_archived_at" DESC, c."_run_id" DESC, c."_page" DESC
+         ) AS copy_rank,
+         count(*) OVER (PARTITION BY c.id) AS copies
+  FROM chats c
+  WHERE c.dt BETWEEN ${sqlString(from)} AND ${sqlString(to)}
+),
+latest AS (
+  SELECT *,
+         coalesce(
+           list_min(list_transform(list_filter(messages, lambda m: m.user_type = 'visitor'), lambda m: m."timestamp")),
+           started_timestamp
+         ) AS asked_at
+  FROM ranked
+  WHERE copy_rank = 1
+)
+SELECT dt, id, type, rate, duration, started_timestamp, agents, copies,
+       CASE WHEN type = 'chat' THEN
+         list_min(list_transform(list_filter(messages, lambda m: m.user_type = 'agent' AND m."timestamp" >= asked_at), lambda m: m."timestamp"))
+           - asked_at
+       END AS first_response_s${extra.length > 0 ? `,\n       ${extra.join(',\n       ')}` : ''}
+FROM latest`;
+}
+
+interface DailyRow {
+  day: string;
+  archived: number;
+  duplicates: number;
+  total: number;
+  regular: number;
+  missed: number;
+  rated_good: number;
+  rated_bad: number;
+  not_rated: number;
+  with_response: number;
+  frt_p50: number | null;
+  frt_p90: number | null;
+  with_duration: number;
+  duration_p50: number | null;
+  duration_p90: number | null;
+}
+
+// Rating and duration as rating_share and duration_stats: regular chats only; anything but
+// rated_good / rated_bad counts as not rated.
+const DAILY_SQL = `
+SELECT dt AS day,
+       count(DISTINCT id) AS archived,
+       sum(copies - 1) AS duplicates,
+       count(*) AS total,
+       count_if(type = 'chat') AS regular,
+       count_if(type = 'missed_chat') AS missed,
+       count_if(type = 'chat' AND rate = 'rated_good') AS rated_good,
+       count_if(type = 'chat' AND rate = 'rated_bad') AS rated_bad,
+       count_if(type = 'chat' AND rate IS DISTINCT FROM 'rated_good' AND rate IS DISTINCT FROM 'rated_bad') AS not_rated,
+       count(first_response_s) AS with_response,
+       quantile_cont(first_response_s, 0.5) AS frt_p50,
+       quantile_cont(first_response_s, 0.9) AS frt_p90,
+       count(duration) FILTER (WHERE type = 'chat') AS with_duration,
+       quantile_cont(duration, 0.5) FILTER (WHERE type = 'chat') AS duration_p50,
+       quantile_cont(duration, 0.9) FILTER (WHERE type = 'chat') AS duration_p90
+FROM ${REPORT_TABLE}
+GROUP BY dt
+ORDER BY dt`;
+
+// Start times are Unix seconds; epoch_ms gives a TIMESTAMP without time zone, so this is UTC
+// whatever the machine's zone.
+const HEATMAP_SQL = `
+SELECT isodow(epoch_ms(started_timestamp * 1000)) AS weekday,
+       hour(epoch_ms(started_timestamp * 1000)) AS hour,
+       count(*) AS chats
+FROM ${REPORT_TABLE}
+WHERE started_timestamp IS NOT NULL
+GROUP BY ALL
+ORDER BY 1, 2`;
+
+// As chats_per_agent_per_day: a transferred chat counts for every agent in it.
+const AGENTS_SQL = `
+SELECT a.agent.email AS email,
+       max(a.agent.display_name) AS name,
+       count(DISTINCT r.id) AS chats
+FROM ${REPORT_TABLE} r
+CROSS JOIN UNNEST(r.agents) AS a (agent)
+GROUP BY a.agent.email
+ORDER BY chats DESC, email`;
+
+const TAGS_SQL = `
+SELECT t.tag AS name, count(DISTINCT r.id) AS chats
+FROM ${REPORT_TABLE} r
+CROSS JOIN UNNEST(r.tags) AS t (tag)
+GROUP BY t.tag
+ORDER BY chats DESC, name`;
+
+const COUNTRIES_SQL = `
+SELECT coalesce(nullif(country, ''), '(unknown)') AS name, count(*) AS chats
+FROM ${REPORT_TABLE}
+GROUP BY 1
+ORDER BY chats DESC, name`;
+
+/** Every copy counts here: this is what each run wrote, not the deduplicated chats. */
+function rowsPerRunSql(from: string, to: string): string {
+  return `
+SELECT "_run_id" AS run_id, count(*) AS rows, min("_archived_at") AS first_archived_at
+FROM chats
+WHERE dt BETWEEN ${sqlString(from)} AND ${sqlString(to)}
+GROUP BY 1`;
+}
+
+function toDaily(row: DailyRow): DailyChats {
+  return {
+    day: row.day,
+    total: row.total,
+    regular: row.regular,
+    missed: row.missed,
+    ratedGood: row.rated_good,
+    ratedBad: row.rated_bad,
+    notRated: row.not_rated,
+    withResponse: row.with_response,
+    firstResponseP50: row.frt_p50,
+    firstResponseP90: row.frt_p90,
+    withDuration: row.with_duration,
+    durationP50: row.duration_p50,
+    durationP90: row.duration_p90,
+  };
+}
+
+/** All 7 × 24 cells, zero where no chat started. */
+function fullWeek(cells: HeatmapCell[]): HeatmapCell[] {
+  const byKey = new Map(cells.map((cell) => [`${cell.weekday}/${cell.hour}`, cell.chats]));
+  const out: HeatmapCell[] = [];
+  for (let weekday = 1; weekday <= 7; weekday += 1) {
+    for (let hour = 0; hour < 24; hour += 1) out.push({ weekday, hour, chats: byKey.get(`${weekday}/${hour}`) ?? 0 });
+  }
+  return out;
+}
+
+function topWithOthers<T extends { chats: number }>(rows: T[], others: (count: number, chats: number) => T): T[] {
+  if (rows.length <= TOP_N) return rows;
+  const rest = rows.slice(TOP_N);
+  return [
+    ...rows.slice(0, TOP_N),
+    others(
+      rest.length,
+      rest.reduce((sum, row) => sum + row.chats, 0),
+    ),
+  ];
+}

@@ -1,0 +1,105 @@
+/**
+ * What the HTML report shows: aggregates only (never a raw chat), so a year of a busy account
+ * stays a few hundred kilobytes. Built by lake-aggregates.ts (DuckDB) and run-manifests.ts,
+ * rendered by report-html.ts.
+ */
+
+/** How a day compares with what the archiver planned for it. */
+export type DayCompleteness =
+  /** The latest run archived the day completely and the lake holds what it expected. */
+  | 'complete'
+  /** The lake holds fewer chats than the latest run expected (a page file lost, or a failed run). */
+  | 'short'
+  /** The latest run reported the day incomplete, failed or interrupted. */
+  | 'incomplete'
+  /** Chats are in the lake but no run manifest covers the day (archived elsewhere, e.g. on AWS). */
+  | 'unplanned'
+  /** No chat and no run for this day: a gap in the archive. */
+  | 'no data';
+
+export interface CompletenessDay {
+  day: string;
+  /** The `total` the latest run planned for the day; null when no run manifest covers it. */
+  expected: number | null;
+  /** Distinct chat ids in the day's partition. */
+  archived: number;
+  /** Rows beyond the first copy of each chat (re-archives). */
+  duplicates: number;
+  status: DayCompleteness;
+  /** Run that archived the day last, when known. */
+  runId: string | null;
+  problem: string | null;
+}
+
+export interface DailyChats {
+  day: string;
+  total: number;
+  regular: number;
+  missed: number;
+  /** Among regular chats (missed chats cannot be rated). */
+  ratedGood: number;
+  ratedBad: number;
+  notRated: number;
+  /** Regular chats with an agent answer after the visitor's first message. */
+  withResponse: number;
+  firstResponseP50: number | null;
+  firstResponseP90: number | null;
+  /** Regular chats with a duration. */
+  withDuration: number;
+  durationP50: number | null;
+  durationP90: number | null;
+}
+
+export interface HeatmapCell {
+  /** ISO weekday: 1 = Monday … 7 = Sunday. */
+  weekday: number;
+  /** Hour of the chat's start, UTC. */
+  hour: number;
+  chats: number;
+}
+
+export interface AgentChats {
+  email: string;
+  name: string;
+  chats: number;
+}
+
+export interface NamedCount {
+  name: string;
+  chats: number;
+}
+
+export interface RunSummary {
+  runId: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Days of the run inside the report's range (null when the run has no manifest). */
+  days: number | null;
+  daysComplete: number | null;
+  pages: number | null;
+  chatsWritten: number | null;
+  retries: number | null;
+  drift: number | null;
+  complete: boolean | null;
+  /** Rows of this run still in the lake's partitions of the range. */
+  rowsInLake: number;
+}
+
+export interface ReportData {
+  lake: string;
+  generatedAt: string;
+  from: string;
+  to: string;
+  totals: { chats: number; regular: number; missed: number; agents: number; daysWithChats: number };
+  completeness: CompletenessDay[];
+  daily: DailyChats[];
+  heatmap: HeatmapCell[];
+  agents: AgentChats[];
+  /** Present only when the lake schema has a `tags` column. */
+  tags?: NamedCount[];
+  /** Present only when the lake schema has a visitor country column. */
+  countries?: NamedCount[];
+  runs: RunSummary[];
+  /** Things the reader should know about the inputs (e.g. a manifest that could not be read). */
+  notes: string[];
+}

@@ -1,0 +1,192 @@
+/**
+ * The report as one self-contained HTML file: styles, the Vega runtime, each chart's compiled
+ * spec with its data, and a few lines that hand each spec to Vega. No external resource; the
+ * Content-Security-Policy forbids any request, so the page also proves it makes none.
+ *
+ * When every chart has rendered, `<body data-report-state>` turns from `loading` to `rendered`
+ * (or `failed`, with the error on the console); the empty-state page says `empty`.
+ */
+import { toVega } from './chart-specs.ts';
+import type { ReportData } from './report-data.ts';
+import { type Cell, type Column, type ReportSection, reportSections, type Table } from './report-sections.ts';
+import { vegaRuntimeScript } from './vega-runtime.ts';
+
+/** Tables longer than this start collapsed (a year is 365 rows); their numbers stay in the page. */
+const OPEN_TABLE_ROWS = 31;
+/** Tables with more columns go under their chart rather than beside it. */
+const WIDE_TABLE_COLUMNS = 6;
+
+export function renderReportHtml(data: ReportData): string {
+  const isEmpty = data.totals.chats === 0 && data.completeness.length === 0 && data.runs.length === 0;
+  const sections = isEmpty ? [] : reportSections(data);
+  const title = `Chat archive report, ${data.from} – ${data.to}`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:">
+<meta name="generator" content="livechat-archiver npm run report">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body data-report-state="${isEmpty ? 'empty' : 'loading'}">
+<header>
+<h1>Chat archive report</h1>
+<p class="meta">Lake <code>${escapeHtml(data.lake)}</code> · days ${escapeHtml(data.from)} to ${escapeHtml(data.to)} (partition day, UTC) · generated ${escapeHtml(data.generatedAt)}</p>
+${isEmpty ? '' : kpis(data)}
+${isEmpty ? '' : `<nav>${sections.map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join(' · ')}</nav>`}
+${data.notes.map((note) => `<p class="note">⚠ ${escapeHtml(note)}</p>`).join('\n')}
+</header>
+<main>
+${isEmpty ? emptyState(data) : sections.map(renderSection).join('\n')}
+</main>
+${isEmpty ? '' : `<script>${vegaRuntimeScript()}</script>\n<script>${RENDER_SCRIPT}</script>`}
+</body>
+</html>
+`;
+}
+
+function emptyState(data: ReportData): string {
+  return `<section id="empty" class="empty-state"><h2>No data in this range</h2>
+<p>The lake holds no chat, no run manifest and no day plan for ${escapeHtml(data.from)} to ${escapeHtml(data.to)}. Archive those days first (<code>npm run archive -- --from … --to …</code>) or choose another range with <code>--from</code> / <code>--to</code>.</p></section>`;
+}
+
+function kpis(data: ReportData): string {
+  const notComplete = data.completeness.filter((d) => d.status !== 'complete').length;
+  const items: Array<[string, string, string]> = [
+    ['chats', 'chats', formatCount(data.totals.chats)],
+    [
+      'missed',
+      'missed',
+      `${formatCount(data.totals.missed)} (${formatPercent(share(data.totals.missed, data.totals.chats))})`,
+    ],
+    ['days', 'days with chats', formatCount(data.totals.daysWithChats)],
+    ['incomplete', 'days not complete', `${notComplete === 0 ? '' : '⚠ '}${formatCount(notComplete)}`],
+    ['agents', 'agents', formatCount(data.totals.agents)],
+    ['runs', 'archive runs', formatCount(data.runs.length)],
+  ];
+  return `<dl class="kpis">${items
+    .map(([id, label, value]) => `<div data-kpi="${id}"><dt>${label}</dt><dd>${escapeHtml(value)}</dd></div>`)
+    .join('')}</dl>`;
+}
+
+function renderSection(section: ReportSection): string {
+  const specId = `spec-${section.id}`;
+  const chart = section.chart
+    ? `<div class="chart" data-chart="${specId}" role="img" aria-label="${escapeHtml(section.chartLabel)}"></div>
+<script type="application/json" id="${specId}">${jsonForScript(toVega(section.chart))}</script>`
+    : `<p class="empty">${escapeHtml(section.empty ?? 'Nothing to show.')}</p>`;
+  const rows = section.table.rows.length;
+  const table = rows === 0 ? '' : renderTable(section.table);
+  const numbers =
+    rows === 0
+      ? ''
+      : rows > OPEN_TABLE_ROWS
+        ? `<details><summary>Numbers (${rows} rows)</summary>${table}</details>`
+        : table;
+  return `<section id="${section.id}" data-section="${section.id}">
+<h2>${escapeHtml(section.title)}</h2>
+<p class="intro">${escapeHtml(section.intro)}</p>
+<div class="body${section.table.columns.length > WIDE_TABLE_COLUMNS ? ' wide' : ''}">${chart}<div class="numbers">${numbers}</div></div>
+</section>`;
+}
+
+function renderTable(table: Table): string {
+  const head = table.columns
+    .map((c) => `<th scope="col"${c.kind === 'text' ? '' : ' class="num"'}>${escapeHtml(c.label)}</th>`)
+    .join('');
+  const body = table.rows
+    .map((row) => {
+      const cells = row.cells
+        .map((cell, index) => {
+          const column = table.columns[index]!;
+          const shown = formatCell(cell, column);
+          const flag = row.flagged && index === 0 ? '⚠ ' : '';
+          return `<td${column.kind === 'text' ? '' : ' class="num"'}>${flag}${escapeHtml(shown)}</td>`;
+        })
+        .join('');
+      return `<tr${row.flagged ? ' class="flagged"' : ''}>${cells}</tr>`;
+    })
+    .join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+export function formatCell(cell: Cell, column: Column): string {
+  if (cell === null) return '—';
+  if (typeof cell === 'string') return cell;
+  switch (column.kind) {
+    case 'count':
+      return formatCount(cell);
+    case 'seconds':
+      return cell.toFixed(1);
+    case 'percent':
+      return formatPercent(cell);
+    default:
+      return String(cell);
+  }
+}
+
+const formatCount = (n: number) => n.toLocaleString('en-US');
+const formatPercent = (n: number | null) => (n === null ? '—' : `${n.toFixed(1)} %`);
+const share = (part: number, whole: number) => (whole > 0 ? (100 * part) / whole : null);
+
+export function escapeHtml(value: string): string {
+  return value
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
+}
+
+/** JSON inside <script type="application/json">: `<` escaped so no `</script>` or `<!--` can appear. */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replaceAll('<', '\\u003c');
+}
+
+const RENDER_SCRIPT = `
+(function () {
+  var charts = Array.prototype.slice.call(document.querySelectorAll('[data-chart]'));
+  Promise.all(charts.map(function (el) {
+    var spec = JSON.parse(document.getElementById(el.getAttribute('data-chart')).textContent);
+    return new vega.View(vega.parse(spec), { renderer: 'svg', container: el, hover: true }).runAsync();
+  })).then(function () {
+    document.body.setAttribute('data-report-state', 'rendered');
+  }, function (error) {
+    document.body.setAttribute('data-report-state', 'failed');
+    console.error(error);
+  });
+})();
+`;
+
+const STYLE = `
+:root { color-scheme: light; --ink: #1d1d1f; --muted: #5f6368; --line: #dadce0; --flag: #b3261e; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: #fafafa; }
+header, main { max-width: 1240px; margin: 0 auto; padding: 0 24px; }
+header { padding-top: 20px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 0 0 4px; }
+.meta, .intro { color: var(--muted); margin: 0 0 10px; }
+code { font-size: 12px; background: #eef0f2; padding: 1px 4px; border-radius: 3px; }
+nav { margin: 8px 0 4px; font-size: 13px; }
+nav a { color: #1a5fb4; }
+.note { color: var(--flag); font-weight: 600; }
+.kpis { display: flex; flex-wrap: wrap; gap: 10px; margin: 12px 0; }
+.kpis div { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; min-width: 130px; }
+.kpis dt { color: var(--muted); font-size: 12px; }
+.kpis dd { margin: 0; font-size: 20px; font-weight: 600; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 20px; margin: 16px 0; }
+.body { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
+.chart { flex: 0 0 auto; min-height: 60px; }
+.numbers { flex: 1 1 320px; min-width: 280px; overflow-x: auto; }
+table { border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; width: 100%; }
+th, td { border-bottom: 1px solid var(--line); padding: 3px 6px; text-align: left; white-space: nowrap; }
+th { background: #f3f4f6; font-weight: 600; position: sticky; top: 0; }
+.num { text-align: right; }
+tr.flagged td { font-weight: 700; color: var(--flag); }
+details summary { cursor: pointer; color: #1a5fb4; margin-bottom: 6px; }
+.empty, .empty-state p { color: var(--muted); font-style: italic; }
+.wide .numbers { flex-basis: 100%; }
+`;

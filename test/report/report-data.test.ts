@@ -1,0 +1,198 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LakeField } from '#lake/chat-columns.ts';
+import { buildReportData } from '#report/build-report.ts';
+import { optionalColumns } from '#report/lake-aggregates.ts';
+import type { ReportData } from '#report/report-data.ts';
+import { escapeHtml, jsonForScript, renderReportHtml } from '#report/report-html.ts';
+import { reportSections } from '#report/report-sections.ts';
+import { DAY1, DAY2, writeFixtureLake } from '#test/lake/fixtures/chat-lake.ts';
+
+async function fixtureLake(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'report-fixture-'));
+  await writeFixtureLake(dir);
+  return dir;
+}
+
+describe('report data from the fixture lake (known answers)', () => {
+  it('aggregates each day as the named queries define it, latest copy of each chat', async () => {
+    const data = await buildReportData({ lakeDir: await fixtureLake(), outDir: 'unused' });
+    expect([data.from, data.to]).toEqual([DAY1, DAY2]);
+    expect(data.totals).toEqual({ chats: 7, regular: 5, missed: 2, agents: 2, daysWithChats: 2 });
+    expect(data.daily).toEqual([
+      {
+        day: DAY1,
+        total: 4,
+        regular: 3,
+        missed: 1,
+        ratedGood: 1,
+        ratedBad: 1,
+        notRated: 1,
+        withResponse: 3,
+        firstResponseP50: 30,
+        firstResponseP90: 54,
+        withDuration: 3,
+        durationP50: 600,
+        durationP90: 1080,
+      },
+      {
+        day: DAY2,
+        total: 3,
+        regular: 2,
+        missed: 1,
+        ratedGood: 2, // C7's latest copy (run-2) is rated good
+        ratedBad: 0,
+        notRated: 0,
+        withResponse: 2,
+        firstResponseP50: 17.5,
+        firstResponseP90: 19.5,
+        withDuration: 2,
+        durationP50: 675,
+        durationP90: 855,
+      },
+    ]);
+    expect(data.agents).toEqual([
+      { email: 'alice@example.com', name: 'Alice Agent', chats: 3 },
+      { email: 'bob@example.com', name: "Bob O'Brien", chats: 3 },
+    ]);
+    const busy = data.heatmap.filter((cell) => cell.chats > 0);
+    expect(busy).toEqual([
+      { weekday: 5, hour: 8, chats: 1 }, // Friday 2024-03-01, UTC
+      { weekday: 5, hour: 9, chats: 1 },
+      { weekday: 5, hour: 10, chats: 1 },
+      { weekday: 5, hour: 11, chats: 1 },
+      { weekday: 6, hour: 9, chats: 2 },
+      { weekday: 6, hour: 10, chats: 1 },
+    ]);
+    expect(data.heatmap).toHaveLength(7 * 24);
+  });
+
+  it('calls days without a run manifest unplanned, counts re-archived copies, and lists runs known only from the lake', async () => {
+    const data = await buildReportData({ lakeDir: await fixtureLake(), outDir: 'unused' });
+    expect(data.completeness.map((d) => [d.day, d.expected, d.archived, d.duplicates, d.status])).toEqual([
+      [DAY1, null, 4, 0, 'unplanned'],
+      [DAY2, null, 3, 1, 'unplanned'],
+    ]);
+    expect(data.runs.map((r) => [r.runId, r.rowsInLake, r.pages, r.complete])).toEqual([
+      ['run-1', 7, null, null],
+      ['run-2', 1, null, null],
+    ]);
+  });
+
+  it('compares each day with the latest run manifest and day plan: complete, short, incomplete, no data', async () => {
+    const lakeDir = await fixtureLake();
+    const runs = join(lakeDir, 'manifests', 'runs');
+    mkdirSync(join(runs, 'aws-run', '2024-03-03'), { recursive: true });
+    const day = (d: string, status: string, expectedTotal: number) => ({
+      day: d,
+      status,
+      expectedTotal,
+      pages: 1,
+      chatsWritten: expectedTotal,
+      attempts: 1,
+      driftSeen: 0,
+      ...(status === 'complete' ? {} : { problem: 'kept changing after 5 attempts' }),
+    });
+    writeFileSync(
+      join(runs, 'local-1.json'),
+      JSON.stringify({
+        runId: 'local-1',
+        startedAt: '2024-03-03T01:00:00.000Z',
+        finishedAt: '2024-03-03T01:05:00.000Z',
+        lake: lakeDir,
+        filters: {},
+        complete: false,
+        totals: { days: 2, daysComplete: 1, pages: 2, chats: 9, drift: 0, retries: 3 },
+        days: [day(DAY1, 'complete', 4), day(DAY2, 'incomplete', 3)],
+      }),
+    );
+    // An AWS day plan for a day with no chat file: the lake misses all 6 chats it planned.
+    writeFileSync(
+      join(runs, 'aws-run', '2024-03-03', 'plan-1.json'),
+      JSON.stringify({
+        runId: 'aws-run',
+        day: '2024-03-03',
+        attempt: 1,
+        total: 6,
+        pages: 1,
+        plannedAt: '2024-03-04T00:00:00Z',
+      }),
+    );
+    writeFileSync(join(runs, 'broken.json'), '{ not json');
+
+    const data = await buildReportData({ lakeDir, outDir: 'unused', to: '2024-03-04' });
+    expect(data.completeness.map((d) => [d.day, d.expected, d.archived, d.status])).toEqual([
+      [DAY1, 4, 4, 'complete'],
+      [DAY2, 3, 3, 'incomplete'],
+      ['2024-03-03', 6, 0, 'short'],
+      ['2024-03-04', null, 0, 'no data'],
+    ]);
+    expect(data.completeness[1]?.problem).toBe('kept changing after 5 attempts');
+    expect(data.runs.map((r) => [r.runId, r.days, r.pages, r.retries, r.complete])).toEqual([
+      ['local-1', 2, 2, 3, false],
+      ['run-1', null, null, null, null],
+      ['aws-run', 1, null, null, null], // planned 2024-03-04T00:00, before run-2 wrote
+      ['run-2', null, null, null, null],
+    ]);
+    expect(data.notes).toEqual([expect.stringMatching(/^1 manifest file\(s\) could not be read .*broken\.json/)]);
+  });
+
+  it('keeps only the days of --from/--to', async () => {
+    const data = await buildReportData({ lakeDir: await fixtureLake(), outDir: 'unused', from: DAY2, to: DAY2 });
+    expect(data.daily.map((d) => d.day)).toEqual([DAY2]);
+    expect(data.totals.chats).toBe(3);
+  });
+});
+
+describe('optional sections', () => {
+  const field = (name: string, type: LakeField['type']): LakeField => ({ name, type, comment: '' });
+
+  it('appear when the schema has tags and a visitor country, and not before', () => {
+    expect(optionalColumns([field('id', { kind: 'string' })])).toEqual({});
+    const schema = [
+      field('tags', { kind: 'array', element: { kind: 'string' } }),
+      field('visitor', { kind: 'struct', fields: [field('country', { kind: 'string' })] }),
+    ];
+    expect(optionalColumns(schema)).toEqual({ tags: 'tags', country: 'visitor.country' });
+  });
+
+  it('are rendered from tag and country counts', async () => {
+    const data: ReportData = {
+      ...(await buildReportData({ lakeDir: await fixtureLake(), outDir: 'unused' })),
+      tags: [{ name: 'billing', chats: 4 }],
+      countries: [{ name: 'Poland', chats: 2 }],
+    };
+    const ids = reportSections(data).map((s) => s.id);
+    expect(ids).toEqual([
+      'completeness',
+      'chats-per-day',
+      'weekday-hour',
+      'agents',
+      'ratings',
+      'timing',
+      'tags',
+      'countries',
+      'runs',
+    ]);
+  });
+});
+
+describe('HTML', () => {
+  it('escapes lake text in markup and in inlined JSON', async () => {
+    const base = await buildReportData({ lakeDir: await fixtureLake(), outDir: 'unused' });
+    const data: ReportData = {
+      ...base,
+      agents: [{ email: 'x@example.com', name: '</script><img src=x onerror=alert(1)>', chats: 1 }],
+    };
+    const html = renderReportHtml(data);
+    expect(html).not.toContain('<img src=x');
+    expect(html).toContain(escapeHtml('</script><img src=x onerror=alert(1)>'));
+    expect(jsonForScript({ a: '</script><!--' })).toBe('{"a":"\\u003c/script>\\u003c!--"}');
+    // Only the page's own two scripts and the JSON specs: nothing in the data closed a script element early.
+    expect(html.match(/<script>/g)).toHaveLength(2);
+    expect(html).toContain("default-src 'none'");
+  });
+});
