@@ -10,6 +10,7 @@
  */
 import { CHAT_SCHEMA, type LakeField } from '#lake/chat-columns.ts';
 import { type LocalLake, sqlString } from '#lake/duckdb-lake.ts';
+import { DUCKDB, minOf } from '#lake/sql-dialect.ts';
 import type { AgentChats, DailyChats, HeatmapCell, NamedCount } from './report-data.ts';
 
 /** Agents, tags and countries beyond this many are summed into one "others" row. */
@@ -90,7 +91,9 @@ function materializeSql(from: string, to: string, columns: { tags?: string; coun
     columns.country ? `${columns.country} AS country` : null,
   ].filter(Boolean);
   // first_response_s: as the named query first_response_time (the first agent message at or after the
-  // visitor's first message, else after the start), regular chats only.
+  // visitor's first message, else after the start; messages without a timestamp skipped), regular chats only.
+  const timestamps = (predicate: string) =>
+    minOf(DUCKDB, DUCKDB.transform(DUCKDB.filter('messages', 'm', predicate), 'm', 'm."timestamp"'));
   return `CREATE OR REPLACE TEMP TABLE ${REPORT_TABLE} AS
 WITH ranked AS (
   SELECT c.*,
@@ -104,17 +107,13 @@ WITH ranked AS (
 ),
 latest AS (
   SELECT *,
-         coalesce(
-           list_min(list_transform(list_filter(messages, lambda m: m.user_type = 'visitor'), lambda m: m."timestamp")),
-           started_timestamp
-         ) AS asked_at
+         coalesce(${timestamps("m.user_type = 'visitor'")}, started_timestamp) AS asked_at
   FROM ranked
   WHERE copy_rank = 1
 )
 SELECT dt, id, type, rate, duration, started_timestamp, agents, copies,
        CASE WHEN type = 'chat' THEN
-         list_min(list_transform(list_filter(messages, lambda m: m.user_type = 'agent' AND m."timestamp" >= asked_at), lambda m: m."timestamp"))
-           - asked_at
+         ${timestamps(`m.user_type = 'agent' AND m."timestamp" >= asked_at`)} - asked_at
        END AS first_response_s${extra.length > 0 ? `,\n       ${extra.join(',\n       ')}` : ''}
 FROM latest`;
 }

@@ -15,6 +15,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoCommand } from '#cli/demo-command.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { ALL_DAYS } from '#lake/named-queries.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { writeReport } from '#report/build-report.ts';
 import { optionalColumns } from '#report/lake-aggregates.ts';
@@ -114,7 +115,7 @@ describe('HTML report in headless Chromium', () => {
     const { page } = await openReport(reportFile);
     const lake = await openLocalLake(lakeDir);
     try {
-      const perDay = await lake.runNamed('chats_per_day');
+      const perDay = await lake.runNamed('chats_per_day', ALL_DAYS);
       expect(perDay.length).toBe(7);
       const shownPerDay = await tableRows(page, 'chats-per-day');
       expect(shownPerDay.map((row) => [row[0], num(row[1]!), num(row[2]!), num(row[3]!)])).toEqual(
@@ -124,8 +125,12 @@ describe('HTML report in headless Chromium', () => {
       expect(num(await page.$eval('[data-kpi="chats"] dd', (dd) => dd.textContent ?? ''))).toBe(total);
 
       const timing = await tableRows(page, 'timing');
-      const durations = (await lake.runNamed('duration_stats')).filter((row) => row['day_or_total'] !== 'ALL');
-      const responses = (await lake.runNamed('first_response_time')).filter((row) => row['day_or_total'] !== 'ALL');
+      const durations = (await lake.runNamed('duration_stats', ALL_DAYS)).filter(
+        (row) => row['day_or_total'] !== 'ALL',
+      );
+      const responses = (await lake.runNamed('first_response_time', ALL_DAYS)).filter(
+        (row) => row['day_or_total'] !== 'ALL',
+      );
       expect(timing.map((row) => [row[0], num(row[1]!), num(row[2]!), num(row[3]!)])).toEqual(
         responses.map((row) => [
           row['day_or_total'],
@@ -146,12 +151,12 @@ describe('HTML report in headless Chromium', () => {
       const ratings = await tableRows(page, 'ratings');
       const sumColumn = (index: number) => ratings.reduce((sum, row) => sum + (num(row[index]!) ?? 0), 0);
       const share = Object.fromEntries(
-        (await lake.runNamed('rating_share')).map((row) => [row['rating'], row['chats']]),
+        (await lake.runNamed('rating_share', ALL_DAYS)).map((row) => [row['rating'], row['chats']]),
       );
       expect({ good: sumColumn(1), bad: sumColumn(2), not_rated: sumColumn(3) }).toEqual(share);
 
       const agentChats = new Map<string, number>();
-      for (const row of await lake.runNamed('chats_per_agent_per_day')) {
+      for (const row of await lake.runNamed('chats_per_agent_per_day', ALL_DAYS)) {
         const email = String(row['agent_email']);
         agentChats.set(email, (agentChats.get(email) ?? 0) + Number(row['chats']));
       }
