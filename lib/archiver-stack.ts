@@ -35,14 +35,15 @@ export class ArchiverStack extends Stack {
       queue: this.pages.queue,
       credentials: this.credentials,
     });
+    this.athena = new AthenaLake(this, 'Athena', { config, bucket: this.lake.bucket, accessLogs: accessLogs.bucket });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,
       planner: this.functions.planner,
       worker: this.functions.worker,
       queue: this.pages.queue,
       deadLetterQueue: this.pages.deadLetterQueue,
+      completenessQuery: this.athena.dayCompletenessQuery,
     });
-    this.athena = new AthenaLake(this, 'Athena', { config, bucket: this.lake.bucket, accessLogs: accessLogs.bucket });
 
     new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
     new CfnOutput(this, 'PageQueueUrl', { value: this.pages.queue.queueUrl });
@@ -54,5 +55,6 @@ export class ArchiverStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'GlueDatabaseName', { value: this.athena.database.databaseName });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: this.athena.workGroup.ref });
+    new CfnOutput(this, 'DayCompletenessQueryId', { value: this.athena.dayCompletenessQuery.attrNamedQueryId });
   }
 }

@@ -62,8 +62,8 @@ async function expectEveryChatExactlyOnce(out: string, simulator: RunningSimulat
 }
 
 async function manifestOf(out: string): Promise<RunManifest> {
-  const [key] = (await listFiles(join(out, 'manifests'))).filter((file) => file.endsWith('.json'));
-  return JSON.parse(await readFile(join(out, 'manifests', key!), 'utf8')) as RunManifest;
+  const [key] = (await listFiles(join(out, 'manifests', 'runs'))).filter((file) => file.endsWith('.json'));
+  return JSON.parse(await readFile(join(out, 'manifests', 'runs', key!), 'utf8')) as RunManifest;
 }
 
 describe('npm run archive against the simulator', () => {

@@ -38,6 +38,7 @@ import {
   PARTITION_KEYS,
   quoteIdent,
 } from './chat-columns.ts';
+import { DAY_PLAN_COLUMNS, DAY_PLAN_PARTITION, DAY_PLANS_PREFIX, DAY_PLANS_TABLE } from './day-plan-table.ts';
 import { type DayWindow, NAMED_QUERIES } from './named-queries.ts';
 import { DUCKDB } from './sql-dialect.ts';
 
@@ -75,6 +76,7 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
   try {
     connection = await instance.connect();
     await connection.run(createViewSql(root, files, strict));
+    await connection.run(createDayPlansViewSql(root));
   } catch (err) {
     connection?.closeSync();
     instance.closeSync();
@@ -150,6 +152,40 @@ function filesArgument(root: string, files: readonly string[]): string {
   const glob = `${toPosix(root)}/${CHATS_PREFIX}dt=*/*.json.gz`;
   if (!/[*?[\]{}]/.test(root)) return sqlString(glob);
   return `[${files.map((f) => sqlString(toPosix(f))).join(', ')}]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Day plans
+
+/**
+ * The view `day_plans` with the Glue table's columns over `manifests/day-plans/dt=*\/*.json`
+ * (the files found at open time; an empty view when the lake has none, e.g. written before
+ * local runs recorded their plans).
+ */
+function createDayPlansViewSql(root: string): string {
+  const dir = path.join(root, DAY_PLANS_PREFIX);
+  const files = existsSync(dir)
+    ? readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter(
+          (entry) =>
+            entry.isFile() && entry.name.endsWith('.json') && path.basename(entry.parentPath).startsWith('dt='),
+        )
+        .map((entry) => path.join(entry.parentPath, entry.name))
+        .sort()
+    : [];
+  const select = DAY_PLAN_COLUMNS.map(
+    (c) => `CAST(${files.length ? quoteIdent(c.key) : 'NULL'} AS ${c.duckdbType}) AS ${quoteIdent(c.name)}`,
+  );
+  if (files.length === 0) {
+    return `CREATE OR REPLACE VIEW ${DAY_PLANS_TABLE} AS
+SELECT ${select.join(', ')}, CAST(NULL AS VARCHAR) AS ${DAY_PLAN_PARTITION.name} WHERE false`;
+  }
+  const columns = `{${DAY_PLAN_COLUMNS.map((c) => `${sqlString(c.key)}: ${sqlString(c.duckdbType)}`).join(', ')}}`;
+  const source = `[${files.map((f) => sqlString(toPosix(f))).join(', ')}]`;
+  return `CREATE OR REPLACE VIEW ${DAY_PLANS_TABLE} AS
+SELECT ${select.join(', ')}, ${DAY_PLAN_PARTITION.name}
+FROM read_json(${source}, format = 'newline_delimited', hive_partitioning = true,
+  hive_types = {${sqlString(DAY_PLAN_PARTITION.name)}: 'VARCHAR'}, columns = ${columns})`;
 }
 
 // ---------------------------------------------------------------------------------------------

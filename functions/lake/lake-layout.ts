@@ -31,9 +31,15 @@ export function runManifestKey(runId: string): string {
   return `${MANIFESTS_PREFIX}runs/${runId}.json`;
 }
 
-/** What a queued day task planned (AWS runs, where no single process sees the whole run). */
+/**
+ * What each day task planned, one file per run, day and attempt, partitioned by `dt` like the
+ * chats so Athena (table `day_plans`) and DuckDB read them with the same projection. One JSON
+ * object per file, on one line.
+ */
+export const DAY_PLANS_PREFIX = `${MANIFESTS_PREFIX}day-plans/`;
+
 export function dayPlanKey(runId: string, day: string, attempt: number): string {
-  return `${MANIFESTS_PREFIX}runs/${runId}/${day}/plan-${attempt}.json`;
+  return `${DAY_PLANS_PREFIX}dt=${day}/run=${runId}.plan-${attempt}.json`;
 }
 
 /** Created once by the first worker that sees drift, so one re-archive is queued, not one per page. */

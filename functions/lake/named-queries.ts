@@ -73,7 +73,7 @@ function latest(d: SqlDialect, window: DayWindow): string {
 
 type Build = (d: SqlDialect, window: DayWindow) => string;
 
-const WINDOW_NOTE = 'Reads the last 30 days: edit the line marked EDIT HERE: the days.';
+const WINDOW_NOTE = 'Reads the last 30 days: edit the line(s) marked EDIT HERE: the days.';
 
 function query(name: string, description: string, build: Build): NamedQuery {
   const render = (d: SqlDialect, window: DayWindow = DEFAULT_WINDOW) => build(d, window).trim();
@@ -344,6 +344,58 @@ ${daysFilter(d, w, 'dt')}
 GROUP BY id
 HAVING count(*) > 1
 ORDER BY copies DESC, id
+`,
+  ),
+  query(
+    'day_completeness',
+    "Did the archive get every chat? Per day (dt): expected_chats = the total of the day's latest plan (table day_plans: the plan with the latest plannedat across runs and attempts), archived_chats = distinct chat ids in the lake, missing, duplicates (rows beyond one per chat id), and status: complete, missing, duplicates, extra (more chats than planned) or not_planned (chats but no plan). Run it after a night: every row should say complete.",
+    (d, w) => `
+WITH plans AS (
+  SELECT p.dt,
+         p.total AS expected_chats,
+         p.runid AS run_id,
+         p.attempt,
+         p.plannedat AS planned_at,
+         row_number() OVER (PARTITION BY p.dt ORDER BY p.plannedat DESC, p.attempt DESC) AS plan_rank
+  FROM day_plans p
+  ${indent(daysFilter(d, w, 'p.dt'), 2)}
+),
+archived AS (
+  SELECT c.dt,
+         count(DISTINCT c.id) AS archived_chats,
+         count(*) - count(DISTINCT c.id) AS duplicates
+  FROM chats c
+  ${indent(daysFilter(d, w, 'c.dt'), 2)}
+  GROUP BY c.dt
+),
+joined AS (
+  SELECT coalesce(p.dt, a.dt) AS dt,
+         p.expected_chats,
+         coalesce(a.archived_chats, 0) AS archived_chats,
+         coalesce(a.duplicates, 0) AS duplicates,
+         p.run_id,
+         p.attempt,
+         p.planned_at
+  FROM (SELECT * FROM plans WHERE plan_rank = 1) p
+  FULL OUTER JOIN archived a ON a.dt = p.dt
+)
+SELECT dt,
+       expected_chats,
+       archived_chats,
+       greatest(coalesce(expected_chats, 0) - archived_chats, 0) AS missing,
+       duplicates,
+       CASE
+         WHEN expected_chats IS NULL THEN 'not_planned'
+         WHEN archived_chats < expected_chats THEN 'missing'
+         WHEN duplicates > 0 THEN 'duplicates'
+         WHEN archived_chats > expected_chats THEN 'extra'
+         ELSE 'complete'
+       END AS status,
+       run_id,
+       attempt,
+       planned_at
+FROM joined
+ORDER BY dt
 `,
   ),
 ];

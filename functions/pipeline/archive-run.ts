@@ -11,6 +11,7 @@ import {
   type UnitWritten,
   unitLabel,
 } from '#sources/archive-source.ts';
+import { writeDayPlan } from './day-plan.ts';
 import { LocalTaskQueue } from './local-task-queue.ts';
 import { type DayRecord, type RunManifest, summarizeRun, writeRunManifest } from './run-manifest.ts';
 
@@ -134,6 +135,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
 
   async function handleDay(task: DayTask, state: DayState): Promise<void> {
     const plan = await source.planDay(task, context);
+    await writeDayPlan(task, plan, source.name, context);
     state.total = plan.total;
     state.pages = plan.units;
     emit({ type: 'day-planned', day: task.day, attempt: task.attempt, total: plan.total, pages: plan.units });

@@ -1,14 +1,14 @@
-import { dayPlanKey, replanClaimKey } from '#lake/lake-layout.ts';
+import { replanClaimKey } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { type ArchiveTask, type DayTask, dayTask } from '#shared/archive-task.ts';
 import {
   type ArchiveSource,
-  type PlannedDay,
   type SourceContext,
   type UnitOutcome,
   type UnitTask,
   unitOf,
 } from '#sources/archive-source.ts';
+import { writeDayPlan } from './day-plan.ts';
 import type { QueuedTaskResult } from './queued-task-result.ts';
 
 export interface TaskSender {
@@ -40,7 +40,7 @@ export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps):
 
 async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: SourceContext): Promise<QueuedTaskResult> {
   const plan = await deps.source.planDay(task, context);
-  await writeDayPlan(task, plan, context);
+  await writeDayPlan(task, plan, deps.source.name, context);
   const first = plan.first;
   if (first?.outcome.status === 'drift') return replanAfterDrift(first.task, first.outcome, deps);
   await deps.sender.send(plan.tasks);
@@ -55,18 +55,6 @@ async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: Sourc
       ? { firstPage: { chats: first.outcome.written.chats, bytes: first.outcome.written.bytes } }
       : {}),
   };
-}
-
-/** What a day task planned, beside the lake: AWS runs have no single process that sees the whole run. */
-async function writeDayPlan(task: DayTask, plan: PlannedDay, context: SourceContext): Promise<void> {
-  const record = {
-    runId: task.runId,
-    day: task.day,
-    attempt: task.attempt,
-    ...plan.record,
-    plannedAt: context.now().toISOString(),
-  };
-  await context.sink.put(dayPlanKey(task.runId, task.day, task.attempt), Buffer.from(JSON.stringify(record)), 'json');
 }
 
 /** Drift queues one re-archive of the day: the first worker to see it claims the next attempt. */

@@ -15,6 +15,7 @@ import {
   TEXT_INPUT_FORMAT,
   TEXT_OUTPUT_FORMAT,
 } from '#lake/chat-columns.ts';
+import { DAY_PLAN_COLUMNS, DAY_PLANS_PREFIX, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
@@ -40,6 +41,9 @@ export class AthenaLake extends Construct {
   readonly resultsBucket: s3.Bucket;
   readonly workGroup: athena.CfnWorkGroup;
   readonly namedQueries: athena.CfnNamedQuery[];
+  /** What to run after a night: is every planned chat in the lake? */
+  readonly dayCompletenessQuery: athena.CfnNamedQuery;
+  readonly dayPlansTable: glue.S3Table;
 
   constructor(scope: Construct, id: string, { config, bucket, accessLogs }: AthenaLakeProps) {
     super(scope, id);
@@ -59,38 +63,27 @@ export class AthenaLake extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    this.table = new glue.S3Table(this, 'ChatsTable', {
-      database: this.database,
+    this.table = this.projectedTable('ChatsTable', {
+      config,
+      bucket,
       tableName: LAKE_TABLE,
       description:
         'One row per archived copy of a LiveChat chat, partitioned by chat day dt (yyyy-MM-dd): the day the archiver listed the chat under, not the day it ran.',
       columns: CHAT_COLUMNS.map(toGlueColumn),
-      partitionKeys: PARTITION_KEYS.map(toGlueColumn),
-      dataFormat: CHATS_DATA_FORMAT,
+      prefix: CHATS_PREFIX,
       compressed: true,
-      // SSE-S3 objects are decrypted by S3; `has_encrypted_data` is for client-side (CSE-KMS) data only.
-      hasEncryptedData: false,
-      storage: glue.S3TableStorage.fromBucket(bucket),
-      s3Prefix: CHATS_PREFIX,
-      partitionProjection: {
-        [PROJECTED_PARTITION]: glue.PartitionProjectionConfiguration.date({
-          min: config.projectionStart,
-          max: 'NOW',
-          format: 'yyyy-MM-dd',
-          step: { interval: 1, intervalUnit: glue.DateIntervalUnit.DAYS },
-        }),
-      },
-      parameters: {
-        'storage.location.template': `s3://${bucket.bucketName}/${CHATS_PREFIX}${PROJECTED_PARTITION}=\${${PROJECTED_PARTITION}}/`,
-      },
     });
 
-    if (Object.keys(JSON_SERDE.parameters).length > 0) {
-      (this.table.node.defaultChild as glue.CfnTable).addPropertyOverride(
-        'TableInput.StorageDescriptor.SerdeInfo.Parameters',
-        JSON_SERDE.parameters,
-      );
-    }
+    this.dayPlansTable = this.projectedTable('DayPlansTable', {
+      config,
+      bucket,
+      tableName: DAY_PLANS_TABLE,
+      description:
+        'What each day task planned (one row per run, day and attempt; the latest plannedat of a day is what the lake should hold), partitioned by chat day dt.',
+      columns: DAY_PLAN_COLUMNS.map(toGlueColumn),
+      prefix: DAY_PLANS_PREFIX,
+      compressed: false,
+    });
 
     this.resultsBucket = new s3.Bucket(this, 'ResultsBucket', {
       ...secureBucketProps(config, 'athena-results'),
@@ -135,9 +128,57 @@ export class AthenaLake extends Construct {
           queryString: query.athenaSql,
         }),
     );
+    this.dayCompletenessQuery = this.namedQueries.find((query) => query.name === 'day_completeness')!;
+  }
+
+  /** A JSON table over `s3://<lake>/<prefix>dt=…/`, dt projected from projectionStart to NOW. */
+  private projectedTable(
+    id: string,
+    props: {
+      config: ArchiverConfig;
+      bucket: s3.IBucket;
+      tableName: string;
+      description: string;
+      columns: glue.Column[];
+      prefix: string;
+      compressed: boolean;
+    },
+  ): glue.S3Table {
+    const { config, bucket, prefix } = props;
+    const table = new glue.S3Table(this, id, {
+      database: this.database,
+      tableName: props.tableName,
+      description: props.description,
+      columns: props.columns,
+      partitionKeys: PARTITION_KEYS.map(toGlueColumn),
+      dataFormat: CHATS_DATA_FORMAT,
+      compressed: props.compressed,
+      // SSE-S3 objects are decrypted by S3; `has_encrypted_data` is for client-side (CSE-KMS) data only.
+      hasEncryptedData: false,
+      storage: glue.S3TableStorage.fromBucket(bucket),
+      s3Prefix: prefix,
+      partitionProjection: {
+        [PROJECTED_PARTITION]: glue.PartitionProjectionConfiguration.date({
+          min: config.projectionStart,
+          max: 'NOW',
+          format: 'yyyy-MM-dd',
+          step: { interval: 1, intervalUnit: glue.DateIntervalUnit.DAYS },
+        }),
+      },
+      parameters: {
+        'storage.location.template': `s3://${bucket.bucketName}/${prefix}${PROJECTED_PARTITION}=\${${PROJECTED_PARTITION}}/`,
+      },
+    });
+    if (Object.keys(JSON_SERDE.parameters).length > 0) {
+      (table.node.defaultChild as glue.CfnTable).addPropertyOverride(
+        'TableInput.StorageDescriptor.SerdeInfo.Parameters',
+        JSON_SERDE.parameters,
+      );
+    }
+    return table;
   }
 }
 
-function toGlueColumn(column: LakeColumn): glue.Column {
+function toGlueColumn(column: Pick<LakeColumn, 'name' | 'glueType' | 'comment'>): glue.Column {
   return { name: column.name, type: parseGlueType(column.glueType), comment: column.comment };
 }

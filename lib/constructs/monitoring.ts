@@ -1,4 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
+import type * as athena from 'aws-cdk-lib/aws-athena';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -27,6 +28,8 @@ export interface MonitoringProps {
   readonly worker: lambda.IFunction;
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  /** The saved Athena query that tells whether a night archived every planned chat. */
+  readonly completenessQuery: athena.CfnNamedQuery;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -40,7 +43,7 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const { config, planner, worker, queue, deadLetterQueue } = props;
+    const { config, planner, worker, queue, deadLetterQueue, completenessQuery } = props;
 
     this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'LiveChat archiver alarms', enforceSSL: true });
     if (config.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
@@ -145,6 +148,7 @@ export class Monitoring extends Construct {
           }),
         ],
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 })],
+        [completenessWidget(completenessQuery)],
       ],
     });
   }
@@ -168,4 +172,20 @@ export class Monitoring extends Construct {
     alarm.addOkAction(new SnsAction(this.topic));
     this.alarms.push(alarm);
   }
+}
+
+/** After a night: the saved query that compares the day plans with the lake, and where to run it. */
+function completenessWidget(query: athena.CfnNamedQuery): cloudwatch.TextWidget {
+  const region = Aws.REGION;
+  return new cloudwatch.TextWidget({
+    width: 24,
+    height: 4,
+    markdown: [
+      '### Did last night get everything?',
+      `Run the saved query **${query.name}** in the Athena workgroup **${query.workGroup}** ` +
+        `(database **${query.database}**): one row per day, \`status\` = \`complete\` when every planned chat is in the lake. ` +
+        `[Open Athena](https://${region}.console.aws.amazon.com/athena/home?region=${region}#/query-editor) → *Saved queries* → ${query.name} ` +
+        `(named query id \`${query.attrNamedQueryId}\`).`,
+    ].join('\n\n'),
+  });
 }

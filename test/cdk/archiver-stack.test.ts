@@ -8,6 +8,7 @@ import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import type { ArchiverStack } from '#infra/archiver-stack.ts';
 import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
 import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS } from '#lake/chat-columns.ts';
+import { DAY_PLAN_COLUMNS, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
 
 interface Synthesized {
@@ -428,6 +429,14 @@ describe('archiver stack with default config', () => {
       expect(body).toContain(logicalId(stack.pages.deadLetterQueue));
       expect(body).toContain('DLQ visible');
     });
+
+    it('links the day_completeness saved query from the dashboard', () => {
+      const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties);
+      expect(body).toContain('Did last night get everything?');
+      expect(body).toContain('Run the saved query **day_completeness**');
+      expect(body).toContain(`"Fn::GetAtt":["${logicalId(stack.athena.dayCompletenessQuery)}","NamedQueryId"]`);
+      expect(body).toContain('.console.aws.amazon.com/athena/home?region=');
+    });
   });
 
   describe('Glue table and Athena', () => {
@@ -488,6 +497,30 @@ describe('archiver stack with default config', () => {
             OutputLocation: { 'Fn::Join': ['', ['s3://', ref(stack.athena.resultsBucket), '/results/']] },
           },
         },
+      });
+    });
+
+    it('creates the day_plans table over s3://<lake>/manifests/day-plans/, dt projected like chats', () => {
+      const plans = resourceOf(template, 'AWS::Glue::Table', logicalId(stack.athena.dayPlansTable)).Properties
+        .TableInput;
+      expect(plans.Name).toBe(DAY_PLANS_TABLE);
+      expect(plans.StorageDescriptor.Columns).toEqual(
+        DAY_PLAN_COLUMNS.map((c) => ({ Name: c.name, Type: c.glueType, Comment: c.comment })),
+      );
+      expect(plans.StorageDescriptor).toMatchObject({ SerdeInfo: { SerializationLibrary: JSON_SERDE.library } });
+      expect(plans.StorageDescriptor.Location).toEqual({
+        'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), '/manifests/day-plans/']],
+      });
+      expect(plans.PartitionKeys.map((key: { Name: string }) => key.Name)).toEqual(['dt']);
+      expect(plans.Parameters).toMatchObject({
+        'projection.dt.type': 'date',
+        'projection.dt.range': '2020-01-01,NOW',
+        'storage.location.template': {
+          'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), '/manifests/day-plans/dt=${dt}/']],
+        },
+      });
+      template.hasOutput('DayCompletenessQueryId', {
+        Value: { 'Fn::GetAtt': [logicalId(stack.athena.dayCompletenessQuery), 'NamedQueryId'] },
       });
     });
 

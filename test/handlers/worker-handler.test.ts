@@ -53,7 +53,7 @@ describe('worker handler', () => {
     expect(tasks[0]).toMatchObject({ kind: 'page', day: DAY, pages: 3, total: 60, attempt: 1 });
     expect([...bucket.keys()].sort()).toEqual([
       'chats/dt=2026-06-10/page-00001.json.gz',
-      'manifests/runs/run-1/2026-06-10/plan-1.json',
+      'manifests/day-plans/dt=2026-06-10/run=run-1.plan-1.json',
     ]);
     const firstPage = await decodeNdjsonGzip<{ id: string }>(bucket.get('chats/dt=2026-06-10/page-00001.json.gz')!);
     expect(firstPage.map((chat) => chat.id)).toEqual(

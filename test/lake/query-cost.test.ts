@@ -22,6 +22,9 @@ async function planOf(lake: LocalLake, sql: string): Promise<string> {
 
 const count = (text: string, word: string) => text.split(word).length - 1;
 
+/** Lake tables a query reads, once per FROM. */
+const scansOf = (sql: string) => [...sql.matchAll(/\bFROM (chats|day_plans)\b/g)].map((match) => match[1]);
+
 describe('every named query reads the lake once, pruned by dt (DuckDB plan as a proxy for Trino)', () => {
   let lake: LocalLake;
   beforeAll(async () => {
@@ -34,7 +37,10 @@ describe('every named query reads the lake once, pruned by dt (DuckDB plan as a 
   it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))('%s: one scan, no CTE read twice', async (_n, q) => {
     // DuckDB would materialise a CTE referenced twice (one READ_JSON, two CTE_SCANs); Trino reads the lake again.
     const plan = await planOf(lake, q.duckdbSql);
-    expect(count(plan, 'Function: READ_JSON')).toBe(1);
+    const scans = scansOf(q.duckdbSql);
+    expect(scans).toContain('chats');
+    expect(new Set(scans).size, 'each table named in one FROM').toBe(scans.length);
+    expect(count(plan, 'Function: READ_JSON')).toBe(scans.length);
     expect(plan).not.toContain('CTE_SCAN');
   });
 
@@ -57,13 +63,16 @@ describe('every named query reads the lake once, pruned by dt (DuckDB plan as a 
   );
 });
 
-describe('the day window is written once per query, inside the innermost FROM chats', () => {
+describe('the day window is written once per table read, right under its innermost FROM', () => {
   it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))('%s', (_n, q) => {
     for (const sql of [q.athenaSql, q.duckdbSql]) {
-      const windows = sql.match(/^ *-- EDIT HERE: the days to read.*\n *WHERE (?:c\.)?dt .*$/gm) ?? [];
-      expect(windows).toHaveLength(1);
-      // The line right after the scan, below any window function.
-      expect(sql).toMatch(/FROM chats(?: c)?\n *-- EDIT HERE: the days to read.*\n *WHERE (?:c\.)?dt /);
+      const windows = sql.match(/^ *-- EDIT HERE: the days to read.*\n *WHERE (?:\w\.)?dt .*$/gm) ?? [];
+      expect(windows).toHaveLength(scansOf(sql).length);
+      // The line right after each scan, below any window function.
+      const scansWithWindow = sql.match(
+        /FROM (?:chats|day_plans)(?: \w)?\n *-- EDIT HERE: the days to read.*\n *WHERE (?:\w\.)?dt /g,
+      );
+      expect(scansWithWindow).toHaveLength(scansOf(sql).length);
     }
     expect(q.athenaSql).toContain(`dt >= CAST(current_date - INTERVAL '30' DAY AS varchar)`);
   });

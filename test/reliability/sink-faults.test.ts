@@ -131,7 +131,7 @@ describe('sink faults', () => {
     expect(stderr).toMatch(/interrupted: finishing pages in flight/);
     const files = await listFiles(out);
     expect(files.filter((file) => file.endsWith('.partial'))).toEqual([]);
-    const manifestFile = files.find((file) => file.startsWith('manifests/'))!;
+    const manifestFile = files.find((file) => file.startsWith('manifests/runs/'))!;
     const manifest = JSON.parse(await readFile(join(out, manifestFile), 'utf8')) as RunManifest;
     expect(manifest.complete).toBe(false);
     expect(manifest.days.some((day) => day.status === 'interrupted')).toBe(true);

@@ -56,8 +56,8 @@ function expectEveryChatExactlyOnce(out: string, simulator: RunningV36Simulator)
 }
 
 async function manifestOf(out: string): Promise<RunManifest> {
-  const [key] = (await listFiles(join(out, 'manifests'))).filter((file) => file.endsWith('.json'));
-  return JSON.parse(await readFile(join(out, 'manifests', key!), 'utf8')) as RunManifest;
+  const [key] = (await listFiles(join(out, 'manifests', 'runs'))).filter((file) => file.endsWith('.json'));
+  return JSON.parse(await readFile(join(out, 'manifests', 'runs', key!), 'utf8')) as RunManifest;
 }
 
 async function chatFiles(out: string): Promise<string[]> {

@@ -1,0 +1,51 @@
+/**
+ * The `day_plans` table: what each day task planned (`manifests/day-plans/dt=…/run=….plan-N.json`),
+ * one source of truth for the Glue table and the local DuckDB view, like chat-columns.ts is for
+ * `chats`. Glue column names are lower case (the Hive JSON SerDe matches JSON keys to columns
+ * case-insensitively), so `runId` in the file is `runid` in SQL. Keys a plan carries beyond
+ * these columns (the source's own: v2 `pages`, v3.6 `found`, `slices`) are ignored by the table.
+ */
+import { DAY_PLANS_PREFIX } from './lake-layout.ts';
+
+export const DAY_PLANS_TABLE = 'day_plans';
+export { DAY_PLANS_PREFIX };
+
+export interface DayPlanColumn {
+  /** Column name in Glue and DuckDB. */
+  readonly name: string;
+  /** Key in the JSON file. */
+  readonly key: string;
+  readonly glueType: 'string' | 'int';
+  readonly duckdbType: 'VARCHAR' | 'INTEGER';
+  readonly comment: string;
+}
+
+const column = (key: string, type: 'string' | 'int', comment: string): DayPlanColumn => ({
+  name: key.toLowerCase(),
+  key,
+  glueType: type,
+  duckdbType: type === 'int' ? 'INTEGER' : 'VARCHAR',
+  comment,
+});
+
+export const DAY_PLAN_COLUMNS: readonly DayPlanColumn[] = [
+  column('runId', 'string', 'Archive run that planned the day'),
+  column('day', 'string', 'Chat day planned (the same as dt)'),
+  column('attempt', 'int', 'Pass over the day within its run: 1, then +1 per re-archive after drift'),
+  column('source', 'string', "LiveChat API read: 'v2' or 'v3.6'"),
+  column('total', 'int', 'Chats the API reported for the day when it was planned (v3.6: found_chats)'),
+  column('units', 'int', 'Pages (v2) or time slices (v3.6) planned'),
+  column(
+    'plannedAt',
+    'string',
+    'ISO-8601 UTC time the day was planned; the latest plan of a day is the one the lake should match',
+  ),
+];
+
+/** The partition key, the same as the chats table's. */
+export const DAY_PLAN_PARTITION = {
+  name: 'dt',
+  glueType: 'string',
+  duckdbType: 'VARCHAR',
+  comment: 'Partition: chat day yyyy-MM-dd',
+} as const;
