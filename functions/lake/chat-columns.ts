@@ -9,10 +9,16 @@
  * with its threads mapped onto these same columns (functions/sources/v36/archive-mapping.ts);
  * there `_page` is the part number within the slice.
  *
- * Every field comes from the seed API description
- * (shared/seed/livechat-rest-api-v2-list-chats.txt). Optional in the data (absent or null):
- * supervisors, prechat_survey, custom_variables, integration_variables, goals, and a
- * message's agent_id (only agent/supervisor messages carry it).
+ * The columns are the full documented v2 chat object: LiveChat's REST API v2 reference,
+ * "Get list of chats" (livechat-public-docs src/pages/management/configuration-api/v2.0/index.mdx;
+ * see shared/notes/livechat-api-facts.md, section 1), in the order of its example, with the
+ * documented nested fields and types (`goals[].order.price` is a string, e.g. "199"). Also kept,
+ * from real clients of the API: the flat `visitor_name` / `visitor_id` / `visitor_ip` of older
+ * responses (the seed example), `pending` (with include_pending), `tickets`, and a missed
+ * chat's left message (`time`, `email`, `message`). Optional in the data (absent or null):
+ * everything except `id` and the metadata; "only if ..." fields are marked in the comments.
+ * A field the API sends that is not here is still written verbatim and reported by name
+ * (`unknownFieldPaths`), so the table can be extended.
  *
  * The types are described once as a small type tree (`CHAT_SCHEMA`); `glueType`,
  * `duckdbType`, the DuckDB `read_json` columns and the JS validator are all rendered from it.
@@ -20,6 +26,7 @@
 
 export type LakeType =
   | { readonly kind: 'string' }
+  | { readonly kind: 'boolean' }
   | { readonly kind: 'int' }
   | { readonly kind: 'bigint' }
   | { readonly kind: 'array'; readonly element: LakeType }
@@ -43,6 +50,7 @@ export interface LakeColumn {
 const STRING: LakeType = { kind: 'string' };
 const INT: LakeType = { kind: 'int' };
 const BIGINT: LakeType = { kind: 'bigint' };
+const BOOLEAN: LakeType = { kind: 'boolean' };
 const arrayOf = (element: LakeType): LakeType => ({ kind: 'array', element });
 const struct = (...fields: LakeField[]): LakeType => ({ kind: 'struct', fields });
 const field = (name: string, type: LakeType, comment: string, required = false): LakeField =>
@@ -51,50 +59,103 @@ const field = (name: string, type: LakeType, comment: string, required = false):
 const PERSON = struct(field('display_name', STRING, 'Display name'), field('email', STRING, 'Login e-mail'));
 const KEY_VALUE = struct(field('key', STRING, 'Variable name'), field('value', STRING, 'Variable value'));
 
-/** Top-level fields of one lake record, in the order of the seed example, then metadata. */
+const SURVEY_ANSWER = struct(
+  field('key', STRING, 'Question'),
+  field('value', STRING, 'Answer'),
+  field('id', STRING, 'Question id'),
+);
+
+const VISITOR = struct(
+  field('id', STRING, 'LiveChat visitor id, e.g. S1355415390.49b8940793'),
+  field('name', STRING, 'Visitor display name'),
+  field('ip', STRING, 'Visitor IP address'),
+  field('city', STRING, 'City (geolocation, local language)'),
+  field('country', STRING, 'Country name (English)'),
+  field('country_code', STRING, 'ISO 3166-1 alpha-2 country code, e.g. HK'),
+  field('timezone', STRING, 'Visitor time zone, e.g. Asia/Hong_Kong'),
+  field('region', STRING, 'Region: state, voivodeship, canton... (may be empty)'),
+  field('user_agent', STRING, 'Browser user agent'),
+);
+
+/** A transcript line: `messages[]`, and the `message` events of `events[]`. */
+const MESSAGE_FIELDS = [
+  field('author_name', STRING, 'Author display name'),
+  field('text', STRING, 'Message text'),
+  field('date', STRING, 'Message time as the API formats it'),
+  field('timestamp', BIGINT, 'Message time, Unix seconds'),
+  field('user_type', STRING, "'visitor', 'agent' or 'supervisor'"),
+  field('agent_id', STRING, 'Agent login; only on agent/supervisor messages'),
+] as const;
+
+const GOAL = struct(
+  field('id', INT, 'Goal id'),
+  field('name', STRING, 'Goal name'),
+  field('type', STRING, "'sales_tracker' for a tracked sale (absent for plain goals)"),
+  field('date', STRING, 'When the goal was reached, as the API formats it'),
+  field('timestamp', BIGINT, 'When the goal was reached, Unix seconds'),
+  field(
+    'order',
+    struct(
+      field('id', STRING, 'Order id (empty for plain goals)'),
+      field('description', STRING, 'Order description'),
+      field('price', STRING, 'Order price as text, e.g. "199"'),
+      field('currency', STRING, 'Currency code, e.g. CZK'),
+    ),
+    'The sale (reserved word: quote as "order" in SQL)',
+  ),
+);
+
+/** Top-level fields of one lake record, in the order of the documented example, then metadata. */
 export const CHAT_SCHEMA: readonly LakeField[] = [
   field('type', STRING, "Chat type: 'chat' or 'missed_chat'"),
   field('id', STRING, 'LiveChat chat id, e.g. MH022RD0K5 (not unique in the lake: re-archives add copies)', true),
-  field('visitor_name', STRING, 'Visitor display name'),
-  field('visitor_id', STRING, 'LiveChat visitor id'),
+  field('visitor_name', STRING, 'Visitor display name (flat field of older responses; see visitor.name)'),
+  field('visitor_id', STRING, 'LiveChat visitor id (flat field of older responses; see visitor.id)'),
+  field('visitor_ip', STRING, 'Visitor IP address (flat field of older responses; see visitor.ip)'),
+  field('visitor', VISITOR, 'The visitor: id, name, IP, geolocation, time zone, user agent'),
   field('agents', arrayOf(PERSON), 'Agents who took part in the chat (empty for missed chats)'),
   field('supervisors', arrayOf(PERSON), 'Supervisors of the chat (may be absent)'),
   field('rate', STRING, "Rating: 'not_rated', 'rated_good' or 'rated_bad'"),
   field('duration', INT, 'Chat duration in seconds'),
+  field('chat_start_url', STRING, 'Page the chat was started on'),
+  field('referrer', STRING, 'Referrer URL (only if there was one)'),
   field('group', arrayOf(INT), 'Group ids the chat belonged to (reserved word: quote as "group" in SQL)'),
   field('started', STRING, "Start time as the API formats it, e.g. 'Wed, 01/23/13 11:40:53 am'"),
-  field(
-    'prechat_survey',
-    arrayOf(
-      struct(field('key', STRING, 'Question'), field('value', STRING, 'Answer'), field('id', STRING, 'Question id')),
-    ),
-    'Pre-chat survey answers (may be absent)',
-  ),
+  field('prechat_survey', arrayOf(SURVEY_ANSWER), 'Pre-chat survey answers (may be absent)'),
+  field('postchat_survey', arrayOf(SURVEY_ANSWER), 'Post-chat survey answers (may be absent)'),
   field('custom_variables', arrayOf(KEY_VALUE), 'Custom variables from the tracking code (only when defined)'),
   field(
     'integration_variables',
     arrayOf(KEY_VALUE),
     'Integration variables, e.g. facebook.* (only after a Facebook login)',
   ),
+  field('goals', arrayOf(GOAL), 'Goals reached and sales tracked in the chat (only if any)'),
   field(
-    'goals',
-    arrayOf(struct(field('id', INT, 'Goal id'), field('name', STRING, 'Goal name'))),
-    'Goals reached in the chat (only when a goal was reached)',
+    'queue',
+    struct(field('duration', INT, 'Seconds in the queue')),
+    'Queue wait (only if the chat started queued)',
   ),
+  field('tags', arrayOf(STRING), 'Tags of the chat'),
+  field('timezone', STRING, 'Time zone of the dates, e.g. Europe/Berlin'),
+  field('messages', arrayOf(struct(...MESSAGE_FIELDS)), 'Chat transcript in order'),
   field(
-    'messages',
+    'events',
     arrayOf(
       struct(
-        field('author_name', STRING, 'Author display name'),
-        field('text', STRING, 'Message text'),
-        field('date', STRING, 'Message time as the API formats it'),
-        field('timestamp', BIGINT, 'Message time, Unix seconds'),
-        field('user_type', STRING, "'visitor', 'agent' or 'supervisor'"),
-        field('agent_id', STRING, 'Agent login; only on agent/supervisor messages'),
+        ...MESSAGE_FIELDS,
+        field('type', STRING, "'message', 'attachment' or 'event'"),
+        field('files', arrayOf(STRING), 'Attachment URLs (type attachment)'),
+        field('event_type', STRING, "What happened (type event), e.g. 'closed'"),
       ),
     ),
-    'Chat transcript in order',
+    'Everything that happened in the chat, in order: messages, attachments, events',
   ),
+  field('engagement', STRING, "How the chat started: 'auto_invite', 'manual_invite' or 'immediate_start'"),
+  field('pending', BOOLEAN, 'true for a chat that has not ended (only with include_pending=1)'),
+  field('tickets', arrayOf(STRING), 'Tickets created from the chat'),
+  field('time', STRING, 'Missed chat: when the visitor left the message'),
+  field('email', STRING, 'Missed chat: e-mail the visitor left'),
+  field('message', STRING, 'Missed chat: the message the visitor left'),
   field('started_timestamp', BIGINT, 'Chat start, Unix seconds'),
   field('ended_timestamp', BIGINT, 'Chat end, Unix seconds'),
   field('ended', STRING, "End time as the API formats it, e.g. 'Wed, 01/23/13 12:05:09 pm'"),
@@ -111,6 +172,8 @@ export function glueTypeOf(type: LakeType): string {
   switch (type.kind) {
     case 'string':
       return 'string';
+    case 'boolean':
+      return 'boolean';
     case 'int':
       return 'int';
     case 'bigint':
@@ -127,6 +190,8 @@ export function duckdbTypeOf(type: LakeType): string {
   switch (type.kind) {
     case 'string':
       return 'VARCHAR';
+    case 'boolean':
+      return 'BOOLEAN';
     case 'int':
       return 'INTEGER';
     case 'bigint':
@@ -228,6 +293,49 @@ export const TEXT_INPUT_FORMAT = 'org.apache.hadoop.mapred.TextInputFormat';
 export const TEXT_OUTPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat';
 
 // ---------------------------------------------------------------------------------------------
+// Fields the table does not know
+
+const RECORD_TYPE: LakeType = { kind: 'struct', fields: CHAT_SCHEMA };
+const fieldsByName = new WeakMap<LakeType, ReadonlyMap<string, LakeType>>();
+function knownFields(type: Extract<LakeType, { kind: 'struct' }>): ReadonlyMap<string, LakeType> {
+  let known = fieldsByName.get(type);
+  if (!known) {
+    known = new Map(type.fields.map((f) => [f.name, f.type]));
+    fieldsByName.set(type, known);
+  }
+  return known;
+}
+
+/**
+ * Adds to `found` the path of every field of `chat` (at any depth) that is not a column, by
+ * name only (`visitor.language`, `events[].message_json`); values are never reported. Such a
+ * field is still written verbatim: Athena and the default DuckDB view ignore it, the strict
+ * view refuses it, and the run reports it so the table can be extended.
+ */
+export function unknownFieldPaths(chat: unknown, found: Set<string> = new Set()): Set<string> {
+  collectUnknown(chat, RECORD_TYPE, '', found);
+  return found;
+}
+
+function collectUnknown(value: unknown, type: LakeType, path: string, found: Set<string>): void {
+  if (value === null || typeof value !== 'object') return;
+  if (type.kind === 'array') {
+    if (!Array.isArray(value)) return;
+    const itemPath = `${path}[]`;
+    for (const item of value) collectUnknown(item, type.element, itemPath, found);
+    return;
+  }
+  if (type.kind !== 'struct' || Array.isArray(value)) return;
+  const known = knownFields(type);
+  const prefix = path ? `${path}.` : '';
+  for (const [key, child] of Object.entries(value)) {
+    const childType = known.get(key);
+    if (childType === undefined) found.add(`${prefix}${key}`);
+    else if (child !== null && typeof child === 'object') collectUnknown(child, childType, `${prefix}${key}`, found);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // JS-side validator (same rules as the strict DuckDB view)
 
 const INT32_MIN = -(2 ** 31);
@@ -256,6 +364,9 @@ function checkValue(value: unknown, type: LakeType, path: string, out: string[])
   switch (type.kind) {
     case 'string':
       if (typeof value !== 'string') out.push(`${path}: expected string, got ${jsonKind(value)}`);
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') out.push(`${path}: expected boolean, got ${jsonKind(value)}`);
       return;
     case 'int':
     case 'bigint': {

@@ -282,6 +282,8 @@ function valueCheck(v: string, type: LakeType, at: string, depth: number): strin
   switch (type.kind) {
     case 'string':
       return `CASE WHEN json_type(${v}) NOT IN ('VARCHAR', 'NULL') THEN ${got('string')} END`;
+    case 'boolean':
+      return `CASE WHEN json_type(${v}) NOT IN ('BOOLEAN', 'NULL') THEN ${got('boolean')} END`;
     case 'int':
     case 'bigint': {
       const sqlType = type.kind === 'int' ? 'INTEGER' : 'BIGINT';

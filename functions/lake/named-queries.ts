@@ -313,6 +313,20 @@ ORDER BY 1
 `,
   ),
   query(
+    'chats_per_tag',
+    'Chats and missed chats per tag (UNNEST(tags); a chat with several tags counts for each), most used first.',
+    (d, w) => `
+WITH ${latest(d, w)}
+SELECT t.tag,
+       count(DISTINCT l.id) AS chats,
+       count(DISTINCT CASE WHEN l.type = 'missed_chat' THEN l.id END) AS missed_chats
+FROM latest l
+CROSS JOIN UNNEST(l.tags) AS t (tag)
+GROUP BY t.tag
+ORDER BY 2 DESC, 1
+`,
+  ),
+  query(
     'archive_runs',
     'Archiver bookkeeping per _run_id: rows written, distinct chats, partitions touched, highest page, first and last _archived_at. All rows, no dedup.',
     (d, w) => `

@@ -6,6 +6,7 @@
  * yields byte-identical chats, and generating one chat never shifts another.
  */
 import { formatV2Date } from '#sources/v36/archive-mapping.ts';
+import { documentedDetails } from './chat-details.ts';
 
 export type Chat = Record<string, unknown> & {
   id: string;
@@ -421,7 +422,7 @@ export function generateChat({ seed, rng, startedTs, usedIds }: GenerateChatInpu
       t += int(rng, 5, 120);
     }
   } else {
-    const n = int(rng, 2, 14);
+    const n = int(rng, 2, 5);
     let agentTurn = chance(rng, 0.5); // the seed example starts with the agent greeting
     let greeted = false;
     for (let i = 0; i < n; i++) {
@@ -506,23 +507,47 @@ export function generateChat({ seed, rng, startedTs, usedIds }: GenerateChatInpu
     }
   }
 
-  // Key order follows the API documentation example.
+  // The rest of the documented object comes from streams of its own: the fields above stay as they were.
+  const details = documentedDetails({
+    rng: rngFor(seed, 'details', id),
+    visitorRng: rngFor(seed, 'visitor-details', visitor.id),
+    visitor,
+    missed,
+    startedTs,
+    endedTs,
+    messages,
+    ...(goals ? { goals } : {}),
+    formatDate: formatLiveChatDate,
+  });
+
+  // Key order follows the API documentation example (the flat visitor fields of older responses after `id`).
   const chat: Chat = {
     type: missed ? 'missed_chat' : 'chat',
     id,
     visitor_name: visitor.name,
     visitor_id: visitor.id,
+    visitor_ip: details.visitorIp,
+    visitor: details.visitor,
     agents,
     ...(supervisors ? { supervisors } : {}),
     rate,
     duration: endedTs - startedTs,
+    chat_start_url: details.chatStartUrl,
+    ...(details.referrer ? { referrer: details.referrer } : {}),
     group: [group],
     started: formatLiveChatDate(startedTs),
     ...(prechat ? { prechat_survey: prechat } : {}),
+    ...(details.postchatSurvey ? { postchat_survey: details.postchatSurvey } : {}),
     ...(customVariables ? { custom_variables: customVariables } : {}),
     ...(integrationVariables ? { integration_variables: integrationVariables } : {}),
-    ...(goals ? { goals } : {}),
+    ...(details.goals ? { goals: details.goals } : {}),
+    ...(details.queue ? { queue: details.queue } : {}),
+    tags: details.tags,
+    timezone: details.timezone,
     messages,
+    events: details.events,
+    engagement: details.engagement,
+    ...details.leftMessage,
     started_timestamp: startedTs,
     ended_timestamp: endedTs,
     ended: formatLiveChatDate(endedTs),

@@ -224,7 +224,8 @@ describe('strict schema', () => {
   }
 
   it.each([
-    ['an unknown top-level field', { tags: ['vip'] }, /\$: unknown field\(s\): tags/],
+    ['an unknown top-level field', { greeting: 'hi' }, /\$: unknown field\(s\): greeting/],
+    ['a string given as a boolean', { pending: 'true' }, /\$\.pending: expected boolean, got VARCHAR/],
     ['an int given as a string', { duration: '600' }, /\$\.duration: expected int, got VARCHAR/],
     ['a non-integral int', { duration: 1.5 }, /\$\.duration: expected int, got DOUBLE/],
     ['an int out of range', { duration: 3_000_000_000 }, /\$\.duration: int out of range: 3000000000/],
@@ -236,6 +237,11 @@ describe('strict schema', () => {
       'an unknown field inside messages',
       { messages: [{ author_name: 'x', text: 'y', timestamp: 1, user_type: 'visitor', event_type: 'message' }] },
       /\$\.messages\[\]: unknown field\(s\): event_type/,
+    ],
+    [
+      'an unknown field inside a nested struct',
+      { visitor: { id: 'v', language: 'pl' } },
+      /\$\.visitor: unknown field\(s\): language/,
     ],
     [
       'a struct field of the wrong type',
