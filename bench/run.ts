@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only throughput,worker,lambda,scale,query]`
+ * `npm run bench [-- --quick] [-- --only throughput,worker,lambda,scale,query,report]`
  *
  * Runs the benchmarks of issue 7 and writes bench/RESULTS.md: each figure against
  * its target, the command, and the machine. Benchmarks are not tests: a missed target
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { daysInRange } from '#shared/day-range.ts';
 import { lambdaPackage } from './cases/lambda-package.ts';
 import { query } from './cases/query.ts';
+import { report } from './cases/report.ts';
 import { scale } from './cases/scale.ts';
 import { throughputAndBaseline } from './cases/throughput.ts';
 import { fetchPageText, workerCost } from './cases/worker-cost.ts';
@@ -19,7 +20,7 @@ import { configFor } from './support/config.ts';
 import { BENCH_DIR, PROJECT_ROOT, startSimulatorProcess } from './support/processes.ts';
 import { loadAverage, machineFacts, renderResults, renderTable, type Section, s } from './support/report.ts';
 
-const CASES = ['throughput', 'worker', 'lambda', 'scale', 'query'] as const;
+const CASES = ['throughput', 'worker', 'lambda', 'scale', 'query', 'report'] as const;
 type CaseName = (typeof CASES)[number];
 
 const { values } = parseArgs({
@@ -78,6 +79,7 @@ if (selected.has('throughput') || selected.has('worker')) {
 if (selected.has('lambda')) sections.push(await timed('4. lambda package', () => lambdaPackage(config, log)));
 if (selected.has('scale')) sections.push(await timed('5. scale', () => scale(config, log)));
 if (selected.has('query')) sections.push(await timed('6. query', () => query(config, log)));
+if (selected.has('report')) sections.push(await timed('7. HTML report', () => report(config, log)));
 
 const totalMs = performance.now() - started;
 const command = `npm run bench${mode === 'quick' ? ' -- --quick' : ''}`;

@@ -22,7 +22,7 @@ const CACHE_VERSION = 1;
  * writer (archivePage + LocalFileSink) from data generated in memory (no HTTP).
  * Cached across bench runs under the OS temp dir.
  */
-async function cachedLake(
+export async function cachedLake(
   days: readonly string[],
   chatsPerDay: number,
   log: (line: string) => void,

@@ -20,6 +20,8 @@ export interface BenchConfig {
   };
   planner: { from: string; to: string };
   query: { chatsPerDay: number; from: string; to: string; runs: number };
+  /** The HTML report: over the query lake, and over a year of days. */
+  report: { yearFrom: string; yearTo: string; yearChatsPerDay: number };
 }
 
 export function configFor(mode: Mode): BenchConfig {
@@ -53,5 +55,6 @@ export function configFor(mode: Mode): BenchConfig {
       to: quick ? '2024-02-09' : '2024-06-08',
       runs: 3,
     },
+    report: { yearFrom: '2023-01-01', yearTo: quick ? '2023-03-31' : '2023-12-31', yearChatsPerDay: 100 },
   };
 }

@@ -1,10 +1,11 @@
 /**
  * The report's numbers, computed by DuckDB over the `chats` view of duckdb-lake.ts.
  *
- * One scan of the lake: the latest copy of each chat in the range (the named queries' rule:
- * greatest `_archived_at`, then `_run_id`, then `_page`) is reduced to the few columns the
- * report needs, with its first response time and copy count, into a temporary table; every
- * section then aggregates that table in memory. Definitions follow NAMED_QUERIES, so the
+ * One scan of the lake: every copy of each chat in the range is reduced to the few columns the
+ * report needs, with its first response time, copy count and rank (the named queries' rule for
+ * the latest copy: greatest `_archived_at`, then `_run_id`, then `_page`), into a temporary
+ * table; every section then aggregates that table in memory (the latest copies, except the
+ * rows each run wrote). Definitions follow NAMED_QUERIES, so the
  * report's numbers equal `chats_per_day`, `rating_share`, `duration_stats` and
  * `first_response_time` over the same days (the browser test checks this).
  */
@@ -40,7 +41,10 @@ export function optionalColumns(schema: readonly LakeField[] = CHAT_SCHEMA): { t
   };
 }
 
-const REPORT_TABLE = 'report_chats';
+/** Every copy in the range, reduced to the report's columns (one scan of the lake). */
+const COPIES_TABLE = 'report_copies';
+/** The latest copy of each chat. */
+const REPORT_TABLE = `(SELECT * FROM ${COPIES_TABLE} WHERE copy_rank = 1)`;
 
 export async function aggregateChats(
   lake: LocalLake,
@@ -55,7 +59,7 @@ export async function aggregateChats(
     const heatmap = await lake.query<HeatmapCell>(HEATMAP_SQL);
     const agents = await lake.query<AgentChats>(AGENTS_SQL);
     const rowsPerRun = await lake.query<{ run_id: string; rows: number; first_archived_at: string | null }>(
-      rowsPerRunSql(from, to),
+      ROWS_PER_RUN_SQL,
     );
     const result: ChatAggregates = {
       daily: daily.map(toDaily),
@@ -81,7 +85,7 @@ export async function aggregateChats(
     }
     return result;
   } finally {
-    await lake.query(`DROP TABLE IF EXISTS ${REPORT_TABLE}`);
+    await lake.query(`DROP TABLE IF EXISTS ${COPIES_TABLE}`);
   }
 }
 
@@ -94,28 +98,30 @@ function materializeSql(from: string, to: string, columns: { tags?: string; coun
   // visitor's first message, else after the start; messages without a timestamp skipped), regular chats only.
   const timestamps = (predicate: string) =>
     minOf(DUCKDB, DUCKDB.transform(DUCKDB.filter('messages', 'm', predicate), 'm', 'm."timestamp"'));
-  return `CREATE OR REPLACE TEMP TABLE ${REPORT_TABLE} AS
-WITH ranked AS (
-  SELECT c.*,
-         row_number() OVER (
-           PARTITION BY c.id
-           ORDER BY c."_archived_at" DESC, c."_run_id" DESC, c."_page" DESC
-         ) AS copy_rank,
-         count(*) OVER (PARTITION BY c.id) AS copies
-  FROM chats c
-  WHERE c.dt BETWEEN ${sqlString(from)} AND ${sqlString(to)}
+  // Each copy is reduced to small columns before the window, so the sort never carries messages.
+  return `CREATE OR REPLACE TEMP TABLE ${COPIES_TABLE} AS
+WITH asked AS (
+  SELECT *, coalesce(${timestamps("m.user_type = 'visitor'")}, started_timestamp) AS asked_at
+  FROM chats
+  WHERE dt BETWEEN ${sqlString(from)} AND ${sqlString(to)}
 ),
-latest AS (
+slim AS (
+  SELECT dt, id, type, rate, duration, started_timestamp, agents, "_archived_at", "_run_id", "_page",
+         CASE WHEN type = 'chat' THEN
+           ${timestamps(`m.user_type = 'agent' AND m."timestamp" >= asked_at`)} - asked_at
+         END AS first_response_s${extra.length > 0 ? `,\n         ${extra.join(',\n         ')}` : ''}
+  FROM asked
+),
+ranked AS (
   SELECT *,
-         coalesce(${timestamps("m.user_type = 'visitor'")}, started_timestamp) AS asked_at
-  FROM ranked
-  WHERE copy_rank = 1
+         row_number() OVER (
+           PARTITION BY id
+           ORDER BY "_archived_at" DESC, "_run_id" DESC, "_page" DESC
+         ) AS copy_rank,
+         count(*) OVER (PARTITION BY id) AS copies
+  FROM slim
 )
-SELECT dt, id, type, rate, duration, started_timestamp, agents, copies,
-       CASE WHEN type = 'chat' THEN
-         ${timestamps(`m.user_type = 'agent' AND m."timestamp" >= asked_at`)} - asked_at
-       END AS first_response_s${extra.length > 0 ? `,\n       ${extra.join(',\n       ')}` : ''}
-FROM latest`;
+SELECT * FROM ranked`;
 }
 
 interface DailyRow {
@@ -174,14 +180,14 @@ const AGENTS_SQL = `
 SELECT a.agent.email AS email,
        max(a.agent.display_name) AS name,
        count(DISTINCT r.id) AS chats
-FROM ${REPORT_TABLE} r
+FROM ${REPORT_TABLE} AS r
 CROSS JOIN UNNEST(r.agents) AS a (agent)
 GROUP BY a.agent.email
 ORDER BY chats DESC, email`;
 
 const TAGS_SQL = `
 SELECT t.tag AS name, count(DISTINCT r.id) AS chats
-FROM ${REPORT_TABLE} r
+FROM ${REPORT_TABLE} AS r
 CROSS JOIN UNNEST(r.tags) AS t (tag)
 GROUP BY t.tag
 ORDER BY chats DESC, name`;
@@ -193,13 +199,10 @@ GROUP BY 1
 ORDER BY chats DESC, name`;
 
 /** Every copy counts here: this is what each run wrote, not the deduplicated chats. */
-function rowsPerRunSql(from: string, to: string): string {
-  return `
+const ROWS_PER_RUN_SQL = `
 SELECT "_run_id" AS run_id, count(*) AS rows, min("_archived_at") AS first_archived_at
-FROM chats
-WHERE dt BETWEEN ${sqlString(from)} AND ${sqlString(to)}
+FROM ${COPIES_TABLE}
 GROUP BY 1`;
-}
 
 function toDaily(row: DailyRow): DailyChats {
   return {
