@@ -1,3 +1,4 @@
+import { redactionSchema } from './privacy/redaction.ts';
 import { chatFiltersSchema } from './shared/chat-filters.ts';
 import { isTimeZone } from './shared/day-range.ts';
 import * as z from './shared/zod-mini.ts';
@@ -9,20 +10,24 @@ const text = () => z.string().check(z.minLength(1));
 const envInt = (min: number, max: number, fallback: number) =>
   z._default(z.coerce.number().check(z.multipleOf(1), z.minimum(min), z.maximum(max)), fallback);
 
-const jsonFilters = z.pipe(
-  z._default(z.string(), '{}'),
+/** A JSON-valued variable: `name` in the error when it is not JSON, then checked by `schema`. */
+const parsedJson = <T extends z.ZodMiniType>(name: string, schema: T) =>
   z.pipe(
     z.transform((json: string, context) => {
       try {
         return JSON.parse(json) as unknown;
       } catch {
-        context.issues.push({ code: 'custom', message: 'FILTERS is not JSON', input: json });
+        context.issues.push({ code: 'custom', message: `${name} is not JSON`, input: json });
         return z.NEVER;
       }
     }),
-    chatFiltersSchema,
-  ),
-);
+    schema,
+  );
+
+const jsonFilters = z.pipe(z._default(z.string(), '{}'), parsedJson('FILTERS', chatFiltersSchema));
+
+/** What is never stored (cdk.json `redact`, as JSON); unset keeps everything. */
+const jsonRedaction = z.optional(z.pipe(z.string(), parsedJson('REDACT', redactionSchema)));
 
 const timeZone = z._default(z.string().check(z.refine(isTimeZone, 'unknown time zone')), 'UTC');
 const source = z._default(z.enum(['v2', 'v3.6']), 'v2');
@@ -52,6 +57,7 @@ const workerEnv = z.object({
   REGION: z.optional(z.string().check(z.regex(/^[a-z]{2,10}$/))),
   /** v3.6 only: found_chats above which a day is archived as 24 hour slices. */
   BUSY_DAY_THRESHOLD: envInt(1, 1_000_000, 2_000),
+  REDACT: jsonRedaction,
 });
 
 export type PlannerConfig = z.infer<typeof plannerEnv>;

@@ -38,7 +38,13 @@ async function recordHandler(record: SQSRecord): Promise<void> {
   const task = decodeTask(record.body);
   // Powertools Parameters caches the secret across invocations (5 min).
   const source = sourceOf(await getSecret(config.SECRET_ID, { maxAge: 300 }));
-  const result = await handleQueuedTask(task, { source, sink, sender, maxAttempts: config.MAX_ATTEMPTS });
+  const result = await handleQueuedTask(task, {
+    source,
+    sink,
+    sender,
+    maxAttempts: config.MAX_ATTEMPTS,
+    redaction: config.REDACT,
+  });
   const report = reportOf(result);
   for (const [name, value] of Object.entries(report.counts)) metrics.addMetric(name, MetricUnit.Count, value);
   logger[report.level](report.message, { runId: task.runId, attempt: task.attempt, ...result });

@@ -1,5 +1,7 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
+import { FIELD_PATH } from '#privacy/redaction.ts';
+import { MASK_KINDS } from '#privacy/text-masks.ts';
 import { chatFiltersSchema } from '#shared/chat-filters.ts';
 import { isRealDay, isTimeZone } from '#shared/day-range.ts';
 
@@ -125,6 +127,25 @@ export const configSchema = z
       .default('livechat-archiver')
       .describe('Athena workgroup that enforces result encryption and the scan cutoff.'),
     athenaResultsExpirationDays: int(1, 3650).default(30).describe('Days Athena query results are kept.'),
+    redact: z
+      .preprocess(
+        fromJson,
+        z
+          .object({
+            fields: z.array(z.string().regex(FIELD_PATH, 'must be dotted field paths such as visitor.ip')).optional(),
+            mask: z.array(z.enum(MASK_KINDS)).optional(),
+          })
+          .strict(),
+      )
+      .optional()
+      .describe(
+        'What is never stored: {"fields": [dotted paths dropped from every record], "mask": ["cards", "emails", "phones"] masked in free text} (see "Privacy"); nothing if unset.',
+      ),
+    retentionDays: int(1, 36500)
+      .optional()
+      .describe(
+        'Days chat files (every chat table prefix) are kept after they are written; expired and overwritten copies go a day later (see "Privacy"); kept forever if unset.',
+      ),
     noncurrentVersionExpirationDays: int(1, 3650)
       .default(90)
       .describe('Days an overwritten lake object version is kept.'),

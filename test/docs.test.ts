@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { USAGE } from '#cli/archive-args.ts';
 import { ERASE_USAGE } from '#cli/erase-args.ts';
+import { PRUNE_USAGE } from '#cli/prune-args.ts';
 import { REPORT_USAGE } from '#cli/report-command.ts';
 import { configSchema } from '#infra/config.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
@@ -20,7 +21,7 @@ describe('README matches the code', () => {
   });
 
   it('documents every CLI flag', () => {
-    for (const usage of [USAGE, ERASE_USAGE]) {
+    for (const usage of [USAGE, ERASE_USAGE, PRUNE_USAGE]) {
       for (const flag of usage.match(/--[a-z-]+/g) ?? []) expect(readme, flag).toContain(flag);
     }
   });

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { type RedactionConfig, redactionSchema } from '#privacy/redaction.ts';
 import { type ChatFilters, chatFiltersSchema } from '#shared/chat-filters.ts';
 import { daysInRange } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
@@ -9,7 +10,7 @@ export const MAX_RANGE_DAYS = 3_660;
 export const USAGE = `usage: npm run archive -- --from YYYY-MM-DD [--to YYYY-MM-DD] (--out DIR | --bucket NAME [--prefix P])
          [--api-url URL] [--concurrency N] [--max-attempts N] [--type chat|missed_chat] [--group N] [--agent LOGIN]
          [--goal ID] [--has-goal 1|0] [--rate rated|not_rated|rated_good|rated_bad] [--query TEXT] [--visitor-id ID]
-         [--source v2|v3.6] [--region dal|fra]
+         [--source v2|v3.6] [--region dal|fra] [--redact cards,emails,phones] [--redact-field PATH]...
 credentials (environment): v2: LIVECHAT_BEARER_TOKEN, or LIVECHAT_LOGIN (agent e-mail) and LIVECHAT_PAT
   (Personal Access Token, scope archives_read), or the legacy LIVECHAT_LOGIN and LIVECHAT_API_KEY;
   v3.6: LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT (Personal Access Token), or LIVECHAT_BEARER_TOKEN`;
@@ -30,6 +31,8 @@ export interface ArchiveArgs {
   source: Source;
   /** `X-Region` header (data centre of the account: dal or fra), if given. */
   region?: string;
+  /** What is never stored; absent when neither --redact nor --redact-field is given. */
+  redaction?: RedactionConfig;
 }
 
 /** Parses and validates `npm run archive` arguments; any problem is one InvalidInputError line. */
@@ -59,6 +62,8 @@ export function parseArchiveArgs(argv: readonly string[], today = new Date().toI
         'visitor-id': { type: 'string' },
         source: { type: 'string' },
         region: { type: 'string' },
+        redact: { type: 'string' },
+        'redact-field': { type: 'string', multiple: true },
       },
     }));
   } catch (error) {
@@ -84,10 +89,12 @@ export function parseArchiveArgs(argv: readonly string[], today = new Date().toI
     throw new InvalidInputError(`--region must be a data centre such as dal or fra, got "${values.region}"`);
   }
 
+  const redaction = parseRedaction(values.redact, values['redact-field']);
   return {
     days,
     destination,
     source,
+    ...(redaction ? { redaction } : {}),
     ...(values.region !== undefined ? { region: values.region } : {}),
     apiUrl: parseUrl(values['api-url'] ?? DEFAULT_API_URL),
     concurrency: integerIn('concurrency', values.concurrency ?? '4', 1, 64),
@@ -112,6 +119,24 @@ function parseFilters(raw: Record<string, unknown>): ChatFilters {
     const issue = parsed.error.issues[0];
     const flag = String(issue?.path[0] ?? '').replace('_', '-');
     throw new InvalidInputError(`--${flag}: ${issue?.message ?? 'invalid value'}`);
+  }
+  return parsed.data;
+}
+
+function parseRedaction(kinds: string | undefined, fields: string[] | undefined): RedactionConfig | undefined {
+  if (kinds === undefined && fields === undefined) return undefined;
+  const parsed = redactionSchema.safeParse({
+    ...(kinds !== undefined ? { mask: kinds.split(',').map((kind) => kind.trim()) } : {}),
+    ...(fields !== undefined ? { fields } : {}),
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const flag = issue?.path[0] === 'mask' ? '--redact' : '--redact-field';
+    throw new InvalidInputError(
+      flag === '--redact'
+        ? `--redact takes a comma-separated list of cards, emails, phones, got "${kinds}"`
+        : `--redact-field takes a dotted field path such as visitor.ip, got "${fields?.[Number(issue?.path[1] ?? 0)]}"`,
+    );
   }
   return parsed.data;
 }

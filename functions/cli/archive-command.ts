@@ -70,6 +70,7 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
       filters: args.filters,
       source,
       sink,
+      ...(args.redaction ? { redaction: args.redaction } : {}),
       concurrency: args.concurrency,
       maxAttempts: args.maxAttempts,
       redeliveryDelayMs: io.redeliveryDelayMs,
@@ -153,7 +154,8 @@ export function formatSummary(manifest: RunManifest): string {
   const lines = [
     `run ${manifest.runId}: ${manifest.complete ? 'complete' : 'INCOMPLETE'}`,
     `  days ${totals.daysComplete}/${totals.days} complete, ${totals.pages} pages, ${totals.chats} chats, ` +
-      `${totals.retries} retries, ${totals.drift} drift re-archives`,
+      `${totals.retries} retries, ${totals.drift} drift re-archives, ` +
+      `${totals.dropped} chats of erased visitors dropped`,
     `  lake ${manifest.lake}`,
   ];
   for (const day of manifest.days.filter((record) => record.status !== 'complete')) {

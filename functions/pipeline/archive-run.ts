@@ -1,5 +1,7 @@
 import PQueue from 'p-queue';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import type { RedactionConfig } from '#privacy/redaction.ts';
+import { loadWritePrivacy } from '#privacy/write-privacy.ts';
 import { type DayTask, dayTask, decodeTask, encodeTask } from '#shared/archive-task.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
 import { InvalidInputError, LivechatAuthError, LivechatRequestError, LivechatResponseError } from '#shared/errors.ts';
@@ -29,6 +31,8 @@ export interface ArchiveRunOptions {
   /** The LiveChat API to archive from (v2 pages or v3.6 slices). */
   source: ArchiveSource;
   sink: LakeSink;
+  /** What is never stored (fields dropped, kinds masked in free text); unset keeps everything. */
+  redaction?: RedactionConfig;
   concurrency: number;
   /** Passes over one day before drift makes it count as incomplete. */
   maxAttempts?: number;
@@ -49,6 +53,8 @@ interface DayState {
   pages: number;
   /** Chats written per unit (v2 page, v3.6 slice), keyed by its label. */
   written: Map<string, number>;
+  /** Chats of erased visitors fetched and not written, per unit. */
+  dropped: Map<string, number>;
   /** Chat ids written by this pass, so a chat on two units is caught even if `total` stayed put. */
   ids: Set<string>;
   inFlight: number;
@@ -77,7 +83,12 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   // compressed and written does not hold a request slot (bench/RESULTS.md, section 1).
   const requests = new PQueue({ concurrency: options.concurrency });
   const { source } = options;
-  const context: SourceContext = { sink: options.sink, now, request: (call) => requests.add(call) };
+  const baseContext = { sink: options.sink, now, request: <T>(call: () => Promise<T>) => requests.add(call) };
+  /** Per task: an erasure recorded before a task starts applies to its writes. */
+  const contextForTask = async (): Promise<SourceContext> => ({
+    ...baseContext,
+    privacy: await loadWritePrivacy(options.sink, options.redaction),
+  });
 
   const queue = new LocalTaskQueue({
     concurrency: options.concurrency * 2,
@@ -125,26 +136,32 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     if (state.record || task.attempt !== state.attempt || state.replanPending) return; // superseded
     state.inFlight += 1;
     try {
-      if (task.kind === 'day') await handleDay(task, state);
-      else await unitDone(task, state, await source.runTask(task, context));
+      const context = await contextForTask();
+      if (task.kind === 'day') await handleDay(task, state, context);
+      else await unitDone(task, state, await source.runTask(task, context), context);
     } finally {
       state.inFlight -= 1;
     }
     if (state.replanPending && state.inFlight === 0 && !state.record) replan(task.day, state);
   }
 
-  async function handleDay(task: DayTask, state: DayState): Promise<void> {
+  async function handleDay(task: DayTask, state: DayState, context: SourceContext): Promise<void> {
     const plan = await source.planDay(task, context);
     await writeDayPlan(task, plan, source.name, context);
     state.total = plan.total;
     state.pages = plan.units;
     emit({ type: 'day-planned', day: task.day, attempt: task.attempt, total: plan.total, pages: plan.units });
     for (const unitTask of plan.tasks) queue.send(encodeTask(unitTask), 1);
-    if (plan.first) await unitDone(plan.first.task, state, plan.first.outcome);
-    else if (plan.units === 0) await settle(task, state);
+    if (plan.first) await unitDone(plan.first.task, state, plan.first.outcome, context);
+    else if (plan.units === 0) await settle(task, state, context);
   }
 
-  async function unitDone(task: UnitTask, state: DayState, outcome: UnitOutcome): Promise<void> {
+  async function unitDone(
+    task: UnitTask,
+    state: DayState,
+    outcome: UnitOutcome,
+    context: SourceContext,
+  ): Promise<void> {
     if (outcome.status === 'drift') {
       driftSeen(task, state, outcome.reason);
       return;
@@ -156,17 +173,16 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     }
     for (const id of outcome.ids) state.ids.add(id);
     state.written.set(unitLabel(task), outcome.written.chats);
+    state.dropped.set(unitLabel(task), outcome.written.dropped);
     emit({ type: 'unit-written', written: outcome.written });
-    if (state.written.size === state.pages && !state.replanPending) await settle(task, state);
+    if (state.written.size === state.pages && !state.replanPending) await settle(task, state, context);
   }
 
   /** Every unit of the pass is written: the source confirms the day is whole, or it is drift. */
-  async function settle(task: DayTask | UnitTask, state: DayState): Promise<void> {
-    let chats = 0;
-    for (const written of state.written.values()) chats += written;
+  async function settle(task: DayTask | UnitTask, state: DayState, context: SourceContext): Promise<void> {
     const drift = await source.settleDay(
       dayTask(options.runId, task.day, task.attempt, filters),
-      { units: state.pages, chats },
+      { units: state.pages, chats: sum(state.written), dropped: sum(state.dropped) },
       context,
     );
     if (drift === undefined) finishDay(task.day, 'complete');
@@ -206,6 +222,7 @@ function newDayState(attempt: number): DayState {
     total: 0,
     pages: 0,
     written: new Map(),
+    dropped: new Map(),
     ids: new Set(),
     inFlight: 0,
     driftSeen: 0,
@@ -213,15 +230,20 @@ function newDayState(attempt: number): DayState {
   };
 }
 
+function sum(counts: ReadonlyMap<string, number>): number {
+  let total = 0;
+  for (const count of counts.values()) total += count;
+  return total;
+}
+
 function recordOf(day: string, state: DayState, status: DayRecord['status'], problem?: string): DayRecord {
-  let chatsWritten = 0;
-  for (const chats of state.written.values()) chatsWritten += chats;
   return {
     day,
     status,
     expectedTotal: state.total,
     pages: state.pages,
-    chatsWritten,
+    chatsWritten: sum(state.written),
+    chatsDropped: sum(state.dropped),
     attempts: state.attempt,
     driftSeen: state.driftSeen,
     ...(problem ? { problem } : {}),

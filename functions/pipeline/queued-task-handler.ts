@@ -1,5 +1,7 @@
 import { replanClaimKey } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import type { RedactionConfig } from '#privacy/redaction.ts';
+import { loadWritePrivacy } from '#privacy/write-privacy.ts';
 import { type ArchiveTask, type DayTask, dayTask } from '#shared/archive-task.ts';
 import {
   type ArchiveSource,
@@ -20,6 +22,8 @@ export interface QueuedTaskDeps {
   source: ArchiveSource;
   sink: LakeSink;
   sender: TaskSender;
+  /** What is never stored (fields dropped, kinds masked in free text); unset keeps everything. */
+  redaction?: RedactionConfig;
   /** Passes over one day before drift makes it count as incomplete. */
   maxAttempts: number;
   now?: () => Date;
@@ -32,7 +36,9 @@ export interface QueuedTaskDeps {
  * to see it claims the attempt), up to `maxAttempts`.
  */
 export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
-  const context: SourceContext = { sink: deps.sink, now: deps.now ?? (() => new Date()) };
+  // Loaded per task: an erasure recorded before the task starts applies to its writes.
+  const privacy = await loadWritePrivacy(deps.sink, deps.redaction);
+  const context: SourceContext = { sink: deps.sink, now: deps.now ?? (() => new Date()), privacy };
   if (task.kind === 'day') return handleDayTask(task, deps, context);
   const outcome = await deps.source.runTask(task, context);
   return outcome.status === 'written' ? outcome.written : replanAfterDrift(task, outcome, deps);
@@ -52,7 +58,13 @@ async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: Sourc
     pages: plan.units,
     staleRemoved: plan.staleRemoved,
     ...(first?.outcome.status === 'written'
-      ? { firstPage: { chats: first.outcome.written.chats, bytes: first.outcome.written.bytes } }
+      ? {
+          firstPage: {
+            chats: first.outcome.written.chats,
+            dropped: first.outcome.written.dropped,
+            bytes: first.outcome.written.bytes,
+          },
+        }
       : {}),
   };
 }

@@ -9,7 +9,7 @@ export type QueuedTaskResult =
       pages: number;
       staleRemoved: number;
       /** v2: page 1, written from the planning request. */
-      firstPage?: { chats: number; bytes: number };
+      firstPage?: { chats: number; dropped: number; bytes: number };
     }
   | UnitWritten
   | {
@@ -36,10 +36,16 @@ export function reportOf(result: QueuedTaskResult): ResultReport {
       return {
         level: 'info',
         message: 'day planned',
-        counts: result.firstPage ? { PagesArchived: 1, ChatsArchived: result.firstPage.chats } : {},
+        counts: result.firstPage
+          ? { PagesArchived: 1, ChatsArchived: result.firstPage.chats, ...dropped(result.firstPage.dropped) }
+          : {},
       };
     case 'page-written':
-      return { level: 'debug', message: 'page written', counts: { PagesArchived: 1, ChatsArchived: result.chats } };
+      return {
+        level: 'debug',
+        message: 'page written',
+        counts: { PagesArchived: 1, ChatsArchived: result.chats, ...dropped(result.dropped) },
+      };
     case 'slice-written':
       return {
         level: 'debug',
@@ -47,6 +53,7 @@ export function reportOf(result: QueuedTaskResult): ResultReport {
         counts: {
           PagesArchived: result.parts,
           ChatsArchived: result.chats,
+          ...dropped(result.dropped),
           ...(result.cursorRestarts > 0 ? { CursorRestarts: result.cursorRestarts } : {}),
         },
       };
@@ -59,4 +66,9 @@ export function reportOf(result: QueuedTaskResult): ResultReport {
           }
         : { level: 'warn', message: 'drift: day will be archived again', counts: { DriftDetected: 1 } };
   }
+}
+
+/** Chats of erased visitors not written: counted only when there were some. */
+function dropped(count: number): Record<string, number> {
+  return count > 0 ? { ChatsDropped: count } : {};
 }

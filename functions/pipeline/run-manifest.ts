@@ -11,6 +11,8 @@ export interface DayRecord {
   expectedTotal: number;
   pages: number;
   chatsWritten: number;
+  /** Chats of erased visitors fetched and not written (manifests/erasures/). */
+  chatsDropped: number;
   attempts: number;
   driftSeen: number;
   /** Why the day is not complete; absent when it is. */
@@ -24,7 +26,16 @@ export interface RunManifest {
   lake: string;
   filters: ChatFilters;
   complete: boolean;
-  totals: { days: number; daysComplete: number; pages: number; chats: number; drift: number; retries: number };
+  totals: {
+    days: number;
+    daysComplete: number;
+    pages: number;
+    chats: number;
+    /** Chats of erased visitors dropped at write. */
+    dropped: number;
+    drift: number;
+    retries: number;
+  };
   days: DayRecord[];
 }
 
@@ -42,6 +53,7 @@ export function summarizeRun(
       daysComplete: sorted.filter((day) => day.status === 'complete').length,
       pages: sorted.reduce((sum, day) => sum + day.pages, 0),
       chats: sorted.reduce((sum, day) => sum + day.chatsWritten, 0),
+      dropped: sorted.reduce((sum, day) => sum + day.chatsDropped, 0),
       drift: sorted.reduce((sum, day) => sum + day.driftSeen, 0),
       retries,
     },

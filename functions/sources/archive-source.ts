@@ -1,4 +1,5 @@
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import type { WritePrivacy } from '#privacy/write-privacy.ts';
 import type { ArchiveTask, DayTask } from '#shared/archive-task.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
 
@@ -37,7 +38,7 @@ export interface ArchiveSource extends SourceInfo {
    */
   settleDay(
     day: DayTask,
-    written: { units: number; chats: number },
+    written: { units: number; chats: number; dropped: number },
     context: SourceContext,
   ): Promise<string | undefined>;
 }
@@ -45,6 +46,12 @@ export interface ArchiveSource extends SourceInfo {
 export interface SourceContext {
   sink: LakeSink;
   now: () => Date;
+  /**
+   * Every chat write goes through it: erased visitors' chats are dropped, the rest redacted. Both
+   * runners (local run, queued-task handler) always set it, loaded per task; absent (a source
+   * called directly, in tests and benchmarks) nothing is dropped or redacted.
+   */
+  privacy?: WritePrivacy;
   /** Every API request of the source goes through here (the local run bounds requests in flight with it). */
   request?: <T>(call: () => Promise<T>) => Promise<T>;
 }
@@ -54,12 +61,14 @@ export type UnitTask = Exclude<ArchiveTask, DayTask>;
 
 /** What a written unit reports (the worker's result, metrics and log line). */
 export type UnitWritten =
-  | { kind: 'page-written'; day: string; page: number; chats: number; bytes: number }
+  | { kind: 'page-written'; day: string; page: number; chats: number; dropped: number; bytes: number }
   | {
       kind: 'slice-written';
       day: string;
       slice: string;
       chats: number;
+      /** Chats of erased visitors fetched and not written. */
+      dropped: number;
       parts: number;
       bytes: number;
       cursorRestarts: number;

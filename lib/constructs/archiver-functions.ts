@@ -81,6 +81,7 @@ export class ArchiverFunctions extends Construct {
         SOURCE: config.source,
         ...(config.source === 'v3.6' ? { BUSY_DAY_THRESHOLD: String(config.busyDayThreshold) } : {}),
         ...(config.region ? { REGION: config.region } : {}),
+        ...(config.redact ? { REDACT: JSON.stringify(config.redact) } : {}),
       },
     });
     for (const statement of workerStatements(bucket, credentials.policyArn)) this.worker.addToRolePolicy(statement);

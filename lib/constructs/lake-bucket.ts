@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
+import { CHAT_TABLE_PREFIXES } from '#lake/lake-layout.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
 export interface LakeBucketProps {
@@ -15,6 +16,7 @@ export class LakeBucket extends Construct {
   constructor(scope: Construct, id: string, { config, accessLogs }: LakeBucketProps) {
     super(scope, id);
     const tiering = config.intelligentTieringAfterDays;
+    const retention = config.retentionDays;
     this.bucket = new s3.Bucket(this, 'Bucket', {
       ...secureBucketProps(config, 'lake'),
       versioned: true,
@@ -27,6 +29,16 @@ export class LakeBucket extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
         { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },
+        // Retention: chat files expire, and every noncurrent copy of them (overwritten by a lookback,
+        // or made noncurrent by the expiry) goes a day later, so no chat outlives retentionDays + ~2.
+        ...(retention === undefined
+          ? []
+          : CHAT_TABLE_PREFIXES.map((prefix) => ({
+              id: `retention-${prefix.replace(/\/$/, '')}`,
+              prefix,
+              expiration: Duration.days(retention),
+              noncurrentVersionExpiration: Duration.days(1),
+            }))),
         ...(tiering === undefined
           ? []
           : [

@@ -1,18 +1,20 @@
 import { pageKey } from '#lake/lake-layout.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { KEEP_EVERYTHING, type WritePrivacy } from '#privacy/write-privacy.ts';
 import type { PageTask } from '#shared/archive-task.ts';
 import type { LivechatClient } from './livechat-client.ts';
 import { type Chat, type ChatList, expectedChatsOnPage } from './livechat-schema.ts';
 
 export type PageOutcome =
-  | { status: 'written'; key: string; chats: number; bytes: number; ids: string[] }
+  | { status: 'written'; key: string; chats: number; dropped: number; bytes: number; ids: string[] }
   | { status: 'drift'; reason: string };
 
 export interface PageArchiverDeps {
   client: LivechatClient;
   sink: LakeSink;
   now?: () => Date;
+  privacy?: WritePrivacy;
 }
 
 /**
@@ -38,20 +40,27 @@ export async function archivePage(task: PageTask, deps: PageArchiverDeps): Promi
 export async function writePage(
   task: PageTask,
   list: ChatList,
-  deps: Pick<PageArchiverDeps, 'sink' | 'now'>,
+  deps: Pick<PageArchiverDeps, 'sink' | 'now' | 'privacy'>,
 ): Promise<PageOutcome> {
   const drift = driftBetween(task, list.total, list.chats);
   if (drift) return { status: 'drift', reason: drift };
 
   const archivedAt = (deps.now?.() ?? new Date()).toISOString();
-  // API fields stay verbatim; the archiver's own fields carry a `_` prefix.
-  const body = await encodeNdjsonGzip(list.chats, { _run_id: task.runId, _archived_at: archivedAt, _page: task.page });
+  const privacy = deps.privacy ?? KEEP_EVERYTHING;
+  const { kept, dropped } = privacy.keep(list.chats);
+  // API fields stay verbatim (unless redacted); the archiver's own fields carry a `_` prefix.
+  const body = await encodeNdjsonGzip(kept.map(privacy.redact), {
+    _run_id: task.runId,
+    _archived_at: archivedAt,
+    _page: task.page,
+  });
   const key = pageKey(task.day, task.page);
   await deps.sink.put(key, body, 'ndjson-gzip');
   return {
     status: 'written',
     key,
-    chats: list.chats.length,
+    chats: kept.length,
+    dropped,
     bytes: body.byteLength,
     ids: list.chats.map((chat) => chat.id),
   };

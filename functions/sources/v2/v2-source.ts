@@ -49,7 +49,14 @@ function unitOutcome(task: PageTask, outcome: PageOutcome): UnitOutcome {
   if (outcome.status === 'drift') return outcome;
   return {
     status: 'written',
-    written: { kind: 'page-written', day: task.day, page: task.page, chats: outcome.chats, bytes: outcome.bytes },
+    written: {
+      kind: 'page-written',
+      day: task.day,
+      page: task.page,
+      chats: outcome.chats,
+      dropped: outcome.dropped,
+      bytes: outcome.bytes,
+    },
     ids: outcome.ids,
   };
 }

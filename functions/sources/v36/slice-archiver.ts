@@ -1,6 +1,7 @@
 import { removeFromPartition } from '#lake/day-partition.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { KEEP_EVERYTHING, type WritePrivacy } from '#privacy/write-privacy.ts';
 import type { DayTask, SliceTask } from '#shared/archive-task.ts';
 import { LivechatCursorExpiredError } from '#shared/errors.ts';
 import { archiveToLakeChat } from './archive-mapping.ts';
@@ -34,6 +35,7 @@ export interface V36Deps {
   pageLimit?: number;
   maxCursorRestarts?: number;
   now?: () => Date;
+  privacy?: WritePrivacy;
 }
 
 export interface SlicePlan {
@@ -86,7 +88,15 @@ export async function countDay(task: Pick<DayTask, 'day' | 'filters'>, deps: Pic
 }
 
 export type SliceOutcome =
-  | { status: 'written'; chats: number; parts: number; bytes: number; restarts: number; ids: string[] }
+  | {
+      status: 'written';
+      chats: number;
+      dropped: number;
+      parts: number;
+      bytes: number;
+      restarts: number;
+      ids: string[];
+    }
   | { status: 'drift'; reason: string };
 
 export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<SliceOutcome> {
@@ -112,14 +122,22 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
   if (new Set(ids).size !== ids.length) return { status: 'drift', reason: `slice ${slice}: a thread id came twice` };
 
   const archivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const privacy = deps.privacy ?? KEEP_EVERYTHING;
   let bytes = 0;
+  let dropped = 0;
   for (const [index, page] of pages.entries()) {
     const part = index + 1;
-    const body = await encodeNdjsonGzip(page.map(archiveToLakeChat), {
-      _run_id: task.runId,
-      _archived_at: archivedAt,
-      _page: part,
-    });
+    // Erasure is decided on the whole archive (its customer's e-mail is not in the mapped row).
+    const kept = privacy.keep(page);
+    dropped += kept.dropped;
+    const body = await encodeNdjsonGzip(
+      kept.kept.map((archive) => privacy.redact(archiveToLakeChat(archive))),
+      {
+        _run_id: task.runId,
+        _archived_at: archivedAt,
+        _page: part,
+      },
+    );
     await deps.sink.put(slicePartKey(task.day, slice, part), body, 'ndjson-gzip');
     bytes += body.byteLength;
   }
@@ -127,7 +145,7 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
     const of = slicePartOf(key);
     return of !== undefined && of.slice === slice && of.part > pages.length;
   });
-  return { status: 'written', chats: ids.length, parts: pages.length, bytes, restarts, ids };
+  return { status: 'written', chats: ids.length - dropped, dropped, parts: pages.length, bytes, restarts, ids };
 }
 
 async function readSlice(task: SliceTask, slice: SliceId, deps: V36Deps) {

@@ -1,0 +1,27 @@
+import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
+import { InvalidInputError } from '#shared/errors.ts';
+import { PRUNE_USAGE, parsePruneArgs } from './prune-args.ts';
+
+export const PRUNE_EXIT = { ok: 0, usage: 2 } as const;
+
+/** `npm run prune`: deletes local chat files older than N days; returns the exit code. */
+export async function pruneCommand(
+  argv: readonly string[],
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; now?: () => Date },
+): Promise<number> {
+  let args;
+  try {
+    args = parsePruneArgs(argv);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    io.stderr.write(`error: ${error.message}\n${PRUNE_USAGE}\n`);
+    return PRUNE_EXIT.usage;
+  }
+  const result = await pruneLocalLake({ ...args, ...(io.now ? { now: io.now } : {}) });
+  const files = `${result.files.length} chat file${result.files.length === 1 ? '' : 's'}`;
+  io.stdout.write(
+    `${args.dryRun ? `dry run: ${files} would be deleted` : `deleted ${files}`} ` +
+      `(${result.bytes} bytes) written more than ${args.olderThanDays} days ago\n`,
+  );
+  return PRUNE_EXIT.ok;
+}

@@ -1,0 +1,58 @@
+import { type CfnElement, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadWorkerConfig } from '#handlers/handler-config.ts';
+import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
+import { type ArchiverConfigInput, CONTEXT_KEY, ConfigError, parseConfig } from '#infra/config.ts';
+
+function synth(config: ArchiverConfigInput) {
+  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: config } });
+  const template = Template.fromJSON(app.synth().getStackByName(STACK_NAME).template);
+  const lakeId = Stack.of(stack).resolve((stack.lake.bucket.node.defaultChild as CfnElement).logicalId) as string;
+  const workerId = Stack.of(stack).resolve((stack.functions.worker.node.defaultChild as CfnElement).logicalId);
+  const resources = template.toJSON().Resources;
+  return {
+    rules: resources[lakeId].Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>,
+    workerEnv: resources[workerId].Properties.Environment.Variables as Record<string, unknown>,
+  };
+}
+
+describe('privacy settings in cdk.json', () => {
+  const redact = { fields: ['visitor.ip', 'visitor_ip'], mask: ['cards', 'emails'] as Array<'cards' | 'emails'> };
+  let synthesized: ReturnType<typeof synth>;
+  // One synth (bundling both functions is slow on a shared machine); the defaults (no expiry,
+  // no REDACT) are asserted by archiver-stack.test.ts and below through parseConfig.
+  beforeAll(() => {
+    synthesized = synth({ retentionDays: 400, redact });
+  });
+
+  it('retentionDays expires chat files and their noncurrent copies; unset keeps them forever', () => {
+    expect(synthesized.rules).toContainEqual({
+      Id: 'retention-chats',
+      Prefix: 'chats/',
+      ExpirationInDays: 400,
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      Status: 'Enabled',
+    });
+    expect(parseConfig({}).retentionDays).toBeUndefined();
+  });
+
+  it('redact reaches the worker as REDACT, validated once at synth', () => {
+    expect(synthesized.workerEnv['REDACT']).toBe(JSON.stringify(redact));
+    expect(parseConfig({}).redact).toBeUndefined();
+    expect(parseConfig({ redact: '{"mask":["phones"]}' }).redact).toEqual({ mask: ['phones'] });
+    expect(() => parseConfig({ redact: { mask: ['ssn'] } })).toThrow(ConfigError);
+    expect(() => parseConfig({ redact: { fields: ['visitor ip'] } })).toThrow(/livechatArchiver\.redact\.fields\.0/);
+    expect(() => parseConfig({ retentionDays: 0 })).toThrow(/livechatArchiver\.retentionDays/);
+  });
+
+  it('the worker reads REDACT once at cold start; a bad value names the variable', () => {
+    const env = { BUCKET_NAME: 'lake', QUEUE_URL: 'https://sqs.example.com/q', SECRET_ID: 'secret' };
+    expect(loadWorkerConfig({ ...env, REDACT: '{"fields":["visitor.ip"]}' }).REDACT).toEqual({
+      fields: ['visitor.ip'],
+    });
+    expect(loadWorkerConfig(env).REDACT).toBeUndefined();
+    expect(() => loadWorkerConfig({ ...env, REDACT: 'cards' })).toThrow('REDACT is not JSON');
+    expect(() => loadWorkerConfig({ ...env, REDACT: '{"mask":["ssn"]}' })).toThrow(/REDACT\.mask/);
+  });
+});

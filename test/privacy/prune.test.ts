@@ -1,0 +1,74 @@
+import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PRUNE_EXIT, pruneCommand } from '#cli/prune-command.ts';
+import { capture } from '#test/support/cli-runner.ts';
+import { listFiles } from '#test/support/lake-reader.ts';
+
+const NOW = new Date('2026-11-30T12:00:00Z');
+const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000);
+
+async function lakeWith(files: Record<string, number>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lake-'));
+  for (const [key, age] of Object.entries(files)) {
+    const path = join(dir, key);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, 'x');
+    await utimes(path, daysAgo(age), daysAgo(age));
+  }
+  return dir;
+}
+
+async function prune(args: string[]) {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await pruneCommand(args, { stdout: stdout.stream, stderr: stderr.stream, now: () => NOW });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+describe('npm run prune', () => {
+  const files = {
+    'chats/dt=2025-01-01/page-00001.json.gz': 400,
+    'chats/dt=2025-01-01/page-00002.json.gz': 400,
+    'chats/dt=2025-06-01/page-00001.json.gz': 200, // a day re-archived later is newer
+    'chats/dt=2026-11-20/page-00001.json.gz': 10,
+    'manifests/runs/local-1.json': 400,
+    'manifests/erasures/salt.json': 400,
+  };
+
+  it('deletes chat files written more than N days ago and their empty partitions; manifests stay', async () => {
+    const dir = await lakeWith(files);
+    const result = await prune(['--out', dir, '--older-than-days', '365']);
+    expect(result.code).toBe(PRUNE_EXIT.ok);
+    expect(result.stdout).toBe('deleted 2 chat files (2 bytes) written more than 365 days ago\n');
+    expect(await listFiles(dir)).toEqual([
+      'chats/dt=2025-06-01/page-00001.json.gz',
+      'chats/dt=2026-11-20/page-00001.json.gz',
+      'manifests/erasures/salt.json',
+      'manifests/runs/local-1.json',
+    ]);
+    expect(await listFiles(join(dir, 'chats'))).not.toContain('dt=2025-01-01');
+  });
+
+  it('a dry run counts and deletes nothing', async () => {
+    const dir = await lakeWith(files);
+    const result = await prune(['--out', dir, '--older-than-days', '100', '--dry-run']);
+    expect(result.stdout).toBe('dry run: 3 chat files would be deleted (3 bytes) written more than 100 days ago\n');
+    expect(await listFiles(dir)).toHaveLength(Object.keys(files).length);
+  });
+
+  it.each([
+    [['--older-than-days', '30'], 'error: give the lake folder: --out DIR'],
+    [['--out', 'lake'], 'error: give --older-than-days N'],
+    [
+      ['--out', 'lake', '--older-than-days', '0'],
+      'error: --older-than-days must be a whole number from 1 to 36500, got "0"',
+    ],
+    [['--out', 'lake', '--older-than-days', '30', '--bucket', 'b'], "error: Unknown option '--bucket'"],
+  ])('%j is one clear error (exit 2)', async (args, message) => {
+    const result = await prune(args);
+    expect(result.code).toBe(PRUNE_EXIT.usage);
+    expect(result.stderr.split('\n')[0]).toContain(message);
+  });
+});
