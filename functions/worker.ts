@@ -19,6 +19,7 @@ const processor = new BatchProcessor(EventType.SQS);
 const sink = new S3Sink(new S3Client({}), config.BUCKET_NAME);
 // Page batches rarely send anything: the SQS client is loaded when a task first has follow-up work.
 const sender = new SqsTaskSender(async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}), config.QUEUE_URL);
+const taskDeps = { sink, sender, maxAttempts: config.MAX_ATTEMPTS, redaction: config.REDACT };
 
 function onRetry(retry: RetryEvent): void {
   metrics.addMetric(retry.reason === 'rate-limited' ? 'RateLimited' : 'Retries', MetricUnit.Count, 1);
@@ -38,13 +39,7 @@ async function recordHandler(record: SQSRecord): Promise<void> {
   const task = decodeTask(record.body);
   // Powertools Parameters caches the secret across invocations (5 min).
   const source = sourceOf(await getSecret(config.SECRET_ID, { maxAge: 300 }));
-  const result = await handleQueuedTask(task, {
-    source,
-    sink,
-    sender,
-    maxAttempts: config.MAX_ATTEMPTS,
-    redaction: config.REDACT,
-  });
+  const result = await handleQueuedTask(task, { ...taskDeps, source });
   const report = reportOf(result);
   for (const [name, value] of Object.entries(report.counts)) metrics.addMetric(name, MetricUnit.Count, value);
   logger[report.level](report.message, { runId: task.runId, attempt: task.attempt, ...result });
