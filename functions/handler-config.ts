@@ -1,6 +1,7 @@
+import { DEFAULT_PROJECTION_START } from './lake/athena-projection.ts';
 import { redactionSchema } from './privacy/redaction.ts';
 import { chatFiltersSchema } from './shared/chat-filters.ts';
-import { isTimeZone } from './shared/day-range.ts';
+import { isRealDay, isTimeZone } from './shared/day-range.ts';
 import * as z from './shared/zod-mini.ts';
 import { DEFAULT_API_URL } from './sources/v2/livechat-client.ts';
 
@@ -40,6 +41,11 @@ const plannerEnv = z.object({
   MAX_RANGE_DAYS: envInt(1, 36_600, 1200),
   FILTERS: jsonFilters,
   SOURCE: source,
+  /** First day the Athena table projects (cdk.json projectionStart): the planner refuses earlier days. */
+  PROJECTION_START: z._default(
+    z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/), z.refine(isRealDay, 'not a calendar date')),
+    DEFAULT_PROJECTION_START,
+  ),
 });
 
 const workerEnv = z.object({

@@ -23,6 +23,7 @@ export const handler = async (event: unknown, context: Context) => {
     maxRangeDays: config.MAX_RANGE_DAYS,
     defaultFilters: config.FILTERS,
     fallbackRunId: `manual-${context.awsRequestId}`,
+    projectionStart: config.PROJECTION_START,
   });
   SOURCE_INFO[config.SOURCE].checkFilters(plan.dayTasks[0]?.filters ?? {});
   try {

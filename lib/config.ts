@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
+import { DEFAULT_PROJECTION_START } from '#lake/athena-projection.ts';
 import { FIELD_PATH } from '#privacy/redaction.ts';
 import { MASK_KINDS } from '#privacy/text-masks.ts';
 import { chatFiltersSchema } from '#shared/chat-filters.ts';
@@ -111,8 +112,10 @@ export const configSchema = z
       .string()
       .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as yyyy-MM-dd')
       .refine(isRealDay, 'must be a calendar date')
-      .default('2020-01-01')
-      .describe('First dt value Athena partition projection considers.'),
+      .default(DEFAULT_PROJECTION_START)
+      .describe(
+        'First dt value Athena partition projection considers; the planner refuses to archive earlier days (Athena would never show them).',
+      ),
     bytesScannedCutoffBytes: number(z.number().int().min(10_000_000, 'must be at least 10000000 (the Athena minimum)'))
       .default(1_000_000_000)
       .describe('Athena per-query scan limit in the workgroup.'),

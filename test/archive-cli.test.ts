@@ -114,6 +114,19 @@ describe('npm run archive against the simulator', () => {
     await expectEveryChatExactlyOnce(out, sim);
   });
 
+  it('warns, naming projectionStart, when it archives days Athena would not show, and archives them', async () => {
+    sim = await startSimulator({ from: '2019-12-31', to: '2020-01-01', chatsPerDay: () => 3 });
+    const out = await mkdtemp(join(tmpdir(), 'lake-'));
+    const result = await runCli(['--from', '2019-12-31', '--to', '2020-01-01', '--out', out, '--api-url', sim.url], {
+      LIVECHAT_LOGIN: sim.login,
+      LIVECHAT_PAT: sim.pat,
+    });
+    expect(result.code).toBe(EXIT.ok);
+    const warnings = result.stderr.split('\n').filter((line) => line.startsWith('warning:'));
+    expect(warnings).toEqual([expect.stringMatching(/2019-12-31 is before projectionStart \(2020-01-01\).*cdk\.json/)]);
+    expect((await chatIdsByDay(out)).get('2019-12-31')).toHaveLength(3);
+  });
+
   it('reports a day that keeps changing as incomplete and exits non-zero', async () => {
     const { code, stdout, out } = await archiveFromSimulator(
       { faults: { drift: [{ day: '2026-05-05', afterRequests: 1, addChats: 1, times: 50 }] } },

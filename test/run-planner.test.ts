@@ -13,6 +13,19 @@ const settings = {
 };
 
 describe('run planner', () => {
+  it('refuses days before projectionStart, naming the setting, and plans from it on', () => {
+    const backfill = parseRunRequest({ from: '2019-12-30', to: '2020-01-02' });
+    expect(() => planRun(backfill, settings)).toThrow(InvalidInputError);
+    expect(() => planRun(backfill, settings)).toThrow(
+      /2019-12-30 is before projectionStart \(2020-01-01\): Athena never shows days before it.*projectionStart in cdk\.json.*nothing was queued/,
+    );
+    expect(() => planRun(backfill, { ...settings, projectionStart: '2019-12-01' })).not.toThrow();
+    expect(planRun(parseRunRequest({ from: '2020-01-01', to: '2020-01-02' }), settings).days).toEqual([
+      '2020-01-01',
+      '2020-01-02',
+    ]);
+  });
+
   it('plans the last settled day plus the lookback for a scheduled run, with a run id from the scheduled time', () => {
     const plan = planRun(parseRunRequest({ scheduledTime: '2026-11-25T02:30:00Z' }), settings);
     expect(plan.days).toEqual(['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24']);

@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { beforeProjectionStart, DEFAULT_PROJECTION_START } from '#lake/athena-projection.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { S3Sink } from '#lake/sinks/s3-sink.ts';
@@ -48,6 +49,9 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
 
   const sink = createSink(args.destination);
   io.stderr.write(`archiving ${args.days.length} day(s) ${args.days[0]}..${args.days.at(-1)} into ${sink.location}\n`);
+  const hidden = beforeProjectionStart(args.days[0]!, DEFAULT_PROJECTION_START);
+  // The CLI does not know the stack's setting: it warns against the default and archives anyway (DuckDB reads every day).
+  if (hidden) io.stderr.write(`warning: ${hidden} (the default; DuckDB reads a local lake's every day)\n`);
   const progress = createProgressReporter(args.days.length, io.stderr);
   let lifecycleWarned = false;
   const hooks: SourceHooks = {

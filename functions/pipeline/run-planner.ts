@@ -1,3 +1,4 @@
+import { beforeProjectionStart, DEFAULT_PROJECTION_START } from '#lake/athena-projection.ts';
 import { type DayTask, dayTask } from '#shared/archive-task.ts';
 import { type ChatFilters, chatFiltersSchema } from '#shared/chat-filters.ts';
 import { addDays, daysInRange, localDay } from '#shared/day-range.ts';
@@ -37,7 +38,13 @@ export interface RunPlan {
  */
 export function planRun(
   request: RunRequest,
-  settings: ScheduleSettings & { defaultFilters: ChatFilters; maxRangeDays: number; fallbackRunId: string },
+  settings: ScheduleSettings & {
+    defaultFilters: ChatFilters;
+    maxRangeDays: number;
+    fallbackRunId: string;
+    /** First day the Athena table projects; earlier days are refused (default 2020-01-01). */
+    projectionStart?: string;
+  },
 ): RunPlan {
   let runId: string;
   let days: string[];
@@ -55,6 +62,8 @@ export function planRun(
     runId = request.runId ?? settings.fallbackRunId;
     filters = request.filters ?? filters;
   }
+  const hidden = days[0] && beforeProjectionStart(days[0], settings.projectionStart ?? DEFAULT_PROJECTION_START);
+  if (hidden) throw new InvalidInputError(`${hidden}; nothing was queued`);
   return { runId, days, dayTasks: days.map((day) => dayTask(runId, day, 1, filters)) };
 }
 

@@ -58,6 +58,7 @@ export class ArchiverFunctions extends Construct {
         MAX_RANGE_DAYS: String(config.maxRangeDays),
         FILTERS: JSON.stringify(config.filters),
         SOURCE: config.source,
+        PROJECTION_START: config.projectionStart,
       },
     });
     this.planner.addToRolePolicy(

@@ -218,6 +218,7 @@ describe('archiver stack with default config', () => {
         MAX_RANGE_DAYS: '1200',
         FILTERS: '{}',
         SOURCE: 'v2',
+        PROJECTION_START: '2020-01-01',
       });
     });
 

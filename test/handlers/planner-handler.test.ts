@@ -42,6 +42,14 @@ describe('planner handler', () => {
     expect(result).toMatchObject({ days: 4, messages: 4, batchCalls: 1 });
   });
 
+  it('refuses a backfill before PROJECTION_START and queues nothing (the PlannerErrors alarm sees the error)', async () => {
+    sqsMock.on(SendMessageBatchCommand).resolves({});
+    await expect(handler({ from: '2019-06-01', to: '2020-01-05' }, lambdaContext())).rejects.toThrow(
+      /before projectionStart \(2020-01-01\)/,
+    );
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+  });
+
   it('fans a 3-year backfill out as day tasks only, ten per SendMessageBatch', async () => {
     sqsMock.on(SendMessageBatchCommand).resolves({});
     const result = await handler({ from: '2023-01-01', to: '2025-12-31' }, lambdaContext('req-42'));
