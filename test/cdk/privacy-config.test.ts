@@ -11,7 +11,12 @@ function synth(config: ArchiverConfigInput) {
   const lakeId = Stack.of(stack).resolve((stack.lake.bucket.node.defaultChild as CfnElement).logicalId) as string;
   const workerId = Stack.of(stack).resolve((stack.functions.worker.node.defaultChild as CfnElement).logicalId);
   const resources = template.toJSON().Resources;
+  const policyActions = Object.values(resources as Record<string, any>)
+    .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+    .flatMap((statement: { Action: string | string[] }) => [statement.Action].flat());
   return {
+    policyActions,
     rules: resources[lakeId].Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>,
     workerEnv: resources[workerId].Properties.Environment.Variables as Record<string, unknown>,
   };
@@ -35,6 +40,14 @@ describe('privacy settings in cdk.json', () => {
       Status: 'Enabled',
     });
     expect(parseConfig({}).retentionDays).toBeUndefined();
+  });
+
+  it('the worker role cannot erase: no object-version reads or deletes (erasure runs with operator credentials)', () => {
+    const actions = synthesized.policyActions;
+    expect(actions.length).toBeGreaterThan(0);
+    for (const action of ['s3:DeleteObjectVersion', 's3:GetObjectVersion', 's3:ListBucketVersions', 's3:*']) {
+      expect(actions, action).not.toContain(action);
+    }
   });
 
   it('redact reaches the worker as REDACT, validated once at synth', () => {
