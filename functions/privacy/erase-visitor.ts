@@ -74,44 +74,67 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
   }
 
   const stopped = () => options.signal?.aborted === true;
-  for (const table of options.tables ?? CHAT_TABLE_PREFIXES) {
+  const tables = options.tables ?? CHAT_TABLE_PREFIXES;
+  const each = <T>(items: readonly T[], work: (item: T) => Promise<void>) =>
+    Promise.all(items.map((item) => queue.add(async () => (stopped() ? undefined : work(item)))));
+  const chatFiles = async () =>
+    (await Promise.all(tables.map((table) => sink.list(table)))).flat().filter((key) => key.endsWith('.json.gz'));
+  const oldVersions = async (versions: NoncurrentVersions) =>
+    (await Promise.all(tables.map((table) => versions.list(table))))
+      .flat()
+      .filter((version) => version.key.endsWith('.json.gz'));
+
+  // One conversation is a row in each table (v3.6: the raw entry and the chat mapped from it), and
+  // a derived row may lack the identifier (the customer's e-mail is not mapped): with more than
+  // one table, a first pass finds the conversations the visitor is in, current and noncurrent.
+  const conversations = new Set<string>();
+  const collect = async (body: Uint8Array) => {
+    await dropNdjsonGzipRecords(body, (record) => {
+      const id = matches(record) ? conversationId(record) : undefined;
+      if (id !== undefined) conversations.add(id);
+      return false;
+    });
+  };
+  if (tables.length > 1) {
+    await each(await chatFiles(), async (key) => {
+      const body = await sink.get(key);
+      if (body) await collect(body);
+    });
+    if (options.versions) {
+      const versions = options.versions;
+      await each(await oldVersions(versions), async (version) => collect(await versions.get(version)));
+    }
+  }
+  const erases = (record: Record<string, unknown>) =>
+    matches(record) || (conversations.size > 0 && conversations.has(conversationId(record) ?? ''));
+
+  // Tables in CHAT_TABLE_PREFIXES order, derived tables before the raw one: an interrupted erase
+  // leaves the rows that carry the identifier for the next run to find.
+  for (const table of tables) {
     const keys = (await sink.list(table)).filter((key) => key.endsWith('.json.gz'));
-    await Promise.all(
-      keys.map((key) =>
-        queue.add(async () => {
-          if (stopped()) return;
-          const body = await sink.get(key);
-          if (!body) return; // deleted since it was listed
-          result.filesScanned += 1;
-          const rewritten = await dropNdjsonGzipRecords(body, matches);
-          if (rewritten.dropped === 0) return;
-          if (!dryRun) {
-            if (rewritten.body) await sink.put(key, rewritten.body, 'ndjson-gzip');
-            else await sink.delete([key]);
-          }
-          result.chats += rewritten.dropped;
-          result.files.push(key);
-        }),
-      ),
-    );
+    await each(keys, async (key) => {
+      const body = await sink.get(key);
+      if (!body) return; // deleted since it was listed
+      result.filesScanned += 1;
+      const rewritten = await dropNdjsonGzipRecords(body, erases);
+      if (rewritten.dropped === 0) return;
+      if (!dryRun) {
+        if (rewritten.body) await sink.put(key, rewritten.body, 'ndjson-gzip');
+        else await sink.delete([key]);
+      }
+      result.chats += rewritten.dropped;
+      result.files.push(key);
+    });
   }
 
   // After the rewrites: the versions they just made noncurrent are among those read here.
   if (options.versions && !stopped()) {
     const versions = options.versions;
     const holding: ObjectVersion[] = [];
-    for (const table of options.tables ?? CHAT_TABLE_PREFIXES) {
-      const candidates = (await versions.list(table)).filter((version) => version.key.endsWith('.json.gz'));
-      await Promise.all(
-        candidates.map((version) =>
-          queue.add(async () => {
-            if (stopped()) return;
-            const { dropped } = await dropNdjsonGzipRecords(await versions.get(version), matches);
-            if (dropped > 0) holding.push(version);
-          }),
-        ),
-      );
-    }
+    await each(await oldVersions(versions), async (version) => {
+      const { dropped } = await dropNdjsonGzipRecords(await versions.get(version), erases);
+      if (dropped > 0) holding.push(version);
+    });
     if (dryRun) result.versions = holding.length;
     else if (!stopped()) {
       await versions.delete(holding);
@@ -131,4 +154,13 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
     await writeErasureRecord(sink, record);
   }
   return result;
+}
+
+/** The conversation a row stores: a chats row's `id` (v3.6: the thread id), a raw v3.6 entry's `thread.id`. */
+function conversationId(record: Record<string, unknown>): string | undefined {
+  const thread = record['thread'];
+  if (typeof thread === 'object' && thread !== null && typeof (thread as { id?: unknown }).id === 'string') {
+    return (thread as { id: string }).id;
+  }
+  return typeof record['id'] === 'string' ? record['id'] : undefined;
 }
