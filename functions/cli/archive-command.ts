@@ -165,5 +165,10 @@ export function formatSummary(manifest: RunManifest): string {
   for (const day of manifest.days.filter((record) => record.status !== 'complete')) {
     lines.push(`  ${day.status} ${day.day}: ${day.problem ?? ''} (${day.chatsWritten}/${day.expectedTotal} chats)`);
   }
+  if (manifest.unknownFields.length > 0) {
+    lines.push(
+      `  unknown fields (kept verbatim in the lake, not columns of the table; extend functions/lake/chat-columns.ts): ${manifest.unknownFields.join(', ')}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

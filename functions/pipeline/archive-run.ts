@@ -60,6 +60,10 @@ interface DayState {
   inFlight: number;
   driftSeen: number;
   replanPending: boolean;
+  /** Chat fields without a column, seen in any pass over the day (names only). */
+  unknownFields: Set<string>;
+  /** Why the current plan cannot archive the whole day, if it cannot. */
+  incomplete?: string;
   record?: DayRecord;
 }
 
@@ -150,6 +154,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     await writeDayPlan(task, plan, source.name, context);
     state.total = plan.total;
     state.pages = plan.units;
+    state.incomplete = plan.incomplete;
     emit({ type: 'day-planned', day: task.day, attempt: task.attempt, total: plan.total, pages: plan.units });
     for (const unitTask of plan.tasks) queue.send(encodeTask(unitTask), 1);
     if (plan.first) await unitDone(plan.first.task, state, plan.first.outcome, context);
@@ -172,6 +177,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
       return;
     }
     for (const id of outcome.ids) state.ids.add(id);
+    for (const field of outcome.written.unknownFields ?? []) state.unknownFields.add(field);
     state.written.set(unitLabel(task), outcome.written.chats);
     state.dropped.set(unitLabel(task), outcome.written.dropped);
     emit({ type: 'unit-written', written: outcome.written });
@@ -185,8 +191,10 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
       { units: state.pages, chats: sum(state.written), dropped: sum(state.dropped) },
       context,
     );
-    if (drift === undefined) finishDay(task.day, 'complete');
-    else driftSeen(task, state, drift);
+    if (drift !== undefined) driftSeen(task, state, drift);
+    // Every planned unit is written, yet the plan could not cover the whole day: never complete.
+    else if (state.incomplete) finishDay(task.day, 'incomplete', state.incomplete);
+    else finishDay(task.day, 'complete');
   }
 
   /** The pass saw drift: nothing more is written for it, and the day is re-planned once its tasks settle. */
@@ -203,6 +211,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     }
     const next = newDayState(state.attempt + 1);
     next.driftSeen = state.driftSeen;
+    next.unknownFields = state.unknownFields;
     states.set(day, next);
     queue.send(encodeTask(dayTask(options.runId, day, next.attempt, filters)));
   }
@@ -227,6 +236,7 @@ function newDayState(attempt: number): DayState {
     inFlight: 0,
     driftSeen: 0,
     replanPending: false,
+    unknownFields: new Set(),
   };
 }
 
@@ -247,6 +257,7 @@ function recordOf(day: string, state: DayState, status: DayRecord['status'], pro
     attempts: state.attempt,
     driftSeen: state.driftSeen,
     ...(problem ? { problem } : {}),
+    ...(state.unknownFields.size > 0 ? { unknownFields: [...state.unknownFields].sort() } : {}),
   };
 }
 

@@ -8,10 +8,11 @@ import {
   type SourceContext,
   type UnitOutcome,
   type UnitTask,
+  type UnitWritten,
   unitOf,
 } from '#sources/archive-source.ts';
 import { writeDayPlan } from './day-plan.ts';
-import type { QueuedTaskResult } from './queued-task-result.ts';
+import type { DayPlanned, QueuedTaskResult } from './queued-task-result.ts';
 
 export interface TaskSender {
   send(tasks: readonly ArchiveTask[]): Promise<unknown>;
@@ -57,16 +58,14 @@ async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: Sourc
     total: plan.total,
     pages: plan.units,
     staleRemoved: plan.staleRemoved,
-    ...(first?.outcome.status === 'written'
-      ? {
-          firstPage: {
-            chats: first.outcome.written.chats,
-            dropped: first.outcome.written.dropped,
-            bytes: first.outcome.written.bytes,
-          },
-        }
-      : {}),
+    ...(first?.outcome.status === 'written' ? firstPageOf(first.outcome.written) : {}),
+    ...(plan.incomplete ? { incomplete: plan.incomplete } : {}),
   };
+}
+
+function firstPageOf(written: UnitWritten): Pick<DayPlanned, 'firstPage' | 'unknownFields'> {
+  const { chats, dropped, bytes, unknownFields } = written;
+  return { firstPage: { chats, dropped, bytes }, ...(unknownFields ? { unknownFields } : {}) };
 }
 
 /** Drift queues one re-archive of the day: the first worker to see it claims the next attempt. */

@@ -1,16 +1,22 @@
 import type { UnitWritten } from '#sources/archive-source.ts';
 
+export interface DayPlanned {
+  kind: 'day-planned';
+  day: string;
+  attempt: number;
+  total: number;
+  pages: number;
+  staleRemoved: number;
+  /** v2: page 1, written from the planning request. */
+  firstPage?: { chats: number; dropped: number; bytes: number };
+  /** Fields of page 1's chats the table has no column for (names only). */
+  unknownFields?: string[];
+  /** Why this plan cannot archive the whole day (v2: above the 25 000-record cap). */
+  incomplete?: string;
+}
+
 export type QueuedTaskResult =
-  | {
-      kind: 'day-planned';
-      day: string;
-      attempt: number;
-      total: number;
-      pages: number;
-      staleRemoved: number;
-      /** v2: page 1, written from the planning request. */
-      firstPage?: { chats: number; dropped: number; bytes: number };
-    }
+  | DayPlanned
   | UnitWritten
   | {
       kind: 'drift';
@@ -31,15 +37,30 @@ export interface ResultReport {
 }
 
 export function reportOf(result: QueuedTaskResult): ResultReport {
+  const report = baseReport(result);
+  if (result.kind === 'drift' || !result.unknownFields?.length) return report;
+  // The chats are in the lake verbatim; the operator should extend the table (names only, never values).
+  return {
+    level: report.level === 'error' ? 'error' : 'warn',
+    message: `${report.message}; chat fields the table has no column for: ${result.unknownFields.join(', ')}`,
+    counts: { ...report.counts, UnknownFields: result.unknownFields.length },
+  };
+}
+
+function baseReport(result: QueuedTaskResult): ResultReport {
   switch (result.kind) {
-    case 'day-planned':
-      return {
-        level: 'info',
-        message: 'day planned',
-        counts: result.firstPage
-          ? { PagesArchived: 1, ChatsArchived: result.firstPage.chats, ...dropped(result.firstPage.dropped) }
-          : {},
-      };
+    case 'day-planned': {
+      const counts: Record<string, number> = result.firstPage
+        ? { PagesArchived: 1, ChatsArchived: result.firstPage.chats, ...dropped(result.firstPage.dropped) }
+        : {};
+      return result.incomplete
+        ? {
+            level: 'error',
+            message: `day planned incomplete: ${result.incomplete}`,
+            counts: { ...counts, DaysIncomplete: 1 },
+          }
+        : { level: 'info', message: 'day planned', counts };
+    }
     case 'page-written':
       return {
         level: 'debug',

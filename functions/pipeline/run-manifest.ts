@@ -17,6 +17,8 @@ export interface DayRecord {
   driftSeen: number;
   /** Why the day is not complete; absent when it is. */
   problem?: string;
+  /** Chat fields the table has no column for (names only): written verbatim, the table should be extended. */
+  unknownFields?: string[];
 }
 
 export interface RunManifest {
@@ -36,6 +38,8 @@ export interface RunManifest {
     drift: number;
     retries: number;
   };
+  /** Every day's `unknownFields`, once each, sorted. */
+  unknownFields: string[];
   days: DayRecord[];
 }
 
@@ -57,6 +61,7 @@ export function summarizeRun(
       drift: sorted.reduce((sum, day) => sum + day.driftSeen, 0),
       retries,
     },
+    unknownFields: [...new Set(sorted.flatMap((day) => day.unknownFields ?? []))].sort(),
     days: sorted,
   };
 }

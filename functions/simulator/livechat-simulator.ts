@@ -40,6 +40,11 @@ export interface SimulatorOptions {
   region?: string;
   /** Status of the misdirected_request answer (undocumented; default 421, "Misdirected Request"). */
   misdirectedStatus?: number;
+  /**
+   * Fields no LiveChat doc describes, added to every chat served (an object value is merged into
+   * the chat's object of that name, e.g. `{ visitor: { language: 'pl' } }`): for unknown-field tests.
+   */
+  extraFields?: Record<string, unknown>;
   /** A lifecycle header sent with every response, e.g. { header: 'Deprecation', value: '2027-03-01' }. */
   lifecycle?: { header: 'Legacy' | 'Deprecation'; value: string };
   latencyMs?: number; // added to every response
@@ -74,6 +79,8 @@ export interface RunningSimulator {
 }
 
 export const PAGE_SIZE = 25;
+/** LiveChat serves at most the latest 25 000 records (1 000 pages) of one query. */
+export const MAX_PAGES = 1000;
 export const DEFAULT_LOGIN = 'demo@example.com';
 export const DEFAULT_API_KEY = 'demo-api-key';
 export const DEFAULT_PAT = 'demo-pat';
@@ -217,11 +224,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
 
   const afterServed = (req: ParsedRequest): void => driftAfter(req);
 
+  const withExtraFields = options.extraFields ? (chat: Chat) => mergeFields(chat, options.extraFields!) : undefined;
   const pageBody = (req: ParsedRequest, empty: boolean): string => {
     const matching = store.query(req.filters);
     const total = matching.length;
-    const pages = Math.ceil(total / PAGE_SIZE);
-    const chats = empty ? [] : matching.slice((req.page - 1) * PAGE_SIZE, req.page * PAGE_SIZE);
+    // The docs: "the results are limited to the latest 25000 records ... exactly 1000 pages".
+    const pages = Math.min(Math.ceil(total / PAGE_SIZE), MAX_PAGES);
+    const served =
+      empty || req.page > MAX_PAGES ? [] : matching.slice((req.page - 1) * PAGE_SIZE, req.page * PAGE_SIZE);
+    const chats = withExtraFields ? served.map(withExtraFields) : served;
     return JSON.stringify({ chats, total, pages });
   };
 
@@ -338,4 +349,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     stats: () => structuredClone(stats),
     close: () => host.close(),
   };
+}
+
+function mergeFields(chat: Chat, extra: Record<string, unknown>): Chat {
+  const merged: Record<string, unknown> = { ...chat };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = merged[key];
+    const bothObjects = [current, value].every((v) => v !== null && typeof v === 'object' && !Array.isArray(v));
+    merged[key] = bothObjects ? { ...(current as object), ...(value as object) } : value;
+  }
+  return merged as Chat;
 }

@@ -61,7 +61,16 @@ export type UnitTask = Exclude<ArchiveTask, DayTask>;
 
 /** What a written unit reports (the worker's result, metrics and log line). */
 export type UnitWritten =
-  | { kind: 'page-written'; day: string; page: number; chats: number; dropped: number; bytes: number }
+  | {
+      kind: 'page-written';
+      day: string;
+      page: number;
+      chats: number;
+      dropped: number;
+      bytes: number;
+      /** Chat fields the table has no column for (names only); the chats were written verbatim. */
+      unknownFields?: string[];
+    }
   | {
       kind: 'slice-written';
       day: string;
@@ -72,6 +81,7 @@ export type UnitWritten =
       parts: number;
       bytes: number;
       cursorRestarts: number;
+      unknownFields?: string[];
     };
 
 export type UnitOutcome =
@@ -91,6 +101,8 @@ export interface PlannedDay {
   staleRemoved: number;
   /** What the day plan records beside the lake (AWS runs), besides run, day and attempt. */
   record: Record<string, unknown>;
+  /** Set when this plan cannot archive the whole day (v2: above the 25 000-record cap): why. */
+  incomplete?: string;
 }
 
 /** Where a unit sits in its day, for drift results and re-archive claims. */

@@ -147,6 +147,18 @@ export class Monitoring extends Construct {
             width: 8,
           }),
         ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Chat fields without a table column (UnknownFields)',
+            left: [custom('UnknownFields')],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Days until the API version retires (Legacy/Deprecation header)',
+            left: [daysLeft],
+            width: 12,
+          }),
+        ],
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 })],
         [completenessWidget(completenessQuery)],
       ],

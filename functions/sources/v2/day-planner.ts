@@ -1,6 +1,6 @@
 import type { DayTask, PageTask } from '#shared/archive-task.ts';
 import type { LivechatClient } from './livechat-client.ts';
-import { type ChatList, expectedPages } from './livechat-schema.ts';
+import { type ChatList, expectedPages, MAX_PAGES_PER_QUERY, MAX_RECORDS_PER_QUERY } from './livechat-schema.ts';
 
 export interface DayPlan {
   day: string;
@@ -10,6 +10,8 @@ export interface DayPlan {
   pageTasks: PageTask[];
   /** Page 1 as the planning request returned it: written from here (writePage), not fetched again. */
   firstPage: ChatList;
+  /** Set when the day cannot be archived whole through v2 (above the 25 000-record cap): why. */
+  incomplete?: string;
 }
 
 /**
@@ -22,7 +24,8 @@ export async function planDay(task: DayTask, client: LivechatClient): Promise<Da
   const first = await client.listChats({ dateFrom: task.day, dateTo: task.day, page: 1, filters: task.filters });
   const total = first.total;
   // Trust the count of chats over the API's `pages` if they ever disagree.
-  const pages = Math.max(expectedPages(total), total > 0 ? first.pages : 0);
+  // Only the latest 25 000 chats of a query can be read: plan those, and say the day is not whole.
+  const pages = Math.min(Math.max(expectedPages(total), total > 0 ? first.pages : 0), MAX_PAGES_PER_QUERY);
   const pageTasks: PageTask[] = [];
   for (let page = 1; page <= pages; page += 1) {
     pageTasks.push({
@@ -37,5 +40,22 @@ export async function planDay(task: DayTask, client: LivechatClient): Promise<Da
       total,
     });
   }
-  return { day: task.day, attempt: task.attempt, total, pages, pageTasks, firstPage: first };
+  return {
+    day: task.day,
+    attempt: task.attempt,
+    total,
+    pages,
+    pageTasks,
+    firstPage: first,
+    ...(total > MAX_RECORDS_PER_QUERY ? { incomplete: cappedDayProblem(total) } : {}),
+  };
+}
+
+/** Why a day above the cap is incomplete, and what archives it. */
+export function cappedDayProblem(total: number): string {
+  const kept = MAX_RECORDS_PER_QUERY.toLocaleString('en-US');
+  return (
+    `the day has ${total.toLocaleString('en-US')} chats, but LiveChat REST API v2 returns at most the latest ${kept} ` +
+    `of one query: only those were archived; --source v3.6 (time slices) can archive the whole day`
+  );
 }

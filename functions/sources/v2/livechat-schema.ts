@@ -23,6 +23,14 @@ export type ChatList = z.infer<typeof chatListSchema>;
 
 export const CHATS_PER_PAGE = 25;
 
+/**
+ * "The results are limited to the latest 25000 records on your LiveChat license, which gives
+ * you exactly 1000 pages" (v2 reference, "Get list of chats"): a day above it cannot be read
+ * whole through `GET /chats`.
+ */
+export const MAX_RECORDS_PER_QUERY = 25_000;
+export const MAX_PAGES_PER_QUERY = MAX_RECORDS_PER_QUERY / CHATS_PER_PAGE;
+
 /** Pages a day of `total` chats should have, whatever the API claims. */
 export function expectedPages(total: number): number {
   return Math.ceil(total / CHATS_PER_PAGE);

@@ -1,3 +1,4 @@
+import { unknownFieldPaths } from '#lake/chat-columns.ts';
 import { pageKey } from '#lake/lake-layout.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
@@ -7,7 +8,16 @@ import type { LivechatClient } from './livechat-client.ts';
 import { type Chat, type ChatList, expectedChatsOnPage } from './livechat-schema.ts';
 
 export type PageOutcome =
-  | { status: 'written'; key: string; chats: number; dropped: number; bytes: number; ids: string[] }
+  | {
+      status: 'written';
+      key: string;
+      chats: number;
+      dropped: number;
+      bytes: number;
+      ids: string[];
+      /** Chat fields that are not table columns (names only, sorted); written verbatim all the same. */
+      unknownFields: string[];
+    }
   | { status: 'drift'; reason: string };
 
 export interface PageArchiverDeps {
@@ -63,6 +73,7 @@ export async function writePage(
     dropped,
     bytes: body.byteLength,
     ids: list.chats.map((chat) => chat.id),
+    unknownFields: unknownFieldsOf(list.chats),
   };
 }
 
@@ -72,4 +83,10 @@ function driftBetween(task: PageTask, total: number, chats: readonly Chat[]): st
   if (chats.length !== expected) return `page ${task.page} has ${chats.length} chats, expected ${expected}`;
   if (new Set(chats.map((chat) => chat.id)).size !== chats.length) return `page ${task.page} repeats a chat id`;
   return undefined;
+}
+
+function unknownFieldsOf(chats: readonly Chat[]): string[] {
+  const found = new Set<string>();
+  for (const chat of chats) unknownFieldPaths(chat, found);
+  return [...found].sort();
 }

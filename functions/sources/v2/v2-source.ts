@@ -18,20 +18,18 @@ export function v2Source(client: LivechatClient): ArchiveSource {
       const plan = await planDay(task, gated(context));
       const stale = await removePagesBeyond(context.sink, task.day, plan.pages);
       const [firstTask, ...laterTasks] = plan.pageTasks;
+      const first = firstTask && {
+        task: firstTask,
+        outcome: unitOutcome(firstTask, await writePage(firstTask, plan.firstPage, context)),
+      };
       return {
         total: plan.total,
         units: plan.pages,
         tasks: laterTasks,
-        ...(firstTask
-          ? {
-              first: {
-                task: firstTask,
-                outcome: unitOutcome(firstTask, await writePage(firstTask, plan.firstPage, context)),
-              },
-            }
-          : {}),
+        ...(first ? { first } : {}),
         staleRemoved: stale.length,
-        record: { total: plan.total, pages: plan.pages },
+        record: { total: plan.total, pages: plan.pages, ...dayNotes(plan.incomplete, first?.outcome) },
+        ...(plan.incomplete ? { incomplete: plan.incomplete } : {}),
       };
     },
     async runTask(task, context) {
@@ -47,16 +45,24 @@ export function v2Source(client: LivechatClient): ArchiveSource {
 
 function unitOutcome(task: PageTask, outcome: PageOutcome): UnitOutcome {
   if (outcome.status === 'drift') return outcome;
+  const { chats, bytes, unknownFields } = outcome;
   return {
     status: 'written',
     written: {
       kind: 'page-written',
       day: task.day,
       page: task.page,
-      chats: outcome.chats,
+      chats,
       dropped: outcome.dropped,
-      bytes: outcome.bytes,
+      bytes,
+      ...(unknownFields.length > 0 ? { unknownFields } : {}),
     },
     ids: outcome.ids,
   };
+}
+
+/** What the day plan record adds: why the day is incomplete, and page 1's fields the table does not know. */
+function dayNotes(incomplete: string | undefined, first: UnitOutcome | undefined): Record<string, unknown> {
+  const unknownFields = first?.status === 'written' ? first.written.unknownFields : undefined;
+  return { ...(incomplete ? { incomplete } : {}), ...(unknownFields ? { unknownFields } : {}) };
 }
