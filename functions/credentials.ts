@@ -1,47 +1,15 @@
-import * as z from '#shared/zod-mini.ts';
 import type { ArchiveSource } from '#sources/archive-source.ts';
 import type { RetryingApiTuning } from '#sources/retrying-api.ts';
 import type { SourceName } from '#sources/source-registry.ts';
-import { createLivechatClient, type LivechatClient, type V2Credentials } from '#sources/v2/livechat-client.ts';
+import { createLivechatClient, type LivechatClient } from '#sources/v2/livechat-client.ts';
 import { v2Source } from '#sources/v2/v2-source.ts';
-import { type ArchivesClient, createArchivesClient, type V36Credentials } from '#sources/v36/list-archives-client.ts';
+import { type ArchivesClient, createArchivesClient } from '#sources/v36/list-archives-client.ts';
 import { v36Source } from '#sources/v36/v36-source.ts';
 import type { WorkerConfig } from './handler-config.ts';
-
-const text = () => z.string().check(z.minLength(1));
-
-/**
- * The Secrets Manager secret's JSON with SOURCE v2, in order of preference: `{"bearerToken": "..."}`
- * (OAuth or any bearer token), `{"login": "<agent e-mail>", "pat": "..."}` (Personal Access
- * Token), or the legacy `{"login": "...", "apiKey": "..."}`.
- */
-export const livechatSecretSchema = z.union([
-  z.object({ bearerToken: text() }),
-  z.object({ login: text(), pat: text() }),
-  z.object({ login: text(), apiKey: text() }),
-]);
-
-export const V2_SECRET_SHAPES =
-  '{"login": "...", "pat": "..."}, {"bearerToken": "..."} or the legacy {"login": "...", "apiKey": "..."}';
-
-/** With SOURCE v3.6: a Personal Access Token `{"accountId": "...", "token": "..."}` or `{"bearerToken": "..."}`. */
-export const livechatV36SecretSchema = z.union([
-  z.object({ accountId: text(), token: text() }),
-  z.object({ bearerToken: text() }),
-]);
+import { parseSecretJson, v2Credentials, v36Credentials } from './secret-shapes.ts';
 
 /** How every LiveChat request is made: API address, timeouts and the retry hook. */
 export type RequestTuning = RetryingApiTuning & { apiUrl: string };
-
-/** JSON.parse's own error quotes the text it choked on, which here would be the secret. */
-export function parseSecretJson(value: unknown): unknown {
-  if (typeof value !== 'string') throw new Error('the LiveChat secret must be a JSON string');
-  try {
-    return JSON.parse(value);
-  } catch {
-    throw new Error('the LiveChat secret is not JSON');
-  }
-}
 
 /** Builds a value from the secret, again only when the secret changes (rotation). */
 function perSecretValue<T>(create: (secret: unknown) => T): (secret: unknown) => T {
@@ -54,30 +22,11 @@ function perSecretValue<T>(create: (secret: unknown) => T): (secret: unknown) =>
 }
 
 function v2Client(secretValue: unknown, tuning: RequestTuning, region: string | undefined): LivechatClient {
-  const secret = livechatSecretSchema.safeParse(secretValue);
-  if (!secret.success) throw new Error(`the LiveChat secret must be JSON ${V2_SECRET_SHAPES}`);
-  const data = secret.data;
-  const credentials: V2Credentials =
-    'bearerToken' in data
-      ? { kind: 'bearer', token: data.bearerToken }
-      : 'pat' in data
-        ? { kind: 'pat', login: data.login, pat: data.pat }
-        : { kind: 'api-key', login: data.login, apiKey: data.apiKey };
-  return createLivechatClient({ ...tuning, credentials, ...(region ? { region } : {}) });
+  return createLivechatClient({ ...tuning, credentials: v2Credentials(secretValue), ...(region ? { region } : {}) });
 }
 
 function v36Client(secretValue: unknown, tuning: RequestTuning, region: string | undefined): ArchivesClient {
-  const secret = livechatV36SecretSchema.safeParse(secretValue);
-  if (!secret.success) {
-    throw new Error(
-      'the LiveChat v3.6 secret must be JSON {"accountId": "...", "token": "..."} or {"bearerToken": "..."}',
-    );
-  }
-  const credentials: V36Credentials =
-    'bearerToken' in secret.data
-      ? { kind: 'bearer', token: secret.data.bearerToken }
-      : { kind: 'pat', accountId: secret.data.accountId, token: secret.data.token };
-  return createArchivesClient({ ...tuning, credentials, ...(region ? { region } : {}) });
+  return createArchivesClient({ ...tuning, credentials: v36Credentials(secretValue), ...(region ? { region } : {}) });
 }
 
 type WorkerSourceConfig = Pick<WorkerConfig, 'SOURCE' | 'REGION' | 'BUSY_DAY_THRESHOLD'>;

@@ -35,6 +35,8 @@ const source = z._default(z.enum(['v2', 'v3.6']), 'v2');
 
 const plannerEnv = z.object({
   QUEUE_URL: z.url(),
+  /** The LiveChat secret: the planner checks it is filled in before queueing anything. */
+  SECRET_ID: text(),
   TIME_ZONE: timeZone,
   LOOKBACK_DAYS: envInt(0, 60, 3),
   SETTLE_HOURS: z._default(z.coerce.number().check(z.minimum(0), z.maximum(48)), 2),

@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
@@ -6,9 +7,11 @@ import { SqsTaskSender } from '#pipeline/sqs-task-sender.ts';
 import { SOURCE_INFO } from '#sources/source-registry.ts';
 import { loadPlannerConfig } from './handler-config.ts';
 import { logger, metrics } from './powertools.ts';
+import { checkSecret, sharedSecret } from './secret-shapes.ts';
 
 const config = loadPlannerConfig();
 const sender = new SqsTaskSender(new SQSClient({}), config.QUEUE_URL);
+const secret = sharedSecret(() => getSecret(config.SECRET_ID, { maxAge: 300 }), 300_000);
 
 /**
  * Plans a run (nightly schedule or backfill by hand) and queues one day task per
@@ -26,6 +29,8 @@ export const handler = async (event: unknown, context: Context) => {
     projectionStart: config.PROJECTION_START,
   });
   SOURCE_INFO[config.SOURCE].checkFilters(plan.dayTasks[0]?.filters ?? {});
+  // Right after deploy the secret holds a generated value: refuse here (PlannerErrors alarm), not in every task.
+  checkSecret(config.SOURCE, await secret());
   try {
     const report = await sender.send(plan.dayTasks);
     logger.info('run planned', {

@@ -2,17 +2,16 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { S3Sink } from '#lake/sinks/s3-sink.ts';
-import { handleQueuedTask } from '#pipeline/queued-task-handler.ts';
-import { reportOf } from '#pipeline/queued-task-result.ts';
 import { SqsTaskSender } from '#pipeline/sqs-task-sender.ts';
-import { decodeTask } from '#shared/archive-task.ts';
 import type { RetryEvent } from '#sources/retrying-api.ts';
 import { lifecycleReport } from './api-lifecycle-report.ts';
 import { sourceFromSecret } from './credentials.ts';
 import { loadWorkerConfig } from './handler-config.ts';
 import { logger, metrics } from './powertools.ts';
+import { queuedRecordHandler } from './queued-record.ts';
+import { sharedSecret } from './secret-shapes.ts';
 
 const config = loadWorkerConfig();
 const processor = new BatchProcessor(EventType.SQS);
@@ -35,15 +34,14 @@ const sourceOf = sourceFromSecret(config, {
   onLifecycle: lifecycle.onLifecycle,
 });
 
-async function recordHandler(record: SQSRecord): Promise<void> {
-  const task = decodeTask(record.body);
-  // Powertools Parameters caches the secret across invocations (5 min).
-  const source = sourceOf(await getSecret(config.SECRET_ID, { maxAge: 300 }));
-  const result = await handleQueuedTask(task, { ...taskDeps, source });
-  const report = reportOf(result);
-  for (const [name, value] of Object.entries(report.counts)) metrics.addMetric(name, MetricUnit.Count, value);
-  logger[report.level](report.message, { runId: task.runId, attempt: task.attempt, ...result });
-}
+const recordHandler = queuedRecordHandler({
+  // One fetch per cold start serves the whole batch; kept 5 minutes, so a rotated secret is seen soon.
+  secret: sharedSecret(() => getSecret(config.SECRET_ID, { maxAge: 300 }), 300_000),
+  sourceOf,
+  task: taskDeps,
+  logger,
+  metrics,
+});
 
 /** SQS batch with partial failures: a bad or failing record is retried (then dead-lettered) alone. */
 export const handler = async (event: SQSEvent, context: Context) => {

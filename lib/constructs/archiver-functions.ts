@@ -59,10 +59,15 @@ export class ArchiverFunctions extends Construct {
         FILTERS: JSON.stringify(config.filters),
         SOURCE: config.source,
         PROJECTION_START: config.projectionStart,
+        SECRET_ID: credentials.secret.secretArn,
       },
     });
     this.planner.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+    );
+    // Only to check the secret is filled in before a run is queued.
+    this.planner.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [credentials.policyArn] }),
     );
 
     this.worker = this.nodeFunction('Worker', config, {

@@ -219,6 +219,7 @@ describe('archiver stack with default config', () => {
         FILTERS: '{}',
         SOURCE: 'v2',
         PROJECTION_START: '2020-01-01',
+        SECRET_ID: ref(stack.credentials.secret),
       });
     });
 
@@ -308,12 +309,13 @@ describe('archiver stack with default config', () => {
       expect(template.findResources('AWS::IAM::ManagedPolicy')).toEqual({});
     });
 
-    it('lets the planner only write its logs and send to the page queue', () => {
+    it('lets the planner only write its logs, send to the page queue and read its secret (to check it is set)', () => {
       expect(grantsOf(template, role('PlannerRole'))).toEqual(
         grants(
           ['logs:CreateLogStream', arn(stack.functions.planner.logGroup)],
           ['logs:PutLogEvents', arn(stack.functions.planner.logGroup)],
           ['sqs:SendMessage', arn(stack.pages.queue)],
+          ['secretsmanager:GetSecretValue', ref(stack.credentials.secret)],
         ),
       );
     });

@@ -1,3 +1,4 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -5,10 +6,13 @@ import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '#test/support/lambda-fixtures.ts';
 
 const sqsMock = mockClient(SQSClient);
+const secretsMock = mockClient(SecretsManagerClient);
 let handler: typeof import('#handlers/planner.ts')['handler'];
 
 beforeAll(async () => {
   vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/pages');
+  vi.stubEnv('SECRET_ID', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:livechat');
+  vi.stubEnv('AWS_REGION', 'eu-west-1');
   vi.stubEnv('TIME_ZONE', 'Europe/Warsaw');
   vi.stubEnv('LOOKBACK_DAYS', '3');
   vi.stubEnv('SETTLE_HOURS', '2');
@@ -18,7 +22,11 @@ beforeAll(async () => {
   ({ handler } = await import('#handlers/planner.ts'));
 });
 
-beforeEach(() => sqsMock.reset());
+beforeEach(() => {
+  sqsMock.reset();
+  secretsMock.reset();
+  secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"login":"agent@example.com","pat":"pat-1"}' });
+});
 
 function sentBodies(): Array<Record<string, unknown>> {
   return sqsMock
@@ -97,5 +105,24 @@ describe('planner handler', () => {
     await expect(handler({ from: 'last tuesday' }, lambdaContext())).rejects.toThrow(/^from must be a date/);
     await expect(handler({ hello: 'world' }, lambdaContext())).rejects.toThrow(/planner input must be/);
     expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
+  });
+  // Last: the unfilled secret stays in the Parameters cache afterwards.
+  it('refuses to queue while the secret still holds the value generated at deploy, naming the fix', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 3_600_000); // past the secret checked by earlier tests
+      secretsMock.on(GetSecretValueCommand).resolves({ SecretString: 'x8#Kq2!vR9pL&w3Zt5@mN7yB' });
+      const failure = (await handler({ from: '2026-01-01', to: '2026-01-02' }, lambdaContext()).then(
+        () => undefined,
+        (error: unknown) => error,
+      )) as Error | undefined;
+      expect(failure).toBeInstanceOf(Error);
+      expect(failure?.name).toBe('CredentialsNotSetError');
+      expect(failure?.message).toMatch(/still holds the value generated at deploy.*put-secret-value/);
+      expect(failure?.message).not.toContain('x8#Kq2');
+      expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { logger } from '#handlers/powertools.ts';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { duplicatesOf } from '#test/support/lake-reader.ts';
@@ -109,6 +110,53 @@ describe('worker handler', () => {
       expect(bucket.size).toBe(3);
     } finally {
       vi.useRealTimers();
+    }
+  });
+
+  it('fetches the secret once for a batch at a cold start, not once per record in parallel', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 1_000_000); // past every secret cached so far: a cold cache
+      const result = await worker(sqsEvent([pageTaskBody(1), pageTaskBody(2), pageTaskBody(3)]), lambdaContext());
+      expect(result.batchItemFailures).toEqual([]);
+      expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('logs one line per failed record: task, attempt, error class and message, never the secret', async () => {
+    const errors = vi.spyOn(logger, 'error');
+    try {
+      s3Mock
+        .on(PutObjectCommand, { Key: 'chats/dt=2026-06-10/page-00002.json.gz' })
+        .rejects(new Error(`AccessDenied while writing for ${sim.pat}`));
+      const result = await worker(sqsEvent([pageTaskBody(1), pageTaskBody(2), '{"v":1,']), lambdaContext());
+      expect(result.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(['msg-1', 'msg-2']);
+      expect(errors).toHaveBeenCalledTimes(2);
+      expect(errors.mock.calls).toEqual(
+        expect.arrayContaining([
+          [
+            'task failed',
+            {
+              taskKind: 'page',
+              runId: 'run-1',
+              day: DAY,
+              page: 2,
+              attempt: 1,
+              errorClass: 'Error',
+              error: 'AccessDenied while writing for [secret]',
+            },
+          ],
+          [
+            'task failed',
+            { taskKind: 'unreadable', errorClass: 'InvalidInputError', error: 'archive task is not JSON' },
+          ],
+        ]),
+      );
+      expect(JSON.stringify(errors.mock.calls)).not.toContain(sim.pat);
+    } finally {
+      errors.mockRestore();
     }
   });
 

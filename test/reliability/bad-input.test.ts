@@ -161,7 +161,10 @@ describe('the worker with bad records and secrets', () => {
       )) as {
         recordErrors: Error[];
       };
-      expect(error.recordErrors.map((recordError) => recordError.message)).toEqual(['the LiveChat secret is not JSON']);
+      expect(error.recordErrors.map((recordError) => recordError.name)).toEqual(['CredentialsNotSetError']);
+      expect(error.recordErrors[0]!.message).toMatch(
+        /^the LiveChat secret is not JSON: it still holds the value generated at deploy/,
+      );
       expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('raw-api-key');
     } finally {
       vi.useRealTimers();

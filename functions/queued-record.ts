@@ -1,0 +1,43 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSRecord } from 'aws-lambda';
+import { handleQueuedTask, type QueuedTaskDeps } from '#pipeline/queued-task-handler.ts';
+import { reportOf } from '#pipeline/queued-task-result.ts';
+import { describeFailedTask, withoutSecrets } from '#pipeline/task-failure.ts';
+import { decodeTask } from '#shared/archive-task.ts';
+import type { ArchiveSource } from '#sources/archive-source.ts';
+import { secretValues } from './secret-shapes.ts';
+
+export interface QueuedRecordDeps {
+  /** The secret's text; one fetch shared by the batch (secret-shapes.ts sharedSecret). */
+  secret: () => Promise<unknown>;
+  sourceOf: (secretText: unknown) => ArchiveSource;
+  task: Omit<QueuedTaskDeps, 'source'>;
+  logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  metrics: Pick<Metrics, 'addMetric'>;
+}
+
+/**
+ * One SQS record of the worker: decode, run, publish the result's metrics and log line. A
+ * record that fails logs one line (task, error class and message, never a credential) and
+ * rethrows, so the batch reports it as a partial failure.
+ */
+export function queuedRecordHandler(deps: QueuedRecordDeps): (record: SQSRecord) => Promise<void> {
+  return async (record) => {
+    let secretText: unknown;
+    try {
+      const task = decodeTask(record.body);
+      secretText = await deps.secret();
+      const result = await handleQueuedTask(task, { ...deps.task, source: deps.sourceOf(secretText) });
+      const report = reportOf(result);
+      for (const [name, value] of Object.entries(report.counts)) deps.metrics.addMetric(name, MetricUnit.Count, value);
+      deps.logger[report.level](report.message, { runId: task.runId, attempt: task.attempt, ...result });
+    } catch (error) {
+      deps.logger.error(
+        'task failed',
+        withoutSecrets(describeFailedTask(record.body, error), secretValues(secretText)),
+      );
+      throw error;
+    }
+  };
+}
