@@ -5,14 +5,18 @@
  *   npm run simulator -- --port 8080 --from 2024-03-01 --to 2024-03-31 --seed 42 --latency-ms 50 --chats-per-day 60
  *
  * Defaults: the last 7 full UTC days (ending yesterday), seed 42, ≈60 chats a day, OS-chosen port.
+ * --time-zone sets the account's zone: the days --from/--to generate, and the v2 cut of a request
+ * without a `timezone` parameter.
  */
 import { parseArgs } from 'node:util';
+import { isTimeZone } from '#shared/time-zone.ts';
 import { addDays, dayOfTs, isValidDay, startSimulator } from '#simulator/index.ts';
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
 
 const USAGE = `Usage: simulator [--port N] [--host H] [--seed N] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
                  [--latency-ms N] [--chats-per-day N] [--login EMAIL] [--pat PAT] [--api-key KEY]
-                 [--bearer-token TOKEN] [--region dal|fra] [--deprecation YYYY-MM-DD] [--source v2|v3.6]`;
+                 [--bearer-token TOKEN] [--region dal|fra] [--deprecation YYYY-MM-DD] [--source v2|v3.6]
+                 [--time-zone ZONE]`;
 
 function fail(msg: string): never {
   console.error(`simulator: ${msg}\n${USAGE}`);
@@ -44,6 +48,7 @@ try {
       region: { type: 'string' },
       deprecation: { type: 'string' },
       source: { type: 'string' },
+      'time-zone': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -73,6 +78,8 @@ const latencyMs = intFlag('latency-ms', args['latency-ms']);
 const chatsPerDay = intFlag('chats-per-day', args['chats-per-day']);
 
 if (args.source !== undefined && args.source !== 'v2' && args.source !== 'v3.6') fail('--source must be v2 or v3.6');
+const timeZone = args['time-zone'];
+if (timeZone !== undefined && !isTimeZone(timeZone)) fail(`--time-zone must be an IANA time zone (got "${timeZone}")`);
 
 const common = {
   from,
@@ -82,6 +89,7 @@ const common = {
   ...(latencyMs !== undefined ? { latencyMs } : {}),
   ...(chatsPerDay !== undefined ? { chatsPerDay } : {}),
   ...(args.host !== undefined ? { host: args.host } : {}),
+  ...(timeZone !== undefined ? { timeZone } : {}),
 };
 
 /** Closes the simulator on Ctrl-C or SIGTERM and prints what it served. */

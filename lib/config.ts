@@ -4,7 +4,8 @@ import { DEFAULT_PROJECTION_START } from '#lake/athena-projection.ts';
 import { FIELD_PATH } from '#privacy/redaction.ts';
 import { MASK_KINDS } from '#privacy/text-masks.ts';
 import { chatFiltersSchema } from '#shared/chat-filters.ts';
-import { isRealDay, isTimeZone } from '#shared/day-range.ts';
+import { isRealDay } from '#shared/day-range.ts';
+import { isTimeZone } from '#shared/time-zone.ts';
 
 export const CONTEXT_KEY = 'livechatArchiver';
 
@@ -43,7 +44,7 @@ export const configSchema = z
       .string()
       .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Warsaw')
       .default('UTC')
-      .describe('Time zone of the schedule and of the archive days.'),
+      .describe('Time zone of the schedule and of the archive days: dt is the day a chat started there.'),
     lookbackDays: int(0, 60)
       .default(3)
       .describe('Settled days before the last one that every nightly run archives again.'),

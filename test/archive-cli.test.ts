@@ -157,7 +157,7 @@ describe('npm run archive against the simulator', () => {
     const sink = new LocalFileSink(out);
     const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials });
     const now = () => new Date('2026-05-02T03:00:00Z');
-    const plan = await planDay(dayTask('run-1', FROM, 1, {}), client);
+    const plan = await planDay(dayTask('run-1', FROM, 1, {}, 'UTC'), client);
     for (const task of plan.pageTasks) await archivePage(task, { client, sink, now });
     const snapshot = async () =>
       Promise.all(

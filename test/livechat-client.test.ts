@@ -29,7 +29,7 @@ async function clientFor(faults: FaultOptions, overrides: Partial<Parameters<typ
 describe('LiveChat v2 client', () => {
   it('lists a page with total and pages, sending filters as query parameters', async () => {
     const { client, sim } = await clientFor({});
-    const page = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 3 });
+    const page = await client.listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 3 });
     expect(page.total).toBe(60);
     expect(page.pages).toBe(3);
     expect(page.chats.map((chat) => chat.id)).toEqual(
@@ -39,14 +39,20 @@ describe('LiveChat v2 client', () => {
         .map((chat) => chat.id),
     );
 
-    const missed = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1, filters: { type: 'missed_chat' } });
+    const missed = await client.listChats({
+      dateFrom: DAY,
+      dateTo: DAY,
+      timeZone: 'UTC',
+      page: 1,
+      filters: { type: 'missed_chat' },
+    });
     expect(missed.total).toBe(sim.chats(DAY).filter((chat) => chat.type === 'missed_chat').length);
     expect(missed.chats.every((chat) => chat.type === 'missed_chat')).toBe(true);
   });
 
   it('keeps every field of a chat verbatim, including fields it does not know', async () => {
     const { client, sim } = await clientFor({});
-    const page = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
+    const page = await client.listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 1 });
     expect(page.chats[0]).toEqual(sim.chats(DAY)[0]);
     expect(Object.keys(page.chats[0]!)).toEqual(Object.keys(sim.chats(DAY)[0]!)); // in the API's order too
   });
@@ -62,7 +68,7 @@ describe('LiveChat v2 client', () => {
     ['a connection reset', { fault: 'reset' }, 'network'],
   ] as const)('retries %s and then succeeds', async (_name, scripted, reason) => {
     const { client, retries } = await clientFor({ script: [{ ...scripted, times: 2 }] as FaultOptions['script'] });
-    const page = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
+    const page = await client.listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 1 });
     expect(page.chats).toHaveLength(25);
     expect(retries).toHaveLength(2);
     for (const retry of retries) expect(retry.reason).toMatch(reason);
@@ -73,7 +79,7 @@ describe('LiveChat v2 client', () => {
       { slowMs: 5_000, script: [{ fault: 'slow', times: 1 }] },
       { timeoutMs: 300 },
     );
-    const page = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
+    const page = await client.listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 1 });
     expect(page.total).toBe(60);
     expect(retries.map((retry) => retry.reason)).toEqual(['timeout']);
   });
@@ -84,7 +90,7 @@ describe('LiveChat v2 client', () => {
       { maxRetryDelayMs: 50 },
     );
     const started = Date.now();
-    await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
+    await client.listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 1 });
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(retries).toHaveLength(1);
   });
@@ -92,13 +98,15 @@ describe('LiveChat v2 client', () => {
   it('honours a short Retry-After before retrying', async () => {
     const { client } = await clientFor({ script: [{ fault: '429', retryAfterSeconds: 1, times: 1 }] });
     const started = Date.now();
-    await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
+    await client.listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 1 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 
   it('gives up after the retry limit with a typed error naming the cause', async () => {
     const { client, retries } = await clientFor({ script: [{ fault: '503', times: 10 }] }, { retryLimit: 3 });
-    const error = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 }).catch((caught: unknown) => caught);
+    const error = await client
+      .listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 1 })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(LivechatUnavailableError);
     expect((error as Error).message).toMatch(/failed after retries: HTTP 503/);
     expect(retries).toHaveLength(3);
@@ -109,7 +117,9 @@ describe('LiveChat v2 client', () => {
       {},
       { credentials: { kind: 'pat', login: 'demo@example.com', pat: 'wrong-secret-key-123' } },
     );
-    const error = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 }).catch((caught: unknown) => caught);
+    const error = await client
+      .listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 1 })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(LivechatAuthError);
     expect((error as Error).message).toMatch(/authentication failed \(401\)/);
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('wrong-secret-key-123');
@@ -120,7 +130,7 @@ describe('LiveChat v2 client', () => {
   it('fails at once on a request the API rejects (400)', async () => {
     const { client, retries } = await clientFor({});
     const error = await client
-      .listChats({ dateFrom: 'not-a-day', dateTo: DAY, page: 1 })
+      .listChats({ dateFrom: 'not-a-day', dateTo: DAY, timeZone: 'UTC', page: 1 })
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(LivechatRequestError);
     expect((error as Error).message).toMatch(/\(400\)/);
@@ -137,7 +147,7 @@ describe('LiveChat v2 client', () => {
   ] as const)('sends %j as %s, with the API version header and no X-Region by default', async (credentials, header) => {
     const seen: Headers[] = [];
     const { client } = await clientFor({}, { credentials, fetch: recordingFetch(seen) });
-    await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
+    await client.listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 1 });
     expect(seen[0]?.get('x-api-version')).toBe('2');
     expect(seen[0]?.get('authorization')).toBe(header);
     expect(seen[0]?.has('x-region')).toBe(false);
@@ -152,7 +162,7 @@ describe('LiveChat v2 client', () => {
       region: 'fra',
       fetch: recordingFetch(seen),
     });
-    expect((await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 })).total).toBeGreaterThan(0);
+    expect((await client.listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 1 })).total).toBeGreaterThan(0);
     expect(seen[0]?.get('x-region')).toBe('fra');
   });
 
@@ -164,8 +174,8 @@ describe('LiveChat v2 client', () => {
       credentials: sim.credentials,
       onLifecycle: (notice) => notices.push(notice),
     });
-    await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 });
-    await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 2 });
+    await client.listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 1 });
+    await client.listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 2 });
     expect(notices).toEqual([
       { header: 'Legacy', value: '2027-01-31', endsOn: '2027-01-31', path: expect.stringMatching(/^\/chats\?/) },
       { header: 'Legacy', value: '2027-01-31', endsOn: '2027-01-31', path: expect.stringMatching(/page=2/) },
@@ -192,7 +202,9 @@ describe('LiveChat v2 client time budget', () => {
       totalTimeoutMs: 700,
     });
     const started = Date.now();
-    const error = await client.listChats({ dateFrom: DAY, dateTo: DAY, page: 1 }).catch((caught: unknown) => caught);
+    const error = await client
+      .listChats({ dateFrom: DAY, dateTo: DAY, timeZone: 'UTC', page: 1 })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(LivechatUnavailableError);
     expect(Date.now() - started).toBeLessThan(2_000);
   });

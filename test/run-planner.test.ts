@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
-import { localDay } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
+import { localDay } from '#shared/time-zone.ts';
 
 const settings = {
   timeZone: 'UTC',
@@ -37,6 +37,7 @@ describe('run planner', () => {
       day: '2026-11-21',
       attempt: 1,
       filters: {},
+      timeZone: 'UTC',
     });
   });
 

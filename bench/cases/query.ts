@@ -58,6 +58,7 @@ export async function cachedLake(
       day,
       attempt: 1,
       filters: {},
+      timeZone: 'UTC',
       page: index + 1,
       pages,
       total: chats.length,

@@ -77,6 +77,7 @@ export async function workerCost(
     day,
     attempt: 1,
     filters: {},
+    timeZone: 'UTC',
     page: 1,
     pages: sample.pages,
     total: sample.total,
@@ -110,9 +111,11 @@ export async function workerCost(
 
   // Breakdown, to explain the figures (fewer pages: these are only for the notes).
   const few = Math.min(500, pages);
-  const parseFigure = await measure(few, warmupPages, () => stub.listChats({ dateFrom: day, dateTo: day, page: 1 }));
+  const parseFigure = await measure(few, warmupPages, () =>
+    stub.listChats({ dateFrom: day, dateTo: day, timeZone: 'UTC', page: 1 }),
+  );
   const clientOnly = await measure(few, warmupPages, () =>
-    realClient.listChats({ dateFrom: day, dateTo: day, page: 1 }),
+    realClient.listChats({ dateFrom: day, dateTo: day, timeZone: 'UTC', page: 1 }),
   );
   const records = sample.chats.map((chat) => ({
     ...chat,

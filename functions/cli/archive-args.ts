@@ -3,6 +3,7 @@ import { type RedactionConfig, redactionSchema } from '#privacy/redaction.ts';
 import { type ChatFilters, chatFiltersSchema } from '#shared/chat-filters.ts';
 import { daysInRange } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
+import { localDay, timeZoneOrThrow } from '#shared/time-zone.ts';
 import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
 
 export const MAX_RANGE_DAYS = 3_660;
@@ -10,7 +11,7 @@ export const MAX_RANGE_DAYS = 3_660;
 export const USAGE = `usage: npm run archive -- --from YYYY-MM-DD [--to YYYY-MM-DD] (--out DIR | --bucket NAME [--prefix P])
          [--api-url URL] [--concurrency N] [--max-attempts N] [--type chat|missed_chat] [--group N] [--agent LOGIN]
          [--goal ID] [--has-goal 1|0] [--rate rated|not_rated|rated_good|rated_bad] [--query TEXT] [--visitor-id ID]
-         [--source v2|v3.6] [--region dal|fra] [--redact cards,emails,phones] [--redact-field PATH]...
+         [--source v2|v3.6] [--region dal|fra] [--time-zone ZONE] [--redact cards,emails,phones] [--redact-field PATH]...
 credentials (environment): v2: LIVECHAT_BEARER_TOKEN, or LIVECHAT_LOGIN (agent e-mail) and LIVECHAT_PAT
   (Personal Access Token, scope archives_read), or the legacy LIVECHAT_LOGIN and LIVECHAT_API_KEY;
   v3.6: LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT (Personal Access Token), or LIVECHAT_BEARER_TOKEN`;
@@ -33,10 +34,15 @@ export interface ArchiveArgs {
   region?: string;
   /** What is never stored; absent when neither --redact nor --redact-field is given. */
   redaction?: RedactionConfig;
+  /** IANA zone the days are cut in: `dt` is the local day there. */
+  timeZone: string;
 }
 
-/** Parses and validates `npm run archive` arguments; any problem is one InvalidInputError line. */
-export function parseArchiveArgs(argv: readonly string[], today = new Date().toISOString().slice(0, 10)): ArchiveArgs {
+/**
+ * Parses and validates `npm run archive` arguments; any problem is one InvalidInputError line.
+ * `--to` defaults to today in the archive's zone (`today` overrides it, for tests).
+ */
+export function parseArchiveArgs(argv: readonly string[], today?: string): ArchiveArgs {
   let values;
   try {
     ({ values } = parseArgs({
@@ -64,6 +70,7 @@ export function parseArchiveArgs(argv: readonly string[], today = new Date().toI
         region: { type: 'string' },
         redact: { type: 'string' },
         'redact-field': { type: 'string', multiple: true },
+        'time-zone': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -71,7 +78,9 @@ export function parseArchiveArgs(argv: readonly string[], today = new Date().toI
   }
 
   if (!values.from) throw new InvalidInputError('--from is required');
-  const days = daysInRange(values.from, values.to ?? today, MAX_RANGE_DAYS, { from: '--from', to: '--to' });
+  const timeZone = timeZoneOrThrow(values['time-zone'] ?? 'UTC', '--time-zone');
+  const to = values.to ?? today ?? localDay(new Date(), timeZone);
+  const days = daysInRange(values.from, to, MAX_RANGE_DAYS, { from: '--from', to: '--to' });
 
   if (values.out !== undefined && values.bucket !== undefined) {
     throw new InvalidInputError('give either --out or --bucket, not both');
@@ -95,6 +104,7 @@ export function parseArchiveArgs(argv: readonly string[], today = new Date().toI
     destination,
     source,
     ...(redaction ? { redaction } : {}),
+    timeZone,
     ...(values.region !== undefined ? { region: values.region } : {}),
     apiUrl: parseUrl(values['api-url'] ?? DEFAULT_API_URL),
     concurrency: integerIn('concurrency', values.concurrency ?? '4', 1, 64),

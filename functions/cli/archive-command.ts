@@ -48,7 +48,9 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
   }
 
   const sink = createSink(args.destination);
-  io.stderr.write(`archiving ${args.days.length} day(s) ${args.days[0]}..${args.days.at(-1)} into ${sink.location}\n`);
+  io.stderr.write(
+    `archiving ${args.days.length} day(s) ${args.days[0]}..${args.days.at(-1)} (${args.timeZone}) into ${sink.location}\n`,
+  );
   const hidden = beforeProjectionStart(args.days[0]!, DEFAULT_PROJECTION_START);
   // The CLI does not know the stack's setting: it warns against the default and archives anyway (DuckDB reads every day).
   if (hidden) io.stderr.write(`warning: ${hidden} (the default; DuckDB reads a local lake's every day)\n`);
@@ -72,6 +74,7 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
       runId,
       days: args.days,
       filters: args.filters,
+      timeZone: args.timeZone,
       source,
       sink,
       ...(args.redaction ? { redaction: args.redaction } : {}),
@@ -87,6 +90,10 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
     if (error instanceof LivechatError) {
       io.stderr.write(`error: ${error.message}\n`);
       return EXIT.auth;
+    }
+    if (error instanceof InvalidInputError) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return EXIT.usage;
     }
     throw error;
   }
@@ -156,7 +163,7 @@ function createSink(destination: ArchiveDestination): LakeSink {
 export function formatSummary(manifest: RunManifest): string {
   const { totals } = manifest;
   const lines = [
-    `run ${manifest.runId}: ${manifest.complete ? 'complete' : 'INCOMPLETE'}`,
+    `run ${manifest.runId}: ${manifest.complete ? 'complete' : 'INCOMPLETE'} (days in ${manifest.timeZone})`,
     `  days ${totals.daysComplete}/${totals.days} complete, ${totals.pages} pages, ${totals.chats} chats, ` +
       `${totals.retries} retries, ${totals.drift} drift re-archives, ` +
       `${totals.dropped} chats of erased visitors dropped`,

@@ -31,6 +31,7 @@ const column = (key: string, type: 'string' | 'int', comment: string): DayPlanCo
 export const DAY_PLAN_COLUMNS: readonly DayPlanColumn[] = [
   column('runId', 'string', 'Archive run that planned the day'),
   column('day', 'string', 'Chat day planned (the same as dt)'),
+  column('timeZone', 'string', 'IANA time zone the day is cut in: dt is the day a chat started there'),
   column('attempt', 'int', 'Pass over the day within its run: 1, then +1 per re-archive after drift'),
   column('source', 'string', "LiveChat API read: 'v2' or 'v3.6'"),
   column('total', 'int', 'Chats the API reported for the day when it was planned (v3.6: found_chats)'),

@@ -46,3 +46,17 @@ export function dayPlanKey(runId: string, day: string, attempt: number): string 
 export function replanClaimKey(runId: string, day: string, attempt: number): string {
   return `${MANIFESTS_PREFIX}runs/${runId}/${day}/replan-${attempt}.json`;
 }
+
+/** Records the time zone a lake's days are cut in: one small object per zone ever used (there should be one). */
+export const TIME_ZONE_RECORD_PREFIX = `${MANIFESTS_PREFIX}time-zone/`;
+
+export function timeZoneRecordKey(timeZone: string): string {
+  return `${TIME_ZONE_RECORD_PREFIX}${timeZone}.json`;
+}
+
+/** The zone a time-zone record names, or undefined for any other key. */
+export function timeZoneOfRecord(key: string): string | undefined {
+  return key.startsWith(TIME_ZONE_RECORD_PREFIX) && key.endsWith('.json')
+    ? key.slice(TIME_ZONE_RECORD_PREFIX.length, -'.json'.length)
+    : undefined;
+}

@@ -14,6 +14,7 @@ import {
   unitLabel,
 } from '#sources/archive-source.ts';
 import { writeDayPlan } from './day-plan.ts';
+import { claimLakeTimeZone } from './lake-time-zone.ts';
 import { LocalTaskQueue } from './local-task-queue.ts';
 import { type DayRecord, type RunManifest, summarizeRun, writeRunManifest } from './run-manifest.ts';
 
@@ -28,6 +29,8 @@ export interface ArchiveRunOptions {
   runId: string;
   days: readonly string[];
   filters?: ChatFilters;
+  /** IANA zone every day is cut in (default UTC); a lake cut in another zone is refused. */
+  timeZone?: string;
   /** The LiveChat API to archive from (v2 pages or v3.6 slices). */
   source: ArchiveSource;
   sink: LakeSink;
@@ -78,6 +81,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   const now = options.now ?? (() => new Date());
   const startedAt = now().toISOString();
   const filters = options.filters ?? {};
+  const timeZone = options.timeZone ?? 'UTC';
   const maxAttempts = options.maxAttempts ?? 5;
   const emit = options.onEvent ?? (() => {});
   const states = new Map<string, DayState>();
@@ -112,12 +116,13 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     },
   });
 
+  await claimLakeTimeZone(options.sink, timeZone, options.runId);
   const onAbort = () => queue.stop();
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   for (const day of options.days) {
     states.set(day, newDayState(1));
-    queue.send(encodeTask(dayTask(options.runId, day, 1, filters)));
+    queue.send(encodeTask(dayTask(options.runId, day, 1, filters, timeZone)));
   }
   await queue.drain();
   options.signal?.removeEventListener('abort', onAbort);
@@ -128,7 +133,14 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     return state.record ?? recordOf(day, state, 'interrupted', 'run stopped before the day finished');
   });
   const manifest = summarizeRun(
-    { runId: options.runId, startedAt, finishedAt: now().toISOString(), lake: options.sink.location, filters },
+    {
+      runId: options.runId,
+      startedAt,
+      finishedAt: now().toISOString(),
+      lake: options.sink.location,
+      timeZone,
+      filters,
+    },
     records,
     options.retries?.() ?? 0,
   );
@@ -187,7 +199,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   /** Every unit of the pass is written: the source confirms the day is whole, or it is drift. */
   async function settle(task: DayTask | UnitTask, state: DayState, context: SourceContext): Promise<void> {
     const drift = await source.settleDay(
-      dayTask(options.runId, task.day, task.attempt, filters),
+      dayTask(options.runId, task.day, task.attempt, filters, timeZone),
       { units: state.pages, chats: sum(state.written), dropped: sum(state.dropped) },
       context,
     );
@@ -213,7 +225,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     next.driftSeen = state.driftSeen;
     next.unknownFields = state.unknownFields;
     states.set(day, next);
-    queue.send(encodeTask(dayTask(options.runId, day, next.attempt, filters)));
+    queue.send(encodeTask(dayTask(options.runId, day, next.attempt, filters, timeZone)));
   }
 
   function finishDay(day: string, status: DayRecord['status'], problem?: string): void {

@@ -16,6 +16,7 @@ export async function writeDayPlan(
   const record = {
     runId: task.runId,
     day: task.day,
+    timeZone: task.timeZone,
     attempt: task.attempt,
     source,
     total: plan.total,

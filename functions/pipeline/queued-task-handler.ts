@@ -12,6 +12,7 @@ import {
   unitOf,
 } from '#sources/archive-source.ts';
 import { writeDayPlan } from './day-plan.ts';
+import { claimLakeTimeZone } from './lake-time-zone.ts';
 import type { DayPlanned, QueuedTaskResult } from './queued-task-result.ts';
 
 export interface TaskSender {
@@ -46,6 +47,7 @@ export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps):
 }
 
 async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: SourceContext): Promise<QueuedTaskResult> {
+  await claimLakeTimeZone(deps.sink, task.timeZone, task.runId);
   const plan = await deps.source.planDay(task, context);
   await writeDayPlan(task, plan, deps.source.name, context);
   const first = plan.first;
@@ -89,6 +91,6 @@ async function replanAfterDrift(
   if (!(await deps.sink.putIfAbsent(replanClaimKey(task.runId, task.day, nextAttempt), claim, 'json'))) {
     return { ...drift, next: 'already-replanned' };
   }
-  await deps.sender.send([dayTask(task.runId, task.day, nextAttempt, task.filters)]);
+  await deps.sender.send([dayTask(task.runId, task.day, nextAttempt, task.filters, task.timeZone)]);
   return { ...drift, next: 'replanned' };
 }

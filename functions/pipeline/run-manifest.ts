@@ -26,6 +26,8 @@ export interface RunManifest {
   startedAt: string;
   finishedAt: string;
   lake: string;
+  /** IANA zone the run cut its days in: `day` (and `dt`) is the local day there. */
+  timeZone: string;
   filters: ChatFilters;
   complete: boolean;
   totals: {
@@ -44,7 +46,7 @@ export interface RunManifest {
 }
 
 export function summarizeRun(
-  base: Pick<RunManifest, 'runId' | 'startedAt' | 'finishedAt' | 'lake' | 'filters'>,
+  base: Pick<RunManifest, 'runId' | 'startedAt' | 'finishedAt' | 'lake' | 'timeZone' | 'filters'>,
   days: DayRecord[],
   retries: number,
 ): RunManifest {

@@ -1,11 +1,13 @@
 import { beforeProjectionStart, DEFAULT_PROJECTION_START } from '#lake/athena-projection.ts';
 import { type DayTask, dayTask } from '#shared/archive-task.ts';
 import { type ChatFilters, chatFiltersSchema } from '#shared/chat-filters.ts';
-import { addDays, daysInRange, localDay } from '#shared/day-range.ts';
+import { addDays, daysInRange } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
+import { localDay, timeZoneOrThrow } from '#shared/time-zone.ts';
 import * as z from '#shared/zod-mini.ts';
 
 export interface ScheduleSettings {
+  /** The archive's zone: which days are settled, and where every day task cuts its day. */
   timeZone: string;
   /** Hours after local midnight before a day counts as ended (late chats settle). */
   settleHours: number;
@@ -49,12 +51,10 @@ export function planRun(
   let runId: string;
   let days: string[];
   let filters = settings.defaultFilters;
+  const timeZone = timeZoneOrThrow(settings.timeZone, 'timeZone');
   if ('scheduledTime' in request) {
     const scheduled = new Date(request.scheduledTime);
-    const lastDay = addDays(
-      localDay(new Date(scheduled.getTime() - settings.settleHours * 3_600_000), settings.timeZone),
-      -1,
-    );
+    const lastDay = addDays(localDay(new Date(scheduled.getTime() - settings.settleHours * 3_600_000), timeZone), -1);
     days = daysInRange(addDays(lastDay, -settings.lookbackDays), lastDay);
     runId = runIdAt('scheduled', scheduled);
   } else {
@@ -64,7 +64,7 @@ export function planRun(
   }
   const hidden = days[0] && beforeProjectionStart(days[0], settings.projectionStart ?? DEFAULT_PROJECTION_START);
   if (hidden) throw new InvalidInputError(`${hidden}; nothing was queued`);
-  return { runId, days, dayTasks: days.map((day) => dayTask(runId, day, 1, filters)) };
+  return { runId, days, dayTasks: days.map((day) => dayTask(runId, day, 1, filters, timeZone)) };
 }
 
 export function parseRunRequest(event: unknown): RunRequest {

@@ -1,6 +1,7 @@
 import { chatFiltersSchema } from './chat-filters.ts';
 import { isRealDay } from './day-range.ts';
 import { InvalidInputError } from './errors.ts';
+import { isTimeZone } from './time-zone.ts';
 import * as z from './zod-mini.ts';
 
 /**
@@ -22,6 +23,13 @@ const taskBase = {
   /** 1 for the first pass over the day; +1 each time drift forces a re-archive. */
   attempt: positive(),
   filters: z._default(chatFiltersSchema, {}),
+  /**
+   * IANA zone the day is cut in: `day` is the local calendar day, for every source. Messages
+   * queued before the zone travelled in tasks have none and read as UTC (what v3.6 cut in; a v2
+   * page planned in the account's zone then sees a different total, which is drift: the day is
+   * re-archived in UTC), so version 1 stays readable.
+   */
+  timeZone: z._default(z.string().check(z.refine(isTimeZone, 'not an IANA time zone')), 'UTC'),
 };
 
 /** Plan one day: learn total/pages from page 1, then fan out one page task per page. */
@@ -39,14 +47,15 @@ export const pageTaskSchema = z
   .check(z.refine((task) => task.page <= task.pages, 'page is beyond pages'));
 
 /**
- * v3.6 source: archive one time slice of one day (`day`, or an hour `h00`..`h23` on busy days)
- * by following list_archives' cursor to its end. `found` is the day's found_chats at planning.
+ * v3.6 source: archive one time slice of one day (`day`, or on busy days the local hour `hNN`
+ * counted from local midnight: h00..h22 on a 23-hour DST day, h00..h24 on a 25-hour one) by
+ * following list_archives' cursor to its end. `found` is the day's found_chats at planning.
  */
 export const sliceTaskSchema = z.strictObject({
   kind: z.literal('slice'),
   ...taskBase,
-  slice: z.string().check(z.regex(/^(day|h([01]\d|2[0-3]))$/, "expected 'day' or h00..h23")),
-  slices: z.int().check(z.positive(), z.maximum(24)),
+  slice: z.string().check(z.regex(/^(day|h([01]\d|2[0-4]))$/, "expected 'day' or h00..h24")),
+  slices: z.int().check(z.positive(), z.maximum(25)),
   found: z.int().check(z.nonnegative()),
 });
 
@@ -83,6 +92,12 @@ export function decodeTask(body: string): ArchiveTask {
   return parsed.data;
 }
 
-export function dayTask(runId: string, day: string, attempt: number, filters: DayTask['filters']): DayTask {
-  return { v: TASK_VERSION, kind: 'day', runId, day, attempt, filters };
+export function dayTask(
+  runId: string,
+  day: string,
+  attempt: number,
+  filters: DayTask['filters'],
+  timeZone: string,
+): DayTask {
+  return { v: TASK_VERSION, kind: 'day', runId, day, attempt, filters, timeZone };
 }

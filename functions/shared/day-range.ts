@@ -1,28 +1,13 @@
 import { InvalidInputError } from './errors.ts';
 
+export { isTimeZone, localDay } from './time-zone.ts';
+
 const DAY_MS = 86_400_000;
 
 /** A YYYY-MM-DD string naming a real calendar day (not 2026-02-30). */
 export function isRealDay(day: string): boolean {
   const date = new Date(`${day}T00:00:00Z`);
   return /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === day;
-}
-
-/** An IANA time zone name this runtime knows, such as UTC or Europe/Warsaw. */
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The calendar day of an instant in a time zone, as YYYY-MM-DD. */
-export function localDay(instant: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
-    instant,
-  );
 }
 
 /** Every day from `from` to `to`, inclusive, as YYYY-MM-DD. */

@@ -4,6 +4,7 @@
  * synthetic data, drift and fault injection for tests and benchmarks.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { canonicalTimeZone, localDay, localDayBounds } from '#shared/time-zone.ts';
 import {
   driftSchedule,
   type FaultDecision,
@@ -14,7 +15,7 @@ import {
 } from './faults.ts';
 import { type HostedServer, hostServer, replyAfter } from './http-host.ts';
 import { type ChatFilters, ChatStore, type DriftPosition } from './store.ts';
-import { type Chat, dayOfTs, isValidDay } from './synthetic-chats.ts';
+import { type Chat, isValidDay } from './synthetic-chats.ts';
 
 export type { FaultOptions } from './faults.ts';
 export type { Chat } from './synthetic-chats.ts';
@@ -51,8 +52,13 @@ export interface SimulatorOptions {
   faults?: FaultOptions;
   host?: string; // default 127.0.0.1
   port?: number; // default 0 = OS-chosen
-  /** "Today" (YYYY-MM-DD) used as the default date_to, as the real API does. Default: the current UTC date. */
+  /** "Today" (YYYY-MM-DD) used as the default date_to, as the real API does. Default: the current date in the zone. */
   today?: string;
+  /**
+   * The account's IANA time zone (default UTC): the days `from`/`to` generate, and where
+   * `date_from`/`date_to` are cut when a request sends no `timezone` parameter.
+   */
+  timeZone?: string;
 }
 
 export interface SimulatorStats {
@@ -71,7 +77,8 @@ export interface RunningSimulator {
   bearerToken: string;
   /** A PAT credential for the archiver's v2 client: `{ kind: 'pat', login, pat }`. */
   credentials: { kind: 'pat'; login: string; pat: string };
-  chats(day: string): Chat[];
+  /** The chats that started on `day` in `timeZone` (default: the account's zone), newest first. */
+  chats(day: string, timeZone?: string): Chat[];
   allChats(): Chat[];
   addChats(day: string, count: number, position?: 'newest' | 'random'): Chat[];
   stats(): SimulatorStats;
@@ -101,7 +108,12 @@ interface ParsedRequest {
   dateTo: string;
 }
 
-function parseQuery(params: URLSearchParams, today: string): ParsedRequest {
+/**
+ * `date_from`/`date_to` are days in the request's `timezone` (documented: "timezone in the TZ
+ * format (e.g. America/Phoenix)"), else in the account's zone; a chat is on a day when it
+ * started on it there.
+ */
+function parseQuery(params: URLSearchParams, accountZone: string, today: (zone: string) => string): ParsedRequest {
   const f: ChatFilters = {};
   const date = (name: string): string | undefined => {
     const v = params.get(name);
@@ -109,10 +121,13 @@ function parseQuery(params: URLSearchParams, today: string): ParsedRequest {
     if (!isValidDay(v)) throw new HttpError(400, `Invalid ${name}: expected YYYY-MM-DD`);
     return v;
   };
+  const zoneParam = params.get('timezone');
+  const zone = zoneParam === null ? accountZone : canonicalTimeZone(zoneParam);
+  if (zone === undefined) throw new HttpError(400, 'Invalid timezone: expected a TZ name such as America/Phoenix');
   const dateFrom = date('date_from');
-  const dateTo = date('date_to') ?? today;
-  if (dateFrom !== undefined) f.dateFrom = dateFrom;
-  f.dateTo = dateTo;
+  const dateTo = date('date_to') ?? today(zone);
+  if (dateFrom !== undefined) f.fromTs = localDayBounds(dateFrom, zone).start / 1000;
+  f.toTs = localDayBounds(dateTo, zone).end / 1000 - 1;
 
   let page = 1;
   const pageRaw = params.get('page');
@@ -195,7 +210,13 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   if (options.today !== undefined && !isValidDay(options.today))
     throw new Error('startSimulator: today must be YYYY-MM-DD');
 
-  const store = new ChatStore({ seed, from: options.from, to: options.to, chatsPerDay: options.chatsPerDay });
+  const store = new ChatStore({
+    seed,
+    from: options.from,
+    to: options.to,
+    chatsPerDay: options.chatsPerDay,
+    ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+  });
   const faults = new FaultEngine(seed, faultOpts);
   for (const rule of faultOpts.drift ?? []) {
     if (!isValidDay(rule.day)) throw new Error(`startSimulator: drift day must be YYYY-MM-DD (got ${rule.day})`);
@@ -314,7 +335,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     }
     let parsed: ParsedRequest;
     try {
-      parsed = parseQuery(url.searchParams, options.today ?? dayOfTs(Math.floor(Date.now() / 1000)));
+      parsed = parseQuery(url.searchParams, store.timeZone, (zone) => options.today ?? localDay(Date.now(), zone));
     } catch (e) {
       if (e instanceof HttpError) return sendJson(res, e.status, { error: e.message });
       throw e;
@@ -343,7 +364,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     apiKey,
     bearerToken,
     credentials: { kind: 'pat', login, pat },
-    chats: (day) => structuredClone([...store.dayChats(day)]),
+    chats: (day, timeZone) => structuredClone(store.chatsOfDay(day, timeZone)),
     allChats: () => structuredClone(store.all()),
     addChats: (day, count, position: DriftPosition = 'newest') => structuredClone(store.addChats(day, count, position)),
     stats: () => structuredClone(stats),

@@ -1,4 +1,10 @@
-/** In-memory chat store of the simulator: days → chats (newest first), drift, filtering. */
+/**
+ * In-memory chat store of the simulator: the account's days → chats (newest first), drift,
+ * filtering. Days are local days of the account's time zone (`timeZone`, default UTC), and a
+ * tenth of each day's chats start within ten minutes of its local midnights, so an archive that
+ * cuts days in the wrong zone, or an hour off across DST, visibly misplaces chats.
+ */
+import { localDayBounds, timeZoneOrThrow } from '#shared/time-zone.ts';
 import {
   type Chat,
   type ChatMessage,
@@ -7,7 +13,7 @@ import {
   dayStartTs,
   daysBetween,
   generateChat,
-  generateDay,
+  type Rng,
   randomStartInDay,
   rngFor,
   setChatEnd,
@@ -16,8 +22,10 @@ import {
 export type DriftPosition = 'newest' | 'random';
 
 export interface ChatFilters {
-  dateFrom?: string; // inclusive, YYYY-MM-DD
-  dateTo?: string; // inclusive, YYYY-MM-DD
+  /** Chats started at or after this instant (unix seconds). */
+  fromTs?: number;
+  /** Chats started at or before this instant (unix seconds). */
+  toTs?: number;
   type?: 'chat' | 'missed_chat';
   visitorId?: string;
   query?: string;
@@ -33,10 +41,17 @@ export interface StoreOptions {
   from: string;
   to: string;
   chatsPerDay?: number | ((day: string) => number);
+  /** The account's IANA time zone: what `from`, `to` and a day mean here. Default UTC. */
+  timeZone?: string;
 }
+
+/** Share of chats placed within ten minutes after a local midnight, and the same share before one. */
+const NEAR_MIDNIGHT_SHARE = 0.05;
+const NEAR_MIDNIGHT_SECONDS = 600;
 
 export class ChatStore {
   readonly seed: number;
+  readonly timeZone: string;
   private readonly days = new Map<string, Chat[]>();
   /** Day keys sorted descending (newest day first). */
   private sortedDays: string[] = [];
@@ -46,11 +61,43 @@ export class ChatStore {
 
   constructor(opts: StoreOptions) {
     this.seed = opts.seed;
+    this.timeZone = timeZoneOrThrow(opts.timeZone ?? 'UTC', 'simulator timeZone');
     for (const day of daysBetween(opts.from, opts.to)) {
       const count = chatCountForDay(opts.seed, day, opts.chatsPerDay);
-      this.days.set(day, generateDay(opts.seed, day, count, this.usedIds));
+      this.days.set(day, this.generateDay(day, count));
     }
     this.resortDays();
+  }
+
+  /** First and last second of one of the account's days. */
+  dayBounds(day: string): { start: number; end: number } {
+    dayStartTs(day); // validates the day
+    const { start, end } = localDayBounds(day, this.timeZone);
+    return { start: start / 1000, end: end / 1000 - 1 };
+  }
+
+  /** The base (pre-drift) chats of a local day, newest first. */
+  private generateDay(day: string, count: number): Chat[] {
+    const chats: Chat[] = [];
+    for (let i = 0; i < count; i++) {
+      const rng = rngFor(this.seed, 'chat', day, i);
+      const startedTs = this.startInDay(rng, day, rngFor(this.seed, 'midnight', day, i));
+      chats.push(generateChat({ seed: this.seed, rng, startedTs, usedIds: this.usedIds }));
+    }
+    return chats.sort(compareNewestFirst);
+  }
+
+  /**
+   * A start inside the local day: by hour weight (the same draw as a UTC day, shifted to the
+   * local midnight), or, for a few chats, just after or just before a local midnight.
+   */
+  private startInDay(rng: Rng, day: string, nearMidnight: Rng): number {
+    const { start, end } = this.dayBounds(day);
+    const weighted = Math.min(end, start + randomStartInDay(rng, day) - dayStartTs(day));
+    const draw = nearMidnight();
+    if (draw < NEAR_MIDNIGHT_SHARE) return start + Math.floor(nearMidnight() * NEAR_MIDNIGHT_SECONDS);
+    if (draw < 2 * NEAR_MIDNIGHT_SHARE) return end - Math.floor(nearMidnight() * NEAR_MIDNIGHT_SECONDS);
+    return weighted;
   }
 
   private resortDays(): void {
@@ -74,8 +121,7 @@ export class ChatStore {
    *   (a long chat that only now shows up) → usually lands in the middle of the list.
    */
   addChats(day: string, count: number, position: DriftPosition = 'newest'): Chat[] {
-    const dayStart = dayStartTs(day); // validates the day
-    const dayEnd = dayStart + 86399;
+    const { start: dayStart, end: dayEnd } = this.dayBounds(day);
     let list = this.days.get(day);
     if (!list) {
       list = [];
@@ -96,7 +142,7 @@ export class ChatStore {
         const hi = list[0]!.started_timestamp;
         startedTs = lo + Math.floor(rng() * (hi - lo + 1));
       } else {
-        startedTs = randomStartInDay(rng, day);
+        startedTs = Math.min(dayEnd, dayStart + randomStartInDay(rng, day) - dayStartTs(day));
       }
       const chat = generateChat({ seed: this.seed, rng, startedTs, usedIds: this.usedIds });
       if (position === 'random' && list.length > 0) {
@@ -111,18 +157,28 @@ export class ChatStore {
     return added;
   }
 
-  /** Matching chats across the date range, newest first. */
+  /** Matching chats started within [fromTs, toTs], newest first. */
   query(f: ChatFilters): Chat[] {
     const out: Chat[] = [];
     const q = f.query ? f.query.toLowerCase() : undefined;
+    const fromTs = f.fromTs ?? Number.NEGATIVE_INFINITY;
+    const toTs = f.toTs ?? Number.POSITIVE_INFINITY;
     for (const day of this.sortedDays) {
-      if (f.dateFrom !== undefined && day < f.dateFrom) continue;
-      if (f.dateTo !== undefined && day > f.dateTo) continue;
+      const bounds = this.dayBounds(day);
+      if (bounds.end < fromTs || bounds.start > toTs) continue;
       for (const chat of this.days.get(day) ?? []) {
+        if (chat.started_timestamp < fromTs || chat.started_timestamp > toTs) continue;
         if (matches(chat, f, q, this.searchText)) out.push(chat);
       }
     }
     return out;
+  }
+
+  /** The chats that started on `day` in `timeZone` (the account's zone if not given), newest first. */
+  chatsOfDay(day: string, timeZone = this.timeZone): Chat[] {
+    if (timeZone === this.timeZone) return [...this.dayChats(day)];
+    const { start, end } = localDayBounds(day, timeZoneOrThrow(timeZone));
+    return this.query({ fromTs: start / 1000, toTs: end / 1000 - 1 });
   }
 }
 

@@ -11,6 +11,7 @@
  * (`sort_order` asc or desc), so chats added by drift shift offsets, as on a live system.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { localDay } from '#shared/time-zone.ts';
 import {
   driftSchedule,
   type FaultDecision,
@@ -22,7 +23,7 @@ import {
 } from './faults.ts';
 import { type HostedServer, hostServer, replyAfter } from './http-host.ts';
 import { type ChatFilters, ChatStore, type DriftPosition } from './store.ts';
-import { type Chat, dayOfTs, isValidDay } from './synthetic-chats.ts';
+import { type Chat, isValidDay } from './synthetic-chats.ts';
 import { toV36Archive, type V36Archive } from './v36-archives.ts';
 
 export interface CursorExpiry {
@@ -38,6 +39,11 @@ export interface V36SimulatorOptions {
   from: string;
   to: string;
   chatsPerDay?: number | ((day: string) => number);
+  /**
+   * The account's IANA time zone (default UTC): the days `from`/`to` generate chats for. Requests
+   * say their own zone through the offsets of `filters.from`/`filters.to`.
+   */
+  timeZone?: string;
   accountId?: string;
   token?: string;
   bearerToken?: string;
@@ -64,9 +70,9 @@ export interface RunningV36Simulator {
   accountId: string;
   token: string;
   bearerToken: string;
-  /** The v2 chats of a day (newest first); the lake `id` of each is its thread id. */
-  chats(day: string): Chat[];
-  archives(day: string): V36Archive[];
+  /** The v2 chats that started on `day` in `timeZone` (default: the account's), newest first; the lake `id` of each is its thread id. */
+  chats(day: string, timeZone?: string): Chat[];
+  archives(day: string, timeZone?: string): V36Archive[];
   addChats(day: string, count: number, position?: DriftPosition): Chat[];
   stats(): V36SimulatorStats;
   close(): Promise<void>;
@@ -162,7 +168,13 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
   };
   if (!isValidDay(options.from) || !isValidDay(options.to))
     throw new Error('startV36Simulator: from/to must be YYYY-MM-DD');
-  const store = new ChatStore({ seed, from: options.from, to: options.to, chatsPerDay: options.chatsPerDay });
+  const store = new ChatStore({
+    seed,
+    from: options.from,
+    to: options.to,
+    chatsPerDay: options.chatsPerDay,
+    ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+  });
   const faultOpts = options.faults ?? {};
   const faults = new FaultEngine(seed, faultOpts);
   const expiry = (options.cursorExpiry ?? []).map((rule) => ({ rule, used: 0 }));
@@ -184,14 +196,13 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     headers?: Record<string, string>,
   ) => send(res, status, JSON.stringify({ error: { type, message } }), headers);
 
+  /** The account's days a query touches, for scripted faults and drift rules. */
   const daysOf = (q: Query) => ({
-    dateFrom: dayOfTs(Math.max(0, q.fromTs)),
-    dateTo: dayOfTs(Math.min(q.toTs, 253402300799)),
+    dateFrom: localDay(Math.max(0, q.fromTs) * 1000, store.timeZone),
+    dateTo: localDay(Math.min(q.toTs, 253402300799) * 1000, store.timeZone),
   });
   const matching = (q: Query): Chat[] => {
-    const list = store
-      .query({ ...q.filters, ...daysOf(q) })
-      .filter((chat) => chat.started_timestamp >= q.fromTs && chat.started_timestamp <= q.toTs);
+    const list = store.query({ ...q.filters, fromTs: q.fromTs, toTs: q.toTs });
     list.sort((a, b) => a.started_timestamp - b.started_timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return q.asc ? list : list.reverse();
   };
@@ -327,8 +338,8 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
   return {
     url: host.url,
     ...creds,
-    chats: (day) => structuredClone([...store.dayChats(day)]),
-    archives: (day) => [...store.dayChats(day)].reverse().map(toV36Archive),
+    chats: (day, timeZone) => structuredClone(store.chatsOfDay(day, timeZone)),
+    archives: (day, timeZone) => store.chatsOfDay(day, timeZone).reverse().map(toV36Archive),
     addChats: (day, count, position = 'newest') => structuredClone(store.addChats(day, count, position)),
     stats: () => structuredClone(stats),
     close: () => host.close(),

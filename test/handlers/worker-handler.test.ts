@@ -55,6 +55,7 @@ describe('worker handler', () => {
     expect([...bucket.keys()].sort()).toEqual([
       'chats/dt=2026-06-10/page-00001.json.gz',
       'manifests/day-plans/dt=2026-06-10/run=run-1.plan-1.json',
+      'manifests/time-zone/UTC.json',
     ]);
     const firstPage = await decodeNdjsonGzip<{ id: string }>(bucket.get('chats/dt=2026-06-10/page-00001.json.gz')!);
     expect(firstPage.map((chat) => chat.id)).toEqual(
@@ -167,7 +168,7 @@ describe('worker handler', () => {
     );
     expect(result.batchItemFailures).toEqual([]);
     const queued = queuedBodies().map((body) => JSON.parse(body) as Record<string, unknown>);
-    expect(queued).toEqual([{ v: 1, kind: 'day', runId: 'run-1', day: DAY, attempt: 2, filters: {} }]);
+    expect(queued).toEqual([{ v: 1, kind: 'day', runId: 'run-1', day: DAY, attempt: 2, filters: {}, timeZone: 'UTC' }]);
     expect([...bucket.keys()].filter((key) => key.startsWith('chats/'))).toEqual([]);
   });
 

@@ -25,6 +25,7 @@ async function writeWithPageArchiver(lakeDir: string, page: ArchivedPage): Promi
       day: page.dt,
       attempt: 1,
       filters: {},
+      timeZone: 'UTC',
       page: page.page,
       pages: page.page,
       total,

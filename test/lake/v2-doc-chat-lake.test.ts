@@ -35,6 +35,7 @@ describe('the documented v2 chat object in the lake', () => {
       day: '2013-01-23',
       attempt: 1,
       filters: {},
+      timeZone: 'UTC',
       page: 1,
       pages: 1,
       total: 2,

@@ -76,7 +76,7 @@ describe('chaos, queued (Lambda) path', () => {
       baseRetryDelayMs: 5,
     });
     await deliverUntilEmpty(
-      DAYS.map((day) => dayTask(`run-${seed}`, day, 1, {})),
+      DAYS.map((day) => dayTask(`run-${seed}`, day, 1, {}, 'UTC')),
       { client, sink: new LocalFileSink(out), maxAttempts: 8 },
       { seed, shuffle: true, duplicateRate: 0.2, concurrentDuplicateRate: 0.1, crashBeforeAckRate: 0.1 },
     );

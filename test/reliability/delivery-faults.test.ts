@@ -60,7 +60,7 @@ describe('delivery faults on the queued (Lambda) path', () => {
   it.each(scenarios)('%s: every chat once, no stale pages, no partial files', async (_name, faults) => {
     const { sim, out, client, sink } = await setup();
     const { deliveries } = await deliverUntilEmpty(
-      DAYS.map((day) => dayTask('run-1', day, 1, {})),
+      DAYS.map((day) => dayTask('run-1', day, 1, {}, 'UTC')),
       { client, sink, maxAttempts: 5 },
       faults,
     );
@@ -76,7 +76,7 @@ describe('delivery faults on the queued (Lambda) path', () => {
       ],
     });
     const { results } = await deliverUntilEmpty(
-      DAYS.map((day) => dayTask('run-1', day, 1, {})),
+      DAYS.map((day) => dayTask('run-1', day, 1, {}, 'UTC')),
       { client, sink, maxAttempts: 5 },
       faults,
     );
@@ -106,7 +106,7 @@ describe('delivery faults on the queued (Lambda) path', () => {
       for (;;) {
         try {
           return await deliverUntilEmpty(
-            DAYS.map((day) => dayTask('run-1', day, 1, {})),
+            DAYS.map((day) => dayTask('run-1', day, 1, {}, 'UTC')),
             { client, sink: flakySink, maxAttempts: 5 },
             { seed: 9 },
           );
@@ -125,12 +125,12 @@ describe('delivery faults on the queued (Lambda) path', () => {
       drift: [{ day: DAYS[1]!, afterRequests: 3, addChats: 2, position: 'random' }],
     });
     const nightly = deliverUntilEmpty(
-      DAYS.map((day) => dayTask('scheduled-1', day, 1, {})),
+      DAYS.map((day) => dayTask('scheduled-1', day, 1, {}, 'UTC')),
       { client, sink, maxAttempts: 5 },
       { seed: 11, shuffle: true },
     );
     const backfill = deliverUntilEmpty(
-      DAYS.map((day) => dayTask('manual-1', day, 1, {})),
+      DAYS.map((day) => dayTask('manual-1', day, 1, {}, 'UTC')),
       { client, sink, maxAttempts: 5 },
       { seed: 12, shuffle: true, duplicateRate: 0.2 },
     );

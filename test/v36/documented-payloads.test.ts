@@ -53,6 +53,7 @@ const sliceTask = (day: string, found: number): SliceTask => ({
   kind: 'slice',
   runId: 'docs',
   day,
+  timeZone: 'UTC',
   attempt: 1,
   filters: {},
   slice: 'day',

@@ -22,6 +22,7 @@ const task: SliceTask = {
   day: DAY,
   attempt: 1,
   filters: {},
+  timeZone: 'UTC',
   slice: 'day',
   slices: 1,
   found: 6,

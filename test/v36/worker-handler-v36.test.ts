@@ -52,7 +52,18 @@ describe('worker handler with SOURCE=v3.6', () => {
     const quiet = tasks.filter((task) => task['day'] === QUIET);
     const busy = tasks.filter((task) => task['day'] === BUSY);
     expect(quiet).toEqual([
-      { v: 1, kind: 'slice', runId: 'run-1', day: QUIET, attempt: 1, filters: {}, slice: 'day', slices: 1, found: 40 },
+      {
+        v: 1,
+        kind: 'slice',
+        runId: 'run-1',
+        day: QUIET,
+        attempt: 1,
+        filters: {},
+        timeZone: 'UTC',
+        slice: 'day',
+        slices: 1,
+        found: 40,
+      },
     ]);
     expect(busy.map((task) => task['slice'])).toEqual(
       Array.from({ length: 24 }, (_, h) => `h${String(h).padStart(2, '0')}`),
@@ -85,7 +96,9 @@ describe('worker handler with SOURCE=v3.6', () => {
     expect(result.batchItemFailures).toEqual([]);
     expect(sim.stats().faultsInjected['drift']).toBe(1);
     const queued = queuedBodies().map((body) => JSON.parse(body) as Record<string, unknown>);
-    expect(queued).toEqual([{ v: 1, kind: 'day', runId: 'run-1', day: DRIFT, attempt: 2, filters: {} }]);
+    expect(queued).toEqual([
+      { v: 1, kind: 'day', runId: 'run-1', day: DRIFT, attempt: 2, filters: {}, timeZone: 'UTC' },
+    ]);
     expect([...bucket.keys()].filter((key) => key.startsWith('chats/'))).toEqual([]);
     expect([...bucket.keys()]).toContain(`manifests/runs/run-1/${DRIFT}/replan-2.json`);
   });

@@ -17,11 +17,17 @@ export interface DayPlan {
 /**
  * Asks for page 1 of the day to learn `total` and `pages`, and plans one page task
  * per page. The caller writes page 1 from `firstPage` and queues tasks 2…n, so a day
- * costs as many requests as it has pages. The partition is the requested day,
- * whatever timestamps chats carry.
+ * costs as many requests as it has pages. The partition is the requested day, cut by
+ * LiveChat in the task's zone (`timezone`), whatever timestamps chats carry.
  */
 export async function planDay(task: DayTask, client: LivechatClient): Promise<DayPlan> {
-  const first = await client.listChats({ dateFrom: task.day, dateTo: task.day, page: 1, filters: task.filters });
+  const first = await client.listChats({
+    dateFrom: task.day,
+    dateTo: task.day,
+    timeZone: task.timeZone,
+    page: 1,
+    filters: task.filters,
+  });
   const total = first.total;
   // Trust the count of chats over the API's `pages` if they ever disagree.
   // Only the latest 25 000 chats of a query can be read: plan those, and say the day is not whole.
@@ -35,6 +41,7 @@ export async function planDay(task: DayTask, client: LivechatClient): Promise<Da
       day: task.day,
       attempt: task.attempt,
       filters: task.filters,
+      timeZone: task.timeZone,
       page,
       pages,
       total,

@@ -46,6 +46,8 @@ export function v2AuthHint(credentials: V2Credentials): string {
 export interface ListChatsQuery {
   dateFrom: string;
   dateTo: string;
+  /** IANA zone LiveChat cuts `date_from`/`date_to` in (`timezone`); without it, the account's own zone. */
+  timeZone: string;
   page: number;
   filters?: ChatFilters;
 }
@@ -76,6 +78,7 @@ export function createLivechatClient(options: LivechatClientOptions): LivechatCl
       const searchParams = {
         date_from: query.dateFrom,
         date_to: query.dateTo,
+        timezone: query.timeZone,
         page: String(query.page),
         ...filtersToSearchParams(query.filters ?? {}),
       };

@@ -37,6 +37,7 @@ export async function archivePage(task: PageTask, deps: PageArchiverDeps): Promi
   const list = await deps.client.listChats({
     dateFrom: task.day,
     dateTo: task.day,
+    timeZone: task.timeZone,
     page: task.page,
     filters: task.filters,
   });

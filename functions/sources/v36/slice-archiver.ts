@@ -12,8 +12,8 @@ import { toArchiveFilters } from './v36-filters.ts';
 
 /**
  * v3.6 fan-out by time slice. Cursor pages cannot be addressed by number, so a day task plans
- * slices, not pages: one slice for the whole day, or 24 hour slices when the first response's
- * `found_chats` is above `busyDayThreshold`. Each slice task follows the cursor to its end.
+ * slices, not pages: one slice for the whole local day of the task's zone, or one per local
+ * hour when the first response's `found_chats` is above `busyDayThreshold`. Each slice task follows the cursor to its end.
  *
  * Exactly-once per partition: a slice buffers its pages and writes nothing until its cursor
  * reached the end without drift; then it writes one part per page (deterministic keys, see
@@ -48,14 +48,8 @@ export interface SlicePlan {
 
 /** Learns found_chats for the day, plans its slices, and deletes partition files the plan does not own. */
 export async function planSlices(task: DayTask, deps: V36Deps): Promise<SlicePlan> {
-  const { from, to } = sliceRange(task.day, 'day');
-  const first = await deps.client.listArchives({
-    filters: toArchiveFilters(task.filters, from, to),
-    limit: 1,
-    sortOrder: 'asc',
-  });
-  const found = first.found_chats;
-  const slices = sliceIds(found > (deps.busyDayThreshold ?? DEFAULT_BUSY_DAY_THRESHOLD));
+  const found = await countDay(task, deps);
+  const slices = sliceIds(found > (deps.busyDayThreshold ?? DEFAULT_BUSY_DAY_THRESHOLD), task.day, task.timeZone);
   const staleRemoved = await removeFilesOutsidePlan(deps.sink, task.day, slices);
   const sliceTasks = slices.map(
     (slice): SliceTask => ({
@@ -65,6 +59,7 @@ export async function planSlices(task: DayTask, deps: V36Deps): Promise<SlicePla
       day: task.day,
       attempt: task.attempt,
       filters: task.filters,
+      timeZone: task.timeZone,
       slice,
       slices: slices.length,
       found,
@@ -77,8 +72,11 @@ export async function planSlices(task: DayTask, deps: V36Deps): Promise<SlicePla
  * found_chats of the whole day now. The local run compares it with the chats its slices wrote
  * once the last slice is done: a chat added to a slice that had already finished is drift too.
  */
-export async function countDay(task: Pick<DayTask, 'day' | 'filters'>, deps: Pick<V36Deps, 'client'>): Promise<number> {
-  const { from, to } = sliceRange(task.day, 'day');
+export async function countDay(
+  task: Pick<DayTask, 'day' | 'filters' | 'timeZone'>,
+  deps: Pick<V36Deps, 'client'>,
+): Promise<number> {
+  const { from, to } = sliceRange(task.day, 'day', task.timeZone);
   const first = await deps.client.listArchives({
     filters: toArchiveFilters(task.filters, from, to),
     limit: 1,
@@ -149,7 +147,7 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
 }
 
 async function readSlice(task: SliceTask, slice: SliceId, deps: V36Deps) {
-  const { from, to } = sliceRange(task.day, slice);
+  const { from, to } = sliceRange(task.day, slice, task.timeZone);
   let page = await deps.client.listArchives({
     filters: toArchiveFilters(task.filters, from, to),
     limit: deps.pageLimit ?? MAX_ARCHIVES_LIMIT,

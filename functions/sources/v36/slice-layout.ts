@@ -1,8 +1,10 @@
 import { partitionPrefix } from '#lake/lake-layout.ts';
+import { hoursInLocalDay, localDayBounds, offsetSecondsAt, wallTimeAt } from '#shared/time-zone.ts';
 
 /**
- * Lake keys of v3.6 slices. A day is archived as one slice (`day`) or as 24 hour slices
- * (`h00`..`h23`); each slice is written as numbered parts, one per list_archives page, in
+ * Lake keys of v3.6 slices. A day of the archive's time zone is archived as one slice (`day`)
+ * or as one slice per local hour, named by hours since local midnight (`h00`..`h23`; `h22` is
+ * the last on a 23-hour DST day, `h24` on a 25-hour one); each slice is written as numbered parts, one per list_archives page, in
  * cursor order (sort_order asc):
  *
  *   chats/dt=2026-03-10/v36-day-part-00001.json.gz
@@ -16,10 +18,13 @@ import { partitionPrefix } from '#lake/lake-layout.ts';
  */
 export type SliceId = 'day' | `h${string}`;
 
-const SLICE_PART = /^v36-(day|h(?:[01]\d|2[0-3]))-part-(\d{5,})\.json\.gz$/;
+const SLICE_PART = /^v36-(day|h(?:[01]\d|2[0-4]))-part-(\d{5,})\.json\.gz$/;
+const HOUR_MS = 3_600_000;
 
-export function sliceIds(hourly: boolean): SliceId[] {
-  return hourly ? Array.from({ length: 24 }, (_, hour) => `h${String(hour).padStart(2, '0')}` as SliceId) : ['day'];
+/** The slices of a local day: the whole day, or one per local hour (23, 24 or 25 of them). */
+export function sliceIds(hourly: boolean, day: string, timeZone: string): SliceId[] {
+  if (!hourly) return ['day'];
+  return Array.from({ length: hoursInLocalDay(day, timeZone) }, (_, hour) => `h${pad2(hour)}` as SliceId);
 }
 
 export function slicePartKey(day: string, slice: SliceId, part: number): string {
@@ -32,9 +37,33 @@ export function slicePartOf(key: string): { slice: SliceId; part: number } | und
   return match ? { slice: match[1] as SliceId, part: Number(match[2]) } : undefined;
 }
 
-/** `filters.from`/`filters.to` of a slice: RFC 3339 with microseconds, UTC, both ends inside the slice. */
-export function sliceRange(day: string, slice: SliceId): { from: string; to: string } {
-  if (slice === 'day') return { from: `${day}T00:00:00.000000Z`, to: `${day}T23:59:59.999999Z` };
-  const hour = slice.slice(1);
-  return { from: `${day}T${hour}:00:00.000000Z`, to: `${day}T${hour}:59:59.999999Z` };
+/**
+ * `filters.from`/`filters.to` of a slice: RFC 3339 with microseconds and the offset in effect at
+ * each end in `timeZone`. `from` is the slice's first microsecond and `to` its last, so both
+ * ends are inside the slice and consecutive slices (and days) are 1 µs apart: no chat falls
+ * between two slices or into both. Hour slices step in elapsed hours from local midnight, so
+ * the hour a DST change skips or repeats is neither lost nor counted twice.
+ */
+export function sliceRange(day: string, slice: SliceId, timeZone: string): { from: string; to: string } {
+  const bounds = localDayBounds(day, timeZone);
+  const start = slice === 'day' ? bounds.start : bounds.start + Number(slice.slice(1)) * HOUR_MS;
+  const end = slice === 'day' ? bounds.end : Math.min(start + HOUR_MS, bounds.end);
+  return { from: rfc3339Micro(start, timeZone, '000000'), to: rfc3339Micro(end - 1000, timeZone, '999999') };
+}
+
+/** e.g. `2026-03-29T03:00:00.000000+02:00`; `Z` when the offset is zero. */
+function rfc3339Micro(ms: number, timeZone: string, micros: string): string {
+  let offset = offsetSecondsAt(ms, timeZone);
+  // RFC 3339 offsets are whole minutes; only pre-1900s local mean times are not: write those in UTC.
+  const wall = wallTimeAt(ms, offset % 60 === 0 ? timeZone : 'UTC');
+  if (offset % 60 !== 0) offset = 0;
+  const date = `${String(wall.year).padStart(4, '0')}-${pad2(wall.month)}-${pad2(wall.day)}`;
+  const time = `${pad2(wall.hour)}:${pad2(wall.minute)}:${pad2(wall.second)}.${micros}`;
+  const sign = offset < 0 ? '-' : '+';
+  const minutes = Math.abs(offset) / 60;
+  return `${date}T${time}${offset === 0 ? 'Z' : `${sign}${pad2(Math.floor(minutes / 60))}:${pad2(minutes % 60)}`}`;
+}
+
+function pad2(value: number): string {
+  return String(value).padStart(2, '0');
 }
