@@ -107,6 +107,7 @@ describe('record redaction', () => {
       attempt: 1,
       total: 1,
       filters: {},
+      timeZone: 'UTC',
     } as const;
     const outcome = await writePage(task, { chats: [chat], total: 1, pages: 1 }, { sink, privacy });
     expect(outcome).toMatchObject({ status: 'written', chats: 1, dropped: 0 });

@@ -98,7 +98,7 @@ describe('an erased visitor stays erased: re-archiving the same days does not br
     closers.push(() => bucket.restore());
     const sink = new S3Sink(bucket.client, 'lake-bucket');
     const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
-    const tasks = (runId: string) => DAYS.map((day) => dayTask(runId, day, 1, {}));
+    const tasks = (runId: string) => DAYS.map((day) => dayTask(runId, day, 1, {}, 'UTC'));
     await deliverUntilEmpty(tasks('run-1'), { client, sink, maxAttempts: 5 }, { seed: 1 });
     const { visitorId, ids } = returningVisitor(sim.allChats());
 
