@@ -32,7 +32,7 @@ describe('a day above the 25 000-record cap', () => {
   it('worker: plans 1 000 pages, records why the day is incomplete, and reports it as an error', async () => {
     const out = await mkdtemp(join(tmpdir(), 'lake-'));
     const sent: ArchiveTask[] = [];
-    const result = await handleQueuedTask(dayTask('run-1', BIG, 1, {}), {
+    const result = await handleQueuedTask(dayTask('run-1', BIG, 1, {}, 'UTC'), {
       source: v2Source(createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials })),
       sink: new LocalFileSink(out),
       sender: { send: async (tasks: readonly ArchiveTask[]) => void sent.push(...tasks) },
@@ -56,10 +56,10 @@ describe('a day above the 25 000-record cap', () => {
 
   it('the simulator serves it as LiveChat does: 1 000 pages, nothing beyond', async () => {
     const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials });
-    const last = await client.listChats({ dateFrom: BIG, dateTo: BIG, page: 1000 });
+    const last = await client.listChats({ dateFrom: BIG, dateTo: BIG, timeZone: 'UTC', page: 1000 });
     expect(last).toMatchObject({ total: 25_030, pages: 1000 });
     expect(last.chats).toHaveLength(25);
-    expect((await client.listChats({ dateFrom: BIG, dateTo: BIG, page: 1001 })).chats).toEqual([]);
+    expect((await client.listChats({ dateFrom: BIG, dateTo: BIG, timeZone: 'UTC', page: 1001 })).chats).toEqual([]);
   });
 
   it('local run: archives the latest 25 000, never reports the day complete, and the summary says why and that --source v3.6 can', async () => {

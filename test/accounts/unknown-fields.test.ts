@@ -69,7 +69,7 @@ describe('chat fields the table does not know', () => {
       sender: { send: async (tasks: readonly ArchiveTask[]) => void sent.push(...tasks) },
       maxAttempts: 3,
     };
-    const planned = await handleQueuedTask(dayTask('run-1', DAY, 1, {}), deps);
+    const planned = await handleQueuedTask(dayTask('run-1', DAY, 1, {}, 'UTC'), deps);
     expect(planned).toMatchObject({ kind: 'day-planned', unknownFields: NAMES });
     expect(JSON.parse(await readFile(join(out, dayPlanKey('run-1', DAY, 1)), 'utf8'))).toMatchObject({
       unknownFields: NAMES,
@@ -94,7 +94,7 @@ describe('chat fields the table does not know', () => {
       sender: { send: async () => undefined },
       maxAttempts: 3,
     };
-    const planned = await handleQueuedTask(dayTask('run-1', DAY, 1, {}), deps);
+    const planned = await handleQueuedTask(dayTask('run-1', DAY, 1, {}, 'UTC'), deps);
     expect(planned).not.toHaveProperty('unknownFields');
     expect(reportOf(planned)).toEqual({
       level: 'info',
