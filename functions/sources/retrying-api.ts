@@ -101,18 +101,6 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
     },
     hooks: {
       beforeRequest: [waitForRateLimit],
-      afterResponse: [
-        async ({ request, response }) => {
-          if (options.onLifecycle) reportLifecycle(response.headers, pathOf(request.url), options.onLifecycle);
-          if (response.status === 429) {
-            const wait = Math.min(
-              retryAfterMs(response.headers.get('retry-after')) ?? baseRetryDelayMs,
-              maxRetryDelayMs,
-            );
-            notBefore = Math.max(notBefore, Date.now() + wait);
-          }
-        },
-      ],
       beforeRetry: [
         ({ request, error, retryCount }) => {
           options.onRetry?.({ ...describeFailure(error), retryCount, path: pathOf(request.url) });
@@ -122,6 +110,15 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
     },
   });
 
+  /** Every response: its lifecycle headers, and a 429's Retry-After for every request of the client. */
+  const observe = (request: Request, response: Response): void => {
+    if (options.onLifecycle) reportLifecycle(response.headers, pathOf(request.url), options.onLifecycle);
+    if (response.status === 429) {
+      const wait = Math.min(retryAfterMs(response.headers.get('retry-after')) ?? baseRetryDelayMs, maxRetryDelayMs);
+      notBefore = Math.max(notBefore, Date.now() + wait);
+    }
+  };
+
   return {
     async json<T>(input: string, request: Options, accept: Accept<T>): Promise<T> {
       let accepted: { value: T } | undefined;
@@ -129,8 +126,10 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
       const response = await api(input, {
         ...request,
         hooks: {
+          // One hook for everything: ky hands each afterResponse hook its own clone of the body.
           afterResponse: [
-            async ({ response: attempt }) => {
+            async ({ request: sent, response: attempt }) => {
+              observe(sent, attempt);
               if (!attempt.ok) return;
               const parsed = parseJson(await attempt.text());
               if (!parsed) {
