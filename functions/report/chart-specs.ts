@@ -6,7 +6,7 @@
  * dash pattern or a facet label), each chart has tooltips, and each section also prints its
  * numbers as a table.
  */
-import type { Spec as VegaSpec } from 'vega';
+import type { LoggerInterface, Spec as VegaSpec } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { AgentChats, CompletenessDay, DailyChats, HeatmapCell, NamedCount, RunSummary } from './report-data.ts';
 
@@ -32,18 +32,40 @@ const DAY_X = {
   axis: { format: '%b %d', labelOverlap: true },
 } as const;
 
+/** A Vega-Lite warning (e.g. an encoding it drops) means a wrong spec: fail instead of printing it. */
+const strictLogger: LoggerInterface = {
+  level() {
+    return strictLogger;
+  },
+  error(...args) {
+    throw new Error(`Vega-Lite: ${args.join(' ')}`);
+  },
+  warn(...args) {
+    throw new Error(`Vega-Lite: ${args.join(' ')}`);
+  },
+  info() {
+    return strictLogger;
+  },
+  debug() {
+    return strictLogger;
+  },
+};
+
 export function toVega(spec: TopLevelSpec): VegaSpec {
-  return compile(spec).spec;
+  return compile(spec, { logger: strictLogger }).spec;
 }
 
-/** Archived bars per day, the expected total as a black tick, and ✗ over every day that is not complete. */
+/**
+ * Archived bars per day, the expected total as a black tick, ✗ over a day that is short,
+ * incomplete or empty, and ? over a day with chats but no plan to check them against.
+ */
 export function completenessChart(days: CompletenessDay[]): TopLevelSpec {
   const values = days.map((d) => ({
     day: d.day,
     archived: d.archived,
     expected: d.expected,
     status: d.status,
-    flag: d.status === 'complete' ? '' : '✗',
+    flag: d.status === 'complete' ? '' : d.status === 'unplanned' ? '?' : '✗',
     top: Math.max(d.archived, d.expected ?? 0),
   }));
   return {
@@ -155,10 +177,11 @@ export function heatmapChart(cells: HeatmapCell[]): TopLevelSpec {
 
 /** Horizontal bars with the count written at the end of each bar. */
 export function rankingChart(rows: Array<AgentChats | NamedCount>): TopLevelSpec {
-  const values = rows.map((r) => ({
-    label: 'email' in r && r.email ? `${r.name} (${r.email})` : r.name,
-    chats: r.chats,
-  }));
+  // A bar per row: agents are named, with the e-mail only where two share a name.
+  const names = rows.map((r) => r.name);
+  const label = (r: AgentChats | NamedCount) =>
+    'email' in r && r.email && names.indexOf(r.name) !== names.lastIndexOf(r.name) ? `${r.name} (${r.email})` : r.name;
+  const values = rows.map((r) => ({ label: label(r), chats: r.chats }));
   return {
     ...BASE,
     height: { step: 18 },
@@ -169,7 +192,10 @@ export function rankingChart(rows: Array<AgentChats | NamedCount>): TopLevelSpec
     },
     layer: [
       { mark: { type: 'bar', color: '#4c78a8', tooltip: true } },
-      { mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 }, encoding: { text: { field: 'chats' } } },
+      {
+        mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 },
+        encoding: { text: { field: 'chats', type: 'quantitative', format: ',' } },
+      },
     ],
   };
 }
@@ -210,8 +236,9 @@ export function ratingChart(daily: DailyChats[]): TopLevelSpec {
   };
 }
 
-/** Two panels (first response, duration); p50 solid line with dots, p90 dashed with squares. */
+/** Two panels (first response, duration); p50 a solid line, p90 dashed (with dots and squares up to 62 days). */
 export function timingChart(daily: DailyChats[]): TopLevelSpec {
+  const points = daily.length <= 62;
   const values = daily.flatMap((d) => [
     { day: d.day, measure: 'first response (s)', percentile: 'p50', seconds: d.firstResponseP50 },
     { day: d.day, measure: 'first response (s)', percentile: 'p90', seconds: d.firstResponseP90 },
@@ -227,7 +254,8 @@ export function timingChart(daily: DailyChats[]): TopLevelSpec {
     spec: {
       width: CHART_WIDTH - 60,
       height: 130,
-      mark: { type: 'line', point: true, tooltip: true },
+      // Dots only while they stay apart; the dash pattern tells p50 from p90 either way.
+      mark: { type: 'line', point: points, tooltip: true },
       encoding: {
         x: DAY_X,
         y: { field: 'seconds', type: 'quantitative', title: 'seconds' },
@@ -247,7 +275,15 @@ export function timingChart(daily: DailyChats[]): TopLevelSpec {
             ],
           },
         },
-        shape: { field: 'percentile', type: 'nominal', scale: { domain: ['p50', 'p90'], range: ['circle', 'square'] } },
+        ...(points
+          ? {
+              shape: {
+                field: 'percentile',
+                type: 'nominal',
+                scale: { domain: ['p50', 'p90'], range: ['circle', 'square'] },
+              },
+            }
+          : {}),
         tooltip: [
           { field: 'day', type: 'nominal' },
           { field: 'measure', type: 'nominal' },
@@ -259,17 +295,23 @@ export function timingChart(daily: DailyChats[]): TopLevelSpec {
   };
 }
 
-/** Per run, one panel each for pages, retries and drift, the value written over each bar. */
+/** Per run, one panel each for rows in the lake, pages, retries and drift, the value written over each bar. */
 export function runsChart(runs: RunSummary[]): TopLevelSpec {
-  const values = runs.flatMap((r) =>
+  const labels = runs.map(runLabel);
+  const unique = (index: number) =>
+    labels.indexOf(labels[index]!) === labels.lastIndexOf(labels[index]!)
+      ? labels[index]!
+      : `${labels[index]} ${runs[index]!.runId}`;
+  const values = runs.flatMap((r, index) =>
     (
       [
+        ['rows in lake', r.rowsInLake],
         ['pages', r.pages],
         ['retries', r.retries],
         ['drift', r.drift],
       ] as const
     ).map(([metric, value]) => ({
-      run: runLabel(r),
+      run: unique(index),
       runId: r.runId,
       metric,
       value: value ?? 0,
@@ -280,14 +322,16 @@ export function runsChart(runs: RunSummary[]): TopLevelSpec {
     $schema: BASE.$schema,
     config: BASE.config,
     data: { values },
-    facet: { row: { field: 'metric', type: 'nominal', title: null, sort: ['pages', 'retries', 'drift'] } },
+    facet: {
+      row: { field: 'metric', type: 'nominal', title: null, sort: ['rows in lake', 'pages', 'retries', 'drift'] },
+    },
     resolve: { scale: { y: 'independent' } },
     spec: {
-      width: CHART_WIDTH - 60,
+      width: Math.min(CHART_WIDTH - 60, Math.max(200, runs.length * 50)),
       height: 70,
       encoding: {
         x: { field: 'run', type: 'ordinal', sort: null, title: 'run (start, UTC)', axis: { labelAngle: -30 } },
-        y: { field: 'value', type: 'quantitative', title: null },
+        y: { field: 'value', type: 'quantitative', title: null, axis: { format: ',d', tickMinStep: 1 } },
       },
       layer: [
         {
@@ -302,14 +346,19 @@ export function runsChart(runs: RunSummary[]): TopLevelSpec {
         },
         {
           mark: { type: 'text', dy: -6, fontSize: 10 },
-          encoding: { text: { condition: { test: 'datum.known', field: 'value' }, value: 'n/a' } },
+          encoding: {
+            text: {
+              condition: { test: 'datum.known', field: 'value', type: 'quantitative', format: ',' },
+              value: 'n/a',
+            },
+          },
         },
       ],
     },
   };
 }
 
-/** `2026-11-30 11:12` from a run's start, or the run id when the start is unknown. */
+/** `2026-11-30 11:12:45` from a run's start, or the run id when the start is unknown. */
 export function runLabel(run: RunSummary): string {
-  return run.startedAt ? run.startedAt.slice(0, 16).replace('T', ' ') : run.runId;
+  return run.startedAt ? run.startedAt.slice(0, 19).replace('T', ' ') : run.runId;
 }

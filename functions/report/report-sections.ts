@@ -168,7 +168,7 @@ function completenessSection(data: ReportData): ReportSection {
   return {
     id: 'completeness',
     title: 'Completeness per day',
-    intro: `Bars: distinct chats in the lake; black tick: the total the latest run (or day plan) expected; ✗ marks a day that is not complete (${notComplete} of ${data.completeness.length}).`,
+    intro: `Bars: distinct chats in the lake; black tick: the total the latest run (or day plan) expected; ✗ marks a day that is short, incomplete or empty, ? a day with chats but no run manifest or day plan to check them against (${notComplete} of ${data.completeness.length} days not complete).`,
     chart: data.completeness.length > 0 ? completenessChart(data.completeness) : null,
     chartLabel: `Archived versus expected chats per day; ${notComplete} days not complete`,
     table: {
@@ -205,7 +205,7 @@ function runsSection(data: ReportData): ReportSection {
     id: 'runs',
     title: 'Run history',
     intro:
-      'Archive runs that wrote into this range: pages, retries and drift (days re-archived because chats moved while they were paged) from the run manifests; n/a for runs known only from the lake.',
+      'Archive runs that wrote into this range: rows each left in the lake, and pages, retries and drift (days re-archived because chats moved while they were paged) from the run manifests; n/a for runs known only from the lake or their day plans.',
     chart: data.runs.length > 0 ? runsChart(data.runs) : null,
     chartLabel: 'Bars of pages, retries and drift per run',
     table: {
