@@ -4,20 +4,26 @@
  *   const { file } = await writeReport({ lakeDir: 'lake', outDir: 'report' });
  *
  * Chats are aggregated by DuckDB (lake-aggregates.ts); what each day should hold comes from the
- * run manifests and day plans (run-manifests.ts). A range without any of them gives an
+ * day plans (named query day_completeness) and the local run manifests (run-manifests.ts). A range without any of them gives an
  * empty-state page; a folder that is not a lake is an InvalidInputError (one line, no file).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
-import { CHATS_PREFIX, MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
+import { CHATS_PREFIX, DAY_PLANS_PREFIX, MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
 import { daysInRange } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
-import { aggregateChats, type ChatAggregates } from './lake-aggregates.ts';
+import {
+  aggregateChats,
+  aggregatePlans,
+  type ChatAggregates,
+  type DayCompletenessRow,
+  type PlannedRun,
+} from './lake-aggregates.ts';
 import type { CompletenessDay, ReportData, RunSummary } from './report-data.ts';
 import { renderReportHtml } from './report-html.ts';
-import { type ArchiverRecords, latestPlanPerDay, type PlannedDay, readArchiverRecords } from './run-manifests.ts';
+import { type ArchiverRecords, latestRunPerDay, type ManifestDayStatus, readArchiverRecords } from './run-manifests.ts';
 
 export const REPORT_FILE = 'report.html';
 /** As the archive CLI: ten years of days at most. */
@@ -64,9 +70,10 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
   const lakeDir = path.resolve(options.lakeDir);
   assertLakeFolder(lakeDir);
   const records = await readArchiverRecords(lakeDir);
-  const planned = latestPlanPerDay(records);
-  const partitionDays = listPartitionDays(lakeDir);
-  const known = [...new Set([...partitionDays, ...planned.keys()])].sort();
+  const manifestDays = latestRunPerDay(records);
+  const partitionDays = listDays(path.join(lakeDir, CHATS_PREFIX), (file) => file.endsWith('.json.gz'));
+  const planDays = new Set(listDays(path.join(lakeDir, DAY_PLANS_PREFIX), (file) => file.endsWith('.json')));
+  const known = [...new Set([...partitionDays, ...planDays, ...manifestDays.keys()])].sort();
   const from = options.from ?? known[0] ?? options.to;
   const to = options.to ?? known.at(-1) ?? options.from;
   const generatedAt = (options.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -80,11 +87,13 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
   }
   const days = daysInRange(from, to, MAX_REPORT_DAYS, { from: '--from', to: '--to' });
   const hasChats = partitionDays.some((day) => day >= from && day <= to);
-  const plannedInRange = days.some((day) => planned.has(day));
-  if (!hasChats && !plannedInRange) return emptyData(lakeDir, generatedAt, from, to, notes);
+  const planned = days.some((day) => planDays.has(day) || manifestDays.has(day));
+  if (!hasChats && !planned) return emptyData(lakeDir, generatedAt, from, to, notes);
 
-  const chats = hasChats ? await aggregateLake(lakeDir, from, to) : undefined;
+  // DuckDB opens a lake that has at least one chat file; a lake of plans only is judged from its run manifests.
+  const { chats, plans } = partitionDays.length > 0 ? await aggregateLake(lakeDir, from, to, hasChats) : {};
   const daily = chats?.daily ?? [];
+  const planRows = new Map((plans?.days ?? []).map((row) => [row.dt, row]));
   return {
     lake: lakeDir,
     generatedAt,
@@ -97,21 +106,28 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
       agents: chats?.agentCount ?? 0,
       daysWithChats: daily.length,
     },
-    completeness: days.map((day) => completenessOf(day, planned.get(day), chats)),
+    completeness: days.map((day) => completenessOf(day, planRows.get(day), manifestDays.get(day))),
     daily,
     heatmap: chats?.heatmap ?? [],
     agents: chats?.agents ?? [],
     ...(chats?.tags ? { tags: chats.tags } : {}),
     ...(chats?.countries ? { countries: chats.countries } : {}),
-    runs: runSummaries(records, chats, from, to),
+    runs: runSummaries(records, chats, plans?.runs ?? [], from, to),
     notes,
   };
 }
 
-async function aggregateLake(lakeDir: string, from: string, to: string): Promise<ChatAggregates> {
+async function aggregateLake(
+  lakeDir: string,
+  from: string,
+  to: string,
+  hasChats: boolean,
+): Promise<{ chats?: ChatAggregates; plans: Awaited<ReturnType<typeof aggregatePlans>> }> {
   const lake = await openLocalLake(lakeDir);
   try {
-    return await aggregateChats(lake, from, to);
+    const chats = hasChats ? await aggregateChats(lake, from, to) : undefined;
+    const plans = await aggregatePlans(lake, from, to);
+    return chats ? { chats, plans } : { plans };
   } finally {
     await lake.close();
   }
@@ -129,42 +145,56 @@ function assertLakeFolder(lakeDir: string): void {
   }
 }
 
-/** Days that have a `chats/dt=YYYY-MM-DD/` folder with at least one gzip NDJSON file. */
-function listPartitionDays(lakeDir: string): string[] {
-  const chatsDir = path.join(lakeDir, CHATS_PREFIX);
-  if (!existsSync(chatsDir)) return [];
-  return readdirSync(chatsDir, { withFileTypes: true })
+/** Days that have a `dt=YYYY-MM-DD/` folder under `dir` holding at least one matching file. */
+function listDays(dir: string, matches: (file: string) => boolean): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && /^dt=\d{4}-\d{2}-\d{2}$/.test(entry.name))
-    .filter((entry) => readdirSync(path.join(chatsDir, entry.name)).some((file) => file.endsWith('.json.gz')))
+    .filter((entry) => readdirSync(path.join(dir, entry.name)).some(matches))
     .map((entry) => entry.name.slice(3))
     .sort();
 }
 
-function completenessOf(day: string, plan: PlannedDay | undefined, chats: ChatAggregates | undefined): CompletenessDay {
-  const stored = chats?.perDay.get(day) ?? { archived: 0, duplicates: 0 };
-  const base = { day, archived: stored.archived, duplicates: stored.duplicates };
-  if (!plan) {
+/**
+ * A day against its latest plan (named query day_completeness) and, when it is the newer word on
+ * the day, the local run manifest, which also knows a day that ended incomplete or failed.
+ */
+function completenessOf(
+  day: string,
+  plan: DayCompletenessRow | undefined,
+  manifest: ManifestDayStatus | undefined,
+): CompletenessDay {
+  const archived = plan?.archived_chats ?? 0;
+  const duplicates = plan?.duplicates ?? 0;
+  const expected = plan?.expected_chats ?? manifest?.expected ?? null;
+  const base = { day, archived, duplicates, expected, runId: plan?.run_id ?? manifest?.runId ?? null };
+  const manifestIsLatest = manifest && (!plan?.planned_at || manifest.finishedAt >= plan.planned_at);
+  if (manifest && manifestIsLatest && manifest.status !== 'complete') {
     return {
       ...base,
-      expected: null,
-      status: stored.archived > 0 ? 'unplanned' : 'no data',
-      runId: null,
-      problem: stored.archived > 0 ? 'no run manifest or day plan covers this day' : 'nothing archived',
+      status: 'incomplete',
+      problem: manifest.problem ?? `the run reported the day ${manifest.status}`,
     };
   }
-  const planned = { ...base, expected: plan.expected, runId: plan.runId };
-  if (plan.status !== 'complete' && plan.status !== 'planned') {
-    return { ...planned, status: 'incomplete', problem: plan.problem ?? `run reported the day ${plan.status}` };
+  if (expected === null) {
+    return archived > 0
+      ? { ...base, status: 'unplanned', problem: 'no day plan or run manifest covers this day' }
+      : { ...base, status: 'no data', problem: 'nothing archived' };
   }
-  if (stored.archived < plan.expected) {
-    return { ...planned, status: 'short', problem: `${plan.expected - stored.archived} chat(s) missing from the lake` };
+  if (archived < expected) {
+    return { ...base, status: 'short', problem: `${expected - archived} chat(s) missing from the lake` };
   }
-  return { ...planned, status: 'complete', problem: null };
+  if (duplicates > 0) return { ...base, status: 'duplicates', problem: `${duplicates} extra copies of chats` };
+  if (archived > expected) {
+    return { ...base, status: 'extra', problem: `${archived - expected} chat(s) more than planned` };
+  }
+  return { ...base, status: 'complete', problem: null };
 }
 
 function runSummaries(
   records: ArchiverRecords,
   chats: ChatAggregates | undefined,
+  plannedRuns: PlannedRun[],
   from: string,
   to: string,
 ): RunSummary[] {
@@ -191,23 +221,16 @@ function runSummaries(
     });
   }
   // Runs without a run manifest: queued (AWS) runs known from their day plans, or only from the lake.
-  const planRuns = new Map<string, { days: Set<string>; firstPlannedAt: string }>();
-  for (const plan of records.plans) {
-    if (!inRange(plan.day) || seen.has(plan.runId)) continue;
-    const run = planRuns.get(plan.runId) ?? { days: new Set<string>(), firstPlannedAt: plan.plannedAt };
-    run.days.add(plan.day);
-    if (plan.plannedAt < run.firstPlannedAt) run.firstPlannedAt = plan.plannedAt;
-    planRuns.set(plan.runId, run);
-  }
-  for (const runId of new Set([...planRuns.keys(), ...rows.keys()])) {
+  const planned = new Map(plannedRuns.map((run) => [run.runId, run]));
+  for (const runId of new Set([...planned.keys(), ...rows.keys()])) {
     if (seen.has(runId)) continue;
     const row = rows.get(runId);
-    const planned = planRuns.get(runId);
+    const plan = planned.get(runId);
     summaries.push({
       runId,
-      startedAt: planned?.firstPlannedAt ?? row?.firstArchivedAt ?? null,
+      startedAt: plan?.firstPlannedAt ?? row?.firstArchivedAt ?? null,
       finishedAt: null,
-      days: planned ? planned.days.size : null,
+      days: plan?.days ?? null,
       daysComplete: null,
       pages: null,
       chatsWritten: null,

@@ -55,17 +55,25 @@ export function toVega(spec: TopLevelSpec): VegaSpec {
   return compile(spec, { logger: strictLogger }).spec;
 }
 
-/**
- * Archived bars per day, the expected total as a black tick, ✗ over a day that is short,
- * incomplete or empty, and ? over a day with chats but no plan to check them against.
- */
+/** The mark over a day's bar: ✗ chats are missing, ! chats are there but not once each, ? nothing to check against. */
+export const FLAGS: Record<CompletenessDay['status'], string> = {
+  complete: '',
+  short: '✗',
+  incomplete: '✗',
+  'no data': '✗',
+  duplicates: '!',
+  extra: '!',
+  unplanned: '?',
+};
+
+/** Archived bars per day, the expected total as a black tick, and a FLAGS mark over every day that is not complete. */
 export function completenessChart(days: CompletenessDay[]): TopLevelSpec {
   const values = days.map((d) => ({
     day: d.day,
     archived: d.archived,
     expected: d.expected,
     status: d.status,
-    flag: d.status === 'complete' ? '' : d.status === 'unplanned' ? '?' : '✗',
+    flag: FLAGS[d.status],
     top: Math.max(d.archived, d.expected ?? 0),
   }));
   return {
@@ -83,8 +91,8 @@ export function completenessChart(days: CompletenessDay[]): TopLevelSpec {
             type: 'nominal',
             title: 'day',
             scale: {
-              domain: ['complete', 'short', 'incomplete', 'unplanned', 'no data'],
-              range: ['#4c78a8', '#d62728', '#d62728', '#b0b0b0', '#d62728'],
+              domain: ['complete', 'short', 'incomplete', 'no data', 'duplicates', 'extra', 'unplanned'],
+              range: ['#4c78a8', '#d62728', '#d62728', '#d62728', '#e8a33d', '#e8a33d', '#b0b0b0'],
             },
           },
           tooltip: [

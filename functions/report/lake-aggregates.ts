@@ -2,7 +2,7 @@
  * The report's numbers, computed by DuckDB over the `chats` view of duckdb-lake.ts.
  *
  * One scan of the lake: every copy of each chat in the range is reduced to the few columns the
- * report needs, with its first response time, copy count and rank (the named queries' rule for
+ * report needs, with its first response time and rank (the named queries' rule for
  * the latest copy: greatest `_archived_at`, then `_run_id`, then `_page`), into a temporary
  * table; every section then aggregates that table in memory (the latest copies, except the
  * rows each run wrote). Definitions follow NAMED_QUERIES, so the
@@ -10,6 +10,7 @@
  * `first_response_time` over the same days (the browser test checks this).
  */
 import { CHAT_SCHEMA, type LakeField } from '#lake/chat-columns.ts';
+import { DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { type LocalLake, sqlString } from '#lake/duckdb-lake.ts';
 import { DUCKDB, minOf } from '#lake/sql-dialect.ts';
 import type { AgentChats, DailyChats, HeatmapCell, NamedCount } from './report-data.ts';
@@ -19,8 +20,6 @@ export const TOP_N = 20;
 
 export interface ChatAggregates {
   daily: DailyChats[];
-  /** Per day: distinct chats and surplus copies, for the completeness section. */
-  perDay: Map<string, { archived: number; duplicates: number }>;
   heatmap: HeatmapCell[];
   agents: AgentChats[];
   agentCount: number;
@@ -63,7 +62,6 @@ export async function aggregateChats(
     );
     const result: ChatAggregates = {
       daily: daily.map(toDaily),
-      perDay: new Map(daily.map((row) => [row.day, { archived: row.archived, duplicates: row.duplicates }])),
       heatmap: fullWeek(heatmap),
       agents: topWithOthers(agents, (n, chats) => ({ email: '', name: `${n} other agents`, chats })),
       agentCount: agents.length,
@@ -117,8 +115,7 @@ ranked AS (
          row_number() OVER (
            PARTITION BY id
            ORDER BY "_archived_at" DESC, "_run_id" DESC, "_page" DESC
-         ) AS copy_rank,
-         count(*) OVER (PARTITION BY id) AS copies
+         ) AS copy_rank
   FROM slim
 )
 SELECT * FROM ranked`;
@@ -126,8 +123,6 @@ SELECT * FROM ranked`;
 
 interface DailyRow {
   day: string;
-  archived: number;
-  duplicates: number;
   total: number;
   regular: number;
   missed: number;
@@ -146,8 +141,6 @@ interface DailyRow {
 // rated_good / rated_bad counts as not rated.
 const DAILY_SQL = `
 SELECT dt AS day,
-       count(DISTINCT id) AS archived,
-       sum(copies - 1) AS duplicates,
        count(*) AS total,
        count_if(type = 'chat') AS regular,
        count_if(type = 'missed_chat') AS missed,
@@ -242,4 +235,43 @@ function topWithOthers<T extends { chats: number }>(rows: T[], others: (count: n
       rest.reduce((sum, row) => sum + row.chats, 0),
     ),
   ];
+}
+
+export interface DayCompletenessRow {
+  dt: string;
+  expected_chats: number | null;
+  archived_chats: number;
+  missing: number;
+  duplicates: number;
+  /** complete, missing, duplicates, extra or not_planned (see the named query). */
+  status: string;
+  run_id: string | null;
+  planned_at: string | null;
+}
+
+export interface PlannedRun {
+  runId: string;
+  days: number;
+  firstPlannedAt: string;
+}
+
+/**
+ * What the day plans say about the range: the named query `day_completeness` (the latest plan of
+ * each day against the chats in the lake, as an operator runs it in Athena) and the runs that planned.
+ */
+export async function aggregatePlans(
+  lake: LocalLake,
+  from: string,
+  to: string,
+): Promise<{ days: DayCompletenessRow[]; runs: PlannedRun[] }> {
+  const days = await lake.runNamed('day_completeness', { from, to });
+  const runs = await lake.query<{ run_id: string; days: number; first_planned_at: string }>(`
+SELECT runid AS run_id, count(DISTINCT dt) AS days, min(plannedat) AS first_planned_at
+FROM ${DAY_PLANS_TABLE}
+WHERE dt BETWEEN ${sqlString(from)} AND ${sqlString(to)}
+GROUP BY 1`);
+  return {
+    days: days as unknown as DayCompletenessRow[],
+    runs: runs.map((row) => ({ runId: row.run_id, days: row.days, firstPlannedAt: row.first_planned_at })),
+  };
 }

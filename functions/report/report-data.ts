@@ -6,20 +6,24 @@
 
 /** How a day compares with what the archiver planned for it. */
 export type DayCompleteness =
-  /** The latest run archived the day completely and the lake holds what it expected. */
+  /** The lake holds exactly the chats the day's latest plan expected, each once. */
   | 'complete'
-  /** The lake holds fewer chats than the latest run expected (a page file lost, or a failed run). */
+  /** The lake holds fewer chats than the latest plan expected (a page file lost, or a failed run). */
   | 'short'
   /** The latest run reported the day incomplete, failed or interrupted. */
   | 'incomplete'
-  /** Chats are in the lake but no run manifest covers the day (archived elsewhere, e.g. on AWS). */
+  /** Chats are in the lake but no day plan or run manifest covers the day (written before plans were kept). */
   | 'unplanned'
   /** No chat and no run for this day: a gap in the archive. */
-  | 'no data';
+  | 'no data'
+  /** Every planned chat is there, some more than once (rows beyond one per chat id). */
+  | 'duplicates'
+  /** More distinct chats than the latest plan expected. */
+  | 'extra';
 
 export interface CompletenessDay {
   day: string;
-  /** The `total` the latest run planned for the day; null when no run manifest covers it. */
+  /** The `total` of the day's latest plan; null when no day plan or run manifest covers it. */
   expected: number | null;
   /** Distinct chat ids in the day's partition. */
   archived: number;

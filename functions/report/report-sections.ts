@@ -168,7 +168,7 @@ function completenessSection(data: ReportData): ReportSection {
   return {
     id: 'completeness',
     title: 'Completeness per day',
-    intro: `Bars: distinct chats in the lake; black tick: the total the latest run (or day plan) expected; ✗ marks a day that is short, incomplete or empty, ? a day with chats but no run manifest or day plan to check them against (${notComplete} of ${data.completeness.length} days not complete).`,
+    intro: `Bars: distinct chats in the lake; black tick: the total of the day's latest plan (the named query day_completeness, as in Athena); ✗ marks a day that is short, reported incomplete or empty, ! one with duplicate or unplanned extra chats, ? one with chats but no plan to check them against (${notComplete} of ${data.completeness.length} days not complete).`,
     chart: data.completeness.length > 0 ? completenessChart(data.completeness) : null,
     chartLabel: `Archived versus expected chats per day; ${notComplete} days not complete`,
     table: {

@@ -163,17 +163,33 @@ describe('HTML report in headless Chromium', () => {
       const shownAgents = await tableRows(page, 'agents');
       expect(new Map(shownAgents.map((row) => [row[1]!, num(row[2]!)]))).toEqual(agentChats);
 
-      // Weekday × hour, recounted in JS from the start times (independent of DuckDB's date functions).
-      const expectedCells = Array.from({ length: 7 }, () => Array<number>(24).fill(0));
-      const starts = await lake.query<{ started_timestamp: number }>(
-        `SELECT started_timestamp FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY "_archived_at" DESC) AS r FROM chats) WHERE r = 1`,
+      // Weekday × hour, tags and countries recounted in JS from the chats (independent of the report's SQL).
+      const columns = optionalColumns();
+      const chats = await lake.query<{ started_timestamp: number; tags?: string[] | null; country?: string | null }>(
+        `SELECT started_timestamp${columns.tags ? ', tags' : ''}${columns.country ? `, ${columns.country} AS country` : ''}
+           FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY "_archived_at" DESC) AS r FROM chats) WHERE r = 1`,
       );
-      for (const { started_timestamp } of starts) {
-        const at = new Date(started_timestamp * 1000);
+      const expectedCells = Array.from({ length: 7 }, () => Array<number>(24).fill(0));
+      const tags = new Map<string, number>();
+      const countries = new Map<string, number>();
+      const add = (counts: Map<string, number>, key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+      for (const chat of chats) {
+        const at = new Date(chat.started_timestamp * 1000);
         expectedCells[(at.getUTCDay() + 6) % 7]![at.getUTCHours()]! += 1;
+        for (const tag of new Set(chat.tags ?? [])) add(tags, tag);
+        add(countries, chat.country || '(unknown)');
       }
       const heatmap = await tableRows(page, 'weekday-hour');
       expect(heatmap.map((row) => row.slice(1).map((cell) => num(cell)))).toEqual(expectedCells);
+      // The demo has fewer tags and countries than the report's top 20, so every one is listed.
+      if (columns.tags) {
+        const shown = await tableRows(page, 'tags');
+        expect(new Map(shown.map((row) => [row[0]!, num(row[1]!)]))).toEqual(tags);
+      }
+      if (columns.country) {
+        const shown = await tableRows(page, 'countries');
+        expect(new Map(shown.map((row) => [row[0]!, num(row[1]!)]))).toEqual(countries);
+      }
 
       // Completeness against the run manifest the archive run wrote, read as plain JSON.
       const manifests = readdirSync(join(lakeDir, 'manifests', 'runs')).filter((file) => file.endsWith('.json'));

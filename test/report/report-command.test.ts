@@ -32,7 +32,7 @@ describe('npm run report', () => {
     const out = join(lake, '..', `${lake.split('/').at(-1)}-report`);
     const result = await runReport(['--lake', lake, '--out', out]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^report: \S+\/report\.html \(7 chats, 2024-03-01 to 2024-03-02, \d+ KB\)\n$/);
+    expect(result.stdout).toMatch(/^report: \S+\/report\.html \(7 chats, 2024-02-29 to 2024-03-02, \d+ KB\)\n$/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('data-report-state="loading"');
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!vega\.github\.io\/schema|www\.w3\.org)/);

@@ -1,15 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LakeField } from '#lake/chat-columns.ts';
+import { dayPlanKey } from '#lake/lake-layout.ts';
 import { buildReportData } from '#report/build-report.ts';
 import { optionalColumns } from '#report/lake-aggregates.ts';
 import type { ReportData } from '#report/report-data.ts';
 import { escapeHtml, jsonForScript, renderReportHtml } from '#report/report-html.ts';
 import { reportSections } from '#report/report-sections.ts';
-import { DAY1, DAY2, writeFixtureLake } from '#test/lake/fixtures/chat-lake.ts';
+import { DAY0, DAY1, DAY2, FIXTURE_PAGES, writeFixtureLake, writeGzipPage } from '#test/lake/fixtures/chat-lake.ts';
 
 async function fixtureLake(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'report-fixture-'));
@@ -20,7 +21,7 @@ async function fixtureLake(): Promise<string> {
 describe('report data from the fixture lake (known answers)', () => {
   it('aggregates each day as the named queries define it, latest copy of each chat', async () => {
     const data = await buildReportData({ lakeDir: await fixtureLake(), outDir: 'unused' });
-    expect([data.from, data.to]).toEqual([DAY1, DAY2]);
+    expect([data.from, data.to]).toEqual([DAY0, DAY2]); // DAY0 was planned, nothing archived
     expect(data.totals).toEqual({ chats: 7, regular: 5, missed: 2, agents: 2, daysWithChats: 2 });
     expect(data.daily).toEqual([
       {
@@ -70,22 +71,37 @@ describe('report data from the fixture lake (known answers)', () => {
     expect(data.heatmap).toHaveLength(7 * 24);
   });
 
-  it('calls days without a run manifest unplanned, counts re-archived copies, and lists runs known only from the lake', async () => {
+  it('judges each day by its latest day plan: missing chats, duplicates, complete', async () => {
     const data = await buildReportData({ lakeDir: await fixtureLake(), outDir: 'unused' });
-    expect(data.completeness.map((d) => [d.day, d.expected, d.archived, d.duplicates, d.status])).toEqual([
-      [DAY1, null, 4, 0, 'unplanned'],
-      [DAY2, null, 3, 1, 'unplanned'],
+    expect(data.completeness.map((d) => [d.day, d.expected, d.archived, d.duplicates, d.status, d.runId])).toEqual([
+      [DAY0, 2, 0, 0, 'short', 'run-1'],
+      [DAY1, 4, 4, 0, 'complete', 'run-1'],
+      [DAY2, 3, 3, 1, 'duplicates', 'run-2'], // C7 written by run-1 and run-2
     ]);
-    expect(data.runs.map((r) => [r.runId, r.rowsInLake, r.pages, r.complete])).toEqual([
-      ['run-1', 7, null, null],
-      ['run-2', 1, null, null],
+    expect(data.runs.map((r) => [r.runId, r.days, r.rowsInLake, r.pages, r.complete])).toEqual([
+      ['run-1', 3, 7, null, null],
+      ['run-2', 1, 1, null, null],
     ]);
   });
 
-  it('compares each day with the latest run manifest and day plan: complete, short, incomplete, no data', async () => {
+  it('calls days with chats but no plan unplanned, and lists runs known only from the lake', async () => {
+    const lakeDir = await mkdtemp(join(tmpdir(), 'report-no-plans-'));
+    for (const page of FIXTURE_PAGES) writeGzipPage(lakeDir, page);
+    const data = await buildReportData({ lakeDir, outDir: 'unused' });
+    expect(data.completeness.map((d) => [d.day, d.expected, d.archived, d.status])).toEqual([
+      [DAY1, null, 4, 'unplanned'],
+      [DAY2, null, 3, 'unplanned'],
+    ]);
+    expect(data.runs.map((r) => [r.runId, r.days, r.rowsInLake, r.startedAt])).toEqual([
+      ['run-1', null, 7, '2024-03-03T01:00:00.000Z'],
+      ['run-2', null, 1, '2024-03-04T01:00:00.000Z'],
+    ]);
+  });
+
+  it('compares each day with its latest day plan (day_completeness) and the newer run manifest', async () => {
     const lakeDir = await fixtureLake();
     const runs = join(lakeDir, 'manifests', 'runs');
-    mkdirSync(join(runs, 'aws-run', '2024-03-03'), { recursive: true });
+    mkdirSync(runs, { recursive: true });
     const day = (d: string, status: string, expectedTotal: number) => ({
       day: d,
       status,
@@ -105,37 +121,45 @@ describe('report data from the fixture lake (known answers)', () => {
         lake: lakeDir,
         filters: {},
         complete: false,
-        totals: { days: 2, daysComplete: 1, pages: 2, chats: 9, drift: 0, retries: 3 },
-        days: [day(DAY1, 'complete', 4), day(DAY2, 'incomplete', 3)],
+        totals: { days: 3, daysComplete: 1, pages: 3, chats: 9, drift: 0, retries: 3 },
+        days: [day(DAY1, 'complete', 4), day(DAY2, 'complete', 3), day('2024-03-04', 'failed', 2)],
       }),
     );
-    // An AWS day plan for a day with no chat file: the lake misses all 6 chats it planned.
-    writeFileSync(
-      join(runs, 'aws-run', '2024-03-03', 'plan-1.json'),
-      JSON.stringify({
-        runId: 'aws-run',
-        day: '2024-03-03',
-        attempt: 1,
-        total: 6,
-        pages: 1,
-        plannedAt: '2024-03-04T00:00:00Z',
-      }),
-    );
+    // Day plans of a queued (AWS) run, in the layout the archiver writes (lake-layout.ts dayPlanKey).
+    const plan = (d: string, total: number, plannedAt: string) => {
+      const file = join(lakeDir, dayPlanKey('aws-run', d, 1));
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(
+        file,
+        JSON.stringify({ runId: 'aws-run', day: d, attempt: 1, source: 'v2', total, units: 1, plannedAt }),
+      );
+    };
+    plan('2024-03-03', 6, '2024-03-04T00:00:00Z'); // no chat file: the lake misses all 6
+    plan(DAY2, 3, '2024-03-05T00:00:00Z'); // newer than local-1: the plan is the word on DAY2
     writeFileSync(join(runs, 'broken.json'), '{ not json');
 
-    const data = await buildReportData({ lakeDir, outDir: 'unused', to: '2024-03-04' });
-    expect(data.completeness.map((d) => [d.day, d.expected, d.archived, d.status])).toEqual([
-      [DAY1, 4, 4, 'complete'],
-      [DAY2, 3, 3, 'incomplete'],
-      ['2024-03-03', 6, 0, 'short'],
-      ['2024-03-04', null, 0, 'no data'],
+    const data = await buildReportData({ lakeDir, outDir: 'unused', to: '2024-03-05' });
+    expect(data.completeness.map((d) => [d.day, d.expected, d.archived, d.duplicates, d.status])).toEqual([
+      [DAY0, 2, 0, 0, 'short'],
+      [DAY1, 4, 4, 0, 'complete'],
+      [DAY2, 3, 3, 1, 'duplicates'], // C7 twice (run-1 and run-2)
+      ['2024-03-03', 6, 0, 0, 'short'],
+      ['2024-03-04', 2, 0, 0, 'incomplete'],
+      ['2024-03-05', null, 0, 0, 'no data'],
     ]);
-    expect(data.completeness[1]?.problem).toBe('kept changing after 5 attempts');
+    expect(data.completeness.map((d) => d.problem)).toEqual([
+      '2 chat(s) missing from the lake',
+      null,
+      '1 extra copies of chats',
+      '6 chat(s) missing from the lake',
+      'kept changing after 5 attempts',
+      'nothing archived',
+    ]);
     expect(data.runs.map((r) => [r.runId, r.days, r.pages, r.retries, r.complete])).toEqual([
-      ['local-1', 2, 2, 3, false],
-      ['run-1', null, null, null, null],
-      ['aws-run', 1, null, null, null], // planned 2024-03-04T00:00, before run-2 wrote
-      ['run-2', null, null, null, null],
+      ['run-1', 3, null, null, null], // planned from 2024-03-03T00:59
+      ['local-1', 3, 3, 3, false],
+      ['aws-run', 2, null, null, null],
+      ['run-2', 1, null, null, null],
     ]);
     expect(data.notes).toEqual([expect.stringMatching(/^1 manifest file\(s\) could not be read .*broken\.json/)]);
   });
