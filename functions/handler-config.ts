@@ -62,7 +62,7 @@ const workerEnv = z.object({
   REQUEST_BUDGET_MS: envInt(1000, 900_000, 45_000),
   /** Which LiveChat API the worker reads: REST API v2 `GET /chats` or Agent Chat Web API v3.6 `list_archives`. */
   SOURCE: source,
-  /** v3.6 only: `X-Region` header (data centre of the token, e.g. fra); unset = API default. */
+  /** `X-Region` header (data centre of the account, e.g. fra), both sources; unset = API default. */
   REGION: z.optional(z.string().check(z.regex(/^[a-z]{2,10}$/))),
   /** v3.6 only: found_chats above which a day is archived as 24 hour slices. */
   BUSY_DAY_THRESHOLD: envInt(1, 1_000_000, 2_000),

@@ -16,6 +16,8 @@ import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-f
 const API_KEY = 'sk-live-0123456789abcdef-SECRET';
 const LOGIN = 'ops@example.com';
 const BASIC = Buffer.from(`${LOGIN}:${API_KEY}`).toString('base64');
+const PAT = 'pat-fra:0123456789abcdef-SECRET';
+const BEARER = 'dal:oauth-access-token-SECRET';
 const DAYS = { from: '2026-10-01', to: '2026-10-03' };
 let sim: RunningSimulator;
 
@@ -24,6 +26,8 @@ beforeAll(async () => {
     ...DAYS,
     login: LOGIN,
     apiKey: API_KEY,
+    pat: PAT,
+    bearerToken: BEARER,
     faults: {
       rate429: 0.1,
       retryAfterSeconds: 0,
@@ -69,6 +73,28 @@ describe('the API key never leaks', () => {
       const raw = await readFile(join(out, file));
       expectNoSecret(file.endsWith('.gz') ? gunzipSync(raw).toString() : raw.toString(), file);
     }
+  });
+
+  it('nor does a Personal Access Token or a bearer token, accepted or refused', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'lake-'));
+    const stdout = capture();
+    const stderr = capture();
+    const io = { stdout: stdout.stream, stderr: stderr.stream, clientOverrides: { baseRetryDelayMs: 5 } };
+    const args = ['--from', DAYS.from, '--to', DAYS.to, '--out', out, '--api-url', sim.url];
+    const runs: Array<[Record<string, string>, number]> = [
+      [{ LIVECHAT_LOGIN: LOGIN, LIVECHAT_PAT: PAT }, EXIT.ok],
+      [{ LIVECHAT_BEARER_TOKEN: BEARER }, EXIT.ok],
+      [{ LIVECHAT_LOGIN: LOGIN, LIVECHAT_PAT: `${PAT}-old` }, EXIT.auth],
+      [{ LIVECHAT_BEARER_TOKEN: `${BEARER}-old` }, EXIT.auth],
+    ];
+    for (const [env, code] of runs) expect(await archiveCommand(args, { ...io, env })).toBe(code);
+    const secrets = [PAT, BEARER, Buffer.from(`${LOGIN}:${PAT}`).toString('base64')];
+    const texts = [stdout.text() + stderr.text()];
+    for (const file of await listFiles(out)) {
+      const raw = await readFile(join(out, file));
+      texts.push(file.endsWith('.gz') ? gunzipSync(raw).toString() : raw.toString());
+    }
+    for (const text of texts) for (const secret of secrets) expect(text.includes(secret)).toBe(false);
   });
 
   it('appears in no queue message, S3 object or log line of the Lambda functions', async () => {
