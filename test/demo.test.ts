@@ -7,14 +7,17 @@ import { demoCommand } from '#cli/demo-command.ts';
 import { capture } from './support/cli-runner.ts';
 
 describe('npm run demo', () => {
-  it.each(['2026-11-25', '2027-02-28'])(
+  // The demo's days are Europe/Warsaw days; the week before 2026-03-31 holds the day DST starts.
+  it.each(['2026-11-25', '2027-02-28', '2026-03-31'])(
     'archives the week before %s through faults and drift and reports a complete lake',
     async (today) => {
       const stdout = capture();
       const stderr = capture();
       const lakeDir = join(await mkdtemp(join(tmpdir(), 'demo-')), 'lake');
       const code = await demoCommand({ lakeDir, stdout: stdout.stream, stderr: stderr.stream, today });
-      expect(stdout.text()).toMatch(/completeness \(lake vs simulator\): \d+ chats expected, missing 0, duplicates 0/);
+      expect(stdout.text()).toMatch(
+        /completeness \(lake vs simulator\): \d+ chats expected, missing 0, duplicates 0, misplaced 0 \(days in Europe\/Warsaw\)/,
+      );
       expect(stdout.text()).toMatch(/Chats per day[\s\S]*Chats per agent[\s\S]*Rating share[\s\S]*Missed-chat share/);
       expect(stderr.text()).toMatch(/drift on \d{4}-\d{2}-\d{2} \(attempt 1\)/);
       const report = join(dirname(lakeDir), 'report', 'report.html');

@@ -4,11 +4,19 @@ import { dirname, join, resolve } from 'node:path';
 import { type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
 import { writeReport } from '#report/build-report.ts';
 import { addDays, daysInRange } from '#shared/day-range.ts';
+import { localDay } from '#shared/time-zone.ts';
 import { startSimulator } from '#simulator/index.ts';
 import { archiveCommand, EXIT } from './archive-command.ts';
 import { formatTable } from './format-table.ts';
 
 const DEMO_MARKER = '.livechat-archiver-demo';
+/**
+ * The demo cuts days in a zone with DST that is neither UTC nor the simulated account's own, so
+ * a wrong cut (a request without `timezone`, a v3.6 slice in UTC, an hour off) shows up as
+ * missing or misplaced chats instead of passing unnoticed.
+ */
+export const DEMO_TIME_ZONE = 'Europe/Warsaw';
+export const DEMO_ACCOUNT_TIME_ZONE = 'America/New_York';
 
 export interface DemoOptions {
   lakeDir: string;
@@ -28,12 +36,14 @@ export interface DemoOptions {
 export async function demoCommand(options: DemoOptions): Promise<number> {
   const lakeDir = resolve(options.lakeDir);
   await prepareLakeFolder(lakeDir);
-  const lastDay = addDays(options.today ?? new Date().toISOString().slice(0, 10), -1);
+  const lastDay = addDays(options.today ?? localDay(new Date(), DEMO_TIME_ZONE), -1);
   const days = daysInRange(addDays(lastDay, -6), lastDay);
   const driftDay = days[3]!;
   const simulator = await startSimulator({
-    from: days[0]!,
+    // The account's days, a day earlier: a Warsaw day starts on the evening before in New York.
+    from: addDays(days[0]!, -1),
     to: lastDay,
+    timeZone: DEMO_ACCOUNT_TIME_ZONE,
     faults: {
       rate429: 0.04,
       retryAfterSeconds: 1,
@@ -44,11 +54,14 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     },
   });
   options.stderr.write(
-    `LiveChat v2 simulator on ${simulator.url} (429s, 5xx, broken bodies, and new chats appearing on ${driftDay} mid-run)\n`,
+    `LiveChat v2 simulator on ${simulator.url} (account in ${DEMO_ACCOUNT_TIME_ZONE}; 429s, 5xx, broken bodies, and new chats appearing on ${driftDay} mid-run)\n`,
   );
   try {
     const code = await archiveCommand(
-      ['--from', days[0]!, '--to', lastDay, '--out', lakeDir, '--api-url', simulator.url, '--concurrency', '4'],
+      [
+        ...['--from', days[0]!, '--to', lastDay, '--time-zone', DEMO_TIME_ZONE],
+        ...['--out', lakeDir, '--api-url', simulator.url, '--concurrency', '4'],
+      ],
       {
         env: { LIVECHAT_LOGIN: simulator.login, LIVECHAT_PAT: simulator.pat },
         stdout: options.stdout,
@@ -59,15 +72,16 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     const lake = await openLocalLake(lakeDir, { strict: true }); // the demo proves the files match the table
     try {
       await printReport(lake, options.stdout);
-      const expected = new Map(days.map((day) => [day, simulator.chats(day).map((chat) => chat.id)]));
-      const { missing, duplicates } = await completeness(lake, expected);
+      const expected = new Map(days.map((day) => [day, simulator.chats(day, DEMO_TIME_ZONE).map((chat) => chat.id)]));
+      const { missing, duplicates, misplaced } = await completeness(lake, expected, DEMO_TIME_ZONE);
       const total = [...expected.values()].reduce((sum, ids) => sum + ids.length, 0);
       options.stdout.write(
-        `\ncompleteness (lake vs simulator): ${total} chats expected, missing ${missing}, duplicates ${duplicates}\n`,
+        `\ncompleteness (lake vs simulator): ${total} chats expected, missing ${missing}, duplicates ${duplicates}, ` +
+          `misplaced ${misplaced} (days in ${DEMO_TIME_ZONE})\n`,
       );
       const report = await writeReport({ lakeDir, outDir: options.reportDir ?? join(dirname(lakeDir), 'report') });
       options.stdout.write(`HTML report (open it in a browser): ${report.file}\n`);
-      return missing === 0 && duplicates === 0 ? EXIT.ok : EXIT.incomplete;
+      return missing === 0 && duplicates === 0 && misplaced === 0 ? EXIT.ok : EXIT.incomplete;
     } finally {
       await lake.close();
     }
@@ -95,19 +109,24 @@ async function printReport(lake: LocalLake, out: NodeJS.WriteStream): Promise<vo
   }
 }
 
-/** Chats of the simulator absent from their partition, and chats stored more than once in one. */
+/**
+ * Chats of the simulator absent from their partition, chats stored more than once in one, and
+ * rows in a partition other than the day their chat started on in `timeZone`.
+ */
 async function completeness(
   lake: LocalLake,
   expected: Map<string, string[]>,
-): Promise<{ missing: number; duplicates: number }> {
-  const rows = await lake.query<{ dt: string; id: string; copies: number }>(
-    'SELECT CAST(dt AS VARCHAR) AS dt, id, count(*) AS copies FROM chats GROUP BY 1, 2',
+  timeZone: string,
+): Promise<{ missing: number; duplicates: number; misplaced: number }> {
+  const rows = await lake.query<{ dt: string; id: string; copies: number; started: number }>(
+    'SELECT CAST(dt AS VARCHAR) AS dt, id, count(*) AS copies, min(started_timestamp) AS started FROM chats GROUP BY 1, 2',
   );
+  const misplaced = rows.filter((row) => localDay(Number(row.started) * 1000, timeZone) !== row.dt).length;
   const stored = new Map(rows.map((row) => [`${row.dt}/${row.id}`, Number(row.copies)]));
   let missing = 0;
   for (const [day, ids] of expected) for (const id of ids) if (!stored.has(`${day}/${id}`)) missing += 1;
   const duplicates = rows.reduce((sum, row) => sum + Number(row.copies) - 1, 0);
-  return { missing, duplicates };
+  return { missing, duplicates, misplaced };
 }
 
 /** The demo starts from an empty lake, but never wipes a folder it did not create. */

@@ -66,6 +66,8 @@ export interface SimulatorStats {
   byStatus: Record<string, number>;
   faultsInjected: Record<string, number>;
   authHeadersSeen: number;
+  /** Requests per `timezone` parameter value (`(none)` when a request sent none). */
+  timeZoneParams: Record<string, number>;
 }
 
 export interface RunningSimulator {
@@ -106,6 +108,8 @@ interface ParsedRequest {
   page: number;
   dateFrom: string | undefined;
   dateTo: string;
+  /** The zone `dateFrom`/`dateTo` are days in. */
+  zone: string;
 }
 
 /**
@@ -176,7 +180,7 @@ function parseQuery(params: URLSearchParams, accountZone: string, today: (zone: 
     }
     f.rate = rate;
   }
-  return { filters: f, page, dateFrom, dateTo };
+  return { filters: f, page, dateFrom, dateTo, zone };
 }
 
 /** V2PAGE "Authentication": Bearer <token>, or Basic base64(login:PAT); a legacy API key works like a PAT. */
@@ -221,12 +225,21 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   for (const rule of faultOpts.drift ?? []) {
     if (!isValidDay(rule.day)) throw new Error(`startSimulator: drift day must be YYYY-MM-DD (got ${rule.day})`);
   }
+  // Drift adds chats to the day being listed, in the zone the request cut it in: chats that
+  // end while their day is paged.
+  let listedZone = store.timeZone;
   const driftAfter = driftSchedule(faultOpts.drift ?? [], (rule) => {
-    store.addChats(rule.day, rule.addChats, rule.position ?? 'newest');
+    store.addChats(rule.day, rule.addChats, rule.position ?? 'newest', listedZone);
     bump(stats.faultsInjected, 'drift');
   });
 
-  const stats: SimulatorStats = { requests: 0, byStatus: {}, faultsInjected: {}, authHeadersSeen: 0 };
+  const stats: SimulatorStats = {
+    requests: 0,
+    byStatus: {},
+    faultsInjected: {},
+    authHeadersSeen: 0,
+    timeZoneParams: {},
+  };
   const bump = (rec: Record<string, number>, key: string): void => {
     rec[key] = (rec[key] ?? 0) + 1;
   };
@@ -243,7 +256,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const sendJson = (res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void =>
     send(res, status, JSON.stringify(value), headers);
 
-  const afterServed = (req: ParsedRequest): void => driftAfter(req);
+  const afterServed = (req: ParsedRequest): void => {
+    listedZone = req.zone;
+    driftAfter(req);
+  };
 
   const withExtraFields = options.extraFields ? (chat: Chat) => mergeFields(chat, options.extraFields!) : undefined;
   const pageBody = (req: ParsedRequest, empty: boolean): string => {
@@ -333,6 +349,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
         error: version === undefined ? 'Missing X-API-Version header' : `Unsupported X-API-Version: ${String(version)}`,
       });
     }
+    bump(stats.timeZoneParams, url.searchParams.get('timezone') ?? '(none)');
     let parsed: ParsedRequest;
     try {
       parsed = parseQuery(url.searchParams, store.timeZone, (zone) => options.today ?? localDay(Date.now(), zone));

@@ -4,7 +4,7 @@
  * tenth of each day's chats start within ten minutes of its local midnights, so an archive that
  * cuts days in the wrong zone, or an hour off across DST, visibly misplaces chats.
  */
-import { localDayBounds, timeZoneOrThrow } from '#shared/time-zone.ts';
+import { localDay, localDayBounds, timeZoneOrThrow } from '#shared/time-zone.ts';
 import {
   type Chat,
   type ChatMessage,
@@ -115,21 +115,20 @@ export class ChatStore {
   }
 
   /**
-   * Add `count` new deterministic chats to `day` (seed + day + per-day counter).
+   * Add `count` new deterministic chats to `day` of `timeZone` (default: the account's zone),
+   * as chats that end while that day is being listed (seed + day + per-day counter).
    * - 'newest': started after the current newest chat of the day (still inside the day) → front of the list.
    * - 'random': started anywhere inside the day but ended after every existing chat of the day
    *   (a long chat that only now shows up) → usually lands in the middle of the list.
    */
-  addChats(day: string, count: number, position: DriftPosition = 'newest'): Chat[] {
-    const { start: dayStart, end: dayEnd } = this.dayBounds(day);
-    let list = this.days.get(day);
-    if (!list) {
-      list = [];
-      this.days.set(day, list);
-      this.resortDays();
-    }
+  addChats(day: string, count: number, position: DriftPosition = 'newest', timeZone = this.timeZone): Chat[] {
+    dayStartTs(day); // validates the day
+    const bounds = localDayBounds(day, timeZoneOrThrow(timeZone, 'drift timeZone'));
+    const dayStart = bounds.start / 1000;
+    const dayEnd = bounds.end / 1000 - 1;
     const added: Chat[] = [];
     for (let i = 0; i < count; i++) {
+      const list = this.query({ fromTs: dayStart, toTs: dayEnd }); // newest first
       const n = this.driftCounters.get(day) ?? 0;
       this.driftCounters.set(day, n + 1);
       const rng = rngFor(this.seed, 'drift', day, n);
@@ -150,11 +149,23 @@ export class ChatStore {
         const end = chat.ended_timestamp as number;
         if (end <= latestEnd) setChatEnd(chat, latestEnd + 1 + Math.floor(rng() * 300));
       }
-      list.push(chat);
-      list.sort(compareNewestFirst);
+      this.storeChat(chat);
       added.push(chat);
     }
     return added;
+  }
+
+  /** Files a chat under the account's day it started on. */
+  private storeChat(chat: Chat): void {
+    const home = localDay(chat.started_timestamp * 1000, this.timeZone);
+    let list = this.days.get(home);
+    if (!list) {
+      list = [];
+      this.days.set(home, list);
+      this.resortDays();
+    }
+    list.push(chat);
+    list.sort(compareNewestFirst);
   }
 
   /** Matching chats started within [fromTs, toTs], newest first. */

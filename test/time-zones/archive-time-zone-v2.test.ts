@@ -36,14 +36,24 @@ describe('v2: every dt partition holds the chats that started on that day in --t
       seed: 17,
       from: addDays(from, -1),
       to: addDays(to, 1),
-      chatsPerDay: 30,
+      chatsPerDay: 80,
       timeZone: accountZone,
+      // Chats that end while the second day is paged (after its page 1), and the usual faults.
+      faults: {
+        rate429: 0.05,
+        retryAfterSeconds: 0,
+        rate5xx: 0.05,
+        drift: [{ day: addDays(from, 1), afterRequests: 1, addChats: 3, position: 'random' }],
+      },
     });
     const out = await mkdtemp(join(tmpdir(), 'lake-tz-'));
     const { code, stderr } = await archive(out, zone, from, to);
     expect(stderr).not.toMatch(/error/);
     expect(code).toBe(EXIT.ok);
+    expect(sim.stats().faultsInjected['drift']).toBe(1);
     await expectLakeCutIn(out, zone, from, to, (day) => sim!.chats(day, zone));
+    // Every request said which zone its days are in.
+    expect(sim.stats().timeZoneParams).toEqual({ [zone]: sim.stats().requests });
     // The account's own days differ: the test would catch a request without `timezone`.
     expect(sim.chats(from, zone).map((chat) => chat.id)).not.toEqual(sim.chats(from).map((chat) => chat.id));
 
