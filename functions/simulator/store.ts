@@ -58,6 +58,7 @@ export class ChatStore {
   private readonly usedIds = new Set<string>();
   private readonly driftCounters = new Map<string, number>();
   private readonly searchText = new WeakMap<Chat, string>();
+  private readonly bounds = new Map<string, { start: number; end: number }>();
 
   constructor(opts: StoreOptions) {
     this.seed = opts.seed;
@@ -71,9 +72,14 @@ export class ChatStore {
 
   /** First and last second of one of the account's days. */
   dayBounds(day: string): { start: number; end: number } {
-    dayStartTs(day); // validates the day
-    const { start, end } = localDayBounds(day, this.timeZone);
-    return { start: start / 1000, end: end / 1000 - 1 };
+    let bounds = this.bounds.get(day);
+    if (!bounds) {
+      dayStartTs(day); // validates the day
+      const { start, end } = localDayBounds(day, this.timeZone);
+      bounds = { start: start / 1000, end: end / 1000 - 1 };
+      this.bounds.set(day, bounds);
+    }
+    return bounds;
   }
 
   /** The base (pre-drift) chats of a local day, newest first. */
