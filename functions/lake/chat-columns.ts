@@ -7,7 +7,8 @@
  * archiver's metadata fields `_run_id`, `_archived_at` and `_page`.
  * The v3.6 source (`list_archives`) writes `chats/dt=YYYY-MM-DD/v36-<slice>-part-00001.json.gz`
  * with its threads mapped onto these same columns (functions/sources/v36/archive-mapping.ts);
- * there `_page` is the part number within the slice.
+ * there `_page` is the part number within the slice. The raw v3.6 entries have their own table,
+ * `chat_threads` (thread-columns.ts).
  *
  * The columns are the full documented v2 chat object: LiveChat's REST API v2 reference,
  * "Get list of chats" (livechat-public-docs src/pages/management/configuration-api/v2.0/index.mdx;
@@ -29,6 +30,9 @@ export type LakeType =
   | { readonly kind: 'boolean' }
   | { readonly kind: 'int' }
   | { readonly kind: 'bigint' }
+  | { readonly kind: 'double' }
+  /** Free-form JSON stored as its JSON text (a string in the file): see lossless-record.ts. */
+  | { readonly kind: 'json' }
   | { readonly kind: 'array'; readonly element: LakeType }
   | { readonly kind: 'struct'; readonly fields: readonly LakeField[] };
 
@@ -47,13 +51,13 @@ export interface LakeColumn {
   comment: string;
 }
 
-const STRING: LakeType = { kind: 'string' };
-const INT: LakeType = { kind: 'int' };
-const BIGINT: LakeType = { kind: 'bigint' };
-const BOOLEAN: LakeType = { kind: 'boolean' };
-const arrayOf = (element: LakeType): LakeType => ({ kind: 'array', element });
-const struct = (...fields: LakeField[]): LakeType => ({ kind: 'struct', fields });
-const field = (name: string, type: LakeType, comment: string, required = false): LakeField =>
+export const STRING: LakeType = { kind: 'string' };
+export const INT: LakeType = { kind: 'int' };
+export const BIGINT: LakeType = { kind: 'bigint' };
+export const BOOLEAN: LakeType = { kind: 'boolean' };
+export const arrayOf = (element: LakeType): LakeType => ({ kind: 'array', element });
+export const struct = (...fields: LakeField[]): LakeType => ({ kind: 'struct', fields });
+export const field = (name: string, type: LakeType, comment: string, required = false): LakeField =>
   required ? { name, type, comment, required } : { name, type, comment };
 
 const PERSON = struct(field('display_name', STRING, 'Display name'), field('email', STRING, 'Login e-mail'));
@@ -178,6 +182,10 @@ export function glueTypeOf(type: LakeType): string {
       return 'int';
     case 'bigint':
       return 'bigint';
+    case 'double':
+      return 'double';
+    case 'json':
+      return 'string';
     case 'array':
       return `array<${glueTypeOf(type.element)}>`;
     case 'struct':
@@ -196,6 +204,10 @@ export function duckdbTypeOf(type: LakeType): string {
       return 'INTEGER';
     case 'bigint':
       return 'BIGINT';
+    case 'double':
+      return 'DOUBLE';
+    case 'json':
+      return 'VARCHAR';
     case 'array':
       return `${duckdbTypeOf(type.element)}[]`;
     case 'struct':
@@ -208,7 +220,7 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-const toColumn = (f: LakeField): LakeColumn => ({
+export const toColumn = (f: LakeField): LakeColumn => ({
   name: f.name,
   glueType: glueTypeOf(f.type),
   duckdbType: duckdbTypeOf(f.type),
@@ -236,14 +248,14 @@ export const LAKE_TABLE = 'chats';
 export const CHATS_PREFIX = 'chats/';
 
 /** `columns` argument for DuckDB `read_json(..., columns = {...})`: column name -> DuckDB type. */
-export function duckdbColumnsStruct(): Record<string, string> {
-  return Object.fromEntries(CHAT_COLUMNS.map((c) => [c.name, c.duckdbType]));
+export function duckdbColumnsStruct(schema: readonly LakeField[] = CHAT_SCHEMA): Record<string, string> {
+  return Object.fromEntries(schema.map(toColumn).map((c) => [c.name, c.duckdbType]));
 }
 
 /**
  * DuckDB `json_transform` structure for one record, e.g. `{"type":"VARCHAR","group":["INTEGER"],...}`.
  */
-export function duckdbJsonStructure(): string {
+export function duckdbJsonStructure(schema: readonly LakeField[] = CHAT_SCHEMA): string {
   const render = (type: LakeType): unknown => {
     switch (type.kind) {
       case 'array':
@@ -254,7 +266,7 @@ export function duckdbJsonStructure(): string {
         return duckdbTypeOf(type);
     }
   };
-  return JSON.stringify(render({ kind: 'struct', fields: CHAT_SCHEMA }));
+  return JSON.stringify(render({ kind: 'struct', fields: schema }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,9 +364,9 @@ const INT32_MAX = 2 ** 31 - 1;
  * integral and in range), null/absent allowed except for required fields.
  * Returns human-readable violations; empty means the record is valid.
  */
-export function findSchemaViolations(record: unknown): string[] {
+export function findSchemaViolations(record: unknown, schema: readonly LakeField[] = CHAT_SCHEMA): string[] {
   const out: string[] = [];
-  checkValue(record, { kind: 'struct', fields: CHAT_SCHEMA }, '$', out);
+  checkValue(record, { kind: 'struct', fields: schema }, '$', out);
   return out;
 }
 
@@ -368,10 +380,14 @@ function checkValue(value: unknown, type: LakeType, path: string, out: string[])
   if (value === null || value === undefined) return;
   switch (type.kind) {
     case 'string':
+    case 'json':
       if (typeof value !== 'string') out.push(`${path}: expected string, got ${jsonKind(value)}`);
       return;
     case 'boolean':
       if (typeof value !== 'boolean') out.push(`${path}: expected boolean, got ${jsonKind(value)}`);
+      return;
+    case 'double':
+      if (typeof value !== 'number') out.push(`${path}: expected double, got ${jsonKind(value)}`);
       return;
     case 'int':
     case 'bigint': {

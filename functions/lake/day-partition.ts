@@ -1,13 +1,14 @@
 import { pageNumberOf, partitionPrefix } from './lake-layout.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
 
-/** Deletes the files of a day's partition that `isStale` picks; returns their keys. */
+/** Deletes the files of a day's partition (of `chats/`, or of the table prefix given) that `isStale` picks; returns their keys. */
 export async function removeFromPartition(
   sink: LakeSink,
   day: string,
   isStale: (key: string) => boolean,
+  table?: string,
 ): Promise<string[]> {
-  const stale = (await sink.list(partitionPrefix(day))).filter(isStale);
+  const stale = (await sink.list(partitionPrefix(day, table))).filter(isStale);
   if (stale.length) await sink.delete(stale);
   return stale;
 }

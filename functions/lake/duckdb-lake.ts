@@ -1,7 +1,9 @@
 /**
  * Query a local copy of the chat lake (`<lakeDir>/chats/dt=YYYY-MM-DD/*.json.gz`) with DuckDB.
  * Plain module, no Lambda. The view `chats` has exactly the Athena table's columns
- * (CHAT_COLUMNS + `dt`), so NAMED_QUERIES rendered for DuckDB run against it unchanged.
+ * (CHAT_COLUMNS + `dt`), so NAMED_QUERIES rendered for DuckDB run against it unchanged; the view
+ * `chat_threads` does the same for `<lakeDir>/archives/` (THREAD_SCHEMA + `dt`; no rows when a
+ * lake has no raw v3.6 entries).
  *
  *   const lake = await openLocalLake('./lake');
  *   try { console.table(await lake.runNamed('chats_per_day')); } finally { await lake.close(); }
@@ -27,7 +29,6 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
-  CHAT_COLUMNS,
   CHAT_SCHEMA,
   CHATS_PREFIX,
   duckdbColumnsStruct,
@@ -37,10 +38,25 @@ import {
   type LakeType,
   PARTITION_KEYS,
   quoteIdent,
+  toColumn,
 } from './chat-columns.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLAN_PARTITION, DAY_PLANS_PREFIX, DAY_PLANS_TABLE } from './day-plan-table.ts';
 import { type DayWindow, NAMED_QUERIES } from './named-queries.ts';
 import { DUCKDB } from './sql-dialect.ts';
+import { ARCHIVES_PREFIX, THREAD_SCHEMA, THREADS_TABLE } from './thread-columns.ts';
+
+/** A view over one table's files: `<root>/<prefix>dt=*\/*.json.gz`. */
+interface LakeView {
+  name: string;
+  prefix: string;
+  schema: readonly LakeField[];
+}
+
+/** `chats` (every source) and `chat_threads` (raw v3.6 entries; empty on a v2-only lake). */
+const VIEWS: readonly LakeView[] = [
+  { name: LAKE_TABLE, prefix: CHATS_PREFIX, schema: CHAT_SCHEMA },
+  { name: THREADS_TABLE, prefix: ARCHIVES_PREFIX, schema: THREAD_SCHEMA },
+];
 
 export interface LocalLake {
   /** Runs SQL against the in-memory DuckDB that has the `chats` view. BIGINT/HUGEINT values are
@@ -64,7 +80,7 @@ export class EmptyLakeError extends Error {
 export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptions = {}): Promise<LocalLake> {
   const strict = options.strict ?? false;
   const root = path.resolve(lakeDir);
-  const files = listLakeFiles(root);
+  const files = listLakeFiles(root, CHATS_PREFIX);
   if (files.length === 0) {
     throw new EmptyLakeError(
       `No chat files in lake ${root}: expected ${path.join(root, CHATS_PREFIX, 'dt=YYYY-MM-DD', 'page-00001.json.gz')}`,
@@ -75,7 +91,11 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
   let connection: DuckDBConnection | undefined;
   try {
     connection = await instance.connect();
-    await connection.run(createViewSql(root, files, strict));
+    await connection.run(createViewSql(root, files, strict, VIEWS[0]!));
+    for (const view of VIEWS.slice(1)) {
+      const viewFiles = listLakeFiles(root, view.prefix);
+      await connection.run(viewFiles.length ? createViewSql(root, viewFiles, strict, view) : emptyViewSql(view));
+    }
     await connection.run(createDayPlansViewSql(root));
   } catch (err) {
     connection?.closeSync();
@@ -120,12 +140,12 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
 // ---------------------------------------------------------------------------------------------
 // Files
 
-/** `<root>/chats/dt=*\/*.json.gz`, sorted. */
-function listLakeFiles(root: string): string[] {
+/** `<root>/<prefix>dt=*\/*.json.gz`, sorted. */
+function listLakeFiles(root: string, prefix: string): string[] {
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     throw new EmptyLakeError(`Lake directory not found: ${root}`);
   }
-  const chatsDir = path.join(root, CHATS_PREFIX);
+  const chatsDir = path.join(root, prefix);
   if (!existsSync(chatsDir)) return [];
   const files: string[] = [];
   for (const part of readdirSync(chatsDir, { withFileTypes: true })) {
@@ -148,8 +168,8 @@ export function sqlString(value: string): string {
  * The files argument of read_json*: the glob (so files written after opening are seen), or,
  * when the lake path itself contains glob metacharacters, the explicit list found at open time.
  */
-function filesArgument(root: string, files: readonly string[]): string {
-  const glob = `${toPosix(root)}/${CHATS_PREFIX}dt=*/*.json.gz`;
+function filesArgument(root: string, files: readonly string[], prefix: string): string {
+  const glob = `${toPosix(root)}/${prefix}dt=*/*.json.gz`;
   if (!/[*?[\]{}]/.test(root)) return sqlString(glob);
   return `[${files.map((f) => sqlString(toPosix(f))).join(', ')}]`;
 }
@@ -193,34 +213,43 @@ FROM read_json(${source}, format = 'newline_delimited', hive_partitioning = true
 
 const DT = PARTITION_KEYS[0]!.name;
 
-function createViewSql(root: string, files: readonly string[], strict: boolean): string {
-  const source = filesArgument(root, files);
+/** A table with no files yet (e.g. chat_threads in a v2 lake): its columns, no rows. */
+function emptyViewSql(view: LakeView): string {
+  const columns = [...view.schema.map(toColumn), ...PARTITION_KEYS].map(
+    (c) => `CAST(NULL AS ${c.duckdbType}) AS ${quoteIdent(c.name)}`,
+  );
+  return `CREATE OR REPLACE VIEW ${view.name} AS SELECT ${columns.join(', ')} WHERE false`;
+}
+
+function createViewSql(root: string, files: readonly string[], strict: boolean, view: LakeView): string {
+  const source = filesArgument(root, files, view.prefix);
+  const columnsOfView = view.schema.map(toColumn);
   const hiveTypes = `{${PARTITION_KEYS.map((k) => `${sqlString(k.name)}: ${sqlString(k.duckdbType)}`).join(', ')}}`;
   // compression is explicit: DuckDB's detection by extension fails when the path has glob characters.
   const readerOptions = `format = 'newline_delimited', compression = 'gzip', hive_partitioning = true, hive_types = ${hiveTypes}`;
 
   if (!strict) {
-    const columns = `{${Object.entries(duckdbColumnsStruct())
+    const columns = `{${Object.entries(duckdbColumnsStruct(view.schema))
       .map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`)
       .join(', ')}}`;
-    const select = [...CHAT_COLUMNS, ...PARTITION_KEYS].map((c) => quoteIdent(c.name)).join(', ');
-    return `CREATE OR REPLACE VIEW ${LAKE_TABLE} AS
+    const select = [...columnsOfView, ...PARTITION_KEYS].map((c) => quoteIdent(c.name)).join(', ');
+    return `CREATE OR REPLACE VIEW ${view.name} AS
 SELECT ${select}
 FROM read_json(${source}, ${readerOptions}, columns = ${columns})`;
   }
 
-  const paths = CHAT_SCHEMA.map((f) => sqlString(`$.${quoteIdent(f.name)}`)).join(', ');
-  const topLevelChecks = structChecks(CHAT_SCHEMA, (i) => `__f[${i + 1}]`, 'doc', '$', 0);
+  const paths = view.schema.map((f) => sqlString(`$.${quoteIdent(f.name)}`)).join(', ');
+  const topLevelChecks = structChecks(view.schema, (i) => `__f[${i + 1}]`, 'doc', '$', 0);
   const dtCheck = `CASE WHEN NOT coalesce(regexp_full_match(${DT}, '[0-9]{4}-[0-9]{2}-[0-9]{2}') AND TRY_CAST(${DT} AS DATE) IS NOT NULL, false)
       THEN 'partition directory ${DT}=' || coalesce(${DT}, 'NULL') || ' is not yyyy-MM-dd' END`;
   const violation = `coalesce(
       CASE WHEN json_type(doc) IS DISTINCT FROM 'OBJECT' THEN '$: expected a JSON object per line, got ' || coalesce(json_type(doc), 'nothing') END,
       ${dtCheck},
       ${topLevelChecks.join(',\n      ')})`;
-  const failure = `error('chat lake schema violation in ' || __file || ' (chat id ' || coalesce(json_extract_string(doc, '$.id'), '?') || '): ' || __violation)`;
-  const select = CHAT_COLUMNS.map((c) => `__r.${quoteIdent(c.name)} AS ${quoteIdent(c.name)}`).join(',\n  ');
+  const failure = `error('${view.name} schema violation in ' || __file || ' (chat id ' || coalesce(json_extract_string(doc, '$.id'), '?') || '): ' || __violation)`;
+  const select = columnsOfView.map((c) => `__r.${quoteIdent(c.name)} AS ${quoteIdent(c.name)}`).join(',\n  ');
 
-  return `CREATE OR REPLACE VIEW ${LAKE_TABLE} AS
+  return `CREATE OR REPLACE VIEW ${view.name} AS
 WITH __raw AS (
   SELECT json AS doc, filename AS __file, ${DT}
   FROM read_json_objects(${source}, ${readerOptions}, filename = true)
@@ -235,7 +264,7 @@ __checked AS (
 __valid AS (
   -- The error is raised both in the filter (so count(*) sees it) and in the projection
   -- (so it cannot be skipped when an outer predicate is evaluated first).
-  SELECT CASE WHEN __violation IS NULL THEN json_transform(doc, ${sqlString(duckdbJsonStructure())}) ELSE ${failure} END AS __r,
+  SELECT CASE WHEN __violation IS NULL THEN json_transform(doc, ${sqlString(duckdbJsonStructure(view.schema))}) ELSE ${failure} END AS __r,
          ${DT}
   FROM __checked
   WHERE CASE WHEN __violation IS NULL THEN true ELSE ${failure} END
@@ -281,9 +310,12 @@ function valueCheck(v: string, type: LakeType, at: string, depth: number): strin
   const got = (expected: string) => `${sqlString(`${at}: expected ${expected}, got `)} || json_type(${v})`;
   switch (type.kind) {
     case 'string':
+    case 'json':
       return `CASE WHEN json_type(${v}) NOT IN ('VARCHAR', 'NULL') THEN ${got('string')} END`;
     case 'boolean':
       return `CASE WHEN json_type(${v}) NOT IN ('BOOLEAN', 'NULL') THEN ${got('boolean')} END`;
+    case 'double':
+      return `CASE WHEN json_type(${v}) NOT IN ('DOUBLE', 'BIGINT', 'UBIGINT', 'NULL') THEN ${got('double')} END`;
     case 'int':
     case 'bigint': {
       const sqlType = type.kind === 'int' ? 'INTEGER' : 'BIGINT';

@@ -3,18 +3,21 @@
  * delivered twice overwrites its own file instead of adding a duplicate.
  */
 export const CHATS_PREFIX = 'chats/';
+/** The raw v3.6 `list_archives` entries (table `chat_threads`, functions/lake/thread-columns.ts). */
+export const ARCHIVES_PREFIX = 'archives/';
 export const MANIFESTS_PREFIX = 'manifests/';
 
 /**
  * Every table prefix whose files hold chat records (gzip NDJSON, `dt=` partitions). Erasure
  * rewrites and retention expires all of them: a new table is one more entry here.
  */
-export const CHAT_TABLE_PREFIXES: readonly string[] = [CHATS_PREFIX];
+export const CHAT_TABLE_PREFIXES: readonly string[] = [CHATS_PREFIX, ARCHIVES_PREFIX];
 
 const PAGE_FILE = /^page-(\d{5,})\.json\.gz$/;
 
-export function partitionPrefix(day: string): string {
-  return `${CHATS_PREFIX}dt=${day}/`;
+/** A day's partition of a table: `chats/dt=2026-11-24/` (the default) or `archives/dt=2026-11-24/`. */
+export function partitionPrefix(day: string, table = CHATS_PREFIX): string {
+  return `${table}dt=${day}/`;
 }
 
 export function pageKey(day: string, page: number): string {

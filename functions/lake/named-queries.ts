@@ -71,6 +71,23 @@ function latest(d: SqlDialect, window: DayWindow): string {
 )`;
 }
 
+/** The latest copy of every thread in the window from chat_threads (raw v3.6 entries); reads it once. */
+function latestThreads(d: SqlDialect, window: DayWindow): string {
+  return `threads AS (
+  SELECT *
+  FROM (
+    SELECT c.*,
+           row_number() OVER (
+             PARTITION BY c.thread.id
+             ORDER BY c."_archived_at" DESC, c."_run_id" DESC, c."_page" DESC
+           ) AS copy_rank
+    FROM chat_threads c
+    ${indent(daysFilter(d, window, 'c.dt'), 4)}
+  ) ranked
+  WHERE copy_rank = 1
+)`;
+}
+
 type Build = (d: SqlDialect, window: DayWindow) => string;
 
 const WINDOW_NOTE = 'Reads the last 30 days: edit the line(s) marked EDIT HERE: the days.';
@@ -410,6 +427,22 @@ SELECT dt,
        planned_at
 FROM joined
 ORDER BY dt
+`,
+  ),
+  query(
+    'thread_tags_and_summaries',
+    'v3.6 only, from the raw chat_threads table (empty on a v2 lake): each thread, latest copy, with its chat id, tags, rating score and comment (thread properties rating.score, rating.comment) and the conversation summary.',
+    (d, w) => `
+WITH ${latestThreads(d, w)}
+SELECT dt,
+       id AS chat_id,
+       thread.id AS thread_id,
+       ${d.jsonText('thread.properties', '$.rating.score')} AS rating_score,
+       ${d.jsonText('thread.properties', '$.rating.comment')} AS rating_comment,
+       ${d.joinList('thread.tags', ', ')} AS tags,
+       thread.summary.text AS summary
+FROM threads
+ORDER BY dt, thread_id
 `,
   ),
 ];

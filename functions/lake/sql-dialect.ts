@@ -31,6 +31,10 @@ export interface SqlDialect {
   keyValue(key: string, value: string): string;
   /** The `dt` string (yyyy-MM-dd) `days` days before today (UTC in Athena). */
   daysAgo(days: number): string;
+  /** The scalar at a JSON path of a JSON text column (chat_threads' free-form objects), as text. */
+  jsonText(json: string, path: string): string;
+  /** The strings of `list` joined by `separator`. */
+  joinList(list: string, separator: string): string;
 }
 
 export const ATHENA: SqlDialect = {
@@ -47,6 +51,8 @@ export const ATHENA: SqlDialect = {
   }),
   keyValue: (key, value) => `CAST(ROW(${key}, ${value}) AS ROW(key varchar, value varchar))`,
   daysAgo: (days) => `CAST(current_date - INTERVAL '${days}' DAY AS varchar)`,
+  jsonText: (json, path) => `json_extract_scalar(${json}, '${path}')`,
+  joinList: (list, separator) => `array_join(${list}, '${separator}')`,
 };
 
 export const DUCKDB: SqlDialect = {
@@ -63,6 +69,8 @@ export const DUCKDB: SqlDialect = {
   }),
   keyValue: (key, value) => `{'key': ${key}, 'value': ${value}}`,
   daysAgo: (days) => `CAST(current_date - ${days} AS VARCHAR)`,
+  jsonText: (json, path) => `json_extract_string(${json}, '${path}')`,
+  joinList: (list, separator) => `array_to_string(${list}, '${separator}')`,
 };
 
 /** Smallest non-NULL element (NULL when there is none), the same in both engines. */

@@ -16,6 +16,8 @@ export function rfc3339Micro(ts: number): string {
   return new Date(ts * 1000).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+const RATING_COMMENTS = { rated_good: 'Very helpful, thanks!', rated_bad: 'Took too long to answer.' } as const;
+
 export function v36ChatIdOf(threadId: string): string {
   return `C${threadId.slice(1)}`;
 }
@@ -54,6 +56,8 @@ export function toV36Archive(chat: Chat): V36Archive {
     ...agents.map(agentUser),
     ...supervisors.filter((s) => !agents.some((a) => a.email === s.email)).map(agentUser),
   ];
+
+  const tags = [...(chat['goals'] ? ['sales'] : []), ...(rate === 'rated_bad' ? ['complaint'] : [])];
 
   let n = 0;
   const eventId = () => `${threadId}_${++n}`;
@@ -99,10 +103,23 @@ export function toV36Archive(chat: Chat): V36Archive {
       events,
       properties: {
         routing: { continuous: false, idle: false },
-        ...(rate === 'rated_good' || rate === 'rated_bad' ? { rating: { score: rate === 'rated_good' ? 1 : 0 } } : {}),
+        ...(rate === 'rated_good' || rate === 'rated_bad'
+          ? { rating: { score: rate === 'rated_good' ? 1 : 0, comment: RATING_COMMENTS[rate] } }
+          : {}),
       },
       access: { group_ids: group },
       created_at: rfc3339Micro(startedTs),
+      // Documented as present only when the thread was tagged / summarized.
+      ...(tags.length ? { tags } : {}),
+      ...(agents[0]
+        ? {
+            summary: {
+              status: 'ok',
+              text: `• ${agents[0].display_name} answered ${String(chat['visitor_name'])} in ${messages.length} messages.`,
+              updated_at: rfc3339Micro(endedTs),
+            },
+          }
+        : {}),
     },
     properties: { routing: { continuous: false } },
     access: { group_ids: group },

@@ -13,13 +13,16 @@ import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { acknowledgeWildcardResources, nagAttributeRef } from '#infra/nag.ts';
 import { removalPolicyOf } from '#infra/removal-policy.ts';
-import { CHATS_PREFIX } from '#lake/chat-columns.ts';
 import { MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
+import { SOURCE_INFO } from '#sources/source-registry.ts';
 import type { ApiCredentials } from './api-credentials.ts';
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
-const WRITABLE_PREFIXES = [CHATS_PREFIX, MANIFESTS_PREFIX];
+/** What the worker may write: the configured source's table prefixes and the manifests. */
+function writablePrefixes(config: ArchiverConfig): string[] {
+  return [...SOURCE_INFO[config.source].prefixes, MANIFESTS_PREFIX];
+}
 
 const ESM_REQUIRE_SHIM = "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
 
@@ -90,11 +93,14 @@ export class ArchiverFunctions extends Construct {
         ...(config.redact ? { REDACT: JSON.stringify(config.redact) } : {}),
       },
     });
-    for (const statement of workerStatements(bucket, credentials.policyArn)) this.worker.addToRolePolicy(statement);
+    const writable = writablePrefixes(config);
+    for (const statement of workerStatements(bucket, credentials.policyArn, writable)) {
+      this.worker.addToRolePolicy(statement);
+    }
     acknowledgeWildcardResources(
       this.worker.role ?? this.worker,
-      WRITABLE_PREFIXES.map((prefix) => `${nagAttributeRef(bucket)}/${prefix}*`),
-      'The worker writes one object per chat page under chats/dt=<day>/ and one run manifest under manifests/; keys are only known at run time, so access is scoped to these two prefixes of the lake bucket.',
+      writable.map((prefix) => `${nagAttributeRef(bucket)}/${prefix}*`),
+      `The worker writes one object per chat page under ${writable.slice(0, -1).join(' and ')} (dt=<day>/ partitions) and run manifests under manifests/; keys are only known at run time, so access is scoped to these prefixes of the lake bucket.`,
     );
     queue.grantSendMessages(this.worker);
     this.worker.addEventSource(
@@ -175,11 +181,11 @@ export class ArchiverFunctions extends Construct {
   }
 }
 
-function workerStatements(bucket: s3.IBucket, secretArn: string): iam.PolicyStatement[] {
+function workerStatements(bucket: s3.IBucket, secretArn: string, writable: readonly string[]): iam.PolicyStatement[] {
   return [
     new iam.PolicyStatement({
       actions: ['s3:PutObject', 's3:DeleteObject'],
-      resources: WRITABLE_PREFIXES.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
+      resources: writable.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
     }),
     new iam.PolicyStatement({
       actions: ['s3:GetObject'],
@@ -188,7 +194,7 @@ function workerStatements(bucket: s3.IBucket, secretArn: string): iam.PolicyStat
     new iam.PolicyStatement({
       actions: ['s3:ListBucket'],
       resources: [bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': WRITABLE_PREFIXES.map((prefix) => `${prefix}*`) } },
+      conditions: { StringLike: { 's3:prefix': writable.map((prefix) => `${prefix}*`) } },
     }),
     new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
   ];

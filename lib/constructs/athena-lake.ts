@@ -14,9 +14,11 @@ import {
   PARTITION_KEYS,
   TEXT_INPUT_FORMAT,
   TEXT_OUTPUT_FORMAT,
+  toColumn,
 } from '#lake/chat-columns.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLANS_PREFIX, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { ARCHIVES_PREFIX, THREAD_SCHEMA, THREADS_TABLE } from '#lake/thread-columns.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
 export const PROJECTED_PARTITION = 'dt';
@@ -37,7 +39,10 @@ export interface AthenaLakeProps {
 
 export class AthenaLake extends Construct {
   readonly database: glue.Database;
+  /** `chats`: every source, the v2 columns. */
   readonly table: glue.S3Table;
+  /** `chat_threads`: the raw v3.6 list_archives entries. */
+  readonly threadsTable: glue.S3Table;
   readonly resultsBucket: s3.Bucket;
   readonly workGroup: athena.CfnWorkGroup;
   readonly namedQueries: athena.CfnNamedQuery[];
@@ -83,6 +88,17 @@ export class AthenaLake extends Construct {
       columns: DAY_PLAN_COLUMNS.map(toGlueColumn),
       prefix: DAY_PLANS_PREFIX,
       compressed: false,
+    });
+
+    this.threadsTable = this.projectedTable('ChatThreadsTable', {
+      config,
+      bucket,
+      tableName: THREADS_TABLE,
+      description:
+        'v3.6 source: one row per archived copy of a list_archives entry (a chat with one thread), every field kept; partitioned by chat day dt (yyyy-MM-dd), as chats.',
+      columns: THREAD_SCHEMA.map(toColumn).map(toGlueColumn),
+      prefix: ARCHIVES_PREFIX,
+      compressed: true,
     });
 
     this.resultsBucket = new s3.Bucket(this, 'ResultsBucket', {

@@ -7,9 +7,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import type { ArchiverStack } from '#infra/archiver-stack.ts';
 import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
-import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS } from '#lake/chat-columns.ts';
+import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS, toColumn } from '#lake/chat-columns.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { ARCHIVES_PREFIX, THREAD_SCHEMA, THREADS_TABLE } from '#lake/thread-columns.ts';
 
 interface Synthesized {
   stack: ArchiverStack;
@@ -483,6 +484,31 @@ describe('archiver stack with default config', () => {
         'projection.dt.interval': '1',
         'projection.dt.interval.unit': 'DAYS',
         'storage.location.template': { 'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), '/chats/dt=${dt}/']] },
+      });
+    });
+
+    it('creates chat_threads over s3://<lake>/archives/ with THREAD_SCHEMA columns, the same SerDe and dt projection', () => {
+      const threads = resourceOf(template, 'AWS::Glue::Table', logicalId(stack.athena.threadsTable)).Properties
+        .TableInput;
+      expect(threads.Name).toBe(THREADS_TABLE);
+      expect(threads.StorageDescriptor.Location).toEqual({
+        'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/${ARCHIVES_PREFIX}`]],
+      });
+      expect(threads.StorageDescriptor.Columns).toEqual(
+        THREAD_SCHEMA.map(toColumn).map((c) => ({ Name: c.name, Type: c.glueType, Comment: c.comment })),
+      );
+      expect(threads.StorageDescriptor).toMatchObject({
+        SerdeInfo: { SerializationLibrary: JSON_SERDE.library },
+        Compressed: true,
+      });
+      expect(threads.PartitionKeys).toEqual(table().PartitionKeys);
+      expect(threads.Parameters).toMatchObject({
+        'projection.enabled': 'true',
+        'projection.dt.type': 'date',
+        'projection.dt.range': '2020-01-01,NOW',
+        'storage.location.template': {
+          'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), '/archives/dt=${dt}/']],
+        },
       });
     });
 

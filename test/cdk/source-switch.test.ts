@@ -14,16 +14,27 @@ function workerAndSecret(config: ArchiverConfigInput) {
   const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret')) as Array<{
     Properties: { Description: string };
   }>;
+  const writable = Object.values(template.findResources('AWS::IAM::Policy'))
+    .flatMap(
+      (policy) =>
+        (policy as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties
+          .PolicyDocument.Statement,
+    )
+    .filter((statement) => JSON.stringify(statement['Action']).includes('s3:PutObject'))
+    .flatMap((statement) => [statement['Resource']].flat())
+    .map((resource) => JSON.stringify(resource).match(/\/([a-z]+\/)\*/)?.[1]);
   return {
     env: worker.Environment.Variables as Record<string, unknown>,
     secretDescription: secret!.Properties.Description,
+    writable,
   };
 }
 
 describe('cdk.json source switch (v2 | v3.6)', () => {
   it('defaults to v2: the worker reads GET /chats and the secret asks for a PAT, a bearer token or a legacy API key', () => {
-    const { env, secretDescription } = workerAndSecret({});
+    const { env, secretDescription, writable } = workerAndSecret({});
     expect(env).toMatchObject({ SOURCE: 'v2' });
+    expect(writable.sort()).toEqual(['chats/', 'manifests/']);
     expect(env).not.toHaveProperty('BUSY_DAY_THRESHOLD');
     expect(env).not.toHaveProperty('REGION');
     expect(secretDescription).toContain('{"login":"<agent e-mail>","pat":"..."}');
@@ -37,8 +48,14 @@ describe('cdk.json source switch (v2 | v3.6)', () => {
   });
 
   it('source v3.6 gives the worker SOURCE, the busy-day threshold and the region, and the secret the v3.6 shape', () => {
-    const { env, secretDescription } = workerAndSecret({ source: 'v3.6', region: 'fra', busyDayThreshold: 500 });
+    const { env, secretDescription, writable } = workerAndSecret({
+      source: 'v3.6',
+      region: 'fra',
+      busyDayThreshold: 500,
+    });
     expect(env).toMatchObject({ SOURCE: 'v3.6', BUSY_DAY_THRESHOLD: '500', REGION: 'fra' });
+    // The raw list_archives entries (chat_threads) go under archives/ besides the mapped chats.
+    expect(writable.sort()).toEqual(['archives/', 'chats/', 'manifests/']);
     expect(secretDescription).toContain('{"accountId":"...","token":"..."}');
     expect(secretDescription).toContain('{"bearerToken":"..."}');
   });

@@ -39,7 +39,7 @@ describe('NAMED_QUERIES', () => {
       expect(q.description.length).toBeGreaterThan(20);
       expect(q.description.length).toBeLessThanOrEqual(1024);
       for (const sql of [q.athenaSql, q.duckdbSql]) {
-        expect(code(sql)).toMatch(/\bFROM\s+chats\b/i);
+        expect(code(sql)).toMatch(/\bFROM\s+(?:chats|chat_threads)\b/i);
         expect(sql).toBe(sql.trim());
         expect(sql.endsWith(';')).toBe(false);
         expect(code(sql)).not.toContain(';');

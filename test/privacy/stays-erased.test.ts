@@ -1,9 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eraseCommand } from '#cli/erase-command.ts';
+import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import { S3Sink } from '#lake/sinks/s3-sink.ts';
 import { reportOf } from '#pipeline/queued-task-result.ts';
 import { recordHasIdentifier } from '#privacy/visitor-identifiers.ts';
@@ -12,7 +13,7 @@ import { type Chat, type RunningSimulator, startSimulator } from '#simulator/ind
 import { type RunningV36Simulator, startV36Simulator } from '#simulator/v36-simulator.ts';
 import { createLivechatClient } from '#sources/v2/livechat-client.ts';
 import { capture, runArchiveCli } from '#test/support/cli-runner.ts';
-import { chatIdsByDay, duplicatesOf } from '#test/support/lake-reader.ts';
+import { chatIdsByDay, duplicatesOf, listFiles } from '#test/support/lake-reader.ts';
 import { deliverUntilEmpty } from '#test/support/queue-harness.ts';
 import { mockVersionedBucket } from '#test/support/versioned-s3-mock.ts';
 
@@ -83,12 +84,24 @@ describe('an erased visitor stays erased: re-archiving the same days does not br
     const all = DAYS.flatMap((day) => sim.chats(day));
     const { visitorId, ids } = returningVisitor(all);
 
-    expect((await erase(['--visitor-id', visitorId, '--out', out])).stdout).toContain(`erased ${ids.size} chat`);
+    // A v3.6 chat is stored twice: its raw entry in chat_threads and its row in chats; both go.
+    expect((await erase(['--visitor-id', visitorId, '--out', out])).stdout).toContain(`erased ${ids.size * 2} chat`);
     const again = await runArchiveCli(archive, env, { v36Overrides: { pageLimit: 20 } });
 
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`${ids.size} chats of erased visitors dropped`);
     await expectAllButErased(out, (day) => sim.chats(day), ids);
+    // chat_threads (archives/) holds the same threads as chats, so none of the erased ones either.
+    const threadIds = await Promise.all(
+      (await listFiles(join(out, 'archives'))).map(async (file) =>
+        (await decodeNdjsonGzip<{ thread: { id: string } }>(await readFile(join(out, 'archives', file)))).map(
+          (record) => record.thread.id,
+        ),
+      ),
+    );
+    const stored = threadIds.flat();
+    expect(stored.filter((id) => ids.has(id))).toEqual([]);
+    expect(stored.length).toBe(DAYS.flatMap((day) => sim.chats(day)).length - ids.size);
   });
 
   it('worker on S3 (queued tasks, duplicates and reordering): no version of any chat file holds the visitor again', async () => {

@@ -1,9 +1,12 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { fromLakeRecord } from '#lake/lossless-record.ts';
+import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { THREAD_SCHEMA } from '#lake/thread-columns.ts';
 import { runArchive } from '#pipeline/archive-run.ts';
 import type { SliceTask } from '#shared/archive-task.ts';
 import { LivechatResponseError } from '#shared/errors.ts';
@@ -123,6 +126,65 @@ describe("LiveChat's documented v3.6 payloads: client → writer → strict Duck
         { key: 'another_custom_key', value: 'another_custom_value' },
       ]);
       expect(threadExample['group']).toEqual([1, 2]);
+    } finally {
+      await lake.close();
+    }
+  });
+
+  it('keeps every documented entry whole in chat_threads, which a strict read accepts and queries', async () => {
+    const { out } = await archiveDocumented();
+    const served = [...(example['chats'] as Json[]), ...secondPage.chats, ...threadPage.chats];
+    const stored: Json[] = [];
+    for (const day of [EXAMPLE_DAY, THREAD_DAY]) {
+      const dir = join(out, 'archives', `dt=${day}`);
+      for (const file of (await readdir(dir)).sort()) {
+        for (const record of await decodeNdjsonGzip<Json>(await readFile(join(dir, file)))) {
+          const { _run_id, _archived_at, _page, ...entry } = record;
+          stored.push(fromLakeRecord(entry, THREAD_SCHEMA));
+        }
+      }
+    }
+    expect(stored).toEqual(served);
+
+    const lake = await openLocalLake(out, { strict: true });
+    try {
+      const rows = await lake.query<Json>(
+        `SELECT dt, id, thread.id AS thread_id, thread.tags AS tags, thread.summary.text AS summary,
+                thread.customer_visit.geolocation.city AS city,
+                json_extract_string(thread.properties, '$.property_namespace.property_name') AS thread_property,
+                list_transform(thread.events, lambda e: e.type) AS event_types,
+                list_transform(users, lambda u: u.type) AS user_types
+         FROM chat_threads ORDER BY dt, thread.id`,
+      );
+      expect(rows).toEqual([
+        expect.objectContaining({ dt: EXAMPLE_DAY, id: 'PJ0MRSHTDG', thread_id: 'K600PKZON8', city: 'Wroclaw' }),
+        expect.objectContaining({
+          dt: EXAMPLE_DAY,
+          thread_id: 'QA37PVJ75B',
+          tags: ['support', 'positive feedback'],
+          thread_property: 'property_value',
+          event_types: [
+            'filled_form',
+            'message',
+            'file',
+            'filled_form',
+            'form',
+            'rich_message',
+            'custom',
+            'system_message',
+            'system',
+            'message',
+          ],
+        }),
+        expect.objectContaining({ dt: THREAD_DAY, thread_id: 'K600PKZON8', user_types: ['customer', 'agent'] }),
+      ]);
+      expect(rows[0]!['summary']).toBe('• Agent greets with a short message.');
+      // Free-form objects are JSON text: queryable, and whole.
+      const [custom] = await lake.query<Json>(
+        `SELECT json_extract_string(e.content, '$.custom.nested') AS nested, e.text_vars AS text_vars
+         FROM (SELECT unnest(thread.events) AS e FROM chat_threads) WHERE e.type IN ('custom') `,
+      );
+      expect(custom).toEqual({ nested: 'json', text_vars: null });
     } finally {
       await lake.close();
     }

@@ -1,7 +1,7 @@
 import type { Archive, ArchiveEvent, ArchiveUser } from './archive-schema.ts';
 
 /**
- * Maps one v3.6 list_archives entry (a chat with ONE thread) onto the v2 lake columns
+ * Maps one v3.6 list_archives entry (a chat with ONE thread) onto the v2 `chats` columns
  * (functions/lake/chat-columns.ts), so the Glue table, its named queries and the strict DuckDB
  * view read v3.6 data unchanged. One lake row = one thread, the unit v2 called a chat.
  *
@@ -22,8 +22,9 @@ import type { Archive, ArchiveEvent, ArchiveUser } from './archive-schema.ts';
  * | custom_variables   | the customer's session_fields ([{key: value}] → [{key, value}])           |
  * | goals, supervisors, integration_variables | not mapped: list_archives documents no such fields (left absent, as v2 does when empty) |
  *
- * The raw v3.6 object is not kept: the lake schema is strict and every v3.6 field outside this
- * table (other event types, properties, tags, customer_visit…) would need a new column.
+ * Nothing is lost by this projection: the whole entry is stored in `chat_threads`
+ * (functions/lake/thread-columns.ts), and the slice writer derives each `chats` row from that
+ * stored record with this function, so the two tables cannot disagree.
  */
 export function archiveToLakeChat(archive: Archive): Record<string, unknown> {
   const { thread } = archive;

@@ -1,6 +1,8 @@
 import { removeFromPartition } from '#lake/day-partition.ts';
+import { fromLakeRecord, toLakeRecord } from '#lake/lossless-record.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { ARCHIVES_PREFIX, THREAD_SCHEMA } from '#lake/thread-columns.ts';
 import { KEEP_EVERYTHING, type WritePrivacy } from '#privacy/write-privacy.ts';
 import type { DayTask, SliceTask } from '#shared/archive-task.ts';
 import { LivechatCursorExpiredError } from '#shared/errors.ts';
@@ -125,25 +127,34 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
   let dropped = 0;
   for (const [index, page] of pages.entries()) {
     const part = index + 1;
+    const metadata = { _run_id: task.runId, _archived_at: archivedAt, _page: part };
     // Erasure is decided on the whole archive (its customer's e-mail is not in the mapped row).
     const kept = privacy.keep(page);
     dropped += kept.dropped;
+    // Each entry twice, from one read: raw in `chat_threads`, and mapped from that stored raw record in `chats`.
+    const raw = kept.kept.map((archive) => privacy.redact(toLakeRecord(archive, THREAD_SCHEMA)));
+    const rawBody = await encodeNdjsonGzip(raw, metadata);
+    await deps.sink.put(slicePartKey(task.day, slice, part, ARCHIVES_PREFIX), rawBody, 'ndjson-gzip');
     const body = await encodeNdjsonGzip(
-      kept.kept.map((archive) => privacy.redact(archiveToLakeChat(archive))),
-      {
-        _run_id: task.runId,
-        _archived_at: archivedAt,
-        _page: part,
-      },
+      raw.map((record) => privacy.redact(chatOfRawRecord(record))),
+      metadata,
     );
     await deps.sink.put(slicePartKey(task.day, slice, part), body, 'ndjson-gzip');
-    bytes += body.byteLength;
+    bytes += rawBody.byteLength + body.byteLength;
   }
-  await removeFromPartition(deps.sink, task.day, (key) => {
-    const of = slicePartOf(key);
-    return of !== undefined && of.slice === slice && of.part > pages.length;
-  });
+  for (const table of [ARCHIVES_PREFIX, undefined]) {
+    const beyond = (key: string) => {
+      const of = slicePartOf(key);
+      return of !== undefined && of.slice === slice && of.part > pages.length;
+    };
+    await removeFromPartition(deps.sink, task.day, beyond, table);
+  }
   return { status: 'written', chats: ids.length - dropped, dropped, parts: pages.length, bytes, restarts, ids };
+}
+
+/** The `chats` row of a `chat_threads` record: the one mapping (archive-mapping.ts) over the raw entry. */
+export function chatOfRawRecord(record: Record<string, unknown>): Record<string, unknown> {
+  return archiveToLakeChat(fromLakeRecord(record, THREAD_SCHEMA) as Archive);
 }
 
 async function readSlice(task: SliceTask, slice: SliceId, deps: V36Deps) {
@@ -163,12 +174,16 @@ async function readSlice(task: SliceTask, slice: SliceId, deps: V36Deps) {
   return { pages, foundFirst, foundLast: page.found_chats };
 }
 
-/** Partition files a plan of `slices` does not own: other slicings' parts and v2 `page-*` files. */
-function removeFilesOutsidePlan(sink: LakeSink, day: string, slices: readonly SliceId[]): Promise<string[]> {
+/** Partition files (both tables) a plan of `slices` does not own: other slicings' parts and v2 `page-*` files. */
+async function removeFilesOutsidePlan(sink: LakeSink, day: string, slices: readonly SliceId[]): Promise<string[]> {
   const owned = new Set<string>(slices);
-  return removeFromPartition(sink, day, (key) => {
+  const notOwned = (key: string) => {
     if (!key.endsWith('.json.gz')) return false;
     const of = slicePartOf(key);
     return of === undefined || !owned.has(of.slice);
-  });
+  };
+  return [
+    ...(await removeFromPartition(sink, day, notOwned, ARCHIVES_PREFIX)),
+    ...(await removeFromPartition(sink, day, notOwned)),
+  ];
 }

@@ -7,7 +7,8 @@ import { hoursInLocalDay, localDayBounds, offsetSecondsAt, wallTimeAt } from '#s
  * the last on a 23-hour DST day, `h24` on a 25-hour one); each slice is written as numbered parts, one per list_archives page, in
  * cursor order (sort_order asc):
  *
- *   chats/dt=2026-03-10/v36-day-part-00001.json.gz
+ *   chats/dt=2026-03-10/v36-day-part-00001.json.gz      ← the entries mapped onto `chats` columns
+ *   archives/dt=2026-03-10/v36-day-part-00001.json.gz   ← the same entries, raw (`chat_threads`)
  *   chats/dt=2026-03-10/v36-h07-part-00003.json.gz
  *
  * Keys depend only on day, slice and part number, so a redelivered slice overwrites its own
@@ -27,8 +28,9 @@ export function sliceIds(hourly: boolean, day: string, timeZone: string): SliceI
   return Array.from({ length: hoursInLocalDay(day, timeZone) }, (_, hour) => `h${pad2(hour)}` as SliceId);
 }
 
-export function slicePartKey(day: string, slice: SliceId, part: number): string {
-  return `${partitionPrefix(day)}v36-${slice}-part-${String(part).padStart(5, '0')}.json.gz`;
+/** A part's key in `chats/` (mapped rows) or, given ARCHIVES_PREFIX, in `archives/` (the raw entries). */
+export function slicePartKey(day: string, slice: SliceId, part: number, table?: string): string {
+  return `${partitionPrefix(day, table)}v36-${slice}-part-${String(part).padStart(5, '0')}.json.gz`;
 }
 
 /** The slice and part of a v3.6 part key, or undefined for any other key. */
