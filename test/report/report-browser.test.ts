@@ -85,7 +85,8 @@ function num(text: string): number | null {
 const oneDecimal = (value: unknown) =>
   value === null || value === undefined ? null : Number(Number(value).toFixed(1));
 
-describe('HTML report in headless Chromium', () => {
+// A cold browser on a loaded 2-core CI machine: generous limits, no timing asserted.
+describe('HTML report in headless Chromium', { timeout: 60_000 }, () => {
   it('renders every section with marks, logs no console error and makes no request but the file itself', async () => {
     const { page, log } = await openReport(reportFile);
     try {
