@@ -17,6 +17,8 @@ describe('the documented v2 chat object in the lake', () => {
 
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lake-'));
+    // Not in the docs' example: a missed chat with its left message, shaped as real clients of the
+    // API read it (shared/notes/livechat-api-facts.md section 1: Pathlight/tap-livechat schemas/chats.json).
     const missed = {
       type: 'missed_chat',
       id: 'MISSED0001',
