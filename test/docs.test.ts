@@ -26,6 +26,14 @@ describe('README matches the code', () => {
     }
   });
 
+  it('has .ci/run install the Chromium the report test drives, before npm test', () => {
+    const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
+    expect(ci).toMatch(
+      /if \[ ! -x \/usr\/bin\/chromium \]; then\n\s+apt-get update && [^\n]*apt-get install -y chromium\n/,
+    );
+    expect(ci.indexOf('apt-get install')).toBeLessThan(ci.indexOf('npm test'));
+  });
+
   it('documents the report command and each of its flags', () => {
     expect(readme).toContain(REPORT_USAGE.replace('usage: ', ''));
     for (const flag of REPORT_USAGE.match(/--[a-z-]+/g) ?? []) expect(readme, flag).toContain(`| \`${flag}`);

@@ -212,6 +212,12 @@ describe('HTML report in headless Chromium', { timeout: 60_000 }, () => {
     }
   });
 
+  it('fails, not skips, when the browser is missing', async () => {
+    await expect(launchChromium('/nonexistent/chromium')).rejects.toThrow(
+      /^Chromium not found at \/nonexistent\/chromium: install it with apt-get install -y chromium/,
+    );
+  });
+
   it('marks a day that lost a page file, in the chart (✗) and in text', async () => {
     const damaged = join(await mkdtemp(join(tmpdir(), 'report-damaged-')), 'lake');
     cpSync(lakeDir, damaged, { recursive: true });

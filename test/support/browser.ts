@@ -8,15 +8,15 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
 /** Headless Chromium with a fresh profile and no background traffic of its own. Throws when it is missing. */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
+export async function launchChromium(executablePath = CHROMIUM): Promise<Browser> {
+  if (!existsSync(executablePath)) {
     throw new Error(
-      `Chromium not found at ${CHROMIUM}: install it with apt-get install -y chromium (.ci/run does this), or set CHROMIUM_PATH`,
+      `Chromium not found at ${executablePath}: install it with apt-get install -y chromium (.ci/run does this), or set CHROMIUM_PATH`,
     );
   }
   const profile = await mkdtemp(join(tmpdir(), 'chromium-profile-'));
   return puppeteer.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true, // --headless=new
     userDataDir: profile,
     args: [
