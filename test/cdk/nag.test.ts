@@ -51,6 +51,7 @@ function synthWithNag(config: ArchiverConfigInput = {}) {
 describe.each([
   ['default config', {}],
   ['tracing on, imported secret', { tracing: true, secretName: 'livechat/api', alarmEmail: 'ops@example.com' }],
+  ['source v3.6 (the worker also writes archives/)', { source: 'v3.6' }],
 ] as const)('cdk-nag AwsSolutions with %s', (_name, config) => {
   let app: App;
   let stack: ArchiverStack;
@@ -71,6 +72,7 @@ describe.each([
       ...('secretName' in config ? [] : ['AwsSolutions-SMG4']),
       `AwsSolutions-IAM5[Resource::${lake}/chats/*]`,
       `AwsSolutions-IAM5[Resource::${lake}/manifests/*]`,
+      ...('source' in config ? [`AwsSolutions-IAM5[Resource::${lake}/archives/*]`] : []),
       ...('tracing' in config ? ['AwsSolutions-IAM5[Resource::*]'] : []),
     ].sort();
     const acknowledged = acknowledgementsOf(app);
