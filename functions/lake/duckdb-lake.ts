@@ -40,7 +40,14 @@ import {
   quoteIdent,
   toColumn,
 } from './chat-columns.ts';
-import { DAY_PLAN_COLUMNS, DAY_PLAN_PARTITION, DAY_PLANS_PREFIX, DAY_PLANS_TABLE } from './day-plan-table.ts';
+import {
+  DAY_PLAN_COLUMNS,
+  DAY_PLAN_PARTITION,
+  DAY_PLANS_PREFIX,
+  DAY_PLANS_TABLE,
+  type DayPlanColumn,
+} from './day-plan-table.ts';
+import { DROPPED_CHAT_COLUMNS, DROPPED_CHATS_PREFIX, DROPPED_CHATS_TABLE } from './dropped-chats-table.ts';
 import { type DayWindow, NAMED_QUERIES } from './named-queries.ts';
 import { DUCKDB } from './sql-dialect.ts';
 import { ARCHIVES_PREFIX, THREAD_SCHEMA, THREADS_TABLE } from './thread-columns.ts';
@@ -96,7 +103,8 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
       const viewFiles = listLakeFiles(root, view.prefix);
       await connection.run(viewFiles.length ? createViewSql(root, viewFiles, strict, view) : emptyViewSql(view));
     }
-    await connection.run(createDayPlansViewSql(root));
+    await connection.run(createManifestViewSql(root, DAY_PLANS_TABLE, DAY_PLANS_PREFIX, DAY_PLAN_COLUMNS));
+    await connection.run(createManifestViewSql(root, DROPPED_CHATS_TABLE, DROPPED_CHATS_PREFIX, DROPPED_CHAT_COLUMNS));
   } catch (err) {
     connection?.closeSync();
     instance.closeSync();
@@ -178,12 +186,17 @@ function filesArgument(root: string, files: readonly string[], prefix: string): 
 // Day plans
 
 /**
- * The view `day_plans` with the Glue table's columns over `manifests/day-plans/dt=*\/*.json`
- * (the files found at open time; an empty view when the lake has none, e.g. written before
- * local runs recorded their plans).
+ * A view with a manifest table's Glue columns over `<prefix>dt=*\/*.json`: `day_plans`
+ * (`manifests/day-plans/`) and `dropped_chats` (`manifests/dropped-chats/`). The files found at
+ * open time; an empty view when the lake has none (e.g. written before runs recorded them).
  */
-function createDayPlansViewSql(root: string): string {
-  const dir = path.join(root, DAY_PLANS_PREFIX);
+function createManifestViewSql(
+  root: string,
+  table: string,
+  prefix: string,
+  tableColumns: readonly DayPlanColumn[],
+): string {
+  const dir = path.join(root, prefix);
   const files = existsSync(dir)
     ? readdirSync(dir, { recursive: true, withFileTypes: true })
         .filter(
@@ -193,16 +206,16 @@ function createDayPlansViewSql(root: string): string {
         .map((entry) => path.join(entry.parentPath, entry.name))
         .sort()
     : [];
-  const select = DAY_PLAN_COLUMNS.map(
+  const select = tableColumns.map(
     (c) => `CAST(${files.length ? quoteIdent(c.key) : 'NULL'} AS ${c.duckdbType}) AS ${quoteIdent(c.name)}`,
   );
   if (files.length === 0) {
-    return `CREATE OR REPLACE VIEW ${DAY_PLANS_TABLE} AS
+    return `CREATE OR REPLACE VIEW ${table} AS
 SELECT ${select.join(', ')}, CAST(NULL AS VARCHAR) AS ${DAY_PLAN_PARTITION.name} WHERE false`;
   }
-  const columns = `{${DAY_PLAN_COLUMNS.map((c) => `${sqlString(c.key)}: ${sqlString(c.duckdbType)}`).join(', ')}}`;
+  const columns = `{${tableColumns.map((c) => `${sqlString(c.key)}: ${sqlString(c.duckdbType)}`).join(', ')}}`;
   const source = `[${files.map((f) => sqlString(toPosix(f))).join(', ')}]`;
-  return `CREATE OR REPLACE VIEW ${DAY_PLANS_TABLE} AS
+  return `CREATE OR REPLACE VIEW ${table} AS
 SELECT ${select.join(', ')}, ${DAY_PLAN_PARTITION.name}
 FROM read_json(${source}, format = 'newline_delimited', hive_partitioning = true,
   hive_types = {${sqlString(DAY_PLAN_PARTITION.name)}: 'VARCHAR'}, columns = ${columns})`;

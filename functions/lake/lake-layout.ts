@@ -45,6 +45,24 @@ export function dayPlanKey(runId: string, day: string, attempt: number): string 
   return `${DAY_PLANS_PREFIX}dt=${day}/run=${runId}.plan-${attempt}.json`;
 }
 
+/**
+ * Chats of erased visitors a day's archive does not hold, so `day_completeness` does not count
+ * them as missing (table `dropped_chats`): one file per unit of a pass that dropped some at write,
+ * one per file an erase rewrote. Counts only, no chat or visitor identifier.
+ */
+export const DROPPED_CHATS_PREFIX = `${MANIFESTS_PREFIX}dropped-chats/`;
+
+/** `unit` names a page or slice of the pass, e.g. `page-3`, `slice-h07`. */
+export function droppedAtWriteKey(runId: string, day: string, attempt: number, unit: string): string {
+  return `${DROPPED_CHATS_PREFIX}dt=${day}/run=${runId}.attempt-${attempt}.${unit}.json`;
+}
+
+/** Chats an erase (its record's hash) removed from one file that run `runId` wrote. */
+export function droppedByEraseKey(runId: string, day: string, erasure: string, file: string): string {
+  const name = file.slice(file.lastIndexOf('/') + 1).replace(/\.json\.gz$/, '');
+  return `${DROPPED_CHATS_PREFIX}dt=${day}/run=${runId}.erase-${erasure.slice(0, 16)}.${name}.json`;
+}
+
 /** Created once by the first worker that sees drift, so one re-archive is queued, not one per page. */
 export function replanClaimKey(runId: string, day: string, attempt: number): string {
   return `${MANIFESTS_PREFIX}runs/${runId}/${day}/replan-${attempt}.json`;

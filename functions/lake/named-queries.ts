@@ -379,7 +379,7 @@ ORDER BY copies DESC, id
   ),
   query(
     'day_completeness',
-    "Did the archive get every chat? Per day (dt): expected_chats = the total of the day's latest plan (table day_plans: the plan with the latest plannedat across runs and attempts), archived_chats = distinct chat ids in the lake, missing, duplicates (rows beyond one per chat id), and status: complete, missing, duplicates, extra (more chats than planned) or not_planned (chats but no plan). Run it after a night: every row should say complete.",
+    "Did the archive get every chat? Per day (dt): expected_chats = the total of the day's latest plan (table day_plans: the plan with the latest plannedat across runs and attempts) less the chats of erased visitors its pass dropped at write, or an erase after it removed from that run's files (table dropped_chats), archived_chats = distinct chat ids in the lake, missing, duplicates (rows beyond one per chat id), and status: complete, missing, duplicates, extra (more chats than planned) or not_planned (chats but no plan). Run it after a night: every row should say complete.",
     (d, w) => `
 WITH plans AS (
   SELECT p.dt,
@@ -391,6 +391,17 @@ WITH plans AS (
   FROM day_plans p
   ${indent(daysFilter(d, w, 'p.dt'), 2)}
 ),
+latest AS (
+  SELECT * FROM plans WHERE plan_rank = 1
+),
+erased AS (
+  SELECT l.dt, sum(x.chats) AS chats
+  FROM latest l
+  JOIN dropped_chats x
+    ON x.dt = l.dt AND x.runid = l.run_id
+   AND (x.attempt = l.attempt OR (x.attempt IS NULL AND x.recordedat > l.planned_at))
+  GROUP BY l.dt
+),
 archived AS (
   SELECT c.dt,
          count(DISTINCT c.id) AS archived_chats,
@@ -401,13 +412,14 @@ archived AS (
 ),
 joined AS (
   SELECT coalesce(p.dt, a.dt) AS dt,
-         p.expected_chats,
+         p.expected_chats - coalesce(e.chats, 0) AS expected_chats,
          coalesce(a.archived_chats, 0) AS archived_chats,
          coalesce(a.duplicates, 0) AS duplicates,
          p.run_id,
          p.attempt,
          p.planned_at
-  FROM (SELECT * FROM plans WHERE plan_rank = 1) p
+  FROM latest p
+  LEFT JOIN erased e ON e.dt = p.dt
   FULL OUTER JOIN archived a ON a.dt = p.dt
 )
 SELECT dt,

@@ -14,6 +14,7 @@ import {
   unitLabel,
 } from '#sources/archive-source.ts';
 import { writeDayPlan } from './day-plan.ts';
+import { recordDroppedChats } from './dropped-chats.ts';
 import { claimLakeTimeZone } from './lake-time-zone.ts';
 import { LocalTaskQueue } from './local-task-queue.ts';
 import { type DayRecord, type RunManifest, summarizeRun, writeRunManifest } from './run-manifest.ts';
@@ -190,6 +191,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     }
     for (const id of outcome.ids) state.ids.add(id);
     for (const field of outcome.written.unknownFields ?? []) state.unknownFields.add(field);
+    await recordDroppedChats(task, outcome.written, context);
     state.written.set(unitLabel(task), outcome.written.chats);
     state.dropped.set(unitLabel(task), outcome.written.dropped);
     emit({ type: 'unit-written', written: outcome.written });

@@ -12,6 +12,7 @@ import {
   unitOf,
 } from '#sources/archive-source.ts';
 import { writeDayPlan } from './day-plan.ts';
+import { recordDroppedChats } from './dropped-chats.ts';
 import { claimLakeTimeZone } from './lake-time-zone.ts';
 import type { DayPlanned, QueuedTaskResult } from './queued-task-result.ts';
 
@@ -43,7 +44,9 @@ export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps):
   const context: SourceContext = { sink: deps.sink, now: deps.now ?? (() => new Date()), privacy };
   if (task.kind === 'day') return handleDayTask(task, deps, context);
   const outcome = await deps.source.runTask(task, context);
-  return outcome.status === 'written' ? outcome.written : replanAfterDrift(task, outcome, deps);
+  if (outcome.status === 'drift') return replanAfterDrift(task, outcome, deps);
+  await recordDroppedChats(task, outcome.written, context);
+  return outcome.written;
 }
 
 async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: SourceContext): Promise<QueuedTaskResult> {
@@ -52,6 +55,7 @@ async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: Sourc
   await writeDayPlan(task, plan, deps.source.name, context);
   const first = plan.first;
   if (first?.outcome.status === 'drift') return replanAfterDrift(first.task, first.outcome, deps);
+  if (first) await recordDroppedChats(first.task, first.outcome.written, context);
   await deps.sender.send(plan.tasks);
   return {
     kind: 'day-planned',

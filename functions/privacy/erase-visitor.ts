@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
-import { CHAT_TABLE_PREFIXES } from '#lake/lake-layout.ts';
+import type { DroppedChatsRow } from '#lake/dropped-chats-table.ts';
+import { CHAT_TABLE_PREFIXES, CHATS_PREFIX, droppedByEraseKey } from '#lake/lake-layout.ts';
 import { dropNdjsonGzipRecords } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import {
@@ -116,8 +117,14 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
       const body = await sink.get(key);
       if (!body) return; // deleted since it was listed
       result.filesScanned += 1;
-      const rewritten = await dropNdjsonGzipRecords(body, erases);
+      const byRun = new Map<string, number>();
+      const rewritten = await dropNdjsonGzipRecords(body, (chat) => {
+        const erased = erases(chat);
+        if (erased) byRun.set(String(chat['_run_id']), (byRun.get(String(chat['_run_id'])) ?? 0) + 1);
+        return erased;
+      });
       if (rewritten.dropped === 0) return;
+      if (record && key.startsWith(CHATS_PREFIX)) await recordRemoved(key, byRun, record.hash);
       if (!dryRun) {
         if (rewritten.body) await sink.put(key, rewritten.body, 'ndjson-gzip');
         else await sink.delete([key]);
@@ -125,6 +132,16 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
       result.chats += rewritten.dropped;
       result.files.push(key);
     });
+  }
+
+  /** Before the file changes, so an interrupted erase never leaves removed chats unaccounted for. */
+  async function recordRemoved(key: string, byRun: ReadonlyMap<string, number>, erasure: string): Promise<void> {
+    const day = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+    if (!day) return;
+    for (const [runId, chats] of byRun) {
+      const row: DroppedChatsRow = { runId, day, attempt: null, unit: key, chats, recordedAt: now().toISOString() };
+      await sink.put(droppedByEraseKey(runId, day, erasure, key), Buffer.from(JSON.stringify(row)), 'json');
+    }
   }
 
   // After the rewrites: the versions they just made noncurrent are among those read here.

@@ -17,6 +17,7 @@ import {
   toColumn,
 } from '#lake/chat-columns.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLANS_PREFIX, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
+import { DROPPED_CHAT_COLUMNS, DROPPED_CHATS_PREFIX, DROPPED_CHATS_TABLE } from '#lake/dropped-chats-table.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import { ARCHIVES_PREFIX, THREAD_SCHEMA, THREADS_TABLE } from '#lake/thread-columns.ts';
 import { secureBucketProps } from './secure-bucket.ts';
@@ -49,6 +50,7 @@ export class AthenaLake extends Construct {
   /** What to run after a night: is every planned chat in the lake? */
   readonly dayCompletenessQuery: athena.CfnNamedQuery;
   readonly dayPlansTable: glue.S3Table;
+  readonly droppedChatsTable: glue.S3Table;
 
   constructor(scope: Construct, id: string, { config, bucket, accessLogs }: AthenaLakeProps) {
     super(scope, id);
@@ -99,6 +101,17 @@ export class AthenaLake extends Construct {
       columns: THREAD_SCHEMA.map(toColumn).map(toGlueColumn),
       prefix: ARCHIVES_PREFIX,
       compressed: true,
+    });
+
+    this.droppedChatsTable = this.projectedTable('DroppedChatsTable', {
+      config,
+      bucket,
+      tableName: DROPPED_CHATS_TABLE,
+      description:
+        'Chats of erased visitors a day does not hold (dropped at write, or removed by an erase), so day_completeness does not count them missing; partitioned by chat day dt.',
+      columns: DROPPED_CHAT_COLUMNS.map(toGlueColumn),
+      prefix: DROPPED_CHATS_PREFIX,
+      compressed: false,
     });
 
     this.resultsBucket = new s3.Bucket(this, 'ResultsBucket', {

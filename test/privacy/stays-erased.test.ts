@@ -124,6 +124,12 @@ describe('an erased visitor stays erased: re-archiving the same days does not br
 
     const dropped = results.reduce((sum, result) => sum + (reportOf(result).counts['ChatsDropped'] ?? 0), 0);
     expect(dropped).toBeGreaterThanOrEqual(ids.size); // duplicated deliveries drop them again
+    // Each unit that dropped some says so once (redeliveries overwrite), for day_completeness.
+    const rows = bucket
+      .currentKeys()
+      .filter((key) => key.startsWith('manifests/dropped-chats/') && key.includes('run=run-2.'))
+      .map((key) => JSON.parse(bucket.current(key)!.toString('utf8')) as { chats: number; attempt: number });
+    expect(rows.reduce((sum, row) => sum + row.chats, 0)).toBe(ids.size);
     const chatVersions = bucket.allVersions().filter((version) => version.key.startsWith('chats/'));
     const lines = (body: Buffer) => gunzipSync(body).toString('utf8').split('\n').filter(Boolean);
     for (const version of chatVersions) {
