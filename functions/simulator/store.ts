@@ -130,8 +130,21 @@ export class ChatStore {
   addChats(day: string, count: number, position: DriftPosition = 'newest', timeZone = this.timeZone): Chat[] {
     dayStartTs(day); // validates the day
     const bounds = localDayBounds(day, timeZoneOrThrow(timeZone, 'drift timeZone'));
-    const dayStart = bounds.start / 1000;
-    const dayEnd = bounds.end / 1000 - 1;
+    return this.addChatsWithin(day, { start: bounds.start / 1000, end: bounds.end / 1000 - 1 }, count, position);
+  }
+
+  /**
+   * The same, with starts inside `window` (unix seconds, inclusive; v3.6: the from/to of the
+   * request being paged) and the determinism of `day`'s drift counter.
+   */
+  addChatsWithin(
+    day: string,
+    window: { start: number; end: number },
+    count: number,
+    position: DriftPosition = 'newest',
+  ): Chat[] {
+    const { start: dayStart, end: dayEnd } = window;
+    const wholeDay = dayEnd - dayStart >= 82_799; // 23 hours or more: weight the start by hour
     const added: Chat[] = [];
     for (let i = 0; i < count; i++) {
       const list = this.query({ fromTs: dayStart, toTs: dayEnd }); // newest first
@@ -146,8 +159,10 @@ export class ChatStore {
         const lo = list[list.length - 1]!.started_timestamp;
         const hi = list[0]!.started_timestamp;
         startedTs = lo + Math.floor(rng() * (hi - lo + 1));
-      } else {
+      } else if (wholeDay) {
         startedTs = Math.min(dayEnd, dayStart + randomStartInDay(rng, day) - dayStartTs(day));
+      } else {
+        startedTs = dayStart + Math.floor(rng() * (dayEnd - dayStart + 1));
       }
       const chat = generateChat({ seed: this.seed, rng, startedTs, usedIds: this.usedIds });
       if (position === 'random' && list.length > 0) {

@@ -227,11 +227,22 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
         : {}),
     });
   };
+  // Drift adds chats inside the from/to of the request being paged (the rule's day of the
+  // account's zone when it has neither): chats that end while their day or hour is listed.
+  let listed: Query | undefined;
   const driftAfter = driftSchedule(faultOpts.drift ?? [], (rule) => {
-    store.addChats(rule.day, rule.addChats, rule.position ?? 'newest');
+    const day = store.dayBounds(rule.day);
+    const window = listed
+      ? { start: Math.max(day.start, Math.ceil(listed.fromTs)), end: Math.min(day.end, Math.floor(listed.toTs)) }
+      : day;
+    if (window.start <= window.end) store.addChatsWithin(rule.day, window, rule.addChats, rule.position ?? 'newest');
+    else store.addChats(rule.day, rule.addChats, rule.position ?? 'newest');
     bump(stats.faultsInjected, 'drift');
   });
-  const afterServed = (cursor: Cursor) => driftAfter(daysOf(cursor.q));
+  const afterServed = (cursor: Cursor) => {
+    listed = cursor.q;
+    driftAfter(daysOf(cursor.q));
+  };
   const applyFault = (res: ServerResponse, cursor: Cursor, fault: FaultDecision) => {
     bump(stats.faultsInjected, fault.kind);
     switch (fault.kind) {

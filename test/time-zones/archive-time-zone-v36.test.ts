@@ -127,6 +127,35 @@ describe('v3.6: every dt partition holds the chats that started on that day in -
     expect(froms.length).toBeGreaterThan(0);
     if (zone !== 'UTC') expect(froms.every((text) => /[+-]\d{2}:\d{2}$/.test(text))).toBe(true);
   });
+
+  it.each([
+    ['hourly', 1],
+    ['whole-day', undefined],
+  ] as const)(
+    'Europe/Warsaw, account in America/Los_Angeles: chats that end while the DST day is paged (%s slices) land once, in their day',
+    async (_slicing, busyDayThreshold) => {
+      v36 = await startV36Simulator({
+        seed: 29,
+        from: '2026-10-23',
+        to: '2026-10-27',
+        chatsPerDay: 60,
+        timeZone: 'America/Los_Angeles',
+        faults: {
+          rate429: 0.05,
+          retryAfterSeconds: 0,
+          drift: [{ day: '2026-10-25', afterRequests: 2, addChats: 3, position: 'random', times: 2 }],
+        },
+      });
+      const out = await mkdtemp(join(tmpdir(), 'lake-tz-v36-'));
+      const { code, stderr } = await archiveV36(out, 'Europe/Warsaw', '2026-10-24', '2026-10-26', busyDayThreshold);
+      expect(stderr).not.toMatch(/error/);
+      expect(code).toBe(EXIT.ok);
+      expect(v36.stats().faultsInjected['drift']).toBe(2);
+      await expectLakeCutIn(out, 'Europe/Warsaw', '2026-10-24', '2026-10-26', (day) =>
+        v36!.chats(day, 'Europe/Warsaw'),
+      );
+    },
+  );
 });
 
 describe('v2 and v3.6 put the same chats into the same partitions', () => {
