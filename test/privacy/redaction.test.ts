@@ -1,6 +1,7 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseArchiveArgs } from '#cli/archive-args.ts';
 import { findSchemaViolations } from '#lake/chat-columns.ts';
@@ -13,6 +14,7 @@ import { luhnValid, maskText } from '#privacy/text-masks.ts';
 import { writePrivacy } from '#privacy/write-privacy.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { type RunningV36Simulator, startV36Simulator } from '#simulator/v36-simulator.ts';
 import { writePage } from '#sources/v2/page-archiver.ts';
 import { SEED_CHAT } from '#test/lake/fixtures/seed-chat.ts';
 import { runArchiveCli } from '#test/support/cli-runner.ts';
@@ -119,9 +121,12 @@ describe('record redaction', () => {
 
 describe('--redact and --redact-field', () => {
   let sim: RunningSimulator | undefined;
+  let v36: RunningV36Simulator | undefined;
   afterEach(async () => {
     await sim?.close();
+    await v36?.close();
     sim = undefined;
+    v36 = undefined;
   });
 
   it('parse into one redaction setting; a bad kind or path is one clear error', () => {
@@ -188,6 +193,52 @@ describe('--redact and --redact-field', () => {
     try {
       const [row] = await lake.query<{ n: number }>('SELECT count(*)::INTEGER AS n FROM chats');
       expect(row!.n).toBe(records);
+    } finally {
+      await lake.close();
+    }
+  });
+
+  it('v3.6: no visitor e-mail from a form answer is stored in either table, and both still read strictly', async () => {
+    v36 = await startV36Simulator({ from: '2026-02-02', to: '2026-02-03', chatsPerDay: 40, seed: 4 });
+    const out = await mkdtemp(join(tmpdir(), 'lake-v36-'));
+    const result = await runArchiveCli(
+      [
+        '--from',
+        '2026-02-02',
+        '--to',
+        '2026-02-03',
+        '--out',
+        out,
+        '--api-url',
+        v36.url,
+        '--source',
+        'v3.6',
+        '--redact',
+        'emails',
+      ],
+      { LIVECHAT_ACCOUNT_ID: v36.accountId, LIVECHAT_PAT: v36.token },
+    );
+    expect(result.code).toBe(0);
+    const addresses = ['2026-02-02', '2026-02-03']
+      .flatMap((day) => v36!.chats(day))
+      .flatMap((chat) => (chat['prechat_survey'] ?? []) as Array<{ key: string; value: string }>)
+      .filter((answer) => answer.key === 'E-mail:' && answer.value)
+      .map((answer) => answer.value.toLowerCase());
+    expect(addresses.length).toBeGreaterThan(0);
+    const files = (await listFiles(out)).filter((name) => name.endsWith('.json.gz'));
+    expect(files.some((name) => name.startsWith('archives/'))).toBe(true);
+    for (const file of files) {
+      const text = gunzipSync(await readFile(join(out, file)))
+        .toString('utf8')
+        .toLowerCase();
+      for (const address of addresses) expect(text, file).not.toContain(address);
+    }
+    const lake = await openLocalLake(out, { strict: true });
+    try {
+      const [threads] = await lake.query<{ n: number }>('SELECT count(*)::INTEGER AS n FROM chat_threads');
+      const [chats] = await lake.query<{ n: number }>('SELECT count(*)::INTEGER AS n FROM chats');
+      expect(threads!.n).toBe(chats!.n);
+      expect(chats!.n).toBeGreaterThan(0);
     } finally {
       await lake.close();
     }
