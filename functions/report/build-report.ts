@@ -12,7 +12,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { CHATS_PREFIX, DAY_PLANS_PREFIX, MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
-import { daysInRange } from '#shared/day-range.ts';
+import { daysInRange, isTimeZone } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import {
   aggregateChats,
@@ -23,7 +23,13 @@ import {
 } from './lake-aggregates.ts';
 import type { CompletenessDay, ReportData, RunSummary } from './report-data.ts';
 import { renderReportHtml } from './report-html.ts';
-import { type ArchiverRecords, latestRunPerDay, type ManifestDayStatus, readArchiverRecords } from './run-manifests.ts';
+import {
+  type ArchiverRecords,
+  latestRunPerDay,
+  type ManifestDayStatus,
+  type RunManifestView,
+  readArchiverRecords,
+} from './run-manifests.ts';
 
 export const REPORT_FILE = 'report.html';
 /** As the archive CLI: ten years of days at most. */
@@ -91,7 +97,11 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
   if (!hasChats && !planned) return emptyData(lakeDir, generatedAt, from, to, notes);
 
   // DuckDB opens a lake that has at least one chat file; a lake of plans only is judged from its run manifests.
-  const { chats, plans } = partitionDays.length > 0 ? await aggregateLake(lakeDir, from, to, hasChats) : {};
+  const runsInRange = records.runs.filter((run) => run.days.some((day) => day.day >= from && day.day <= to));
+  const { chats, plans, timeZone } =
+    partitionDays.length > 0
+      ? await aggregateLake(lakeDir, from, to, hasChats, runsInRange, notes)
+      : { chats: undefined, plans: undefined, timeZone: zoneOf([], runsInRange, notes) };
   const daily = chats?.daily ?? [];
   const planRows = new Map((plans?.days ?? []).map((row) => [row.dt, row]));
   return {
@@ -99,6 +109,7 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
     generatedAt,
     from,
     to,
+    timeZone,
     totals: {
       chats: sum(daily.map((d) => d.total)),
       regular: sum(daily.map((d) => d.regular)),
@@ -122,15 +133,40 @@ async function aggregateLake(
   from: string,
   to: string,
   hasChats: boolean,
-): Promise<{ chats?: ChatAggregates; plans: Awaited<ReturnType<typeof aggregatePlans>> }> {
+  runs: RunManifestView[],
+  notes: string[],
+): Promise<{
+  chats: ChatAggregates | undefined;
+  plans: Awaited<ReturnType<typeof aggregatePlans>>;
+  timeZone: string;
+}> {
   const lake = await openLocalLake(lakeDir);
   try {
-    const chats = hasChats ? await aggregateChats(lake, from, to) : undefined;
     const plans = await aggregatePlans(lake, from, to);
-    return chats ? { chats, plans } : { plans };
+    const timeZone = zoneOf(plans.timeZones, runs, notes);
+    const chats = hasChats ? await aggregateChats(lake, from, to, timeZone) : undefined;
+    return { chats, plans, timeZone };
   } finally {
     await lake.close();
   }
+}
+
+/**
+ * The zone the range's days were cut in, from its day plans and run manifests; UTC when none
+ * says (lakes written before runs recorded it). Several zones in one range: the latest run's, with a note.
+ */
+function zoneOf(planZones: string[], runs: RunManifestView[], notes: string[]): string {
+  const runZones = runs.map((run) => run.timeZone ?? 'UTC');
+  const zones = [...new Set([...planZones, ...runZones])].sort();
+  const zone = runZones.at(-1) ?? zones[0] ?? 'UTC';
+  if (!isTimeZone(zone)) {
+    notes.push(`the runs name an unknown time zone "${zone}"; hours are shown in UTC`);
+    return 'UTC';
+  }
+  if (zones.length > 1) {
+    notes.push(`days in this range were cut in several time zones (${zones.join(', ')}); hours are shown in ${zone}`);
+  }
+  return zone;
 }
 
 function assertLakeFolder(lakeDir: string): void {
@@ -251,6 +287,7 @@ function emptyData(lake: string, generatedAt: string, from: string, to: string, 
     generatedAt,
     from,
     to,
+    timeZone: 'UTC',
     totals: { chats: 0, regular: 0, missed: 0, agents: 0, daysWithChats: 0 },
     completeness: [],
     daily: [],

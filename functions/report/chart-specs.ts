@@ -28,7 +28,7 @@ const DAY_X = {
   field: 'day',
   type: 'temporal',
   timeUnit: 'utcyearmonthdate',
-  title: 'day (UTC partition)',
+  title: 'day (partition dt)',
   axis: { format: '%b %d', labelOverlap: true },
 } as const;
 
@@ -154,7 +154,7 @@ export function chatsPerDayChart(daily: DailyChats[]): TopLevelSpec {
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 /** Weekday × hour cells shaded by chats, each cell also labelled with its count. */
-export function heatmapChart(cells: HeatmapCell[]): TopLevelSpec {
+export function heatmapChart(cells: HeatmapCell[], timeZone: string): TopLevelSpec {
   const values = cells.map((c) => ({ weekday: WEEKDAYS[c.weekday - 1], hour: c.hour, chats: c.chats }));
   const max = Math.max(1, ...cells.map((c) => c.chats));
   return {
@@ -162,7 +162,7 @@ export function heatmapChart(cells: HeatmapCell[]): TopLevelSpec {
     height: 7 * 26,
     data: { values },
     encoding: {
-      x: { field: 'hour', type: 'ordinal', title: 'hour of start (UTC)', axis: { labelAngle: 0 } },
+      x: { field: 'hour', type: 'ordinal', title: `hour of start (${timeZone})`, axis: { labelAngle: 0 } },
       y: { field: 'weekday', type: 'ordinal', sort: WEEKDAYS, title: null },
     },
     layer: [

@@ -49,13 +49,14 @@ export async function aggregateChats(
   lake: LocalLake,
   from: string,
   to: string,
+  timeZone: string,
   columns = optionalColumns(),
 ): Promise<ChatAggregates> {
   await lake.query(materializeSql(from, to, columns));
   try {
     // One connection runs one statement at a time.
     const daily = await lake.query<DailyRow>(DAILY_SQL);
-    const heatmap = await lake.query<HeatmapCell>(HEATMAP_SQL);
+    const heatmap = await lake.query<HeatmapCell>(heatmapSql(timeZone));
     const agents = await lake.query<AgentChats>(AGENTS_SQL);
     const rowsPerRun = await lake.query<{ run_id: string; rows: number; first_archived_at: string | null }>(
       ROWS_PER_RUN_SQL,
@@ -157,16 +158,18 @@ FROM ${REPORT_TABLE}
 GROUP BY dt
 ORDER BY dt`;
 
-// Start times are Unix seconds; epoch_ms gives a TIMESTAMP without time zone, so this is UTC
-// whatever the machine's zone.
-const HEATMAP_SQL = `
-SELECT isodow(epoch_ms(started_timestamp * 1000)) AS weekday,
-       hour(epoch_ms(started_timestamp * 1000)) AS hour,
+/** Start times are Unix seconds; timezone() (DuckDB's built-in ICU) gives the wall clock in the lake's zone. */
+function heatmapSql(timeZone: string): string {
+  const local = `timezone(${sqlString(timeZone)}, to_timestamp(started_timestamp))`;
+  return `
+SELECT isodow(${local}) AS weekday,
+       hour(${local}) AS hour,
        count(*) AS chats
 FROM ${REPORT_TABLE}
 WHERE started_timestamp IS NOT NULL
 GROUP BY ALL
 ORDER BY 1, 2`;
+}
 
 // As chats_per_agent_per_day: a transferred chat counts for every agent in it.
 const AGENTS_SQL = `
@@ -263,8 +266,13 @@ export async function aggregatePlans(
   lake: LocalLake,
   from: string,
   to: string,
-): Promise<{ days: DayCompletenessRow[]; runs: PlannedRun[] }> {
+): Promise<{ days: DayCompletenessRow[]; runs: PlannedRun[]; timeZones: string[] }> {
   const days = await lake.runNamed('day_completeness', { from, to });
+  const zones = await lake.query<{ zone: string }>(`
+SELECT DISTINCT timezone AS zone
+FROM ${DAY_PLANS_TABLE}
+WHERE dt BETWEEN ${sqlString(from)} AND ${sqlString(to)} AND timezone IS NOT NULL
+ORDER BY 1`);
   const runs = await lake.query<{ run_id: string; days: number; first_planned_at: string }>(`
 SELECT runid AS run_id, count(DISTINCT dt) AS days, min(plannedat) AS first_planned_at
 FROM ${DAY_PLANS_TABLE}
@@ -273,5 +281,6 @@ GROUP BY 1`);
   return {
     days: days as unknown as DayCompletenessRow[],
     runs: runs.map((row) => ({ runId: row.run_id, days: row.days, firstPlannedAt: row.first_planned_at })),
+    timeZones: zones.map((row) => row.zone),
   };
 }

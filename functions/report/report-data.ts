@@ -57,7 +57,7 @@ export interface DailyChats {
 export interface HeatmapCell {
   /** ISO weekday: 1 = Monday … 7 = Sunday. */
   weekday: number;
-  /** Hour of the chat's start, UTC. */
+  /** Hour of the chat's start, in the report's time zone. */
   hour: number;
   chats: number;
 }
@@ -94,6 +94,8 @@ export interface ReportData {
   generatedAt: string;
   from: string;
   to: string;
+  /** IANA zone of the partition days (dt) and of the weekday × hour cells: the one the runs cut days in. */
+  timeZone: string;
   totals: { chats: number; regular: number; missed: number; agents: number; daysWithChats: number };
   completeness: CompletenessDay[];
   daily: DailyChats[];

@@ -33,7 +33,7 @@ export function renderReportHtml(data: ReportData): string {
 <body data-report-state="${isEmpty ? 'empty' : 'loading'}">
 <header>
 <h1>Chat archive report</h1>
-<p class="meta">Lake <code>${escapeHtml(data.lake)}</code> · days ${escapeHtml(data.from)} to ${escapeHtml(data.to)} (partition day, UTC) · generated ${escapeHtml(data.generatedAt)}</p>
+<p class="meta">Lake <code>${escapeHtml(data.lake)}</code> · days ${escapeHtml(data.from)} to ${escapeHtml(data.to)} (partition days dt, cut in ${escapeHtml(data.timeZone)}) · generated ${escapeHtml(data.generatedAt)}</p>
 ${isEmpty ? '' : kpis(data)}
 ${isEmpty ? '' : `<nav>${sections.map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join(' · ')}</nav>`}
 ${data.notes.map((note) => `<p class="note">⚠ ${escapeHtml(note)}</p>`).join('\n')}

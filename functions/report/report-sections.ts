@@ -69,9 +69,9 @@ export function reportSections(data: ReportData): ReportSection[] {
     },
     {
       id: 'weekday-hour',
-      title: 'When chats start: weekday × hour (UTC)',
-      intro: 'Chats by the weekday and hour of their start time, in UTC; each cell is labelled with its count.',
-      chart: hasChats ? heatmapChart(data.heatmap) : null,
+      title: `When chats start: weekday × hour (${data.timeZone})`,
+      intro: `Chats by the weekday and hour of their start time in ${data.timeZone}, the zone the runs cut days in; each cell is labelled with its count.`,
+      chart: hasChats ? heatmapChart(data.heatmap, data.timeZone) : null,
       chartLabel: 'Heat map of chats by weekday and hour',
       table: {
         columns: [text('weekday'), ...Array.from({ length: 24 }, (_, hour) => count(String(hour).padStart(2, '0')))],

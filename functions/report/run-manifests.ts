@@ -29,6 +29,8 @@ const runManifestSchema = z.object({
   runId: z.string(),
   startedAt: z.string(),
   finishedAt: z.string(),
+  /** IANA zone the run cut its days in (absent in manifests written before runs recorded it: UTC). */
+  timeZone: z.optional(z.string()),
   complete: z.boolean(),
   totals: z.object({ retries: count }),
   days: z.array(dayRecordSchema),

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoCommand } from '#cli/demo-command.ts';
+import { DEMO_TIME_ZONE, demoCommand } from '#cli/demo-command.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { ALL_DAYS } from '#lake/named-queries.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
@@ -164,7 +164,22 @@ describe('HTML report in headless Chromium', { timeout: 60_000 }, () => {
       const shownAgents = await tableRows(page, 'agents');
       expect(new Map(shownAgents.map((row) => [row[1]!, num(row[2]!)]))).toEqual(agentChats);
 
-      // Weekday × hour, tags and countries recounted in JS from the chats (independent of the report's SQL).
+      // Completeness against the run manifest the archive run wrote, read as plain JSON.
+      const manifests = readdirSync(join(lakeDir, 'manifests', 'runs')).filter((file) => file.endsWith('.json'));
+      expect(manifests.length).toBe(1);
+      const manifest = JSON.parse(
+        readFileSync(join(lakeDir, 'manifests', 'runs', manifests[0]!), 'utf8'),
+      ) as RunManifest;
+      // Weekday × hour (in the zone the run cut days in), tags and countries recounted in JS from the chats.
+      expect(manifest.timeZone).toBe(DEMO_TIME_ZONE);
+      expect(await page.$eval('#weekday-hour h2', (h2) => h2.textContent)).toContain(`(${DEMO_TIME_ZONE})`);
+      const wallClock = new Intl.DateTimeFormat('en-US', {
+        timeZone: manifest.timeZone,
+        weekday: 'short',
+        hour: 'numeric',
+        hourCycle: 'h23',
+      });
+      const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
       const columns = optionalColumns();
       const chats = await lake.query<{ started_timestamp: number; tags?: string[] | null; country?: string | null }>(
         `SELECT started_timestamp${columns.tags ? ', tags' : ''}${columns.country ? `, ${columns.country} AS country` : ''}
@@ -175,8 +190,9 @@ describe('HTML report in headless Chromium', { timeout: 60_000 }, () => {
       const countries = new Map<string, number>();
       const add = (counts: Map<string, number>, key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
       for (const chat of chats) {
-        const at = new Date(chat.started_timestamp * 1000);
-        expectedCells[(at.getUTCDay() + 6) % 7]![at.getUTCHours()]! += 1;
+        const parts = wallClock.formatToParts(new Date(chat.started_timestamp * 1000));
+        const part = (type: string) => parts.find((p) => p.type === type)!.value;
+        expectedCells[WEEKDAYS.indexOf(part('weekday'))]![Number(part('hour'))]! += 1;
         for (const tag of new Set(chat.tags ?? [])) add(tags, tag);
         add(countries, chat.country || '(unknown)');
       }
@@ -192,12 +208,6 @@ describe('HTML report in headless Chromium', { timeout: 60_000 }, () => {
         expect(new Map(shown.map((row) => [row[0]!, num(row[1]!)]))).toEqual(countries);
       }
 
-      // Completeness against the run manifest the archive run wrote, read as plain JSON.
-      const manifests = readdirSync(join(lakeDir, 'manifests', 'runs')).filter((file) => file.endsWith('.json'));
-      expect(manifests.length).toBe(1);
-      const manifest = JSON.parse(
-        readFileSync(join(lakeDir, 'manifests', 'runs', manifests[0]!), 'utf8'),
-      ) as RunManifest;
       const completeness = await tableRows(page, 'completeness');
       expect(completeness.map((row) => [row[0], num(row[1]!), num(row[2]!), row[4]])).toEqual(
         manifest.days.map((day) => [day.day, day.expectedTotal, day.chatsWritten, 'complete']),

@@ -61,7 +61,7 @@ describe('report data from the fixture lake (known answers)', () => {
     ]);
     const busy = data.heatmap.filter((cell) => cell.chats > 0);
     expect(busy).toEqual([
-      { weekday: 5, hour: 8, chats: 1 }, // Friday 2024-03-01, UTC
+      { weekday: 5, hour: 8, chats: 1 }, // Friday 2024-03-01, UTC: no run recorded a zone
       { weekday: 5, hour: 9, chats: 1 },
       { weekday: 5, hour: 10, chats: 1 },
       { weekday: 5, hour: 11, chats: 1 },
@@ -162,6 +162,37 @@ describe('report data from the fixture lake (known answers)', () => {
       ['run-2', 1, null, null, null],
     ]);
     expect(data.notes).toEqual([expect.stringMatching(/^1 manifest file\(s\) could not be read .*broken\.json/)]);
+  });
+
+  it('counts weekday × hour in the time zone the runs cut days in', async () => {
+    const lakeDir = await fixtureLake();
+    mkdirSync(join(lakeDir, 'manifests', 'runs'), { recursive: true });
+    writeFileSync(
+      join(lakeDir, 'manifests', 'runs', 'tokyo.json'),
+      JSON.stringify({
+        runId: 'tokyo',
+        startedAt: '2024-03-03T01:00:00.000Z',
+        finishedAt: '2024-03-03T01:05:00.000Z',
+        timeZone: 'Asia/Tokyo',
+        complete: true,
+        totals: { retries: 0 },
+        days: [
+          { day: DAY1, status: 'complete', expectedTotal: 4, pages: 1, chatsWritten: 4, attempts: 1, driftSeen: 0 },
+        ],
+      }),
+    );
+    const data = await buildReportData({ lakeDir, outDir: 'unused' });
+    expect(data.timeZone).toBe('Asia/Tokyo');
+    // Friday 2024-03-01 08:00–11:00 UTC is 17:00–20:00 in Tokyo; Saturday 09:00–10:00 UTC is 18:00–19:00.
+    expect(data.heatmap.filter((cell) => cell.chats > 0)).toEqual([
+      { weekday: 5, hour: 17, chats: 1 },
+      { weekday: 5, hour: 18, chats: 1 },
+      { weekday: 5, hour: 19, chats: 1 },
+      { weekday: 5, hour: 20, chats: 1 },
+      { weekday: 6, hour: 18, chats: 2 },
+      { weekday: 6, hour: 19, chats: 1 },
+    ]);
+    expect(renderReportHtml(data)).toContain('When chats start: weekday × hour (Asia/Tokyo)');
   });
 
   it('keeps only the days of --from/--to', async () => {
