@@ -11,6 +11,7 @@ import {
   type UnitWritten,
   unitOf,
 } from '#sources/archive-source.ts';
+import { attemptGuardedSink, newerAttemptClaimed, SupersededError } from './attempt-guard.ts';
 import { writeDayPlan } from './day-plan.ts';
 import { recordDroppedChats } from './dropped-chats.ts';
 import { claimLakeTimeZone } from './lake-time-zone.ts';
@@ -41,12 +42,32 @@ export interface QueuedTaskDeps {
 export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
   // Loaded per task: an erasure recorded before the task starts applies to its writes.
   const privacy = await loadWritePrivacy(deps.sink, deps.redaction);
-  const context: SourceContext = { sink: deps.sink, now: deps.now ?? (() => new Date()), privacy };
-  if (task.kind === 'day') return handleDayTask(task, deps, context);
-  const outcome = await deps.source.runTask(task, context);
-  if (outcome.status === 'drift') return replanAfterDrift(task, outcome, deps);
-  await recordDroppedChats(task, outcome.written, context);
-  return outcome.written;
+  const sink = attemptGuardedSink(deps.sink, task);
+  const context: SourceContext = { sink, now: deps.now ?? (() => new Date()), privacy };
+  try {
+    // A day task of an attempt already superseded (a late redelivery) would plan and delete for nothing.
+    if (task.kind === 'day') {
+      return (await newerAttemptClaimed(deps.sink, task))
+        ? supersededResult(task)
+        : await handleDayTask(task, deps, context);
+    }
+    const outcome = await deps.source.runTask(task, context);
+    if (outcome.status === 'drift') return await replanAfterDrift(task, outcome, deps);
+    await recordDroppedChats(task, outcome.written, context);
+    return outcome.written;
+  } catch (error) {
+    if (error instanceof SupersededError) return supersededResult(task);
+    throw error;
+  }
+}
+
+function supersededResult(task: ArchiveTask): QueuedTaskResult {
+  return {
+    kind: 'superseded',
+    day: task.day,
+    attempt: task.attempt,
+    ...(task.kind === 'day' ? {} : unitOf(task)),
+  };
 }
 
 async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: SourceContext): Promise<QueuedTaskResult> {

@@ -27,6 +27,14 @@ export type QueuedTaskResult =
       attempt: number;
       reason: string;
       next: 'replanned' | 'already-replanned' | 'gave-up';
+    }
+  | {
+      /** A newer attempt at the day exists: this older task wrote and deleted nothing more. */
+      kind: 'superseded';
+      day: string;
+      attempt: number;
+      page?: number;
+      slice?: string;
     };
 
 /** What a result is worth telling the operator: counters to publish and one log line. */
@@ -38,7 +46,7 @@ export interface ResultReport {
 
 export function reportOf(result: QueuedTaskResult): ResultReport {
   const report = baseReport(result);
-  if (result.kind === 'drift' || !result.unknownFields?.length) return report;
+  if (result.kind === 'drift' || result.kind === 'superseded' || !result.unknownFields?.length) return report;
   // The chats are in the lake verbatim; the operator should extend the table (names only, never values).
   return {
     level: report.level === 'error' ? 'error' : 'warn',
@@ -49,6 +57,8 @@ export function reportOf(result: QueuedTaskResult): ResultReport {
 
 function baseReport(result: QueuedTaskResult): ResultReport {
   switch (result.kind) {
+    case 'superseded':
+      return { level: 'info', message: 'superseded by a newer attempt at the day: nothing more written', counts: {} };
     case 'day-planned': {
       const counts: Record<string, number> = result.firstPage
         ? { PagesArchived: 1, ChatsArchived: result.firstPage.chats, ...dropped(result.firstPage.dropped) }

@@ -187,9 +187,11 @@ function workerStatements(bucket: s3.IBucket, secretArn: string, writable: reado
       actions: ['s3:PutObject', 's3:DeleteObject'],
       resources: writable.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
     }),
+    // manifests/: drift claims and erasure records; chat tables: HeadObject of a chat file, to learn which
+    // attempt wrote it before a conditional write (an older attempt never replaces a newer one's file).
     new iam.PolicyStatement({
       actions: ['s3:GetObject'],
-      resources: [bucket.arnForObjects(`${MANIFESTS_PREFIX}*`)],
+      resources: writable.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
     }),
     new iam.PolicyStatement({
       actions: ['s3:ListBucket'],

@@ -332,6 +332,7 @@ describe('archiver stack with default config', () => {
           ['s3:PutObject', objectsArn(lake, 'manifests/*')],
           ['s3:DeleteObject', objectsArn(lake, `${CHATS_PREFIX}*`)],
           ['s3:DeleteObject', objectsArn(lake, 'manifests/*')],
+          ['s3:GetObject', objectsArn(lake, `${CHATS_PREFIX}*`)],
           ['s3:GetObject', objectsArn(lake, 'manifests/*')],
           ['s3:ListBucket', arn(lake), { StringLike: { 's3:prefix': ['chats/*', 'manifests/*'] } }],
           ['secretsmanager:GetSecretValue', ref(stack.credentials.secret)],

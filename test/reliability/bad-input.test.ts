@@ -12,6 +12,7 @@ import { parseRunRequest, planRun } from '#pipeline/run-planner.ts';
 import { decodeTask } from '#shared/archive-task.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { answerNoObjects } from '#test/support/lambda-aws-mocks.ts';
 import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 const good = {
@@ -99,6 +100,7 @@ describe('the worker with bad records and secrets', () => {
     s3Mock.on(PutObjectCommand).resolves({});
     s3Mock.on(ListObjectsV2Command).resolves({});
     s3Mock.on(DeleteObjectsCommand).resolves({});
+    answerNoObjects(s3Mock);
     sqsMock.on(SendMessageBatchCommand).resolves({});
     ({ handler: worker } = await import('#handlers/worker.ts'));
   });

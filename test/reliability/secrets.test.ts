@@ -11,6 +11,7 @@ import { archiveCommand, EXIT } from '#cli/archive-command.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { capture } from '#test/support/cli-runner.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
+import { answerNoObjects } from '#test/support/lambda-aws-mocks.ts';
 import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 const API_KEY = 'sk-live-0123456789abcdef-SECRET';
@@ -109,6 +110,7 @@ describe('the API key never leaks', () => {
     });
     s3Mock.on(ListObjectsV2Command).resolves({});
     s3Mock.on(DeleteObjectsCommand).resolves({});
+    answerNoObjects(s3Mock);
     sqsMock.on(SendMessageBatchCommand).resolves({});
     stubFunctionEnv(sim.url, { POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_DEV: 'true' });
     let logged = '';

@@ -9,8 +9,25 @@ export interface LakeSink {
   /** Keys under a prefix (complete objects only). */
   list(prefix: string): Promise<string[]>;
   delete(keys: readonly string[]): Promise<void>;
+  /**
+   * Writes `key` unless a later attempt of the same run already wrote it, as one compare-and-swap
+   * (S3: conditional PutObject on the ETag it read; local: in-process, per key). False when a
+   * newer attempt's file is there. Sinks that cannot do this leave it out; the queued path needs it.
+   */
+  putUnlessSuperseded?(key: string, body: Uint8Array, contentType: ObjectContentType, writer: Writer): Promise<boolean>;
   /** Human-readable location for logs, e.g. `s3://bucket/prefix` or a folder path. */
   readonly location: string;
 }
 
 export type ObjectContentType = 'ndjson-gzip' | 'json';
+
+/** Who writes a chat file: one pass (attempt) of one run over the file's day. */
+export interface Writer {
+  runId: string;
+  attempt: number;
+}
+
+/** A file written by `current` must not be replaced by `next`: same run, later attempt. */
+export function isSupersededBy(next: Writer, current: Writer | undefined): boolean {
+  return current !== undefined && current.runId === next.runId && current.attempt > next.attempt;
+}

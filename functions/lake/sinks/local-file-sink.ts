@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { LakeSink, ObjectContentType } from './lake-sink.ts';
+import { isSupersededBy, type LakeSink, type ObjectContentType, type Writer } from './lake-sink.ts';
 
 const PARTIAL_SUFFIX = '.partial';
 
@@ -42,6 +42,35 @@ export class LocalFileSink implements LakeSink {
       throw error;
     }
   }
+
+  /**
+   * In-process compare-and-swap: writes of one key are serialized and the last writer of each key
+   * is remembered, so one process (the CLI, tests of the queued path) never lets an older attempt
+   * replace a newer one. Separate processes writing one folder are not coordinated.
+   */
+  async putUnlessSuperseded(
+    key: string,
+    body: Uint8Array,
+    contentType: ObjectContentType,
+    writer: Writer,
+  ): Promise<boolean> {
+    const previous = this.keyLocks.get(key) ?? Promise.resolve();
+    const write = previous.then(async () => {
+      if (isSupersededBy(writer, this.writers.get(key))) return false;
+      await this.put(key, body, contentType);
+      this.writers.set(key, writer);
+      return true;
+    });
+    const settled = write.catch(() => undefined);
+    this.keyLocks.set(key, settled);
+    void settled.then(() => {
+      if (this.keyLocks.get(key) === settled) this.keyLocks.delete(key);
+    });
+    return write;
+  }
+
+  private readonly writers = new Map<string, Writer>();
+  private readonly keyLocks = new Map<string, Promise<unknown>>();
 
   async get(key: string): Promise<Uint8Array | undefined> {
     try {

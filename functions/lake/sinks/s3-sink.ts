@@ -1,12 +1,18 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { LakeSink, ObjectContentType } from './lake-sink.ts';
+import { isSupersededBy, type LakeSink, type ObjectContentType, type Writer } from './lake-sink.ts';
+
+/** Object metadata naming the writer (x-amz-meta-archiver-run, x-amz-meta-archiver-attempt). */
+const WRITER_RUN = 'archiver-run';
+const WRITER_ATTEMPT = 'archiver-attempt';
+const CAS_TRIES = 5;
 
 const CONTENT_HEADERS: Record<ObjectContentType, { ContentType: string }> = {
   // A gzip file, not a gzip transfer encoding: with `Content-Encoding: gzip`, HTTP clients that
@@ -58,6 +64,52 @@ export class S3Sink implements LakeSink {
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status === 412 || status === 409) return false;
+      throw error;
+    }
+  }
+
+  async putUnlessSuperseded(
+    key: string,
+    body: Uint8Array,
+    contentType: ObjectContentType,
+    writer: Writer,
+  ): Promise<boolean> {
+    for (let tries = 0; tries < CAS_TRIES; tries += 1) {
+      const current = await this.writerOf(key);
+      if (isSupersededBy(writer, current?.writer)) return false;
+      try {
+        await this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.prefix + key,
+            Body: body,
+            Metadata: { [WRITER_RUN]: writer.runId, [WRITER_ATTEMPT]: String(writer.attempt) },
+            // Only over what was just read: another writer in between makes S3 answer 412 and we read again.
+            ...(current ? { IfMatch: current.etag } : { IfNoneMatch: '*' }),
+            ...CONTENT_HEADERS[contentType],
+          }),
+        );
+        return true;
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status !== 412 && status !== 409) throw error;
+      }
+    }
+    throw new Error(`S3 object ${key} kept changing under concurrent writers (${CAS_TRIES} tries)`);
+  }
+
+  /** The object's ETag and writer, or undefined when it does not exist. */
+  private async writerOf(key: string): Promise<{ etag: string; writer?: Writer } | undefined> {
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const runId = head.Metadata?.[WRITER_RUN];
+      const attempt = Number(head.Metadata?.[WRITER_ATTEMPT]);
+      return {
+        etag: head.ETag ?? '',
+        ...(runId && Number.isInteger(attempt) ? { writer: { runId, attempt } } : {}),
+      };
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
       throw error;
     }
   }
