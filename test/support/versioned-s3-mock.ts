@@ -1,6 +1,7 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
   NoSuchKey,
@@ -14,10 +15,12 @@ interface StoredVersion {
   versionId: string;
   /** Undefined for a delete marker. */
   body: Buffer | undefined;
+  metadata?: Record<string, string>;
 }
 
 /**
- * A versioned bucket in memory behind aws-sdk-client-mock: PutObject (with If-None-Match),
+ * A versioned bucket in memory behind aws-sdk-client-mock: PutObject (with If-None-Match,
+ * If-Match on the ETag and user metadata), HeadObject,
  * GetObject (latest or by VersionId), ListObjectsV2, DeleteObjects (a delete marker, or a
  * version removed for good when VersionId is given) and ListObjectVersions, as S3 documents
  * them for a bucket with versioning enabled.
@@ -26,8 +29,8 @@ export function mockVersionedBucket(bucket: string) {
   const history = new Map<string, StoredVersion[]>(); // oldest first
   let nextVersion = 1;
   const latest = (key: string) => history.get(key)?.at(-1);
-  const add = (key: string, body: Buffer | undefined) => {
-    const version = { versionId: `v${nextVersion++}`, body };
+  const add = (key: string, body: Buffer | undefined, metadata?: Record<string, string>) => {
+    const version = { versionId: `v${nextVersion++}`, body, ...(metadata ? { metadata } : {}) };
     history.set(key, [...(history.get(key) ?? []), version]);
   };
   const mock = mockClient(S3Client);
@@ -45,8 +48,24 @@ export function mockVersionedBucket(bucket: string) {
         message: 'At least one of the pre-conditions you specified did not hold',
       });
     }
-    add(input.Key, Buffer.from(input.Body as Uint8Array));
-    return {};
+    const current = latest(input.Key);
+    if (input.IfMatch !== undefined && (!current?.body || `"${current.versionId}"` !== input.IfMatch)) {
+      throw new S3ServiceException({
+        name: 'PreconditionFailed',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 412 },
+        message: 'At least one of the pre-conditions you specified did not hold',
+      });
+    }
+    add(input.Key, Buffer.from(input.Body as Uint8Array), input.Metadata);
+    return { ETag: `"${latest(input.Key)!.versionId}"` };
+  });
+  mock.on(HeadObjectCommand).callsFake(async (input) => {
+    checkBucket(input.Bucket);
+    const current = latest(input.Key);
+    if (!current?.body)
+      throw new S3ServiceException({ name: 'NotFound', $fault: 'client', $metadata: { httpStatusCode: 404 } });
+    return { ETag: `"${current.versionId}"`, Metadata: current.metadata ?? {} };
   });
   mock.on(GetObjectCommand).callsFake(async (input) => {
     checkBucket(input.Bucket);
