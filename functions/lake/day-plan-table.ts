@@ -20,7 +20,8 @@ export interface DayPlanColumn {
   readonly comment: string;
 }
 
-const column = (key: string, type: 'string' | 'int', comment: string): DayPlanColumn => ({
+/** A manifest column named after its JSON key, lower-cased for Glue; dropped_chats builds its columns with it too. */
+export const manifestColumn = (key: string, type: 'string' | 'int', comment: string): DayPlanColumn => ({
   name: key.toLowerCase(),
   key,
   glueType: type,
@@ -29,14 +30,14 @@ const column = (key: string, type: 'string' | 'int', comment: string): DayPlanCo
 });
 
 export const DAY_PLAN_COLUMNS: readonly DayPlanColumn[] = [
-  column('runId', 'string', 'Archive run that planned the day'),
-  column('day', 'string', 'Chat day planned (the same as dt)'),
-  column('timeZone', 'string', 'IANA time zone the day is cut in: dt is the day a chat started there'),
-  column('attempt', 'int', 'Pass over the day within its run: 1, then +1 per re-archive after drift'),
-  column('source', 'string', "LiveChat API read: 'v2' or 'v3.6'"),
-  column('total', 'int', 'Chats the API reported for the day when it was planned (v3.6: found_chats)'),
-  column('units', 'int', 'Pages (v2) or time slices (v3.6) planned'),
-  column(
+  manifestColumn('runId', 'string', 'Archive run that planned the day'),
+  manifestColumn('day', 'string', 'Chat day planned (the same as dt)'),
+  manifestColumn('timeZone', 'string', 'IANA time zone the day is cut in: dt is the day a chat started there'),
+  manifestColumn('attempt', 'int', 'Pass over the day within its run: 1, then +1 per re-archive after drift'),
+  manifestColumn('source', 'string', "LiveChat API read: 'v2' or 'v3.6'"),
+  manifestColumn('total', 'int', 'Chats the API reported for the day when it was planned (v3.6: found_chats)'),
+  manifestColumn('units', 'int', 'Pages (v2) or time slices (v3.6) planned'),
+  manifestColumn(
     'plannedAt',
     'string',
     'ISO-8601 UTC time the day was planned; the latest plan of a day is the one the lake should match',
