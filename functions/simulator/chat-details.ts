@@ -11,11 +11,8 @@
  * stay what they were. Not generated: `pending` (only with `include_pending=1`, which the
  * archiver never sends) and `tickets` (not documented).
  */
-import type { Rng } from './synthetic-chats.ts';
-
-const int = (rng: Rng, min: number, max: number): number => min + Math.floor(rng() * (max - min + 1));
-const chance = (rng: Rng, p: number): boolean => rng() < p;
-const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
+import { chance, int, pick, type Rng, weighted } from './prng.ts';
+import type { ChatMessage } from './synthetic-chats.ts';
 
 /** Where visitors come from: city, country, ISO code, time zone, region (often empty, as in the docs). */
 const LOCATIONS = [
@@ -93,15 +90,6 @@ const ENGAGEMENTS = [
 /** Time zone the API formats `started`, `ended` and message dates in: the simulator formats them in UTC. */
 export const SIMULATED_ACCOUNT_TIME_ZONE = 'UTC';
 
-interface Message {
-  author_name: string;
-  text: string;
-  date: string;
-  timestamp: number;
-  user_type: 'agent' | 'visitor' | 'supervisor';
-  agent_id?: string;
-}
-
 export interface DetailInput {
   /** The PRNG stream for the details only. */
   rng: Rng;
@@ -111,7 +99,7 @@ export interface DetailInput {
   missed: boolean;
   startedTs: number;
   endedTs: number;
-  messages: readonly Message[];
+  messages: readonly ChatMessage[];
   goals?: ReadonlyArray<{ id: number; name: string }>;
   /** Formats a Unix time as the API does. */
   formatDate: (ts: number) => string;
@@ -171,15 +159,6 @@ export function documentedDetails(input: DetailInput): ChatDetails {
     };
   }
   return details;
-}
-
-function weighted<T>(rng: Rng, items: ReadonlyArray<readonly [T, number]>): T {
-  let r = rng() * items.reduce((sum, [, weight]) => sum + weight, 0);
-  for (const [value, weight] of items) {
-    r -= weight;
-    if (r < 0) return value;
-  }
-  return items[items.length - 1]![0];
 }
 
 function tagsOf(rng: Rng): string[] {

@@ -1,5 +1,5 @@
 /** Fault injection for the LiveChat simulator: random (seeded), scripted, rate limit. */
-import { hashString, mulberry32, type Rng } from './synthetic-chats.ts';
+import { hashString, mulberry32, type Rng } from './prng.ts';
 
 export type FaultKind = '429' | '500' | '502' | '503' | 'slow' | 'malformed' | 'html' | 'reset' | 'empty';
 

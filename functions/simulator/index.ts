@@ -18,6 +18,7 @@ export {
   type SimulatorStats,
   startSimulator,
 } from './livechat-simulator.ts';
+export { mulberry32, rngFor } from './prng.ts';
 export { type ChatFilters, ChatStore, type DriftPosition } from './store.ts';
 export {
   AGENTS,
@@ -35,8 +36,6 @@ export {
   GROUPS,
   generateDay,
   isValidDay,
-  mulberry32,
   type Person,
-  rngFor,
   SUPERVISORS,
 } from './synthetic-chats.ts';

@@ -5,27 +5,15 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { canonicalTimeZone, localDay, localDayBounds } from '#shared/time-zone.ts';
-import {
-  driftSchedule,
-  type FaultDecision,
-  FaultEngine,
-  type FaultOptions,
-  htmlErrorPage,
-  truncateJson,
-} from './faults.ts';
-import { type HostedServer, hostServer, replyAfter } from './http-host.ts';
-import { type ChatFilters, ChatStore, type DriftPosition } from './store.ts';
+import { driftSchedule, type FaultDecision, htmlErrorPage, truncateJson } from './faults.ts';
+import { bump, type SharedSimulatorOptions, type SharedSimulatorStats, setUpSimulator } from './simulator-setup.ts';
+import type { ChatFilters, DriftPosition } from './store.ts';
 import { type Chat, isValidDay } from './synthetic-chats.ts';
 
 export type { FaultOptions } from './faults.ts';
 export type { Chat } from './synthetic-chats.ts';
 
-export interface SimulatorOptions {
-  seed?: number; // default 42
-  from: string; // YYYY-MM-DD inclusive: days that have chats
-  to: string;
-  /** A number is the mean (each day varies deterministically around it); a function gives the exact count. Default 60. */
-  chatsPerDay?: number | ((day: string) => number);
+export interface SimulatorOptions extends SharedSimulatorOptions {
   /** Agent login e-mail: the Basic-auth user name of PATs and legacy API keys. Default 'demo@example.com'. */
   login?: string;
   /** Personal Access Token, Basic base64(login:pat). Default 'demo-pat'. */
@@ -48,10 +36,6 @@ export interface SimulatorOptions {
   extraFields?: Record<string, unknown>;
   /** A lifecycle header sent with every response, e.g. { header: 'Deprecation', value: '2027-03-01' }. */
   lifecycle?: { header: 'Legacy' | 'Deprecation'; value: string };
-  latencyMs?: number; // added to every response
-  faults?: FaultOptions;
-  host?: string; // default 127.0.0.1
-  port?: number; // default 0 = OS-chosen
   /** "Today" (YYYY-MM-DD) used as the default date_to, as the real API does. Default: the current date in the zone. */
   today?: string;
   /**
@@ -61,10 +45,7 @@ export interface SimulatorOptions {
   timeZone?: string;
 }
 
-export interface SimulatorStats {
-  requests: number;
-  byStatus: Record<string, number>;
-  faultsInjected: Record<string, number>;
+export interface SimulatorStats extends SharedSimulatorStats {
   authHeadersSeen: number;
   /** Requests per `timezone` parameter value (`(none)` when a request sent none). */
   timeZoneParams: Record<string, number>;
@@ -199,29 +180,17 @@ function checkAuth(
 }
 
 export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
-  const seed = options.seed ?? 42;
   const login = options.login ?? DEFAULT_LOGIN;
   const apiKey = options.apiKey ?? DEFAULT_API_KEY;
   const pat = options.pat ?? DEFAULT_PAT;
   const bearerToken = options.bearerToken ?? DEFAULT_BEARER_TOKEN;
   const accepted = { login, secrets: [pat, apiKey], bearerToken };
   const region = options.region ?? 'dal';
-  const latencyMs = Math.max(0, options.latencyMs ?? 0);
-  const faultOpts = options.faults ?? {};
-  if (!isValidDay(options.from) || !isValidDay(options.to)) {
-    throw new Error(`startSimulator: from/to must be YYYY-MM-DD days (got ${options.from}..${options.to})`);
-  }
+  const { store, faultOpts, faults, latencyMs, stats, later, reply, listen } = setUpSimulator<
+    Omit<SimulatorStats, keyof SharedSimulatorStats>
+  >('startSimulator', options, { authHeadersSeen: 0, timeZoneParams: {} });
   if (options.today !== undefined && !isValidDay(options.today))
     throw new Error('startSimulator: today must be YYYY-MM-DD');
-
-  const store = new ChatStore({
-    seed,
-    from: options.from,
-    to: options.to,
-    chatsPerDay: options.chatsPerDay,
-    ...(options.timeZone ? { timeZone: options.timeZone } : {}),
-  });
-  const faults = new FaultEngine(seed, faultOpts);
   for (const rule of faultOpts.drift ?? []) {
     if (!isValidDay(rule.day)) throw new Error(`startSimulator: drift day must be YYYY-MM-DD (got ${rule.day})`);
   }
@@ -233,21 +202,6 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     bump(stats.faultsInjected, 'drift');
   });
 
-  const stats: SimulatorStats = {
-    requests: 0,
-    byStatus: {},
-    faultsInjected: {},
-    authHeadersSeen: 0,
-    timeZoneParams: {},
-  };
-  const bump = (rec: Record<string, number>, key: string): void => {
-    rec[key] = (rec[key] ?? 0) + 1;
-  };
-  // Replies are only sent once the server is hosted below.
-  let hosted: HostedServer | undefined;
-  const later = (ms: number, fn: () => void): void => hosted!.later(ms, fn);
-
-  const reply = replyAfter(later, latencyMs, (status) => bump(stats.byStatus, String(status)));
   const lifecycle: Record<string, string> = options.lifecycle
     ? { [options.lifecycle.header]: options.lifecycle.value }
     : {};
@@ -370,8 +324,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       sendJson(res, 500, { error: `Simulator bug: ${e instanceof Error ? e.message : String(e)}` });
     }
   });
-  const host = await hostServer(server, options.host, options.port);
-  hosted = host;
+  const host = await listen(server);
 
   return {
     url: host.url,

@@ -5,6 +5,7 @@
  * cuts days in the wrong zone, or an hour off across DST, visibly misplaces chats.
  */
 import { localDay, localDayBounds, timeZoneOrThrow } from '#shared/time-zone.ts';
+import { type Rng, rngFor } from './prng.ts';
 import {
   type Chat,
   type ChatMessage,
@@ -13,9 +14,7 @@ import {
   dayStartTs,
   daysBetween,
   generateChat,
-  type Rng,
   randomStartInDay,
-  rngFor,
   setChatEnd,
 } from './synthetic-chats.ts';
 

@@ -12,18 +12,10 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { localDay } from '#shared/time-zone.ts';
-import {
-  driftSchedule,
-  type FaultDecision,
-  FaultEngine,
-  type FaultOptions,
-  htmlErrorPage,
-  requestCoversDay,
-  truncateJson,
-} from './faults.ts';
-import { type HostedServer, hostServer, replyAfter } from './http-host.ts';
-import { type ChatFilters, ChatStore, type DriftPosition } from './store.ts';
-import { type Chat, isValidDay } from './synthetic-chats.ts';
+import { driftSchedule, type FaultDecision, htmlErrorPage, requestCoversDay, truncateJson } from './faults.ts';
+import { bump, type SharedSimulatorOptions, type SharedSimulatorStats, setUpSimulator } from './simulator-setup.ts';
+import type { ChatFilters, DriftPosition } from './store.ts';
+import type { Chat } from './synthetic-chats.ts';
 import { toV36Archive, type V36Archive } from './v36-archives.ts';
 
 export interface CursorExpiry {
@@ -34,11 +26,7 @@ export interface CursorExpiry {
   times?: number;
 }
 
-export interface V36SimulatorOptions {
-  seed?: number;
-  from: string;
-  to: string;
-  chatsPerDay?: number | ((day: string) => number);
+export interface V36SimulatorOptions extends SharedSimulatorOptions {
   /**
    * The account's IANA time zone (default UTC): the days `from`/`to` generate chats for. Requests
    * say their own zone through the offsets of `filters.from`/`filters.to`.
@@ -49,18 +37,11 @@ export interface V36SimulatorOptions {
   bearerToken?: string;
   /** When set, requests must carry `X-Region` with this value (else 421 misdirected_request). */
   region?: string;
-  latencyMs?: number;
-  faults?: FaultOptions;
   /** Scripted cursor expiry: matching page_id requests answer 400 validation "page_id expired". */
   cursorExpiry?: CursorExpiry[];
-  host?: string;
-  port?: number;
 }
 
-export interface V36SimulatorStats {
-  requests: number;
-  byStatus: Record<string, number>;
-  faultsInjected: Record<string, number>;
+export interface V36SimulatorStats extends SharedSimulatorStats {
   /** Request bodies as received (for contract checks). */
   bodies: Array<Record<string, unknown>>;
 }
@@ -160,34 +141,22 @@ function checkAuth(header: string | undefined, o: { accountId: string; token: st
 }
 
 export async function startV36Simulator(options: V36SimulatorOptions): Promise<RunningV36Simulator> {
-  const seed = options.seed ?? 42;
   const creds = {
     accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
     token: options.token ?? DEFAULT_PAT,
     bearerToken: options.bearerToken ?? DEFAULT_BEARER,
   };
-  if (!isValidDay(options.from) || !isValidDay(options.to))
-    throw new Error('startV36Simulator: from/to must be YYYY-MM-DD');
-  const store = new ChatStore({
-    seed,
-    from: options.from,
-    to: options.to,
-    chatsPerDay: options.chatsPerDay,
-    ...(options.timeZone ? { timeZone: options.timeZone } : {}),
-  });
-  const faultOpts = options.faults ?? {};
-  const faults = new FaultEngine(seed, faultOpts);
+  const {
+    store,
+    faultOpts,
+    faults,
+    latencyMs,
+    stats,
+    later,
+    reply: send,
+    listen,
+  } = setUpSimulator('startV36Simulator', options, { bodies: [] as V36SimulatorStats['bodies'] });
   const expiry = (options.cursorExpiry ?? []).map((rule) => ({ rule, used: 0 }));
-  const latencyMs = Math.max(0, options.latencyMs ?? 0);
-  const stats: V36SimulatorStats = { requests: 0, byStatus: {}, faultsInjected: {}, bodies: [] };
-  const bump = (rec: Record<string, number>, key: string) => {
-    rec[key] = (rec[key] ?? 0) + 1;
-  };
-  // Replies are only sent once the server is hosted below.
-  let hosted: HostedServer | undefined;
-  const later = (ms: number, fn: () => void): void => hosted!.later(ms, fn);
-
-  const send = replyAfter(later, latencyMs, (status) => bump(stats.byStatus, String(status)));
   const sendError = (
     res: ServerResponse,
     status: number,
@@ -343,8 +312,7 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
       }
     });
   });
-  const host = await hostServer(server, options.host, options.port);
-  hosted = host;
+  const host = await listen(server);
 
   return {
     url: host.url,
