@@ -8,7 +8,7 @@
  * --time-zone sets the account's zone: the days --from/--to generate, and the v2 cut of a request
  * without a `timezone` parameter.
  */
-import { parseArgs } from 'node:util';
+import { parseFlags, stringFlags } from '#cli/parse-flags.ts';
 import { isTimeZone } from '#shared/time-zone.ts';
 import { addDays, dayOfTs, isValidDay, startSimulator } from '#simulator/index.ts';
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
@@ -32,29 +32,29 @@ function intFlag(name: string, value: string | undefined, min = 0): number | und
 
 let args;
 try {
-  args = parseArgs({
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      seed: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      'latency-ms': { type: 'string' },
-      'chats-per-day': { type: 'string' },
-      login: { type: 'string' },
-      'api-key': { type: 'string' },
-      pat: { type: 'string' },
-      'bearer-token': { type: 'string' },
-      region: { type: 'string' },
-      deprecation: { type: 'string' },
-      source: { type: 'string' },
-      'time-zone': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  }).values;
-} catch (e) {
-  fail(e instanceof Error ? e.message : String(e));
+  args = parseFlags(process.argv.slice(2), {
+    ...stringFlags(
+      'port',
+      'host',
+      'seed',
+      'from',
+      'to',
+      'latency-ms',
+      'chats-per-day',
+      'login',
+      'api-key',
+      'pat',
+      'bearer-token',
+      'region',
+      'deprecation',
+      'source',
+      'time-zone',
+    ),
+    help: { type: 'boolean', short: 'h' },
+  });
+} catch (error) {
+  // The simulator prints parseArgs' whole message (hints included), not only its first line.
+  fail(((error as Error).cause as Error).message);
 }
 if (args.help) {
   console.log(USAGE);

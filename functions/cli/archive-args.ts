@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util';
 import { type RedactionConfig, redactionSchema } from '#privacy/redaction.ts';
 import { type ChatFilters, chatFiltersSchema } from '#shared/chat-filters.ts';
 import { daysInRange } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import { localDay, timeZoneOrThrow } from '#shared/time-zone.ts';
 import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
+import { integerFlag, parseFlags, stringFlags } from './parse-flags.ts';
 
 export const MAX_RANGE_DAYS = 3_660;
 
@@ -43,39 +43,31 @@ export interface ArchiveArgs {
  * `--to` defaults to today in the archive's zone (`today` overrides it, for tests).
  */
 export function parseArchiveArgs(argv: readonly string[], today?: string): ArchiveArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        from: { type: 'string' },
-        to: { type: 'string' },
-        out: { type: 'string' },
-        bucket: { type: 'string' },
-        prefix: { type: 'string' },
-        'api-url': { type: 'string' },
-        concurrency: { type: 'string' },
-        'max-attempts': { type: 'string' },
-        type: { type: 'string' },
-        group: { type: 'string' },
-        agent: { type: 'string' },
-        goal: { type: 'string' },
-        'has-goal': { type: 'string' },
-        rate: { type: 'string' },
-        query: { type: 'string' },
-        'visitor-id': { type: 'string' },
-        source: { type: 'string' },
-        region: { type: 'string' },
-        redact: { type: 'string' },
-        'redact-field': { type: 'string', multiple: true },
-        'time-zone': { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new InvalidInputError((error as Error).message.split('\n')[0] ?? 'bad arguments');
-  }
+  const values = parseFlags(argv, {
+    ...stringFlags(
+      'from',
+      'to',
+      'out',
+      'bucket',
+      'prefix',
+      'api-url',
+      'concurrency',
+      'max-attempts',
+      'type',
+      'group',
+      'agent',
+      'goal',
+      'has-goal',
+      'rate',
+      'query',
+      'visitor-id',
+      'source',
+      'region',
+      'redact',
+      'time-zone',
+    ),
+    'redact-field': { type: 'string', multiple: true },
+  });
 
   if (!values.from) throw new InvalidInputError('--from is required');
   const timeZone = timeZoneOrThrow(values['time-zone'] ?? 'UTC', '--time-zone');
@@ -107,14 +99,14 @@ export function parseArchiveArgs(argv: readonly string[], today?: string): Archi
     timeZone,
     ...(values.region !== undefined ? { region: values.region } : {}),
     apiUrl: parseUrl(values['api-url'] ?? DEFAULT_API_URL),
-    concurrency: integerIn('concurrency', values.concurrency ?? '4', 1, 64),
-    maxAttempts: integerIn('max-attempts', values['max-attempts'] ?? '5', 1, 20),
+    concurrency: integerFlag('concurrency', values.concurrency ?? '4', 1, 64),
+    maxAttempts: integerFlag('max-attempts', values['max-attempts'] ?? '5', 1, 20),
     filters: parseFilters({
       type: values.type,
-      group: values.group === undefined ? undefined : integerIn('group', values.group, 0, 1_000_000),
+      group: values.group === undefined ? undefined : integerFlag('group', values.group, 0, 1_000_000),
       agent: values.agent,
-      goal: values.goal === undefined ? undefined : integerIn('goal', values.goal, 0, Number.MAX_SAFE_INTEGER),
-      has_goal: values['has-goal'] === undefined ? undefined : integerIn('has-goal', values['has-goal'], 0, 1),
+      goal: values.goal === undefined ? undefined : integerFlag('goal', values.goal, 0, Number.MAX_SAFE_INTEGER),
+      has_goal: values['has-goal'] === undefined ? undefined : integerFlag('has-goal', values['has-goal'], 0, 1),
       rate: values.rate,
       query: values.query,
       visitor_id: values['visitor-id'],
@@ -149,14 +141,6 @@ function parseRedaction(kinds: string | undefined, fields: string[] | undefined)
     );
   }
   return parsed.data;
-}
-
-function integerIn(flag: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) {
-    throw new InvalidInputError(`--${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
-  }
-  return value;
 }
 
 function nonEmpty(flag: string, text: string): string {

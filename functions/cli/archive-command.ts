@@ -16,6 +16,7 @@ import { createArchivesClient, type V36Credentials } from '#sources/v36/list-arc
 import { v36Source } from '#sources/v36/v36-source.ts';
 import { type ArchiveArgs, type ArchiveDestination, parseArchiveArgs, USAGE } from './archive-args.ts';
 import { createProgressReporter } from './progress-reporter.ts';
+import { argsOrUsage } from './run-command.ts';
 
 export const EXIT = { ok: 0, incomplete: 1, usage: 2, auth: 3, interrupted: 130 } as const;
 
@@ -33,14 +34,8 @@ export interface ArchiveCommandIo {
 
 /** `npm run archive`: returns the process exit code; prints one line per problem. */
 export async function archiveCommand(argv: readonly string[], io: ArchiveCommandIo): Promise<number> {
-  let args;
-  try {
-    args = parseArchiveArgs(argv);
-  } catch (error) {
-    if (!(error instanceof InvalidInputError)) throw error;
-    io.stderr.write(`error: ${error.message}\n${USAGE}\n`);
-    return EXIT.usage;
-  }
+  const args = argsOrUsage(() => parseArchiveArgs(argv), USAGE, io.stderr);
+  if (!args) return EXIT.usage;
   const credentials = credentialsFrom(args, io.env);
   if (typeof credentials === 'string') {
     io.stderr.write(`error: ${credentials}\n`);

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { normalizeEmail, type VisitorIdentifier } from '#privacy/visitor-identifiers.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import * as z from '#shared/zod-mini.ts';
 import { type LakeDestination, parseLakeDestination } from './lake-destination.ts';
+import { integerFlag, parseFlags, stringFlags } from './parse-flags.ts';
 
 export const ERASE_USAGE = `usage: npm run erase -- (--visitor-id ID | --email ADDRESS) (--out DIR | --bucket NAME [--prefix P])
          [--dry-run] [--concurrency N]
@@ -19,25 +19,10 @@ const emailSchema = z.email();
 
 /** Parses and validates `npm run erase` arguments; any problem is one InvalidInputError line. */
 export function parseEraseArgs(argv: readonly string[]): EraseArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'visitor-id': { type: 'string' },
-        email: { type: 'string' },
-        out: { type: 'string' },
-        bucket: { type: 'string' },
-        prefix: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        concurrency: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new InvalidInputError((error as Error).message.split('\n')[0] ?? 'bad arguments');
-  }
+  const values = parseFlags(argv, {
+    ...stringFlags('visitor-id', 'email', 'out', 'bucket', 'prefix', 'concurrency'),
+    'dry-run': { type: 'boolean' },
+  });
 
   const visitorId = values['visitor-id'];
   const email = values.email;
@@ -57,14 +42,10 @@ export function parseEraseArgs(argv: readonly string[]): EraseArgs {
     throw new InvalidInputError('give the visitor to erase: --visitor-id ID or --email ADDRESS');
   }
 
-  const concurrency = values.concurrency ?? '8';
-  if (!/^\d+$/.test(concurrency) || Number(concurrency) < 1 || Number(concurrency) > 64) {
-    throw new InvalidInputError(`--concurrency must be a whole number from 1 to 64, got "${concurrency}"`);
-  }
   return {
     target,
     destination: parseLakeDestination(values),
     dryRun: values['dry-run'] ?? false,
-    concurrency: Number(concurrency),
+    concurrency: integerFlag('concurrency', values.concurrency ?? '8', 1, 64),
   };
 }

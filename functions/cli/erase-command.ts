@@ -1,9 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { type EraseResult, eraseVisitor } from '#privacy/erase-visitor.ts';
 import { S3NoncurrentVersions } from '#privacy/object-versions.ts';
-import { InvalidInputError } from '#shared/errors.ts';
 import { ERASE_USAGE, parseEraseArgs } from './erase-args.ts';
 import { createSink } from './lake-destination.ts';
+import { argsOrUsage } from './run-command.ts';
 
 export const ERASE_EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -17,14 +17,8 @@ export interface EraseCommandIo {
 
 /** `npm run erase`: returns the exit code. Output never repeats the visitor's identifier. */
 export async function eraseCommand(argv: readonly string[], io: EraseCommandIo): Promise<number> {
-  let args;
-  try {
-    args = parseEraseArgs(argv);
-  } catch (error) {
-    if (!(error instanceof InvalidInputError)) throw error;
-    io.stderr.write(`error: ${error.message}\n${ERASE_USAGE}\n`);
-    return ERASE_EXIT.usage;
-  }
+  const args = argsOrUsage(() => parseEraseArgs(argv), ERASE_USAGE, io.stderr);
+  if (!args) return ERASE_EXIT.usage;
   const s3 = args.destination.kind === 'bucket' ? (io.s3 ?? new S3Client({})) : undefined;
   const sink = createSink(args.destination, s3);
   const versions =

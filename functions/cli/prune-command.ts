@@ -1,6 +1,6 @@
 import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
-import { InvalidInputError } from '#shared/errors.ts';
 import { PRUNE_USAGE, parsePruneArgs } from './prune-args.ts';
+import { argsOrUsage } from './run-command.ts';
 
 export const PRUNE_EXIT = { ok: 0, usage: 2 } as const;
 
@@ -9,14 +9,8 @@ export async function pruneCommand(
   argv: readonly string[],
   io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; now?: () => Date },
 ): Promise<number> {
-  let args;
-  try {
-    args = parsePruneArgs(argv);
-  } catch (error) {
-    if (!(error instanceof InvalidInputError)) throw error;
-    io.stderr.write(`error: ${error.message}\n${PRUNE_USAGE}\n`);
-    return PRUNE_EXIT.usage;
-  }
+  const args = argsOrUsage(() => parsePruneArgs(argv), PRUNE_USAGE, io.stderr);
+  if (!args) return PRUNE_EXIT.usage;
   const result = await pruneLocalLake({ ...args, ...(io.now ? { now: io.now } : {}) });
   const files = `${result.files.length} chat file${result.files.length === 1 ? '' : 's'}`;
   io.stdout.write(

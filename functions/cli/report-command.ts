@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { writeReport } from '#report/build-report.ts';
 import { InvalidInputError } from '#shared/errors.ts';
+import { firstLine, parseFlags, stringFlags } from './parse-flags.ts';
 
 export const REPORT_USAGE = 'usage: npm run report -- [--lake DIR] [--out DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD]';
 
@@ -36,30 +36,15 @@ export async function reportCommand(argv: readonly string[], io: ReportCommandIo
 }
 
 function parseReportArgs(argv: readonly string[]): { lakeDir: string; outDir: string; from?: string; to?: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        lake: { type: 'string', default: 'lake' },
-        out: { type: 'string', default: 'report' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new InvalidInputError(firstLine(error));
-  }
+  const values = parseFlags(argv, {
+    ...stringFlags('from', 'to'),
+    lake: { type: 'string', default: 'lake' },
+    out: { type: 'string', default: 'report' },
+  });
   return {
     lakeDir: values.lake,
     outDir: values.out,
     ...(values.from !== undefined ? { from: values.from } : {}),
     ...(values.to !== undefined ? { to: values.to } : {}),
   };
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error';
 }

@@ -81,8 +81,8 @@ export class LivechatResponseError extends LivechatError {
 
 /** A page task or CLI argument that cannot be processed as given. */
 export class InvalidInputError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'InvalidInputError';
   }
 }
