@@ -54,38 +54,50 @@ function daysFilter(d: SqlDialect, window: DayWindow, column: string): string {
 
 const indent = (text: string, spaces: number) => text.replaceAll('\n', `\n${' '.repeat(spaces)}`);
 
-/** The latest copy of every chat in the window; the one place a query reads the lake. */
-function latest(d: SqlDialect, window: DayWindow): string {
-  return `latest AS (
+/**
+ * CTE `name`: the latest copy of every row of `table` in the window, one per `copyKey`; the one
+ * place a query reads that table.
+ */
+function latestCopies(name: string, table: string, copyKey: string, d: SqlDialect, window: DayWindow): string {
+  return `${name} AS (
   SELECT *
   FROM (
     SELECT c.*,
            row_number() OVER (
-             PARTITION BY c.id
+             PARTITION BY ${copyKey}
              ORDER BY c."_archived_at" DESC, c."_run_id" DESC, c."_page" DESC
            ) AS copy_rank
-    FROM chats c
+    FROM ${table} c
     ${indent(daysFilter(d, window, 'c.dt'), 4)}
   ) ranked
   WHERE copy_rank = 1
 )`;
 }
 
+/** The latest copy of every chat in the window; the one place a query reads the lake. */
+const latest = (d: SqlDialect, window: DayWindow) => latestCopies('latest', 'chats', 'c.id', d, window);
+
 /** The latest copy of every thread in the window from chat_threads (raw v3.6 entries); reads it once. */
-function latestThreads(d: SqlDialect, window: DayWindow): string {
-  return `threads AS (
-  SELECT *
-  FROM (
-    SELECT c.*,
-           row_number() OVER (
-             PARTITION BY c.thread.id
-             ORDER BY c."_archived_at" DESC, c."_run_id" DESC, c."_page" DESC
-           ) AS copy_rank
-    FROM chat_threads c
-    ${indent(daysFilter(d, window, 'c.dt'), 4)}
-  ) ranked
-  WHERE copy_rank = 1
-)`;
+const latestThreads = (d: SqlDialect, window: DayWindow) =>
+  latestCopies('threads', 'chat_threads', 'c.thread.id', d, window);
+
+/** Chats and missed chats per element of an array column (a chat counts once for each of its elements). */
+function chatsPerElement(
+  d: SqlDialect,
+  window: DayWindow,
+  unnest: { array: string; alias: string; element: string; orderBy: string },
+): string {
+  const { array, alias, element, orderBy } = unnest;
+  return `
+WITH ${latest(d, window)}
+SELECT ${alias}.${element},
+       count(DISTINCT l.id) AS chats,
+       count(DISTINCT CASE WHEN l.type = 'missed_chat' THEN l.id END) AS missed_chats
+FROM latest l
+CROSS JOIN UNNEST(l.${array}) AS ${alias} (${element})
+GROUP BY ${alias}.${element}
+ORDER BY ${orderBy}
+`;
 }
 
 type Build = (d: SqlDialect, window: DayWindow) => string;
@@ -318,30 +330,12 @@ ORDER BY s.dt, s.id, s.source
   query(
     'chats_per_group',
     'Chats and missed chats per LiveChat group id (UNNEST of the reserved-word column "group").',
-    (d, w) => `
-WITH ${latest(d, w)}
-SELECT g.group_id,
-       count(DISTINCT l.id) AS chats,
-       count(DISTINCT CASE WHEN l.type = 'missed_chat' THEN l.id END) AS missed_chats
-FROM latest l
-CROSS JOIN UNNEST(l."group") AS g (group_id)
-GROUP BY g.group_id
-ORDER BY 1
-`,
+    (d, w) => chatsPerElement(d, w, { array: '"group"', alias: 'g', element: 'group_id', orderBy: '1' }),
   ),
   query(
     'chats_per_tag',
     'Chats and missed chats per tag (UNNEST(tags); a chat with several tags counts for each), most used first.',
-    (d, w) => `
-WITH ${latest(d, w)}
-SELECT t.tag,
-       count(DISTINCT l.id) AS chats,
-       count(DISTINCT CASE WHEN l.type = 'missed_chat' THEN l.id END) AS missed_chats
-FROM latest l
-CROSS JOIN UNNEST(l.tags) AS t (tag)
-GROUP BY t.tag
-ORDER BY 2 DESC, 1
-`,
+    (d, w) => chatsPerElement(d, w, { array: 'tags', alias: 't', element: 'tag', orderBy: '2 DESC, 1' }),
   ),
   query(
     'archive_runs',
