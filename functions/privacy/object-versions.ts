@@ -1,4 +1,5 @@
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { deleteInBatches, keyPrefix } from '#lake/sinks/s3-objects.ts';
 
 export interface ObjectVersion {
   key: string;
@@ -25,7 +26,7 @@ export class S3NoncurrentVersions implements NoncurrentVersions {
     private readonly bucket: string,
     prefix = '',
   ) {
-    this.prefix = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
+    this.prefix = keyPrefix(prefix);
   }
 
   async list(prefix: string): Promise<ObjectVersion[]> {
@@ -59,23 +60,11 @@ export class S3NoncurrentVersions implements NoncurrentVersions {
   }
 
   async delete(versions: readonly ObjectVersion[]): Promise<void> {
-    for (let start = 0; start < versions.length; start += 1000) {
-      const batch = versions.slice(start, start + 1000);
-      const result = await this.s3.send(
-        new DeleteObjectsCommand({
-          Bucket: this.bucket,
-          Delete: {
-            Objects: batch.map((version) => ({ Key: this.prefix + version.key, VersionId: version.versionId })),
-            Quiet: true,
-          },
-        }),
-      );
-      if (result.Errors?.length) {
-        const first = result.Errors[0];
-        throw new Error(
-          `S3 could not delete ${result.Errors.length} object version(s), first ${first?.Key}: ${first?.Code}`,
-        );
-      }
-    }
+    await deleteInBatches(
+      this.s3,
+      this.bucket,
+      versions.map((version) => ({ Key: this.prefix + version.key, VersionId: version.versionId })),
+      'object version',
+    );
   }
 }

@@ -1,13 +1,14 @@
 import {
-  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
+  type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { isSupersededBy, type LakeSink, type ObjectContentType, type Writer } from './lake-sink.ts';
+import { deleteInBatches, keyPrefix } from './s3-objects.ts';
 
 /** Object metadata naming the writer (x-amz-meta-archiver-run, x-amz-meta-archiver-attempt). */
 const WRITER_RUN = 'archiver-run';
@@ -20,6 +21,11 @@ const CONTENT_HEADERS: Record<ObjectContentType, { ContentType: string }> = {
   'ndjson-gzip': { ContentType: 'application/gzip' },
   json: { ContentType: 'application/json' },
 };
+
+const httpStatus = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
+/** A conditional write lost: the object changed (412) or another conditional write to it was in flight (409). */
+const isConditionFailed = (error: unknown) => httpStatus(error) === 412 || httpStatus(error) === 409;
 
 /**
  * Writes lake files to S3. A PutObject is atomic, so readers never see partial
@@ -34,36 +40,20 @@ export class S3Sink implements LakeSink {
     private readonly bucket: string,
     prefix = '',
   ) {
-    this.prefix = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
+    this.prefix = keyPrefix(prefix);
     this.location = `s3://${bucket}/${this.prefix}`;
   }
 
   async put(key: string, body: Uint8Array, contentType: ObjectContentType): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: this.prefix + key,
-        Body: body,
-        ...CONTENT_HEADERS[contentType],
-      }),
-    );
+    await this.putObject(key, body, contentType, {});
   }
 
   async putIfAbsent(key: string, body: Uint8Array, contentType: ObjectContentType): Promise<boolean> {
     try {
-      await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.prefix + key,
-          Body: body,
-          IfNoneMatch: '*',
-          ...CONTENT_HEADERS[contentType],
-        }),
-      );
+      await this.putObject(key, body, contentType, { IfNoneMatch: '*' });
       return true;
     } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 412 || status === 409) return false;
+      if (isConditionFailed(error)) return false;
       throw error;
     }
   }
@@ -78,24 +68,35 @@ export class S3Sink implements LakeSink {
       const current = await this.writerOf(key);
       if (isSupersededBy(writer, current?.writer)) return false;
       try {
-        await this.s3.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: this.prefix + key,
-            Body: body,
-            Metadata: { [WRITER_RUN]: writer.runId, [WRITER_ATTEMPT]: String(writer.attempt) },
-            // Only over what was just read: another writer in between makes S3 answer 412 and we read again.
-            ...(current ? { IfMatch: current.etag } : { IfNoneMatch: '*' }),
-            ...CONTENT_HEADERS[contentType],
-          }),
-        );
+        await this.putObject(key, body, contentType, {
+          Metadata: { [WRITER_RUN]: writer.runId, [WRITER_ATTEMPT]: String(writer.attempt) },
+          // Only over what was just read: another writer in between makes S3 answer 412 and we read again.
+          ...(current ? { IfMatch: current.etag } : { IfNoneMatch: '*' }),
+        });
         return true;
       } catch (error) {
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status !== 412 && status !== 409) throw error;
+        if (!isConditionFailed(error)) throw error;
       }
     }
     throw new Error(`S3 object ${key} kept changing under concurrent writers (${CAS_TRIES} tries)`);
+  }
+
+  /** One PutObject of `key`, with the write's conditions or metadata. */
+  private async putObject(
+    key: string,
+    body: Uint8Array,
+    contentType: ObjectContentType,
+    extra: Pick<PutObjectCommandInput, 'IfMatch' | 'IfNoneMatch' | 'Metadata'>,
+  ): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.prefix + key,
+        Body: body,
+        ...extra,
+        ...CONTENT_HEADERS[contentType],
+      }),
+    );
   }
 
   /** The object's ETag and writer, or undefined when it does not exist. */
@@ -109,7 +110,7 @@ export class S3Sink implements LakeSink {
         ...(runId && Number.isInteger(attempt) ? { writer: { runId, attempt } } : {}),
       };
     } catch (error) {
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      if (httpStatus(error) === 404) return undefined;
       throw error;
     }
   }
@@ -140,18 +141,11 @@ export class S3Sink implements LakeSink {
   }
 
   async delete(keys: readonly string[]): Promise<void> {
-    for (let start = 0; start < keys.length; start += 1000) {
-      const batch = keys.slice(start, start + 1000);
-      const result = await this.s3.send(
-        new DeleteObjectsCommand({
-          Bucket: this.bucket,
-          Delete: { Objects: batch.map((key) => ({ Key: this.prefix + key })), Quiet: true },
-        }),
-      );
-      if (result.Errors?.length) {
-        const first = result.Errors[0];
-        throw new Error(`S3 could not delete ${result.Errors.length} object(s), first ${first?.Key}: ${first?.Code}`);
-      }
-    }
+    await deleteInBatches(
+      this.s3,
+      this.bucket,
+      keys.map((key) => ({ Key: this.prefix + key })),
+      'object',
+    );
   }
 }
