@@ -15,6 +15,7 @@ const ESM_REQUIRE_SHIM = "import { createRequire } from 'node:module';const requ
 const HANDLER_ENV: Record<string, Record<string, string>> = {
   planner: {
     QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-pages',
+    SECRET_ID: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-AbCdEf',
     TIME_ZONE: 'UTC',
     LOOKBACK_DAYS: '3',
     SETTLE_HOURS: '2',
