@@ -1,25 +1,18 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { pageKey } from '#lake/lake-layout.ts';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import { addDays, localDay } from '#shared/day-range.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { runNamedOnce } from '#test/support/lake-reader.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
 
 // Recent days, so the query's default window (the last 30 days) covers them.
 const today = localDay(new Date(), 'UTC');
 const DAYS = [addDays(today, -3), addDays(today, -2), addDays(today, -1)];
 
-async function dayCompleteness(lakeDir: string) {
-  const lake = await openLocalLake(lakeDir);
-  try {
-    return await lake.runNamed('day_completeness');
-  } finally {
-    await lake.close();
-  }
-}
+const dayCompleteness = (lakeDir: string) => runNamedOnce(lakeDir, 'day_completeness');
 
 describe('day_completeness on a lake the local CLI run wrote', () => {
   let sim: RunningSimulator;

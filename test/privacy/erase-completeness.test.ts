@@ -1,23 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { eraseVisitor } from '#privacy/erase-visitor.ts';
 import { addDays, localDay } from '#shared/day-range.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { runNamedOnce } from '#test/support/lake-reader.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
 
 // Recent days, inside day_completeness's default window (the last 30 days).
 const today = localDay(new Date(), 'UTC');
 const DAYS = [addDays(today, -3), addDays(today, -2)];
 
-async function dayCompleteness(lakeDir: string) {
-  const lake = await openLocalLake(lakeDir);
-  try {
-    return await lake.runNamed('day_completeness');
-  } finally {
-    await lake.close();
-  }
-}
+const dayCompleteness = (lakeDir: string) => runNamedOnce(lakeDir, 'day_completeness');
 
 describe('day_completeness after an erase', () => {
   let sim: RunningSimulator;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 
 /** Every chat id in a local lake, by partition day, in file order. */
@@ -38,4 +39,14 @@ export function duplicatesOf(ids: readonly string[]): string[] {
     seen.add(id);
     return false;
   });
+}
+
+/** Opens the local lake, runs one named query and closes the lake again. */
+export async function runNamedOnce(lakeDir: string, name: string) {
+  const lake = await openLocalLake(lakeDir);
+  try {
+    return await lake.runNamed(name);
+  } finally {
+    await lake.close();
+  }
 }
