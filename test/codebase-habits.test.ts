@@ -33,7 +33,7 @@ function bundleHandler(entry: string): ReturnType<typeof bundle> {
 
 describe('codebase habits', () => {
   it('keeps both Lambda handlers at 60 lines or fewer', () => {
-    for (const handler of ['functions/planner.ts', 'functions/worker.ts']) {
+    for (const handler of ['functions/handlers/planner.ts', 'functions/handlers/worker.ts']) {
       const lines = readFileSync(join(root, handler), 'utf8').trimEnd().split('\n').length;
       expect(lines, handler).toBeLessThanOrEqual(60);
     }
@@ -52,13 +52,17 @@ describe('codebase habits', () => {
       [...readFileSync(file, 'utf8').matchAll(/from '(#sources\/[^']+)'/g)].map((match) => match[1]),
     );
     expect(new Set(sourceImports)).toEqual(new Set(['#sources/archive-source.ts']));
-    for (const file of [...pipeline, join(root, 'functions/planner.ts'), join(root, 'functions/worker.ts')]) {
+    for (const file of [
+      ...pipeline,
+      join(root, 'functions/handlers/planner.ts'),
+      join(root, 'functions/handlers/worker.ts'),
+    ]) {
       expect(readFileSync(file, 'utf8'), relative(root, file)).not.toMatch(/['"]v3\.6['"]|['"]v2['"]/);
     }
   });
 
   it('bundles one copy of Powertools commons: every @aws-lambda-powertools package pinned to one version', async () => {
-    const entry = 'functions/worker.ts';
+    const entry = 'functions/handlers/worker.ts';
     const result = await bundleHandler(entry);
     const commonsCopies = new Set(
       Object.keys(result.metafile.inputs)
@@ -78,7 +82,7 @@ describe('codebase habits', () => {
   });
 
   it('bundles each handler through the aliases with esbuild, importing nothing but the AWS SDK and node built-ins', async () => {
-    for (const entry of ['functions/planner.ts', 'functions/worker.ts']) {
+    for (const entry of ['functions/handlers/planner.ts', 'functions/handlers/worker.ts']) {
       const result = await bundleHandler(entry);
       const bare = Object.values(result.metafile.outputs)
         .flatMap((output) => output.imports)

@@ -111,7 +111,7 @@ async function bundleHandler(work: string, name: string, variant: BundleFigures[
   await mkdir(outDir);
   const outfile = join(outDir, 'index.mjs');
   const result = await build({
-    entryPoints: [join(PROJECT_ROOT, 'functions', `${name}.ts`)],
+    entryPoints: [join(PROJECT_ROOT, 'functions', 'handlers', `${name}.ts`)],
     bundle: true,
     target: 'node24',
     platform: 'node',
@@ -250,7 +250,7 @@ export async function lambdaPackage(config: BenchConfig, log: (line: string) => 
       rows.push(
         {
           id: `4.${base}`,
-          metric: `functions/${figure.name}.ts bundle (esbuild as NodejsFunction: ESM, minify, node24, @aws-sdk/* external), index.mjs size`,
+          metric: `functions/handlers/${figure.name}.ts bundle (esbuild as NodejsFunction: ESM, minify, node24, @aws-sdk/* external), index.mjs size`,
           measured: `${kb(figure.bytes)} (${kb(figure.gzipBytes)} gzipped)`,
           target: '≤ 150 KB',
           met: figure.bytes <= 150 * 1024,

@@ -94,7 +94,7 @@ interface PlannerFigures {
   elapsedMs: number;
 }
 
-/** planRun + SqsTaskSender, as functions/planner.ts calls them, against a mocked SQSClient. */
+/** planRun + SqsTaskSender, as functions/handlers/planner.ts calls them, against a mocked SQSClient. */
 async function plannerBackfill(config: BenchConfig): Promise<PlannerFigures> {
   const sqsMock = mockClient(SQSClient);
   try {
@@ -237,7 +237,7 @@ export async function scale(config: BenchConfig, log: (line: string) => void): P
         `- With \`${SEMI_SPACE_FLAG}\`: ${small.pages} pages peak RSS ${mb(smallCapped.result.maxRssBytes)} (${spaces(smallCapped.result)}); ${large.pages.toLocaleString('en-US')} pages peak RSS ${mb(largeCapped.result.maxRssBytes)} (${spaces(largeCapped.result)}), ${s(largeCapped.result.wallMs)}.`,
         `Reading: the process does not accumulate data — the heap left after a forced GC is the same for both runs (row 5.2) — but its peak RSS grows with the run's length because V8 sizes its heap to the allocation rate. The 100-page run ends (in well under a second) before the young generation has grown; in a long run at ~${(large.pages / (large.result.wallMs / 1000)).toFixed(0)} pages/s the new space grows to its maximum and the old space fills with promoted garbage between mark-compacts (peaks above). Every page allocates several copies of its ~44 KB body: bytes, ky's \`Response.clone()\` for the client's \`afterResponse\` hook, the text, the parsed object graph, \`archivePage\`'s spread copy of every chat, the NDJSON string and gzip's buffers. Row 5.3 caps the young generation as a what-if.`,
         `- Simulator start-up (data generation) took ${s(small.simulatorStartMs)} and ${s(large.simulatorStartMs)}; it is not part of the archive figures.`,
-        `Planner: \`planRun\` + \`SqsTaskSender\` exactly as \`functions/planner.ts\` calls them (MAX_RANGE_DAYS default 1200, run id \`manual-<request id>\`), with \`SQSClient\` mocked by aws-sdk-client-mock; ${planner.recordedCalls} calls recorded, ${ms(planner.elapsedMs)} in total. It queues day tasks only; each worker then plans its day and queues that day's page tasks (25 per 625-chat day = 3 calls), i.e. ${(planner.days * 25).toLocaleString('en-US')} more messages in ${(planner.days * 3).toLocaleString('en-US')} calls spread over the workers for a 3-year backfill at 625 chats a day.`,
+        `Planner: \`planRun\` + \`SqsTaskSender\` exactly as \`functions/handlers/planner.ts\` calls them (MAX_RANGE_DAYS default 1200, run id \`manual-<request id>\`), with \`SQSClient\` mocked by aws-sdk-client-mock; ${planner.recordedCalls} calls recorded, ${ms(planner.elapsedMs)} in total. It queues day tasks only; each worker then plans its day and queues that day's page tasks (25 per 625-chat day = 3 calls), i.e. ${(planner.days * 25).toLocaleString('en-US')} more messages in ${(planner.days * 3).toLocaleString('en-US')} calls spread over the workers for a 3-year backfill at 625 chats a day.`,
       ],
     };
   } finally {

@@ -11,8 +11,9 @@
  * stay what they were. Not generated: `pending` (only with `include_pending=1`, which the
  * archiver never sends) and `tickets` (not documented).
  */
+
+import type { ChatMessage } from './chat-message.ts';
 import { chance, int, pick, type Rng, weighted } from './prng.ts';
-import type { ChatMessage } from './synthetic-chats.ts';
 
 /** Where visitors come from: city, country, ISO code, time zone, region (often empty, as in the docs). */
 const LOCATIONS = [

@@ -7,6 +7,7 @@
  */
 import { formatV2Date } from '#sources/v36/archive-mapping.ts';
 import { documentedDetails } from './chat-details.ts';
+import type { ChatMessage } from './chat-message.ts';
 import { chance, int, pick, type Rng, rngFor, weighted } from './prng.ts';
 
 export type Chat = Record<string, unknown> & {
@@ -20,14 +21,7 @@ export interface Person {
   email: string;
 }
 
-export interface ChatMessage {
-  author_name: string;
-  text: string;
-  date: string;
-  timestamp: number;
-  user_type: 'agent' | 'visitor' | 'supervisor';
-  agent_id?: string;
-}
+export type { ChatMessage };
 
 // ---------------------------------------------------------------------------
 // Date helpers

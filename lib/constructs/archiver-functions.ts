@@ -48,7 +48,7 @@ export class ArchiverFunctions extends Construct {
     };
 
     this.planner = this.nodeFunction('Planner', config, {
-      entry: path.join(PROJECT_ROOT, 'functions/planner.ts'),
+      entry: path.join(PROJECT_ROOT, 'functions/handlers/planner.ts'),
       description: 'Plans the days to archive and enqueues one day task per day.',
       timeout: Duration.seconds(config.plannerTimeoutSeconds),
       memorySize: config.plannerMemoryMb,
@@ -74,7 +74,7 @@ export class ArchiverFunctions extends Construct {
     );
 
     this.worker = this.nodeFunction('Worker', config, {
-      entry: path.join(PROJECT_ROOT, 'functions/worker.ts'),
+      entry: path.join(PROJECT_ROOT, 'functions/handlers/worker.ts'),
       description: 'Archives LiveChat chat pages from the page queue into the lake bucket.',
       timeout: Duration.seconds(config.workerTimeoutSeconds),
       memorySize: config.workerMemoryMb,

@@ -1,10 +1,10 @@
-import { DEFAULT_PROJECTION_START } from './lake/athena-projection.ts';
-import { redactionSchema } from './privacy/redaction.ts';
-import { chatFiltersSchema } from './shared/chat-filters.ts';
-import { isRealDay } from './shared/day-range.ts';
-import { isTimeZone } from './shared/time-zone.ts';
-import * as z from './shared/zod-mini.ts';
-import { DEFAULT_API_URL } from './sources/v2/livechat-client.ts';
+import { DEFAULT_PROJECTION_START } from '#lake/athena-projection.ts';
+import { redactionSchema } from '#privacy/redaction.ts';
+import { chatFiltersSchema } from '#shared/chat-filters.ts';
+import { isRealDay } from '#shared/day-range.ts';
+import { isTimeZone } from '#shared/time-zone.ts';
+import * as z from '#shared/zod-mini.ts';
+import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
 
 const text = () => z.string().check(z.minLength(1));
 
