@@ -33,6 +33,11 @@ export const DAY_PLAN_COLUMNS: readonly DayPlanColumn[] = [
   manifestColumn('runId', 'string', 'Archive run that planned the day'),
   manifestColumn('day', 'string', 'Chat day planned (the same as dt)'),
   manifestColumn('timeZone', 'string', 'IANA time zone the day is cut in: dt is the day a chat started there'),
+  manifestColumn(
+    'filters',
+    'string',
+    "The run's chat filters, e.g. type=missed_chat (the lake's, manifests/filters/); NULL when unfiltered",
+  ),
   manifestColumn('attempt', 'int', 'Pass over the day within its run: 1, then +1 per re-archive after drift'),
   manifestColumn('source', 'string', "LiveChat API read: 'v2' or 'v3.6'"),
   manifestColumn('total', 'int', 'Chats the API reported for the day when it was planned (v3.6: found_chats)'),

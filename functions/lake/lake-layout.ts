@@ -81,3 +81,10 @@ export function timeZoneOfRecord(key: string): string | undefined {
     ? key.slice(TIME_ZONE_RECORD_PREFIX.length, -'.json'.length)
     : undefined;
 }
+
+/**
+ * Records the filters a lake's runs select chats with: `unfiltered.json`, or `filtered-<hash>.json`
+ * holding the filter set. One object per set ever used (there should be one).
+ */
+export const FILTERS_RECORD_PREFIX = `${MANIFESTS_PREFIX}filters/`;
+export const UNFILTERED_RECORD_KEY = `${FILTERS_RECORD_PREFIX}unfiltered.json`;

@@ -373,7 +373,7 @@ ORDER BY copies DESC, id
   ),
   query(
     'day_completeness',
-    "Did the archive get every chat? Per day (dt): expected_chats = the total of the day's latest plan (table day_plans: the plan with the latest plannedat across runs and attempts) less the chats of erased visitors its pass dropped at write, or an erase after it removed from that run's files (table dropped_chats), archived_chats = distinct chat ids in the lake, missing, duplicates (rows beyond one per chat id), and status: complete, missing, duplicates, extra (more chats than planned) or not_planned (chats but no plan). Run it after a night: every row should say complete.",
+    "Did the archive get every chat? Per day (dt): expected_chats = the total of the day's latest plan (table day_plans: the plan with the latest plannedat across runs and attempts) less the chats of erased visitors its pass dropped at write, or an erase after it removed from that run's files (table dropped_chats), archived_chats = distinct chat ids in the lake, missing, duplicates (rows beyond one per chat id), and status: complete, missing, duplicates, extra (more chats than planned) or not_planned (chats but no plan); filters: the chat filters of a filtered lake (e.g. type=missed_chat: expected and archived count only the chats they select), NULL when unfiltered. Run it after a night: every row should say complete.",
     (d, w) => `
 WITH plans AS (
   SELECT p.dt,
@@ -381,6 +381,7 @@ WITH plans AS (
          p.runid AS run_id,
          p.attempt,
          p.plannedat AS planned_at,
+         p.filters,
          row_number() OVER (PARTITION BY p.dt ORDER BY p.plannedat DESC, p.attempt DESC) AS plan_rank
   FROM day_plans p
   ${indent(daysFilter(d, w, 'p.dt'), 2)}
@@ -411,7 +412,8 @@ joined AS (
          coalesce(a.duplicates, 0) AS duplicates,
          p.run_id,
          p.attempt,
-         p.planned_at
+         p.planned_at,
+         p.filters
   FROM latest p
   LEFT JOIN erased e ON e.dt = p.dt
   FULL OUTER JOIN archived a ON a.dt = p.dt
@@ -430,7 +432,8 @@ SELECT dt,
        END AS status,
        run_id,
        attempt,
-       planned_at
+       planned_at,
+       filters
 FROM joined
 ORDER BY dt
 `,

@@ -15,6 +15,7 @@ import {
 } from '#sources/archive-source.ts';
 import { writeDayPlan } from './day-plan.ts';
 import { recordDroppedChats } from './dropped-chats.ts';
+import { claimLakeFilters } from './lake-filters.ts';
 import { claimLakeTimeZone } from './lake-time-zone.ts';
 import { LocalTaskQueue } from './local-task-queue.ts';
 import { type DayRecord, type RunManifest, summarizeRun, writeRunManifest } from './run-manifest.ts';
@@ -117,6 +118,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     },
   });
 
+  await claimLakeFilters(options.sink, filters, options.runId);
   await claimLakeTimeZone(options.sink, timeZone, options.runId);
   const onAbort = () => queue.stop();
   options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,6 +1,7 @@
 import { dayPlanKey } from '#lake/lake-layout.ts';
 import type { DayTask } from '#shared/archive-task.ts';
 import type { PlannedDay, SourceContext } from '#sources/archive-source.ts';
+import { filtersColumn } from './lake-filters.ts';
 
 /**
  * What a day task planned, written beside the lake by local and queued runs alike: on AWS no
@@ -17,6 +18,7 @@ export async function writeDayPlan(
     runId: task.runId,
     day: task.day,
     timeZone: task.timeZone,
+    filters: filtersColumn(task.filters),
     attempt: task.attempt,
     source,
     total: plan.total,

@@ -14,6 +14,7 @@ import {
 import { attemptGuardedSink, newerAttemptClaimed, SupersededError } from './attempt-guard.ts';
 import { writeDayPlan } from './day-plan.ts';
 import { recordDroppedChats } from './dropped-chats.ts';
+import { claimLakeFilters } from './lake-filters.ts';
 import { claimLakeTimeZone } from './lake-time-zone.ts';
 import type { DayPlanned, QueuedTaskResult } from './queued-task-result.ts';
 
@@ -71,6 +72,7 @@ function supersededResult(task: ArchiveTask): QueuedTaskResult {
 }
 
 async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: SourceContext): Promise<QueuedTaskResult> {
+  await claimLakeFilters(deps.sink, task.filters, task.runId);
   await claimLakeTimeZone(deps.sink, task.timeZone, task.runId);
   const plan = await deps.source.planDay(task, context);
   await writeDayPlan(task, plan, deps.source.name, context);

@@ -12,6 +12,8 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { CHATS_PREFIX, DAY_PLANS_PREFIX, MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { lakeFilters } from '#pipeline/lake-filters.ts';
 import { daysInRange, isTimeZone } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import {
@@ -88,13 +90,15 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
       ? [`${records.unreadable.length} manifest file(s) could not be read and are left out: ${records.unreadable[0]}`]
       : [];
 
+  const filters = await lakeFilters(new LocalFileSink(lakeDir));
+  const filtered = filters && filters !== 'unfiltered' ? { filters } : {};
   if (from === undefined || to === undefined) {
-    return emptyData(lakeDir, generatedAt, '(none)', '(none)', notes);
+    return { ...emptyData(lakeDir, generatedAt, '(none)', '(none)', notes), ...filtered };
   }
   const days = daysInRange(from, to, MAX_REPORT_DAYS, { from: '--from', to: '--to' });
   const hasChats = partitionDays.some((day) => day >= from && day <= to);
   const planned = days.some((day) => planDays.has(day) || manifestDays.has(day));
-  if (!hasChats && !planned) return emptyData(lakeDir, generatedAt, from, to, notes);
+  if (!hasChats && !planned) return { ...emptyData(lakeDir, generatedAt, from, to, notes), ...filtered };
 
   // DuckDB opens a lake that has at least one chat file; a lake of plans only is judged from its run manifests.
   const runsInRange = records.runs.filter((run) => run.days.some((day) => day.day >= from && day.day <= to));
@@ -110,6 +114,7 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
     from,
     to,
     timeZone,
+    ...filtered,
     totals: {
       chats: sum(daily.map((d) => d.total)),
       regular: sum(daily.map((d) => d.regular)),

@@ -96,6 +96,8 @@ export interface ReportData {
   to: string;
   /** IANA zone of the partition days (dt) and of the weekday × hour cells: the one the runs cut days in. */
   timeZone: string;
+  /** The lake's chat filters (manifests/filters/), e.g. `type=missed_chat`; absent for an unfiltered lake. */
+  filters?: string;
   totals: { chats: number; regular: number; missed: number; agents: number; daysWithChats: number };
   completeness: CompletenessDay[];
   daily: DailyChats[];

@@ -34,6 +34,7 @@ export function renderReportHtml(data: ReportData): string {
 <header>
 <h1>Chat archive report</h1>
 <p class="meta">Lake <code>${escapeHtml(data.lake)}</code> · days ${escapeHtml(data.from)} to ${escapeHtml(data.to)} (partition days dt, cut in ${escapeHtml(data.timeZone)}) · generated ${escapeHtml(data.generatedAt)}</p>
+${data.filters ? filteredLake(data.filters) : ''}
 ${isEmpty ? '' : kpis(data)}
 ${isEmpty ? '' : `<nav>${sections.map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join(' · ')}</nav>`}
 ${data.notes.map((note) => `<p class="note">⚠ ${escapeHtml(note)}</p>`).join('\n')}
@@ -45,6 +46,11 @@ ${isEmpty ? '' : `<script>${vegaRuntimeScript()}</script>\n<script>${RENDER_SCRI
 </body>
 </html>
 `;
+}
+
+/** A filtered lake holds only the chats its filters select: every count on the page is of those. */
+function filteredLake(filters: string): string {
+  return `<p class="note" id="lake-filters">Filtered lake: it holds only the chats matching <code>${escapeHtml(filters)}</code> (manifests/filters/); every count and chart below is of those chats, not of every chat of the account.</p>`;
 }
 
 function emptyState(data: ReportData): string {

@@ -55,6 +55,7 @@ describe('worker handler', () => {
     expect([...bucket.keys()].sort()).toEqual([
       'chats/dt=2026-06-10/page-00001.json.gz',
       'manifests/day-plans/dt=2026-06-10/run=run-1.plan-1.json',
+      'manifests/filters/unfiltered.json',
       'manifests/time-zone/UTC.json',
     ]);
     const firstPage = await decodeNdjsonGzip<{ id: string }>(bucket.get('chats/dt=2026-06-10/page-00001.json.gz')!);

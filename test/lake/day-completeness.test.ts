@@ -46,6 +46,7 @@ describe('day_completeness on a lake the local CLI run wrote', () => {
         run_id: 'test-run',
         attempt: 1,
         planned_at: expect.any(String),
+        filters: null,
       })),
     );
   });

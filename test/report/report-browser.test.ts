@@ -6,7 +6,7 @@
  * Saves a full-page screenshot to $REPORT_SCREENSHOT (`npm run report:screenshot` writes the
  * README's docs/report-screenshot.png), else to a temp folder. Fails, never skips, without Chromium.
  */
-import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TIME_ZONE, demoCommand } from '#cli/demo-command.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { ALL_DAYS } from '#lake/named-queries.ts';
+import { describeFilters, filtersRecordKey } from '#pipeline/lake-filters.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { writeReport } from '#report/build-report.ts';
 import { optionalColumns } from '#report/lake-aggregates.ts';
@@ -226,6 +227,35 @@ describe('HTML report in headless Chromium', { timeout: 60_000 }, () => {
     await expect(launchChromium('/nonexistent/chromium')).rejects.toThrow(
       /^Chromium not found at \/nonexistent\/chromium: install it with apt-get install -y chromium/,
     );
+  });
+
+  it('says so, above the numbers, when the lake is filtered (and not when it is not)', async () => {
+    const unfiltered = await openReport(reportFile);
+    try {
+      expect(await unfiltered.page.$('#lake-filters')).toBeNull();
+    } finally {
+      await unfiltered.page.close();
+    }
+    const filtered = join(await mkdtemp(join(tmpdir(), 'report-filtered-')), 'lake');
+    cpSync(lakeDir, filtered, { recursive: true });
+    rmSync(join(filtered, 'manifests', 'filters'), { recursive: true });
+    const filters = { type: 'missed_chat' as const, group: 2 };
+    const record = join(filtered, filtersRecordKey(filters));
+    mkdirSync(dirname(record), { recursive: true });
+    writeFileSync(record, JSON.stringify({ filters: describeFilters(filters) }));
+    const { file } = await writeReport({ lakeDir: filtered, outDir: join(dirname(filtered), 'report') });
+    const { page, log } = await openReport(file);
+    try {
+      const note = await page.$eval('#lake-filters', (p) => ({
+        text: (p as Text).textContent,
+        visible: (p as unknown as { getBoundingClientRect(): { height: number } }).getBoundingClientRect().height > 0,
+      }));
+      expect(note.visible).toBe(true);
+      expect(note.text).toMatch(/^Filtered lake: it holds only the chats matching group=2&type=missed_chat/);
+      expect(log.consoleErrors).toEqual([]);
+    } finally {
+      await page.close();
+    }
   });
 
   it('marks a day that lost a page file, in the chart (✗) and in text', async () => {

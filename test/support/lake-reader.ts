@@ -42,10 +42,10 @@ export function duplicatesOf(ids: readonly string[]): string[] {
 }
 
 /** Opens the local lake, runs one named query and closes the lake again. */
-export async function runNamedOnce(lakeDir: string, name: string) {
+export async function runNamedOnce(lakeDir: string, name: string, days?: { from: string; to: string }) {
   const lake = await openLocalLake(lakeDir);
   try {
-    return await lake.runNamed(name);
+    return await lake.runNamed(name, days);
   } finally {
     await lake.close();
   }
