@@ -6,7 +6,7 @@ import { integerFlag, parseFlags, stringFlags } from './parse-flags.ts';
 
 export const ERASE_USAGE = `usage: npm run erase -- (--visitor-id ID | --email ADDRESS) (--out DIR | --bucket NAME [--prefix P])
          [--dry-run] [--concurrency N]
-S3: runs with your own AWS credentials (the archiver's roles cannot erase); see README "Privacy"`;
+S3: runs with your own AWS credentials (the archiver's roles cannot erase); see docs/privacy.md`;
 
 export interface EraseArgs {
   target: VisitorIdentifier;

@@ -39,7 +39,7 @@ export class CredentialsNotSetError extends Error {
   constructor() {
     super(
       'the LiveChat secret is not JSON: it still holds the value generated at deploy, not the credentials. ' +
-        'Put them in with aws secretsmanager put-secret-value --secret-id <ApiSecretArn> --secret-string \'{"login": "...", "pat": "..."}\' (README: Deploy on AWS)',
+        'Put them in with aws secretsmanager put-secret-value --secret-id <ApiSecretArn> --secret-string \'{"login": "...", "pat": "..."}\' (docs/deploy.md)',
     );
   }
 }
