@@ -56,6 +56,9 @@ export function formatEraseResult(result: EraseResult, versioned: boolean): stri
       : `${result.complete ? 'erased' : 'INTERRUPTED after erasing'} ${chats} from ${files}${versions} (${result.filesScanned} files scanned)`,
     ...result.files.map((key) => `  ${key}`),
   ];
+  if (result.leftovers.length > 0) {
+    lines.push(`deleted ${result.leftovers.length} leftover file(s) of interrupted writes (*.partial, stale locks)`);
+  }
   if (result.recordKey) {
     lines.push(`erasure record ${result.recordKey}: archive runs from now on drop this visitor's chats`);
   }

@@ -1,7 +1,7 @@
 import PQueue from 'p-queue';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { RedactionConfig } from '#privacy/redaction.ts';
-import { loadWritePrivacy } from '#privacy/write-privacy.ts';
+import { loadTaskWrites, settledAfter } from '#privacy/write-privacy.ts';
 import { type DayTask, dayTask, decodeTask, encodeTask } from '#shared/archive-task.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
 import { InvalidInputError, LivechatAuthError, LivechatRequestError, LivechatResponseError } from '#shared/errors.ts';
@@ -94,11 +94,11 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   const requests = new PQueue({ concurrency: options.concurrency });
   const { source } = options;
   const baseContext = { sink: options.sink, now, request: <T>(call: () => Promise<T>) => requests.add(call) };
-  /** Per task: an erasure recorded before a task starts applies to its writes. */
-  const contextForTask = async (): Promise<SourceContext> => ({
-    ...baseContext,
-    privacy: await loadWritePrivacy(options.sink, options.redaction),
-  });
+  /** Per task: an erasure recorded before a task starts applies to its writes, one recorded while it runs to `settle`. */
+  const contextForTask = async (): Promise<{ context: SourceContext; settle: () => Promise<number> }> => {
+    const writes = await loadTaskWrites(options.sink, options.redaction, now);
+    return { context: { ...baseContext, sink: writes.sink, privacy: writes.privacy }, settle: writes.settle };
+  };
 
   const queue = new LocalTaskQueue({
     concurrency: options.concurrency * 2,
@@ -155,9 +155,9 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     if (state.record || task.attempt !== state.attempt || state.replanPending) return; // superseded
     state.inFlight += 1;
     try {
-      const context = await contextForTask();
-      if (task.kind === 'day') await handleDay(task, state, context);
-      else await unitDone(task, state, await source.runTask(task, context), context);
+      const { context, settle } = await contextForTask();
+      if (task.kind === 'day') await settledAfter(() => handleDay(task, state, context), settle);
+      else await unitDone(task, state, await settledAfter(() => source.runTask(task, context), settle), context);
     } finally {
       state.inFlight -= 1;
     }

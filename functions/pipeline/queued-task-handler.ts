@@ -1,7 +1,7 @@
 import { replanClaimKey } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { RedactionConfig } from '#privacy/redaction.ts';
-import { loadWritePrivacy } from '#privacy/write-privacy.ts';
+import { loadTaskWrites, settledAfter } from '#privacy/write-privacy.ts';
 import { type ArchiveTask, type DayTask, dayTask } from '#shared/archive-task.ts';
 import {
   type ArchiveSource,
@@ -41,10 +41,14 @@ export interface QueuedTaskDeps {
  * to see it claims the attempt), up to `maxAttempts`.
  */
 export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
-  // Loaded per task: an erasure recorded before the task starts applies to its writes.
-  const privacy = await loadWritePrivacy(deps.sink, deps.redaction);
-  const sink = attemptGuardedSink(deps.sink, task);
-  const context: SourceContext = { sink, now: deps.now ?? (() => new Date()), privacy };
+  // Loaded per task: an erasure recorded before the task starts applies to its writes, one recorded while it runs to settle.
+  const writes = await loadTaskWrites(deps.sink, deps.redaction, deps.now);
+  const sink = attemptGuardedSink(writes.sink, task);
+  const context: SourceContext = { sink, now: deps.now ?? (() => new Date()), privacy: writes.privacy };
+  return settledAfter(() => handleTask(task, deps, context), writes.settle);
+}
+
+async function handleTask(task: ArchiveTask, deps: QueuedTaskDeps, context: SourceContext): Promise<QueuedTaskResult> {
   try {
     // A day task of an attempt already superseded (a late redelivery) would plan and delete for nothing.
     if (task.kind === 'day') {

@@ -1,6 +1,5 @@
 import PQueue from 'p-queue';
-import type { DroppedChatsRow } from '#lake/dropped-chats-table.ts';
-import { CHAT_TABLE_PREFIXES, CHATS_PREFIX, droppedByEraseKey } from '#lake/lake-layout.ts';
+import { CHAT_TABLE_PREFIXES } from '#lake/lake-layout.ts';
 import { dropNdjsonGzipRecords } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import {
@@ -13,6 +12,7 @@ import {
   writeErasureRecord,
 } from './erasure-records.ts';
 import type { NoncurrentVersions, ObjectVersion } from './object-versions.ts';
+import { canSwap, conversationId, recordErasedFromFile, rewriteWithout } from './rewrite-without.ts';
 import { recordHasIdentifier, type VisitorIdentifier } from './visitor-identifiers.ts';
 
 export interface EraseOptions {
@@ -39,6 +39,8 @@ export interface EraseResult {
   filesScanned: number;
   /** Noncurrent versions holding the visitor's chats, deleted (or that would be). */
   versions: number;
+  /** Leftovers of crashed writers deleted first (`*.partial` files of a folder lake; they may hold chats). */
+  leftovers: string[];
   /** The erasure record written; absent on a dry run. */
   recordKey?: string;
   /** False when the erase was interrupted; running it again completes it. */
@@ -57,7 +59,17 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
   const now = options.now ?? (() => new Date());
   const queue = new PQueue({ concurrency: options.concurrency ?? 8 });
   const matches = (record: Record<string, unknown>) => recordHasIdentifier(record, target);
-  const result: EraseResult = { dryRun, chats: 0, files: [], filesScanned: 0, versions: 0, complete: false };
+  const result: EraseResult = {
+    dryRun,
+    chats: 0,
+    files: [],
+    filesScanned: 0,
+    versions: 0,
+    leftovers: [],
+    complete: false,
+  };
+  if (!dryRun && !canSwap(sink))
+    throw new Error(`erase needs a lake that can rewrite files conditionally (${sink.location})`);
 
   let record: ErasureRecord | undefined;
   let run: ErasureRun | undefined;
@@ -76,6 +88,7 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
 
   const stopped = () => options.signal?.aborted === true;
   const tables = options.tables ?? CHAT_TABLE_PREFIXES;
+  if (!dryRun && sink.removeLeftovers) result.leftovers = await sink.removeLeftovers(tables);
   const each = <T>(items: readonly T[], work: (item: T) => Promise<void>) =>
     Promise.all(items.map((item) => queue.add(async () => (stopped() ? undefined : work(item)))));
   const chatFiles = async () =>
@@ -110,38 +123,27 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
     matches(record) || (conversations.size > 0 && conversations.has(conversationId(record) ?? ''));
 
   // Tables in CHAT_TABLE_PREFIXES order, derived tables before the raw one: an interrupted erase
-  // leaves the rows that carry the identifier for the next run to find.
+  // leaves the rows that carry the identifier for the next run to find. Each file is rewritten as
+  // a compare-and-swap (rewrite-without.ts): a concurrent erase or archive write is never undone.
   for (const table of tables) {
     const keys = (await sink.list(table)).filter((key) => key.endsWith('.json.gz'));
     await each(keys, async (key) => {
-      const body = await sink.get(key);
-      if (!body) return; // deleted since it was listed
       result.filesScanned += 1;
-      const byRun = new Map<string, number>();
-      const rewritten = await dropNdjsonGzipRecords(body, (chat) => {
-        const erased = erases(chat);
-        if (erased) byRun.set(String(chat['_run_id']), (byRun.get(String(chat['_run_id'])) ?? 0) + 1);
-        return erased;
-      });
-      if (rewritten.dropped === 0) return;
-      if (record && key.startsWith(CHATS_PREFIX)) await recordRemoved(key, byRun, record.hash);
-      if (!dryRun) {
-        if (rewritten.body) await sink.put(key, rewritten.body, 'ndjson-gzip');
-        else await sink.delete([key]);
+      let dropped: number;
+      if (dryRun || !canSwap(sink)) {
+        const body = await sink.get(key);
+        dropped = body ? (await dropNdjsonGzipRecords(body, erases)).dropped : 0;
+      } else {
+        const hash = record?.hash;
+        ({ dropped } = await rewriteWithout(sink, key, erases, async ({ byRun }) => {
+          // Before the file changes, so an interrupted erase never leaves removed chats unaccounted for.
+          if (hash) await recordErasedFromFile(sink, key, byRun, hash, now);
+        }));
       }
-      result.chats += rewritten.dropped;
+      if (dropped === 0) return;
+      result.chats += dropped;
       result.files.push(key);
     });
-  }
-
-  /** Before the file changes, so an interrupted erase never leaves removed chats unaccounted for. */
-  async function recordRemoved(key: string, byRun: ReadonlyMap<string, number>, erasure: string): Promise<void> {
-    const day = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
-    if (!day) return;
-    for (const [runId, chats] of byRun) {
-      const row: DroppedChatsRow = { runId, day, attempt: null, unit: key, chats, recordedAt: now().toISOString() };
-      await sink.put(droppedByEraseKey(runId, day, erasure, key), Buffer.from(JSON.stringify(row)), 'json');
-    }
   }
 
   // After the rewrites: the versions they just made noncurrent are among those read here.
@@ -171,13 +173,4 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
     await writeErasureRecord(sink, record);
   }
   return result;
-}
-
-/** The conversation a row stores: a chats row's `id` (v3.6: the thread id), a raw v3.6 entry's `thread.id`. */
-function conversationId(record: Record<string, unknown>): string | undefined {
-  const thread = record['thread'];
-  if (typeof thread === 'object' && thread !== null && typeof (thread as { id?: unknown }).id === 'string') {
-    return (thread as { id: string }).id;
-  }
-  return typeof record['id'] === 'string' ? record['id'] : undefined;
 }

@@ -18,6 +18,11 @@ export class ErasedVisitors {
     return this.erased?.hashes.size ?? 0;
   }
 
+  /** The salted hashes of the erased identifiers. */
+  hashes(): string[] {
+    return [...(this.erased?.hashes ?? [])].sort();
+  }
+
   isErased(record: unknown): boolean {
     const erased = this.erased;
     if (!erased) return false;

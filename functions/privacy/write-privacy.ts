@@ -1,5 +1,6 @@
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { ErasedVisitors } from './erased-visitors.ts';
+import { ErasureRaceGuard } from './erasure-race-guard.ts';
 import { type Redaction, type RedactionConfig, redaction } from './redaction.ts';
 
 /**
@@ -33,4 +34,36 @@ export function writePrivacy(erased: ErasedVisitors, rules: Redaction): WritePri
     },
     redact: (record) => rules.redact(record),
   };
+}
+
+/** One task's writes: the privacy hook, the sink to write through, and `settle` to run after its last write. */
+export interface TaskWrites {
+  privacy: WritePrivacy;
+  sink: LakeSink;
+  /** Removes chats of visitors erased while the task ran from the files it wrote (erasure-race-guard.ts). */
+  settle(): Promise<number>;
+}
+
+/** Per task: an erasure recorded before the task starts applies to its writes, one recorded while it runs to `settle`. */
+export async function loadTaskWrites(
+  sink: LakeSink,
+  config: RedactionConfig | undefined,
+  now?: () => Date,
+): Promise<TaskWrites> {
+  const erased = await ErasedVisitors.load(sink);
+  const guard = new ErasureRaceGuard(sink, erased, now);
+  return { privacy: writePrivacy(erased, redaction(config)), sink: guard.sink, settle: () => guard.settle() };
+}
+
+/** Runs a task's work, then `settle`, also when the work failed (its first writes may have landed). */
+export async function settledAfter<T>(work: () => Promise<T>, settle: () => Promise<unknown>): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    await settle().catch(() => undefined);
+    throw error;
+  }
+  await settle();
+  return result;
 }

@@ -132,9 +132,10 @@ describe('erase a visitor from a local lake', () => {
     const abort = new AbortController();
     const sink = new LocalFileSink(lake);
     const stopAfterFirstRewrite: LocalFileSink = Object.assign(Object.create(sink), {
-      put: async (key: string, body: Uint8Array) => {
-        await sink.put(key, body);
+      replaceIfUnchanged: async (key: string, version: string, body: Uint8Array | undefined) => {
+        const swapped = await sink.replaceIfUnchanged(key, version, body);
         if (key.startsWith('chats/')) abort.abort();
+        return swapped;
       },
     });
     const first = await eraseVisitor({ sink: stopAfterFirstRewrite, target, concurrency: 1, signal: abort.signal });

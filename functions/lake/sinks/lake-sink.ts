@@ -15,11 +15,34 @@ export interface LakeSink {
    * newer attempt's file is there. Sinks that cannot do this leave it out; the queued path needs it.
    */
   putUnlessSuperseded?(key: string, body: Uint8Array, contentType: ObjectContentType, writer: Writer): Promise<boolean>;
+  /**
+   * The object and its version (S3: the ETag; folder: the file's inode, size and mtime), for
+   * replaceIfUnchanged. Sinks that cannot compare-and-swap leave both out; erase needs them.
+   */
+  getVersioned?(key: string): Promise<VersionedObject | undefined>;
+  /**
+   * Replaces `key` by `body` (or deletes it when `body` is undefined) only if it is still at
+   * `version`, as one compare-and-swap (S3: PutObject or DeleteObject with If-Match); false when
+   * another writer changed or deleted it since it was read.
+   */
+  replaceIfUnchanged?(
+    key: string,
+    version: string,
+    body: Uint8Array | undefined,
+    contentType: ObjectContentType,
+  ): Promise<boolean>;
+  /** Folder lakes: deletes what crashed writers left under the prefixes (`*.partial`, stale locks); the keys removed. */
+  removeLeftovers?(prefixes: readonly string[]): Promise<string[]>;
   /** Human-readable location for logs, e.g. `s3://bucket/prefix` or a folder path. */
   readonly location: string;
 }
 
 export type ObjectContentType = 'ndjson-gzip' | 'json';
+
+export interface VersionedObject {
+  body: Uint8Array;
+  version: string;
+}
 
 /** Who writes a chat file: one pass (attempt) of one run over the file's day. */
 export interface Writer {

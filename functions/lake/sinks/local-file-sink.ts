@@ -1,14 +1,36 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import { isSupersededBy, type LakeSink, type ObjectContentType, type Writer } from './lake-sink.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  isSupersededBy,
+  type LakeSink,
+  type ObjectContentType,
+  type VersionedObject,
+  type Writer,
+} from './lake-sink.ts';
 
 const PARTIAL_SUFFIX = '.partial';
+const LOCK_SUFFIX = '.lock';
+const BROKEN_LOCK_SUFFIX = '.stale-lock';
+/** `<file>.<pid>-<random>.partial`: the pid says whether the writer may still rename it into place. */
+const PARTIAL_NAME = /\.(\d+)-[0-9a-f]+\.partial$/;
+/** A lock covers one stat and one rename: one this old is left by a killed process (or a reused pid). */
+const STALE_LOCK_MS = 30_000;
+/** A partial of an older build (no pid in its name) this old is a crash leftover. */
+const STALE_PARTIAL_MS = 3_600_000;
+const LOCK_WAIT_MS = 60_000;
 
 /**
- * Writes lake files into a folder. Each file is written under a temporary name in
- * the same folder and renamed into place, so a crash or Ctrl-C leaves at most a
- * `*.partial` file that no reader globbing `*.json.gz` ever picks up.
+ * Writes lake files into a folder. Each file is written under a temporary name in the same folder
+ * and renamed into place, so a crash or Ctrl-C leaves at most a `*.partial` file that no reader
+ * globbing `*.json.gz` ever picks up (removeLeftovers deletes those of dead processes).
+ *
+ * Every change of a file (put, delete, replaceIfUnchanged) holds `<file>.lock` (created
+ * exclusively, naming its process) for the stat and rename, so a conditional replace is a
+ * compare-and-swap across processes too: two erases, or an erase and an archive run, on one
+ * folder never undo each other's change. A lock of a dead process, or older than 30 s, is broken.
  */
 export class LocalFileSink implements LakeSink {
   readonly location: string;
@@ -20,14 +42,11 @@ export class LocalFileSink implements LakeSink {
   // A file has no content type: the extension says it all.
   async put(key: string, body: Uint8Array, _contentType?: ObjectContentType): Promise<void> {
     const path = this.pathOf(key);
-    await mkdir(dirname(path), { recursive: true });
-    const partial = `${path}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
+    const partial = await writePartial(path, body);
     try {
-      await writeFile(partial, body);
-      await rename(partial, path);
-    } catch (error) {
+      await withFileLock(path, () => rename(partial, path));
+    } finally {
       await rm(partial, { force: true });
-      throw error;
     }
   }
 
@@ -73,16 +92,78 @@ export class LocalFileSink implements LakeSink {
   private readonly keyLocks = new Map<string, Promise<unknown>>();
 
   async get(key: string): Promise<Uint8Array | undefined> {
+    return (await this.getVersioned(key))?.body;
+  }
+
+  /** The file's bytes and version (inode, size, mtime of the open file: a rename-in makes a new one). */
+  async getVersioned(key: string): Promise<VersionedObject | undefined> {
+    let handle;
     try {
-      return await readFile(this.pathOf(key));
+      handle = await open(this.pathOf(key), 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
+    }
+    try {
+      const info = await handle.stat({ bigint: true });
+      return { body: await handle.readFile(), version: versionOf(info) };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async replaceIfUnchanged(
+    key: string,
+    version: string,
+    body: Uint8Array | undefined,
+    _contentType?: ObjectContentType,
+  ): Promise<boolean> {
+    const path = this.pathOf(key);
+    const partial = body ? await writePartial(path, body) : undefined;
+    try {
+      return await withFileLock(path, async () => {
+        if ((await currentVersion(path)) !== version) return false;
+        if (partial) await rename(partial, path);
+        else await rm(path, { force: true });
+        return true;
+      });
+    } finally {
+      if (partial) await rm(partial, { force: true });
     }
   }
 
   async list(prefix: string): Promise<string[]> {
     const folder = prefix.endsWith('/') ? prefix : prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    return (await this.filesUnder(folder)).filter((key) => !isWorkFile(key) && key.startsWith(prefix)).sort();
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    await Promise.all(
+      keys.map((key) => {
+        const path = this.pathOf(key);
+        return withFileLock(path, () => rm(path, { force: true }));
+      }),
+    );
+  }
+
+  /**
+   * Deletes what crashed writers left under the prefixes: `*.partial` files of processes that are
+   * gone (a partial may hold whole chats, so erase and prune must not leave them) and broken locks.
+   * A live process's partial is its write in flight and stays. Returns the keys removed.
+   */
+  async removeLeftovers(prefixes: readonly string[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (const prefix of prefixes) {
+      for (const key of await this.filesUnder(prefix)) {
+        if (!isWorkFile(key) || !(await isLeftover(this.pathOf(key)))) continue;
+        await rm(this.pathOf(key), { force: true });
+        removed.push(key);
+      }
+    }
+    return removed.sort();
+  }
+
+  private async filesUnder(folder: string): Promise<string[]> {
     let entries;
     try {
       entries = await readdir(this.pathOf(folder || '.'), { recursive: true, withFileTypes: true });
@@ -91,19 +172,13 @@ export class LocalFileSink implements LakeSink {
       throw error;
     }
     return entries
-      .filter((entry) => entry.isFile() && !entry.name.endsWith(PARTIAL_SUFFIX))
+      .filter((entry) => entry.isFile())
       .map((entry) =>
         join(entry.parentPath, entry.name)
           .slice(this.location.length + 1)
           .split(sep)
           .join('/'),
-      )
-      .filter((key) => key.startsWith(prefix))
-      .sort();
-  }
-
-  async delete(keys: readonly string[]): Promise<void> {
-    await Promise.all(keys.map((key) => rm(this.pathOf(key), { force: true })));
+      );
   }
 
   private pathOf(key: string): string {
@@ -113,4 +188,116 @@ export class LocalFileSink implements LakeSink {
     }
     return path;
   }
+}
+
+const isWorkFile = (key: string) =>
+  key.endsWith(PARTIAL_SUFFIX) || key.endsWith(LOCK_SUFFIX) || key.endsWith(BROKEN_LOCK_SUFFIX);
+
+const versionOf = (info: { ino: bigint; size: bigint; mtimeNs: bigint }) => `${info.ino}:${info.size}:${info.mtimeNs}`;
+
+async function currentVersion(path: string): Promise<string | undefined> {
+  try {
+    return versionOf(await stat(path, { bigint: true }));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function writePartial(path: string, body: Uint8Array): Promise<string> {
+  await mkdir(dirname(path), { recursive: true });
+  const partial = `${path}.${process.pid}-${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
+  try {
+    await writeFile(partial, body);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+  return partial;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function isLeftover(path: string): Promise<boolean> {
+  if (path.endsWith(BROKEN_LOCK_SUFFIX)) return true;
+  if (path.endsWith(LOCK_SUFFIX)) return isStaleLock(path, await readLock(path));
+  const pid = PARTIAL_NAME.exec(path)?.[1];
+  if (pid !== undefined) return !isAlive(Number(pid));
+  const info = await stat(path).catch(() => undefined);
+  return info !== undefined && Date.now() - info.mtimeMs > STALE_PARTIAL_MS;
+}
+
+async function readLock(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** `<pid> <host> <random> <ms since epoch>`: stale when its process is gone (same host) or it is old. */
+async function isStaleLock(path: string, holder: string | undefined): Promise<boolean> {
+  if (holder === undefined) return false;
+  const [pid, host, , at] = holder.split(' ');
+  if (Date.now() - Number(at) > STALE_LOCK_MS) return true;
+  const info = await stat(path).catch(() => undefined);
+  if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) return true;
+  return host === hostname() && !isAlive(Number(pid));
+}
+
+/** Runs `change` holding `<path>.lock`. */
+async function withFileLock<T>(path: string, change: () => Promise<T>): Promise<T> {
+  const lock = `${path}${LOCK_SUFFIX}`;
+  const token = `${process.pid} ${hostname()} ${randomBytes(6).toString('hex')} ${Date.now()}`;
+  const started = Date.now();
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      await writeFile(lock, token, { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        await mkdir(dirname(path), { recursive: true });
+        continue;
+      }
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = await readLock(lock);
+    if (await isStaleLock(lock, holder)) {
+      await breakLock(lock, holder!);
+      continue;
+    }
+    if (Date.now() - started > LOCK_WAIT_MS) {
+      throw new Error(`lake file ${path} stayed locked by another process for ${LOCK_WAIT_MS / 1000} s (${lock})`);
+    }
+    await sleep(wait);
+  }
+  try {
+    return await change();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+/**
+ * Moves a stale lock aside, atomically. Another process may have broken it and taken a new lock in
+ * between: if what was moved is not the stale holder, it goes back (unless a third took the name).
+ */
+async function breakLock(lock: string, staleHolder: string): Promise<void> {
+  const aside = `${lock}.${randomBytes(6).toString('hex')}${BROKEN_LOCK_SUFFIX}`;
+  try {
+    await rename(lock, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if ((await readLock(aside)) !== staleHolder) await link(aside, lock).catch(() => undefined);
+  await rm(aside, { force: true });
 }

@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -7,7 +8,13 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { isSupersededBy, type LakeSink, type ObjectContentType, type Writer } from './lake-sink.ts';
+import {
+  isSupersededBy,
+  type LakeSink,
+  type ObjectContentType,
+  type VersionedObject,
+  type Writer,
+} from './lake-sink.ts';
 import { deleteInBatches, keyPrefix } from './s3-objects.ts';
 
 /** Object metadata naming the writer (x-amz-meta-archiver-run, x-amz-meta-archiver-attempt). */
@@ -24,8 +31,15 @@ const CONTENT_HEADERS: Record<ObjectContentType, { ContentType: string }> = {
 
 const httpStatus = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 
-/** A conditional write lost: the object changed (412) or another conditional write to it was in flight (409). */
-const isConditionFailed = (error: unknown) => httpStatus(error) === 412 || httpStatus(error) === 409;
+/**
+ * A conditional write or delete lost (S3 user guide, conditional writes and deletes): the object
+ * changed (412 PreconditionFailed), another conditional request on it was in flight (409
+ * ConditionalRequestConflict), or, with If-Match, it no longer exists (404 NoSuchKey).
+ */
+const isConditionFailed = (error: unknown) =>
+  httpStatus(error) === 412 ||
+  httpStatus(error) === 409 ||
+  (httpStatus(error) === 404 && (error as { name?: string }).name === 'NoSuchKey');
 
 /**
  * Writes lake files to S3. A PutObject is atomic, so readers never see partial
@@ -79,6 +93,35 @@ export class S3Sink implements LakeSink {
       }
     }
     throw new Error(`S3 object ${key} kept changing under concurrent writers (${CAS_TRIES} tries)`);
+  }
+
+  async getVersioned(key: string): Promise<VersionedObject | undefined> {
+    try {
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const body = object.Body ? await object.Body.transformToByteArray() : new Uint8Array();
+      return { body, version: object.ETag ?? '' };
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  /** PutObject or DeleteObject with `If-Match: <ETag>` (a delete needs s3:GetObject besides s3:DeleteObject). */
+  async replaceIfUnchanged(
+    key: string,
+    version: string,
+    body: Uint8Array | undefined,
+    contentType: ObjectContentType,
+  ): Promise<boolean> {
+    try {
+      if (body) await this.putObject(key, body, contentType, { IfMatch: version });
+      else
+        await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, IfMatch: version }));
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
   }
 
   /** One PutObject of `key`, with the write's conditions or metadata. */
