@@ -16,7 +16,7 @@ import { startV36Simulator } from '#simulator/v36-simulator.ts';
 const USAGE = `Usage: simulator [--port N] [--host H] [--seed N] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
                  [--latency-ms N] [--chats-per-day N] [--login EMAIL] [--pat PAT] [--api-key KEY]
                  [--bearer-token TOKEN] [--region dal|fra] [--deprecation YYYY-MM-DD] [--source v2|v3.6]
-                 [--time-zone ZONE]`;
+                 [--time-zone ZONE] [--retention-months N]`;
 
 function fail(msg: string): never {
   console.error(`simulator: ${msg}\n${USAGE}`);
@@ -49,6 +49,7 @@ try {
       'deprecation',
       'source',
       'time-zone',
+      'retention-months',
     ),
     help: { type: 'boolean', short: 'h' },
   });
@@ -76,6 +77,8 @@ const seed = intFlag('seed', args.seed);
 const port = intFlag('port', args.port);
 const latencyMs = intFlag('latency-ms', args['latency-ms']);
 const chatsPerDay = intFlag('chats-per-day', args['chats-per-day']);
+// The license's archives_retention (months): older chats are not served, list_license_properties tells it.
+const retentionMonths = intFlag('retention-months', args['retention-months'], 1);
 
 if (args.source !== undefined && args.source !== 'v2' && args.source !== 'v3.6') fail('--source must be v2 or v3.6');
 const timeZone = args['time-zone'];
@@ -90,6 +93,7 @@ const common = {
   ...(chatsPerDay !== undefined ? { chatsPerDay } : {}),
   ...(args.host !== undefined ? { host: args.host } : {}),
   ...(timeZone !== undefined ? { timeZone } : {}),
+  ...(retentionMonths !== undefined ? { retention: { months: retentionMonths } } : {}),
 };
 
 /** Closes the simulator on Ctrl-C or SIGTERM and prints what it served. */
@@ -117,6 +121,7 @@ if (args.source === 'v3.6') {
   console.log(`  PAT:      LIVECHAT_ACCOUNT_ID=${v36.accountId} LIVECHAT_PAT=${v36.token}`);
   console.log(`  bearer:   LIVECHAT_BEARER_TOKEN=${v36.bearerToken}`);
   console.log(`  archive:  npm run archive -- --source v3.6 --from ${from} --to ${to} --api-url ${v36.url}`);
+  console.log(`  doctor:   npm run doctor -- --source v3.6 --api-url ${v36.url}`);
   console.log('Press Ctrl-C to stop.');
   stopOnSignal(v36);
   await new Promise(() => {});
@@ -138,6 +143,8 @@ console.log(`  URL:      ${sim.url}/chats`);
 console.log(`  PAT:      LIVECHAT_LOGIN=${sim.login} LIVECHAT_PAT=${sim.pat}`);
 console.log(`  bearer:   LIVECHAT_BEARER_TOKEN=${sim.bearerToken}`);
 console.log(`  legacy:   LIVECHAT_LOGIN=${sim.login} LIVECHAT_API_KEY=${sim.apiKey}`);
+console.log(`  account:  LIVECHAT_ACCOUNT_ID=${sim.accountId} (with the PAT: the license's retention, for doctor)`);
+console.log(`  doctor:   npm run doctor -- --api-url ${sim.url}`);
 if (args.region !== undefined) console.log(`  region:   ${args.region} (archive with --region ${args.region})`);
 console.log(`  data:     ${total} chats, ${from} .. ${to} (seed ${seed ?? 42})`);
 console.log(

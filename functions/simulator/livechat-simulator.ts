@@ -6,9 +6,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { canonicalTimeZone, localDay, localDayBounds } from '#shared/time-zone.ts';
 import { driftSchedule, type FaultDecision, htmlErrorPage, truncateJson } from './faults.ts';
+import { LICENSE_PROPERTIES_PATH, replyLicenseProperties, retentionCutoffTs } from './license-retention.ts';
 import { bump, type SharedSimulatorOptions, type SharedSimulatorStats, setUpSimulator } from './simulator-setup.ts';
 import type { ChatFilters, DriftPosition } from './store.ts';
 import { type Chat, isValidDay } from './synthetic-chats.ts';
+import { DEFAULT_ACCOUNT_ID } from './v36-simulator.ts';
 
 export type { FaultOptions } from './faults.ts';
 export type { Chat } from './synthetic-chats.ts';
@@ -18,6 +20,11 @@ export interface SimulatorOptions extends SharedSimulatorOptions {
   login?: string;
   /** Personal Access Token, Basic base64(login:pat). Default 'demo-pat'. */
   pat?: string;
+  /**
+   * Account ID: the Basic-auth user name of a PAT on the v3 APIs (here Configuration API
+   * `list_license_properties`, which tells the license's retention). Default: the v3.6 simulator's.
+   */
+  accountId?: string;
   /** Legacy API key, sent like a PAT. Default 'demo-api-key'. */
   apiKey?: string;
   /** OAuth access token (or any bearer token), `Authorization: Bearer <token>`. Default 'demo-bearer-token'. */
@@ -58,6 +65,7 @@ export interface RunningSimulator {
   pat: string;
   apiKey: string;
   bearerToken: string;
+  accountId: string;
   /** A PAT credential for the archiver's v2 client: `{ kind: 'pat', login, pat }`. */
   credentials: { kind: 'pat'; login: string; pat: string };
   /** The chats that started on `day` in `timeZone` (default: the account's zone), newest first. */
@@ -185,6 +193,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const pat = options.pat ?? DEFAULT_PAT;
   const bearerToken = options.bearerToken ?? DEFAULT_BEARER_TOKEN;
   const accepted = { login, secrets: [pat, apiKey], bearerToken };
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
+  // The v3 APIs take a PAT with the account ID as its user name (and no legacy API key).
+  const acceptedV3 = { login: accountId, secrets: [pat], bearerToken };
   const region = options.region ?? 'dal';
   const { store, faultOpts, faults, latencyMs, stats, later, reply, listen } = setUpSimulator<
     Omit<SimulatorStats, keyof SharedSimulatorStats>
@@ -216,8 +227,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   };
 
   const withExtraFields = options.extraFields ? (chat: Chat) => mergeFields(chat, options.extraFields!) : undefined;
+  // Chats older than the license's retention are not served: v2 documents no error for them.
+  const cutoffTs = retentionCutoffTs(options, store.timeZone);
   const pageBody = (req: ParsedRequest, empty: boolean): string => {
-    const matching = store.query(req.filters);
+    const fromTs = Math.max(req.filters.fromTs ?? 0, cutoffTs ?? 0);
+    const matching = store.query({ ...req.filters, ...(fromTs > 0 ? { fromTs } : {}) });
     const total = matching.length;
     // The docs: "the results are limited to the latest 25000 records ... exactly 1000 pages".
     const pages = Math.min(Math.ceil(total / PAGE_SIZE), MAX_PAGES);
@@ -270,10 +284,26 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     }
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  /** Configuration API v3.6 `list_license_properties`, on the same host as the v2 API. */
+  const handleLicenseProperties = (req: IncomingMessage, res: ServerResponse, body: string): void => {
+    if (req.method !== 'POST')
+      return sendJson(res, 405, { error: { type: 'validation', message: 'Method not allowed' } });
+    if (!checkAuth(req.headers.authorization, acceptedV3)) {
+      return sendJson(res, 401, { error: { type: 'authentication', message: 'Invalid access token' } });
+    }
+    if ((req.headers['x-region'] ?? 'dal') !== region) {
+      return sendJson(res, options.misdirectedStatus ?? 421, {
+        error: { type: 'misdirected_request', message: 'Wrong region', data: { region } },
+      });
+    }
+    replyLicenseProperties(options, body, res, send);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     stats.requests++;
     if (req.headers.authorization !== undefined) stats.authHeadersSeen++;
     const url = new URL(req.url ?? '/', 'http://simulator.local');
+    if (url.pathname === LICENSE_PROPERTIES_PATH) return handleLicenseProperties(req, res, body);
     if (url.pathname !== '/chats' && url.pathname !== '/chats/') {
       return sendJson(res, 404, { error: 'Not found' });
     }
@@ -318,11 +348,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   };
 
   const server = createServer((req, res) => {
-    try {
-      handle(req, res);
-    } catch (e) {
-      sendJson(res, 500, { error: `Simulator bug: ${e instanceof Error ? e.message : String(e)}` });
-    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        handle(req, res, Buffer.concat(chunks).toString('utf8'));
+      } catch (e) {
+        sendJson(res, 500, { error: `Simulator bug: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    });
   });
   const host = await listen(server);
 
@@ -333,6 +367,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     pat,
     apiKey,
     bearerToken,
+    accountId,
     credentials: { kind: 'pat', login, pat },
     chats: (day, timeZone) => structuredClone(store.chatsOfDay(day, timeZone)),
     allChats: () => structuredClone(store.all()),

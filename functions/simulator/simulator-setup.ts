@@ -6,10 +6,11 @@
 import type { Server } from 'node:http';
 import { FaultEngine, type FaultOptions } from './faults.ts';
 import { type HostedServer, hostServer, type Reply, replyAfter } from './http-host.ts';
+import type { LicenseOptions } from './license-retention.ts';
 import { ChatStore } from './store.ts';
 import { isValidDay } from './synthetic-chats.ts';
 
-export interface SharedSimulatorOptions {
+export interface SharedSimulatorOptions extends LicenseOptions {
   seed?: number; // default 42
   from: string; // YYYY-MM-DD inclusive: days that have chats
   to: string;

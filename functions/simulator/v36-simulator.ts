@@ -13,6 +13,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { localDay } from '#shared/time-zone.ts';
 import { driftSchedule, type FaultDecision, htmlErrorPage, requestCoversDay, truncateJson } from './faults.ts';
+import { LICENSE_PROPERTIES_PATH, replyLicenseProperties, retentionCutoffTs } from './license-retention.ts';
 import { bump, type SharedSimulatorOptions, type SharedSimulatorStats, setUpSimulator } from './simulator-setup.ts';
 import type { ChatFilters, DriftPosition } from './store.ts';
 import type { Chat } from './synthetic-chats.ts';
@@ -170,8 +171,11 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     dateFrom: localDay(Math.max(0, q.fromTs) * 1000, store.timeZone),
     dateTo: localDay(Math.min(q.toTs, 253402300799) * 1000, store.timeZone),
   });
+  // Chats older than the license's retention are not served (or refused: `limit_reached`).
+  const cutoffTs = retentionCutoffTs(options, store.timeZone);
   const matching = (q: Query): Chat[] => {
-    const list = store.query({ ...q.filters, fromTs: q.fromTs, toTs: q.toTs });
+    const fromTs = cutoffTs === undefined ? q.fromTs : Math.max(q.fromTs, cutoffTs);
+    const list = store.query({ ...q.filters, fromTs, toTs: q.toTs });
     list.sort((a, b) => a.started_timestamp - b.started_timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return q.asc ? list : list.reverse();
   };
@@ -250,13 +254,15 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string) => {
     stats.requests++;
     const url = new URL(req.url ?? '/', 'http://simulator.local');
-    if (url.pathname !== PATH) return sendError(res, 404, 'not_found', 'Not found');
+    if (url.pathname !== PATH && url.pathname !== LICENSE_PROPERTIES_PATH)
+      return sendError(res, 404, 'not_found', 'Not found');
     if (req.method !== 'POST') return sendError(res, 405, 'validation', 'Method not allowed');
     if (!checkAuth(req.headers.authorization, creds))
       return sendError(res, 401, 'authentication', 'Invalid access token');
     if (options.region !== undefined && req.headers['x-region'] !== options.region) {
       return sendError(res, 421, 'misdirected_request', `Wrong region, use ${options.region}`);
     }
+    if (url.pathname === LICENSE_PROPERTIES_PATH) return replyLicenseProperties(options, raw, res, send);
     if (faults.rateLimited()) {
       bump(stats.faultsInjected, 'rateLimit');
       return sendError(res, 429, 'too_many_requests', 'Too many requests', { 'Retry-After': '1' });
@@ -290,6 +296,15 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
         }
       } else {
         cursor = { q: parseQuery(body), offset: 0, page: 1 };
+        if (
+          options.retention?.beyond === 'limit_reached' &&
+          cutoffTs !== undefined &&
+          cursor.q.fromTs > 0 &&
+          cursor.q.fromTs < cutoffTs
+        ) {
+          bump(stats.faultsInjected, 'limitReached');
+          throw new ApiError(400, 'limit_reached', 'Limit reached');
+        }
       }
     } catch (error) {
       if (error instanceof ApiError) return sendError(res, error.status, error.type, error.message);
