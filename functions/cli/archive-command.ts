@@ -10,11 +10,12 @@ import { InvalidInputError, LivechatError } from '#shared/errors.ts';
 import { lifecycleWarning } from '#sources/api-lifecycle.ts';
 import type { ArchiveSource } from '#sources/archive-source.ts';
 import type { RetryingApiTuning } from '#sources/retrying-api.ts';
-import { createLivechatClient, type V2Credentials } from '#sources/v2/livechat-client.ts';
+import { createLivechatClient } from '#sources/v2/livechat-client.ts';
 import { v2Source } from '#sources/v2/v2-source.ts';
-import { createArchivesClient, type V36Credentials } from '#sources/v36/list-archives-client.ts';
+import { createArchivesClient } from '#sources/v36/list-archives-client.ts';
 import { v36Source } from '#sources/v36/v36-source.ts';
 import { type ArchiveArgs, type ArchiveDestination, parseArchiveArgs, USAGE } from './archive-args.ts';
+import { type Credentials, credentialsFrom } from './env-credentials.ts';
 import { createProgressReporter } from './progress-reporter.ts';
 import { argsOrUsage } from './run-command.ts';
 
@@ -96,33 +97,6 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
   io.stdout.write(formatSummary(manifest));
   if (io.signal?.aborted) return EXIT.interrupted;
   return manifest.complete ? EXIT.ok : EXIT.incomplete;
-}
-
-type Credentials = { kind: 'v2'; credentials: V2Credentials } | { kind: 'v3.6'; credentials: V36Credentials };
-
-/** v2 credentials from the environment, in order of preference: bearer token, PAT, legacy API key. */
-function v2CredentialsFrom(env: NodeJS.ProcessEnv): V2Credentials | undefined {
-  const { LIVECHAT_BEARER_TOKEN: token, LIVECHAT_LOGIN: login, LIVECHAT_PAT: pat, LIVECHAT_API_KEY: apiKey } = env;
-  if (token) return { kind: 'bearer', token };
-  if (login && pat) return { kind: 'pat', login, pat };
-  if (login && apiKey) return { kind: 'api-key', login, apiKey };
-  return undefined;
-}
-
-/** The source's credentials from the environment, or the one-line problem. */
-function credentialsFrom(args: ArchiveArgs, env: NodeJS.ProcessEnv): Credentials | string {
-  if (args.source === 'v2') {
-    const credentials = v2CredentialsFrom(env);
-    return credentials
-      ? { kind: 'v2', credentials }
-      : 'set LIVECHAT_LOGIN (agent e-mail) and LIVECHAT_PAT (Personal Access Token, scope archives_read), or LIVECHAT_BEARER_TOKEN, in the environment';
-  }
-  const accountId = env.LIVECHAT_ACCOUNT_ID;
-  const token = env.LIVECHAT_PAT;
-  const bearer = env.LIVECHAT_BEARER_TOKEN;
-  if (accountId && token) return { kind: 'v3.6', credentials: { kind: 'pat', accountId, token } };
-  if (bearer) return { kind: 'v3.6', credentials: { kind: 'bearer', token: bearer } };
-  return 'for --source v3.6 set LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT, or LIVECHAT_BEARER_TOKEN, in the environment';
 }
 
 type SourceHooks = Pick<RetryingApiTuning, 'onRetry' | 'onLifecycle'>;

@@ -30,3 +30,25 @@ export function integerFlag(flag: string, text: string, min: number, max: number
 export function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error';
 }
+
+/** `--flag` as an http(s) URL without trailing slashes, or one InvalidInputError line naming the flag. */
+export function urlFlag(flag: string, text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new InvalidInputError(`--${flag} must be an http(s) URL, got "${text}"`);
+  }
+  return text.replace(/\/+$/, '');
+}
+
+/** `--region`: a data centre such as dal or fra (the `X-Region` header). */
+export function regionFlag(text: string): string {
+  if (!/^[a-z]{2,10}$/.test(text)) {
+    throw new InvalidInputError(`--region must be a data centre such as dal or fra, got "${text}"`);
+  }
+  return text;
+}

@@ -1,0 +1,67 @@
+import { isRealDay } from '#shared/day-range.ts';
+import { InvalidInputError } from '#shared/errors.ts';
+import { timeZoneOrThrow } from '#shared/time-zone.ts';
+import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
+import { SOURCES, type Source } from './archive-args.ts';
+import { type LakeDestination, parseLakeDestination } from './lake-destination.ts';
+import { integerFlag, parseFlags, regionFlag, stringFlags, urlFlag } from './parse-flags.ts';
+
+export const DOCTOR_USAGE = `usage: npm run doctor -- [--source v2|v3.6] [--region dal|fra] [--api-url URL] [--time-zone ZONE]
+         [--out DIR | --bucket NAME [--prefix P]] [--from YYYY-MM-DD] [--lookback-days N] [--busy-day-threshold N]
+Checks a LiveChat account before the first night, writing nothing; one line per check (ok / warning / failed).
+  --out / --bucket        the lake a run would write: read only (its recorded time zone vs --time-zone)
+  --from                  the first day of a planned backfill, checked against the license's retention
+  --lookback-days N       days each night archives again (cdk.json lookbackDays, default 3)
+  --busy-day-threshold N  v3.6: chats above which a day is cut into hourly slices (default 2000)
+exit codes: 0 the account can be archived (warnings allowed), 1 a check failed, 2 bad arguments,
+  3 LiveChat refused the credentials
+credentials (environment), as for archive: v2: LIVECHAT_BEARER_TOKEN, or LIVECHAT_LOGIN (agent e-mail) and
+  LIVECHAT_PAT (scope archives_read); v3.6: LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT (scope chats--all:ro), or
+  LIVECHAT_BEARER_TOKEN. LIVECHAT_ACCOUNT_ID also lets a v2 PAT read the license's retention.`;
+
+export interface DoctorArgs {
+  source: Source;
+  region?: string;
+  apiUrl: string;
+  timeZone: string;
+  lake?: LakeDestination;
+  backfillFrom?: string;
+  lookbackDays: number;
+  busyDayThreshold: number;
+}
+
+/** Parses `npm run doctor` arguments; any problem is one InvalidInputError line. `help` for --help / -h. */
+export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | 'help' {
+  const values = parseFlags(argv, {
+    ...stringFlags(
+      'source',
+      'region',
+      'api-url',
+      'time-zone',
+      'out',
+      'bucket',
+      'prefix',
+      'from',
+      'lookback-days',
+      'busy-day-threshold',
+    ),
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) return 'help';
+  const source = (values.source ?? 'v2') as Source;
+  if (!SOURCES.includes(source)) throw new InvalidInputError(`--source must be v2 or v3.6, got "${values.source}"`);
+  if (values.from !== undefined && !isRealDay(values.from)) {
+    throw new InvalidInputError(`--from must be a date as YYYY-MM-DD, got "${values.from}"`);
+  }
+  const hasLake = values.out !== undefined || values.bucket !== undefined || values.prefix !== undefined;
+  return {
+    source,
+    ...(values.region !== undefined ? { region: regionFlag(values.region) } : {}),
+    apiUrl: urlFlag('api-url', values['api-url'] ?? DEFAULT_API_URL),
+    timeZone: timeZoneOrThrow(values['time-zone'] ?? 'UTC', '--time-zone'),
+    ...(hasLake ? { lake: parseLakeDestination(values) } : {}),
+    ...(values.from !== undefined ? { backfillFrom: values.from } : {}),
+    lookbackDays: integerFlag('lookback-days', values['lookback-days'] ?? '3', 0, 60),
+    busyDayThreshold: integerFlag('busy-day-threshold', values['busy-day-threshold'] ?? '2000', 1, 1_000_000),
+  };
+}
