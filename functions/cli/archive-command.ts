@@ -15,6 +15,7 @@ import { v2Source } from '#sources/v2/v2-source.ts';
 import { createArchivesClient } from '#sources/v36/list-archives-client.ts';
 import { v36Source } from '#sources/v36/v36-source.ts';
 import { type ArchiveArgs, type ArchiveDestination, parseArchiveArgs, USAGE } from './archive-args.ts';
+import { beyondRetention } from './archive-retention.ts';
 import { type Credentials, credentialsFrom } from './env-credentials.ts';
 import { createProgressReporter } from './progress-reporter.ts';
 import { argsOrUsage } from './run-command.ts';
@@ -40,6 +41,11 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
   const credentials = credentialsFrom(args, io.env);
   if (typeof credentials === 'string') {
     io.stderr.write(`error: ${credentials}\n`);
+    return EXIT.usage;
+  }
+  const tooOld = await beyondRetention(args, credentials, io.clientOverrides);
+  if (tooOld) {
+    io.stderr.write(`error: ${tooOld}\n`);
     return EXIT.usage;
   }
 

@@ -33,14 +33,7 @@ export async function doctorCommand(argv: readonly string[], io: DoctorCommandIo
   }
   io.stderr.write(`doctor: ${describe(args)}\n`);
   const report = await runDoctor({
-    credentials:
-      credentials.kind === 'v2'
-        ? {
-            source: 'v2',
-            credentials: credentials.credentials,
-            ...(credentials.accountId ? { accountId: credentials.accountId } : {}),
-          }
-        : { source: 'v3.6', credentials: credentials.credentials },
+    credentials,
     apiUrl: args.apiUrl,
     ...(args.region ? { region: args.region } : {}),
     timeZone: args.timeZone,

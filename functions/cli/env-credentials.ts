@@ -1,5 +1,5 @@
+import type { LivechatCredentials } from '#doctor/livechat-probe.ts';
 import type { V2Credentials } from '#sources/v2/livechat-client.ts';
-import type { V36Credentials } from '#sources/v36/list-archives-client.ts';
 import type { Source } from './archive-args.ts';
 
 /**
@@ -7,9 +7,7 @@ import type { Source } from './archive-args.ts';
  * variables). A v2 PAT may name its account (LIVECHAT_ACCOUNT_ID), which the v3 Configuration
  * API takes as the PAT's user name.
  */
-export type Credentials =
-  | { kind: 'v2'; credentials: V2Credentials; accountId?: string }
-  | { kind: 'v3.6'; credentials: V36Credentials };
+export type Credentials = LivechatCredentials;
 
 /** v2 credentials from the environment, in order of preference: bearer token, PAT, legacy API key. */
 function v2CredentialsFrom(env: NodeJS.ProcessEnv): V2Credentials | undefined {

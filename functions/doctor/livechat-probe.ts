@@ -8,8 +8,8 @@ import { toArchiveFilters } from '#sources/v36/v36-filters.ts';
 
 /** The credentials of the configured source; a v2 PAT may name its account, for the Configuration API. */
 export type LivechatCredentials =
-  | { source: 'v2'; credentials: V2Credentials; accountId?: string }
-  | { source: 'v3.6'; credentials: V36Credentials };
+  | { kind: 'v2'; credentials: V2Credentials; accountId?: string }
+  | { kind: 'v3.6'; credentials: V36Credentials };
 
 /** One day as the doctor sees it: the chats LiveChat counts, and the first page's chats (a sample). */
 export interface DaySample {
@@ -48,7 +48,7 @@ export function createProbe(options: ProbeOptions): LivechatProbe {
     ...options.tuning,
   };
   const { credentials } = options;
-  if (credentials.source === 'v2') {
+  if (credentials.kind === 'v2') {
     const client = createLivechatClient({ ...common, credentials: credentials.credentials });
     return {
       source: 'v2',
@@ -86,7 +86,7 @@ export function credentialKind(credentials: LivechatCredentials): string {
   const kind = credentials.credentials.kind;
   if (kind === 'bearer') return 'bearer token (LIVECHAT_BEARER_TOKEN)';
   if (kind === 'api-key') return 'legacy API key (LIVECHAT_LOGIN + LIVECHAT_API_KEY)';
-  return credentials.source === 'v2'
+  return credentials.kind === 'v2'
     ? 'Personal Access Token (LIVECHAT_LOGIN + LIVECHAT_PAT)'
     : 'Personal Access Token (LIVECHAT_ACCOUNT_ID + LIVECHAT_PAT)';
 }
@@ -102,7 +102,7 @@ export const SCOPE_NEEDED: Record<SourceName, string> = { v2: 'archives_read', '
 export function configurationAuthorization(credentials: LivechatCredentials): string | undefined {
   const { credentials: value } = credentials;
   if (value.kind === 'bearer') return `Bearer ${value.token}`;
-  if (credentials.source === 'v3.6') return authorizationHeader(credentials.credentials);
+  if (credentials.kind === 'v3.6') return authorizationHeader(credentials.credentials);
   const v2 = credentials.credentials;
   if (v2.kind === 'pat' && credentials.accountId) {
     return authorizationHeader({ kind: 'pat', accountId: credentials.accountId, token: v2.pat });

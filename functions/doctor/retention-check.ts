@@ -86,3 +86,30 @@ export async function retentionCheck(input: RetentionInput): Promise<RetentionFi
     oldestDay,
   };
 }
+
+/**
+ * The oldest day LiveChat still serves, when the credentials may read the license's retention
+ * and it is limited; undefined otherwise (unreadable, refused, unlimited): for `archive`, which
+ * refuses a `--from` before it. One attempt, no retry: it must not delay a run.
+ */
+export async function knownOldestDay(
+  input: Omit<RetentionInput, 'reaches'>,
+): Promise<{ day: string; months: number } | undefined> {
+  const authorization = configurationAuthorization(input.credentials);
+  if (!authorization) return undefined;
+  try {
+    const retention = await readLicenseRetention({
+      apiUrl: input.apiUrl,
+      authorization,
+      ...(input.region ? { region: input.region } : {}),
+      timeoutMs: 10_000,
+      ...input.tuning,
+      retryLimit: 0,
+    });
+    const day = retention && oldestServedDay(input.today, retention);
+    return day && retention && 'months' in retention ? { day, months: retention.months } : undefined;
+  } catch (error) {
+    if (error instanceof LivechatError) return undefined;
+    throw error;
+  }
+}

@@ -123,10 +123,10 @@ function authFix(setup: DoctorSetup): string {
   if (credentials.kind === 'api-key') {
     return 'LiveChat no longer issues API keys: create a Personal Access Token with the scope archives_read (LIVECHAT_PAT)';
   }
-  const scope = SCOPE_NEEDED[setup.credentials.source];
+  const scope = SCOPE_NEEDED[setup.credentials.kind];
   if (credentials.kind === 'bearer') return `the token must be valid, not expired, and carry the scope ${scope}`;
   const owner =
-    setup.credentials.source === 'v2' ? 'LIVECHAT_LOGIN: the agent e-mail' : 'LIVECHAT_ACCOUNT_ID: the account';
+    setup.credentials.kind === 'v2' ? 'LIVECHAT_LOGIN: the agent e-mail' : 'LIVECHAT_ACCOUNT_ID: the account';
   return `check LIVECHAT_PAT and ${owner} it belongs to; the PAT must carry the scope ${scope}`;
 }
 
@@ -152,7 +152,7 @@ function lifecycleCheck(notices: readonly ApiLifecycleNotice[], now: Date): Chec
 }
 
 /** The `sample` check: fields of recent chats the table has no column for, values that do not fit theirs. */
-function sampleCheck(source: ProbeOptions['credentials']['source'], samples: readonly DaySample[]): CheckResult {
+function sampleCheck(source: ProbeOptions['credentials']['kind'], samples: readonly DaySample[]): CheckResult {
   const chats = samples.flatMap((sample) => sample.chats);
   if (chats.length === 0) return warning('sample', 'no recent chat to sample');
   const findings = sampleFindings(chats, source === 'v2' ? CHAT_SCHEMA : THREAD_SCHEMA);
