@@ -17,5 +17,10 @@ export async function pruneCommand(
     `${args.dryRun ? `dry run: ${files} would be deleted` : `deleted ${files}`} ` +
       `(${result.bytes} bytes) written more than ${args.olderThanDays} days ago\n`,
   );
+  if (result.leftovers.length > 0) {
+    io.stdout.write(
+      `deleted ${result.leftovers.length} leftover file(s) of interrupted writes (*.partial, stale locks)\n`,
+    );
+  }
   return PRUNE_EXIT.ok;
 }

@@ -1,4 +1,5 @@
 import PQueue from 'p-queue';
+import { CHAT_TABLE_PREFIXES, partitionPrefix } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { RedactionConfig } from '#privacy/redaction.ts';
 import { loadTaskWrites, settledAfter } from '#privacy/write-privacy.ts';
@@ -120,6 +121,10 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
 
   await claimLakeFilters(options.sink, filters, options.runId);
   await claimLakeTimeZone(options.sink, timeZone, options.runId);
+  // What a killed run left in these days' partitions (`*.partial` files of dead processes).
+  await options.sink.removeLeftovers?.(
+    options.days.flatMap((day) => CHAT_TABLE_PREFIXES.map((table) => partitionPrefix(day, table))),
+  );
   const onAbort = () => queue.stop();
   options.signal?.addEventListener('abort', onAbort, { once: true });
 

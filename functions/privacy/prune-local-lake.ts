@@ -1,6 +1,7 @@
-import { readdir, rm, rmdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { readdir, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CHAT_TABLE_PREFIXES } from '#lake/lake-layout.ts';
+import { fileVersion, LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 
 export interface PruneOptions {
   /** The lake folder. */
@@ -14,34 +15,36 @@ export interface PruneResult {
   /** Chat files deleted (or, on a dry run, that would be), as lake keys. */
   files: string[];
   bytes: number;
+  /** Leftovers of crashed writers deleted (`*.partial` files, which may hold chats, and stale locks); none on a dry run. */
+  leftovers: string[];
 }
 
 /**
  * The local twin of the bucket's `retentionDays` lifecycle rule: deletes every chat file (each
  * chat table prefix) written more than `olderThanDays` days ago, by its modification time, as S3
- * expires an object by its creation time. A re-archived day is a new file and starts again.
- * Partition folders left empty are removed. Manifests (erasure records included) stay.
+ * expires an object by its creation time. A re-archived day is a new file and starts again: each
+ * delete is conditional on the file being the one judged old, so a file an archive run rewrites
+ * meanwhile stays. Leftovers of crashed writers go too, and partition folders left empty.
+ * Manifests (erasure records included) stay.
  */
 export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult> {
   const cutoff = (options.now?.() ?? new Date()).getTime() - options.olderThanDays * 86_400_000;
-  const result: PruneResult = { files: [], bytes: 0 };
+  const sink = new LocalFileSink(options.dir);
+  const result: PruneResult = {
+    files: [],
+    bytes: 0,
+    leftovers: options.dryRun ? [] : await sink.removeLeftovers(CHAT_TABLE_PREFIXES),
+  };
   for (const prefix of CHAT_TABLE_PREFIXES) {
     const table = join(options.dir, prefix);
-    let entries;
-    try {
-      entries = await readdir(table, { recursive: true, withFileTypes: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw error;
-    }
-    for (const entry of entries) {
-      if (!entry.isFile() || !entry.name.endsWith('.json.gz')) continue;
-      const path = join(entry.parentPath, entry.name);
-      const info = await stat(path);
-      if (info.mtimeMs >= cutoff) continue;
-      if (!options.dryRun) await rm(path, { force: true });
-      result.files.push(relative(options.dir, path).split(sep).join('/'));
-      result.bytes += info.size;
+    for (const key of await sink.list(prefix)) {
+      if (!key.endsWith('.json.gz')) continue;
+      // One stat gives the age and the version the delete is conditional on.
+      const info = await stat(join(options.dir, key), { bigint: true }).catch(() => undefined);
+      if (!info || Number(info.mtimeNs / 1_000_000n) >= cutoff) continue;
+      if (!options.dryRun && !(await sink.replaceIfUnchanged(key, fileVersion(info), undefined))) continue;
+      result.files.push(key);
+      result.bytes += Number(info.size);
     }
     if (!options.dryRun) await removeEmptyFolders(table);
   }
@@ -50,9 +53,16 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
 }
 
 async function removeEmptyFolders(table: string): Promise<void> {
-  for (const entry of await readdir(table, { withFileTypes: true })) {
+  let entries;
+  try {
+    entries = await readdir(table, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const entry of entries) {
     if (!entry.isDirectory()) continue;
     const folder = join(table, entry.name);
-    if ((await readdir(folder)).length === 0) await rmdir(folder);
+    if ((await readdir(folder)).length === 0) await rmdir(folder).catch(() => undefined);
   }
 }

@@ -50,15 +50,18 @@ export class LocalFileSink implements LakeSink {
     }
   }
 
+  /** Whole or not at all, like put: the file is written aside, then hard-linked in (which fails if the key exists). */
   async putIfAbsent(key: string, body: Uint8Array, _contentType?: ObjectContentType): Promise<boolean> {
     const path = this.pathOf(key);
-    await mkdir(dirname(path), { recursive: true });
+    const partial = await writePartial(path, body);
     try {
-      await writeFile(path, body, { flag: 'wx' });
+      await link(partial, path);
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw error;
+    } finally {
+      await rm(partial, { force: true });
     }
   }
 
@@ -106,7 +109,7 @@ export class LocalFileSink implements LakeSink {
     }
     try {
       const info = await handle.stat({ bigint: true });
-      return { body: await handle.readFile(), version: versionOf(info) };
+      return { body: await handle.readFile(), version: fileVersion(info) };
     } finally {
       await handle.close();
     }
@@ -193,11 +196,13 @@ export class LocalFileSink implements LakeSink {
 const isWorkFile = (key: string) =>
   key.endsWith(PARTIAL_SUFFIX) || key.endsWith(LOCK_SUFFIX) || key.endsWith(BROKEN_LOCK_SUFFIX);
 
-const versionOf = (info: { ino: bigint; size: bigint; mtimeNs: bigint }) => `${info.ino}:${info.size}:${info.mtimeNs}`;
+/** A file's version for replaceIfUnchanged, from a `stat(…, { bigint: true })`: a rename-in makes a new one. */
+export const fileVersion = (info: { ino: bigint; size: bigint; mtimeNs: bigint }) =>
+  `${info.ino}:${info.size}:${info.mtimeNs}`;
 
 async function currentVersion(path: string): Promise<string | undefined> {
   try {
-    return versionOf(await stat(path, { bigint: true }));
+    return fileVersion(await stat(path, { bigint: true }));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
@@ -257,27 +262,30 @@ async function isStaleLock(path: string, holder: string | undefined): Promise<bo
 async function withFileLock<T>(path: string, change: () => Promise<T>): Promise<T> {
   const lock = `${path}${LOCK_SUFFIX}`;
   const token = `${process.pid} ${hostname()} ${randomBytes(6).toString('hex')} ${Date.now()}`;
+  // The lock appears whole (hard link of a written file, which fails if the lock exists): a kill
+  // never leaves an empty lock that names no process.
+  const draft = await writePartial(lock, Buffer.from(token));
   const started = Date.now();
-  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-    try {
-      await writeFile(lock, token, { flag: 'wx' });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        await mkdir(dirname(path), { recursive: true });
+  try {
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        await link(draft, lock);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = await readLock(lock);
+      if (await isStaleLock(lock, holder)) {
+        await breakLock(lock, holder!);
         continue;
       }
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (Date.now() - started > LOCK_WAIT_MS) {
+        throw new Error(`lake file ${path} stayed locked by another process for ${LOCK_WAIT_MS / 1000} s (${lock})`);
+      }
+      await sleep(wait);
     }
-    const holder = await readLock(lock);
-    if (await isStaleLock(lock, holder)) {
-      await breakLock(lock, holder!);
-      continue;
-    }
-    if (Date.now() - started > LOCK_WAIT_MS) {
-      throw new Error(`lake file ${path} stayed locked by another process for ${LOCK_WAIT_MS / 1000} s (${lock})`);
-    }
-    await sleep(wait);
+  } finally {
+    await rm(draft, { force: true });
   }
   try {
     return await change();
