@@ -162,7 +162,8 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     try {
       const { context, settle } = await contextForTask();
       if (task.kind === 'day') await settledAfter(() => handleDay(task, state, context), settle);
-      else await unitDone(task, state, await settledAfter(() => source.runTask(task, context), settle), context);
+      // unitDone is inside too: the unit that completes a pass settles the day, which writes merged files.
+      else await settledAfter(async () => unitDone(task, state, await source.runTask(task, context), context), settle);
     } finally {
       state.inFlight -= 1;
     }
