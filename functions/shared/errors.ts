@@ -67,6 +67,20 @@ export class LivechatUnavailableError extends LivechatError {
 }
 
 /**
+ * Connection refused, no such host (DNS) or a TLS failure, after a few quick retries: waiting
+ * longer would not help, so the run stops at once naming where it tried to connect.
+ */
+export class LivechatUnreachableError extends LivechatError {
+  constructor(
+    readonly hostPort: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot reach LiveChat at ${hostPort}: ${reason}; check --api-url (or apiUrl) and the network`, options);
+  }
+}
+
+/**
  * A 200 body that is JSON but not the documented shape: not transient, so never retried.
  * The message is one line naming the JSON path and what was expected there.
  */

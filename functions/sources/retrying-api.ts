@@ -5,6 +5,7 @@ import {
   LivechatRequestError,
   LivechatResponseError,
   LivechatUnavailableError,
+  LivechatUnreachableError,
 } from '#shared/errors.ts';
 import { type ApiLifecycleNotice, reportLifecycle } from './api-lifecycle.ts';
 
@@ -72,6 +73,9 @@ export class BodyShapeError extends Error {}
 /** Raised inside the response hook so that ky retries an unusable 200 body. */
 class MalformedBodyError extends Error {}
 
+/** Retries of a connection that could not be made at all, before the request fails. */
+export const QUICK_CONNECTION_RETRIES = 2;
+
 export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
   const baseRetryDelayMs = options.baseRetryDelayMs ?? 300;
@@ -96,8 +100,13 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
       delay: (attempt) => baseRetryDelayMs * 2 ** (attempt - 1),
       jitter: true,
       retryOnTimeout: true,
-      // A wrong data centre stays wrong: whatever its status, fail at once.
-      shouldRetry: ({ error }) => (misdirectedRegion(error) === undefined ? undefined : false),
+      // A wrong data centre stays wrong: whatever its status, fail at once. A connection that
+      // cannot be made (refused, no such host, TLS) gets a few quick retries, not the full backoff.
+      shouldRetry: ({ error, retryCount }) => {
+        if (misdirectedRegion(error) !== undefined) return false;
+        if (connectionFailure(error) !== undefined && retryCount > QUICK_CONNECTION_RETRIES) return false;
+        return undefined;
+      },
     },
     hooks: {
       beforeRequest: [waitForRateLimit],
@@ -226,8 +235,43 @@ export function toLivechatError(error: unknown, path: string, authHint?: string)
   if (error instanceof BodyShapeError) return new LivechatResponseError(path, error.message);
   if (isTimeoutError(error)) return new LivechatUnavailableError(path, 'timed out');
   if (isForceRetryError(error)) return new LivechatUnavailableError(path, 'response body is not JSON');
+  const unreachable = connectionFailure(error);
+  if (unreachable && isNetworkError(error)) {
+    return new LivechatUnreachableError(
+      hostPortOf(error.request.url),
+      `${unreachable} (${QUICK_CONNECTION_RETRIES + 1} attempts)`,
+    );
+  }
   if (isNetworkError(error)) return new LivechatUnavailableError(path, 'network error');
   return error instanceof Error ? error : new Error(String(error));
+}
+
+const CONNECTION_FAILURES: [RegExp, string][] = [
+  [/^ECONNREFUSED$/, 'connection refused'],
+  [/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME)$/, 'no such host (DNS lookup failed)'],
+  [/^(EHOSTUNREACH|ENETUNREACH)$/, 'host unreachable'],
+  [/CERT|^ERR_TLS_|^ERR_SSL_|SELF_SIGNED|UNABLE_TO_VERIFY|^EPROTO$/, 'TLS handshake failed'],
+];
+
+/**
+ * The cause of a request that never reached a server (refused, DNS, TLS), from the error codes
+ * along its `cause` chain; undefined for anything else (a reset or a timeout is retried as before).
+ */
+export function connectionFailure(error: unknown): string | undefined {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    if (cause.message === 'bad port') return 'a port fetch refuses to connect to (bad port)';
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string') continue;
+    const match = CONNECTION_FAILURES.find(([pattern]) => pattern.test(code));
+    if (match) return match[1] === 'TLS handshake failed' ? `${match[1]} (${code})` : match[1];
+  }
+  return undefined;
+}
+
+/** `host:port` of a URL, with the scheme's default port spelled out. */
+function hostPortOf(url: string): string {
+  const { hostname, port, protocol } = new URL(url);
+  return `${hostname}:${port || (protocol === 'https:' ? '443' : '80')}`;
 }
 
 /**
