@@ -5,7 +5,14 @@ import type { RedactionConfig } from '#privacy/redaction.ts';
 import { loadTaskWrites, settledAfter } from '#privacy/write-privacy.ts';
 import { type DayTask, dayTask, decodeTask, encodeTask } from '#shared/archive-task.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
-import { InvalidInputError, LivechatAuthError, LivechatRequestError, LivechatResponseError } from '#shared/errors.ts';
+import {
+  InvalidInputError,
+  LivechatAuthError,
+  LivechatRequestError,
+  LivechatResponseError,
+  LivechatUnreachableError,
+} from '#shared/errors.ts';
+import { localDay } from '#shared/time-zone.ts';
 import {
   type ArchiveSource,
   type SourceContext,
@@ -16,8 +23,7 @@ import {
 } from '#sources/archive-source.ts';
 import { writeDayPlan } from './day-plan.ts';
 import { recordDroppedChats } from './dropped-chats.ts';
-import { claimLakeFilters } from './lake-filters.ts';
-import { claimLakeTimeZone } from './lake-time-zone.ts';
+import { checkLakeClaims } from './lake-claims.ts';
 import { LocalTaskQueue } from './local-task-queue.ts';
 import { type DayRecord, type RunManifest, summarizeRun, writeRunManifest } from './run-manifest.ts';
 
@@ -48,6 +54,8 @@ export interface ArchiveRunOptions {
   onEvent?: (event: ArchiveRunEvent) => void;
   /** Aborting stops new tasks; tasks in flight finish and the manifest is written. */
   signal?: AbortSignal;
+  /** Days an interrupted run completed, skipped by this one (recorded in the manifest). */
+  resumed?: { runId: string; days: string[] };
   /** Retries counted by the client, for the manifest. */
   retries?: () => number;
   now?: () => Date;
@@ -65,6 +73,10 @@ interface DayState {
   ids: Set<string>;
   inFlight: number;
   driftSeen: number;
+  /** Units written in every pass over the day (what the progress line counts as pages). */
+  unitsWritten: number;
+  /** Passes started again because of drift. */
+  reArchives: number;
   replanPending: boolean;
   /** Chat fields without a column, seen in any pass over the day (names only). */
   unknownFields: Set<string>;
@@ -94,7 +106,16 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   // compressed and written does not hold a request slot (bench/RESULTS.md, section 1).
   const requests = new PQueue({ concurrency: options.concurrency });
   const { source } = options;
-  const baseContext = { sink: options.sink, now, request: <T>(call: () => Promise<T>) => requests.add(call) };
+  const baseContext = {
+    sink: options.sink,
+    now,
+    // The lake's zone and filters are recorded once LiveChat has answered (nothing before that).
+    request: async <T>(call: () => Promise<T>) => {
+      const response = await requests.add(call);
+      await claims.record();
+      return response;
+    },
+  };
   /** Per task: an erasure recorded before a task starts applies to its writes, one recorded while it runs to `settle`. */
   const contextForTask = async (): Promise<{ context: SourceContext; settle: () => Promise<number> }> => {
     const writes = await loadTaskWrites(options.sink, options.redaction, now);
@@ -111,7 +132,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
       const task = decodeTask(body);
       const message = error instanceof Error ? error.message : String(error);
       emit({ type: 'task-failed', day: task.day, message });
-      if (error instanceof LivechatAuthError || error instanceof LivechatRequestError) {
+      if (isRunStopping(error)) {
         fatal ??= error;
         queue.stop();
       }
@@ -119,8 +140,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     },
   });
 
-  await claimLakeFilters(options.sink, filters, options.runId);
-  await claimLakeTimeZone(options.sink, timeZone, options.runId);
+  const claims = await checkLakeClaims(options.sink, filters, timeZone, options.runId);
   // What a killed run left in these days' partitions (`*.partial` files of dead processes).
   await options.sink.removeLeftovers?.(
     options.days.flatMap((day) => CHAT_TABLE_PREFIXES.map((table) => partitionPrefix(day, table))),
@@ -148,11 +168,13 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
       lake: options.sink.location,
       timeZone,
       filters,
+      ...(options.signal?.aborted ? { interrupted: true } : {}),
+      ...(options.resumed ? { resumed: options.resumed } : {}),
     },
     records,
     options.retries?.() ?? 0,
   );
-  await writeRunManifest(options.sink, manifest);
+  if (claims.recorded) await writeRunManifest(options.sink, manifest);
   return manifest;
 
   async function handle(task: DayTask | UnitTask): Promise<void> {
@@ -175,6 +197,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     await writeDayPlan(task, plan, source.name, context);
     state.total = plan.total;
     state.pages = plan.units;
+    if (task.attempt > 1) state.reArchives += 1;
     state.incomplete = plan.incomplete;
     emit({ type: 'day-planned', day: task.day, attempt: task.attempt, total: plan.total, pages: plan.units });
     for (const unitTask of plan.tasks) queue.send(encodeTask(unitTask), 1);
@@ -202,6 +225,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     await recordDroppedChats(task, outcome.written, context);
     state.written.set(unitLabel(task), outcome.written.chats);
     state.dropped.set(unitLabel(task), outcome.written.dropped);
+    state.unitsWritten += 1;
     emit({ type: 'unit-written', written: outcome.written });
     if (state.written.size === state.pages && !state.replanPending) await settle(task, state, context);
   }
@@ -233,6 +257,8 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     }
     const next = newDayState(state.attempt + 1);
     next.driftSeen = state.driftSeen;
+    next.unitsWritten = state.unitsWritten;
+    next.reArchives = state.reArchives;
     next.unknownFields = state.unknownFields;
     states.set(day, next);
     queue.send(encodeTask(dayTask(options.runId, day, next.attempt, filters, timeZone)));
@@ -241,6 +267,10 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   function finishDay(day: string, status: DayRecord['status'], problem?: string): void {
     const state = states.get(day)!;
     if (state.record) return;
+    if (status === 'complete' && day >= localDay(now(), timeZone)) {
+      status = 'in-progress';
+      problem = `the day has not ended in ${timeZone}: archived as far as it has gone, run again after it ends`;
+    }
     state.record = recordOf(day, state, status, problem);
     state.ids.clear();
     emit({ type: 'day-finished', record: state.record });
@@ -257,6 +287,8 @@ function newDayState(attempt: number): DayState {
     ids: new Set(),
     inFlight: 0,
     driftSeen: 0,
+    unitsWritten: 0,
+    reArchives: 0,
     replanPending: false,
     unknownFields: new Set(),
   };
@@ -274,21 +306,27 @@ function recordOf(day: string, state: DayState, status: DayRecord['status'], pro
     status,
     expectedTotal: state.total,
     pages: state.pages,
+    pagesWritten: state.unitsWritten,
     chatsWritten: sum(state.written),
     chatsDropped: sum(state.dropped),
     attempts: state.attempt,
     driftSeen: state.driftSeen,
+    reArchives: state.reArchives,
     ...(problem ? { problem } : {}),
     ...(state.unknownFields.size > 0 ? { unknownFields: [...state.unknownFields].sort() } : {}),
   };
 }
 
-/** Errors that another delivery would meet again: the task fails at once (only auth and request errors stop the run). */
+/** Errors that another delivery would meet again: the task fails at once. */
 function isFatal(error: unknown): boolean {
+  return isRunStopping(error) || error instanceof LivechatResponseError || error instanceof InvalidInputError;
+}
+
+/** Errors every other task would meet too (credentials, the request, no connection): the run stops. */
+function isRunStopping(error: unknown): boolean {
   return (
     error instanceof LivechatAuthError ||
     error instanceof LivechatRequestError ||
-    error instanceof LivechatResponseError ||
-    error instanceof InvalidInputError
+    error instanceof LivechatUnreachableError
   );
 }

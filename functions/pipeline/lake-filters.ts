@@ -19,14 +19,25 @@ import { InvalidInputError } from '#shared/errors.ts';
  * holds the chats of unfiltered runs: a filtered run into it is refused.
  */
 export async function claimLakeFilters(sink: LakeSink, filters: ChatFilters, runId: string): Promise<void> {
+  if (!(await checkLakeFilters(sink, filters))) await recordLakeFilters(sink, filters, runId);
+}
+
+/** Refuses a run with other filters than the lake's; true when the lake already records its filters. */
+export async function checkLakeFilters(sink: LakeSink, filters: ChatFilters): Promise<boolean> {
   const wanted = filtersRecordKey(filters);
   const recorded = await sink.list(FILTERS_RECORD_PREFIX);
   const other = recorded.find((key) => key !== wanted);
   if (other !== undefined) throw await refusal(sink, other, filters);
-  if (recorded.length > 0) return;
+  if (recorded.length > 0) return true;
   if (!isUnfiltered(filters) && (await holdsChatsAlready(sink))) {
     throw refusalOf(sink, 'unfiltered (it holds chats from before filters were recorded)', filters);
   }
+  return false;
+}
+
+/** The first run's record of the lake's filters; refuses if another first run recorded others at the same time. */
+export async function recordLakeFilters(sink: LakeSink, filters: ChatFilters, runId: string): Promise<void> {
+  const wanted = filtersRecordKey(filters);
   const record = { filters: describeFilters(filters), recordedBy: runId };
   await sink.putIfAbsent(wanted, Buffer.from(`${JSON.stringify(record)}\n`), 'json');
   // Two first runs with different filters at once: both see the other's record and stop.

@@ -11,6 +11,11 @@ import { InvalidInputError } from '#shared/errors.ts';
  * records its own zone.
  */
 export async function claimLakeTimeZone(sink: LakeSink, timeZone: string, runId: string): Promise<void> {
+  if (!(await checkLakeTimeZone(sink, timeZone))) await recordLakeTimeZone(sink, timeZone, runId);
+}
+
+/** Refuses a run in another zone than the lake's; true when the lake already records its zone. */
+export async function checkLakeTimeZone(sink: LakeSink, timeZone: string): Promise<boolean> {
   const recorded = await recordedTimeZones(sink);
   const other = recorded.find((zone) => zone !== timeZone);
   if (other !== undefined) {
@@ -19,10 +24,13 @@ export async function claimLakeTimeZone(sink: LakeSink, timeZone: string, runId:
         `them in ${timeZone}: mixing zones puts chats near midnight into two partitions; run in ${other}, or into a new lake`,
     );
   }
-  if (recorded.length === 0) {
-    const record = { timeZone, recordedBy: runId };
-    await sink.putIfAbsent(timeZoneRecordKey(timeZone), Buffer.from(`${JSON.stringify(record)}\n`), 'json');
-  }
+  return recorded.length > 0;
+}
+
+/** The first run's record of the lake's zone (kept if one is there already). */
+export async function recordLakeTimeZone(sink: LakeSink, timeZone: string, runId: string): Promise<void> {
+  const record = { timeZone, recordedBy: runId };
+  await sink.putIfAbsent(timeZoneRecordKey(timeZone), Buffer.from(`${JSON.stringify(record)}\n`), 'json');
 }
 
 async function recordedTimeZones(sink: LakeSink): Promise<string[]> {

@@ -2,19 +2,26 @@ import { runManifestKey } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
 
-export type DayStatus = 'complete' | 'incomplete' | 'failed' | 'interrupted';
+/** `in-progress`: every planned unit written, but the day has not ended in the run's zone (today). */
+export type DayStatus = 'complete' | 'in-progress' | 'incomplete' | 'failed' | 'interrupted';
 
 export interface DayRecord {
   day: string;
   status: DayStatus;
   /** `total` of the attempt that was archived (the last one). */
   expectedTotal: number;
+  /** Units (v2 pages, v3.6 slices) the last attempt planned. */
   pages: number;
+  /** Units written in every attempt, re-archives included: the pages the progress line counts. */
+  pagesWritten: number;
   chatsWritten: number;
   /** Chats of erased visitors fetched and not written (manifests/erasures/). */
   chatsDropped: number;
   attempts: number;
+  /** Drift detections (several units of one pass may each see the same drift). */
   driftSeen: number;
+  /** Passes started again because of drift: the summary's "drift re-archives". */
+  reArchives: number;
   /** Why the day is not complete; absent when it is. */
   problem?: string;
   /** Chat fields the table has no column for (names only): written verbatim, the table should be extended. */
@@ -29,14 +36,21 @@ export interface RunManifest {
   /** IANA zone the run cut its days in: `day` (and `dt`) is the local day there. */
   timeZone: string;
   filters: ChatFilters;
+  /** Every day is complete, or in progress (today, archived as far as it has gone). */
   complete: boolean;
+  /** Stopped by Ctrl-C / SIGINT before every day finished; the same command again resumes it. */
+  interrupted?: boolean;
+  /** Days taken as done from an interrupted run and not fetched again (not in `days` or `totals`). */
+  resumed?: { runId: string; days: string[] };
   totals: {
     days: number;
     daysComplete: number;
+    /** Pages (v3.6: slices) written, re-archives included. */
     pages: number;
     chats: number;
     /** Chats of erased visitors dropped at write. */
     dropped: number;
+    /** Drift re-archives: passes started again. */
     drift: number;
     retries: number;
   };
@@ -46,21 +60,24 @@ export interface RunManifest {
 }
 
 export function summarizeRun(
-  base: Pick<RunManifest, 'runId' | 'startedAt' | 'finishedAt' | 'lake' | 'timeZone' | 'filters'>,
+  base: Pick<
+    RunManifest,
+    'runId' | 'startedAt' | 'finishedAt' | 'lake' | 'timeZone' | 'filters' | 'interrupted' | 'resumed'
+  >,
   days: DayRecord[],
   retries: number,
 ): RunManifest {
   const sorted = [...days].sort((a, b) => a.day.localeCompare(b.day));
   return {
     ...base,
-    complete: sorted.every((day) => day.status === 'complete'),
+    complete: sorted.every((day) => day.status === 'complete' || day.status === 'in-progress'),
     totals: {
       days: sorted.length,
       daysComplete: sorted.filter((day) => day.status === 'complete').length,
-      pages: sorted.reduce((sum, day) => sum + day.pages, 0),
+      pages: sorted.reduce((sum, day) => sum + day.pagesWritten, 0),
       chats: sorted.reduce((sum, day) => sum + day.chatsWritten, 0),
       dropped: sorted.reduce((sum, day) => sum + day.chatsDropped, 0),
-      drift: sorted.reduce((sum, day) => sum + day.driftSeen, 0),
+      drift: sorted.reduce((sum, day) => sum + day.reArchives, 0),
       retries,
     },
     unknownFields: [...new Set(sorted.flatMap((day) => day.unknownFields ?? []))].sort(),

@@ -253,10 +253,10 @@ function runSummaries(
       finishedAt: run.finishedAt,
       days: days.length,
       daysComplete: days.filter((day) => day.status === 'complete').length,
-      pages: sum(days.map((day) => day.pages)),
+      pages: sum(days.map((day) => day.pagesWritten ?? day.pages)),
       chatsWritten: sum(days.map((day) => day.chatsWritten)),
       retries: run.totals.retries,
-      drift: sum(days.map((day) => day.driftSeen)),
+      drift: sum(days.map((day) => day.reArchives ?? day.driftSeen)),
       complete: days.every((day) => day.status === 'complete'),
       rowsInLake: rows.get(run.runId)?.rows ?? 0,
     });

@@ -19,9 +19,13 @@ const dayRecordSchema = z.object({
   status: z.string(),
   expectedTotal: count,
   pages: count,
+  /** Pages written in every pass (absent in manifests written before it was recorded). */
+  pagesWritten: z.optional(count),
   chatsWritten: count,
   attempts: count,
   driftSeen: count,
+  /** Drift re-archives (absent in older manifests: driftSeen stands in). */
+  reArchives: z.optional(count),
   problem: z.optional(z.string()),
 });
 
