@@ -1,14 +1,12 @@
 #!/usr/bin/env node
 import { eraseCommand } from '#cli/erase-command.ts';
+import { abortOnInterrupt } from '#cli/interrupt.ts';
 
-const abort = new AbortController();
-process.once('SIGINT', () => {
-  process.stderr.write('\ninterrupted: finishing files in flight (run the same command again to complete)\n');
-  abort.abort();
-});
+const signal = abortOnInterrupt('interrupted: finishing files in flight (run the same command again to complete)');
 
 process.exitCode = await eraseCommand(process.argv.slice(2), {
+  env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,
-  signal: abort.signal,
+  signal,
 });

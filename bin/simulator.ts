@@ -117,10 +117,14 @@ function stopOnSignal(server: {
 if (args.source === 'v3.6') {
   const v36 = await startV36Simulator(common);
   console.log(`LiveChat Agent Chat Web API v3.6 simulator listening on ${v36.url}`);
-  console.log(`  URL:      ${v36.url}/v3.6/agent/action/list_archives (POST)`);
+  console.log(
+    `  --api-url ${v36.url}   (the base URL; requests go to POST ${v36.url}/v3.6/agent/action/list_archives)`,
+  );
   console.log(`  PAT:      LIVECHAT_ACCOUNT_ID=${v36.accountId} LIVECHAT_PAT=${v36.token}`);
   console.log(`  bearer:   LIVECHAT_BEARER_TOKEN=${v36.bearerToken}`);
-  console.log(`  archive:  npm run archive -- --source v3.6 --from ${from} --to ${to} --api-url ${v36.url}`);
+  console.log(
+    `  archive:  npm run archive -- --source v3.6 --from ${from} --to ${to} --api-url ${v36.url} --out simulator-lake`,
+  );
   console.log(`  doctor:   npm run doctor -- --source v3.6 --api-url ${v36.url}`);
   console.log('Press Ctrl-C to stop.');
   stopOnSignal(v36);
@@ -139,13 +143,16 @@ const sim = await startSimulator({
 
 const total = sim.allChats().length;
 console.log(`LiveChat REST API v2 simulator listening on ${sim.url}`);
-console.log(`  URL:      ${sim.url}/chats`);
+console.log(`  --api-url ${sim.url}   (the base URL; requests go to GET ${sim.url}/chats)`);
 console.log(`  PAT:      LIVECHAT_LOGIN=${sim.login} LIVECHAT_PAT=${sim.pat}`);
 console.log(`  bearer:   LIVECHAT_BEARER_TOKEN=${sim.bearerToken}`);
 console.log(`  legacy:   LIVECHAT_LOGIN=${sim.login} LIVECHAT_API_KEY=${sim.apiKey}`);
 console.log(`  account:  LIVECHAT_ACCOUNT_ID=${sim.accountId} (with the PAT: the license's retention, for doctor)`);
 console.log(`  doctor:   npm run doctor -- --api-url ${sim.url}`);
 if (args.region !== undefined) console.log(`  region:   ${args.region} (archive with --region ${args.region})`);
+console.log(
+  `  archive:  npm run archive -- --from ${from} --to ${to} --api-url ${sim.url}${args.region !== undefined ? ` --region ${args.region}` : ''} --out simulator-lake`,
+);
 console.log(`  data:     ${total} chats, ${from} .. ${to} (seed ${seed ?? 42})`);
 console.log(
   `  try:      curl -u '${sim.login}:${sim.pat}' -H X-API-Version:2 '${sim.url}/chats?date_from=${to}&date_to=${to}'`,

@@ -3,6 +3,7 @@ import { type ChatFilters, chatFiltersSchema } from '#shared/chat-filters.ts';
 import { daysInRange } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import { localDay, timeZoneOrThrow } from '#shared/time-zone.ts';
+import { SOURCE_INFO } from '#sources/source-registry.ts';
 import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
 import { integerFlag, parseFlags, stringFlags } from './parse-flags.ts';
 
@@ -12,11 +13,16 @@ export const USAGE = `usage: npm run archive -- --from YYYY-MM-DD [--to YYYY-MM-
          [--api-url URL] [--concurrency N] [--max-attempts N] [--type chat|missed_chat] [--group N] [--agent LOGIN]
          [--goal ID] [--has-goal 1|0] [--rate rated|not_rated|rated_good|rated_bad] [--query TEXT] [--visitor-id ID]
          [--source v2|v3.6] [--region dal|fra] [--time-zone ZONE] [--redact cards,emails,phones] [--redact-field PATH]...
+         [--full]
+after an interrupted run (Ctrl-C) the same command resumes it: the days it completed are not fetched
+  again; --full archives every day again
 credentials (environment): v2: LIVECHAT_BEARER_TOKEN, or LIVECHAT_LOGIN (agent e-mail) and LIVECHAT_PAT
   (Personal Access Token, scope archives_read), or the legacy LIVECHAT_LOGIN and LIVECHAT_API_KEY;
   v3.6: LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT (Personal Access Token), or LIVECHAT_BEARER_TOKEN`;
 
 export const SOURCES = ['v2', 'v3.6'] as const;
+/** LiveChat's data centres (the `dal:`/`fra:` prefix of an account's OAuth tokens). */
+export const REGIONS = ['dal', 'fra'] as const;
 export type Source = (typeof SOURCES)[number];
 
 export type ArchiveDestination = { kind: 'folder'; dir: string } | { kind: 'bucket'; bucket: string; prefix: string };
@@ -36,13 +42,15 @@ export interface ArchiveArgs {
   redaction?: RedactionConfig;
   /** IANA zone the days are cut in: `dt` is the local day there. */
   timeZone: string;
+  /** Archive every day even after an interrupted run (no resume). */
+  full: boolean;
 }
 
 /**
  * Parses and validates `npm run archive` arguments; any problem is one InvalidInputError line.
  * `--to` defaults to today in the archive's zone (`today` overrides it, for tests).
  */
-export function parseArchiveArgs(argv: readonly string[], today?: string): ArchiveArgs {
+export function parseArchiveArgs(argv: readonly string[], today?: string, now = new Date()): ArchiveArgs {
   const values = parseFlags(argv, {
     ...stringFlags(
       'from',
@@ -67,12 +75,20 @@ export function parseArchiveArgs(argv: readonly string[], today?: string): Archi
       'time-zone',
     ),
     'redact-field': { type: 'string', multiple: true },
+    full: { type: 'boolean' },
   });
 
   if (!values.from) throw new InvalidInputError('--from is required');
   const timeZone = timeZoneOrThrow(values['time-zone'] ?? 'UTC', '--time-zone');
-  const to = values.to ?? today ?? localDay(new Date(), timeZone);
+  const todayThere = today ?? localDay(now, timeZone);
+  const to = values.to ?? todayThere;
   const days = daysInRange(values.from, to, MAX_RANGE_DAYS, { from: '--from', to: '--to' });
+  // Today may be archived (it is reported in progress); a day that has not begun has no chats yet.
+  if (to > todayThere) {
+    throw new InvalidInputError(
+      `--to ${to} is after today (${todayThere} in ${timeZone}): days that have not begun have no chats to archive`,
+    );
+  }
 
   if (values.out !== undefined && values.bucket !== undefined) {
     throw new InvalidInputError('give either --out or --bucket, not both');
@@ -86,31 +102,40 @@ export function parseArchiveArgs(argv: readonly string[], today?: string): Archi
 
   const source = (values.source ?? 'v2') as Source;
   if (!SOURCES.includes(source)) throw new InvalidInputError(`--source must be v2 or v3.6, got "${values.source}"`);
-  if (values.region !== undefined && !/^[a-z]{2,10}$/.test(values.region)) {
-    throw new InvalidInputError(`--region must be a data centre such as dal or fra, got "${values.region}"`);
+  if (values.region !== undefined && !(REGIONS as readonly string[]).includes(values.region)) {
+    throw new InvalidInputError(
+      `--region must be ${REGIONS.join(' or ')} (the account's data centre), got "${values.region}"`,
+    );
   }
 
   const redaction = parseRedaction(values.redact, values['redact-field']);
+  const filters = parseFilters({
+    type: values.type,
+    group: values.group === undefined ? undefined : integerFlag('group', values.group, 0, 1_000_000),
+    agent: values.agent,
+    goal: values.goal === undefined ? undefined : integerFlag('goal', values.goal, 0, Number.MAX_SAFE_INTEGER),
+    has_goal: values['has-goal'] === undefined ? undefined : integerFlag('has-goal', values['has-goal'], 0, 1),
+    rate: values.rate,
+    query: values.query,
+    visitor_id: values['visitor-id'],
+  });
+  try {
+    SOURCE_INFO[source].checkFilters(filters);
+  } catch (error) {
+    throw new InvalidInputError(`--source ${source}: ${(error as Error).message}; drop them or use --source v2`);
+  }
   return {
     days,
     destination,
     source,
     ...(redaction ? { redaction } : {}),
     timeZone,
+    full: values.full ?? false,
     ...(values.region !== undefined ? { region: values.region } : {}),
     apiUrl: parseUrl(values['api-url'] ?? DEFAULT_API_URL),
     concurrency: integerFlag('concurrency', values.concurrency ?? '4', 1, 64),
     maxAttempts: integerFlag('max-attempts', values['max-attempts'] ?? '5', 1, 20),
-    filters: parseFilters({
-      type: values.type,
-      group: values.group === undefined ? undefined : integerFlag('group', values.group, 0, 1_000_000),
-      agent: values.agent,
-      goal: values.goal === undefined ? undefined : integerFlag('goal', values.goal, 0, Number.MAX_SAFE_INTEGER),
-      has_goal: values['has-goal'] === undefined ? undefined : integerFlag('has-goal', values['has-goal'], 0, 1),
-      rate: values.rate,
-      query: values.query,
-      visitor_id: values['visitor-id'],
-    }),
+    filters,
   };
 }
 

@@ -6,6 +6,7 @@ import { S3Sink } from '#lake/sinks/s3-sink.ts';
 import { runArchive } from '#pipeline/archive-run.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { runIdAt } from '#pipeline/run-planner.ts';
+import { resumePoint } from '#pipeline/run-resume.ts';
 import { InvalidInputError, LivechatError } from '#shared/errors.ts';
 import { lifecycleWarning } from '#sources/api-lifecycle.ts';
 import type { ArchiveSource } from '#sources/archive-source.ts';
@@ -18,7 +19,7 @@ import { type ArchiveArgs, type ArchiveDestination, parseArchiveArgs, USAGE } fr
 import { beyondRetention } from './archive-retention.ts';
 import { type Credentials, credentialsFrom } from './env-credentials.ts';
 import { createProgressReporter } from './progress-reporter.ts';
-import { argsOrUsage } from './run-command.ts';
+import { argsOrUsage, creatableFolder, wantsHelp } from './run-command.ts';
 
 export const EXIT = { ok: 0, incomplete: 1, usage: 2, auth: 3, interrupted: 130 } as const;
 
@@ -32,12 +33,24 @@ export interface ArchiveCommandIo {
   redeliveryDelayMs?: number;
   /** v3.6 slicing for tests (e.g. a low busy-day threshold); production uses the defaults. */
   v36Overrides?: { busyDayThreshold?: number; pageLimit?: number };
+  /** The clock (tests, and the demo's simulated dates): which day is today, and the run's timestamps. */
+  now?: () => Date;
 }
 
 /** `npm run archive`: returns the process exit code; prints one line per problem. */
 export async function archiveCommand(argv: readonly string[], io: ArchiveCommandIo): Promise<number> {
-  const args = argsOrUsage(() => parseArchiveArgs(argv), USAGE, io.stderr);
+  if (wantsHelp(argv)) {
+    io.stdout.write(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  const args = argsOrUsage(() => parseArchiveArgs(argv, undefined, io.now?.()), USAGE, io.stderr);
   if (!args) return EXIT.usage;
+  try {
+    if (args.destination.kind === 'folder') creatableFolder(args.destination.dir, '--out');
+  } catch (error) {
+    io.stderr.write(`error: ${(error as Error).message}\n`);
+    return EXIT.usage;
+  }
   const credentials = credentialsFrom(args, io.env);
   if (typeof credentials === 'string') {
     io.stderr.write(`error: ${credentials}\n`);
@@ -50,13 +63,20 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
   }
 
   const sink = createSink(args.destination);
+  const resumed = args.full ? undefined : await resumePoint(sink, args.days);
+  const days = args.days.filter((day) => !resumed?.days.includes(day));
   io.stderr.write(
     `archiving ${args.days.length} day(s) ${args.days[0]}..${args.days.at(-1)} (${args.timeZone}) into ${sink.location}\n`,
   );
+  if (resumed && resumed.days.length > 0) {
+    io.stderr.write(
+      `resuming the interrupted run ${resumed.runId}: ${resumed.days.length} day(s) it completed are not fetched again (--full archives them again)\n`,
+    );
+  }
   const hidden = beforeProjectionStart(args.days[0]!, DEFAULT_PROJECTION_START);
   // The CLI does not know the stack's setting: it warns against the default and archives anyway (DuckDB reads every day).
   if (hidden) io.stderr.write(`warning: ${hidden} (the default; DuckDB reads a local lake's every day)\n`);
-  const progress = createProgressReporter(args.days.length, io.stderr);
+  const progress = createProgressReporter(days.length, io.stderr);
   let lifecycleWarned = false;
   const hooks: SourceHooks = {
     onRetry: (event) => progress.onRetry(event),
@@ -68,13 +88,14 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
     },
   };
   const source = createSource(args, credentials, hooks, io.clientOverrides, io.v36Overrides);
-  const runId = runIdAt('local', new Date());
+  const runId = runIdAt('local', io.now?.() ?? new Date());
 
   let manifest: RunManifest;
   try {
     manifest = await runArchive({
       runId,
-      days: args.days,
+      days,
+      ...(resumed && resumed.days.length > 0 ? { resumed } : {}),
       filters: args.filters,
       timeZone: args.timeZone,
       source,
@@ -86,6 +107,7 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
       onEvent: (event) => progress.onEvent(event),
       retries: () => progress.retries,
       signal: io.signal,
+      ...(io.now ? { now: io.now } : {}),
     });
   } catch (error) {
     progress.stop();
@@ -137,13 +159,26 @@ function createSink(destination: ArchiveDestination): LakeSink {
 
 export function formatSummary(manifest: RunManifest): string {
   const { totals } = manifest;
+  const inProgress = manifest.days.some((day) => day.status === 'in-progress');
+  const state = manifest.interrupted
+    ? 'INTERRUPTED (run the same command again to resume)'
+    : !manifest.complete
+      ? 'INCOMPLETE'
+      : inProgress
+        ? 'complete as far as the days have gone'
+        : 'complete';
   const lines = [
-    `run ${manifest.runId}: ${manifest.complete ? 'complete' : 'INCOMPLETE'} (days in ${manifest.timeZone})`,
+    `run ${manifest.runId}: ${state} (days in ${manifest.timeZone})`,
     `  days ${totals.daysComplete}/${totals.days} complete, ${totals.pages} pages, ${totals.chats} chats, ` +
       `${totals.retries} retries, ${totals.drift} drift re-archives, ` +
       `${totals.dropped} chats of erased visitors dropped`,
     `  lake ${manifest.lake}`,
   ];
+  if (manifest.resumed) {
+    lines.push(
+      `  resumed: ${manifest.resumed.days.length} day(s) completed by the interrupted run ${manifest.resumed.runId}, not fetched again`,
+    );
+  }
   for (const day of manifest.days.filter((record) => record.status !== 'complete')) {
     lines.push(`  ${day.status} ${day.day}: ${day.problem ?? ''} (${day.chatsWritten}/${day.expectedTotal} chats)`);
   }

@@ -18,6 +18,12 @@ const DEMO_MARKER = '.livechat-archiver-demo';
 export const DEMO_TIME_ZONE = 'Europe/Warsaw';
 export const DEMO_ACCOUNT_TIME_ZONE = 'America/New_York';
 
+/** A clock that runs from noon UTC of `day` (the demo's simulated today). */
+function clockAt(day: string): () => Date {
+  const offset = Date.parse(`${day}T12:00:00Z`) - Date.now();
+  return () => new Date(Date.now() + offset);
+}
+
 export interface DemoOptions {
   lakeDir: string;
   /** Where report.html goes; default: a `report` folder beside the lake. */
@@ -66,6 +72,8 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
         env: { LIVECHAT_LOGIN: simulator.login, LIVECHAT_PAT: simulator.pat },
         stdout: options.stdout,
         stderr: options.stderr,
+        // A simulated "today" (tests) is the run's clock too: its days are past days, never in progress.
+        ...(options.today ? { now: clockAt(options.today) } : {}),
       },
     );
     if (code !== EXIT.ok) return code;

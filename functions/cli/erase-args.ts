@@ -6,6 +6,7 @@ import { integerFlag, parseFlags, stringFlags } from './parse-flags.ts';
 
 export const ERASE_USAGE = `usage: npm run erase -- (--visitor-id ID | --email ADDRESS) (--out DIR | --bucket NAME [--prefix P])
          [--dry-run] [--concurrency N]
+  or, so that npm does not echo the identifier: ERASE_EMAIL=ADDRESS (or ERASE_VISITOR_ID=ID) npm run erase -- --out DIR
 S3: runs with your own AWS credentials (the archiver's roles cannot erase); see docs/privacy.md`;
 
 export interface EraseArgs {
@@ -18,16 +19,27 @@ export interface EraseArgs {
 const emailSchema = z.email();
 
 /** Parses and validates `npm run erase` arguments; any problem is one InvalidInputError line. */
-export function parseEraseArgs(argv: readonly string[]): EraseArgs {
+export function parseEraseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): EraseArgs {
   const values = parseFlags(argv, {
     ...stringFlags('visitor-id', 'email', 'out', 'bucket', 'prefix', 'concurrency'),
     'dry-run': { type: 'boolean' },
   });
 
-  const visitorId = values['visitor-id'];
-  const email = values.email;
+  // npm prints a script's command line before it runs: the environment keeps the identifier off the terminal.
+  for (const [flag, variable] of [
+    ['visitor-id', 'ERASE_VISITOR_ID'],
+    ['email', 'ERASE_EMAIL'],
+  ] as const) {
+    if (values[flag] !== undefined && env[variable] !== undefined) {
+      throw new InvalidInputError(`give either --${flag} or ${variable}, not both`);
+    }
+  }
+  const visitorId = values['visitor-id'] ?? env.ERASE_VISITOR_ID;
+  const email = values.email ?? env.ERASE_EMAIL;
   if (visitorId !== undefined && email !== undefined) {
-    throw new InvalidInputError('give either --visitor-id or --email, not both (erase each separately)');
+    throw new InvalidInputError(
+      'give either --visitor-id or --email (ERASE_VISITOR_ID or ERASE_EMAIL), not both (erase each separately)',
+    );
   }
   let target: VisitorIdentifier;
   if (visitorId !== undefined) {
@@ -39,7 +51,9 @@ export function parseEraseArgs(argv: readonly string[]): EraseArgs {
     if (!emailSchema.safeParse(address).success) throw new InvalidInputError('--email is not a valid e-mail address');
     target = { kind: 'email', value: address };
   } else {
-    throw new InvalidInputError('give the visitor to erase: --visitor-id ID or --email ADDRESS');
+    throw new InvalidInputError(
+      'give the visitor to erase: --visitor-id ID or --email ADDRESS (or ERASE_VISITOR_ID / ERASE_EMAIL in the environment)',
+    );
   }
 
   return {

@@ -3,11 +3,13 @@ import { type EraseResult, eraseVisitor } from '#privacy/erase-visitor.ts';
 import { S3NoncurrentVersions } from '#privacy/object-versions.ts';
 import { ERASE_USAGE, parseEraseArgs } from './erase-args.ts';
 import { createSink } from './lake-destination.ts';
-import { argsOrUsage } from './run-command.ts';
+import { argsOrUsage, existingFolder, wantsHelp } from './run-command.ts';
 
 export const ERASE_EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 export interface EraseCommandIo {
+  /** ERASE_EMAIL / ERASE_VISITOR_ID: the identifier without npm echoing it. */
+  env?: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   signal?: AbortSignal;
@@ -17,8 +19,18 @@ export interface EraseCommandIo {
 
 /** `npm run erase`: returns the exit code. Output never repeats the visitor's identifier. */
 export async function eraseCommand(argv: readonly string[], io: EraseCommandIo): Promise<number> {
-  const args = argsOrUsage(() => parseEraseArgs(argv), ERASE_USAGE, io.stderr);
+  if (wantsHelp(argv)) {
+    io.stdout.write(`${ERASE_USAGE}\n`);
+    return ERASE_EXIT.ok;
+  }
+  const args = argsOrUsage(() => parseEraseArgs(argv, io.env), ERASE_USAGE, io.stderr);
   if (!args) return ERASE_EXIT.usage;
+  try {
+    if (args.destination.kind === 'folder') existingFolder(args.destination.dir, '--out');
+  } catch (error) {
+    io.stderr.write(`error: ${(error as Error).message}\n`);
+    return ERASE_EXIT.usage;
+  }
   const s3 = args.destination.kind === 'bucket' ? (io.s3 ?? new S3Client({})) : undefined;
   const sink = createSink(args.destination, s3);
   const versions =

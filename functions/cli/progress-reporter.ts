@@ -21,6 +21,9 @@ interface Counts {
   drift: number;
 }
 
+/** Chats written by the latest pass over each day: a re-archive replaces its day's earlier pass. */
+type ChatsPerDay = Map<string, number>;
+
 /** A live bar on a terminal; plain timestamped lines otherwise (CI, logs, pipes). */
 export function createProgressReporter(totalDays: number, stream: NodeJS.WriteStream): ProgressReporter {
   const counts: Counts = {
@@ -32,6 +35,7 @@ export function createProgressReporter(totalDays: number, stream: NodeJS.WriteSt
     retries: 0,
     drift: 0,
   };
+  const chatsPerDay: ChatsPerDay = new Map();
   const bar = stream.isTTY
     ? new cliProgress.SingleBar(
         {
@@ -58,16 +62,21 @@ export function createProgressReporter(totalDays: number, stream: NodeJS.WriteSt
       switch (event.type) {
         case 'day-planned':
           counts.pagesPlanned += event.pages;
+          if (event.attempt > 1) {
+            counts.drift += 1;
+            counts.chats -= chatsPerDay.get(event.day) ?? 0;
+            chatsPerDay.set(event.day, 0);
+          }
           bar?.setTotal(counts.pagesPlanned);
           line(`planned ${event.day} (attempt ${event.attempt}): ${event.total} chats on ${event.pages} pages`);
           break;
         case 'unit-written': // v3.6: a day's "pages" are its time slices
           counts.pagesDone += 1;
           counts.chats += event.written.chats;
+          chatsPerDay.set(event.written.day, (chatsPerDay.get(event.written.day) ?? 0) + event.written.chats);
           if (bar) bar.update(counts.pagesDone, counts);
           break;
         case 'drift':
-          counts.drift += 1;
           line(`drift on ${event.day} (attempt ${event.attempt}): ${event.reason}; the day will be archived again`);
           break;
         case 'day-finished':

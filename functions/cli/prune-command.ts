@@ -1,6 +1,6 @@
 import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
 import { PRUNE_USAGE, parsePruneArgs } from './prune-args.ts';
-import { argsOrUsage } from './run-command.ts';
+import { argsOrUsage, existingFolder, wantsHelp } from './run-command.ts';
 
 export const PRUNE_EXIT = { ok: 0, usage: 2 } as const;
 
@@ -9,8 +9,18 @@ export async function pruneCommand(
   argv: readonly string[],
   io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; now?: () => Date },
 ): Promise<number> {
+  if (wantsHelp(argv)) {
+    io.stdout.write(`${PRUNE_USAGE}\n`);
+    return PRUNE_EXIT.ok;
+  }
   const args = argsOrUsage(() => parsePruneArgs(argv), PRUNE_USAGE, io.stderr);
   if (!args) return PRUNE_EXIT.usage;
+  try {
+    existingFolder(args.dir, '--out');
+  } catch (error) {
+    io.stderr.write(`error: ${(error as Error).message}\n`);
+    return PRUNE_EXIT.usage;
+  }
   const result = await pruneLocalLake({ ...args, ...(io.now ? { now: io.now } : {}) });
   const files = `${result.files.length} chat file${result.files.length === 1 ? '' : 's'}`;
   io.stdout.write(

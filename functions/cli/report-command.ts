@@ -1,6 +1,7 @@
 import { writeReport } from '#report/build-report.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import { firstLine, parseFlags, stringFlags } from './parse-flags.ts';
+import { creatableFolder, wantsHelp } from './run-command.ts';
 
 export const REPORT_USAGE = 'usage: npm run report -- [--lake DIR] [--out DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD]';
 
@@ -15,8 +16,13 @@ export interface ReportCommandIo {
  * 1 when the lake cannot be read; every failure is one `error:` line.
  */
 export async function reportCommand(argv: readonly string[], io: ReportCommandIo): Promise<number> {
+  if (wantsHelp(argv)) {
+    io.stdout.write(`${REPORT_USAGE}\n`);
+    return 0;
+  }
   try {
     const args = parseReportArgs(argv);
+    creatableFolder(args.outDir, '--out');
     const result = await writeReport(args);
     if (result.empty) {
       io.stderr.write(
