@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
@@ -31,7 +31,77 @@ function bundleHandler(entry: string): ReturnType<typeof bundle> {
   return bundles.get(entry)!;
 }
 
+/** Every module of functions/ and the modules of functions/ it imports (relative paths and `#alias/*`, type imports too). */
+function importGraph(): Map<string, string[]> {
+  const aliases = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { imports: Record<string, string> })
+    .imports;
+  const resolveImport = (from: string, specifier: string): string | undefined => {
+    if (specifier.startsWith('.')) return resolve(dirname(from), specifier);
+    const alias = Object.entries(aliases).find(([name]) => specifier.startsWith(name.replace('*', '')));
+    return alias ? join(root, alias[1].replace('*', specifier.slice(alias[0].length - 1))) : undefined;
+  };
+  const modules = sourceFiles.filter((file) => relative(root, file).startsWith('functions/'));
+  return new Map(
+    modules.map((file) => {
+      const text = readFileSync(file, 'utf8');
+      const specifiers = [
+        ...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g),
+      ].map((match) => match[1] ?? match[2]!);
+      const targets = specifiers
+        .map((specifier) => resolveImport(file, specifier))
+        .filter((target): target is string => target !== undefined && modules.includes(target));
+      return [file, [...new Set(targets)]];
+    }),
+  );
+}
+
+/** The import cycles of a graph, each as the modules along it (first module repeated at the end). */
+function cyclesOf(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (module: string): void => {
+    const at = path.indexOf(module);
+    if (at >= 0) {
+      cycles.push([...path.slice(at), module]);
+      return;
+    }
+    if (done.has(module)) return;
+    path.push(module);
+    for (const next of graph.get(module) ?? []) visit(next);
+    path.pop();
+    done.add(module);
+  };
+  for (const module of graph.keys()) visit(module);
+  return cycles;
+}
+
 describe('codebase habits', () => {
+  it('finds import cycles (the checker itself works)', () => {
+    const graph = new Map([
+      ['a', ['b']],
+      ['b', ['c']],
+      ['c', ['a']],
+      ['d', ['a']],
+    ]);
+    expect(cyclesOf(graph)).toEqual([['a', 'b', 'c', 'a']]);
+    expect(
+      cyclesOf(
+        new Map([
+          ['a', ['b']],
+          ['b', []],
+        ]),
+      ),
+    ).toEqual([]);
+  });
+
+  it('has no import cycle anywhere in functions/', () => {
+    const graph = importGraph();
+    expect(graph.size).toBeGreaterThan(100);
+    expect(graph.get(join(root, 'functions/handlers/worker.ts'))!.length).toBeGreaterThan(3);
+    expect(cyclesOf(graph).map((cycle) => cycle.map((file) => relative(root, file)).join(' → '))).toEqual([]);
+  });
+
   it('keeps both Lambda handlers at 60 lines or fewer', () => {
     for (const handler of ['functions/handlers/planner.ts', 'functions/handlers/worker.ts']) {
       const lines = readFileSync(join(root, handler), 'utf8').trimEnd().split('\n').length;
