@@ -75,7 +75,7 @@ async function manifests(lake: string): Promise<RunManifest[]> {
 }
 
 describe('every command answers --help', () => {
-  it.each(['archive', 'report', 'erase', 'prune', 'demo', 'simulator'])(
+  it.each(['archive', 'report', 'erase', 'prune', 'demo', 'simulator', 'doctor'])(
     'npm run %s -- --help prints its usage and exits 0',
     async (script) => {
       const result = await run(script, ['--help']);
