@@ -57,7 +57,9 @@ export async function eraseCommand(argv: readonly string[], io: EraseCommandIo):
 }
 
 export function formatEraseResult(result: EraseResult, versioned: boolean): string {
-  const chats = `${result.chats} chat${result.chats === 1 ? '' : 's'}`;
+  const chats =
+    `${result.chats} chat${result.chats === 1 ? '' : 's'}` +
+    (result.rows !== result.chats ? ` (${result.rows} rows across the chat tables)` : '');
   const files = `${result.files.length} file${result.files.length === 1 ? '' : 's'}`;
   const versions = versioned
     ? `, ${result.versions} noncurrent version${result.versions === 1 ? '' : 's'}${result.dryRun ? ' to delete' : ' deleted'}`

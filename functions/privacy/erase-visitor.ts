@@ -32,8 +32,10 @@ export interface EraseOptions {
 
 export interface EraseResult {
   dryRun: boolean;
-  /** Chats removed (or, on a dry run, that would be) from current files. */
+  /** Chats removed (or, on a dry run, that would be) from current files: rows of the first table (`chats`). */
   chats: number;
+  /** Rows removed from every table: with v3.6 one conversation is a row in `chats` and one in `chat_threads`. */
+  rows: number;
   /** Current files rewritten or deleted (or that would be). */
   files: string[];
   filesScanned: number;
@@ -62,6 +64,7 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
   const result: EraseResult = {
     dryRun,
     chats: 0,
+    rows: 0,
     files: [],
     filesScanned: 0,
     versions: 0,
@@ -141,7 +144,8 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
         }));
       }
       if (dropped === 0) return;
-      result.chats += dropped;
+      if (table === tables[0]) result.chats += dropped;
+      result.rows += dropped;
       result.files.push(key);
     });
   }

@@ -2,6 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatEraseResult } from '#cli/erase-command.ts';
 import { decodeNdjsonGzip, encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { eraseVisitor } from '#privacy/erase-visitor.ts';
@@ -57,7 +58,11 @@ describe('erase across tables', () => {
       tables: ['chats/', 'archives/'],
     });
 
-    expect(result.chats).toBe(threads.size * 2);
+    expect(result.chats).toBe(threads.size); // one conversation, one chat
+    expect(result.rows).toBe(threads.size * 2); // a row in chats and one in chat_threads
+    expect(formatEraseResult(result, false)).toMatch(
+      new RegExp(`^erased ${threads.size} chats? \\(${threads.size * 2} rows across the chat tables\\) from `),
+    );
     const chats = [...(await chatIdsByDay(out)).values()].flat();
     expect(chats.filter((id) => threads.has(id))).toEqual([]);
     expect(chats).toHaveLength(raws.length - threads.size);
