@@ -1,0 +1,18 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TEMP_ROOT_VARIABLE } from './support/temp-root.ts';
+
+describe('a test run tidies up after itself', () => {
+  it('puts every temporary folder under the run root the global teardown removes', async () => {
+    const root = process.env[TEMP_ROOT_VARIABLE];
+    expect(root).toMatch(/livechat-archiver-tests-/);
+    expect(tmpdir()).toBe(root);
+    expect(await mkdtemp(join(tmpdir(), 'lake-'))).toMatch(new RegExp(`^${root}/lake-`));
+  });
+
+  it('runs the Lambda handlers with their log lines silenced (a green run prints no ERROR line)', () => {
+    expect(process.env.POWERTOOLS_LOG_LEVEL).toBe('SILENT');
+  });
+});
