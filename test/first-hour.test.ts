@@ -310,6 +310,7 @@ describe('counts agree across the progress line, summary, manifest and report', 
     const progressPages = Number(/, (\d+) pages, \d+ retries\]/.exec(lastProgress)![1]);
     const summary = /(\d+) pages, (\d+) chats, \d+ retries, (\d+) drift re-archives/.exec(result.stdout)!;
     expect(manifest!.totals.drift).toBe(1);
+    expect(result.stderr.match(/the day will be archived again/g)).toHaveLength(1);
     expect(Number(summary[3])).toBe(1);
     expect(Number(summary[1])).toBe(progressPages);
     expect(manifest!.totals.pages).toBe(progressPages);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,15 @@ describe('a test run tidies up after itself', () => {
     expect(await mkdtemp(join(tmpdir(), 'lake-'))).toMatch(new RegExp(`^${root}/lake-`));
   });
 
+  it('ends npm test with one line saying everything passed, after the last step', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.test).toMatch(/&& npm run synth && echo 'npm test: [^']*passed'$/);
+  });
+
   it('runs the Lambda handlers with their log lines silenced (a green run prints no ERROR line)', () => {
     expect(process.env.POWERTOOLS_LOG_LEVEL).toBe('SILENT');
+    expect(process.env.POWERTOOLS_METRICS_DISABLED).toBe('true');
   });
 });

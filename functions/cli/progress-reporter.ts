@@ -36,6 +36,8 @@ export function createProgressReporter(totalDays: number, stream: NodeJS.WriteSt
     drift: 0,
   };
   const chatsPerDay: ChatsPerDay = new Map();
+  /** `day/attempt` of passes whose drift is already on screen: several pages of one pass may each see it. */
+  const driftShown = new Set<string>();
   const bar = stream.isTTY
     ? new cliProgress.SingleBar(
         {
@@ -77,6 +79,8 @@ export function createProgressReporter(totalDays: number, stream: NodeJS.WriteSt
           if (bar) bar.update(counts.pagesDone, counts);
           break;
         case 'drift':
+          if (driftShown.has(`${event.day}/${event.attempt}`)) break;
+          driftShown.add(`${event.day}/${event.attempt}`);
           line(`drift on ${event.day} (attempt ${event.attempt}): ${event.reason}; the day will be archived again`);
           break;
         case 'day-finished':
