@@ -221,17 +221,19 @@ describe('the simulator prints the base URL that --api-url takes', () => {
     ]);
     children.push(started.child);
     const base = await waitFor(started.output, /--api-url (http:\/\/127\.0\.0\.1:\d+)\s/);
-    const lake = join(await tempDir(), 'lake');
+    const printed = await waitFor(started.output, /archive: +npm run archive -- (.+)\n/);
+    expect(printed).toBe(`--from 2026-05-01 --to 2026-05-02 --api-url ${base} --out simulator-lake`);
+    const credentials = await waitFor(started.output, /PAT: +(LIVECHAT_LOGIN=\S+ LIVECHAT_PAT=\S+)/);
+    const env = Object.fromEntries(credentials.split(' ').map((pair) => pair.split('=') as [string, string]));
+    const dir = await tempDir();
     const result = await run(
       'archive',
-      ['--from', '2026-05-01', '--to', '2026-05-02', '--api-url', base, '--out', lake],
-      {
-        LIVECHAT_LOGIN: 'demo@example.com',
-        LIVECHAT_PAT: 'demo-pat',
-      },
+      printed.replace('--out simulator-lake', `--out ${join(dir, 'lake')}`).split(' '),
+      env,
     );
     expect(result.code, result.stderr).toBe(0);
-    expect(started.output()).toMatch(/archive: +npm run archive -- --from 2026-05-01 --to 2026-05-02 --api-url http/);
+    const [manifest] = await manifests(join(dir, 'lake'));
+    expect(manifest!.totals.chats).toBeGreaterThan(0);
   }, 60_000);
 });
 
