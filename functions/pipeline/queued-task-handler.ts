@@ -14,8 +14,7 @@ import {
 import { attemptGuardedSink, newerAttemptClaimed, SupersededError } from './attempt-guard.ts';
 import { writeDayPlan } from './day-plan.ts';
 import { recordDroppedChats } from './dropped-chats.ts';
-import { claimLakeFilters } from './lake-filters.ts';
-import { claimLakeTimeZone } from './lake-time-zone.ts';
+import { checkLakeClaims } from './lake-claims.ts';
 import type { DayPlanned, QueuedTaskResult } from './queued-task-result.ts';
 
 export interface TaskSender {
@@ -76,9 +75,17 @@ function supersededResult(task: ArchiveTask): QueuedTaskResult {
 }
 
 async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: SourceContext): Promise<QueuedTaskResult> {
-  await claimLakeFilters(deps.sink, task.filters, task.runId);
-  await claimLakeTimeZone(deps.sink, task.timeZone, task.runId);
-  const plan = await deps.source.planDay(task, context);
+  // Checked first; recorded once LiveChat has answered, so a task that never reaches it writes nothing.
+  const claims = await checkLakeClaims(deps.sink, task.filters, task.timeZone, task.runId);
+  const request = context.request ?? (<T>(call: () => Promise<T>) => call());
+  const plan = await deps.source.planDay(task, {
+    ...context,
+    request: async <T>(call: () => Promise<T>) => {
+      const response = await request(call);
+      await claims.record();
+      return response;
+    },
+  });
   await writeDayPlan(task, plan, deps.source.name, context);
   const first = plan.first;
   if (first?.outcome.status === 'drift') return replanAfterDrift(first.task, first.outcome, deps);

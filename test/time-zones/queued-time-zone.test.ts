@@ -88,4 +88,24 @@ describe('the zone travels in every task (AWS path)', () => {
     expect(await listFiles(out)).toEqual(before);
     expect(sim.stats().requests).toBe(requests);
   });
+
+  it('a day task that never reaches LiveChat (refused credentials) records no zone: the lake stays as it was', async () => {
+    sim = await startSimulator({ seed: 9, from: '2026-06-01', to: '2026-06-03', chatsPerDay: 10 });
+    const out = await mkdtemp(join(tmpdir(), 'lake-tz-q-'));
+    const sink = new LocalFileSink(out);
+    const wrong = createLivechatClient({
+      apiUrl: sim.url,
+      credentials: { ...sim.credentials, pat: 'wrong-pat' },
+      baseRetryDelayMs: 5,
+    });
+    const deps = { source: v2Source(wrong), sink, maxAttempts: 3, sender: { send: async () => {} } };
+    await expect(handleQueuedTask(dayTask('run-1', '2026-06-02', 1, {}, 'Asia/Tokyo'), deps)).rejects.toThrow(
+      /authentication failed/,
+    );
+    expect(await listFiles(out)).toEqual([]);
+
+    const right = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
+    await handleQueuedTask(dayTask('run-2', '2026-06-02', 1, {}, 'UTC'), { ...deps, source: v2Source(right) });
+    expect(await listFiles(join(out, 'manifests', 'time-zone'))).toEqual(['UTC.json']);
+  });
 });
