@@ -1,3 +1,4 @@
+import type { LivechatCredentials } from '#doctor/livechat-probe.ts';
 import * as z from '#shared/zod-mini.ts';
 import type { SourceName } from '#sources/source-registry.ts';
 import type { V2Credentials } from '#sources/v2/livechat-client.ts';
@@ -17,7 +18,8 @@ const text = () => z.string().check(z.minLength(1));
  */
 export const livechatSecretSchema = z.union([
   z.object({ bearerToken: text() }),
-  z.object({ login: text(), pat: text() }),
+  // accountId (optional): lets the PAT read the license's retention (Configuration API), for the doctor's checks.
+  z.object({ login: text(), pat: text(), accountId: z.optional(text()) }),
   z.object({ login: text(), apiKey: text() }),
 ]);
 
@@ -77,6 +79,15 @@ export function v36Credentials(secretValue: unknown): V36Credentials {
 }
 
 const CREDENTIALS_OF: Record<SourceName, (secret: unknown) => unknown> = { v2: v2Credentials, 'v3.6': v36Credentials };
+
+/** The secret as the doctor's checks take it: the source's credentials, and a v2 PAT's account ID if given. */
+export function doctorCredentials(source: SourceName, secretText: unknown): LivechatCredentials {
+  const secret = parseSecretJson(secretText);
+  if (source === 'v3.6') return { kind: 'v3.6', credentials: v36Credentials(secret) };
+  const parsed = livechatSecretSchema.safeParse(secret);
+  const accountId = parsed.success && 'accountId' in parsed.data ? parsed.data.accountId : undefined;
+  return { kind: 'v2', credentials: v2Credentials(secret), ...(accountId ? { accountId } : {}) };
+}
 
 /** Throws the one-line reason the secret cannot serve `source` (not filled in yet, or the wrong shape). */
 export function checkSecret(source: SourceName, secretText: unknown): void {

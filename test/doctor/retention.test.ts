@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { volumeCheck } from '#doctor/volume-estimate.ts';
 import { LivechatRequestError } from '#shared/errors.ts';
@@ -153,5 +154,33 @@ describe('volume estimate', () => {
     });
     expect(quiet.status).toBe('warning');
     expect(quiet.summary).toContain('no chats in the last 7 days');
+  });
+});
+
+describe("LiveChat's documented list_license_properties examples", () => {
+  const fixture = (path: string) =>
+    readFileSync(new URL(`../fixtures/livechat-public-docs/${path}`, import.meta.url), 'utf8');
+
+  it('reads the limits namespace example of the default-properties page (-1 = unlimited)', async () => {
+    const limitsPage = fixture('src/pages/messaging/references/default-properties/limits-namespace.json');
+    const retention = await readLicenseRetention({
+      apiUrl: 'https://api.livechatinc.com',
+      authorization: 'Bearer t',
+      fetch: async () => new Response(limitsPage, { headers: { 'Content-Type': 'application/json' } }),
+    });
+    expect(retention).toEqual({ unlimited: true });
+  });
+
+  it('says nothing is known from an answer without the limits namespace (the method example)', async () => {
+    const methodExample = fixture(
+      'payloads/management/v3.6/configuration-api/responses/properties/listLicenseProperties.json',
+    );
+    const read = readLicenseRetention({
+      apiUrl: 'https://api.livechatinc.com',
+      authorization: 'Bearer t',
+      retryLimit: 0,
+      fetch: async () => new Response(methodExample, { headers: { 'Content-Type': 'application/json' } }),
+    });
+    await expect(read).rejects.toThrow(/not the documented shape/);
   });
 });
