@@ -44,6 +44,11 @@ const plannerEnv = z.object({
   MAX_RANGE_DAYS: envInt(1, 36_600, 1200),
   FILTERS: jsonFilters,
   SOURCE: source,
+  /** For the doctor's checks before each run: the API, the data centre, v3.6 slicing and the lake bucket (listed only). */
+  API_URL: z._default(z.url(), DEFAULT_API_URL),
+  REGION: z.optional(z.string().check(z.regex(/^[a-z]{2,10}$/))),
+  BUSY_DAY_THRESHOLD: envInt(1, 1_000_000, 2_000),
+  BUCKET_NAME: z.optional(z.string().check(z.minLength(3))),
   /** First day the Athena table projects (cdk.json projectionStart): the planner refuses earlier days. */
   PROJECTION_START: z._default(
     z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/), z.refine(isRealDay, 'not a calendar date')),

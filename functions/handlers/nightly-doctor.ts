@@ -18,7 +18,7 @@ export interface NightlyDoctorConfig {
   LOOKBACK_DAYS: number;
   BUSY_DAY_THRESHOLD: number;
   FILTERS: ChatFilters;
-  BUCKET_NAME: string;
+  BUCKET_NAME?: string | undefined;
 }
 
 /** A check failed: the night stops before anything is queued (the PlannerErrors alarm sees it). */
@@ -37,7 +37,7 @@ export function nightlyDoctor(
   config: NightlyDoctorConfig,
   deps: { s3: S3Client; logger: Logger; metrics: Metrics; tuning?: RetryingApiTuning; now?: () => Date },
 ) {
-  const lake = { sink: new S3Sink(deps.s3, config.BUCKET_NAME) };
+  const lake = config.BUCKET_NAME ? { lake: { sink: new S3Sink(deps.s3, config.BUCKET_NAME) } } : {};
   return async (secretText: unknown, backfillFrom?: string): Promise<DoctorReport> => {
     const report = await runDoctor({
       credentials: doctorCredentials(config.SOURCE, secretText),
@@ -48,8 +48,8 @@ export function nightlyDoctor(
       lookbackDays: config.LOOKBACK_DAYS,
       busyDayThreshold: config.BUSY_DAY_THRESHOLD,
       ...(backfillFrom ? { backfillFrom } : {}),
-      lake,
-      tuning: { timeoutMs: 8_000, totalTimeoutMs: 20_000, retryLimit: 2, ...deps.tuning },
+      ...lake,
+      tuning: { timeoutMs: 6_000, totalTimeoutMs: 12_000, retryLimit: 2, ...deps.tuning },
       ...(deps.now ? { now: deps.now } : {}),
     });
     for (const result of report.results) deps.logger[LOG_LEVEL[result.status]]('doctor check', { ...result });
@@ -57,6 +57,11 @@ export function nightlyDoctor(
     deps.metrics.addMetric('DoctorChecksFailed', MetricUnit.Count, failures.length);
     return report;
   };
+}
+
+/** `{"doctor": true}`: run the checks alone, plan nothing. */
+export function isDoctorRequest(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && (event as { doctor?: unknown }).doctor === true;
 }
 
 /** Stops the night on the first failed check, with the doctor's line. */

@@ -13,7 +13,7 @@ import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { acknowledgeWildcardResources, nagAttributeRef } from '#infra/nag.ts';
 import { removalPolicyOf } from '#infra/removal-policy.ts';
-import { MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
+import { MANIFESTS_PREFIX, TIME_ZONE_RECORD_PREFIX } from '#lake/lake-layout.ts';
 import { SOURCE_INFO } from '#sources/source-registry.ts';
 import type { ApiCredentials } from './api-credentials.ts';
 
@@ -63,14 +63,27 @@ export class ArchiverFunctions extends Construct {
         SOURCE: config.source,
         PROJECTION_START: config.projectionStart,
         SECRET_ID: credentials.secret.secretArn,
+        // The doctor's checks before each run (docs/doctor.md): the API as the worker reads it, and the lake (listed only).
+        API_URL: config.apiUrl,
+        BUCKET_NAME: bucket.bucketName,
+        ...(config.source === 'v3.6' ? { BUSY_DAY_THRESHOLD: String(config.busyDayThreshold) } : {}),
+        ...(config.region ? { REGION: config.region } : {}),
       },
     });
     this.planner.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
     );
-    // Only to check the secret is filled in before a run is queued.
+    // To check the secret is filled in and LiveChat accepts it (the doctor's checks) before a run is queued.
     this.planner.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [credentials.policyArn] }),
+    );
+    // The doctor's lake check lists the lake's time-zone records, and nothing else: it never reads or writes an object.
+    this.planner.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringEquals: { 's3:prefix': TIME_ZONE_RECORD_PREFIX } },
+      }),
     );
 
     this.worker = this.nodeFunction('Worker', config, {

@@ -221,6 +221,8 @@ describe('archiver stack with default config', () => {
         SOURCE: 'v2',
         PROJECTION_START: '2020-01-01',
         SECRET_ID: ref(stack.credentials.secret),
+        API_URL: 'https://api.livechatinc.com',
+        BUCKET_NAME: ref(stack.lake.bucket),
       });
     });
 
@@ -310,13 +312,14 @@ describe('archiver stack with default config', () => {
       expect(template.findResources('AWS::IAM::ManagedPolicy')).toEqual({});
     });
 
-    it('lets the planner only write its logs, send to the page queue and read its secret (to check it is set)', () => {
+    it('lets the planner only write its logs, send to the page queue, read its secret and list the lake zone records', () => {
       expect(grantsOf(template, role('PlannerRole'))).toEqual(
         grants(
           ['logs:CreateLogStream', arn(stack.functions.planner.logGroup)],
           ['logs:PutLogEvents', arn(stack.functions.planner.logGroup)],
           ['sqs:SendMessage', arn(stack.pages.queue)],
           ['secretsmanager:GetSecretValue', ref(stack.credentials.secret)],
+          ['s3:ListBucket', arn(stack.lake.bucket), { StringEquals: { 's3:prefix': 'manifests/time-zone/' } }],
         ),
       );
     });

@@ -2,14 +2,21 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { addDays } from '#shared/day-range.ts';
+import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { lambdaContext } from '#test/support/lambda-fixtures.ts';
 
 const sqsMock = mockClient(SQSClient);
 const secretsMock = mockClient(SecretsManagerClient);
 let handler: typeof import('#handlers/planner.ts')['handler'];
+// The doctor's checks run before each plan: LiveChat is the simulator, with the secret's credentials.
+let sim: RunningSimulator;
+const yesterday = addDays(new Date().toISOString().slice(0, 10), -1);
 
 beforeAll(async () => {
+  sim = await startSimulator({ from: addDays(yesterday, -9), to: yesterday, login: 'agent@example.com', pat: 'pat-1' });
+  vi.stubEnv('API_URL', sim.url);
   vi.stubEnv('QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/pages');
   vi.stubEnv('SECRET_ID', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:livechat');
   vi.stubEnv('AWS_REGION', 'eu-west-1');
@@ -21,6 +28,7 @@ beforeAll(async () => {
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   ({ handler } = await import('#handlers/planner.ts'));
 });
+afterAll(() => sim.close());
 
 beforeEach(() => {
   sqsMock.reset();
@@ -98,6 +106,47 @@ describe('planner handler', () => {
       expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
     } finally {
       vi.stubEnv('SOURCE', 'v2');
+    }
+  });
+
+  it('runs the doctor\'s checks alone for {"doctor": true}: their results, nothing planned or queued', async () => {
+    const result = (await handler({ doctor: true }, lambdaContext())) as {
+      doctor: string;
+      checks: Array<{ check: string; status: string }>;
+    };
+    expect(result.doctor).toBe('ok');
+    expect(result.checks.map((check) => check.check)).toEqual([
+      'credentials',
+      'data-centre',
+      'api-lifecycle',
+      'volume',
+      'sample',
+      'retention',
+    ]);
+    expect(result.checks.find((check) => check.check === 'credentials')?.status).toBe('ok');
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
+  });
+
+  it('stops the night before queueing when LiveChat refuses the credentials, with the doctor line', async () => {
+    vi.stubEnv('SECRET_ID', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:livechat-refused');
+    vi.resetModules();
+    try {
+      secretsMock
+        .on(GetSecretValueCommand)
+        .resolves({ SecretString: '{"login":"agent@example.com","pat":"revoked-pat-2"}' });
+      const { handler: refusedPlanner } = await import('#handlers/planner.ts');
+      const failure = await refusedPlanner({ scheduledTime: '2026-11-25T01:30:00Z' }, lambdaContext()).catch(
+        (error: unknown) => error as Error,
+      );
+      expect(failure).toBeInstanceOf(Error);
+      expect((failure as Error).name).toBe('DoctorCheckFailedError');
+      expect((failure as Error).message).toMatch(
+        /^doctor: failed +credentials +Personal Access Token .* refused .*archives_read/,
+      );
+      expect((failure as Error).message).not.toContain('revoked-pat-2');
+      expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
+    } finally {
+      vi.stubEnv('SECRET_ID', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:livechat');
     }
   });
 
