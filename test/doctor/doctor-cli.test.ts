@@ -186,6 +186,17 @@ describe('npm run doctor against the simulators', () => {
     expect(await snapshot(lake)).toEqual(before);
   });
 
+  it('fails (exit 1) when LiveChat cannot be reached, saying so, and still checks the lake', async () => {
+    const lake = await mkdtemp(join(tmpdir(), 'doctor-unreachable-'));
+    const run = await runDoctorCli(['--api-url', 'http://127.0.0.1:9', '--out', lake], {
+      LIVECHAT_LOGIN: 'a@b.c',
+      LIVECHAT_PAT: 'p',
+    });
+    expect(run.code).toBe(DOCTOR_EXIT.failed);
+    expect(run.lines.status).toEqual({ credentials: 'failed', lake: 'ok' });
+    expect(run.lines.line['credentials']).toMatch(/could not be tried: .*network error → check --api-url/);
+  });
+
   it('answers --help with the usage (exit 0) and a bad argument with one error line (exit 2)', async () => {
     const help = await runDoctorCli(['--help'], {});
     expect(help.code).toBe(0);
