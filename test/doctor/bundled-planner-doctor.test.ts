@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
+import { lambdaContext, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
+
+/**
+ * The planner as Lambda runs it: bundled and minified as the stack bundles it (ESM, node24, the
+ * AWS SDK external), invoked with {"doctor": true}. Its answer and its log lines (Powertools JSON,
+ * one per check) are what an operator sees.
+ */
+const root = new URL('../..', import.meta.url).pathname;
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+const aws = lambdaAwsMocks();
+let sim: RunningSimulator;
+let outDir: string;
+let handler: Handler;
+
+beforeAll(async () => {
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  sim = await startSimulator({ from: '2026-01-01', to: yesterday, chatsPerDay: 10 });
+  stubFunctionEnv(sim.url, { POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_DEV: 'false' });
+  const result = await build({
+    entryPoints: [join(root, 'functions/handlers/planner.ts')],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    mainFields: ['module', 'main'],
+    banner: { js: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);" },
+    minify: true,
+    external: ['@aws-sdk/*'],
+    logLevel: 'silent',
+  });
+  // Inside the repository, so the bundle's `@aws-sdk/*` imports resolve to the mocked clients.
+  outDir = mkdtempSync(join(root, 'test/doctor/.bundle-'));
+  const file = join(outDir, 'planner.mjs');
+  writeFileSync(file, result.outputFiles[0]!.text);
+  handler = ((await import(pathToFileURL(file).href)) as { handler: Handler }).handler;
+});
+
+afterAll(async () => {
+  await sim.close();
+  rmSync(outDir, { recursive: true, force: true });
+  vi.unstubAllEnvs();
+});
+
+describe('the bundled planner, {"doctor": true}', () => {
+  it('answers the checks and logs one JSON line per check, planning and writing nothing', async () => {
+    aws.reset({ login: sim.login, pat: sim.pat, accountId: sim.accountId });
+    const written: string[] = [];
+    const capture = (chunk: unknown) => {
+      written.push(String(chunk));
+      return true;
+    };
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    let answer: { doctor: string; checks: Array<{ check: string; status: string }> };
+    try {
+      answer = (await handler({ doctor: true }, lambdaContext())) as typeof answer;
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    expect(answer.doctor).toBe('ok');
+    const lines = written
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.message === 'doctor check');
+    expect(lines.map((line) => line.check)).toEqual([
+      'credentials',
+      'data-centre',
+      'api-lifecycle',
+      'volume',
+      'sample',
+      'retention',
+      'lake',
+    ]);
+    expect(lines.map((line) => line.check)).toEqual(answer.checks.map((check) => check.check));
+    for (const line of lines) expect(line).toMatchObject({ level: 'INFO', status: 'ok', summary: expect.any(String) });
+    expect(JSON.stringify(lines)).not.toContain(sim.pat);
+    expect(aws.s3Mock.calls().map((call) => call.args[0].constructor.name)).toEqual(['ListObjectsV2Command']);
+    expect(aws.s3Mock.commandCalls(ListObjectsV2Command)[0]!.args[0].input.Prefix).toBe('manifests/time-zone/');
+    expect(aws.sqsMock.calls()).toHaveLength(0);
+  });
+});
