@@ -201,7 +201,16 @@ describe('npm run doctor against the simulators', () => {
     const help = await runDoctorCli(['--help'], {});
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^usage: npm run doctor -- /);
-    for (const args of [['--source', 'v4'], ['--out', 'a', '--bucket', 'b'], ['--nope'], ['--from', '2026-02-30']]) {
+    for (const args of [
+      ['--source', 'v4'],
+      ['--out', 'a', '--bucket', 'b'],
+      ['--nope'],
+      ['--from', '2026-02-30'],
+      ['--time-zone', 'Mars/Olympus'],
+      ['--lookback-days', '99'],
+      ['--region', 'FRA!'],
+      ['--api-url', 'ftp://x'],
+    ]) {
       const bad = await runDoctorCli(args, {});
       expect(bad.code, args.join(' ')).toBe(DOCTOR_EXIT.usage);
       expect(
