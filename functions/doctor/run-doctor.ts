@@ -68,7 +68,12 @@ export async function runDoctor(setup: DoctorSetup): Promise<DoctorReport> {
     const result =
       error instanceof LivechatMisdirectedError
         ? failed('data-centre', error.message.replace(/: set the region.*$/, ''), regionFix(error.region))
-        : failed('credentials', `${kind} could not be tried: ${error.message}`, 'check --api-url and the network');
+        : failed(
+            'credentials',
+            `${kind} could not be tried: ${error.message}`,
+            // An unreachable API's message already says what to check.
+            /; check /.test(error.message) ? undefined : 'check --api-url and the network',
+          );
     return { results: [result, ...(await lake())], verdict: 'failed' };
   }
   results.push(ok('credentials', `${kind} accepted (${probe.request}, scope ${SCOPE_NEEDED[probe.source]})`));
