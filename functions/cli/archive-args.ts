@@ -5,7 +5,7 @@ import { InvalidInputError } from '#shared/errors.ts';
 import { localDay, timeZoneOrThrow } from '#shared/time-zone.ts';
 import { SOURCE_INFO } from '#sources/source-registry.ts';
 import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
-import { integerFlag, parseFlags, stringFlags } from './parse-flags.ts';
+import { integerFlag, parseFlags, stringFlags, urlFlag } from './parse-flags.ts';
 
 export const MAX_RANGE_DAYS = 3_660;
 
@@ -23,6 +23,16 @@ credentials (environment): v2: LIVECHAT_BEARER_TOKEN, or LIVECHAT_LOGIN (agent e
 export const SOURCES = ['v2', 'v3.6'] as const;
 /** LiveChat's data centres (the `dal:`/`fra:` prefix of an account's OAuth tokens). */
 export const REGIONS = ['dal', 'fra'] as const;
+
+/** `--region`: one of LiveChat's data centres (the `X-Region` header), or one InvalidInputError line. */
+export function regionFlag(region: string): string {
+  if (!(REGIONS as readonly string[]).includes(region)) {
+    throw new InvalidInputError(
+      `--region must be ${REGIONS.join(' or ')} (the account's data centre), got "${region}"`,
+    );
+  }
+  return region;
+}
 export type Source = (typeof SOURCES)[number];
 
 export type ArchiveDestination = { kind: 'folder'; dir: string } | { kind: 'bucket'; bucket: string; prefix: string };
@@ -102,11 +112,7 @@ export function parseArchiveArgs(argv: readonly string[], today?: string, now = 
 
   const source = (values.source ?? 'v2') as Source;
   if (!SOURCES.includes(source)) throw new InvalidInputError(`--source must be v2 or v3.6, got "${values.source}"`);
-  if (values.region !== undefined && !(REGIONS as readonly string[]).includes(values.region)) {
-    throw new InvalidInputError(
-      `--region must be ${REGIONS.join(' or ')} (the account's data centre), got "${values.region}"`,
-    );
-  }
+  if (values.region !== undefined) regionFlag(values.region);
 
   const redaction = parseRedaction(values.redact, values['redact-field']);
   const filters = parseFilters({
@@ -132,7 +138,7 @@ export function parseArchiveArgs(argv: readonly string[], today?: string, now = 
     timeZone,
     full: values.full ?? false,
     ...(values.region !== undefined ? { region: values.region } : {}),
-    apiUrl: parseUrl(values['api-url'] ?? DEFAULT_API_URL),
+    apiUrl: urlFlag('api-url', values['api-url'] ?? DEFAULT_API_URL),
     concurrency: integerFlag('concurrency', values.concurrency ?? '4', 1, 64),
     maxAttempts: integerFlag('max-attempts', values['max-attempts'] ?? '5', 1, 20),
     filters,
@@ -171,14 +177,4 @@ function parseRedaction(kinds: string | undefined, fields: string[] | undefined)
 function nonEmpty(flag: string, text: string): string {
   if (!text.trim()) throw new InvalidInputError(`--${flag} must not be empty`);
   return text;
-}
-
-function parseUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
-    return text.replace(/\/+$/, '');
-  } catch {
-    throw new InvalidInputError(`--api-url must be an http(s) URL, got "${text}"`);
-  }
 }

@@ -2,9 +2,9 @@ import { isRealDay } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import { timeZoneOrThrow } from '#shared/time-zone.ts';
 import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
-import { SOURCES, type Source } from './archive-args.ts';
+import { regionFlag, SOURCES, type Source } from './archive-args.ts';
 import { type LakeDestination, parseLakeDestination } from './lake-destination.ts';
-import { integerFlag, parseFlags, regionFlag, stringFlags, urlFlag } from './parse-flags.ts';
+import { integerFlag, parseFlags, stringFlags, urlFlag } from './parse-flags.ts';
 
 export const DOCTOR_USAGE = `usage: npm run doctor -- [--source v2|v3.6] [--region dal|fra] [--api-url URL] [--time-zone ZONE]
          [--out DIR | --bucket NAME [--prefix P]] [--from YYYY-MM-DD] [--lookback-days N] [--busy-day-threshold N]
@@ -30,8 +30,8 @@ export interface DoctorArgs {
   busyDayThreshold: number;
 }
 
-/** Parses `npm run doctor` arguments; any problem is one InvalidInputError line. `help` for --help / -h. */
-export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | 'help' {
+/** Parses `npm run doctor` arguments (--help is answered before); any problem is one InvalidInputError line. */
+export function parseDoctorArgs(argv: readonly string[]): DoctorArgs {
   const values = parseFlags(argv, {
     ...stringFlags(
       'source',
@@ -45,9 +45,7 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | 'help' {
       'lookback-days',
       'busy-day-threshold',
     ),
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) return 'help';
   const source = (values.source ?? 'v2') as Source;
   if (!SOURCES.includes(source)) throw new InvalidInputError(`--source must be v2 or v3.6, got "${values.source}"`);
   if (values.from !== undefined && !isRealDay(values.from)) {

@@ -5,7 +5,7 @@ import type { RetryingApiTuning } from '#sources/retrying-api.ts';
 import { DOCTOR_USAGE, type DoctorArgs, parseDoctorArgs } from './doctor-args.ts';
 import { credentialsFrom } from './env-credentials.ts';
 import { createSink } from './lake-destination.ts';
-import { argsOrUsage } from './run-command.ts';
+import { argsOrUsage, wantsHelp } from './run-command.ts';
 
 export const DOCTOR_EXIT: Record<DoctorVerdict | 'usage', number> = { ok: 0, failed: 1, usage: 2, refused: 3 };
 
@@ -20,12 +20,12 @@ export interface DoctorCommandIo {
 
 /** `npm run doctor`: the checklist on stdout, one line per check; returns the exit code. */
 export async function doctorCommand(argv: readonly string[], io: DoctorCommandIo): Promise<number> {
-  const args = argsOrUsage(() => parseDoctorArgs(argv), DOCTOR_USAGE, io.stderr);
-  if (!args) return DOCTOR_EXIT.usage;
-  if (args === 'help') {
+  if (wantsHelp(argv)) {
     io.stdout.write(`${DOCTOR_USAGE}\n`);
     return DOCTOR_EXIT.ok;
   }
+  const args = argsOrUsage(() => parseDoctorArgs(argv), DOCTOR_USAGE, io.stderr);
+  if (!args) return DOCTOR_EXIT.usage;
   const credentials = credentialsFrom(args, io.env);
   if (typeof credentials === 'string') {
     io.stderr.write(`error: ${credentials}\n`);

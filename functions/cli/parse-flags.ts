@@ -44,11 +44,3 @@ export function urlFlag(flag: string, text: string): string {
   }
   return text.replace(/\/+$/, '');
 }
-
-/** `--region`: a data centre such as dal or fra (the `X-Region` header). */
-export function regionFlag(text: string): string {
-  if (!/^[a-z]{2,10}$/.test(text)) {
-    throw new InvalidInputError(`--region must be a data centre such as dal or fra, got "${text}"`);
-  }
-  return text;
-}
