@@ -6,7 +6,8 @@
  *
  * Defaults: the last 7 full UTC days (ending yesterday), seed 42, ≈60 chats a day, OS-chosen port.
  * --time-zone sets the account's zone: the days --from/--to generate, and the v2 cut of a request
- * without a `timezone` parameter.
+ * without a `timezone` parameter. --retention-from D serves no chat of days before D (as LiveChat
+ * after its retention passed: `total: 0`); the other days keep the chats of the same seed.
  */
 import { parseFlags, stringFlags } from '#cli/parse-flags.ts';
 import { isTimeZone } from '#shared/time-zone.ts';
@@ -16,7 +17,7 @@ import { startV36Simulator } from '#simulator/v36-simulator.ts';
 const USAGE = `Usage: simulator [--port N] [--host H] [--seed N] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
                  [--latency-ms N] [--chats-per-day N] [--login EMAIL] [--pat PAT] [--api-key KEY]
                  [--bearer-token TOKEN] [--region dal|fra] [--deprecation YYYY-MM-DD] [--source v2|v3.6]
-                 [--time-zone ZONE] [--retention-months N]`;
+                 [--time-zone ZONE] [--retention-months N] [--retention-from YYYY-MM-DD]`;
 
 function fail(msg: string): never {
   console.error(`simulator: ${msg}\n${USAGE}`);
@@ -50,6 +51,7 @@ try {
       'source',
       'time-zone',
       'retention-months',
+      'retention-from',
     ),
     help: { type: 'boolean', short: 'h' },
   });
@@ -72,6 +74,10 @@ for (const [name, v] of [
   if (!isValidDay(v)) fail(`--${name} must be a YYYY-MM-DD date (got ${JSON.stringify(v)})`);
 }
 if (from > to) fail(`--from ${from} is after --to ${to}`);
+const retentionFrom = args['retention-from'];
+if (retentionFrom !== undefined && !isValidDay(retentionFrom)) {
+  fail(`--retention-from must be a YYYY-MM-DD date (got ${JSON.stringify(retentionFrom)})`);
+}
 
 const seed = intFlag('seed', args.seed);
 const port = intFlag('port', args.port);
@@ -94,6 +100,7 @@ const common = {
   ...(args.host !== undefined ? { host: args.host } : {}),
   ...(timeZone !== undefined ? { timeZone } : {}),
   ...(retentionMonths !== undefined ? { retention: { months: retentionMonths } } : {}),
+  ...(retentionFrom !== undefined ? { retentionFrom } : {}),
 };
 
 /** Closes the simulator on Ctrl-C or SIGTERM and prints what it served. */

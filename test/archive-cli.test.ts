@@ -97,21 +97,41 @@ describe('npm run archive against the simulator', () => {
     expect(await listFiles(out)).not.toContainEqual(expect.stringMatching(/\.partial$/));
   });
 
-  it("removes stale pages (fewer pages than before, or another source's files) when a day is re-archived", async () => {
-    const { out, sim } = await archiveFromSimulator({ chatsPerDay: () => 30 });
-    await new LocalFileSink(out).put('chats/dt=2026-05-01/page-00009.json.gz', Buffer.from('stale'), 'ndjson-gzip');
-    await new LocalFileSink(out).put(
-      'chats/dt=2026-05-01/v36-day-part-00001.json.gz',
-      Buffer.from('other source'),
-      'ndjson-gzip',
-    );
-    const again = await runCli(['--from', FROM, '--to', TO, '--out', out, '--api-url', sim.url], {
-      LIVECHAT_LOGIN: sim.login,
-      LIVECHAT_API_KEY: sim.apiKey,
-    });
+  it('keeps every archived chat when LiveChat has emptied a day (retention), and says how many it kept', async () => {
+    const days = ['2024-03-03', '2024-03-04', '2024-03-05'] as const;
+    const [first, , last] = days;
+    sim = await startSimulator({ from: first, to: last });
+    const archived = days.flatMap((day) => sim!.chats(day).map((chat) => chat.id));
+    // The bundled simulator's seed-42 days (the issue counted 188 and 25 with an older simulator).
+    expect(archived).toHaveLength(190);
+    const emptied = sim.chats(first).length;
+    expect(emptied).toBe(52);
+    const out = await mkdtemp(join(tmpdir(), 'lake-'));
+    const args = ['--from', first, '--to', last, '--out', out, '--api-url', sim.url];
+    const env = { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat };
+    expect((await runCli(args, env)).code).toBe(EXIT.ok);
+
+    expect(sim.removeDaysBefore('2024-03-04')).toBe(emptied); // the API now answers total: 0 for 2024-03-03
+    const again = await runCli(args, env);
     expect(again.code).toBe(EXIT.ok);
-    expect(await listFiles(join(out, 'chats/dt=2026-05-01'))).toEqual(['page-00001.json.gz', 'page-00002.json.gz']);
-    await expectEveryChatExactlyOnce(out, sim);
+    expect(again.stdout).toContain(`${emptied} archived chats kept that LiveChat no longer returned`);
+    expect(again.stdout).toContain(`${first}: LiveChat returned 0 of the day's chats, ${emptied} more kept`);
+
+    const lake = [...(await chatIdsByDay(out)).values()].flat();
+    expect(duplicatesOf(lake)).toEqual([]);
+    expect(lake.sort()).toEqual([...archived].sort());
+    const manifests = (await listFiles(join(out, 'manifests', 'runs'))).filter((file) => file.endsWith('.json')).sort();
+    const latest = JSON.parse(await readFile(join(out, 'manifests', 'runs', manifests.at(-1)!), 'utf8')) as RunManifest;
+    expect(latest.totals.kept).toBe(emptied);
+    expect(latest.days.find((day) => day.day === first)).toMatchObject({
+      status: 'complete',
+      chatsWritten: 0,
+      chatsKept: emptied,
+    });
+    // Each day is one settled file per table: no pass file is left behind.
+    expect(
+      (await listFiles(join(out, 'chats'))).filter((file) => !/settled-[0-9a-f]{16}-part-00001\.json\.gz$/.test(file)),
+    ).toEqual([]);
   });
 
   it('warns, naming projectionStart, when it archives days Athena would not show, and archives them', async () => {
@@ -157,7 +177,7 @@ describe('npm run archive against the simulator', () => {
     const sink = new LocalFileSink(out);
     const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials });
     const now = () => new Date('2026-05-02T03:00:00Z');
-    const plan = await planDay(dayTask('run-1', FROM, 1, {}, 'UTC'), client);
+    const plan = await planDay(dayTask('run-1', FROM, 1, {}, 'UTC'), 'p1', client);
     for (const task of plan.pageTasks) await archivePage(task, { client, sink, now });
     const snapshot = async () =>
       Promise.all(

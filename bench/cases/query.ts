@@ -54,6 +54,7 @@ export async function cachedLake(
     const tasks: PageTask[] = Array.from({ length: pages }, (_, index) => ({
       v: TASK_VERSION,
       kind: 'page',
+      plan: 'bench',
       runId: 'bench-query-lake',
       day,
       attempt: 1,

@@ -73,6 +73,7 @@ export async function workerCost(
   const task: PageTask = {
     v: TASK_VERSION,
     kind: 'page',
+    plan: 'bench',
     runId: 'bench-worker-cost',
     day,
     attempt: 1,

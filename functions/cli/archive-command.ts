@@ -179,8 +179,18 @@ export function formatSummary(manifest: RunManifest): string {
       `  resumed: ${manifest.resumed.days.length} day(s) completed by the interrupted run ${manifest.resumed.runId}, not fetched again`,
     );
   }
-  for (const day of manifest.days.filter((record) => record.status !== 'complete')) {
-    lines.push(`  ${day.status} ${day.day}: ${day.problem ?? ''} (${day.chatsWritten}/${day.expectedTotal} chats)`);
+  if (totals.kept > 0) {
+    lines.push(`  ${totals.kept} archived chats kept that LiveChat no longer returned (the lake only grows)`);
+  }
+  for (const day of manifest.days) {
+    const kept = day.chatsKept > 0 ? `, ${day.chatsKept} more kept from earlier runs` : '';
+    if (day.status !== 'complete') {
+      lines.push(
+        `  ${day.status} ${day.day}: ${day.problem ?? ''} (${day.chatsWritten}/${day.expectedTotal} chats${kept})`,
+      );
+    } else if (kept) {
+      lines.push(`  ${day.day}: LiveChat returned ${day.chatsWritten} of the day's chats${kept}`);
+    }
   }
   if (manifest.unknownFields.length > 0) {
     lines.push(

@@ -43,6 +43,12 @@ export const DAY_PLAN_COLUMNS: readonly DayPlanColumn[] = [
   manifestColumn('total', 'int', 'Chats the API reported for the day when it was planned (v3.6: found_chats)'),
   manifestColumn('units', 'int', 'Pages (v2) or time slices (v3.6) planned'),
   manifestColumn(
+    'kept',
+    'int',
+    'Once the pass settled: chats the day keeps that the pass did not return (LiveChat no longer lists them, or only without a transcript); NULL before',
+  ),
+  manifestColumn('chats', 'int', 'Once the pass settled: chats the day holds, one version each; NULL before'),
+  manifestColumn(
     'plannedAt',
     'string',
     'ISO-8601 UTC time the day was planned; the latest plan of a day is the one the lake should match',

@@ -1,6 +1,8 @@
 /**
- * Where things live in the lake. Keys are deterministic (day + page), so a task
- * delivered twice overwrites its own file instead of adding a duplicate.
+ * Where things live in the lake. Chat files are written under keys unique to the pass that
+ * fetched them (run, attempt, unit), so no pass ever overwrites another's file and a task
+ * delivered twice rewrites only its own key. Settling a day merges a partition's files into one
+ * version per chat (functions/lake/day-consolidation.ts).
  */
 export const CHATS_PREFIX = 'chats/';
 /** The raw v3.6 `list_archives` entries (table `chat_threads`, functions/lake/thread-columns.ts). */
@@ -13,21 +15,47 @@ export const MANIFESTS_PREFIX = 'manifests/';
  */
 export const CHAT_TABLE_PREFIXES: readonly string[] = [CHATS_PREFIX, ARCHIVES_PREFIX];
 
-const PAGE_FILE = /^page-(\d{5,})\.json\.gz$/;
-
 /** A day's partition of a table: `chats/dt=2026-11-24/` (the default) or `archives/dt=2026-11-24/`. */
 export function partitionPrefix(day: string, table = CHATS_PREFIX): string {
   return `${table}dt=${day}/`;
 }
 
-export function pageKey(day: string, page: number): string {
-  return `${partitionPrefix(day)}page-${String(page).padStart(5, '0')}.json.gz`;
+/**
+ * One pass over a day: an attempt of a run, and the plan that day task made (a random id, so a
+ * re-run with the same run id, or a redelivered day task, never overwrites an earlier pass's files).
+ */
+export interface Pass {
+  runId: string;
+  attempt: number;
+  plan: string;
 }
 
-/** The page number of a page file key, or undefined for anything else. */
-export function pageNumberOf(key: string): number | undefined {
-  const match = PAGE_FILE.exec(key.slice(key.lastIndexOf('/') + 1));
-  return match ? Number(match[1]) : undefined;
+/** The file-name start every unit file of a pass carries: `run=<run>.attempt-<n>.<plan>.` */
+export function passFilePrefix(pass: Pass): string {
+  return `run=${pass.runId}.attempt-${pass.attempt}.${pass.plan}.`;
+}
+
+/**
+ * A unit file of a pass: `chats/dt=2026-11-24/run=local-20261125T010000Z.attempt-1.3f9a0c.page-00003.json.gz`;
+ * `unit` names the file within the pass (`page-00003`, `v36-h07-part-00002`).
+ */
+export function passFileKey(day: string, pass: Pass, unit: string, table?: string): string {
+  return `${partitionPrefix(day, table)}${passFilePrefix(pass)}${unit}.json.gz`;
+}
+
+/** True when `key` is a unit file the pass wrote. */
+export function isPassFile(key: string, pass: Pass): boolean {
+  return key.slice(key.lastIndexOf('/') + 1).startsWith(passFilePrefix(pass));
+}
+
+/** v2 page `page` of a pass, in `chats/`. */
+export function pageKey(day: string, page: number, pass: Pass): string {
+  return passFileKey(day, pass, `page-${String(page).padStart(5, '0')}`);
+}
+
+/** A file a day's settling wrote: `settled-<digest of the files it merged>-part-00001.json.gz`. */
+export function settledKey(day: string, table: string, digest: string, part: number): string {
+  return `${partitionPrefix(day, table)}settled-${digest}-part-${String(part).padStart(5, '0')}.json.gz`;
 }
 
 export function runManifestKey(runId: string): string {
@@ -63,9 +91,26 @@ export function droppedByEraseKey(runId: string, day: string, erasure: string, f
   return `${DROPPED_CHATS_PREFIX}dt=${day}/run=${runId}.erase-${erasure.slice(0, 16)}.${name}.json`;
 }
 
-/** Created once by the first worker that sees drift, so one re-archive is queued, not one per page. */
-export function replanClaimKey(runId: string, day: string, attempt: number): string {
-  return `${MANIFESTS_PREFIX}runs/${runId}/${day}/replan-${attempt}.json`;
+/**
+ * Created once by the first unit of a pass that sees drift, so one re-archive is queued, not one
+ * per unit; it names that unit, whose redelivery sends the re-archive again (the send may have failed).
+ */
+export function replanClaimKey(pass: Pass, day: string): string {
+  return `${MANIFESTS_PREFIX}runs/${pass.runId}/${day}/replan-${pass.attempt + 1}.after-${pass.plan}.json`;
+}
+
+/** A unit of a pass is written (AWS fan-in): the unit that sees all of them queues the day's settling. */
+export function unitDoneKey(pass: Pass, day: string, unit: string): string {
+  return `${passDonePrefix(pass, day)}${unit}.json`;
+}
+
+/** A pass's settling finished (what it counted): a redelivered settle task reads it and does nothing more. */
+export function passSettledKey(pass: Pass, day: string): string {
+  return `${MANIFESTS_PREFIX}settled/dt=${day}/${passFilePrefix(pass)}json`;
+}
+
+export function passDonePrefix(pass: Pass, day: string): string {
+  return `${MANIFESTS_PREFIX}passes/dt=${day}/${passFilePrefix(pass)}`;
 }
 
 /** Records the time zone a lake's days are cut in: one small object per zone ever used (there should be one). */

@@ -3,7 +3,7 @@ import { CHAT_TABLE_PREFIXES, partitionPrefix } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { RedactionConfig } from '#privacy/redaction.ts';
 import { loadTaskWrites, settledAfter } from '#privacy/write-privacy.ts';
-import { type DayTask, dayTask, decodeTask, encodeTask } from '#shared/archive-task.ts';
+import { type DayTask, dayTask, decodeTask, encodeTask, newPlanId } from '#shared/archive-task.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
 import {
   InvalidInputError,
@@ -26,6 +26,7 @@ import { recordDroppedChats } from './dropped-chats.ts';
 import { checkLakeClaims } from './lake-claims.ts';
 import { LocalTaskQueue } from './local-task-queue.ts';
 import { type DayRecord, type RunManifest, summarizeRun, writeRunManifest } from './run-manifest.ts';
+import { settleDay } from './settle-day.ts';
 
 export type ArchiveRunEvent =
   | { type: 'day-planned'; day: string; attempt: number; total: number; pages: number }
@@ -63,14 +64,18 @@ export interface ArchiveRunOptions {
 
 interface DayState {
   attempt: number;
+  /** The current pass's plan id (set when the day task plans). */
+  plan: string;
   total: number;
   pages: number;
   /** Chats written per unit (v2 page, v3.6 slice), keyed by its label. */
   written: Map<string, number>;
   /** Chats of erased visitors fetched and not written, per unit. */
   dropped: Map<string, number>;
-  /** Chat ids written by this pass, so a chat on two units is caught even if `total` stayed put. */
+  /** Chat ids written by this pass's pages, so a chat on two pages is caught even if `total` stayed put. */
   ids: Set<string>;
+  /** Chats the settled day kept that the pass did not return. */
+  kept: number;
   inFlight: number;
   driftSeen: number;
   /** Units written in every pass over the day (what the progress line counts as pages). */
@@ -177,7 +182,8 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   if (claims.recorded) await writeRunManifest(options.sink, manifest);
   return manifest;
 
-  async function handle(task: DayTask | UnitTask): Promise<void> {
+  async function handle(task: ReturnType<typeof decodeTask>): Promise<void> {
+    if (task.kind === 'settle') throw new Error('a local run settles its days in process');
     const state = states.get(task.day)!;
     if (state.record || task.attempt !== state.attempt || state.replanPending) return; // superseded
     state.inFlight += 1;
@@ -193,8 +199,9 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   }
 
   async function handleDay(task: DayTask, state: DayState, context: SourceContext): Promise<void> {
-    const plan = await source.planDay(task, context);
-    await writeDayPlan(task, plan, source.name, context);
+    state.plan = newPlanId();
+    const plan = await source.planDay(task, state.plan, context);
+    await writeDayPlan(task, plan, source.name, context, state.plan);
     state.total = plan.total;
     state.pages = plan.units;
     if (task.attempt > 1) state.reArchives += 1;
@@ -215,7 +222,8 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
       driftSeen(task, state, outcome.reason);
       return;
     }
-    const repeated = outcome.ids.find((id) => state.ids.has(id));
+    // Offset pages: a chat on two pages means the day shifted (time slices may share a thread: settling merges it).
+    const repeated = task.kind === 'page' ? outcome.ids.find((id) => state.ids.has(id)) : undefined;
     if (repeated !== undefined) {
       driftSeen(task, state, `chat ${repeated} is on ${unitLabel(task)} and on an earlier-written ${task.kind}`);
       return;
@@ -230,17 +238,19 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     if (state.written.size === state.pages && !state.replanPending) await settle(task, state, context);
   }
 
-  /** Every unit of the pass is written: the source confirms the day is whole, or it is drift. */
+  /** Every unit of the pass is written: the source confirms the day is whole (else drift), and the day is merged. */
   async function settle(task: DayTask | UnitTask, state: DayState, context: SourceContext): Promise<void> {
-    const drift = await source.settleDay(
-      dayTask(options.runId, task.day, task.attempt, filters, timeZone),
-      { units: state.pages, chats: sum(state.written), dropped: sum(state.dropped) },
-      context,
-    );
-    if (drift !== undefined) driftSeen(task, state, drift);
+    const day = dayTask(options.runId, task.day, task.attempt, filters, timeZone);
+    const pass = { runId: options.runId, attempt: task.attempt, plan: state.plan };
+    const counts = { total: state.total, dropped: sum(state.dropped), fetched: state.ids };
+    const settled = await settleDay(source, day, pass, counts, context);
+    if (settled.status === 'drift') driftSeen(task, state, settled.reason);
     // Every planned unit is written, yet the plan could not cover the whole day: never complete.
-    else if (state.incomplete) finishDay(task.day, 'incomplete', state.incomplete);
-    else finishDay(task.day, 'complete');
+    else {
+      state.kept = settled.kept;
+      if (state.incomplete) finishDay(task.day, 'incomplete', state.incomplete);
+      else finishDay(task.day, 'complete');
+    }
   }
 
   /** The pass saw drift: nothing more is written for it, and the day is re-planned once its tasks settle. */
@@ -280,11 +290,13 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
 function newDayState(attempt: number): DayState {
   return {
     attempt,
+    plan: '',
     total: 0,
     pages: 0,
     written: new Map(),
     dropped: new Map(),
     ids: new Set(),
+    kept: 0,
     inFlight: 0,
     driftSeen: 0,
     unitsWritten: 0,
@@ -309,6 +321,7 @@ function recordOf(day: string, state: DayState, status: DayRecord['status'], pro
     pagesWritten: state.unitsWritten,
     chatsWritten: sum(state.written),
     chatsDropped: sum(state.dropped),
+    chatsKept: state.kept,
     attempts: state.attempt,
     driftSeen: state.driftSeen,
     reArchives: state.reArchives,

@@ -13,9 +13,11 @@ export async function writeDayPlan(
   plan: PlannedDay,
   source: string,
   context: SourceContext,
+  planId: string,
 ): Promise<void> {
   const record = {
     runId: task.runId,
+    plan: planId,
     day: task.day,
     timeZone: task.timeZone,
     filters: filtersColumn(task.filters),

@@ -1,21 +1,21 @@
-import { replanClaimKey } from '#lake/lake-layout.ts';
+import { type Pass, passDonePrefix, replanClaimKey, unitDoneKey } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { RedactionConfig } from '#privacy/redaction.ts';
 import { loadTaskWrites, settledAfter } from '#privacy/write-privacy.ts';
-import { type ArchiveTask, type DayTask, dayTask } from '#shared/archive-task.ts';
+import { type ArchiveTask, type DayTask, dayTask, newPlanId, type SettleTask } from '#shared/archive-task.ts';
 import {
   type ArchiveSource,
   type SourceContext,
-  type UnitOutcome,
   type UnitTask,
   type UnitWritten,
+  unitLabel,
   unitOf,
 } from '#sources/archive-source.ts';
-import { attemptGuardedSink, newerAttemptClaimed, SupersededError } from './attempt-guard.ts';
 import { writeDayPlan } from './day-plan.ts';
 import { recordDroppedChats } from './dropped-chats.ts';
 import { checkLakeClaims } from './lake-claims.ts';
 import type { DayPlanned, QueuedTaskResult } from './queued-task-result.ts';
+import { settleDay } from './settle-day.ts';
 
 export interface TaskSender {
   send(tasks: readonly ArchiveTask[]): Promise<unknown>;
@@ -34,51 +34,35 @@ export interface QueuedTaskDeps {
 }
 
 /**
- * One queued task, as the worker Lambda runs it. A day task plans the day (a unit the
- * planning request fetched, v2 page 1, is written then) and queues the other units; a unit
- * task archives its page or slice. Drift queues one re-archive of the day (the first worker
- * to see it claims the attempt), up to `maxAttempts`.
+ * One queued task, as the worker Lambda runs it. A day task plans the day (a unit the planning
+ * request fetched, v2 page 1, is written then) and queues the other units; a unit task archives
+ * its page or slice under keys of its pass and records that it is done; the unit that sees every
+ * unit of its pass done queues the day's settle task, which checks the pass against the day and
+ * merges the partition (settle-day.ts). Drift queues one re-archive of the day, up to `maxAttempts`.
+ * Every step is idempotent: a redelivered task rewrites only its own keys and sends again.
  */
 export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
   // Loaded per task: an erasure recorded before the task starts applies to its writes, one recorded while it runs to settle.
   const writes = await loadTaskWrites(deps.sink, deps.redaction, deps.now);
-  const sink = attemptGuardedSink(writes.sink, task);
-  const context: SourceContext = { sink, now: deps.now ?? (() => new Date()), privacy: writes.privacy };
+  const context: SourceContext = { sink: writes.sink, now: deps.now ?? (() => new Date()), privacy: writes.privacy };
   return settledAfter(() => handleTask(task, deps, context), writes.settle);
 }
 
 async function handleTask(task: ArchiveTask, deps: QueuedTaskDeps, context: SourceContext): Promise<QueuedTaskResult> {
-  try {
-    // A day task of an attempt already superseded (a late redelivery) would plan and delete for nothing.
-    if (task.kind === 'day') {
-      return (await newerAttemptClaimed(deps.sink, task))
-        ? supersededResult(task)
-        : await handleDayTask(task, deps, context);
-    }
-    const outcome = await deps.source.runTask(task, context);
-    if (outcome.status === 'drift') return await replanAfterDrift(task, outcome, deps);
-    await recordDroppedChats(task, outcome.written, context);
-    return outcome.written;
-  } catch (error) {
-    if (error instanceof SupersededError) return supersededResult(task);
-    throw error;
-  }
-}
-
-function supersededResult(task: ArchiveTask): QueuedTaskResult {
-  return {
-    kind: 'superseded',
-    day: task.day,
-    attempt: task.attempt,
-    ...(task.kind === 'day' ? {} : unitOf(task)),
-  };
+  if (task.kind === 'day') return handleDayTask(task, deps, context);
+  if (task.kind === 'settle') return handleSettleTask(task, deps, context);
+  const outcome = await deps.source.runTask(task, context);
+  if (outcome.status === 'drift') return replanAfterDrift(task, outcome.reason, deps);
+  await unitWritten(task, outcome.written, outcome.ids, deps, context);
+  return outcome.written;
 }
 
 async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: SourceContext): Promise<QueuedTaskResult> {
   // Checked first; recorded once LiveChat has answered, so a task that never reaches it writes nothing.
   const claims = await checkLakeClaims(deps.sink, task.filters, task.timeZone, task.runId);
   const request = context.request ?? (<T>(call: () => Promise<T>) => call());
-  const plan = await deps.source.planDay(task, {
+  const planId = newPlanId();
+  const plan = await deps.source.planDay(task, planId, {
     ...context,
     request: async <T>(call: () => Promise<T>) => {
       const response = await request(call);
@@ -86,20 +70,74 @@ async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: Sourc
       return response;
     },
   });
-  await writeDayPlan(task, plan, deps.source.name, context);
+  await writeDayPlan(task, plan, deps.source.name, context, planId);
   const first = plan.first;
-  if (first?.outcome.status === 'drift') return replanAfterDrift(first.task, first.outcome, deps);
-  if (first) await recordDroppedChats(first.task, first.outcome.written, context);
+  if (first?.outcome.status === 'drift') return replanAfterDrift(first.task, first.outcome.reason, deps);
   await deps.sender.send(plan.tasks);
+  if (first) await unitWritten(first.task, first.outcome.written, first.outcome.ids, deps, context);
+  else if (plan.units === 0) {
+    await deps.sender.send([settleTaskOf(task, planId, { units: 0, total: plan.total })]);
+  }
   return {
     kind: 'day-planned',
     day: task.day,
     attempt: task.attempt,
     total: plan.total,
     pages: plan.units,
-    staleRemoved: plan.staleRemoved,
     ...(first?.outcome.status === 'written' ? firstPageOf(first.outcome.written) : {}),
     ...(plan.incomplete ? { incomplete: plan.incomplete } : {}),
+  };
+}
+
+/** Records the unit as done (with its counts); the unit that finds every unit of its pass done queues the settling. */
+async function unitWritten(
+  task: UnitTask,
+  written: UnitWritten,
+  ids: readonly string[],
+  deps: QueuedTaskDeps,
+  context: SourceContext,
+): Promise<void> {
+  await recordDroppedChats(task, written, context);
+  const unit = unitLabel(task).replace(/\s+/g, '-');
+  // The unit's chat ids (no visitor identifier): the settling counts the pass's distinct chats from these.
+  const done = { unit, chats: written.chats, dropped: written.dropped, ids };
+  await deps.sink.put(unitDoneKey(task, task.day, unit), Buffer.from(JSON.stringify(done)), 'json');
+  const units = task.kind === 'page' ? task.pages : task.slices;
+  const total = task.kind === 'page' ? task.total : task.found;
+  if ((await deps.sink.list(passDonePrefix(task, task.day))).length >= units) {
+    await deps.sender.send([settleTaskOf(task, task.plan, { units, total })]);
+  }
+}
+
+function settleTaskOf(task: DayTask | UnitTask, plan: string, counts: { units: number; total: number }): SettleTask {
+  const { v, runId, day, attempt, filters, timeZone } = task;
+  return { v, kind: 'settle', runId, day, attempt, filters, timeZone, plan, ...counts };
+}
+
+async function handleSettleTask(
+  task: SettleTask,
+  deps: QueuedTaskDeps,
+  context: SourceContext,
+): Promise<QueuedTaskResult> {
+  let dropped = 0;
+  const fetched = new Set<string>();
+  for (const key of await deps.sink.list(passDonePrefix(task, task.day))) {
+    const body = await deps.sink.get(key);
+    if (!body) continue;
+    const done = JSON.parse(Buffer.from(body).toString('utf8')) as { dropped?: number; ids?: string[] };
+    dropped += Number(done.dropped ?? 0);
+    for (const id of done.ids ?? []) fetched.add(id);
+  }
+  const day = dayTask(task.runId, task.day, task.attempt, task.filters, task.timeZone);
+  const settled = await settleDay(deps.source, day, task, { total: task.total, dropped, fetched }, context);
+  if (settled.status === 'drift') return replanAfterDrift(task, settled.reason, deps);
+  return {
+    kind: 'day-settled',
+    day: task.day,
+    attempt: task.attempt,
+    chats: settled.chats,
+    fetched: settled.fetched,
+    kept: settled.kept,
   };
 }
 
@@ -108,27 +146,35 @@ function firstPageOf(written: UnitWritten): Pick<DayPlanned, 'firstPage' | 'unkn
   return { firstPage: { chats, dropped, bytes }, ...(unknownFields ? { unknownFields } : {}) };
 }
 
-/** Drift queues one re-archive of the day: the first worker to see it claims the next attempt. */
+/**
+ * Drift queues one re-archive of the day: the first unit of the pass to see it claims the next
+ * attempt, naming itself in the claim, so its redelivery sends the re-archive again if the send
+ * failed; the claim is per plan, so a re-run with the same run id re-archives as well.
+ */
 async function replanAfterDrift(
-  task: UnitTask,
-  outcome: Extract<UnitOutcome, { status: 'drift' }>,
+  task: UnitTask | SettleTask,
+  reason: string,
   deps: QueuedTaskDeps,
 ): Promise<QueuedTaskResult> {
-  const unit = unitOf(task);
+  const unit = task.kind === 'settle' ? ({ page: 0 } as const) : unitOf(task);
   const drift = {
     kind: 'drift',
     day: task.day,
     page: 'page' in unit ? unit.page : 0,
     ...('slice' in unit ? { slice: unit.slice } : {}),
     attempt: task.attempt,
-    reason: outcome.reason,
+    reason,
+    next: 'replanned',
   } as const;
   if (task.attempt >= deps.maxAttempts) return { ...drift, next: 'gave-up' };
-  const nextAttempt = task.attempt + 1;
-  const claim = Buffer.from(JSON.stringify({ reason: outcome.reason, ...unit }));
-  if (!(await deps.sink.putIfAbsent(replanClaimKey(task.runId, task.day, nextAttempt), claim, 'json'))) {
-    return { ...drift, next: 'already-replanned' };
+  const claimant = task.kind === 'settle' ? 'settle' : unitLabel(task);
+  const key = replanClaimKey(task as Pass, task.day);
+  const claim = Buffer.from(JSON.stringify({ reason, claimant }));
+  if (!(await deps.sink.putIfAbsent(key, claim, 'json'))) {
+    const existing = await deps.sink.get(key);
+    const owner = existing && (JSON.parse(Buffer.from(existing).toString('utf8')) as { claimant?: string }).claimant;
+    if (owner !== claimant) return { ...drift, next: 'already-replanned' };
   }
-  await deps.sender.send([dayTask(task.runId, task.day, nextAttempt, task.filters, task.timeZone)]);
-  return { ...drift, next: 'replanned' };
+  await deps.sender.send([dayTask(task.runId, task.day, task.attempt + 1, task.filters, task.timeZone)]);
+  return drift;
 }

@@ -6,7 +6,6 @@ export interface DayPlanned {
   attempt: number;
   total: number;
   pages: number;
-  staleRemoved: number;
   /** v2: page 1, written from the planning request. */
   firstPage?: { chats: number; dropped: number; bytes: number };
   /** Fields of page 1's chats the table has no column for (names only). */
@@ -29,12 +28,16 @@ export type QueuedTaskResult =
       next: 'replanned' | 'already-replanned' | 'gave-up';
     }
   | {
-      /** A newer attempt at the day exists: this older task wrote and deleted nothing more. */
-      kind: 'superseded';
+      /** Every unit of a pass was written and the day's partition merged (one version per chat). */
+      kind: 'day-settled';
       day: string;
       attempt: number;
-      page?: number;
-      slice?: string;
+      /** Chats the day holds. */
+      chats: number;
+      /** Distinct chats the pass fetched. */
+      fetched: number;
+      /** Chats kept that the pass did not return (LiveChat no longer lists them). */
+      kept: number;
     };
 
 /** What a result is worth telling the operator: counters to publish and one log line. */
@@ -46,7 +49,7 @@ export interface ResultReport {
 
 export function reportOf(result: QueuedTaskResult): ResultReport {
   const report = baseReport(result);
-  if (result.kind === 'drift' || result.kind === 'superseded' || !result.unknownFields?.length) return report;
+  if (result.kind === 'drift' || result.kind === 'day-settled' || !result.unknownFields?.length) return report;
   // The chats are in the lake verbatim; the operator should extend the table (names only, never values).
   return {
     level: report.level === 'error' ? 'error' : 'warn',
@@ -57,8 +60,15 @@ export function reportOf(result: QueuedTaskResult): ResultReport {
 
 function baseReport(result: QueuedTaskResult): ResultReport {
   switch (result.kind) {
-    case 'superseded':
-      return { level: 'info', message: 'superseded by a newer attempt at the day: nothing more written', counts: {} };
+    case 'day-settled':
+      return {
+        level: 'info',
+        message:
+          result.kept > 0
+            ? `day settled: ${result.kept} archived chats kept that LiveChat no longer returned`
+            : 'day settled',
+        counts: { DaysSettled: 1, ...(result.kept > 0 ? { ChatsKept: result.kept } : {}) },
+      };
     case 'day-planned': {
       const counts: Record<string, number> = result.firstPage
         ? { PagesArchived: 1, ChatsArchived: result.firstPage.chats, ...dropped(result.firstPage.dropped) }

@@ -17,6 +17,11 @@ export interface DayRecord {
   chatsWritten: number;
   /** Chats of erased visitors fetched and not written (manifests/erasures/). */
   chatsDropped: number;
+  /**
+   * Chats the lake keeps for the day that the last pass did not return: LiveChat no longer lists
+   * them (retention, a filtered or emptied day) or lists them without a transcript. Never deleted.
+   */
+  chatsKept: number;
   attempts: number;
   /** Drift detections (several units of one pass may each see the same drift). */
   driftSeen: number;
@@ -50,6 +55,8 @@ export interface RunManifest {
     chats: number;
     /** Chats of erased visitors dropped at write. */
     dropped: number;
+    /** Chats kept that LiveChat no longer returned (DayRecord.chatsKept). */
+    kept: number;
     /** Drift re-archives: passes started again. */
     drift: number;
     retries: number;
@@ -77,6 +84,7 @@ export function summarizeRun(
       pages: sorted.reduce((sum, day) => sum + day.pagesWritten, 0),
       chats: sorted.reduce((sum, day) => sum + day.chatsWritten, 0),
       dropped: sorted.reduce((sum, day) => sum + day.chatsDropped, 0),
+      kept: sorted.reduce((sum, day) => sum + (day.chatsKept ?? 0), 0),
       drift: sorted.reduce((sum, day) => sum + day.reArchives, 0),
       retries,
     },

@@ -45,13 +45,6 @@ export class ErasureRaceGuard {
         return inner.putIfAbsent(key, body, contentType);
       },
     };
-    if (inner.putUnlessSuperseded) {
-      const putUnlessSuperseded = inner.putUnlessSuperseded.bind(inner);
-      sink.putUnlessSuperseded = async (key, body, contentType, writer) => {
-        track(key);
-        return putUnlessSuperseded(key, body, contentType, writer);
-      };
-    }
     if (inner.getVersioned) sink.getVersioned = inner.getVersioned.bind(inner);
     if (inner.replaceIfUnchanged) {
       const replace = inner.replaceIfUnchanged.bind(inner);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chatFiltersSchema } from './chat-filters.ts';
 import { isRealDay } from './day-range.ts';
 import { InvalidInputError } from './errors.ts';
@@ -35,11 +36,18 @@ const taskBase = {
 /** Plan one day: learn total/pages from page 1, then fan out one page task per page. */
 export const dayTaskSchema = z.strictObject({ kind: z.literal('day'), ...taskBase });
 
+/**
+ * The plan a unit belongs to (a random id per planning, lake-layout.ts `Pass`). Units queued before
+ * plans had ids read as `0`.
+ */
+const planId = z._default(z.string().check(z.regex(/^[0-9a-z]{1,16}$/, 'expected a plan id')), '0');
+
 /** Archive one page of one day, as planned. */
 export const pageTaskSchema = z
   .strictObject({
     kind: z.literal('page'),
     ...taskBase,
+    plan: planId,
     page: positive(),
     pages: positive(),
     total: positive(),
@@ -54,16 +62,36 @@ export const pageTaskSchema = z
 export const sliceTaskSchema = z.strictObject({
   kind: z.literal('slice'),
   ...taskBase,
+  plan: planId,
   slice: z.string().check(z.regex(/^(day|h([01]\d|2[0-4]))$/, "expected 'day' or h00..h24")),
   slices: z.int().check(z.positive(), z.maximum(25)),
   found: z.int().check(z.nonnegative()),
 });
 
-export const archiveTaskSchema = z.discriminatedUnion('kind', [dayTaskSchema, pageTaskSchema, sliceTaskSchema]);
+/**
+ * Every unit of a pass is written (AWS): merge the day's partition into one version per chat and
+ * check the pass against the day (functions/pipeline/settle-day.ts). Idempotent: sent by every
+ * unit that sees the pass done, and redelivered at will.
+ */
+export const settleTaskSchema = z.strictObject({
+  kind: z.literal('settle'),
+  ...taskBase,
+  plan: planId,
+  units: z.int().check(z.nonnegative()),
+  total: z.int().check(z.nonnegative()),
+});
+
+export const archiveTaskSchema = z.discriminatedUnion('kind', [
+  dayTaskSchema,
+  pageTaskSchema,
+  sliceTaskSchema,
+  settleTaskSchema,
+]);
 
 export type DayTask = z.infer<typeof dayTaskSchema>;
 export type PageTask = z.infer<typeof pageTaskSchema>;
 export type SliceTask = z.infer<typeof sliceTaskSchema>;
+export type SettleTask = z.infer<typeof settleTaskSchema>;
 export type ArchiveTask = z.infer<typeof archiveTaskSchema>;
 
 export function encodeTask(task: ArchiveTask): string {
@@ -100,4 +128,9 @@ export function dayTask(
   timeZone: string,
 ): DayTask {
   return { v: TASK_VERSION, kind: 'day', runId, day, attempt, filters, timeZone };
+}
+
+/** A random plan id: one per planning of a day (lake-layout.ts `Pass`). */
+export function newPlanId(): string {
+  return randomBytes(4).toString('hex');
 }

@@ -1,6 +1,7 @@
+import type { MergedTable } from '#lake/day-consolidation.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { WritePrivacy } from '#privacy/write-privacy.ts';
-import type { ArchiveTask, DayTask } from '#shared/archive-task.ts';
+import type { ArchiveTask, DayTask, SettleTask } from '#shared/archive-task.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
 
 /**
@@ -20,27 +21,36 @@ export interface SourceInfo {
   readonly prefixes: readonly string[];
   /** Glue / DuckDB tables that read those files. */
   readonly tables: readonly string[];
+  /**
+   * How settling a day merges each prefix's files into one row per chat; the first table decides
+   * which version of a chat wins (functions/lake/day-consolidation.ts).
+   */
+  readonly mergedTables: readonly MergedTable[];
   /** Refuses filters the API cannot apply, so a run fails at planning, not task by task. */
   checkFilters(filters: ChatFilters): void;
 }
 
 export interface ArchiveSource extends SourceInfo {
   /**
-   * Learns how many chats the day has, plans its units and deletes partition files the plan
-   * does not own. A unit the planning request already fetched (v2 page 1) is written here.
+   * Learns how many chats the day has and plans its units; deletes nothing (a count decides how
+   * many tasks to queue, never what to remove). A unit the planning request already fetched
+   * (v2 page 1) is written here. `plan` is the pass's plan id: every unit task carries it.
    */
-  planDay(task: DayTask, context: SourceContext): Promise<PlannedDay>;
+  planDay(task: DayTask, plan: string, context: SourceContext): Promise<PlannedDay>;
   /** Fetches and writes one planned unit, unless the day changed since it was planned. */
   runTask(task: UnitTask, context: SourceContext): Promise<UnitOutcome>;
   /**
-   * Local runs, once every unit of a pass is written: the day must still be what its units
-   * wrote. Returns the drift reason, or undefined when the day is whole (after any cleanup).
+   * Once every unit of a pass is written: the day must still be what the pass wrote. `fetched` is
+   * the distinct chats the pass read (those of erased visitors too), `dropped` those it did not write,
+   * `total` what the plan counted. Returns the drift reason, or undefined when the pass is whole.
    */
-  settleDay(
-    day: DayTask,
-    written: { units: number; chats: number; dropped: number },
-    context: SourceContext,
-  ): Promise<string | undefined>;
+  checkPass(day: DayTask, pass: PassCounts, context: SourceContext): Promise<string | undefined>;
+}
+
+export interface PassCounts {
+  fetched: number;
+  dropped: number;
+  total: number;
 }
 
 export interface SourceContext {
@@ -57,7 +67,7 @@ export interface SourceContext {
 }
 
 /** A task a day plan queues: a v2 page or a v3.6 slice. */
-export type UnitTask = Exclude<ArchiveTask, DayTask>;
+export type UnitTask = Exclude<ArchiveTask, DayTask | SettleTask>;
 
 /** What a written unit reports (the worker's result, metrics and log line). */
 export type UnitWritten =
@@ -97,8 +107,6 @@ export interface PlannedDay {
   tasks: UnitTask[];
   /** The unit the planning request fetched and `planDay` wrote (or found drifted), if any. */
   first?: { task: UnitTask; outcome: UnitOutcome };
-  /** Partition files deleted because the plan does not own them. */
-  staleRemoved: number;
   /** What the day plan records beside the lake (AWS runs), besides run, day and attempt. */
   record: Record<string, unknown>;
   /** Set when this plan cannot archive the whole day (v2: above the 25 000-record cap): why. */

@@ -200,8 +200,8 @@ function workerStatements(bucket: s3.IBucket, secretArn: string, writable: reado
       actions: ['s3:PutObject', 's3:DeleteObject'],
       resources: writable.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
     }),
-    // manifests/: drift claims and erasure records; chat tables: HeadObject of a chat file, to learn which
-    // attempt wrote it before a conditional write (an older attempt never replaces a newer one's file).
+    // manifests/: drift claims, unit-done markers, day plans and erasure records; chat tables: a settle
+    // task reads the day's partition to merge it into one version per chat.
     new iam.PolicyStatement({
       actions: ['s3:GetObject'],
       resources: writable.map((prefix) => bucket.arnForObjects(`${prefix}*`)),

@@ -29,7 +29,7 @@ const config: Pick<WorkerConfig, 'SOURCE' | 'REGION' | 'BUSY_DAY_THRESHOLD'> = {
 async function firstPage(secret: unknown) {
   const source = sourceFromSecret(config, { apiUrl: sim.url, baseRetryDelayMs: 5 })(JSON.stringify(secret));
   const sink = new LocalFileSink(await mkdtemp(join(tmpdir(), 'lake-')));
-  return source.planDay(dayTask('run-1', DAY, 1, {}, 'UTC'), { sink, now: () => new Date() });
+  return source.planDay(dayTask('run-1', DAY, 1, {}, 'UTC'), 'p1', { sink, now: () => new Date() });
 }
 
 describe('v2 secret shapes (worker)', () => {

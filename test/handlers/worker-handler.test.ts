@@ -36,6 +36,11 @@ const dayTaskBody = (day: string, attempt = 1) =>
 const pageTaskBody = (page: number, total = 60, pages = 3) =>
   JSON.stringify({ v: 1, kind: 'page', runId: 'run-1', day: DAY, attempt: 1, filters: {}, page, pages, total });
 
+/** A page file of the page tasks above (run-1, attempt 1, the plan id of tasks queued without one). */
+const pageFile = (page: number) =>
+  `chats/dt=${DAY}/run=run-1.attempt-1.0.page-${String(page).padStart(5, '0')}.json.gz`;
+const chatFiles = () => [...bucket.keys()].filter((key) => key.startsWith('chats/')).sort();
+
 async function chatIdsInBucket(day: string): Promise<string[]> {
   const keys = [...bucket.keys()].filter((key) => key.startsWith(`chats/dt=${day}/`)).sort();
   const ids: string[] = [];
@@ -52,13 +57,16 @@ describe('worker handler', () => {
     // Page 1 came with the planning request: it is written at once, not fetched again.
     expect(tasks.map((task) => task.page)).toEqual([2, 3]);
     expect(tasks[0]).toMatchObject({ kind: 'page', day: DAY, pages: 3, total: 60, attempt: 1 });
-    expect([...bucket.keys()].sort()).toEqual([
-      'chats/dt=2026-06-10/page-00001.json.gz',
+    expect([...bucket.keys()].filter((key) => !key.startsWith('chats/')).sort()).toEqual([
       'manifests/day-plans/dt=2026-06-10/run=run-1.plan-1.json',
       'manifests/filters/unfiltered.json',
+      expect.stringMatching(/^manifests\/passes\/dt=2026-06-10\/run=run-1\.attempt-1\.[0-9a-f]{8}\.page-1\.json$/),
       'manifests/time-zone/UTC.json',
     ]);
-    const firstPage = await decodeNdjsonGzip<{ id: string }>(bucket.get('chats/dt=2026-06-10/page-00001.json.gz')!);
+    const [firstPageKey, ...others] = chatFiles();
+    expect(firstPageKey).toMatch(/^chats\/dt=2026-06-10\/run=run-1\.attempt-1\.[0-9a-f]{8}\.page-00001\.json\.gz$/);
+    expect(others).toEqual([]);
+    const firstPage = await decodeNdjsonGzip<{ id: string }>(bucket.get(firstPageKey!)!);
     expect(firstPage.map((chat) => chat.id)).toEqual(
       sim
         .chats(DAY)
@@ -72,12 +80,10 @@ describe('worker handler', () => {
     expect(result.batchItemFailures).toEqual([]);
     expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
       Bucket: 'lake-bucket',
-      Key: 'chats/dt=2026-06-10/page-00002.json.gz',
+      Key: pageFile(2),
       ContentType: 'application/gzip',
     });
-    const chats = await decodeNdjsonGzip<Record<string, unknown>>(
-      bucket.get('chats/dt=2026-06-10/page-00002.json.gz')!,
-    );
+    const chats = await decodeNdjsonGzip<Record<string, unknown>>(bucket.get(pageFile(2))!);
     expect(chats.map((chat) => chat.id)).toEqual(
       sim
         .chats(DAY)
@@ -93,10 +99,7 @@ describe('worker handler', () => {
       lambdaContext(),
     );
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'msg-1' }, { itemIdentifier: 'msg-2' }]);
-    expect([...bucket.keys()].sort()).toEqual([
-      'chats/dt=2026-06-10/page-00001.json.gz',
-      'chats/dt=2026-06-10/page-00003.json.gz',
-    ]);
+    expect(chatFiles()).toEqual([pageFile(1), pageFile(3)]);
   });
 
   it('reads the secret once and caches it across invocations for five minutes', async () => {
@@ -109,7 +112,7 @@ describe('worker handler', () => {
       vi.setSystemTime(Date.now() + 301_000);
       await worker(sqsEvent([pageTaskBody(3)]), lambdaContext());
       expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
-      expect(bucket.size).toBe(3);
+      expect(chatFiles()).toEqual([pageFile(1), pageFile(2), pageFile(3)]);
     } finally {
       vi.useRealTimers();
     }
@@ -130,9 +133,7 @@ describe('worker handler', () => {
   it('logs one line per failed record: task, attempt, error class and message, never the secret', async () => {
     const errors = vi.spyOn(logger, 'error');
     try {
-      s3Mock
-        .on(PutObjectCommand, { Key: 'chats/dt=2026-06-10/page-00002.json.gz' })
-        .rejects(new Error(`AccessDenied while writing for ${sim.pat}`));
+      s3Mock.on(PutObjectCommand, { Key: pageFile(2) }).rejects(new Error(`AccessDenied while writing for ${sim.pat}`));
       const result = await worker(sqsEvent([pageTaskBody(1), pageTaskBody(2), '{"v":1,']), lambdaContext());
       expect(result.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(['msg-1', 'msg-2']);
       expect(errors).toHaveBeenCalledTimes(2);
@@ -202,7 +203,7 @@ describe('worker handler', () => {
           .sort(),
       );
     }
-    expect([...bucket.keys()].some((key) => key.includes(`${DAY}/replan-2.json`))).toBe(true);
+    expect([...bucket.keys()].some((key) => /\/2026-06-10\/replan-2\.after-[0-9a-f]{8}\.json$/.test(key))).toBe(true);
   });
   // Last: the malformed secret stays in the cache afterwards.
   it('fails the batch on a malformed secret without echoing it, and writes nothing', async () => {

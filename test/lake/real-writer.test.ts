@@ -21,6 +21,7 @@ async function writeWithPageArchiver(lakeDir: string, page: ArchivedPage): Promi
     {
       v: 1,
       kind: 'page',
+      plan: 'p1',
       runId: page.runId,
       day: page.dt,
       attempt: 1,

@@ -33,6 +33,7 @@ describe('the documented v2 chat object in the lake', () => {
     const task = {
       v: TASK_VERSION,
       kind: 'page',
+      plan: 'p1',
       runId: 'run-doc',
       day: '2013-01-23',
       attempt: 1,

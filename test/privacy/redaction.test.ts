@@ -102,6 +102,7 @@ describe('record redaction', () => {
     const task = {
       v: 1,
       kind: 'page',
+      plan: 'p1',
       runId: 'r',
       day: '2013-01-23',
       page: 1,

@@ -37,11 +37,13 @@ async function expectExactlyOnce(out: string, simulator: RunningSimulator) {
         .sort(),
     );
   }
+  // Each day settled into one file: no page of any pass left beside it, no partial file.
   const files = await listFiles(join(out, 'chats'));
-  expect(files.filter((file) => !/^dt=\d{4}-\d{2}-\d{2}\/page-\d{5}\.json\.gz$/.test(file))).toEqual([]);
   for (const day of DAYS) {
-    const pages = files.filter((file) => file.startsWith(`dt=${day}/`)).length;
-    expect(pages, `no stale pages on ${day}`).toBe(Math.ceil(simulator.chats(day).length / 25));
+    expect(
+      files.filter((file) => file.startsWith(`dt=${day}/`)),
+      `one settled file on ${day}`,
+    ).toEqual([expect.stringMatching(/^dt=\d{4}-\d{2}-\d{2}\/settled-[0-9a-f]{16}-part-00001\.json\.gz$/)]);
   }
 }
 

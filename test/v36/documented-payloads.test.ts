@@ -54,6 +54,7 @@ function sourceOver(fetch: typeof globalThis.fetch, retries: RetryEvent[]) {
 const sliceTask = (day: string, found: number): SliceTask => ({
   v: 1,
   kind: 'slice',
+  plan: 'p1',
   runId: 'docs',
   day,
   timeZone: 'UTC',

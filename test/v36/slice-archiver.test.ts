@@ -18,6 +18,7 @@ const archives = [...new ChatStore({ seed: 4, from: DAY, to: DAY, chatsPerDay: (
 const task: SliceTask = {
   v: 1,
   kind: 'slice',
+  plan: 'p1',
   runId: 'r',
   day: DAY,
   attempt: 1,

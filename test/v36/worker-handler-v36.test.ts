@@ -60,6 +60,7 @@ describe('worker handler with SOURCE=v3.6', () => {
         attempt: 1,
         filters: {},
         timeZone: 'UTC',
+        plan: expect.stringMatching(/^[0-9a-f]{8}$/),
         slice: 'day',
         slices: 1,
         found: 40,
@@ -75,7 +76,10 @@ describe('worker handler with SOURCE=v3.6', () => {
     expect(first.batchItemFailures).toEqual([]);
     expect(sim.stats().faultsInjected['cursorExpired']).toBe(1);
     const keys = [...bucket.keys()].filter((key) => key.startsWith('chats/')).sort();
-    expect(keys).toEqual([`chats/dt=${DAY}/v36-day-part-00001.json.gz`, `chats/dt=${DAY}/v36-day-part-00002.json.gz`]);
+    expect(keys).toEqual([
+      `chats/dt=${DAY}/run=run-1.attempt-1.0.v36-day-part-00001.json.gz`,
+      `chats/dt=${DAY}/run=run-1.attempt-1.0.v36-day-part-00002.json.gz`,
+    ]);
     const records = await recordsInBucket(DAY);
     expect(records.map((record) => record['id']).sort()).toEqual(
       sim
@@ -100,7 +104,7 @@ describe('worker handler with SOURCE=v3.6', () => {
       { v: 1, kind: 'day', runId: 'run-1', day: DRIFT, attempt: 2, filters: {}, timeZone: 'UTC' },
     ]);
     expect([...bucket.keys()].filter((key) => key.startsWith('chats/'))).toEqual([]);
-    expect([...bucket.keys()]).toContain(`manifests/runs/run-1/${DRIFT}/replan-2.json`);
+    expect([...bucket.keys()]).toContain(`manifests/runs/run-1/${DRIFT}/replan-2.after-0.json`);
   });
 
   it('runs planner → queue → worker end to end and stores every chat of every day once', async () => {
@@ -123,7 +127,12 @@ describe('worker handler with SOURCE=v3.6', () => {
           .sort(),
       );
     }
-    expect([...bucket.keys()].some((key) => /dt=2026-06-07\/v36-h\d\d-part-00001/.test(key))).toBe(true);
+    // The busy day was archived by hour slices, then settled into one version per thread.
+    const busyUnits = [...bucket.keys()].filter((key) => key.startsWith(`manifests/passes/dt=${BUSY}/`));
+    expect(busyUnits).toHaveLength(24);
+    expect([...bucket.keys()].filter((key) => key.startsWith(`chats/dt=${BUSY}/`))).toEqual([
+      expect.stringMatching(/\/settled-[0-9a-f]{16}-part-00001\.json\.gz$/),
+    ]);
   });
 
   it('fails the batch on a v2-shaped secret without echoing it', async () => {

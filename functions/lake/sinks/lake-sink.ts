@@ -10,12 +10,6 @@ export interface LakeSink {
   list(prefix: string): Promise<string[]>;
   delete(keys: readonly string[]): Promise<void>;
   /**
-   * Writes `key` unless a later attempt of the same run already wrote it, as one compare-and-swap
-   * (S3: conditional PutObject on the ETag it read; local: in-process, per key). False when a
-   * newer attempt's file is there. Sinks that cannot do this leave it out; the queued path needs it.
-   */
-  putUnlessSuperseded?(key: string, body: Uint8Array, contentType: ObjectContentType, writer: Writer): Promise<boolean>;
-  /**
    * The object and its version (S3: the ETag; folder: the file's inode, size and mtime), for
    * replaceIfUnchanged. Sinks that cannot compare-and-swap leave both out; erase needs them.
    */
@@ -42,15 +36,4 @@ export type ObjectContentType = 'ndjson-gzip' | 'json';
 export interface VersionedObject {
   body: Uint8Array;
   version: string;
-}
-
-/** Who writes a chat file: one pass (attempt) of one run over the file's day. */
-export interface Writer {
-  runId: string;
-  attempt: number;
-}
-
-/** A file written by `current` must not be replaced by `next`: same run, later attempt. */
-export function isSupersededBy(next: Writer, current: Writer | undefined): boolean {
-  return current !== undefined && current.runId === next.runId && current.attempt > next.attempt;
 }

@@ -3,13 +3,7 @@ import { link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } fro
 import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  isSupersededBy,
-  type LakeSink,
-  type ObjectContentType,
-  type VersionedObject,
-  type Writer,
-} from './lake-sink.ts';
+import type { LakeSink, ObjectContentType, VersionedObject } from './lake-sink.ts';
 
 const PARTIAL_SUFFIX = '.partial';
 const LOCK_SUFFIX = '.lock';
@@ -64,35 +58,6 @@ export class LocalFileSink implements LakeSink {
       await rm(partial, { force: true });
     }
   }
-
-  /**
-   * In-process compare-and-swap: writes of one key are serialized and the last writer of each key
-   * is remembered, so one process (the CLI, tests of the queued path) never lets an older attempt
-   * replace a newer one. Separate processes writing one folder are not coordinated.
-   */
-  async putUnlessSuperseded(
-    key: string,
-    body: Uint8Array,
-    contentType: ObjectContentType,
-    writer: Writer,
-  ): Promise<boolean> {
-    const previous = this.keyLocks.get(key) ?? Promise.resolve();
-    const write = previous.then(async () => {
-      if (isSupersededBy(writer, this.writers.get(key))) return false;
-      await this.put(key, body, contentType);
-      this.writers.set(key, writer);
-      return true;
-    });
-    const settled = write.catch(() => undefined);
-    this.keyLocks.set(key, settled);
-    void settled.then(() => {
-      if (this.keyLocks.get(key) === settled) this.keyLocks.delete(key);
-    });
-    return write;
-  }
-
-  private readonly writers = new Map<string, Writer>();
-  private readonly keyLocks = new Map<string, Promise<unknown>>();
 
   async get(key: string): Promise<Uint8Array | undefined> {
     return (await this.getVersioned(key))?.body;

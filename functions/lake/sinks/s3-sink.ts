@@ -1,26 +1,14 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
-  HeadObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import {
-  isSupersededBy,
-  type LakeSink,
-  type ObjectContentType,
-  type VersionedObject,
-  type Writer,
-} from './lake-sink.ts';
+import type { LakeSink, ObjectContentType, VersionedObject } from './lake-sink.ts';
 import { deleteInBatches, keyPrefix } from './s3-objects.ts';
-
-/** Object metadata naming the writer (x-amz-meta-archiver-run, x-amz-meta-archiver-attempt). */
-const WRITER_RUN = 'archiver-run';
-const WRITER_ATTEMPT = 'archiver-attempt';
-const CAS_TRIES = 5;
 
 const CONTENT_HEADERS: Record<ObjectContentType, { ContentType: string }> = {
   // A gzip file, not a gzip transfer encoding: with `Content-Encoding: gzip`, HTTP clients that
@@ -72,29 +60,6 @@ export class S3Sink implements LakeSink {
     }
   }
 
-  async putUnlessSuperseded(
-    key: string,
-    body: Uint8Array,
-    contentType: ObjectContentType,
-    writer: Writer,
-  ): Promise<boolean> {
-    for (let tries = 0; tries < CAS_TRIES; tries += 1) {
-      const current = await this.writerOf(key);
-      if (isSupersededBy(writer, current?.writer)) return false;
-      try {
-        await this.putObject(key, body, contentType, {
-          Metadata: { [WRITER_RUN]: writer.runId, [WRITER_ATTEMPT]: String(writer.attempt) },
-          // Only over what was just read: another writer in between makes S3 answer 412 and we read again.
-          ...(current ? { IfMatch: current.etag } : { IfNoneMatch: '*' }),
-        });
-        return true;
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
-    }
-    throw new Error(`S3 object ${key} kept changing under concurrent writers (${CAS_TRIES} tries)`);
-  }
-
   async getVersioned(key: string): Promise<VersionedObject | undefined> {
     try {
       const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
@@ -129,7 +94,7 @@ export class S3Sink implements LakeSink {
     key: string,
     body: Uint8Array,
     contentType: ObjectContentType,
-    extra: Pick<PutObjectCommandInput, 'IfMatch' | 'IfNoneMatch' | 'Metadata'>,
+    extra: Pick<PutObjectCommandInput, 'IfMatch' | 'IfNoneMatch'>,
   ): Promise<void> {
     await this.s3.send(
       new PutObjectCommand({
@@ -140,22 +105,6 @@ export class S3Sink implements LakeSink {
         ...CONTENT_HEADERS[contentType],
       }),
     );
-  }
-
-  /** The object's ETag and writer, or undefined when it does not exist. */
-  private async writerOf(key: string): Promise<{ etag: string; writer?: Writer } | undefined> {
-    try {
-      const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      const runId = head.Metadata?.[WRITER_RUN];
-      const attempt = Number(head.Metadata?.[WRITER_ATTEMPT]);
-      return {
-        etag: head.ETag ?? '',
-        ...(runId && Number.isInteger(attempt) ? { writer: { runId, attempt } } : {}),
-      };
-    } catch (error) {
-      if (httpStatus(error) === 404) return undefined;
-      throw error;
-    }
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

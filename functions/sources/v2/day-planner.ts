@@ -20,7 +20,7 @@ export interface DayPlan {
  * costs as many requests as it has pages. The partition is the requested day, cut by
  * LiveChat in the task's zone (`timezone`), whatever timestamps chats carry.
  */
-export async function planDay(task: DayTask, client: LivechatClient): Promise<DayPlan> {
+export async function planDay(task: DayTask, plan: string, client: LivechatClient): Promise<DayPlan> {
   const first = await client.listChats({
     dateFrom: task.day,
     dateTo: task.day,
@@ -40,6 +40,7 @@ export async function planDay(task: DayTask, client: LivechatClient): Promise<Da
       runId: task.runId,
       day: task.day,
       attempt: task.attempt,
+      plan,
       filters: task.filters,
       timeZone: task.timeZone,
       page,

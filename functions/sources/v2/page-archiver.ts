@@ -34,6 +34,7 @@ export interface PageArchiverDeps {
  * is not written and the day must be re-archived.
  */
 export async function archivePage(task: PageTask, deps: PageArchiverDeps): Promise<PageOutcome> {
+  const fetchedAt = deps.now?.() ?? new Date();
   const list = await deps.client.listChats({
     dateFrom: task.day,
     dateTo: task.day,
@@ -41,22 +42,23 @@ export async function archivePage(task: PageTask, deps: PageArchiverDeps): Promi
     page: task.page,
     filters: task.filters,
   });
-  return writePage(task, list, deps);
+  return writePage(task, list, { ...deps, fetchedAt });
 }
 
 /**
  * Writes a fetched page, by its page task or by the day's planning request (page 1),
- * unless the day changed since it was planned.
+ * unless the day changed since it was planned. `_archived_at` is when the request was sent: the
+ * newest fetch of a chat is the version a day keeps, however late a page was written.
  */
 export async function writePage(
   task: PageTask,
   list: ChatList,
-  deps: Pick<PageArchiverDeps, 'sink' | 'now' | 'privacy'>,
+  deps: Pick<PageArchiverDeps, 'sink' | 'now' | 'privacy'> & { fetchedAt?: Date },
 ): Promise<PageOutcome> {
   const drift = driftBetween(task, list.total, list.chats);
   if (drift) return { status: 'drift', reason: drift };
 
-  const archivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const archivedAt = (deps.fetchedAt ?? deps.now?.() ?? new Date()).toISOString();
   const privacy = deps.privacy ?? KEEP_EVERYTHING;
   const { kept, dropped } = privacy.keep(list.chats);
   // API fields stay verbatim (unless redacted); the archiver's own fields carry a `_` prefix.
@@ -65,7 +67,7 @@ export async function writePage(
     _archived_at: archivedAt,
     _page: task.page,
   });
-  const key = pageKey(task.day, task.page);
+  const key = pageKey(task.day, task.page, task);
   await deps.sink.put(key, body, 'ndjson-gzip');
   return {
     status: 'written',

@@ -6,5 +6,6 @@ export const V2_SOURCE: SourceInfo = {
   name: 'v2',
   prefixes: [CHATS_PREFIX],
   tables: ['chats'],
+  mergedTables: [{ prefix: CHATS_PREFIX, idOf: (row) => (typeof row['id'] === 'string' ? row['id'] : undefined) }],
   checkFilters: () => {}, // the filters are GET /chats' own vocabulary
 };

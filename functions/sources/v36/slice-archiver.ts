@@ -1,4 +1,3 @@
-import { removeFromPartition } from '#lake/day-partition.ts';
 import { fromLakeRecord, toLakeRecord } from '#lake/lossless-record.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
@@ -9,7 +8,7 @@ import { LivechatCursorExpiredError } from '#shared/errors.ts';
 import { archiveToLakeChat } from './archive-mapping.ts';
 import { type Archive, MAX_ARCHIVES_LIMIT } from './archive-schema.ts';
 import type { ArchivesClient } from './list-archives-client.ts';
-import { type SliceId, sliceIds, slicePartKey, slicePartOf, sliceRange } from './slice-layout.ts';
+import { type SliceId, sliceIds, slicePartKey, sliceRange } from './slice-layout.ts';
 import { toArchiveFilters } from './v36-filters.ts';
 
 /**
@@ -17,9 +16,9 @@ import { toArchiveFilters } from './v36-filters.ts';
  * slices, not pages: one slice for the whole local day of the task's zone, or one per local
  * hour when the first response's `found_chats` is above `busyDayThreshold`. Each slice task follows the cursor to its end.
  *
- * Exactly-once per partition: a slice buffers its pages and writes nothing until its cursor
- * reached the end without drift; then it writes one part per page (deterministic keys, see
- * slice-layout.ts) and deletes its own parts beyond those. Drift, for cursor pages, is:
+ * A slice buffers its pages and writes nothing until its cursor reached the end without drift;
+ * then it writes one part per page under keys of its pass (slice-layout.ts), deleting nothing:
+ * settling the day merges the partition by thread id. Drift, for cursor pages, is:
  * - `found_chats` of the last page differs from the first page's (chats were added to or
  *   removed from the slice while it was read), or
  * - a thread id seen twice (the cursor moved over shifted data).
@@ -45,14 +44,12 @@ export interface SlicePlan {
   attempt: number;
   found: number;
   sliceTasks: SliceTask[];
-  staleRemoved: string[];
 }
 
-/** Learns found_chats for the day, plans its slices, and deletes partition files the plan does not own. */
-export async function planSlices(task: DayTask, deps: V36Deps): Promise<SlicePlan> {
+/** Learns found_chats for the day and plans its slices (the count decides the slicing, never what to delete). */
+export async function planSlices(task: DayTask, plan: string, deps: V36Deps): Promise<SlicePlan> {
   const found = await countDay(task, deps);
   const slices = sliceIds(found > (deps.busyDayThreshold ?? DEFAULT_BUSY_DAY_THRESHOLD), task.day, task.timeZone);
-  const staleRemoved = await removeFilesOutsidePlan(deps.sink, task.day, slices);
   const sliceTasks = slices.map(
     (slice): SliceTask => ({
       v: task.v,
@@ -60,6 +57,7 @@ export async function planSlices(task: DayTask, deps: V36Deps): Promise<SlicePla
       runId: task.runId,
       day: task.day,
       attempt: task.attempt,
+      plan,
       filters: task.filters,
       timeZone: task.timeZone,
       slice,
@@ -67,7 +65,7 @@ export async function planSlices(task: DayTask, deps: V36Deps): Promise<SlicePla
       found,
     }),
   );
-  return { day: task.day, attempt: task.attempt, found, sliceTasks, staleRemoved };
+  return { day: task.day, attempt: task.attempt, found, sliceTasks };
 }
 
 /**
@@ -103,6 +101,8 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
   const slice = task.slice as SliceId;
   const maxRestarts = deps.maxCursorRestarts ?? 3;
   let restarts = 0;
+  // The slice's version of its threads is as old as its first request (the newest fetch of a thread wins at settling).
+  const fetchedAt = deps.now?.() ?? new Date();
   let pages: Archive[][];
   let foundFirst: number;
   let foundLast: number;
@@ -121,7 +121,7 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
   const ids = pages.flat().map((archive) => archive.thread.id);
   if (new Set(ids).size !== ids.length) return { status: 'drift', reason: `slice ${slice}: a thread id came twice` };
 
-  const archivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const archivedAt = fetchedAt.toISOString();
   const privacy = deps.privacy ?? KEEP_EVERYTHING;
   let bytes = 0;
   let dropped = 0;
@@ -134,20 +134,13 @@ export async function archiveSlice(task: SliceTask, deps: V36Deps): Promise<Slic
     // Each entry twice, from one read: raw in `chat_threads`, and mapped from that stored raw record in `chats`.
     const raw = kept.kept.map((archive) => privacy.redact(toLakeRecord(archive, THREAD_SCHEMA)));
     const rawBody = await encodeNdjsonGzip(raw, metadata);
-    await deps.sink.put(slicePartKey(task.day, slice, part, ARCHIVES_PREFIX), rawBody, 'ndjson-gzip');
+    await deps.sink.put(slicePartKey(task.day, task, slice, part, ARCHIVES_PREFIX), rawBody, 'ndjson-gzip');
     const body = await encodeNdjsonGzip(
       raw.map((record) => privacy.redact(chatOfRawRecord(record))),
       metadata,
     );
-    await deps.sink.put(slicePartKey(task.day, slice, part), body, 'ndjson-gzip');
+    await deps.sink.put(slicePartKey(task.day, task, slice, part), body, 'ndjson-gzip');
     bytes += rawBody.byteLength + body.byteLength;
-  }
-  for (const table of [ARCHIVES_PREFIX, undefined]) {
-    const beyond = (key: string) => {
-      const of = slicePartOf(key);
-      return of !== undefined && of.slice === slice && of.part > pages.length;
-    };
-    await removeFromPartition(deps.sink, task.day, beyond, table);
   }
   return { status: 'written', chats: ids.length - dropped, dropped, parts: pages.length, bytes, restarts, ids };
 }
@@ -172,18 +165,4 @@ async function readSlice(task: SliceTask, slice: SliceId, deps: V36Deps) {
     if (page.chats.length) pages.push(page.chats);
   }
   return { pages, foundFirst, foundLast: page.found_chats };
-}
-
-/** Partition files (both tables) a plan of `slices` does not own: other slicings' parts and v2 `page-*` files. */
-async function removeFilesOutsidePlan(sink: LakeSink, day: string, slices: readonly SliceId[]): Promise<string[]> {
-  const owned = new Set<string>(slices);
-  const notOwned = (key: string) => {
-    if (!key.endsWith('.json.gz')) return false;
-    const of = slicePartOf(key);
-    return of === undefined || !owned.has(of.slice);
-  };
-  return [
-    ...(await removeFromPartition(sink, day, notOwned, ARCHIVES_PREFIX)),
-    ...(await removeFromPartition(sink, day, notOwned)),
-  ];
 }

@@ -1,25 +1,23 @@
-import { partitionPrefix } from '#lake/lake-layout.ts';
+import { type Pass, passFileKey } from '#lake/lake-layout.ts';
 import { hoursInLocalDay, localDayBounds, offsetSecondsAt, wallTimeAt } from '#shared/time-zone.ts';
 
 /**
  * Lake keys of v3.6 slices. A day of the archive's time zone is archived as one slice (`day`)
  * or as one slice per local hour, named by hours since local midnight (`h00`..`h23`; `h22` is
  * the last on a 23-hour DST day, `h24` on a 25-hour one); each slice is written as numbered parts, one per list_archives page, in
- * cursor order (sort_order asc):
+ * cursor order (sort_order asc), under keys of its pass (lake-layout.ts):
  *
- *   chats/dt=2026-03-10/v36-day-part-00001.json.gz      ← the entries mapped onto `chats` columns
- *   archives/dt=2026-03-10/v36-day-part-00001.json.gz   ← the same entries, raw (`chat_threads`)
- *   chats/dt=2026-03-10/v36-h07-part-00003.json.gz
+ *   chats/dt=2026-03-10/run=R.attempt-1.v36-day-part-00001.json.gz      ← the entries mapped onto `chats` columns
+ *   archives/dt=2026-03-10/run=R.attempt-1.v36-day-part-00001.json.gz   ← the same entries, raw (`chat_threads`)
+ *   chats/dt=2026-03-10/run=R.attempt-1.v36-h07-part-00003.json.gz
  *
- * Keys depend only on day, slice and part number, so a redelivered slice overwrites its own
- * files; parts beyond what a slice wrote this time, and files of slices the day's current plan
- * does not have (another slicing, or v2 `page-*` files), are deleted, so the partition holds
- * each chat once. The files sit in the same `chats/dt=` partitions as v2 pages, so the Glue
- * table and the DuckDB view read them unchanged.
+ * Keys depend only on pass, day, slice and part number, so a redelivered slice overwrites its
+ * own files and no pass touches another's; settling the day merges the partition into one row
+ * per thread. The files sit in the same `chats/dt=` partitions as v2 pages, so the Glue table
+ * and the DuckDB view read them unchanged.
  */
 export type SliceId = 'day' | `h${string}`;
 
-const SLICE_PART = /^v36-(day|h(?:[01]\d|2[0-4]))-part-(\d{5,})\.json\.gz$/;
 const HOUR_MS = 3_600_000;
 
 /** The slices of a local day: the whole day, or one per local hour (23, 24 or 25 of them). */
@@ -29,14 +27,8 @@ export function sliceIds(hourly: boolean, day: string, timeZone: string): SliceI
 }
 
 /** A part's key in `chats/` (mapped rows) or, given ARCHIVES_PREFIX, in `archives/` (the raw entries). */
-export function slicePartKey(day: string, slice: SliceId, part: number, table?: string): string {
-  return `${partitionPrefix(day, table)}v36-${slice}-part-${String(part).padStart(5, '0')}.json.gz`;
-}
-
-/** The slice and part of a v3.6 part key, or undefined for any other key. */
-export function slicePartOf(key: string): { slice: SliceId; part: number } | undefined {
-  const match = SLICE_PART.exec(key.slice(key.lastIndexOf('/') + 1));
-  return match ? { slice: match[1] as SliceId, part: Number(match[2]) } : undefined;
+export function slicePartKey(day: string, pass: Pass, slice: SliceId, part: number, table?: string): string {
+  return passFileKey(day, pass, `v36-${slice}-part-${String(part).padStart(5, '0')}`, table);
 }
 
 /**

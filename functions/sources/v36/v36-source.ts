@@ -17,13 +17,12 @@ export function v36Source(client: ArchivesClient, options: V36Options = {}): Arc
   };
   return {
     ...V36_SOURCE,
-    async planDay(task, context) {
-      const plan = await planSlices(task, deps(context));
+    async planDay(task, planId, context) {
+      const plan = await planSlices(task, planId, deps(context));
       return {
         total: plan.found,
         units: plan.sliceTasks.length,
         tasks: plan.sliceTasks,
-        staleRemoved: plan.staleRemoved.length,
         record: { source: 'v3.6', found: plan.found, slices: plan.sliceTasks.map((slice) => slice.slice) },
       };
     },
@@ -46,12 +45,10 @@ export function v36Source(client: ArchivesClient, options: V36Options = {}): Arc
         ids: outcome.ids,
       };
     },
-    async settleDay(day, written, context) {
+    async checkPass(day, pass, context) {
       // A chat added to a slice that had already finished is drift too.
       const found = await countDay(day, deps(context));
-      // Chats of erased visitors were fetched and dropped, not missed.
-      const accounted = written.chats + written.dropped;
-      return found === accounted ? undefined : `the day has ${found} chats, its slices wrote ${accounted}`;
+      return found === pass.fetched ? undefined : `the day has ${found} chats, its slices read ${pass.fetched}`;
     },
   };
 }

@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import { isPassFile, type Pass, partitionPrefix, settledKey } from './lake-layout.ts';
+import type { LakeSink } from './sinks/lake-sink.ts';
+
+const gunzipAsync = promisify(gunzip);
+const gzipAsync = promisify(gzip);
+
+/** Rows per settled file: a busy day is several files, none too large for a worker's memory. */
+export const ROWS_PER_SETTLED_FILE = 5_000;
+
+/** One table of a source, as a day's settling merges it. */
+export interface MergedTable {
+  /** `chats/`, `archives/`. */
+  prefix: string;
+  /** The row's merge key: one row per key is kept (v2 chat id, v3.6 thread id). */
+  idOf(row: Record<string, unknown>): string | undefined;
+  /**
+   * A row that never replaces an archived version of its chat (v3.6: a thread listed past the
+   * plan's retention, with `restricted_access` and no `events`).
+   */
+  isStub?(row: Record<string, unknown>): boolean;
+}
+
+interface Row {
+  line: string;
+  record: Record<string, unknown>;
+  id: string;
+  /** `_run_id|_archived_at|_page`: the rows one unit wrote of one chat carry the same version in each table. */
+  version: string;
+  archivedAt: string;
+  runId: string;
+  page: number;
+  stub: boolean;
+  fromPass: boolean;
+}
+
+/** Every file of a day's partition in a source's tables, read whole. */
+export interface DayPartition {
+  day: string;
+  pass: Pass;
+  /** Keys read, every table. */
+  files: string[];
+  tables: { table: MergedTable; rows: Row[]; unkeyed: string[] }[];
+  /** Ids (first table) the pass's own unit files hold: what the pass fetched and wrote. */
+  passIds: ReadonlySet<string>;
+}
+
+/** Reads every chat file of the day in `tables` (the first one decides which version of a chat wins). */
+export async function readDayPartition(
+  sink: LakeSink,
+  day: string,
+  tables: readonly MergedTable[],
+  pass: Pass,
+): Promise<DayPartition> {
+  const files: string[] = [];
+  const read = await Promise.all(
+    tables.map(async (table) => {
+      const keys = (await sink.list(partitionPrefix(day, table.prefix)))
+        .filter((key) => key.endsWith('.json.gz'))
+        .sort();
+      const rows: Row[] = [];
+      const unkeyed: string[] = [];
+      for (const key of keys) {
+        const body = await sink.get(key);
+        if (!body) continue; // deleted since it was listed (another settle): its rows are in that settle's output
+        files.push(key);
+        const fromPass = isPassFile(key, pass);
+        for (const line of (await gunzipAsync(body)).toString('utf8').split('\n')) {
+          if (!line) continue;
+          const record = JSON.parse(line) as Record<string, unknown>;
+          const id = table.idOf(record);
+          if (id === undefined) {
+            unkeyed.push(line);
+            continue;
+          }
+          const archivedAt = String(record['_archived_at'] ?? '');
+          const runId = String(record['_run_id'] ?? '');
+          const page = Number(record['_page'] ?? 0);
+          rows.push({
+            line,
+            record,
+            id,
+            version: `${runId}|${archivedAt}|${page}`,
+            archivedAt,
+            runId,
+            page,
+            stub: table.isStub?.(record) ?? false,
+            fromPass,
+          });
+        }
+      }
+      return { table, rows, unkeyed };
+    }),
+  );
+  const passIds = new Set((read[0]?.rows ?? []).filter((row) => row.fromPass).map((row) => row.id));
+  return { day, pass, files: files.sort(), tables: read, passIds };
+}
+
+export interface SettledDay {
+  /** Chats (first table) the day holds after settling. */
+  chats: number;
+  /** Of those, chats whose kept version is not the pass's: LiveChat no longer returned them (or returned a stub). */
+  kept: number;
+  /** Chats of erased visitors left out. */
+  erased: number;
+  written: string[];
+  deleted: string[];
+}
+
+/**
+ * Merges a day's partition into one version per chat and writes it before deleting anything:
+ * the newest fetch of a chat wins (`_archived_at`, then `_run_id`, then `_page`, as the named
+ * queries pick the latest copy), a stub never wins over an archived version, and every table
+ * keeps, per chat, the version the first table chose. Chats of erased visitors (`isErased`, loaded
+ * after the files were read, so an erasure recorded while they were read still applies) are left
+ * out of every table. The merged files go under keys derived from the files read, then exactly
+ * those files are deleted: a crash in between leaves duplicates that queries dedupe and the
+ * next settling merges; a file written after the listing is neither read nor deleted.
+ */
+export async function settleDayPartition(
+  sink: LakeSink,
+  partition: DayPartition,
+  isErased: (record: Record<string, unknown>) => boolean,
+  /** The chat ids the settling pass fetched: a chat the day holds that is not among them is kept. */
+  fetched: ReadonlySet<string>,
+): Promise<SettledDay> {
+  const erasedIds = new Set<string>();
+  for (const { rows } of partition.tables) for (const row of rows) if (isErased(row.record)) erasedIds.add(row.id);
+
+  const [primary, ...others] = partition.tables;
+  const winners = new Map<string, Row>();
+  /** Chats a stub came back for: the archived version stays, and it counts as kept. */
+  const stubbed = new Set<string>();
+  for (const row of primary?.rows ?? []) {
+    if (erasedIds.has(row.id)) continue;
+    if (row.stub) stubbed.add(row.id);
+    const best = winners.get(row.id);
+    if (!best || isNewer(row, best)) winners.set(row.id, row);
+  }
+  const chosen = [
+    { prefix: primary?.table.prefix ?? '', rows: [...winners.values()], unkeyed: primary?.unkeyed ?? [] },
+  ];
+  for (const other of others) {
+    const byId = new Map<string, Row>();
+    for (const row of other.rows) {
+      if (erasedIds.has(row.id)) continue;
+      const best = byId.get(row.id);
+      const wanted = winners.get(row.id)?.version;
+      if (!best || (best.version !== wanted && (row.version === wanted || isNewer(row, best)))) byId.set(row.id, row);
+    }
+    chosen.push({ prefix: other.table.prefix, rows: [...byId.values()], unkeyed: other.unkeyed });
+  }
+  const kept = [...winners.values()].filter((row) => !fetched.has(row.id) || (stubbed.has(row.id) && !row.stub)).length;
+  const result: SettledDay = { chats: winners.size, kept, erased: erasedIds.size, written: [], deleted: [] };
+
+  const rowsRead = partition.tables.reduce((sum, { rows, unkeyed }) => sum + rows.length + unkeyed.length, 0);
+  const rowsKept = chosen.reduce((sum, { rows, unkeyed }) => sum + rows.length + unkeyed.length, 0);
+  if (partition.files.length === 0 || (alreadySettled(partition.files) && rowsRead === rowsKept)) return result;
+
+  const digest = createHash('sha256').update(partition.files.join('\n')).digest('hex').slice(0, 16);
+  for (const { prefix, rows, unkeyed } of chosen) {
+    const lines = [...rows.map((row) => row.line), ...unkeyed];
+    for (let start = 0, part = 1; start < lines.length; start += ROWS_PER_SETTLED_FILE, part += 1) {
+      const key = settledKey(partition.day, prefix, digest, part);
+      const text = `${lines.slice(start, start + ROWS_PER_SETTLED_FILE).join('\n')}\n`;
+      await sink.put(key, await gzipAsync(Buffer.from(text, 'utf8'), { level: 6 }), 'ndjson-gzip');
+      result.written.push(key);
+    }
+  }
+  const written = new Set(result.written);
+  result.deleted = partition.files.filter((key) => !written.has(key));
+  if (result.deleted.length) await sink.delete(result.deleted);
+  return result;
+}
+
+function isNewer(row: Row, than: Row): boolean {
+  if (row.stub !== than.stub) return than.stub;
+  if (row.archivedAt !== than.archivedAt) return row.archivedAt > than.archivedAt;
+  if (row.runId !== than.runId) return row.runId > than.runId;
+  return row.page > than.page;
+}
+
+/** Every file is one earlier settling's output (one digest): nothing to merge unless rows were dropped. */
+function alreadySettled(files: readonly string[]): boolean {
+  const digests = new Set(files.map((key) => /\/settled-([0-9a-f]+)-part-\d+\.json\.gz$/.exec(key)?.[1]));
+  return digests.size === 1 && !digests.has(undefined);
+}

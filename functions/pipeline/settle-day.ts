@@ -1,0 +1,67 @@
+import { readDayPartition, settleDayPartition } from '#lake/day-consolidation.ts';
+import { dayPlanKey, type Pass, passSettledKey } from '#lake/lake-layout.ts';
+import { ErasedVisitors } from '#privacy/erased-visitors.ts';
+import type { DayTask } from '#shared/archive-task.ts';
+import type { ArchiveSource, SourceContext } from '#sources/archive-source.ts';
+
+export type DaySettled =
+  | { status: 'drift'; reason: string }
+  | {
+      status: 'settled';
+      /** Chats the day holds after settling. */
+      chats: number;
+      /** Distinct chats the pass fetched and wrote. */
+      fetched: number;
+      /** Chats of earlier passes LiveChat no longer returned (or returned without a transcript): kept. */
+      kept: number;
+    };
+
+/**
+ * Settles a pass whose units are all written, on both runners: the source checks the pass against
+ * the day (drift means another pass, nothing is merged), then the day's partition is merged into
+ * one version per chat (functions/lake/day-consolidation.ts: write before delete, erased visitors
+ * left out) and the day plan records how many chats were kept that the pass did not return.
+ */
+export async function settleDay(
+  source: ArchiveSource,
+  day: DayTask,
+  pass: Pass,
+  /** `fetched`: the chat ids the pass's units wrote (their done records), however its files were merged since. */
+  counts: { total: number; dropped: number; fetched: ReadonlySet<string> },
+  context: SourceContext,
+): Promise<DaySettled> {
+  const settledKey = passSettledKey(pass, day.day);
+  const done = await context.sink.get(settledKey);
+  const partition = await readDayPartition(context.sink, day.day, source.mergedTables, pass);
+  if (done) {
+    // Settled before (a redelivered settle, or a unit task redelivered after it): merge what came since, count nothing again.
+    const erased = await ErasedVisitors.load(context.sink);
+    await settleDayPartition(context.sink, partition, (record) => erased.isErased(record), counts.fetched);
+    return JSON.parse(Buffer.from(done).toString('utf8')) as DaySettled;
+  }
+  const fetched = counts.fetched.size;
+  const drift = await source.checkPass(day, { fetched, dropped: counts.dropped, total: counts.total }, context);
+  if (drift !== undefined) return { status: 'drift', reason: drift };
+  // Loaded after the files were read: an erasure recorded meanwhile still keeps its chats out.
+  const erased = await ErasedVisitors.load(context.sink);
+  const settled = await settleDayPartition(
+    context.sink,
+    partition,
+    (record) => erased.isErased(record),
+    counts.fetched,
+  );
+  await recordKept(day, settled.kept, settled.chats, context);
+  const result: DaySettled = { status: 'settled', chats: settled.chats, fetched, kept: settled.kept };
+  await context.sink.put(settledKey, Buffer.from(JSON.stringify(result)), 'json');
+  return result;
+}
+
+/** The day plan (table `day_plans`) says how many chats the settled day kept, for `day_completeness`. */
+async function recordKept(day: DayTask, kept: number, chats: number, context: SourceContext): Promise<void> {
+  const key = dayPlanKey(day.runId, day.day, day.attempt);
+  const body = await context.sink.get(key);
+  if (!body) return;
+  const plan = JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, unknown>;
+  const settled = { ...plan, kept, chats, settledAt: context.now().toISOString() };
+  await context.sink.put(key, Buffer.from(JSON.stringify(settled)), 'json');
+}
