@@ -142,10 +142,15 @@ export async function settleDayPartition(
   const chosen = [
     { prefix: primary?.table.prefix ?? '', rows: [...winners.values()], unkeyed: primary?.unkeyed ?? [] },
   ];
+  // A row of another table written with a stub (same chat, same version) is a stub too.
+  const stubVersions = new Set(
+    (primary?.rows ?? []).filter((row) => row.stub).map((row) => `${row.id}|${row.version}`),
+  );
   for (const other of others) {
     const byId = new Map<string, Row>();
     for (const row of other.rows) {
       if (erasedIds.has(row.id)) continue;
+      if (stubVersions.has(`${row.id}|${row.version}`)) row.stub = true;
       const best = byId.get(row.id);
       const wanted = winners.get(row.id)?.version;
       if (!best || (best.version !== wanted && (row.version === wanted || isNewer(row, best)))) byId.set(row.id, row);

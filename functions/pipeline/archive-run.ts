@@ -223,7 +223,9 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
       return;
     }
     // Offset pages: a chat on two pages means the day shifted (time slices may share a thread: settling merges it).
-    const repeated = task.kind === 'page' ? outcome.ids.find((id) => state.ids.has(id)) : undefined;
+    // A unit already written (its task is redelivered after a later step failed) is not a second page.
+    const again = state.written.has(unitLabel(task));
+    const repeated = task.kind === 'page' && !again ? outcome.ids.find((id) => state.ids.has(id)) : undefined;
     if (repeated !== undefined) {
       driftSeen(task, state, `chat ${repeated} is on ${unitLabel(task)} and on an earlier-written ${task.kind}`);
       return;

@@ -1,12 +1,11 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pageKey } from '#lake/lake-layout.ts';
-import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import { addDays, localDay } from '#shared/day-range.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { runNamedOnce } from '#test/support/lake-reader.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
+import { loseChats } from '#test/support/lose-chats.ts';
 
 // Recent days, so the query's default window (the last 30 days) covers them.
 const today = localDay(new Date(), 'UTC');
@@ -53,10 +52,8 @@ describe('day_completeness on a lake the local CLI run wrote', () => {
 
   it('reports the day whose page file was deleted, and how many chats it lacks', async () => {
     const damaged = DAYS[1]!;
-    const file = join(out, pageKey(damaged, 2));
-    const lost = (await decodeNdjsonGzip<{ id: string }>(await readFile(file))).length;
+    const lost = loseChats(out, damaged, 25);
     expect(lost).toBe(25);
-    await rm(file);
 
     const rows = await dayCompleteness(out);
     const byDay = new Map(rows.map((row) => [row.dt, row]));

@@ -114,7 +114,9 @@ describe('record redaction', () => {
     } as const;
     const outcome = await writePage(task, { chats: [chat], total: 1, pages: 1 }, { sink, privacy });
     expect(outcome).toMatchObject({ status: 'written', chats: 1, dropped: 0 });
-    const [stored] = await decodeNdjsonGzip<typeof chat>((await sink.get('chats/dt=2013-01-23/page-00001.json.gz'))!);
+    const [stored] = await decodeNdjsonGzip<typeof chat>(
+      (await sink.get('chats/dt=2013-01-23/run=r.attempt-1.p1.page-00001.json.gz'))!,
+    );
     expect(stored!.visitor.ip).toBeUndefined();
     expect(stored!.postchat_survey[0]!.value).toBe('my card is [card ****1111]');
   });

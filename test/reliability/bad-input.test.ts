@@ -151,8 +151,12 @@ describe('the worker with bad records and secrets', () => {
       s3Mock
         .commandCalls(PutObjectCommand)
         .map((call) => call.args[0].input.Key)
+        .filter((key) => key?.startsWith('chats/'))
         .sort(),
-    ).toEqual(['chats/dt=2026-10-01/page-00001.json.gz', 'chats/dt=2026-10-01/page-00002.json.gz']);
+    ).toEqual([
+      expect.stringMatching(/^chats\/dt=2026-10-01\/run=.+\.attempt-1\.[0-9a-z]+\.page-00001\.json\.gz$/),
+      expect.stringMatching(/^chats\/dt=2026-10-01\/run=.+\.attempt-1\.[0-9a-z]+\.page-00002\.json\.gz$/),
+    ]);
   });
 
   // Last: the bad secret stays cached afterwards.

@@ -22,6 +22,7 @@ import { writeReport } from '#report/build-report.ts';
 import { optionalColumns } from '#report/lake-aggregates.ts';
 import { launchChromium, type PageLog, watchPage } from '#test/support/browser.ts';
 import { capture } from '#test/support/cli-runner.ts';
+import { loseChats } from '#test/support/lose-chats.ts';
 
 const TODAY = '2026-11-25';
 const SECTIONS = [
@@ -262,7 +263,7 @@ describe('HTML report in headless Chromium', { timeout: 60_000 }, () => {
     const damaged = join(await mkdtemp(join(tmpdir(), 'report-damaged-')), 'lake');
     cpSync(lakeDir, damaged, { recursive: true });
     const day = '2026-11-20';
-    rmSync(join(damaged, 'chats', `dt=${day}`, 'page-00002.json.gz'));
+    loseChats(damaged, day, 25);
     const { file } = await writeReport({ lakeDir: damaged, outDir: join(dirname(damaged), 'report') });
     const { page, log } = await openReport(file);
     try {

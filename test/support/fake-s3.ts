@@ -51,6 +51,17 @@ export async function startFakeS3(): Promise<FakeS3> {
       );
       return;
     }
+    if (request.method === 'GET' && key) {
+      const object = objects.get(`${bucket}/${key}`);
+      if (!object) {
+        response.writeHead(404, { 'content-type': 'application/xml' });
+        response.end('<?xml version="1.0"?><Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>');
+        return;
+      }
+      response.writeHead(200, { 'content-length': String(object.body.length) });
+      response.end(object.body);
+      return;
+    }
     if (request.method === 'POST' && url.searchParams.has('delete')) {
       for (const match of body.toString().matchAll(/<Key>([^<]*)<\/Key>/g))
         objects.delete(`${bucket}/${unescapeXml(match[1]!)}`);

@@ -56,7 +56,10 @@ function expectEveryChatExactlyOnce(out: string, simulator: RunningV36Simulator)
 }
 
 async function manifestOf(out: string): Promise<RunManifest> {
-  const [key] = (await listFiles(join(out, 'manifests', 'runs'))).filter((file) => file.endsWith('.json'));
+  const key = (await listFiles(join(out, 'manifests', 'runs')))
+    .filter((file) => file.endsWith('.json'))
+    .sort()
+    .at(-1);
   return JSON.parse(await readFile(join(out, 'manifests', 'runs', key!), 'utf8')) as RunManifest;
 }
 
@@ -86,7 +89,9 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
     const manifest = await manifestOf(out);
     expect(manifest.complete).toBe(true);
     expect(manifest.days.find((day) => day.day === '2026-05-02')!.attempts).toBe(2);
-    expect((await chatFiles(out)).every((file) => /\/v36-day-part-\d{5}\.json\.gz$/.test(file))).toBe(true);
+    expect((await chatFiles(out)).every((file) => /\/settled-[0-9a-f]{16}-part-00001\.json\.gz$/.test(file))).toBe(
+      true,
+    );
   });
 
   it('writes records the strict lake schema, the DuckDB view and every named query accept', async () => {
@@ -114,18 +119,20 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
     );
     expect(busy.code).toBe(EXIT.ok);
     const files = await chatFiles(busy.out);
-    expect(files.some((file) => /dt=2026-05-02\/v36-h\d\d-part-00001\.json\.gz$/.test(file))).toBe(true);
-    expect(files.some((file) => /dt=2026-05-01\/v36-day-part-00001\.json\.gz$/.test(file))).toBe(true);
+    // Every day settled into one file per table, whatever its slicing.
+    expect(files.filter((file) => file.includes('dt=2026-05-02/'))).toHaveLength(1);
+    const manifest = await manifestOf(busy.out);
+    expect(manifest.totals.pages).toBeGreaterThan(manifest.days.length);
     await expectEveryChatExactlyOnce(busy.out, busy.sim);
 
-    // Same lake, now every day as one slice: the hour parts are stale and must go.
+    // Same lake, now every day as one slice: settling merges both passes, each thread once.
     const again = await archiveV36({}, { busyDayThreshold: 10_000 }, busy.out);
     expect(again.code).toBe(EXIT.ok);
-    expect((await chatFiles(busy.out)).some((file) => file.includes('v36-h'))).toBe(false);
+    expect((await chatFiles(busy.out)).some((file) => file.includes('v36-'))).toBe(false);
     await expectEveryChatExactlyOnce(busy.out, busy.sim);
   });
 
-  it('replaces v2 page files of a day it archives, so a partition never holds both sources', async () => {
+  it('merges a day archived from v2 and again from v3.6 by id: each chat once', async () => {
     const v2 = await startSimulator({ from: FROM, to: TO, seed: 5, chatsPerDay: 30 });
     const out = await mkdtemp(join(tmpdir(), 'lake-mixed-'));
     try {
@@ -137,10 +144,8 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
     } finally {
       await v2.close();
     }
-    expect((await chatFiles(out)).some((file) => file.includes('/page-'))).toBe(true);
     const { code } = await archiveV36({ seed: 5, chatsPerDay: 30 }, {}, out);
     expect(code).toBe(EXIT.ok);
-    expect((await chatFiles(out)).some((file) => file.includes('/page-'))).toBe(false);
     await expectEveryChatExactlyOnce(out, sim!);
   });
 
