@@ -133,7 +133,8 @@ describe('SIGKILL during erase and prune (issue 28, item 6)', { timeout: 180_000
     // A leftover of a killed archive run: a whole file that was never renamed into place.
     const leftover = join(dir, 'chats', `dt=${DAYS.at(-1)}`, 'page-00001.json.gz.999999-abcdef.partial');
     const { copyFile } = await import('node:fs/promises');
-    await copyFile(join(dir, 'chats', `dt=${DAYS.at(-1)}`, 'page-00001.json.gz'), leftover);
+    const [lastDayFile] = await listFiles(join(dir, 'chats', `dt=${DAYS.at(-1)}`));
+    await copyFile(join(dir, 'chats', `dt=${DAYS.at(-1)}`, lastDayFile!), leftover);
     // Polled while prune removes files and folders: a folder gone mid-listing is simply listed again.
     const chatFiles = async (): Promise<number> => {
       try {

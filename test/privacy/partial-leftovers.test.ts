@@ -17,6 +17,7 @@ import { listFiles } from '#test/support/lake-reader.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
 
 const DAY = '2026-05-10';
+const PASS = { runId: 'run-1', attempt: 1, plan: 'p1' };
 let sim: RunningSimulator;
 let lake: string;
 
@@ -41,21 +42,23 @@ afterAll(() => sim.close());
 async function lakeWithLeftovers() {
   const dir = join(await mkdtemp(join(tmpdir(), 'partials-')), 'lake');
   await cp(lake, dir, { recursive: true });
-  const page = join(dir, pageKey(DAY, 1));
-  const dead = `${pageKey(DAY, 1)}.${deadPid()}-abcdef012345.partial`;
-  const oldStyle = `${pageKey(DAY, 2)}.abcdef012345.partial`;
-  const live = `${pageKey(DAY, 3)}.${process.pid}-abcdef012345.partial`;
+  // The day's chats file (settled), copied under the names of three pages a writer was putting in place.
+  const [settled] = await new LocalFileSink(dir).list(`chats/dt=${DAY}/`);
+  const page = join(dir, settled!);
+  const dead = `${pageKey(DAY, 1, PASS)}.${deadPid()}-abcdef012345.partial`;
+  const oldStyle = `${pageKey(DAY, 2, PASS)}.abcdef012345.partial`;
+  const live = `${pageKey(DAY, 3, PASS)}.${process.pid}-abcdef012345.partial`;
   for (const key of [dead, oldStyle, live]) await copyFile(page, join(dir, key));
   const twoHoursAgo = new Date(Date.now() - 7_200_000);
   await utimes(join(dir, oldStyle), twoHoursAgo, twoHoursAgo);
   const partials = async () => (await listFiles(join(dir, 'chats'))).filter((f) => f.endsWith('.partial'));
-  return { dir, dead, oldStyle, live, partials };
+  return { dir, dead, oldStyle, live, partials, settled: settled! };
 }
 
 describe('.partial leftovers of killed writers', () => {
   it('erase deletes those of dead processes (one holds the visitor’s chats) and keeps a live one', async () => {
-    const { dir, dead, oldStyle, live, partials } = await lakeWithLeftovers();
-    const first = (await decodeNdjsonGzip(await new LocalFileSink(dir).get(pageKey(DAY, 1)).then((b) => b!)))[0]!;
+    const { dir, dead, oldStyle, live, partials, settled } = await lakeWithLeftovers();
+    const first = (await decodeNdjsonGzip(await new LocalFileSink(dir).get(settled).then((b) => b!)))[0]!;
     const result = await eraseVisitor({
       sink: new LocalFileSink(dir),
       target: { kind: 'visitor-id', value: String(first['visitor_id']) },
