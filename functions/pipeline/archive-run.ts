@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { CHAT_TABLE_PREFIXES, partitionPrefix } from '#lake/lake-layout.ts';
+import { CHAT_TABLE_PREFIXES, MANIFESTS_PREFIX, partitionPrefix } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { RedactionConfig } from '#privacy/redaction.ts';
 import { loadTaskWrites, settledAfter } from '#privacy/write-privacy.ts';
@@ -146,10 +146,12 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   });
 
   const claims = await checkLakeClaims(options.sink, filters, timeZone, options.runId);
-  // What a killed run left in these days' partitions (`*.partial` files of dead processes).
-  await options.sink.removeLeftovers?.(
-    options.days.flatMap((day) => CHAT_TABLE_PREFIXES.map((table) => partitionPrefix(day, table))),
-  );
+  // What a killed run left in these days' partitions and in the manifests (day plans, settle
+  // markers, locks): `*.partial` files of dead processes.
+  await options.sink.removeLeftovers?.([
+    ...options.days.flatMap((day) => CHAT_TABLE_PREFIXES.map((table) => partitionPrefix(day, table))),
+    MANIFESTS_PREFIX,
+  ]);
   const onAbort = () => queue.stop();
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
