@@ -13,7 +13,7 @@ import { planDay } from '#sources/v2/day-planner.ts';
 import { createLivechatClient } from '#sources/v2/livechat-client.ts';
 import { archivePage } from '#sources/v2/page-archiver.ts';
 import { runArchiveCli } from './support/cli-runner.ts';
-import { chatIdsByDay, duplicatesOf, listFiles } from './support/lake-reader.ts';
+import { chatIdsByDay, duplicatesOf, listFiles, runNamedOnce } from './support/lake-reader.ts';
 
 const FROM = '2026-05-01';
 const TO = '2026-05-07';
@@ -128,6 +128,16 @@ describe('npm run archive against the simulator', () => {
       chatsWritten: 0,
       chatsKept: emptied,
     });
+    // day_completeness says the day holds chats LiveChat no longer returns, and does not call it complete.
+    const rows = await runNamedOnce(out, 'day_completeness', { from: first, to: last });
+    expect(rows.find((row) => row['dt'] === first)).toMatchObject({
+      expected_chats: 0,
+      archived_chats: emptied,
+      kept_chats: emptied,
+      missing: 0,
+      status: 'kept',
+    });
+    expect(rows.filter((row) => row['dt'] !== first).map((row) => row['status'])).toEqual(['complete', 'complete']);
     // Each day is one settled file per table: no pass file is left behind.
     expect(
       (await listFiles(join(out, 'chats'))).filter((file) => !/settled-[0-9a-f]{16}-part-00001\.json\.gz$/.test(file)),

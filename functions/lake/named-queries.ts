@@ -373,7 +373,7 @@ ORDER BY copies DESC, id
   ),
   query(
     'day_completeness',
-    "Did the archive get every chat? Per day (dt): expected_chats = the total of the day's latest plan (table day_plans: the plan with the latest plannedat across runs and attempts) less the chats of erased visitors its pass dropped at write, or an erase after it removed from that run's files (table dropped_chats), archived_chats = distinct chat ids in the lake, missing, duplicates (rows beyond one per chat id), and status: complete, missing, duplicates, extra (more chats than planned) or not_planned (chats but no plan); filters: the chat filters of a filtered lake (e.g. type=missed_chat: expected and archived count only the chats they select), NULL when unfiltered. Run it after a night: every row should say complete.",
+    "Did the archive get every chat? Per day (dt): expected_chats = the total of the day's latest plan (table day_plans: the plan with the latest plannedat across runs and attempts) less the chats of erased visitors its pass dropped at write, or an erase after it removed from that run's files (table dropped_chats), archived_chats = distinct chat ids in the lake, kept_chats = archived chats LiveChat no longer returned (kept, never deleted), missing, duplicates (rows beyond one per chat id), and status: complete, kept (all there, some only in the archive), missing, duplicates, extra (more chats than planned and kept) or not_planned (chats but no plan); filters: the chat filters of a filtered lake (e.g. type=missed_chat: expected and archived count only the chats they select), NULL when unfiltered. Run it after a night: every row should say complete.",
     (d, w) => `
 WITH plans AS (
   SELECT p.dt,
@@ -382,6 +382,7 @@ WITH plans AS (
          p.attempt,
          p.plannedat AS planned_at,
          p.filters,
+         p.kept AS kept_chats,
          row_number() OVER (PARTITION BY p.dt ORDER BY p.plannedat DESC, p.attempt DESC) AS plan_rank
   FROM day_plans p
   ${indent(daysFilter(d, w, 'p.dt'), 2)}
@@ -410,6 +411,7 @@ joined AS (
          p.expected_chats - coalesce(e.chats, 0) AS expected_chats,
          coalesce(a.archived_chats, 0) AS archived_chats,
          coalesce(a.duplicates, 0) AS duplicates,
+         coalesce(p.kept_chats, 0) AS kept_chats,
          p.run_id,
          p.attempt,
          p.planned_at,
@@ -421,13 +423,15 @@ joined AS (
 SELECT dt,
        expected_chats,
        archived_chats,
-       greatest(coalesce(expected_chats, 0) - archived_chats, 0) AS missing,
+       greatest(coalesce(expected_chats, 0) + kept_chats - archived_chats, 0) AS missing,
        duplicates,
+       kept_chats,
        CASE
          WHEN expected_chats IS NULL THEN 'not_planned'
-         WHEN archived_chats < expected_chats THEN 'missing'
+         WHEN archived_chats < expected_chats + kept_chats THEN 'missing'
          WHEN duplicates > 0 THEN 'duplicates'
-         WHEN archived_chats > expected_chats THEN 'extra'
+         WHEN archived_chats > expected_chats + kept_chats THEN 'extra'
+         WHEN kept_chats > 0 THEN 'kept'
          ELSE 'complete'
        END AS status,
        run_id,

@@ -222,12 +222,16 @@ function completenessOf(
       ? { ...base, status: 'unplanned', problem: 'no day plan or run manifest covers this day' }
       : { ...base, status: 'no data', problem: 'nothing archived' };
   }
-  if (archived < expected) {
-    return { ...base, status: 'short', problem: `${expected - archived} chat(s) missing from the lake` };
+  const kept = plan?.kept_chats ?? 0;
+  if (archived < expected + kept) {
+    return { ...base, status: 'short', problem: `${expected + kept - archived} chat(s) missing from the lake` };
   }
   if (duplicates > 0) return { ...base, status: 'duplicates', problem: `${duplicates} extra copies of chats` };
-  if (archived > expected) {
-    return { ...base, status: 'extra', problem: `${archived - expected} chat(s) more than planned` };
+  if (archived > expected + kept) {
+    return { ...base, status: 'extra', problem: `${archived - expected - kept} chat(s) more than planned` };
+  }
+  if (kept > 0) {
+    return { ...base, status: 'kept', problem: `${kept} chat(s) kept that LiveChat no longer returns` };
   }
   return { ...base, status: 'complete', problem: null };
 }

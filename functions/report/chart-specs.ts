@@ -55,7 +55,10 @@ export function toVega(spec: TopLevelSpec): VegaSpec {
   return compile(spec, { logger: strictLogger }).spec;
 }
 
-/** The mark over a day's bar: ✗ chats are missing, ! chats are there but not once each, ? nothing to check against. */
+/**
+ * The mark over a day's bar: ✗ chats are missing, ! chats are there but not once each, + every chat
+ * is there and some only in the archive (LiveChat no longer returns them), ? nothing to check against.
+ */
 export const FLAGS: Record<CompletenessDay['status'], string> = {
   complete: '',
   short: '✗',
@@ -63,6 +66,7 @@ export const FLAGS: Record<CompletenessDay['status'], string> = {
   'no data': '✗',
   duplicates: '!',
   extra: '!',
+  kept: '+',
   unplanned: '?',
 };
 
@@ -91,8 +95,8 @@ export function completenessChart(days: CompletenessDay[]): TopLevelSpec {
             type: 'nominal',
             title: 'day',
             scale: {
-              domain: ['complete', 'short', 'incomplete', 'no data', 'duplicates', 'extra', 'unplanned'],
-              range: ['#4c78a8', '#d62728', '#d62728', '#d62728', '#e8a33d', '#e8a33d', '#b0b0b0'],
+              domain: ['complete', 'kept', 'short', 'incomplete', 'no data', 'duplicates', 'extra', 'unplanned'],
+              range: ['#4c78a8', '#72b7b2', '#d62728', '#d62728', '#d62728', '#e8a33d', '#e8a33d', '#b0b0b0'],
             },
           },
           tooltip: [

@@ -246,7 +246,9 @@ export interface DayCompletenessRow {
   archived_chats: number;
   missing: number;
   duplicates: number;
-  /** complete, missing, duplicates, extra or not_planned (see the named query). */
+  /** Archived chats the latest pass no longer got from LiveChat (kept in the lake). */
+  kept_chats: number;
+  /** complete, kept, missing, duplicates, extra or not_planned (see the named query). */
   status: string;
   run_id: string | null;
   planned_at: string | null;

@@ -19,7 +19,9 @@ export type DayCompleteness =
   /** Every planned chat is there, some more than once (rows beyond one per chat id). */
   | 'duplicates'
   /** More distinct chats than the latest plan expected. */
-  | 'extra';
+  | 'extra'
+  /** Every chat there, some of them only in the archive: LiveChat no longer returns them (retention). */
+  | 'kept';
 
 export interface CompletenessDay {
   day: string;

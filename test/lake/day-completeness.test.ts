@@ -41,6 +41,7 @@ describe('day_completeness on a lake the local CLI run wrote', () => {
         archived_chats: sim.chats(day).length,
         missing: 0,
         duplicates: 0,
+        kept_chats: 0,
         status: 'complete',
         run_id: 'test-run',
         attempt: 1,
