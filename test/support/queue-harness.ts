@@ -1,5 +1,5 @@
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
-import { handleQueuedTask } from '#pipeline/queued-task-handler.ts';
+import { handleQueuedTask, type TaskSender } from '#pipeline/queued-task-handler.ts';
 import type { QueuedTaskResult } from '#pipeline/queued-task-result.ts';
 import { type ArchiveTask, decodeTask, encodeTask } from '#shared/archive-task.ts';
 import { mulberry32 } from '#simulator/index.ts';
@@ -17,6 +17,8 @@ export interface DeliveryFaults {
   concurrentDuplicateRate?: number;
   /** Probability that a worker dies after its work but before acknowledging: the message comes back. */
   crashBeforeAckRate?: number;
+  /** A delivery whose handler throws comes back later (SQS after the visibility timeout) instead of ending the loop. */
+  redeliverFailed?: boolean;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface DeliveryFaults {
  */
 export async function deliverUntilEmpty(
   initial: readonly ArchiveTask[],
-  deps: { client: LivechatClient; sink: LakeSink; maxAttempts: number },
+  deps: { client: LivechatClient; sink: LakeSink; maxAttempts: number; sender?: TaskSender },
   faults: DeliveryFaults,
 ): Promise<{ deliveries: number; results: QueuedTaskResult[] }> {
   const random = mulberry32(faults.seed);
@@ -34,7 +36,11 @@ export async function deliverUntilEmpty(
   const results: QueuedTaskResult[] = [];
   let deliveries = 0;
   const redelivered = new Map<string, number>();
-  const sender = { send: async (tasks: readonly ArchiveTask[]) => void pending.push(...tasks.map(encodeTask)) };
+  const queue: TaskSender = { send: async (tasks) => void pending.push(...tasks.map(encodeTask)) };
+  // A sender of the test's wraps the queue (to fail some sends); it still delivers into it.
+  const sender: TaskSender = deps.sender
+    ? { send: (tasks) => deps.sender!.send(tasks).then(() => queue.send(tasks)) }
+    : queue;
 
   while (pending.length > 0) {
     if (deliveries > 10_000) throw new Error('delivery loop does not converge');
@@ -42,9 +48,16 @@ export async function deliverUntilEmpty(
     const [body] = pending.splice(index, 1) as [string];
     const copies = random() < (faults.concurrentDuplicateRate ?? 0) ? 2 : 1;
     deliveries += copies;
-    const handled = await Promise.all(
-      Array.from({ length: copies }, () => handleQueuedTask(decodeTask(body), { ...deps, source, sender })),
-    );
+    let handled: QueuedTaskResult[];
+    try {
+      handled = await Promise.all(
+        Array.from({ length: copies }, () => handleQueuedTask(decodeTask(body), { ...deps, source, sender })),
+      );
+    } catch (error) {
+      if (!faults.redeliverFailed) throw error;
+      pending.push(body);
+      continue;
+    }
     results.push(...handled);
     // At most three extra deliveries of one message, as a DLQ's maxReceiveCount would bound it.
     const extra = redelivered.get(body) ?? 0;

@@ -1,0 +1,94 @@
+/**
+ * Issue 28, item 6 (queued path): the worker's task handler driven through an injected failure at
+ * every write, conditional write (drift claims, markers), delete and send of a clean run, one at a
+ * time; the failed message is redelivered as SQS does after the visibility timeout. Whatever call
+ * fails, the lake ends with every chat of the simulator exactly once, each day settled.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import type { TaskSender } from '#pipeline/queued-task-handler.ts';
+import { dayTask } from '#shared/archive-task.ts';
+import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { createLivechatClient } from '#sources/v2/livechat-client.ts';
+import { chatIdsByDay, duplicatesOf, listFiles } from '#test/support/lake-reader.ts';
+import { deliverUntilEmpty } from '#test/support/queue-harness.ts';
+
+const DAYS = ['2026-07-01', '2026-07-02'];
+type Call = 'put' | 'putIfAbsent' | 'delete' | 'send';
+let sim: RunningSimulator;
+
+beforeAll(async () => {
+  sim = await startSimulator({ from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: () => 60 });
+});
+afterAll(() => sim.close());
+
+/** Runs the days through the queue, failing the `at`-th call of kind `fail` once (none: a clean run). */
+async function archiveWithFailure(fail?: { call: Call; at: number }) {
+  const out = await mkdtemp(join(tmpdir(), 'lake-'));
+  const inner = new LocalFileSink(out);
+  const calls: Record<Call, number> = { put: 0, putIfAbsent: 0, delete: 0, send: 0 };
+  let failed = false;
+  const maybeFail = (call: Call) => {
+    calls[call] += 1;
+    if (fail && !failed && fail.call === call && calls[call] === fail.at) {
+      failed = true;
+      throw new Error(`injected ${call} failure`);
+    }
+  };
+  const sink: LakeSink = {
+    location: inner.location,
+    put: async (key, body, type) => (maybeFail('put'), inner.put(key, body, type)),
+    putIfAbsent: async (key, body, type) => (maybeFail('putIfAbsent'), inner.putIfAbsent(key, body, type)),
+    get: (key) => inner.get(key),
+    list: (prefix) => inner.list(prefix),
+    delete: async (keys) => (maybeFail('delete'), inner.delete(keys)),
+  };
+  const sender: TaskSender = { send: async () => maybeFail('send') };
+  const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
+  await deliverUntilEmpty(
+    DAYS.map((day) => dayTask('run-1', day, 1, {}, 'UTC')),
+    { client, sink, sender, maxAttempts: 5 },
+    { seed: 1, redeliverFailed: true },
+  );
+  return { out, calls, failed };
+}
+
+async function expectEveryChatOnce(out: string) {
+  const lake = await chatIdsByDay(out);
+  for (const day of DAYS) {
+    const ids = lake.get(day) ?? [];
+    expect(duplicatesOf(ids), `duplicates on ${day}`).toEqual([]);
+    expect([...ids].sort(), `chats of ${day}`).toEqual(
+      sim
+        .chats(day)
+        .map((chat) => chat.id)
+        .sort(),
+    );
+  }
+  expect((await listFiles(out)).filter((file) => file.endsWith('.partial'))).toEqual([]);
+}
+
+describe('injected failures on the queued path (issue 28, item 6)', { timeout: 120_000 }, () => {
+  it('a failure at any write, conditional write, delete or send, then redelivery: every chat once', async () => {
+    const clean = await archiveWithFailure();
+    await expectEveryChatOnce(clean.out);
+    // Every kind of call the path makes is exercised (and so can fail below).
+    for (const call of ['put', 'putIfAbsent', 'delete', 'send'] as const)
+      expect(clean.calls[call], call).toBeGreaterThan(0);
+
+    let injected = 0;
+    for (const call of ['put', 'putIfAbsent', 'delete', 'send'] as const) {
+      for (let at = 1; at <= clean.calls[call]; at += 1) {
+        const run = await archiveWithFailure({ call, at });
+        expect(run.failed, `${call} #${at} was reached`).toBe(true);
+        await expectEveryChatOnce(run.out);
+        injected += 1;
+      }
+    }
+    expect(injected).toBe(Object.values(clean.calls).reduce((sum, n) => sum + n, 0));
+  });
+});
