@@ -41,11 +41,20 @@ async function archiveWithFailure(fail?: { call: Call; at: number }) {
   };
   const sink: LakeSink = {
     location: inner.location,
-    put: async (key, body, type) => (maybeFail('put'), inner.put(key, body, type)),
-    putIfAbsent: async (key, body, type) => (maybeFail('putIfAbsent'), inner.putIfAbsent(key, body, type)),
+    put: async (key, body, type) => {
+      maybeFail('put');
+      return inner.put(key, body, type);
+    },
+    putIfAbsent: async (key, body, type) => {
+      maybeFail('putIfAbsent');
+      return inner.putIfAbsent(key, body, type);
+    },
     get: (key) => inner.get(key),
     list: (prefix) => inner.list(prefix),
-    delete: async (keys) => (maybeFail('delete'), inner.delete(keys)),
+    delete: async (keys) => {
+      maybeFail('delete');
+      return inner.delete(keys);
+    },
   };
   const sender: TaskSender = { send: async () => maybeFail('send') };
   const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
