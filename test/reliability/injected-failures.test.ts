@@ -27,7 +27,7 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 /** Runs the days through the queue, failing the `at`-th call of kind `fail` once (none: a clean run). */
-async function archiveWithFailure(fail?: { call: Call; at: number }) {
+async function archiveWithFailure(fail?: { call: Call; at: number }, simulator = sim) {
   const out = await mkdtemp(join(tmpdir(), 'lake-'));
   const inner = new LocalFileSink(out);
   const calls: Record<Call, number> = { put: 0, putIfAbsent: 0, delete: 0, send: 0 };
@@ -57,22 +57,26 @@ async function archiveWithFailure(fail?: { call: Call; at: number }) {
     },
   };
   const sender: TaskSender = { send: async () => maybeFail('send') };
-  const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
-  await deliverUntilEmpty(
+  const client = createLivechatClient({
+    apiUrl: simulator.url,
+    credentials: simulator.credentials,
+    baseRetryDelayMs: 5,
+  });
+  const { results } = await deliverUntilEmpty(
     DAYS.map((day) => dayTask('run-1', day, 1, {}, 'UTC')),
     { client, sink, sender, maxAttempts: 5 },
     { seed: 1, redeliverFailed: true },
   );
-  return { out, calls, failed };
+  return { out, calls, failed, drifted: results.some((result) => result.kind === 'drift') };
 }
 
-async function expectEveryChatOnce(out: string) {
+async function expectEveryChatOnce(out: string, simulator = sim) {
   const lake = await chatIdsByDay(out);
   for (const day of DAYS) {
     const ids = lake.get(day) ?? [];
     expect(duplicatesOf(ids), `duplicates on ${day}`).toEqual([]);
     expect([...ids].sort(), `chats of ${day}`).toEqual(
-      sim
+      simulator
         .chats(day)
         .map((chat) => chat.id)
         .sort(),
@@ -99,5 +103,35 @@ describe('injected failures on the queued path (issue 28, item 6)', { timeout: 1
       }
     }
     expect(injected).toBe(Object.values(clean.calls).reduce((sum, n) => sum + n, 0));
+  });
+});
+
+describe('injected failures while a day drifts (issue 28, items 4 and 6)', { timeout: 180_000 }, () => {
+  // A chat added while day 1 is read: a unit sees the drift, claims the re-plan and sends it.
+  const drifting = () =>
+    startSimulator({
+      from: DAYS[0]!,
+      to: DAYS.at(-1)!,
+      chatsPerDay: () => 60,
+      faults: { drift: [{ day: DAYS[0]!, afterRequests: 2, addChats: 2, position: 'newest' }] },
+    });
+
+  it('a failure at any call around the drift claim and its send, then redelivery: the day is re-archived, every chat once', async () => {
+    const cleanSim = await drifting();
+    const clean = await archiveWithFailure(undefined, cleanSim);
+    await cleanSim.close();
+    expect(clean.drifted).toBe(true);
+    for (const call of ['put', 'putIfAbsent', 'send'] as const) {
+      for (let at = 1; at <= clean.calls[call]; at += 1) {
+        const simulator = await drifting();
+        try {
+          const run = await archiveWithFailure({ call, at }, simulator);
+          expect(run.failed, `${call} #${at} was reached`).toBe(true);
+          await expectEveryChatOnce(run.out, simulator);
+        } finally {
+          await simulator.close();
+        }
+      }
+    }
   });
 });
