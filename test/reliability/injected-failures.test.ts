@@ -14,7 +14,7 @@ import type { TaskSender } from '#pipeline/queued-task-handler.ts';
 import { dayTask } from '#shared/archive-task.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { createLivechatClient } from '#sources/v2/livechat-client.ts';
-import { chatIdsByDay, duplicatesOf, listFiles } from '#test/support/lake-reader.ts';
+import { expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
 import { deliverUntilEmpty } from '#test/support/queue-harness.ts';
 
 const DAYS = ['2026-07-01', '2026-07-02'];
@@ -70,25 +70,10 @@ async function archiveWithFailure(fail?: { call: Call; at: number }, simulator =
   return { out, calls, failed, drifted: results.some((result) => result.kind === 'drift') };
 }
 
-async function expectEveryChatOnce(out: string, simulator = sim) {
-  const lake = await chatIdsByDay(out);
-  for (const day of DAYS) {
-    const ids = lake.get(day) ?? [];
-    expect(duplicatesOf(ids), `duplicates on ${day}`).toEqual([]);
-    expect([...ids].sort(), `chats of ${day}`).toEqual(
-      simulator
-        .chats(day)
-        .map((chat) => chat.id)
-        .sort(),
-    );
-  }
-  expect((await listFiles(out)).filter((file) => file.endsWith('.partial'))).toEqual([]);
-}
-
 describe('injected failures on the queued path (issue 28, item 6)', { timeout: 120_000 }, () => {
   it('a failure at any write, conditional write, delete or send, then redelivery: every chat once', async () => {
     const clean = await archiveWithFailure();
-    await expectEveryChatOnce(clean.out);
+    await expectLakeMatchesSimulator(clean.out, sim, DAYS);
     // Every kind of call the path makes is exercised (and so can fail below).
     for (const call of ['put', 'putIfAbsent', 'delete', 'send'] as const)
       expect(clean.calls[call], call).toBeGreaterThan(0);
@@ -98,7 +83,7 @@ describe('injected failures on the queued path (issue 28, item 6)', { timeout: 1
       for (let at = 1; at <= clean.calls[call]; at += 1) {
         const run = await archiveWithFailure({ call, at });
         expect(run.failed, `${call} #${at} was reached`).toBe(true);
-        await expectEveryChatOnce(run.out);
+        await expectLakeMatchesSimulator(run.out, sim, DAYS);
         injected += 1;
       }
     }
@@ -127,7 +112,7 @@ describe('injected failures while a day drifts (issue 28, items 4 and 6)', { tim
         try {
           const run = await archiveWithFailure({ call, at }, simulator);
           expect(run.failed, `${call} #${at} was reached`).toBe(true);
-          await expectEveryChatOnce(run.out, simulator);
+          await expectLakeMatchesSimulator(run.out, simulator, DAYS);
         } finally {
           await simulator.close();
         }
