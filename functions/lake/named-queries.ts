@@ -18,6 +18,7 @@
  * each chat (a chat re-archived by a later run has several rows; the copy with the greatest
  * `_archived_at` wins, ties broken by `_run_id`, then `_page`). No statement ends with a semicolon.
  */
+import { CHAT_SCHEMA } from './chat-columns.ts';
 import { ATHENA, DUCKDB, minOf, type SqlDialect } from './sql-dialect.ts';
 
 /** The days a query reads: the last N days (default 30), or an inclusive range of dt values. */
@@ -100,6 +101,13 @@ ORDER BY ${orderBy}
 `;
 }
 
+/** Every field of the struct element of array column `column` of `chats`, in table order. */
+function elementFields(column: string): string[] {
+  const type = CHAT_SCHEMA.find((f) => f.name === column)?.type;
+  if (type?.kind !== 'array' || type.element.kind !== 'struct') throw new Error(`${column} is not an array of structs`);
+  return type.element.fields.map((f) => f.name);
+}
+
 type Build = (d: SqlDialect, window: DayWindow) => string;
 
 const WINDOW_NOTE = 'Reads the last 30 days: edit the line(s) marked EDIT HERE: the days.';
@@ -134,7 +142,7 @@ ORDER BY dt
     'chats_per_agent_per_day',
     'Chats per agent (by e-mail) per day: one row per dt and agent from UNNEST(agents); a transferred chat counts for every agent in it.',
     (d, w) => {
-      const a = d.unnestStructs('l.agents', 'a', ['display_name', 'email']);
+      const a = d.unnestStructs('l.agents', 'a', elementFields('agents'));
       return `
 WITH ${latest(d, w)}
 SELECT l.dt,
@@ -180,7 +188,7 @@ ORDER BY 1
     'goals_reached',
     'Goals reached: chats per goal (UNNEST(goals)) and their share of all chats (counted in the same pass, by a window). goals is present only on chats that reached a goal.',
     (d, w) => {
-      const g = d.unnestStructs('c.goals', 'g', ['id', 'name']);
+      const g = d.unnestStructs('c.goals', 'g', elementFields('goals'));
       return `
 WITH ${latest(d, w)},
 counted AS (
@@ -297,7 +305,8 @@ ORDER BY dt, id
     'chats_with_variable',
     "Chats carrying a given variable key in custom_variables, prechat_survey or integration_variables (case-insensitive exact key match), with its value. EDIT the literal 'customer_login' in the params CTE to look for another key.",
     (d, w) => {
-      const v = d.unnestStructs('s.vars', 'v', ['key', 'value']);
+      // vars is custom_variables, integration_variables or prechat_survey cast to their {key, value} shape
+      const v = d.unnestStructs('s.vars', 'v', elementFields('custom_variables'));
       const survey = d.transform('l.prechat_survey', 'q', d.keyValue('q.key', 'q.value'));
       return `
 WITH params AS (

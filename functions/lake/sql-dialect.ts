@@ -21,7 +21,11 @@ export interface SqlDialect {
   size(list: string): string;
   first(list: string): string;
   percentile(expr: string, fraction: number): string;
-  /** `CROSS JOIN UNNEST(list)` of an array of structs, and how to read a field of one element. */
+  /**
+   * `CROSS JOIN UNNEST(list)` of an array of structs whose element has the fields `fields` (all
+   * of them, in table order: Trino expands an array of ROW into one column per field and
+   * rejects an alias list of another length), and how to read a field of one element.
+   */
   unnestStructs(
     list: string,
     alias: string,
@@ -37,6 +41,20 @@ export interface SqlDialect {
   joinList(list: string, separator: string): string;
 }
 
+/**
+ * Names double-quoted wherever a query uses them as identifiers: Trino's reserved keywords the
+ * lake's field names use (trino.io, "Keywords and identifiers"), and `date` / `timestamp`,
+ * which are type names in both engines (quoted by convention, so no reader wonders).
+ */
+const QUOTED_NAMES = new Set(['group', 'order', 'date', 'timestamp']);
+
+export const sqlName = (name: string): string => (QUOTED_NAMES.has(name) ? `"${name}"` : name);
+
+function knownField(fields: readonly string[], name: string): string {
+  if (!fields.includes(name)) throw new Error(`no field ${name} in the unnested struct (${fields.join(', ')})`);
+  return name;
+}
+
 export const ATHENA: SqlDialect = {
   engine: 'athena',
   filter: (list, x, body) => `filter(${list}, ${x} -> ${body})`,
@@ -46,8 +64,8 @@ export const ATHENA: SqlDialect = {
   first: (list) => `element_at(${list}, 1)`,
   percentile: (expr, fraction) => `approx_percentile(${expr}, ${fraction})`,
   unnestStructs: (list, alias, fields) => ({
-    join: `CROSS JOIN UNNEST(${list}) AS ${alias} (${fields.join(', ')})`,
-    field: (name) => `${alias}.${name}`,
+    join: `CROSS JOIN UNNEST(${list}) AS ${alias} (${fields.map(sqlName).join(', ')})`,
+    field: (name) => `${alias}.${sqlName(knownField(fields, name))}`,
   }),
   keyValue: (key, value) => `CAST(ROW(${key}, ${value}) AS ROW(key varchar, value varchar))`,
   daysAgo: (days) => `CAST(current_date - INTERVAL '${days}' DAY AS varchar)`,
@@ -63,9 +81,9 @@ export const DUCKDB: SqlDialect = {
   size: (list) => `len(${list})`,
   first: (list) => `${list}[1]`,
   percentile: (expr, fraction) => `quantile_cont(${expr}, ${fraction})`,
-  unnestStructs: (list, alias, _fields) => ({
+  unnestStructs: (list, alias, fields) => ({
     join: `CROSS JOIN UNNEST(${list}) AS ${alias} (item)`,
-    field: (name) => `${alias}.item.${name}`,
+    field: (name) => `${alias}.item.${sqlName(knownField(fields, name))}`,
   }),
   keyValue: (key, value) => `{'key': ${key}, 'value': ${value}}`,
   daysAgo: (days) => `CAST(current_date - ${days} AS VARCHAR)`,
