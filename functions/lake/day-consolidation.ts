@@ -23,7 +23,8 @@ export interface MergedTable {
   isStub?(row: Record<string, unknown>): boolean;
 }
 
-interface Row {
+/** One stored line of a table, with what the merge compares. */
+export interface Row {
   line: string;
   record: Record<string, unknown>;
   id: string;
@@ -36,13 +37,41 @@ interface Row {
   fromPass: boolean;
 }
 
+/** A line of `table` as the merge sees it; undefined when it has no merge key (kept as is). */
+export function rowOf(line: string, table: MergedTable, fromPass: boolean): Row | undefined {
+  const record = JSON.parse(line) as Record<string, unknown>;
+  const id = table.idOf(record);
+  if (id === undefined) return undefined;
+  const archivedAt = String(record['_archived_at'] ?? '');
+  const runId = String(record['_run_id'] ?? '');
+  const page = Number(record['_page'] ?? 0);
+  return {
+    line,
+    record,
+    id,
+    version: `${runId}|${archivedAt}|${page}`,
+    archivedAt,
+    runId,
+    page,
+    stub: table.isStub?.(record) ?? false,
+    fromPass,
+  };
+}
+
+/** One table's rows as read: keyed rows and lines without a merge key. */
+export interface TableRows {
+  table: MergedTable;
+  rows: Row[];
+  unkeyed: string[];
+}
+
 /** Every file of a day's partition in a source's tables, read whole. */
 export interface DayPartition {
   day: string;
   pass: Pass;
   /** Keys read, every table. */
   files: string[];
-  tables: { table: MergedTable; rows: Row[]; unkeyed: string[] }[];
+  tables: TableRows[];
   /** Ids (first table) the pass's own unit files hold: what the pass fetched and wrote. */
   passIds: ReadonlySet<string>;
 }
@@ -69,26 +98,9 @@ export async function readDayPartition(
         const fromPass = isPassFile(key, pass);
         for (const line of (await gunzipAsync(body)).toString('utf8').split('\n')) {
           if (!line) continue;
-          const record = JSON.parse(line) as Record<string, unknown>;
-          const id = table.idOf(record);
-          if (id === undefined) {
-            unkeyed.push(line);
-            continue;
-          }
-          const archivedAt = String(record['_archived_at'] ?? '');
-          const runId = String(record['_run_id'] ?? '');
-          const page = Number(record['_page'] ?? 0);
-          rows.push({
-            line,
-            record,
-            id,
-            version: `${runId}|${archivedAt}|${page}`,
-            archivedAt,
-            runId,
-            page,
-            stub: table.isStub?.(record) ?? false,
-            fromPass,
-          });
+          const row = rowOf(line, table, fromPass);
+          if (row) rows.push(row);
+          else unkeyed.push(line);
         }
       }
       return { table, rows, unkeyed };
@@ -126,10 +138,55 @@ export async function settleDayPartition(
   /** The chat ids the settling pass fetched: a chat the day holds that is not among them is kept. */
   fetched: ReadonlySet<string>,
 ): Promise<SettledDay> {
-  const erasedIds = new Set<string>();
-  for (const { rows } of partition.tables) for (const row of rows) if (isErased(row.record)) erasedIds.add(row.id);
+  const { chosen, chats, kept, erased } = chooseVersions(partition.tables, isErased, fetched);
+  const result: SettledDay = { chats, kept, erased, written: [], deleted: [] };
 
-  const [primary, ...others] = partition.tables;
+  const rowsRead = partition.tables.reduce((sum, { rows, unkeyed }) => sum + rows.length + unkeyed.length, 0);
+  const rowsKept = chosen.reduce((sum, { rows, unkeyed }) => sum + rows.length + unkeyed.length, 0);
+  if (partition.files.length === 0 || (alreadySettled(partition.files) && rowsRead === rowsKept)) return result;
+
+  const digest = createHash('sha256').update(partition.files.join('\n')).digest('hex').slice(0, 16);
+  for (const { prefix, rows, unkeyed } of chosen) {
+    const lines = [...rows.map((row) => row.line), ...unkeyed];
+    for (let start = 0, part = 1; start < lines.length; start += ROWS_PER_SETTLED_FILE, part += 1) {
+      const key = settledKey(partition.day, prefix, digest, part);
+      const text = `${lines.slice(start, start + ROWS_PER_SETTLED_FILE).join('\n')}\n`;
+      await sink.put(key, await gzipAsync(Buffer.from(text, 'utf8'), { level: 6 }), 'ndjson-gzip');
+      result.written.push(key);
+    }
+  }
+  const written = new Set(result.written);
+  result.deleted = partition.files.filter((key) => !written.has(key));
+  if (result.deleted.length) await sink.delete(result.deleted);
+  return result;
+}
+
+/** What a merge keeps of each table: one row per chat, plus the lines without a merge key. */
+export interface ChosenVersions {
+  chosen: { prefix: string; rows: Row[]; unkeyed: string[] }[];
+  /** Chats (first table) kept. */
+  chats: number;
+  /** Of those, chats whose kept version is not among `fetched` (or came back as a stub). */
+  kept: number;
+  /** Chats of erased visitors left out. */
+  erased: number;
+}
+
+/**
+ * One version per chat across `tables` (the first decides): the newest fetch wins, a stub never
+ * wins over an archived version, the other tables keep the version the first chose, and chats of
+ * erased visitors are left out of every table. Day settling and compaction (compaction.ts) merge
+ * with it, so both keep what the named queries' latest-copy logic keeps.
+ */
+export function chooseVersions(
+  tables: readonly TableRows[],
+  isErased: (record: Record<string, unknown>) => boolean,
+  fetched: ReadonlySet<string>,
+): ChosenVersions {
+  const erasedIds = new Set<string>();
+  for (const { rows } of tables) for (const row of rows) if (isErased(row.record)) erasedIds.add(row.id);
+
+  const [primary, ...others] = tables;
   const winners = new Map<string, Row>();
   /** Chats a stub came back for: the archived version stays, and it counts as kept. */
   const stubbed = new Set<string>();
@@ -158,26 +215,7 @@ export async function settleDayPartition(
     chosen.push({ prefix: other.table.prefix, rows: [...byId.values()], unkeyed: other.unkeyed });
   }
   const kept = [...winners.values()].filter((row) => !fetched.has(row.id) || (stubbed.has(row.id) && !row.stub)).length;
-  const result: SettledDay = { chats: winners.size, kept, erased: erasedIds.size, written: [], deleted: [] };
-
-  const rowsRead = partition.tables.reduce((sum, { rows, unkeyed }) => sum + rows.length + unkeyed.length, 0);
-  const rowsKept = chosen.reduce((sum, { rows, unkeyed }) => sum + rows.length + unkeyed.length, 0);
-  if (partition.files.length === 0 || (alreadySettled(partition.files) && rowsRead === rowsKept)) return result;
-
-  const digest = createHash('sha256').update(partition.files.join('\n')).digest('hex').slice(0, 16);
-  for (const { prefix, rows, unkeyed } of chosen) {
-    const lines = [...rows.map((row) => row.line), ...unkeyed];
-    for (let start = 0, part = 1; start < lines.length; start += ROWS_PER_SETTLED_FILE, part += 1) {
-      const key = settledKey(partition.day, prefix, digest, part);
-      const text = `${lines.slice(start, start + ROWS_PER_SETTLED_FILE).join('\n')}\n`;
-      await sink.put(key, await gzipAsync(Buffer.from(text, 'utf8'), { level: 6 }), 'ndjson-gzip');
-      result.written.push(key);
-    }
-  }
-  const written = new Set(result.written);
-  result.deleted = partition.files.filter((key) => !written.has(key));
-  if (result.deleted.length) await sink.delete(result.deleted);
-  return result;
+  return { chosen, chats: winners.size, kept, erased: erasedIds.size };
 }
 
 function isNewer(row: Row, than: Row): boolean {
