@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { USAGE } from '#cli/archive-args.ts';
+import { COMPACT_USAGE } from '#cli/compact-command.ts';
 import { ERASE_USAGE } from '#cli/erase-args.ts';
 import { PRUNE_USAGE } from '#cli/prune-args.ts';
 import { REPORT_USAGE } from '#cli/report-command.ts';
@@ -25,7 +26,7 @@ describe('README and docs/ match the code', () => {
   });
 
   it('documents every CLI flag', () => {
-    for (const usage of [USAGE, ERASE_USAGE, PRUNE_USAGE]) {
+    for (const usage of [USAGE, ERASE_USAGE, PRUNE_USAGE, COMPACT_USAGE]) {
       for (const flag of usage.match(/--[a-z-]+/g) ?? []) expect(cliPage, flag).toContain(flag);
     }
   });

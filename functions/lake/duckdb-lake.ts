@@ -48,6 +48,7 @@ import {
   type DayPlanColumn,
 } from './day-plan-table.ts';
 import { DROPPED_CHAT_COLUMNS, DROPPED_CHATS_PREFIX, DROPPED_CHATS_TABLE } from './dropped-chats-table.ts';
+import { compactedTablePrefix } from './lake-layout.ts';
 import { type DayWindow, NAMED_QUERIES } from './named-queries.ts';
 import { DUCKDB } from './sql-dialect.ts';
 import { ARCHIVES_PREFIX, THREAD_SCHEMA, THREADS_TABLE } from './thread-columns.ts';
@@ -87,8 +88,10 @@ export class EmptyLakeError extends Error {
 export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptions = {}): Promise<LocalLake> {
   const strict = options.strict ?? false;
   const root = path.resolve(lakeDir);
-  const files = listLakeFiles(root, CHATS_PREFIX);
-  if (files.length === 0) {
+  if (
+    listLakeFiles(root, CHATS_PREFIX).length === 0 &&
+    listLakeFiles(root, compactedTablePrefix(CHATS_PREFIX), PARQUET).length === 0
+  ) {
     throw new EmptyLakeError(
       `No chat files in lake ${root}: expected ${path.join(root, CHATS_PREFIX, 'dt=YYYY-MM-DD', 'page-00001.json.gz')}`,
     );
@@ -98,11 +101,7 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
   let connection: DuckDBConnection | undefined;
   try {
     connection = await instance.connect();
-    await connection.run(createViewSql(root, files, strict, VIEWS[0]!));
-    for (const view of VIEWS.slice(1)) {
-      const viewFiles = listLakeFiles(root, view.prefix);
-      await connection.run(viewFiles.length ? createViewSql(root, viewFiles, strict, view) : emptyViewSql(view));
-    }
+    for (const view of VIEWS) await connection.run(createViewSql(root, strict, view));
     await connection.run(createManifestViewSql(root, DAY_PLANS_TABLE, DAY_PLANS_PREFIX, DAY_PLAN_COLUMNS));
     await connection.run(createManifestViewSql(root, DROPPED_CHATS_TABLE, DROPPED_CHATS_PREFIX, DROPPED_CHAT_COLUMNS));
   } catch (err) {
@@ -148,8 +147,11 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
 // ---------------------------------------------------------------------------------------------
 // Files
 
-/** `<root>/<prefix>dt=*\/*.json.gz`, sorted. */
-function listLakeFiles(root: string, prefix: string): string[] {
+const JSON_GZ = '.json.gz';
+const PARQUET = '.parquet';
+
+/** `<root>/<prefix>dt=*\/*<extension>`, sorted. */
+function listLakeFiles(root: string, prefix: string, extension = JSON_GZ): string[] {
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     throw new EmptyLakeError(`Lake directory not found: ${root}`);
   }
@@ -159,7 +161,7 @@ function listLakeFiles(root: string, prefix: string): string[] {
   for (const part of readdirSync(chatsDir, { withFileTypes: true })) {
     if (!part.isDirectory() || !part.name.startsWith('dt=')) continue;
     for (const f of readdirSync(path.join(chatsDir, part.name), { withFileTypes: true })) {
-      if (f.isFile() && f.name.endsWith('.json.gz')) files.push(path.join(chatsDir, part.name, f.name));
+      if (f.isFile() && f.name.endsWith(extension)) files.push(path.join(chatsDir, part.name, f.name));
     }
   }
   return files.sort();
@@ -176,8 +178,8 @@ export function sqlString(value: string): string {
  * The files argument of read_json*: the glob (so files written after opening are seen), or,
  * when the lake path itself contains glob metacharacters, the explicit list found at open time.
  */
-function filesArgument(root: string, files: readonly string[], prefix: string): string {
-  const glob = `${toPosix(root)}/${prefix}dt=*/*.json.gz`;
+function filesArgument(root: string, files: readonly string[], prefix: string, extension = JSON_GZ): string {
+  const glob = `${toPosix(root)}/${prefix}dt=*/*${extension}`;
   if (!/[*?[\]{}]/.test(root)) return sqlString(glob);
   return `[${files.map((f) => sqlString(toPosix(f))).join(', ')}]`;
 }
@@ -234,7 +236,34 @@ function emptyViewSql(view: LakeView): string {
   return `CREATE OR REPLACE VIEW ${view.name} AS SELECT ${columns.join(', ')} WHERE false`;
 }
 
-function createViewSql(root: string, files: readonly string[], strict: boolean, view: LakeView): string {
+/**
+ * A table's view: its JSON files (days not compacted yet, and re-archives of compacted days) and
+ * its compacted Parquet files (`compacted/<prefix>dt=*\/*.parquet`), each side only when it has
+ * files. A chat in both (a re-archive not compacted yet, or a compaction interrupted before its
+ * deletes) is a row in each, as re-archived copies are: the named queries keep the latest copy.
+ */
+function createViewSql(root: string, strict: boolean, view: LakeView): string {
+  const jsonFiles = listLakeFiles(root, view.prefix);
+  const compactedPrefix = compactedTablePrefix(view.prefix);
+  const parquetFiles = listLakeFiles(root, compactedPrefix, PARQUET);
+  const sides = [
+    ...(jsonFiles.length ? [jsonSelectSql(root, jsonFiles, strict, view)] : []),
+    ...(parquetFiles.length ? [parquetSelectSql(root, parquetFiles, compactedPrefix, view)] : []),
+  ];
+  if (sides.length === 0) return emptyViewSql(view);
+  return `CREATE OR REPLACE VIEW ${view.name} AS\n${sides.join('\nUNION ALL\n')}`;
+}
+
+/** The compacted days: the same columns, read by name from the Parquet files (the raw line is not a column of the view). */
+function parquetSelectSql(root: string, files: readonly string[], prefix: string, view: LakeView): string {
+  const source = filesArgument(root, files, prefix, PARQUET);
+  const hiveTypes = `{${PARTITION_KEYS.map((k) => `${sqlString(k.name)}: ${sqlString(k.duckdbType)}`).join(', ')}}`;
+  const select = [...view.schema.map(toColumn), ...PARTITION_KEYS].map((c) => quoteIdent(c.name)).join(', ');
+  return `SELECT ${select}
+FROM read_parquet(${source}, hive_partitioning = true, hive_types = ${hiveTypes})`;
+}
+
+function jsonSelectSql(root: string, files: readonly string[], strict: boolean, view: LakeView): string {
   const source = filesArgument(root, files, view.prefix);
   const columnsOfView = view.schema.map(toColumn);
   const hiveTypes = `{${PARTITION_KEYS.map((k) => `${sqlString(k.name)}: ${sqlString(k.duckdbType)}`).join(', ')}}`;
@@ -246,8 +275,7 @@ function createViewSql(root: string, files: readonly string[], strict: boolean, 
       .map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`)
       .join(', ')}}`;
     const select = [...columnsOfView, ...PARTITION_KEYS].map((c) => quoteIdent(c.name)).join(', ');
-    return `CREATE OR REPLACE VIEW ${view.name} AS
-SELECT ${select}
+    return `SELECT ${select}
 FROM read_json(${source}, ${readerOptions}, columns = ${columns})`;
   }
 
@@ -262,7 +290,7 @@ FROM read_json(${source}, ${readerOptions}, columns = ${columns})`;
   const failure = `error('${view.name} schema violation in ' || __file || ' (chat id ' || coalesce(json_extract_string(doc, '$.id'), '?') || '): ' || __violation)`;
   const select = columnsOfView.map((c) => `__r.${quoteIdent(c.name)} AS ${quoteIdent(c.name)}`).join(',\n  ');
 
-  return `CREATE OR REPLACE VIEW ${view.name} AS
+  return `SELECT * FROM (
 WITH __raw AS (
   SELECT json AS doc, filename AS __file, ${DT}
   FROM read_json_objects(${source}, ${readerOptions}, filename = true)
@@ -285,7 +313,7 @@ __valid AS (
 SELECT
   ${select},
   ${DT}
-FROM __valid`;
+FROM __valid)`;
 }
 
 /**

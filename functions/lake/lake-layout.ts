@@ -15,6 +15,26 @@ export const MANIFESTS_PREFIX = 'manifests/';
  */
 export const CHAT_TABLE_PREFIXES: readonly string[] = [CHATS_PREFIX, ARCHIVES_PREFIX];
 
+/**
+ * Settled days compacted into Parquet (functions/lake/compaction.ts): `compacted/chats/dt=…/`,
+ * `compacted/archives/dt=…/`, one file per day and table. The tables' readers (DuckDB views, the
+ * Athena views `chats` and `chat_threads`) read them with the JSON files of days not compacted yet.
+ */
+export const COMPACTED_PREFIX = 'compacted/';
+
+/** Where a JSON table's compacted days go: `chats/` → `compacted/chats/`. */
+export function compactedTablePrefix(table: string): string {
+  return `${COMPACTED_PREFIX}${table}`;
+}
+
+/** Compacted prefixes of every chat table: erased, expired and read like the JSON ones. */
+export const COMPACTED_TABLE_PREFIXES: readonly string[] = CHAT_TABLE_PREFIXES.map(compactedTablePrefix);
+
+/** A compacted day of a table: `compacted/chats/dt=2026-11-24/compacted-<digest of its inputs>.parquet`. */
+export function compactedKey(day: string, table: string, digest: string): string {
+  return `${partitionPrefix(day, compactedTablePrefix(table))}compacted-${digest}.parquet`;
+}
+
 /** A day's partition of a table: `chats/dt=2026-11-24/` (the default) or `archives/dt=2026-11-24/`. */
 export function partitionPrefix(day: string, table = CHATS_PREFIX): string {
   return `${table}dt=${day}/`;

@@ -31,7 +31,7 @@ export interface LakeSink {
   readonly location: string;
 }
 
-export type ObjectContentType = 'ndjson-gzip' | 'json';
+export type ObjectContentType = 'ndjson-gzip' | 'json' | 'parquet';
 
 export interface VersionedObject {
   body: Uint8Array;

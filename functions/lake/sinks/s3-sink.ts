@@ -15,6 +15,7 @@ const CONTENT_HEADERS: Record<ObjectContentType, { ContentType: string }> = {
   // honour it would hand readers plain JSON under a `.json.gz` name. Athena and DuckDB go by the extension.
   'ndjson-gzip': { ContentType: 'application/gzip' },
   json: { ContentType: 'application/json' },
+  parquet: { ContentType: 'application/vnd.apache.parquet' },
 };
 
 const httpStatus = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;

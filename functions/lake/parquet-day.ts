@@ -1,0 +1,113 @@
+/**
+ * A compacted day of one table as a Parquet file (ZSTD), written and read with DuckDB: the table's
+ * columns typed exactly as the JSON readers type them (the same JSON structure, CHAT_SCHEMA or
+ * THREAD_SCHEMA), plus `_raw_json`, the stored line verbatim. The typed columns are what queries
+ * read (a column-subset query reads a few of them); `_raw_json` keeps every field the API sent,
+ * including fields the table does not declare, so compacting loses nothing, and lets an erase
+ * judge a row by the same record the JSON files hold.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { CHAT_SCHEMA, duckdbJsonStructure, type LakeField, quoteIdent } from './chat-columns.ts';
+import { ARCHIVES_PREFIX, CHATS_PREFIX } from './lake-layout.ts';
+import { THREAD_SCHEMA } from './thread-columns.ts';
+
+/** The Parquet column holding each row's stored JSON line. */
+export const RAW_JSON_COLUMN = '_raw_json';
+
+/** The schema of each chat table, by its prefix. */
+export const SCHEMA_OF_TABLE: Readonly<Record<string, readonly LakeField[]>> = {
+  [CHATS_PREFIX]: CHAT_SCHEMA,
+  [ARCHIVES_PREFIX]: THREAD_SCHEMA,
+};
+
+/** Rows per Parquet row group: a day is one or a few groups. */
+const ROW_GROUP_SIZE = 100_000;
+
+/** One DuckDB in memory and a scratch folder for the Parquet files it writes and reads. */
+export class ParquetWorkbench {
+  /** One statement at a time on the one connection, however many callers are in flight. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    private readonly scratch: string,
+  ) {}
+
+  static async open(): Promise<ParquetWorkbench> {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const scratch = await mkdtemp(path.join(tmpdir(), 'lake-parquet-'));
+    return new ParquetWorkbench(instance, connection, scratch);
+  }
+
+  /** A Parquet file (ZSTD) of `lines` in `schema`'s columns plus `_raw_json`, in the order given. */
+  write(lines: readonly string[], schema: readonly LakeField[]): Promise<Uint8Array> {
+    return this.serial(() => this.writeNow(lines, schema));
+  }
+
+  /** The stored JSON lines of a Parquet file this module wrote, in file order. */
+  lines(body: Uint8Array): Promise<string[]> {
+    return this.serial(() => this.linesNow(body));
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(lines: readonly string[], schema: readonly LakeField[]): Promise<Uint8Array> {
+    const table = `lines_${randomBytes(4).toString('hex')}`;
+    const file = this.scratchFile('parquet');
+    await this.connection.run(`CREATE TABLE ${table} (n BIGINT, line VARCHAR)`);
+    try {
+      const appender = await this.connection.createAppender(table);
+      lines.forEach((line, n) => {
+        appender.appendBigInt(BigInt(n));
+        appender.appendVarchar(line);
+        appender.endRow();
+      });
+      appender.closeSync();
+      const columns = schema.map((f) => `s.${quoteIdent(f.name)} AS ${quoteIdent(f.name)}`).join(', ');
+      const structure = duckdbJsonStructure(schema).replaceAll("'", "''");
+      await this.connection.run(`COPY (
+  SELECT ${columns}, line AS ${RAW_JSON_COLUMN}
+  FROM (SELECT n, line, json_transform(line, '${structure}') AS s FROM ${table})
+  ORDER BY n
+) TO '${file.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_SIZE})`);
+      return await readFile(file);
+    } finally {
+      await this.connection.run(`DROP TABLE IF EXISTS ${table}`);
+      await rm(file, { force: true });
+    }
+  }
+
+  private async linesNow(body: Uint8Array): Promise<string[]> {
+    const file = this.scratchFile('parquet');
+    await writeFile(file, body);
+    try {
+      const reader = await this.connection.runAndReadAll(
+        `SELECT ${RAW_JSON_COLUMN} FROM read_parquet('${file.replaceAll("'", "''")}')`,
+      );
+      return reader.getColumnsJS()[0]?.map((value) => String(value)) ?? [];
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.connection.closeSync();
+    this.instance.closeSync();
+    await rm(this.scratch, { recursive: true, force: true });
+  }
+
+  private scratchFile(extension: string): string {
+    return path.join(this.scratch, `${randomBytes(8).toString('hex')}.${extension}`);
+  }
+}

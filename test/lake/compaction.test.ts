@@ -1,0 +1,333 @@
+import { mkdtemp, readdir, stat, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMPACT_EXIT, compactCommand, keepNewestAge } from '#cli/compact-command.ts';
+import { compactLake } from '#lake/compaction.ts';
+import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { runArchive } from '#pipeline/archive-run.ts';
+import { eraseVisitor } from '#privacy/erase-visitor.ts';
+import { ErasedVisitors } from '#privacy/erased-visitors.ts';
+import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
+import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { startV36Simulator } from '#simulator/v36-simulator.ts';
+import { createLivechatClient } from '#sources/v2/livechat-client.ts';
+import { v2Source } from '#sources/v2/v2-source.ts';
+import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
+import { capture, runArchiveCli } from '#test/support/cli-runner.ts';
+import { copyLake } from '#test/support/lake-copy.ts';
+import { listFiles } from '#test/support/lake-reader.ts';
+import { archiveLocally } from '#test/support/local-archive.ts';
+
+const DAYS = ['2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
+let sim: RunningSimulator;
+let original: string;
+
+beforeAll(async () => {
+  // Busy and quiet days, missed chats, goals, surveys, tags: the simulator's realistic mix.
+  sim = await startSimulator({
+    from: DAYS[0]!,
+    to: DAYS.at(-1)!,
+    chatsPerDay: (day) => (day.endsWith('4') ? 140 : 70),
+    seed: 11,
+  });
+  const run = await archiveLocally(sim, DAYS);
+  expect(run.manifest.complete).toBe(true);
+  original = run.out;
+}, 60_000);
+afterAll(() => sim?.close());
+
+const compact = (dir: string, sink: LakeSink = new LocalFileSink(dir), bounds: { from?: string; to?: string } = {}) =>
+  compactLake({
+    sink,
+    tables: V2_SOURCE.mergedTables,
+    erasures: () => ErasedVisitors.load(sink),
+    keepAge: (written, inputs) => keepNewestAge(dir, written, inputs),
+    ...bounds,
+  });
+
+/** Every named query's rows over the whole lake. */
+async function everyNamedQuery(dir: string): Promise<Record<string, unknown[]>> {
+  const lake = await openLocalLake(dir);
+  try {
+    const rows: Record<string, unknown[]> = {};
+    for (const query of NAMED_QUERIES) rows[query.name] = await lake.runNamed(query.name, ALL_DAYS);
+    return rows;
+  } finally {
+    await lake.close();
+  }
+}
+
+async function rawRows(dir: string, sql: string) {
+  const lake = await openLocalLake(dir);
+  try {
+    return await lake.query(sql);
+  } finally {
+    await lake.close();
+  }
+}
+
+const chatFiles = async (dir: string) => (await listFiles(dir)).filter((f) => /^(chats|compacted)\//.test(f));
+
+/** Each day: rows in the chats view, distinct ids. */
+const rowsPerDay = (dir: string) =>
+  rawRows(dir, 'SELECT dt, count(*) AS rows, count(DISTINCT id) AS chats FROM chats GROUP BY dt ORDER BY dt');
+
+async function archiveAgain(dir: string, days: readonly string[], runId: string) {
+  const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
+  return runArchive({
+    runId,
+    days,
+    source: v2Source(client),
+    sink: new LocalFileSink(dir),
+    concurrency: 4,
+    maxAttempts: 5,
+    redeliveryDelayMs: 10,
+    retries: () => 0,
+  });
+}
+
+describe('compacting settled days into Parquet (local, DuckDB)', () => {
+  it('every named query returns the same rows before and after, from one Parquet file per day and no JSON', async () => {
+    const lake = await copyLake(original);
+    const before = await everyNamedQuery(lake);
+    expect(before['chats_per_day']).toHaveLength(DAYS.length);
+
+    const result = await compact(lake);
+
+    expect(result.days.map((d) => [d.day, d.status])).toEqual(DAYS.map((day) => [day, 'compacted']));
+    expect(result.days.map((d) => d.chats)).toEqual(DAYS.map((day) => sim.chats(day).length));
+    expect(await chatFiles(lake)).toEqual(
+      DAYS.map((day) =>
+        expect.stringMatching(new RegExp(`^compacted/chats/dt=${day}/compacted-[0-9a-f]{16}\\.parquet$`)),
+      ),
+    );
+    expect(await everyNamedQuery(lake)).toEqual(before);
+  });
+
+  it('keeps every field verbatim: the stored line is in the Parquet file, and the typed columns match the JSON view', async () => {
+    const lake = await copyLake(original);
+    const columns =
+      'id, type, visitor, agents, goals, messages, events, "group", tags, queue, started_timestamp, duration, "_run_id", "_archived_at", "_page", dt';
+    const before = await rawRows(lake, `SELECT ${columns} FROM chats ORDER BY id`);
+    await compact(lake);
+    expect(await rawRows(lake, `SELECT ${columns} FROM chats ORDER BY id`)).toEqual(before);
+    const [file] = (await chatFiles(lake)).filter((f) => f.includes(DAYS[0]!));
+    const raw = await rawRows(lake, `SELECT _raw_json FROM read_parquet('${join(lake, file!)}')`);
+    const stored = raw.map((row) => JSON.parse(String(row['_raw_json'])) as { id: string });
+    expect(stored.map((chat) => chat.id).sort()).toEqual(
+      sim
+        .chats(DAYS[0]!)
+        .map((chat) => chat.id)
+        .sort(),
+    );
+    const simChat = sim.chats(DAYS[0]!)[0]!;
+    const storedChat = stored.find((chat) => chat.id === simChat.id) as Record<string, unknown>;
+    expect(storedChat).toMatchObject(simChat);
+  });
+
+  it('is idempotent: a second run changes nothing', async () => {
+    const lake = await copyLake(original);
+    await compact(lake);
+    const files = await chatFiles(lake);
+    const times = await Promise.all(files.map(async (f) => (await stat(join(lake, f))).mtimeMs));
+    const again = await compact(lake);
+    expect(again.days).toEqual([]);
+    expect(await chatFiles(lake)).toEqual(files);
+    expect(await Promise.all(files.map(async (f) => (await stat(join(lake, f))).mtimeMs))).toEqual(times);
+  });
+
+  it('a crash between writing the Parquet files and deleting the JSON leaves every chat once in the queries; the next run finishes', async () => {
+    const lake = await copyLake(original);
+    const before = await everyNamedQuery(lake);
+    const inner = new LocalFileSink(lake);
+    const crashing: LakeSink = { ...bind(inner), delete: async () => Promise.reject(new Error('killed')) };
+    await expect(compact(lake, crashing)).rejects.toThrow('killed');
+    // The first day has both copies now: latest-copy queries still count each chat once.
+    expect((await chatFiles(lake)).filter((f) => f.includes(DAYS[0]!))).toHaveLength(2);
+    const during = await everyNamedQuery(lake);
+    expect(during['chats_per_day']).toEqual(before['chats_per_day']);
+    expect(during['latest_copy_per_chat']!.length).toBe(before['latest_copy_per_chat']!.length);
+
+    await compact(lake);
+    expect(await rowsPerDay(lake)).toEqual(
+      DAYS.map((day) => ({ dt: day, rows: sim.chats(day).length, chats: sim.chats(day).length })),
+    );
+    expect((await chatFiles(lake)).every((f) => f.startsWith('compacted/'))).toBe(true);
+    expect(await everyNamedQuery(lake)).toEqual(before);
+  });
+
+  it('a re-archive after compaction (drift found later) shows the new chats once, before and after compacting again', async () => {
+    const lake = await copyLake(original);
+    await compact(lake);
+    const day = DAYS[1]!;
+    const added = sim.addChats(day, 7, 'random');
+    const run = await archiveAgain(lake, [day], 'backfill-1');
+    expect(run.complete).toBe(true);
+    const expected = sim.chats(day).length;
+
+    const perDay = async () => (await rowsPerDay(lake)).find((row) => row['dt'] === day);
+    const chatsPerDay = async () =>
+      ((await everyNamedQuery(lake))['chats_per_day'] as Array<{ dt: string; total_chats: number }>).find(
+        (r) => r.dt === day,
+      );
+    // Not compacted yet: the day's JSON (the new fetch) and its Parquet are both read; latest copy counts each chat once.
+    expect((await chatsPerDay())?.total_chats).toBe(expected);
+    const latest = await rawRows(
+      lake,
+      `SELECT id, "_run_id" FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY "_archived_at" DESC) AS r FROM chats WHERE dt = '${day}') WHERE r = 1`,
+    );
+    expect(latest.filter((row) => row['_run_id'] === 'backfill-1')).toHaveLength(expected);
+    expect(latest.map((row) => row['id'])).toEqual(expect.arrayContaining(added.map((chat) => chat.id)));
+
+    const again = await compact(lake);
+    expect(again.days.map((d) => d.day)).toEqual([day]);
+    expect(await perDay()).toEqual({ dt: day, rows: expected, chats: expected });
+    expect((await chatsPerDay())?.total_chats).toBe(expected);
+    expect((await chatFiles(lake)).filter((f) => f.includes(day))).toHaveLength(1);
+    const runs = await rawRows(lake, `SELECT DISTINCT "_run_id" AS run FROM chats WHERE dt = '${day}'`);
+    expect(runs).toEqual([{ run: 'backfill-1' }]);
+  });
+
+  it('leaves a day a pass is still writing alone (only settled days are compacted)', async () => {
+    const lake = await copyLake(original);
+    const day = DAYS[2]!;
+    const sink = new LocalFileSink(lake);
+    const [settled] = (await sink.list(`chats/dt=${day}/`)).filter((k) => k.endsWith('.json.gz'));
+    const pending = `chats/dt=${day}/run=later.attempt-1.abc123.page-00001.json.gz`;
+    await sink.put(pending, (await sink.get(settled!))!, 'ndjson-gzip');
+    const result = await compact(lake);
+    expect(result.days.find((d) => d.day === day)?.status).toBe('not_settled');
+    expect((await chatFiles(lake)).filter((f) => f.includes(day)).sort()).toEqual([settled, pending].sort());
+  });
+
+  it('compacts only the days between --from and --to; the views read compacted and JSON days together', async () => {
+    const lake = await copyLake(original);
+    const before = await everyNamedQuery(lake);
+    const result = await compact(lake, undefined, { from: DAYS[1], to: DAYS[2] });
+    expect(result.days.map((d) => d.day)).toEqual([DAYS[1], DAYS[2]]);
+    expect(await everyNamedQuery(lake)).toEqual(before);
+  });
+
+  it('erase removes the visitor from compacted days, and records what it removed for day_completeness', async () => {
+    const lake = await copyLake(original);
+    await compact(lake);
+    const day = DAYS[3]!;
+    const visitorId = sim.chats(day)[0]!['visitor_id'] as string;
+    const theirs = sim.allChats().filter((chat) => chat['visitor_id'] === visitorId);
+    const result = await eraseVisitor({
+      sink: new LocalFileSink(lake),
+      target: { kind: 'visitor-id', value: visitorId },
+    });
+    expect(result.chats).toBe(theirs.length);
+    expect(result.files.every((f) => f.endsWith('.parquet'))).toBe(true);
+    const left = await rawRows(
+      lake,
+      `SELECT count(*) AS n FROM chats WHERE visitor_id = '${visitorId}' OR visitor.id = '${visitorId}'`,
+    );
+    expect(left).toEqual([{ n: 0 }]);
+    const raw = await rawRows(
+      lake,
+      `SELECT count(*) AS n FROM read_parquet('${lake}/compacted/chats/*/*.parquet') WHERE _raw_json LIKE '%${visitorId}%'`,
+    );
+    expect(raw).toEqual([{ n: 0 }]);
+    const completeness = (await everyNamedQuery(lake))['day_completeness'] as Array<{ dt: string; status: string }>;
+    expect(completeness.map((row) => row.status)).toEqual(DAYS.map(() => 'complete'));
+    // Compacting again keeps the visitor out.
+    const again = await compact(lake);
+    expect(again.days).toEqual([]);
+  });
+
+  it('a visitor erased before a re-archived day is compacted again stays out', async () => {
+    const lake = await copyLake(original);
+    await compact(lake);
+    const day = DAYS[0]!;
+    const visitorId = sim.chats(day)[1]!['visitor_id'] as string;
+    await eraseVisitor({ sink: new LocalFileSink(lake), target: { kind: 'visitor-id', value: visitorId } });
+    await archiveAgain(lake, [day], 'backfill-2');
+    await compact(lake);
+    const left = await rawRows(lake, `SELECT count(*) AS n FROM chats WHERE visitor_id = '${visitorId}'`);
+    expect(left).toEqual([{ n: 0 }]);
+  });
+
+  it('prune expires compacted days by the age of the newest file they merged', async () => {
+    const lake = await copyLake(original);
+    const old = new Date('2026-01-01T00:00:00Z');
+    const sink = new LocalFileSink(lake);
+    for (const key of (await sink.list(`chats/dt=${DAYS[0]}/`)).filter((k) => k.endsWith('.json.gz'))) {
+      await utimes(join(lake, key), old, old);
+    }
+    await compact(lake);
+    const pruned = await pruneLocalLake({ dir: lake, olderThanDays: 30, now: () => new Date('2026-03-10T00:00:00Z') });
+    expect(pruned.files).toEqual([
+      expect.stringMatching(new RegExp(`^compacted/chats/dt=${DAYS[0]}/compacted-.*\\.parquet$`)),
+    ]);
+    expect(await readdir(join(lake, 'compacted', 'chats'))).toEqual(DAYS.slice(1).map((day) => `dt=${day}`));
+  });
+
+  it('npm run compact: compacts a folder lake and says what it did; a bad day is one error line, exit 2', async () => {
+    const lake = await copyLake(original);
+    const out = capture();
+    const err = capture();
+    expect(await compactCommand(['--lake', lake, '--to', DAYS[1]!], { stdout: out.stream, stderr: err.stream })).toBe(
+      COMPACT_EXIT.ok,
+    );
+    expect(out.text()).toContain(`${DAYS[0]}  ${sim.chats(DAYS[0]!).length} chats: 1 files`);
+    expect(out.text()).toContain('compacted 2 days: 2 files -> 2 Parquet files');
+    const bad = capture();
+    expect(
+      await compactCommand(['--lake', lake, '--from', '2026-02-30'], { stdout: out.stream, stderr: bad.stream }),
+    ).toBe(COMPACT_EXIT.usage);
+    expect(bad.text()).toMatch(/^error: --from must be a day YYYY-MM-DD, got "2026-02-30"\n/);
+  });
+});
+
+/** A sink's methods bound to it, to override one. */
+function bind(sink: LocalFileSink): LakeSink {
+  return {
+    location: sink.location,
+    put: sink.put.bind(sink),
+    putIfAbsent: sink.putIfAbsent.bind(sink),
+    get: sink.get.bind(sink),
+    list: sink.list.bind(sink),
+    delete: sink.delete.bind(sink),
+    getVersioned: sink.getVersioned.bind(sink),
+    replaceIfUnchanged: sink.replaceIfUnchanged.bind(sink),
+    removeLeftovers: sink.removeLeftovers.bind(sink),
+  };
+}
+
+describe('compacting a v3.6 lake: chats and chat_threads', () => {
+  it('both tables are compacted (the raw entry decides), and every named query returns the same rows', async () => {
+    const v36 = await startV36Simulator({ from: '2026-05-01', to: '2026-05-02', chatsPerDay: 40, seed: 5 });
+    try {
+      const lake = await mkdtemp(join(tmpdir(), 'lake-v36-compact-'));
+      const archived = await runArchiveCli(
+        ['--from', '2026-05-01', '--to', '2026-05-02', '--out', lake, '--api-url', v36.url, '--source', 'v3.6'],
+        { LIVECHAT_ACCOUNT_ID: v36.accountId, LIVECHAT_PAT: v36.token },
+        { v36Overrides: { pageLimit: 20 } },
+      );
+      expect(archived.code).toBe(0);
+      const before = await everyNamedQuery(lake);
+      expect((before['thread_tags_and_summaries'] ?? []).length).toBeGreaterThan(0);
+
+      const out = capture();
+      expect(await compactCommand(['--lake', lake], { stdout: out.stream, stderr: capture().stream })).toBe(
+        COMPACT_EXIT.ok,
+      );
+
+      expect((await chatFiles(lake)).filter((f) => f.startsWith('chats/'))).toEqual([]);
+      const threadFiles = (await listFiles(lake)).filter((f) => /^(archives|compacted\/archives)\//.test(f));
+      expect(threadFiles).toEqual([
+        expect.stringMatching(/^compacted\/archives\/dt=2026-05-01\/compacted-[0-9a-f]{16}\.parquet$/),
+        expect.stringMatching(/^compacted\/archives\/dt=2026-05-02\/compacted-[0-9a-f]{16}\.parquet$/),
+      ]);
+      expect(await everyNamedQuery(lake)).toEqual(before);
+    } finally {
+      await v36.close();
+    }
+  }, 60_000);
+});
