@@ -1,6 +1,7 @@
 import PQueue from 'p-queue';
-import { CHAT_TABLE_PREFIXES } from '#lake/lake-layout.ts';
+import { CHAT_TABLE_PREFIXES, compactedTablePrefix } from '#lake/lake-layout.ts';
 import { dropNdjsonGzipRecords } from '#lake/ndjson-gzip.ts';
+import { ParquetWorkbench } from '#lake/parquet-day.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import {
   type ErasureRecord,
@@ -12,6 +13,7 @@ import {
   writeErasureRecord,
 } from './erasure-records.ts';
 import type { NoncurrentVersions, ObjectVersion } from './object-versions.ts';
+import { parquetRecords, rewriteParquetWithout } from './rewrite-parquet-without.ts';
 import { canSwap, conversationId, recordErasedFromFile, rewriteWithout } from './rewrite-without.ts';
 import { recordHasIdentifier, type VisitorIdentifier } from './visitor-identifiers.ts';
 
@@ -94,75 +96,97 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
   if (!dryRun && sink.removeLeftovers) result.leftovers = await sink.removeLeftovers(tables);
   const each = <T>(items: readonly T[], work: (item: T) => Promise<void>) =>
     Promise.all(items.map((item) => queue.add(async () => (stopped() ? undefined : work(item)))));
-  const chatFiles = async () =>
-    (await Promise.all(tables.map((table) => sink.list(table)))).flat().filter((key) => key.endsWith('.json.gz'));
+  // A table's files: its JSON files and its compacted days (Parquet, compaction.ts), erased alike.
+  const isParquet = (key: string) => key.endsWith('.parquet');
+  const isChatFile = (key: string) => key.endsWith('.json.gz') || isParquet(key);
+  const withCompacted = (table: string) => [table, compactedTablePrefix(table)];
+  const filesOf = async (table: string) =>
+    (await Promise.all(withCompacted(table).map((prefix) => sink.list(prefix)))).flat().filter(isChatFile);
+  const chatFiles = async () => (await Promise.all(tables.map(filesOf))).flat();
   const oldVersions = async (versions: NoncurrentVersions) =>
-    (await Promise.all(tables.map((table) => versions.list(table))))
+    (await Promise.all(tables.flatMap(withCompacted).map((prefix) => versions.list(prefix))))
       .flat()
-      .filter((version) => version.key.endsWith('.json.gz'));
+      .filter((version) => isChatFile(version.key));
+  // DuckDB reads and writes the Parquet files; opened only when the lake has some.
+  let bench: Promise<ParquetWorkbench> | undefined;
+  const workbench = () => {
+    bench ??= ParquetWorkbench.open();
+    return bench;
+  };
+  /** Rows of a chat file `drops` selects (without changing anything). */
+  const countDropped = async (key: string, body: Uint8Array, drops: (record: Record<string, unknown>) => boolean) =>
+    isParquet(key)
+      ? (await parquetRecords(await workbench(), body)).filter(drops).length
+      : (await dropNdjsonGzipRecords(body, drops)).dropped;
 
   // One conversation is a row in each table (v3.6: the raw entry and the chat mapped from it), and
   // a derived row may lack the identifier (the customer's e-mail is not mapped): with more than
   // one table, a first pass finds the conversations the visitor is in, current and noncurrent.
   const conversations = new Set<string>();
-  const collect = async (body: Uint8Array) => {
-    await dropNdjsonGzipRecords(body, (record) => {
+  const collect = async (key: string, body: Uint8Array) => {
+    await countDropped(key, body, (record) => {
       const id = matches(record) ? conversationId(record) : undefined;
       if (id !== undefined) conversations.add(id);
       return false;
     });
   };
-  if (tables.length > 1) {
-    await each(await chatFiles(), async (key) => {
-      const body = await sink.get(key);
-      if (body) await collect(body);
-    });
-    if (options.versions) {
-      const versions = options.versions;
-      await each(await oldVersions(versions), async (version) => collect(await versions.get(version)));
-    }
-  }
-  const erases = (record: Record<string, unknown>) =>
-    matches(record) || (conversations.size > 0 && conversations.has(conversationId(record) ?? ''));
-
-  // Tables in CHAT_TABLE_PREFIXES order, derived tables before the raw one: an interrupted erase
-  // leaves the rows that carry the identifier for the next run to find. Each file is rewritten as
-  // a compare-and-swap (rewrite-without.ts): a concurrent erase or archive write is never undone.
-  for (const table of tables) {
-    const keys = (await sink.list(table)).filter((key) => key.endsWith('.json.gz'));
-    await each(keys, async (key) => {
-      result.filesScanned += 1;
-      let dropped: number;
-      if (dryRun || !canSwap(sink)) {
+  try {
+    if (tables.length > 1) {
+      await each(await chatFiles(), async (key) => {
         const body = await sink.get(key);
-        dropped = body ? (await dropNdjsonGzipRecords(body, erases)).dropped : 0;
-      } else {
-        const hash = record?.hash;
-        ({ dropped } = await rewriteWithout(sink, key, erases, async ({ byRun }) => {
-          // Before the file changes, so an interrupted erase never leaves removed chats unaccounted for.
-          if (hash) await recordErasedFromFile(sink, key, byRun, hash, now);
-        }));
+        if (body) await collect(key, body);
+      });
+      if (options.versions) {
+        const versions = options.versions;
+        await each(await oldVersions(versions), async (version) => collect(version.key, await versions.get(version)));
       }
-      if (dropped === 0) return;
-      if (table === tables[0]) result.chats += dropped;
-      result.rows += dropped;
-      result.files.push(key);
-    });
-  }
-
-  // After the rewrites: the versions they just made noncurrent are among those read here.
-  if (options.versions && !stopped()) {
-    const versions = options.versions;
-    const holding: ObjectVersion[] = [];
-    await each(await oldVersions(versions), async (version) => {
-      const { dropped } = await dropNdjsonGzipRecords(await versions.get(version), erases);
-      if (dropped > 0) holding.push(version);
-    });
-    if (dryRun) result.versions = holding.length;
-    else if (!stopped()) {
-      await versions.delete(holding);
-      result.versions = holding.length;
     }
+    const erases = (record: Record<string, unknown>) =>
+      matches(record) || (conversations.size > 0 && conversations.has(conversationId(record) ?? ''));
+
+    // Tables in CHAT_TABLE_PREFIXES order, derived tables before the raw one: an interrupted erase
+    // leaves the rows that carry the identifier for the next run to find. Each file is rewritten as
+    // a compare-and-swap (rewrite-without.ts): a concurrent erase or archive write is never undone.
+    for (const table of tables) {
+      const keys = await filesOf(table);
+      await each(keys, async (key) => {
+        result.filesScanned += 1;
+        let dropped: number;
+        if (dryRun || !canSwap(sink)) {
+          const body = await sink.get(key);
+          dropped = body ? await countDropped(key, body, erases) : 0;
+        } else {
+          const hash = record?.hash;
+          // Before the file changes, so an interrupted erase never leaves removed chats unaccounted for.
+          const recordDrops = async ({ byRun }: { byRun: Map<string, number> }) => {
+            if (hash) await recordErasedFromFile(sink, key, byRun, hash, now);
+          };
+          ({ dropped } = isParquet(key)
+            ? await rewriteParquetWithout(sink, await workbench(), key, erases, recordDrops)
+            : await rewriteWithout(sink, key, erases, recordDrops));
+        }
+        if (dropped === 0) return;
+        if (table === tables[0]) result.chats += dropped;
+        result.rows += dropped;
+        result.files.push(key);
+      });
+    }
+
+    // After the rewrites: the versions they just made noncurrent are among those read here.
+    if (options.versions && !stopped()) {
+      const versions = options.versions;
+      const holding: ObjectVersion[] = [];
+      await each(await oldVersions(versions), async (version) => {
+        if ((await countDropped(version.key, await versions.get(version), erases)) > 0) holding.push(version);
+      });
+      if (dryRun) result.versions = holding.length;
+      else if (!stopped()) {
+        await versions.delete(holding);
+        result.versions = holding.length;
+      }
+    }
+  } finally {
+    if (bench) await (await bench).close();
   }
 
   result.files.sort();

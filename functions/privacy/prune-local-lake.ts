@@ -1,7 +1,10 @@
 import { readdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CHAT_TABLE_PREFIXES } from '#lake/lake-layout.ts';
+import { CHAT_TABLE_PREFIXES, COMPACTED_TABLE_PREFIXES } from '#lake/lake-layout.ts';
 import { fileVersion, LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+
+/** Chat tables and their compacted days (a compacted file carries the age of the newest file it merged). */
+const PRUNED_PREFIXES = [...CHAT_TABLE_PREFIXES, ...COMPACTED_TABLE_PREFIXES];
 
 export interface PruneOptions {
   /** The lake folder. */
@@ -33,12 +36,12 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
   const result: PruneResult = {
     files: [],
     bytes: 0,
-    leftovers: options.dryRun ? [] : await sink.removeLeftovers(CHAT_TABLE_PREFIXES),
+    leftovers: options.dryRun ? [] : await sink.removeLeftovers(PRUNED_PREFIXES),
   };
-  for (const prefix of CHAT_TABLE_PREFIXES) {
+  for (const prefix of PRUNED_PREFIXES) {
     const table = join(options.dir, prefix);
     for (const key of await sink.list(prefix)) {
-      if (!key.endsWith('.json.gz')) continue;
+      if (!key.endsWith('.json.gz') && !key.endsWith('.parquet')) continue;
       // One stat gives the age and the version the delete is conditional on.
       const info = await stat(join(options.dir, key), { bigint: true }).catch(() => undefined);
       if (!info || Number(info.mtimeNs / 1_000_000n) >= cutoff) continue;

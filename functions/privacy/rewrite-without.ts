@@ -1,5 +1,5 @@
 import type { DroppedChatsRow } from '#lake/dropped-chats-table.ts';
-import { CHATS_PREFIX, droppedByEraseKey } from '#lake/lake-layout.ts';
+import { CHATS_PREFIX, compactedTablePrefix, droppedByEraseKey } from '#lake/lake-layout.ts';
 import { dropNdjsonGzipRecords } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 
@@ -61,7 +61,7 @@ export async function recordErasedFromFile(
   erasure: string,
   now: () => Date,
 ): Promise<void> {
-  if (!key.startsWith(CHATS_PREFIX)) return;
+  if (!key.startsWith(CHATS_PREFIX) && !key.startsWith(compactedTablePrefix(CHATS_PREFIX))) return;
   const day = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
   if (!day) return;
   for (const [runId, chats] of byRun) {

@@ -8,8 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eraseCommand } from '#cli/erase-command.ts';
-import { ARCHIVES_PREFIX, CHAT_TABLE_PREFIXES } from '#lake/lake-layout.ts';
+import { ARCHIVES_PREFIX, CHAT_TABLE_PREFIXES, compactedTablePrefix, partitionPrefix } from '#lake/lake-layout.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import { ParquetWorkbench, SCHEMA_OF_TABLE } from '#lake/parquet-day.ts';
 import { S3Sink } from '#lake/sinks/s3-sink.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { capture } from '#test/support/cli-runner.ts';
@@ -102,10 +103,15 @@ function allows(statement: Statement, need: Need): boolean {
 
 let sim: RunningSimulator;
 let bucket: ReturnType<typeof mockVersionedBucket>;
+let workbench: ParquetWorkbench;
 beforeAll(async () => {
   sim = await startSimulator({ from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: () => 40, seed: 3 });
+  workbench = await ParquetWorkbench.open();
 });
-afterAll(() => sim.close());
+afterAll(async () => {
+  await sim.close();
+  await workbench.close();
+});
 afterEach(() => bucket.restore());
 
 describe('the documented operator policy is exactly what erase needs on S3', () => {
@@ -125,6 +131,12 @@ describe('the documented operator policy is exactly what erase needs on S3', () 
       const mixed = `${table}dt=${DAYS[0]}/mixed.json.gz`;
       await sink.put(only, await encodeNdjsonGzip([row(chat)]), 'ndjson-gzip');
       await sink.put(mixed, await encodeNdjsonGzip([row(chat), row(other)]), 'ndjson-gzip');
+      // The same in the table's compacted days (Parquet, written by compaction).
+      const lines = (chats: Record<string, unknown>[]) => chats.map((c) => JSON.stringify(row(c)));
+      const schema = SCHEMA_OF_TABLE[table]!;
+      const compacted = partitionPrefix(DAYS[1]!, compactedTablePrefix(table));
+      await sink.put(`${compacted}only-visitor.parquet`, await workbench.write(lines([chat]), schema), 'parquet');
+      await sink.put(`${compacted}mixed.parquet`, await workbench.write(lines([chat, other]), schema), 'parquet');
     }
     bucket.mock.resetHistory();
 
