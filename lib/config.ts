@@ -96,6 +96,11 @@ export const configSchema = z
     busyDayThreshold: int(1, 1_000_000)
       .default(2000)
       .describe('v3.6 only: found_chats above which a day is archived as 24 hour slices instead of one.'),
+    slicePagesPerTask: int(1, 100)
+      .default(5)
+      .describe(
+        'v3.6 only: list_archives cursor pages (100 chats each) one worker task reads at most before it queues the rest of its slice as a next task.',
+      ),
     bucketNamePrefix: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/, 'must be 3-40 lowercase letters, digits or hyphens')

@@ -32,7 +32,7 @@ export interface ArchiveCommandIo {
   clientOverrides?: { timeoutMs?: number; baseRetryDelayMs?: number; maxRetryDelayMs?: number };
   redeliveryDelayMs?: number;
   /** v3.6 slicing for tests (e.g. a low busy-day threshold); production uses the defaults. */
-  v36Overrides?: { busyDayThreshold?: number; pageLimit?: number };
+  v36Overrides?: { busyDayThreshold?: number; pageLimit?: number; pagesPerTask?: number };
   /** The clock (tests, and the demo's simulated dates): which day is today, and the run's timestamps. */
   now?: () => Date;
 }

@@ -29,7 +29,8 @@ function v36Client(secretValue: unknown, tuning: RequestTuning, region: string |
   return createArchivesClient({ ...tuning, credentials: v36Credentials(secretValue), ...(region ? { region } : {}) });
 }
 
-type WorkerSourceConfig = Pick<WorkerConfig, 'SOURCE' | 'REGION' | 'BUSY_DAY_THRESHOLD'>;
+type WorkerSourceConfig = Pick<WorkerConfig, 'SOURCE' | 'REGION' | 'BUSY_DAY_THRESHOLD'> &
+  Partial<Pick<WorkerConfig, 'SLICE_PAGES_PER_TASK'>>;
 
 /** Each source from its secret: the secret's shape and the client it builds. */
 const SOURCE_FROM_SECRET: Record<
@@ -38,7 +39,10 @@ const SOURCE_FROM_SECRET: Record<
 > = {
   v2: (secret, tuning, config) => v2Source(v2Client(secret, tuning, config.REGION)),
   'v3.6': (secret, tuning, config) =>
-    v36Source(v36Client(secret, tuning, config.REGION), { busyDayThreshold: config.BUSY_DAY_THRESHOLD }),
+    v36Source(v36Client(secret, tuning, config.REGION), {
+      busyDayThreshold: config.BUSY_DAY_THRESHOLD,
+      ...(config.SLICE_PAGES_PER_TASK ? { pagesPerTask: config.SLICE_PAGES_PER_TASK } : {}),
+    }),
 };
 
 /**

@@ -71,6 +71,8 @@ const workerEnv = z.object({
   REGION: z.optional(z.string().check(z.regex(/^[a-z]{2,10}$/))),
   /** v3.6 only: found_chats above which a day is archived as 24 hour slices. */
   BUSY_DAY_THRESHOLD: envInt(1, 1_000_000, 2_000),
+  /** v3.6 only: cursor pages one task reads at most before it queues the rest of its slice. */
+  SLICE_PAGES_PER_TASK: envInt(1, 100, 5),
   REDACT: jsonRedaction,
 });
 

@@ -15,6 +15,16 @@ export interface QueuedRecordDeps {
   task: Omit<QueuedTaskDeps, 'source'>;
   logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   metrics: Pick<Metrics, 'addMetric'>;
+  /**
+   * Time a task keeps back from its invocation's remaining time: it starts no API request later
+   * than that before the Lambda timeout, and hands the rest of its unit to a next task.
+   */
+  handOffReserveMs?: number;
+}
+
+/** What the record handler reads of the Lambda context. */
+export interface InvocationTime {
+  getRemainingTimeInMillis(): number;
 }
 
 /**
@@ -22,13 +32,19 @@ export interface QueuedRecordDeps {
  * record that fails logs one line (task, error class and message, never a credential) and
  * rethrows, so the batch reports it as a partial failure.
  */
-export function queuedRecordHandler(deps: QueuedRecordDeps): (record: SQSRecord) => Promise<void> {
-  return async (record) => {
+export function queuedRecordHandler(
+  deps: QueuedRecordDeps,
+): (record: SQSRecord, invocation?: InvocationTime) => Promise<void> {
+  return async (record, invocation) => {
     let secretText: unknown;
     try {
       const task = decodeTask(record.body);
+      const now = deps.task.now ?? (() => new Date());
+      const deadline = invocation
+        ? { deadline: now().getTime() + invocation.getRemainingTimeInMillis() - (deps.handOffReserveMs ?? 0) }
+        : {};
       secretText = await deps.secret();
-      const result = await handleQueuedTask(task, { ...deps.task, source: deps.sourceOf(secretText) });
+      const result = await handleQueuedTask(task, { ...deps.task, ...deadline, source: deps.sourceOf(secretText) });
       const report = reportOf(result);
       for (const [name, value] of Object.entries(report.counts)) deps.metrics.addMetric(name, MetricUnit.Count, value);
       deps.logger[report.level](report.message, { runId: task.runId, attempt: task.attempt, ...result });

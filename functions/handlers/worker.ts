@@ -41,6 +41,8 @@ const recordHandler = queuedRecordHandler({
   task: taskDeps,
   logger,
   metrics,
+  // A request started before the hand-off ends within its budget, leaving 5 s to write and queue the rest.
+  handOffReserveMs: config.REQUEST_BUDGET_MS + 5_000,
 });
 
 /** SQS batch with partial failures: a bad or failing record is retried (then dead-lettered) alone. */

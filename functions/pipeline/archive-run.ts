@@ -16,6 +16,7 @@ import { localDay } from '#shared/time-zone.ts';
 import {
   type ArchiveSource,
   type SourceContext,
+  type UnitContinued,
   type UnitOutcome,
   type UnitTask,
   type UnitWritten,
@@ -31,6 +32,8 @@ import { settleDay } from './settle-day.ts';
 export type ArchiveRunEvent =
   | { type: 'day-planned'; day: string; attempt: number; total: number; pages: number }
   | { type: 'unit-written'; written: UnitWritten }
+  /** Part of a unit written, the rest queued as the unit's next task (a v3.6 slice's next cursor pages). */
+  | { type: 'unit-progress'; progress: UnitContinued }
   | { type: 'drift'; day: string; attempt: number; reason: string }
   | { type: 'day-finished'; record: DayRecord }
   | { type: 'task-failed'; day: string; message: string };
@@ -222,6 +225,11 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   ): Promise<void> {
     if (outcome.status === 'drift') {
       driftSeen(task, state, outcome.reason);
+      return;
+    }
+    if (outcome.status === 'continued') {
+      queue.send(encodeTask(outcome.next), 1);
+      emit({ type: 'unit-progress', progress: outcome.progress });
       return;
     }
     // Offset pages: a chat on two pages means the day shifted (time slices may share a thread: settling merges it).

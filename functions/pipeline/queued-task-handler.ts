@@ -31,6 +31,8 @@ export interface QueuedTaskDeps {
   /** Passes over one day before drift makes it count as incomplete. */
   maxAttempts: number;
   now?: () => Date;
+  /** Epoch ms after which a task starts no further API request and hands the rest on (the worker's Lambda timeout less a request's budget). */
+  deadline?: number;
 }
 
 /**
@@ -44,7 +46,12 @@ export interface QueuedTaskDeps {
 export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
   // Loaded per task: an erasure recorded before the task starts applies to its writes, one recorded while it runs to settle.
   const writes = await loadTaskWrites(deps.sink, deps.redaction, deps.now);
-  const context: SourceContext = { sink: writes.sink, now: deps.now ?? (() => new Date()), privacy: writes.privacy };
+  const context: SourceContext = {
+    sink: writes.sink,
+    now: deps.now ?? (() => new Date()),
+    privacy: writes.privacy,
+    ...(deps.deadline !== undefined ? { deadline: deps.deadline } : {}),
+  };
   return settledAfter(() => handleTask(task, deps, context), writes.settle);
 }
 
@@ -53,6 +60,11 @@ async function handleTask(task: ArchiveTask, deps: QueuedTaskDeps, context: Sour
   if (task.kind === 'settle') return handleSettleTask(task, deps, context);
   const outcome = await deps.source.runTask(task, context);
   if (outcome.status === 'drift') return replanAfterDrift(task, outcome.reason, deps);
+  if (outcome.status === 'continued') {
+    // Written before it is sent: a redelivery reads the same cursor page again and rewrites the same parts.
+    await deps.sender.send([outcome.next]);
+    return outcome.progress;
+  }
   await unitWritten(task, outcome.written, outcome.ids, deps, context);
   return outcome.written;
 }
@@ -73,9 +85,10 @@ async function handleDayTask(task: DayTask, deps: QueuedTaskDeps, context: Sourc
   await writeDayPlan(task, plan, deps.source.name, context, planId);
   const first = plan.first;
   if (first?.outcome.status === 'drift') return replanAfterDrift(first.task, first.outcome.reason, deps);
-  await deps.sender.send(plan.tasks);
-  if (first) await unitWritten(first.task, first.outcome.written, first.outcome.ids, deps, context);
-  else if (plan.units === 0) {
+  await deps.sender.send(first?.outcome.status === 'continued' ? [...plan.tasks, first.outcome.next] : plan.tasks);
+  if (first?.outcome.status === 'written') {
+    await unitWritten(first.task, first.outcome.written, first.outcome.ids, deps, context);
+  } else if (plan.units === 0) {
     await deps.sender.send([settleTaskOf(task, planId, { units: 0, total: plan.total })]);
   }
   return {

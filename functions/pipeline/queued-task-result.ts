@@ -1,4 +1,4 @@
-import type { UnitWritten } from '#sources/archive-source.ts';
+import type { UnitContinued, UnitStep, UnitWritten } from '#sources/archive-source.ts';
 
 export interface DayPlanned {
   kind: 'day-planned';
@@ -17,6 +17,7 @@ export interface DayPlanned {
 export type QueuedTaskResult =
   | DayPlanned
   | UnitWritten
+  | UnitContinued
   | {
       kind: 'drift';
       day: string;
@@ -49,7 +50,8 @@ export interface ResultReport {
 
 export function reportOf(result: QueuedTaskResult): ResultReport {
   const report = baseReport(result);
-  if (result.kind === 'drift' || result.kind === 'day-settled' || !result.unknownFields?.length) return report;
+  if (result.kind === 'drift' || result.kind === 'day-settled' || result.kind === 'slice-continued') return report;
+  if (!result.unknownFields?.length) return report;
   // The chats are in the lake verbatim; the operator should extend the table (names only, never values).
   return {
     level: report.level === 'error' ? 'error' : 'warn',
@@ -88,16 +90,10 @@ function baseReport(result: QueuedTaskResult): ResultReport {
         counts: { PagesArchived: 1, ChatsArchived: result.chats, ...dropped(result.dropped) },
       };
     case 'slice-written':
-      return {
-        level: 'debug',
-        message: 'slice written',
-        counts: {
-          PagesArchived: result.parts,
-          ChatsArchived: result.chats,
-          ...dropped(result.dropped),
-          ...(result.cursorRestarts > 0 ? { CursorRestarts: result.cursorRestarts } : {}),
-        },
-      };
+      // Counted per task: a slice read by several tasks counted its earlier pages with them.
+      return { level: 'debug', message: 'slice written', counts: stepCounts(result.step ?? result) };
+    case 'slice-continued':
+      return { level: 'debug', message: 'slice pages written, the rest queued', counts: stepCounts(result) };
     case 'drift':
       return result.next === 'gave-up'
         ? {
@@ -107,6 +103,15 @@ function baseReport(result: QueuedTaskResult): ResultReport {
           }
         : { level: 'warn', message: 'drift: day will be archived again', counts: { DriftDetected: 1 } };
   }
+}
+
+function stepCounts(step: UnitStep): Record<string, number> {
+  return {
+    PagesArchived: step.parts,
+    ChatsArchived: step.chats,
+    ...dropped(step.dropped),
+    ...(step.cursorRestarts > 0 ? { CursorRestarts: step.cursorRestarts } : {}),
+  };
 }
 
 /** Chats of erased visitors not written: counted only when there were some. */

@@ -55,9 +55,25 @@ export const pageTaskSchema = z
   .check(z.refine((task) => task.page <= task.pages, 'page is beyond pages'));
 
 /**
+ * Where a slice's read stands when a task hands the rest of it to the next task: the cursor to
+ * follow (`pageId`, valid for weeks), the part number its page gets, the first part of this read
+ * of the slice and the slice's `found_chats` on that read's first page (both for the checks at
+ * the slice's end), and how often an expired cursor made the slice be read again.
+ */
+export const sliceCursorSchema = z.strictObject({
+  pageId: z.string().check(z.minLength(1), z.maxLength(4096)),
+  part: positive(),
+  firstPart: positive(),
+  found: z.int().check(z.nonnegative()),
+  restarts: z.int().check(z.nonnegative()),
+});
+
+/**
  * v3.6 source: archive one time slice of one day (`day`, or on busy days the local hour `hNN`
  * counted from local midnight: h00..h22 on a 23-hour DST day, h00..h24 on a 25-hour one) by
- * following list_archives' cursor to its end. `found` is the day's found_chats at planning.
+ * following list_archives' cursor. `found` is the day's found_chats at planning. A task reads
+ * a bounded number of the slice's pages; `cursor`, when set, says where the task before it
+ * stopped (absent: the slice's first page).
  */
 export const sliceTaskSchema = z.strictObject({
   kind: z.literal('slice'),
@@ -66,6 +82,7 @@ export const sliceTaskSchema = z.strictObject({
   slice: z.string().check(z.regex(/^(day|h([01]\d|2[0-4]))$/, "expected 'day' or h00..h24")),
   slices: z.int().check(z.positive(), z.maximum(25)),
   found: z.int().check(z.nonnegative()),
+  cursor: z.optional(sliceCursorSchema),
 });
 
 /**
@@ -91,6 +108,7 @@ export const archiveTaskSchema = z.discriminatedUnion('kind', [
 export type DayTask = z.infer<typeof dayTaskSchema>;
 export type PageTask = z.infer<typeof pageTaskSchema>;
 export type SliceTask = z.infer<typeof sliceTaskSchema>;
+export type SliceCursor = z.infer<typeof sliceCursorSchema>;
 export type SettleTask = z.infer<typeof settleTaskSchema>;
 export type ArchiveTask = z.infer<typeof archiveTaskSchema>;
 

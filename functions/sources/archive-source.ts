@@ -10,9 +10,10 @@ import type { ChatFilters } from '#shared/chat-filters.ts';
  * one: v2 pages (`sources/v2/v2-source.ts`) and v3.6 time slices (`sources/v36/v36-source.ts`)
  * implement it once each, and a third source would be one more folder.
  *
- * A day task plans the day into *units* (v2: pages, v3.6: time slices); each unit is one
- * queued task that fetches and writes its part of the day, or reports drift (the day changed
- * while it was read) so the pipeline archives the day again.
+ * A day task plans the day into *units* (v2: pages, v3.6: time slices); each unit is a queued
+ * task that fetches and writes its part of the day, or reports drift (the day changed while it
+ * was read) so the pipeline archives the day again. A unit may take several tasks (a v3.6 slice
+ * of many cursor pages): a task then writes what it read and the pipeline queues the `next` one.
  */
 export interface SourceInfo {
   /** `v2` or `v3.6`, as in `--source` and the `source` config key. */
@@ -64,6 +65,12 @@ export interface SourceContext {
   privacy?: WritePrivacy;
   /** Every API request of the source goes through here (the local run bounds requests in flight with it). */
   request?: <T>(call: () => Promise<T>) => Promise<T>;
+  /**
+   * Epoch ms (on `now`'s clock) after which a task starts no further API request of its own and
+   * hands the rest of its unit to a next task (the worker: its Lambda timeout less a request's
+   * budget); unset, only the source's fixed bound per task applies.
+   */
+  deadline?: number;
 }
 
 /** A task a day plan queues: a v2 page or a v3.6 slice. */
@@ -91,11 +98,32 @@ export type UnitWritten =
       parts: number;
       bytes: number;
       cursorRestarts: number;
+      /** What this task itself read and wrote, when tasks before it wrote part of the slice. */
+      step?: UnitStep;
       unknownFields?: string[];
     };
 
+/** Counts of what one task of a unit read by several tasks wrote itself. */
+export interface UnitStep {
+  parts: number;
+  chats: number;
+  dropped: number;
+  bytes: number;
+  cursorRestarts: number;
+}
+
+/** A task wrote part of its unit and hands the rest to `next` (v3.6: a slice's next cursor page). */
+export interface UnitContinued extends UnitStep {
+  kind: 'slice-continued';
+  day: string;
+  slice: string;
+  /** The part number the next task's first page gets. */
+  nextPart: number;
+}
+
 export type UnitOutcome =
   | { status: 'written'; written: UnitWritten; ids: readonly string[] }
+  | { status: 'continued'; progress: UnitContinued; next: UnitTask }
   | { status: 'drift'; reason: string };
 
 export interface PlannedDay {

@@ -101,7 +101,12 @@ export class ArchiverFunctions extends Construct {
         REQUEST_TIMEOUT_MS: String(config.requestTimeoutMs),
         REQUEST_BUDGET_MS: String(Math.floor(config.workerTimeoutSeconds * 1000 * 0.75)),
         SOURCE: config.source,
-        ...(config.source === 'v3.6' ? { BUSY_DAY_THRESHOLD: String(config.busyDayThreshold) } : {}),
+        ...(config.source === 'v3.6'
+          ? {
+              BUSY_DAY_THRESHOLD: String(config.busyDayThreshold),
+              SLICE_PAGES_PER_TASK: String(config.slicePagesPerTask),
+            }
+          : {}),
         ...(config.region ? { REGION: config.region } : {}),
         ...(config.redact ? { REDACT: JSON.stringify(config.redact) } : {}),
       },

@@ -94,6 +94,26 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
     );
   });
 
+  it("reads each slice through bounded tasks, as the worker does, through drift and a later task's expired cursor", async () => {
+    // 40 chats a day on pages of 5: 8 cursor pages per slice, read 2 per task (4 tasks a slice).
+    const { code, stdout, out, sim } = await archiveV36(
+      {
+        seed: 5,
+        chatsPerDay: 40,
+        faults: { drift: [{ day: '2026-05-02', afterRequests: 4, addChats: 2 }] },
+        cursorExpiry: [{ day: '2026-05-03', page: 5 }],
+      },
+      { pageLimit: 5, pagesPerTask: 2 },
+    );
+    expect(code, stdout).toBe(EXIT.ok);
+    expect(await expectEveryChatExactlyOnce(out, sim)).toBe(DAYS.reduce((sum, day) => sum + sim.chats(day).length, 0));
+    expect(sim.stats().faultsInjected['drift']).toBe(1);
+    expect(sim.stats().faultsInjected['cursorExpired']).toBe(1);
+    const manifest = await manifestOf(out);
+    expect(manifest.complete).toBe(true);
+    expect(manifest.days.find((day) => day.day === '2026-05-02')!.attempts).toBe(2);
+  });
+
   it('writes records the strict lake schema, the DuckDB view and every named query accept', async () => {
     const { code, out } = await archiveV36({ seed: 3, chatsPerDay: 40 });
     expect(code).toBe(EXIT.ok);

@@ -1,4 +1,4 @@
-import { type Pass, passFileKey } from '#lake/lake-layout.ts';
+import { MANIFESTS_PREFIX, type Pass, passFileKey, passFilePrefix } from '#lake/lake-layout.ts';
 import { hoursInLocalDay, localDayBounds, offsetSecondsAt, wallTimeAt } from '#shared/time-zone.ts';
 
 /**
@@ -29,6 +29,16 @@ export function sliceIds(hourly: boolean, day: string, timeZone: string): SliceI
 /** A part's key in `chats/` (mapped rows) or, given ARCHIVES_PREFIX, in `archives/` (the raw entries). */
 export function slicePartKey(day: string, pass: Pass, slice: SliceId, part: number, table?: string): string {
   return passFileKey(day, pass, `v36-${slice}-part-${String(part).padStart(5, '0')}`, table);
+}
+
+/**
+ * What one part of a slice held (thread ids, counts), written with the part: the task that
+ * reads the slice's last page checks and counts the whole slice from these, however many tasks
+ * read it. `manifests/slice-reads/dt=…/run=….attempt-N.<plan>.v36-h07-part-00003.json`.
+ */
+export function slicePartRecordKey(day: string, pass: Pass, slice: SliceId, part: number): string {
+  const name = `v36-${slice}-part-${String(part).padStart(5, '0')}`;
+  return `${MANIFESTS_PREFIX}slice-reads/dt=${day}/${passFilePrefix(pass)}${name}.json`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { archiveSlice, countDay, planSlices, type V36Deps } from './slice-archiv
 import { V36_SOURCE } from './v36-source-info.ts';
 
 /** Slicing knobs (tests and benchmarks); production uses the defaults. */
-export type V36Options = Pick<V36Deps, 'busyDayThreshold' | 'pageLimit' | 'maxCursorRestarts'>;
+export type V36Options = Pick<V36Deps, 'busyDayThreshold' | 'pageLimit' | 'maxCursorRestarts' | 'pagesPerTask'>;
 
 /** Agent Chat Web API v3.6 `list_archives`: a day is planned into time slices, one unit each. */
 export function v36Source(client: ArchivesClient, options: V36Options = {}): ArchiveSource {
@@ -13,7 +13,14 @@ export function v36Source(client: ArchivesClient, options: V36Options = {}): Arc
     const gated: ArchivesClient = request
       ? { listArchives: (query) => request(() => client.listArchives(query)) }
       : client;
-    return { ...options, client: gated, sink: context.sink, now: context.now, privacy: context.privacy };
+    return {
+      ...options,
+      client: gated,
+      sink: context.sink,
+      now: context.now,
+      privacy: context.privacy,
+      ...(context.deadline !== undefined ? { deadline: context.deadline } : {}),
+    };
   };
   return {
     ...V36_SOURCE,
@@ -30,6 +37,13 @@ export function v36Source(client: ArchivesClient, options: V36Options = {}): Arc
       if (task.kind !== 'slice') throw new Error(`the v3.6 source cannot run a ${task.kind} task`);
       const outcome = await archiveSlice(task, deps(context));
       if (outcome.status === 'drift') return outcome;
+      const { restarts, ...counts } = outcome.step;
+      const step = { ...counts, cursorRestarts: restarts };
+      if (outcome.status === 'continued') {
+        const nextPart = outcome.next.cursor?.part ?? 1;
+        const progress = { kind: 'slice-continued', day: task.day, slice: task.slice, ...step, nextPart } as const;
+        return { status: 'continued', progress, next: outcome.next };
+      }
       return {
         status: 'written',
         written: {
@@ -41,6 +55,7 @@ export function v36Source(client: ArchivesClient, options: V36Options = {}): Arc
           parts: outcome.parts,
           bytes: outcome.bytes,
           cursorRestarts: outcome.restarts,
+          ...(task.cursor ? { step } : {}),
         },
         ids: outcome.ids,
       };
