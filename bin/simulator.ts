@@ -6,8 +6,9 @@
  *
  * Defaults: the last 7 full UTC days (ending yesterday), seed 42, ≈60 chats a day, OS-chosen port.
  * --time-zone sets the account's zone: the days --from/--to generate, and the v2 cut of a request
- * without a `timezone` parameter. --retention-from D serves no chat of days before D (as LiveChat
- * after its retention passed: `total: 0`); the other days keep the chats of the same seed.
+ * without a `timezone` parameter. --retention-months N is the license's archives_retention: chats
+ * older than N months before today (or --retention-today YYYY-MM-DD) are not served (v2: `total: 0`;
+ * v3.6: nothing, as LiveChat documents it), and list_license_properties tells N.
  */
 import { parseFlags, stringFlags } from '#cli/parse-flags.ts';
 import { isTimeZone } from '#shared/time-zone.ts';
@@ -17,7 +18,7 @@ import { startV36Simulator } from '#simulator/v36-simulator.ts';
 const USAGE = `Usage: simulator [--port N] [--host H] [--seed N] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
                  [--latency-ms N] [--chats-per-day N] [--login EMAIL] [--pat PAT] [--api-key KEY]
                  [--bearer-token TOKEN] [--region dal|fra] [--deprecation YYYY-MM-DD] [--source v2|v3.6]
-                 [--time-zone ZONE] [--retention-months N] [--retention-from YYYY-MM-DD]`;
+                 [--time-zone ZONE] [--retention-months N [--retention-today YYYY-MM-DD]]`;
 
 function fail(msg: string): never {
   console.error(`simulator: ${msg}\n${USAGE}`);
@@ -51,7 +52,7 @@ try {
       'source',
       'time-zone',
       'retention-months',
-      'retention-from',
+      'retention-today',
     ),
     help: { type: 'boolean', short: 'h' },
   });
@@ -74,9 +75,9 @@ for (const [name, v] of [
   if (!isValidDay(v)) fail(`--${name} must be a YYYY-MM-DD date (got ${JSON.stringify(v)})`);
 }
 if (from > to) fail(`--from ${from} is after --to ${to}`);
-const retentionFrom = args['retention-from'];
-if (retentionFrom !== undefined && !isValidDay(retentionFrom)) {
-  fail(`--retention-from must be a YYYY-MM-DD date (got ${JSON.stringify(retentionFrom)})`);
+const retentionToday = args['retention-today'];
+if (retentionToday !== undefined && !isValidDay(retentionToday)) {
+  fail(`--retention-today must be a YYYY-MM-DD date (got ${JSON.stringify(retentionToday)})`);
 }
 
 const seed = intFlag('seed', args.seed);
@@ -85,6 +86,7 @@ const latencyMs = intFlag('latency-ms', args['latency-ms']);
 const chatsPerDay = intFlag('chats-per-day', args['chats-per-day']);
 // The license's archives_retention (months): older chats are not served, list_license_properties tells it.
 const retentionMonths = intFlag('retention-months', args['retention-months'], 1);
+if (retentionToday !== undefined && retentionMonths === undefined) fail('--retention-today needs --retention-months');
 
 if (args.source !== undefined && args.source !== 'v2' && args.source !== 'v3.6') fail('--source must be v2 or v3.6');
 const timeZone = args['time-zone'];
@@ -99,8 +101,10 @@ const common = {
   ...(chatsPerDay !== undefined ? { chatsPerDay } : {}),
   ...(args.host !== undefined ? { host: args.host } : {}),
   ...(timeZone !== undefined ? { timeZone } : {}),
-  ...(retentionMonths !== undefined ? { retention: { months: retentionMonths } } : {}),
-  ...(retentionFrom !== undefined ? { retentionFrom } : {}),
+  // Retention counts back from today, or from --retention-today (to reproduce a day LiveChat has emptied).
+  ...(retentionMonths !== undefined
+    ? { retention: { months: retentionMonths, ...(retentionToday !== undefined ? { today: retentionToday } : {}) } }
+    : {}),
 };
 
 /** Closes the simulator on Ctrl-C or SIGTERM and prints what it served. */

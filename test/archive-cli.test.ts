@@ -108,26 +108,49 @@ describe('npm run archive against the simulator', () => {
     expect(emptied).toBe(52);
     const out = await mkdtemp(join(tmpdir(), 'lake-'));
     const args = ['--from', first, '--to', last, '--out', out, '--api-url', sim.url];
-    const env = { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat };
-    expect((await runCli(args, env)).code).toBe(EXIT.ok);
+    const env = () => ({ LIVECHAT_LOGIN: sim!.login, LIVECHAT_PAT: sim!.pat });
+    expect((await runCli(args, env())).code).toBe(EXIT.ok);
 
-    expect(sim.removeDaysBefore('2024-03-04')).toBe(emptied); // the API now answers total: 0 for 2024-03-03
-    const again = await runCli(args, env);
-    expect(again.code).toBe(EXIT.ok);
-    expect(again.stdout).toContain(`${emptied} archived chats kept that LiveChat no longer returned`);
-    expect(again.stdout).toContain(`${first}: LiveChat returned 0 of the day's chats, ${emptied} more kept`);
-
+    // Two months later: a Starter license (retention 2 months) on 2024-05-04 serves 2024-03-04 on, so
+    // LiveChat answers total: 0 for 2024-03-03 (the same seed serves the same chats for the other days).
+    await sim.close();
+    sim = await startSimulator({ from: first, to: last, retention: { months: 2, today: '2024-05-04' } });
+    const emptiedDay = await createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials }).listChats({
+      dateFrom: first,
+      dateTo: first,
+      timeZone: 'UTC',
+      page: 1,
+    });
+    expect(emptiedDay.total).toBe(0);
+    const again = await runCli([...args.slice(0, -1), sim.url], env());
     const lake = [...(await chatIdsByDay(out)).values()].flat();
     expect(duplicatesOf(lake)).toEqual([]);
     expect(lake.sort()).toEqual([...archived].sort());
+    expect(again.code).toBe(EXIT.ok);
+    expect(again.stdout).toContain(`${emptied} archived chats kept that LiveChat no longer returned`);
+    expect(again.stdout).toContain('days 2/3 complete, 1 kept');
+    expect(again.stdout).toContain(`kept ${first}: LiveChat returned 0 of the day's chats, ${emptied} more kept`);
     const manifests = (await listFiles(join(out, 'manifests', 'runs'))).filter((file) => file.endsWith('.json')).sort();
     const latest = JSON.parse(await readFile(join(out, 'manifests', 'runs', manifests.at(-1)!), 'utf8')) as RunManifest;
-    expect(latest.totals.kept).toBe(emptied);
+    expect(latest.totals).toMatchObject({ kept: emptied, daysKept: 1, daysComplete: 2 });
+    expect(latest.complete).toBe(true);
+    // Never `complete` by the API's count alone: the day holds chats LiveChat no longer returns.
     expect(latest.days.find((day) => day.day === first)).toMatchObject({
-      status: 'complete',
+      status: 'kept',
       chatsWritten: 0,
       chatsKept: emptied,
     });
+    // The day plan of the second run says so too (table day_plans: kept, chats).
+    const plans = (await listFiles(join(out, 'manifests', 'day-plans', `dt=${first}`))).filter((f) =>
+      f.endsWith('.json'),
+    );
+    const plan = JSON.parse(
+      await readFile(
+        join(out, 'manifests', 'day-plans', `dt=${first}`, plans.find((f) => f.includes(latest.runId))!),
+        'utf8',
+      ),
+    ) as Record<string, unknown>;
+    expect(plan).toMatchObject({ total: 0, kept: emptied, chats: emptied });
     // day_completeness says the day holds chats LiveChat no longer returns, and does not call it complete.
     const rows = await runNamedOnce(out, 'day_completeness', { from: first, to: last });
     expect(rows.find((row) => row['dt'] === first)).toMatchObject({

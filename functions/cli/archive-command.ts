@@ -169,7 +169,8 @@ export function formatSummary(manifest: RunManifest): string {
         : 'complete';
   const lines = [
     `run ${manifest.runId}: ${state} (days in ${manifest.timeZone})`,
-    `  days ${totals.daysComplete}/${totals.days} complete, ${totals.pages} pages, ${totals.chats} chats, ` +
+    `  days ${totals.daysComplete}/${totals.days} complete${totals.daysKept > 0 ? `, ${totals.daysKept} kept` : ''}, ` +
+      `${totals.pages} pages, ${totals.chats} chats, ` +
       `${totals.retries} retries, ${totals.drift} drift re-archives, ` +
       `${totals.dropped} chats of erased visitors dropped`,
     `  lake ${manifest.lake}`,
@@ -184,12 +185,12 @@ export function formatSummary(manifest: RunManifest): string {
   }
   for (const day of manifest.days) {
     const kept = day.chatsKept > 0 ? `, ${day.chatsKept} more kept from earlier runs` : '';
-    if (day.status !== 'complete') {
+    if (day.status === 'kept') {
+      lines.push(`  kept ${day.day}: LiveChat returned ${day.chatsWritten} of the day's chats${kept}`);
+    } else if (day.status !== 'complete') {
       lines.push(
         `  ${day.status} ${day.day}: ${day.problem ?? ''} (${day.chatsWritten}/${day.expectedTotal} chats${kept})`,
       );
-    } else if (kept) {
-      lines.push(`  ${day.day}: LiveChat returned ${day.chatsWritten} of the day's chats${kept}`);
     }
   }
   if (manifest.unknownFields.length > 0) {

@@ -26,7 +26,7 @@ import { writeDayPlan } from './day-plan.ts';
 import { recordDroppedChats } from './dropped-chats.ts';
 import { checkLakeClaims } from './lake-claims.ts';
 import { LocalTaskQueue } from './local-task-queue.ts';
-import { type DayRecord, type RunManifest, summarizeRun, writeRunManifest } from './run-manifest.ts';
+import { type DayRecord, isDayDone, type RunManifest, summarizeRun, writeRunManifest } from './run-manifest.ts';
 import { settleDay } from './settle-day.ts';
 
 export type ArchiveRunEvent =
@@ -261,7 +261,8 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     else {
       state.kept = settled.kept;
       if (state.incomplete) finishDay(task.day, 'incomplete', state.incomplete);
-      else finishDay(task.day, 'complete');
+      // The lake holds more than LiveChat returned (kept chats): done, but never `complete` by the API's count.
+      else finishDay(task.day, settled.kept > 0 ? 'kept' : 'complete');
     }
   }
 
@@ -289,7 +290,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   function finishDay(day: string, status: DayRecord['status'], problem?: string): void {
     const state = states.get(day)!;
     if (state.record) return;
-    if (status === 'complete' && day >= localDay(now(), timeZone)) {
+    if (isDayDone(status) && day >= localDay(now(), timeZone)) {
       status = 'in-progress';
       problem = `the day has not ended in ${timeZone}: archived as far as it has gone, run again after it ends`;
     }

@@ -2,8 +2,17 @@ import { runManifestKey } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
 
-/** `in-progress`: every planned unit written, but the day has not ended in the run's zone (today). */
-export type DayStatus = 'complete' | 'in-progress' | 'incomplete' | 'failed' | 'interrupted';
+/**
+ * `complete`: every chat LiveChat returns for the day is in the lake, and nothing more.
+ * `kept`: the same, and the lake also keeps chats of earlier runs LiveChat no longer returns
+ * (`chatsKept`: retention emptied the day, or it answers without a transcript); the day is done,
+ * but the API's count alone would not describe it (day_completeness says `kept` too).
+ * `in-progress`: every planned unit written, but the day has not ended in the run's zone (today).
+ */
+export type DayStatus = 'complete' | 'kept' | 'in-progress' | 'incomplete' | 'failed' | 'interrupted';
+
+/** Done with nothing missing: `complete` or `kept` (a rerun need not fetch it again). */
+export const isDayDone = (status: DayStatus | string): boolean => status === 'complete' || status === 'kept';
 
 export interface DayRecord {
   day: string;
@@ -41,7 +50,7 @@ export interface RunManifest {
   /** IANA zone the run cut its days in: `day` (and `dt`) is the local day there. */
   timeZone: string;
   filters: ChatFilters;
-  /** Every day is complete, or in progress (today, archived as far as it has gone). */
+  /** Every day is complete or kept, or in progress (today, archived as far as it has gone). */
   complete: boolean;
   /** Stopped by Ctrl-C / SIGINT before every day finished; the same command again resumes it. */
   interrupted?: boolean;
@@ -49,7 +58,10 @@ export interface RunManifest {
   resumed?: { runId: string; days: string[] };
   totals: {
     days: number;
+    /** Days `complete`: the lake holds exactly what LiveChat returns. */
     daysComplete: number;
+    /** Days `kept`: every chat LiveChat returns, plus chats it no longer returns (never deleted). */
+    daysKept: number;
     /** Pages (v3.6: slices) written, re-archives included. */
     pages: number;
     chats: number;
@@ -77,10 +89,11 @@ export function summarizeRun(
   const sorted = [...days].sort((a, b) => a.day.localeCompare(b.day));
   return {
     ...base,
-    complete: sorted.every((day) => day.status === 'complete' || day.status === 'in-progress'),
+    complete: sorted.every((day) => isDayDone(day.status) || day.status === 'in-progress'),
     totals: {
       days: sorted.length,
       daysComplete: sorted.filter((day) => day.status === 'complete').length,
+      daysKept: sorted.filter((day) => day.status === 'kept').length,
       pages: sorted.reduce((sum, day) => sum + day.pagesWritten, 0),
       chats: sorted.reduce((sum, day) => sum + day.chatsWritten, 0),
       dropped: sorted.reduce((sum, day) => sum + day.chatsDropped, 0),

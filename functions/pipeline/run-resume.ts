@@ -1,6 +1,6 @@
 import { MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
-import type { RunManifest } from './run-manifest.ts';
+import { isDayDone, type RunManifest } from './run-manifest.ts';
 
 const RUNS_PREFIX = `${MANIFESTS_PREFIX}runs/`;
 
@@ -31,7 +31,7 @@ export async function resumePoint(sink: LakeSink, days: readonly string[]): Prom
   }
   if (manifest.interrupted !== true || typeof manifest.runId !== 'string') return undefined;
   const done = new Set([
-    ...(manifest.days ?? []).filter((day) => day.status === 'complete').map((day) => day.day),
+    ...(manifest.days ?? []).filter((day) => isDayDone(day.status)).map((day) => day.day),
     ...(manifest.resumed?.days ?? []),
   ]);
   return { runId: manifest.runId, days: days.filter((day) => done.has(day)) };

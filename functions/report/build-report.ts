@@ -14,6 +14,7 @@ import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { CHATS_PREFIX, DAY_PLANS_PREFIX, MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { lakeFilters } from '#pipeline/lake-filters.ts';
+import { isDayDone } from '#pipeline/run-manifest.ts';
 import { daysInRange, isTimeZone } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import {
@@ -210,7 +211,7 @@ function completenessOf(
   const expected = plan?.expected_chats ?? manifest?.expected ?? null;
   const base = { day, archived, duplicates, expected, runId: plan?.run_id ?? manifest?.runId ?? null };
   const manifestIsLatest = manifest && (!plan?.planned_at || manifest.finishedAt >= plan.planned_at);
-  if (manifest && manifestIsLatest && manifest.status !== 'complete') {
+  if (manifest && manifestIsLatest && !isDayDone(manifest.status)) {
     return {
       ...base,
       status: 'incomplete',
@@ -261,7 +262,7 @@ function runSummaries(
       chatsWritten: sum(days.map((day) => day.chatsWritten)),
       retries: run.totals.retries,
       drift: sum(days.map((day) => day.reArchives ?? day.driftSeen)),
-      complete: days.every((day) => day.status === 'complete'),
+      complete: days.every((day) => isDayDone(day.status)),
       rowsInLake: rows.get(run.runId)?.rows ?? 0,
     });
   }

@@ -72,8 +72,6 @@ export interface RunningSimulator {
   chats(day: string, timeZone?: string): Chat[];
   allChats(): Chat[];
   addChats(day: string, count: number, position?: 'newest' | 'random'): Chat[];
-  /** Removes the chats of days before `day`, as LiveChat's retention does; returns how many. */
-  removeDaysBefore(day: string): number;
   stats(): SimulatorStats;
   close(): Promise<void>;
 }
@@ -374,7 +372,6 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     chats: (day, timeZone) => structuredClone(store.chatsOfDay(day, timeZone)),
     allChats: () => structuredClone(store.all()),
     addChats: (day, count, position: DriftPosition = 'newest') => structuredClone(store.addChats(day, count, position)),
-    removeDaysBefore: (day) => store.removeDaysBefore(day),
     stats: () => structuredClone(stats),
     close: () => host.close(),
   };

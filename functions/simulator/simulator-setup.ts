@@ -18,12 +18,6 @@ export interface SharedSimulatorOptions extends LicenseOptions {
   chatsPerDay?: number | ((day: string) => number);
   /** The account's IANA time zone (default UTC): the days `from`/`to` generate chats for. */
   timeZone?: string;
-  /**
-   * First day the account still holds (YYYY-MM-DD): chats of earlier days are gone, as after
-   * LiveChat's retention (Starter keeps 2 months); the API answers those days with no chats
-   * (`total: 0`, `found_chats: 0`). Same seed, same chats for the days kept. Default: every day.
-   */
-  retentionFrom?: string;
   latencyMs?: number; // added to every response
   faults?: FaultOptions;
   host?: string; // default 127.0.0.1
@@ -71,7 +65,6 @@ export function setUpSimulator<Extra extends object>(
     chatsPerDay: options.chatsPerDay,
     ...(options.timeZone ? { timeZone: options.timeZone } : {}),
   });
-  if (options.retentionFrom) store.removeDaysBefore(options.retentionFrom);
   const faultOpts = options.faults ?? {};
   const latencyMs = Math.max(0, options.latencyMs ?? 0);
   const stats = { requests: 0, byStatus: {}, faultsInjected: {}, ...extraStats };

@@ -109,17 +109,6 @@ export class ChatStore {
     this.sortedDays = [...this.days.keys()].sort().reverse();
   }
 
-  /** LiveChat no longer holds the chats of days before `day` (retention): they are removed; returns how many. */
-  removeDaysBefore(day: string): number {
-    let removed = 0;
-    for (const [key, chats] of this.days) {
-      if (key >= day) continue;
-      removed += chats.length;
-      this.days.set(key, []);
-    }
-    return removed;
-  }
-
   /** The live array of a day (newest first). Callers must not mutate it. */
   dayChats(day: string): readonly Chat[] {
     return this.days.get(day) ?? [];

@@ -56,8 +56,6 @@ export interface RunningV36Simulator {
   chats(day: string, timeZone?: string): Chat[];
   archives(day: string, timeZone?: string): V36Archive[];
   addChats(day: string, count: number, position?: DriftPosition): Chat[];
-  /** Removes the chats of days before `day`, as LiveChat's retention does; returns how many. */
-  removeDaysBefore(day: string): number;
   stats(): V36SimulatorStats;
   close(): Promise<void>;
 }
@@ -337,7 +335,6 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     chats: (day, timeZone) => structuredClone(store.chatsOfDay(day, timeZone)),
     archives: (day, timeZone) => store.chatsOfDay(day, timeZone).reverse().map(toV36Archive),
     addChats: (day, count, position = 'newest') => structuredClone(store.addChats(day, count, position)),
-    removeDaysBefore: (day) => store.removeDaysBefore(day),
     stats: () => structuredClone(stats),
     close: () => host.close(),
   };
