@@ -1,8 +1,10 @@
 /**
  * Issue 28's findings, one end-to-end test each, written against what both the code before the
- * fix (c34e5d7) and after it offer: the queued task handler (the worker Lambda's task path) and
- * the local runner, a folder lake, the simulators, and the lake read as files (every chat file of
- * a day, whatever its name). Each test failed on c34e5d7; the failures are in issue 28's notes.
+ * fixes and after them offer: the queued task handler (the worker Lambda's task path) and the
+ * local runner, a folder lake, the simulators, and the lake read as files (every chat file of a
+ * day, whatever its name), so each runs unchanged on the commit before its fix. Each failed there
+ * (c34e5d7, before "the lake only grows"; the filtered run on 7cc4966, before the filters record)
+ * except the local run whose last page failed, which the old code handled too (a regression test).
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
