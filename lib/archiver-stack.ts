@@ -33,6 +33,7 @@ export class ArchiverStack extends Stack {
       config,
       bucket: this.lake.bucket,
       queue: this.pages.queue,
+      failedRunQueue: this.pages.failedRunQueue,
       credentials: this.credentials,
     });
     this.athena = new AthenaLake(this, 'Athena', { config, bucket: this.lake.bucket, accessLogs: accessLogs.bucket });
@@ -42,12 +43,17 @@ export class ArchiverStack extends Stack {
       worker: this.functions.worker,
       queue: this.pages.queue,
       deadLetterQueue: this.pages.deadLetterQueue,
+      failedRunQueue: this.pages.failedRunQueue,
+      scheduleGroup: this.functions.scheduleGroup,
       completenessQuery: this.athena.dayCompletenessQuery,
     });
 
     new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
     new CfnOutput(this, 'PageQueueUrl', { value: this.pages.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.pages.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueArn', { value: this.pages.deadLetterQueue.queueArn });
+    new CfnOutput(this, 'PageQueueArn', { value: this.pages.queue.queueArn });
+    new CfnOutput(this, 'FailedRunQueueUrl', { value: this.pages.failedRunQueue.queueUrl });
     new CfnOutput(this, 'ApiSecretArn', { value: this.credentials.secret.secretArn });
     new CfnOutput(this, 'PlannerFunctionName', { value: this.functions.planner.functionName });
     new CfnOutput(this, 'WorkerFunctionName', { value: this.functions.worker.functionName });

@@ -6,8 +6,12 @@ import { MASK_KINDS } from '#privacy/text-masks.ts';
 import { chatFiltersSchema } from '#shared/chat-filters.ts';
 import { isRealDay } from '#shared/day-range.ts';
 import { isTimeZone } from '#shared/time-zone.ts';
+import { skippedScheduleTime } from './schedule-dst.ts';
 
 export const CONTEXT_KEY = 'livechatArchiver';
+
+/** 04:30: outside 00:00-03:59, where DST changes happen in most zones (a skipped night is a lost one). */
+export const DEFAULT_SCHEDULE_CRON = 'cron(30 4 * * ? *)';
 
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -38,8 +42,10 @@ export const configSchema = z
         /^cron\(\S+( \S+){5}\)$/,
         'must be an EventBridge Scheduler cron expression with six fields, e.g. cron(30 2 * * ? *)',
       )
-      .default('cron(30 2 * * ? *)')
-      .describe('When the planner runs, in timeZone.'),
+      .default(DEFAULT_SCHEDULE_CRON)
+      .describe(
+        'When the planner runs, in timeZone; a time that a DST change of timeZone skips (e.g. 02:30 in Europe/Warsaw) is refused.',
+      ),
     timeZone: z
       .string()
       .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Warsaw')
@@ -106,7 +112,17 @@ export const configSchema = z
       .regex(/^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/, 'must be 3-40 lowercase letters, digits or hyphens')
       .optional()
       .describe('Fixed bucket names <prefix>-lake, <prefix>-athena-results, <prefix>-access-logs; generated if unset.'),
-    alarmEmail: z.email('must be an email address').optional().describe('Subscribed to the alarm topic if set.'),
+    alarmEmail: z
+      .email('must be an email address')
+      .optional()
+      .describe('Subscribed to the alarm topic (confirm the subscription e-mail); this or alarmTopicArn is required.'),
+    alarmTopicArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN')
+      .optional()
+      .describe(
+        'An existing SNS topic (e.g. wired to chat or paging) the alarms go to instead of a new topic; this or alarmEmail is required.',
+      ),
     secretName: z
       .string()
       .min(1)
@@ -135,7 +151,9 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be letters, digits, dots, hyphens or underscores')
       .default('livechat-archiver')
       .describe('Athena workgroup that enforces result encryption and the scan cutoff.'),
-    athenaResultsExpirationDays: int(1, 3650).default(30).describe('Days Athena query results are kept.'),
+    athenaResultsExpirationDays: int(1, 3650)
+      .default(7)
+      .describe('Days Athena query results (which hold chat text and visitor names) are kept.'),
     redact: z
       .preprocess(
         fromJson,
@@ -206,6 +224,14 @@ export const configSchema = z
         });
       }
     }
+    const skipped = isTimeZone(config.timeZone) && skippedScheduleTime(config.scheduleCron, config.timeZone);
+    if (skipped) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scheduleCron'],
+        message: `runs at ${skipped.time}, which ${config.timeZone} skips when clocks go forward (${skipped.day}): that night would not run; pick a time outside 00:00-03:59, e.g. ${DEFAULT_SCHEDULE_CRON}`,
+      });
+    }
     if (config.requestTimeoutMs >= config.workerTimeoutSeconds * 1000) {
       ctx.addIssue({
         code: 'custom',
@@ -246,5 +272,13 @@ export function configFromContext(node: Node): ArchiverConfig {
     const value: unknown = node.tryGetContext(`${CONTEXT_KEY}.${key}`);
     if (value !== undefined) overrides[key] = value;
   }
-  return parseConfig({ ...base, ...overrides });
+  return requireAlarmTarget(parseConfig({ ...base, ...overrides }));
+}
+
+/** A deployment whose alarms notify nobody is refused: one line naming both settings. */
+export function requireAlarmTarget(config: ArchiverConfig): ArchiverConfig {
+  if (config.alarmEmail || config.alarmTopicArn) return config;
+  throw new ConfigError(
+    `Set ${CONTEXT_KEY}.alarmEmail (an address; confirm the e-mail AWS sends) or ${CONTEXT_KEY}.alarmTopicArn (an existing SNS topic), e.g. npx cdk deploy -c ${CONTEXT_KEY}.alarmEmail=ops@example.com: alarms must reach a person`,
+  );
 }

@@ -8,7 +8,7 @@ import { SqsTaskSender } from '#pipeline/sqs-task-sender.ts';
 import { SOURCE_INFO } from '#sources/source-registry.ts';
 import { loadPlannerConfig } from './handler-config.ts';
 import { isDoctorRequest, nightlyDoctor, stopOnFailedCheck } from './nightly-doctor.ts';
-import { logger, metrics } from './powertools.ts';
+import { flushMetrics, logger, metrics } from './powertools.ts';
 import { checkSecret, sharedSecret } from './secret-shapes.ts';
 
 const config = loadPlannerConfig();
@@ -53,6 +53,6 @@ export const handler = async (event: unknown, context: Context) => {
     metrics.addMetric('DaysPlanned', MetricUnit.Count, plan.days.length);
     return { runId: plan.runId, days: plan.days.length, ...report };
   } finally {
-    metrics.publishStoredMetrics();
+    flushMetrics();
   }
 };

@@ -8,3 +8,8 @@ export const metrics = new Metrics({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'livechat-archiver',
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'LivechatArchiver',
 });
+
+/** Publishes what an invocation recorded; nothing (not even Powertools' "no metrics" warning) when it recorded nothing. */
+export function flushMetrics(instance: Pick<Metrics, 'hasStoredMetrics' | 'publishStoredMetrics'> = metrics): void {
+  if (instance.hasStoredMetrics()) instance.publishStoredMetrics();
+}

@@ -5,6 +5,7 @@ import { handleQueuedTask, type QueuedTaskDeps } from '#pipeline/queued-task-han
 import { reportOf } from '#pipeline/queued-task-result.ts';
 import { describeFailedTask, withoutSecrets } from '#pipeline/task-failure.ts';
 import { decodeTask } from '#shared/archive-task.ts';
+import { LivechatAuthError } from '#shared/errors.ts';
 import type { ArchiveSource } from '#sources/archive-source.ts';
 import { secretValues } from './secret-shapes.ts';
 
@@ -49,6 +50,7 @@ export function queuedRecordHandler(
       for (const [name, value] of Object.entries(report.counts)) deps.metrics.addMetric(name, MetricUnit.Count, value);
       deps.logger[report.level](report.message, { runId: task.runId, attempt: task.attempt, ...result });
     } catch (error) {
+      if (error instanceof LivechatAuthError) deps.metrics.addMetric('AuthFailures', MetricUnit.Count, 1);
       deps.logger.error(
         'task failed',
         withoutSecrets(describeFailedTask(record.body, error), secretValues(secretText)),

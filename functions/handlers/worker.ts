@@ -9,7 +9,7 @@ import type { RetryEvent } from '#sources/retrying-api.ts';
 import { lifecycleReport } from './api-lifecycle-report.ts';
 import { sourceFromSecret } from './credentials.ts';
 import { loadWorkerConfig } from './handler-config.ts';
-import { logger, metrics } from './powertools.ts';
+import { flushMetrics, logger, metrics } from './powertools.ts';
 import { queuedRecordHandler } from './queued-record.ts';
 import { sharedSecret } from './secret-shapes.ts';
 
@@ -52,6 +52,6 @@ export const handler = async (event: SQSEvent, context: Context) => {
   try {
     return await processPartialResponse(event, recordHandler, processor, { context });
   } finally {
-    metrics.publishStoredMetrics();
+    flushMetrics();
   }
 };

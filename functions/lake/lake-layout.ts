@@ -78,8 +78,11 @@ export function settledKey(day: string, table: string, digest: string, part: num
   return `${partitionPrefix(day, table)}settled-${digest}-part-${String(part).padStart(5, '0')}.json.gz`;
 }
 
+/** Run manifests (`<run>.json`) and each run's drift claims (`<run>/<day>/replan-…`). */
+export const RUNS_PREFIX = `${MANIFESTS_PREFIX}runs/`;
+
 export function runManifestKey(runId: string): string {
-  return `${MANIFESTS_PREFIX}runs/${runId}.json`;
+  return `${RUNS_PREFIX}${runId}.json`;
 }
 
 /**
@@ -116,7 +119,7 @@ export function droppedByEraseKey(runId: string, day: string, erasure: string, f
  * per unit; it names that unit, whose redelivery sends the re-archive again (the send may have failed).
  */
 export function replanClaimKey(pass: Pass, day: string): string {
-  return `${MANIFESTS_PREFIX}runs/${pass.runId}/${day}/replan-${pass.attempt + 1}.after-${pass.plan}.json`;
+  return `${RUNS_PREFIX}${pass.runId}/${day}/replan-${pass.attempt + 1}.after-${pass.plan}.json`;
 }
 
 /** A unit of a pass is written (AWS fan-in): the unit that sees all of them queues the day's settling. */
@@ -124,13 +127,19 @@ export function unitDoneKey(pass: Pass, day: string, unit: string): string {
   return `${passDonePrefix(pass, day)}${unit}.json`;
 }
 
+/** Settled markers: a pass's settling finished (what it counted). */
+export const SETTLED_PREFIX = `${MANIFESTS_PREFIX}settled/`;
+
 /** A pass's settling finished (what it counted): a redelivered settle task reads it and does nothing more. */
 export function passSettledKey(pass: Pass, day: string): string {
-  return `${MANIFESTS_PREFIX}settled/dt=${day}/${passFilePrefix(pass)}json`;
+  return `${SETTLED_PREFIX}dt=${day}/${passFilePrefix(pass)}json`;
 }
 
+/** Unit-done markers of each pass (AWS fan-in). */
+export const PASSES_PREFIX = `${MANIFESTS_PREFIX}passes/`;
+
 export function passDonePrefix(pass: Pass, day: string): string {
-  return `${MANIFESTS_PREFIX}passes/dt=${day}/${passFilePrefix(pass)}`;
+  return `${PASSES_PREFIX}dt=${day}/${passFilePrefix(pass)}`;
 }
 
 /** Records the time zone a lake's days are cut in: one small object per zone ever used (there should be one). */
@@ -153,3 +162,20 @@ export function timeZoneOfRecord(key: string): string | undefined {
  */
 export const FILTERS_RECORD_PREFIX = `${MANIFESTS_PREFIX}filters/`;
 export const UNFILTERED_RECORD_KEY = `${FILTERS_RECORD_PREFIX}unfiltered.json`;
+
+/**
+ * Where under `manifests/` an archive run writes (the worker's IAM allows PutObject here only, and
+ * DeleteObject nowhere under `manifests/`): run manifests and drift claims, day plans, dropped-chat
+ * counts, unit-done and settled markers, the time-zone and filters records. Erasure records and
+ * their salt (`manifests/erasures/`) are only read while archiving: only `erase` writes them.
+ * test/cdk/worker-policy.test.ts checks every S3 request of the worker against this.
+ */
+export const RUN_MANIFEST_PREFIXES: readonly string[] = [
+  RUNS_PREFIX,
+  DAY_PLANS_PREFIX,
+  DROPPED_CHATS_PREFIX,
+  PASSES_PREFIX,
+  SETTLED_PREFIX,
+  TIME_ZONE_RECORD_PREFIX,
+  FILTERS_RECORD_PREFIX,
+];

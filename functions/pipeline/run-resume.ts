@@ -1,8 +1,6 @@
-import { MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
+import { RUNS_PREFIX } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { isDayDone, type RunManifest } from './run-manifest.ts';
-
-const RUNS_PREFIX = `${MANIFESTS_PREFIX}runs/`;
 
 /** Days an interrupted run finished, which the next run of the same days need not fetch again. */
 export interface ResumePoint {

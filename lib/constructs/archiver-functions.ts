@@ -2,8 +2,13 @@ import path from 'node:path';
 import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { LogLevel, NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  type BundlingOptions,
+  LogLevel,
+  NodejsFunction,
+  type NodejsFunctionProps,
+  OutputFormat,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -13,23 +18,39 @@ import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { acknowledgeWildcardResources, nagAttributeRef } from '#infra/nag.ts';
 import { removalPolicyOf } from '#infra/removal-policy.ts';
-import { MANIFESTS_PREFIX, TIME_ZONE_RECORD_PREFIX } from '#lake/lake-layout.ts';
+import { MANIFESTS_PREFIX, RUN_MANIFEST_PREFIXES, TIME_ZONE_RECORD_PREFIX } from '#lake/lake-layout.ts';
 import { SOURCE_INFO } from '#sources/source-registry.ts';
 import type { ApiCredentials } from './api-credentials.ts';
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** What the worker may write: the configured source's table prefixes and the manifests. */
-function writablePrefixes(config: ArchiverConfig): string[] {
-  return [...SOURCE_INFO[config.source].prefixes, MANIFESTS_PREFIX];
+/** The configured source's chat table prefixes: the worker writes, replaces and deletes page files there. */
+function chatPrefixes(config: ArchiverConfig): string[] {
+  return [...SOURCE_INFO[config.source].prefixes];
 }
 
 const ESM_REQUIRE_SHIM = "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
+
+/** How both handlers are bundled (test/handlers/bundled-worker.test.ts builds the worker with these). */
+export const LAMBDA_BUNDLING = {
+  format: OutputFormat.ESM,
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_SHIM,
+  minify: true,
+  // Error class names are part of the log lines and the runbook (errorClass: LivechatAuthError).
+  keepNames: true,
+  sourceMap: true,
+  externalModules: ['@aws-sdk/*'],
+  forceDockerBundling: false,
+  logLevel: LogLevel.WARNING,
+} as const satisfies BundlingOptions;
 
 export interface ArchiverFunctionsProps {
   readonly config: ArchiverConfig;
   readonly bucket: s3.IBucket;
   readonly queue: sqs.IQueue;
+  readonly failedRunQueue: sqs.IQueue;
   readonly credentials: ApiCredentials;
 }
 
@@ -37,8 +58,14 @@ export class ArchiverFunctions extends Construct {
   readonly planner: NodejsFunction;
   readonly worker: NodejsFunction;
   readonly schedule: scheduler.Schedule;
+  /** The schedule's own group, so its AWS/Scheduler metrics (target errors, drops) are this stack's alone. */
+  readonly scheduleGroup: scheduler.ScheduleGroup;
 
-  constructor(scope: Construct, id: string, { config, bucket, queue, credentials }: ArchiverFunctionsProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    { config, bucket, queue, failedRunQueue, credentials }: ArchiverFunctionsProps,
+  ) {
     super(scope, id);
     const powertools = {
       POWERTOOLS_SERVICE_NAME: config.serviceName,
@@ -69,7 +96,14 @@ export class ArchiverFunctions extends Construct {
         ...(config.source === 'v3.6' ? { BUSY_DAY_THRESHOLD: String(config.busyDayThreshold) } : {}),
         ...(config.region ? { REGION: config.region } : {}),
       },
+      // Asynchronous (schedule) invocations that fail every retry land in the failed-run queue.
+      retryAttempts: 2,
+      onFailure: { bind: () => ({ destination: failedRunQueue.queueArn }) },
     });
+    // Only what the on-failure destination needs (SqsDestination would also grant GetQueueUrl and GetQueueAttributes).
+    this.planner.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [failedRunQueue.queueArn] }),
+    );
     this.planner.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
     );
@@ -111,26 +145,34 @@ export class ArchiverFunctions extends Construct {
         ...(config.redact ? { REDACT: JSON.stringify(config.redact) } : {}),
       },
     });
-    const writable = writablePrefixes(config);
-    for (const statement of workerStatements(bucket, credentials.policyArn, writable)) {
+    const chats = chatPrefixes(config);
+    for (const statement of workerStatements(bucket, credentials.policyArn, chats)) {
       this.worker.addToRolePolicy(statement);
     }
+    // Follow-up tasks (a day's pages, a drift re-archive); the event source mapping grants the rest.
+    this.worker.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
     acknowledgeWildcardResources(
       this.worker.role ?? this.worker,
-      writable.map((prefix) => `${nagAttributeRef(bucket)}/${prefix}*`),
-      `The worker writes one object per chat page under ${writable.slice(0, -1).join(' and ')} (dt=<day>/ partitions) and run manifests under manifests/; keys are only known at run time, so access is scoped to these prefixes of the lake bucket.`,
+      [...chats, ...RUN_MANIFEST_PREFIXES, MANIFESTS_PREFIX].map((prefix) => `${nagAttributeRef(bucket)}/${prefix}*`),
+      `The worker writes one object per chat page under ${chats.join(' and ')} (dt=<day>/ partitions) and run records under ${RUN_MANIFEST_PREFIXES.join(', ')}, and reads manifests/ (erasure records included, never written); keys are only known at run time, so access is scoped to these prefixes of the lake bucket.`,
     );
-    queue.grantSendMessages(this.worker);
-    this.worker.addEventSource(
-      new SqsEventSource(queue, {
-        batchSize: config.batchSize,
-        maxBatchingWindow: Duration.seconds(config.maxBatchingWindowSeconds),
-        maxConcurrency: config.workerConcurrency,
-        reportBatchItemFailures: true,
+    // The mapping by hand, not SqsEventSource: its grant adds sqs:GetQueueUrl, which nothing calls.
+    this.worker.addEventSourceMapping('PageQueueSource', {
+      eventSourceArn: queue.queueArn,
+      batchSize: config.batchSize,
+      maxBatchingWindow: Duration.seconds(config.maxBatchingWindowSeconds),
+      maxConcurrency: config.workerConcurrency,
+      reportBatchItemFailures: true,
+    });
+    this.worker.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        resources: [queue.queueArn],
       }),
     );
 
-    this.schedule = this.nightlySchedule(config);
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup');
+    this.schedule = this.nightlySchedule(config, failedRunQueue);
   }
 
   private nodeFunction(id: string, config: ArchiverConfig, props: NodejsFunctionProps): NodejsFunction {
@@ -160,21 +202,11 @@ export class ArchiverFunctions extends Construct {
       tracing: config.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_SHIM,
-        minify: true,
-        sourceMap: true,
-        externalModules: ['@aws-sdk/*'],
-        forceDockerBundling: false,
-        logLevel: LogLevel.WARNING,
-      },
+      bundling: LAMBDA_BUNDLING,
     });
   }
 
-  private nightlySchedule(config: ArchiverConfig): scheduler.Schedule {
+  private nightlySchedule(config: ArchiverConfig, failedRunQueue: sqs.IQueue): scheduler.Schedule {
     const stack = Stack.of(this);
     const role = new iam.Role(this, 'ScheduleRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
@@ -185,8 +217,10 @@ export class ArchiverFunctions extends Construct {
     role.addToPolicy(
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.planner.functionArn] }),
     );
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [failedRunQueue.queueArn] }));
     return new scheduler.Schedule(this, 'NightlySchedule', {
       description: 'Nightly LiveChat archive run',
+      scheduleGroup: this.scheduleGroup,
       schedule: scheduler.ScheduleExpression.expression(config.scheduleCron, TimeZone.of(config.timeZone)),
       timeWindow: scheduler.TimeWindow.off(),
       target: new LambdaInvoke(this.planner, {
@@ -194,27 +228,26 @@ export class ArchiverFunctions extends Construct {
         role: role.withoutPolicyUpdates(),
         retryAttempts: config.scheduleRetryAttempts,
         maxEventAge: Duration.minutes(config.scheduleMaxEventAgeMinutes),
+        deadLetterQueue: failedRunQueue,
       }),
     });
   }
 }
 
-function workerStatements(bucket: s3.IBucket, secretArn: string, writable: readonly string[]): iam.PolicyStatement[] {
+function workerStatements(bucket: s3.IBucket, secretArn: string, chats: readonly string[]): iam.PolicyStatement[] {
+  const objects = (prefixes: readonly string[]) => prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`));
   return [
-    new iam.PolicyStatement({
-      actions: ['s3:PutObject', 's3:DeleteObject'],
-      resources: writable.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
-    }),
-    // manifests/: drift claims, unit-done markers, day plans and erasure records; chat tables: a settle
-    // task reads the day's partition to merge it into one version per chat.
-    new iam.PolicyStatement({
-      actions: ['s3:GetObject'],
-      resources: writable.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
-    }),
+    // Pass files and settled files are written and, once a day settles, its inputs deleted; run records
+    // under manifests/ are only ever added or replaced, never deleted.
+    new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects([...chats, ...RUN_MANIFEST_PREFIXES]) }),
+    new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: objects(chats) }),
+    // manifests/: drift claims, unit-done and settled markers, day plans, the time-zone and filters records,
+    // erasure records and their salt (read only); chat tables: a settle task reads the day's partition.
+    new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects([...chats, MANIFESTS_PREFIX]) }),
     new iam.PolicyStatement({
       actions: ['s3:ListBucket'],
       resources: [bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': writable.map((prefix) => `${prefix}*`) } },
+      conditions: { StringLike: { 's3:prefix': [...chats, MANIFESTS_PREFIX].map((prefix) => `${prefix}*`) } },
     }),
     new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
   ];

@@ -1,8 +1,9 @@
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import type * as athena from 'aws-cdk-lib/aws-athena';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -19,6 +20,7 @@ export const ARCHIVER_METRICS = [
   'DaysPlanned',
   'UnknownFields',
   'ApiDaysLeft',
+  'AuthFailures',
 ] as const;
 export type ArchiverMetric = (typeof ARCHIVER_METRICS)[number];
 
@@ -28,6 +30,9 @@ export interface MonitoringProps {
   readonly worker: lambda.IFunction;
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  /** Nightly invocations the schedule could not deliver and planner invocations that failed every retry. */
+  readonly failedRunQueue: sqs.IQueue;
+  readonly scheduleGroup: scheduler.IScheduleGroup;
   /** The saved Athena query that tells whether a night archived every planned chat. */
   readonly completenessQuery: athena.CfnNamedQuery;
 }
@@ -35,17 +40,38 @@ export interface MonitoringProps {
 const FIVE_MINUTES = Duration.minutes(5);
 /** Days before a Legacy/Deprecation date at which the ApiRetirementNear alarm fires. */
 export const API_RETIREMENT_ALARM_DAYS = 90;
+/** Half the DLQ's 14-day retention: a week left to redrive before SQS deletes the task. */
+export const DLQ_AGE_ALARM_SECONDS = 7 * 24 * 3600;
+
+/** Where each alarm's entry lives: `docs/runbook.md#<alarm id, lower case>` (a GitHub heading anchor). */
+export const RUNBOOK_PATH = 'docs/runbook.md';
+export const runbookAnchor = (alarmId: string) => alarmId.toLowerCase();
+
+interface AlarmSpec {
+  readonly metric: cloudwatch.IMetric;
+  readonly threshold: number;
+  readonly description: string;
+  readonly comparisonOperator?: cloudwatch.ComparisonOperator;
+  /** M of N: breaching periods among the last N before ALARM (default 1 of 1). */
+  readonly datapointsToAlarm?: number;
+  readonly evaluationPeriods?: number;
+  readonly treatMissingData?: cloudwatch.TreatMissingData;
+  /** Also notify when the alarm returns to OK (default true; off for pulses such as "new DLQ messages"). */
+  readonly notifyOk?: boolean;
+}
 
 export class Monitoring extends Construct {
-  readonly topic: sns.Topic;
+  readonly topic: sns.ITopic;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const { config, planner, worker, queue, deadLetterQueue, completenessQuery } = props;
+    const { config, planner, worker, queue, deadLetterQueue, failedRunQueue, scheduleGroup, completenessQuery } = props;
 
-    this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'LiveChat archiver alarms', enforceSSL: true });
+    this.topic = config.alarmTopicArn
+      ? sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn)
+      : new sns.Topic(this, 'AlarmTopic', { displayName: 'LiveChat archiver alarms', enforceSSL: true });
     if (config.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
 
     const custom = (metricName: ArchiverMetric) =>
@@ -58,39 +84,112 @@ export class Monitoring extends Construct {
       });
 
     const dlqDepth = deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-      period: Duration.minutes(1),
+      period: FIVE_MINUTES,
+      statistic: 'Maximum',
+    });
+    const dlqAge = deadLetterQueue.metricApproximateAgeOfOldestMessage({
+      period: Duration.hours(1),
       statistic: 'Maximum',
     });
     const oldestAge = queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' });
     const workerErrors = worker.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' });
     const workerThrottles = worker.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' });
     const plannerErrors = planner.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' });
+    const failedRuns = failedRunQueue.metricApproximateNumberOfMessagesVisible({
+      period: FIVE_MINUTES,
+      statistic: 'Maximum',
+    });
+    const daysPlanned = custom('DaysPlanned');
+    const daysLeft = custom('ApiDaysLeft').with({ statistic: 'Minimum', period: Duration.days(1) });
 
-    this.alarm('DeadLetterQueueNotEmpty', dlqDepth, 0, 'Page tasks failed every delivery and wait in the DLQ.');
-    this.alarm(
-      'OldestPageTaskTooOld',
-      oldestAge,
-      config.oldestMessageAgeAlarmSeconds,
-      `A page task has waited more than ${config.oldestMessageAgeAlarmSeconds} s: the archive run is stuck or too slow.`,
-    );
-    this.alarm('WorkerErrors', workerErrors, 0, 'The worker function failed whole invocations.');
-    this.alarm('WorkerThrottles', workerThrottles, 0, 'The worker function was throttled.');
-    this.alarm('PlannerErrors', plannerErrors, 0, 'The planner function failed: tonight’s run may not be planned.');
-    this.alarm(
-      'DaysLeftIncomplete',
-      custom('DaysIncomplete'),
-      0,
-      'A day kept changing after every re-archive attempt and is incomplete in the lake.',
-    );
-
-    const daysLeft = custom('ApiDaysLeft').with({ statistic: 'Minimum', period: Duration.hours(6) });
-    this.alarm(
-      'ApiRetirementNear',
-      daysLeft,
-      API_RETIREMENT_ALARM_DAYS,
-      `LiveChat's responses carry a Legacy or Deprecation date less than ${API_RETIREMENT_ALARM_DAYS} days away: the API version the archiver reads is being retired (switch to source v3.6).`,
-      cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-    );
+    this.alarm('NightlyRunMissing', {
+      metric: daysPlanned.with({ period: Duration.days(1) }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      description:
+        'No run was planned in the last 24 hours (DaysPlanned missing): the nightly schedule did not fire, or the planner failed. In ALARM after a fresh deploy until the first night.',
+    });
+    this.alarm('ScheduleTargetErrors', {
+      metric: scheduleGroup.metricTargetErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 0,
+      description: 'EventBridge Scheduler could not invoke the planner (TargetErrorCount).',
+    });
+    this.alarm('ScheduleInvocationsDropped', {
+      metric: scheduleGroup.metricDropped({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 0,
+      description: 'EventBridge Scheduler gave up on a nightly invoke after its retries (InvocationDroppedCount).',
+    });
+    this.alarm('FailedRunQueueNotEmpty', {
+      metric: failedRuns,
+      threshold: 0,
+      description:
+        'A nightly invoke the schedule could not deliver, or a planner invocation that failed every retry, waits in the failed-run queue.',
+    });
+    this.alarm('PlannerErrors', {
+      metric: plannerErrors,
+      threshold: 0,
+      description: 'The planner function failed: tonight’s run may not be planned.',
+    });
+    this.alarm('LivechatAuthFailed', {
+      metric: custom('AuthFailures'),
+      threshold: 0,
+      description:
+        'LiveChat refused the credentials (401/403) at the planner’s pre-check or in a worker: nothing is archived until the secret is fixed.',
+    });
+    this.alarm('DeadLetterQueueNotEmpty', {
+      metric: dlqDepth,
+      threshold: 0,
+      description: 'Page tasks failed every delivery and wait in the DLQ.',
+    });
+    this.alarm('DeadLetterQueueGrew', {
+      metric: new cloudwatch.MathExpression({
+        expression: 'DIFF(dlq)',
+        usingMetrics: { dlq: dlqDepth },
+        period: FIVE_MINUTES,
+        label: 'New DLQ messages',
+      }),
+      threshold: 0,
+      notifyOk: false,
+      description:
+        'New page tasks reached the DLQ (a second bad night notifies again while DeadLetterQueueNotEmpty stays in ALARM).',
+    });
+    this.alarm('DeadLetterQueueMessageAging', {
+      metric: dlqAge,
+      threshold: DLQ_AGE_ALARM_SECONDS,
+      description: `A page task has waited in the DLQ for more than ${DLQ_AGE_ALARM_SECONDS / 86_400} days: SQS deletes it 14 days after it was first queued; redrive it now.`,
+    });
+    this.alarm('OldestPageTaskTooOld', {
+      metric: oldestAge,
+      threshold: config.oldestMessageAgeAlarmSeconds,
+      description: `A page task has waited more than ${config.oldestMessageAgeAlarmSeconds} s: the archive run is stuck or too slow.`,
+    });
+    this.alarm('WorkerErrors', {
+      metric: workerErrors,
+      threshold: 0,
+      datapointsToAlarm: 2,
+      evaluationPeriods: 6,
+      description:
+        'The worker function failed whole invocations (timeouts, crashes) in 2 of the last 6 five-minute periods.',
+    });
+    this.alarm('WorkerThrottles', {
+      metric: workerThrottles,
+      threshold: 0,
+      datapointsToAlarm: 2,
+      evaluationPeriods: 6,
+      description: 'The worker function was throttled in 2 of the last 6 five-minute periods.',
+    });
+    this.alarm('DaysLeftIncomplete', {
+      metric: custom('DaysIncomplete'),
+      threshold: 0,
+      description: 'A day kept changing after every re-archive attempt and is incomplete in the lake.',
+    });
+    this.alarm('ApiRetirementNear', {
+      metric: daysLeft,
+      threshold: API_RETIREMENT_ALARM_DAYS,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      description: `LiveChat's responses carry a Legacy or Deprecation date less than ${API_RETIREMENT_ALARM_DAYS} days away: the API version the archiver reads is being retired (switch to source v3.6).`,
+    });
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.days(1),
@@ -165,23 +264,19 @@ export class Monitoring extends Construct {
     });
   }
 
-  private alarm(
-    id: string,
-    metric: cloudwatch.IMetric,
-    threshold: number,
-    description: string,
-    comparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-  ): void {
+  private alarm(id: string, spec: AlarmSpec): void {
     const alarm = new cloudwatch.Alarm(this, id, {
-      metric,
-      threshold,
-      evaluationPeriods: 1,
-      comparisonOperator,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: description,
+      alarmName: `${Stack.of(this).stackName}-${id}`,
+      metric: spec.metric,
+      threshold: spec.threshold,
+      evaluationPeriods: spec.evaluationPeriods ?? 1,
+      datapointsToAlarm: spec.datapointsToAlarm ?? spec.evaluationPeriods ?? 1,
+      comparisonOperator: spec.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: spec.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `${spec.description} Runbook: ${RUNBOOK_PATH}#${runbookAnchor(id)}`,
     });
     alarm.addAlarmAction(new SnsAction(this.topic));
-    alarm.addOkAction(new SnsAction(this.topic));
+    if (spec.notifyOk ?? true) alarm.addOkAction(new SnsAction(this.topic));
     this.alarms.push(alarm);
   }
 }

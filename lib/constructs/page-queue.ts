@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
@@ -8,6 +8,8 @@ export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
 export class PageQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** Nightly invokes the schedule could not deliver, and planner invocations that failed every retry. */
+  readonly failedRunQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, config: ArchiverConfig) {
     super(scope, id);
@@ -20,6 +22,15 @@ export class PageQueue extends Construct {
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       ...secured,
       retentionPeriod: Duration.days(14),
+    });
+    this.failedRunQueue = new sqs.Queue(this, 'FailedRunQueue', {
+      ...secured,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failedRunQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'The failed-run queue is itself a dead-letter queue (of the schedule target and of the planner on-failure destination); nothing consumes it, an operator reads it (runbook FailedRunQueueNotEmpty).',
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       ...secured,

@@ -11,6 +11,7 @@ import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS, toC
 import { DAY_PLAN_COLUMNS, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import { ARCHIVES_PREFIX, THREAD_SCHEMA, THREADS_TABLE } from '#lake/thread-columns.ts';
+import { ALARMS_TO } from '#test/support/alarm-target.ts';
 
 interface Synthesized {
   stack: ArchiverStack;
@@ -19,7 +20,7 @@ interface Synthesized {
 }
 
 function synth(config: ArchiverConfigInput = {}): Synthesized {
-  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: config } });
+  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: { ...ALARMS_TO, ...config } } });
   const assembly = app.synth();
   return {
     stack,
@@ -284,17 +285,33 @@ describe('archiver stack with default config', () => {
       const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
       expect(schedules).toHaveLength(1);
       expect(schedules[0]!.Properties).toMatchObject({
-        ScheduleExpression: 'cron(30 2 * * ? *)',
+        ScheduleExpression: 'cron(30 4 * * ? *)',
         ScheduleExpressionTimezone: 'UTC',
         FlexibleTimeWindow: { Mode: 'OFF' },
         State: 'ENABLED',
+        GroupName: stack.resolve(stack.functions.scheduleGroup.scheduleGroupName),
         Target: {
           Arn: arn(stack.functions.planner),
           RoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^FunctionsScheduleRole/), 'Arn'] },
           RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
           Input: JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' }),
+          DeadLetterConfig: { Arn: arn(stack.pages.failedRunQueue) },
         },
       });
+    });
+
+    it('sends a planner invocation that failed its asynchronous retries to the failed-run queue', () => {
+      const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')).map((c) => c.Properties);
+      expect(configs).toEqual([
+        {
+          FunctionName: ref(stack.functions.planner),
+          Qualifier: '$LATEST',
+          MaximumRetryAttempts: 2,
+          DestinationConfig: { OnFailure: { Destination: arn(stack.pages.failedRunQueue) } },
+        },
+      ]);
+      const queue = resourceOf(template, 'AWS::SQS::Queue', logicalId(stack.pages.failedRunQueue)).Properties;
+      expect(queue).toMatchObject({ MessageRetentionPeriod: 14 * 86_400, SqsManagedSseEnabled: true });
     });
   });
 
@@ -318,13 +335,14 @@ describe('archiver stack with default config', () => {
           ['logs:CreateLogStream', arn(stack.functions.planner.logGroup)],
           ['logs:PutLogEvents', arn(stack.functions.planner.logGroup)],
           ['sqs:SendMessage', arn(stack.pages.queue)],
+          ['sqs:SendMessage', arn(stack.pages.failedRunQueue)],
           ['secretsmanager:GetSecretValue', ref(stack.credentials.secret)],
           ['s3:ListBucket', arn(stack.lake.bucket), { StringEquals: { 's3:prefix': 'manifests/time-zone/' } }],
         ),
       );
     });
 
-    it('scopes the worker to two lake prefixes, its secret and its queue', () => {
+    it('scopes the worker to its lake prefixes (erasure records read only, nothing deleted under manifests/), its secret and its queue', () => {
       const lake = stack.lake.bucket;
       const queue = arn(stack.pages.queue);
       expect(grantsOf(template, role('WorkerRole'))).toEqual(
@@ -332,9 +350,14 @@ describe('archiver stack with default config', () => {
           ['logs:CreateLogStream', arn(stack.functions.worker.logGroup)],
           ['logs:PutLogEvents', arn(stack.functions.worker.logGroup)],
           ['s3:PutObject', objectsArn(lake, `${CHATS_PREFIX}*`)],
-          ['s3:PutObject', objectsArn(lake, 'manifests/*')],
+          ['s3:PutObject', objectsArn(lake, 'manifests/runs/*')],
+          ['s3:PutObject', objectsArn(lake, 'manifests/day-plans/*')],
+          ['s3:PutObject', objectsArn(lake, 'manifests/dropped-chats/*')],
+          ['s3:PutObject', objectsArn(lake, 'manifests/passes/*')],
+          ['s3:PutObject', objectsArn(lake, 'manifests/settled/*')],
+          ['s3:PutObject', objectsArn(lake, 'manifests/time-zone/*')],
+          ['s3:PutObject', objectsArn(lake, 'manifests/filters/*')],
           ['s3:DeleteObject', objectsArn(lake, `${CHATS_PREFIX}*`)],
-          ['s3:DeleteObject', objectsArn(lake, 'manifests/*')],
           ['s3:GetObject', objectsArn(lake, `${CHATS_PREFIX}*`)],
           ['s3:GetObject', objectsArn(lake, 'manifests/*')],
           ['s3:ListBucket', arn(lake), { StringLike: { 's3:prefix': ['chats/*', 'manifests/*'] } }],
@@ -343,7 +366,6 @@ describe('archiver stack with default config', () => {
           ['sqs:ChangeMessageVisibility', queue],
           ['sqs:DeleteMessage', queue],
           ['sqs:GetQueueAttributes', queue],
-          ['sqs:GetQueueUrl', queue],
           ['sqs:SendMessage', queue],
         ),
       );
@@ -351,7 +373,12 @@ describe('archiver stack with default config', () => {
 
     it('lets the scheduler only invoke the planner, from this account', () => {
       const scheduleRole = role('ScheduleRole');
-      expect(grantsOf(template, scheduleRole)).toEqual(grants(['lambda:InvokeFunction', arn(stack.functions.planner)]));
+      expect(grantsOf(template, scheduleRole)).toEqual(
+        grants(
+          ['lambda:InvokeFunction', arn(stack.functions.planner)],
+          ['sqs:SendMessage', arn(stack.pages.failedRunQueue)],
+        ),
+      );
       const trust = resourceOf(template, 'AWS::IAM::Role', logicalId(scheduleRole)).Properties.AssumeRolePolicyDocument;
       expect(trust.Statement).toEqual([
         {
@@ -367,9 +394,11 @@ describe('archiver stack with default config', () => {
   describe('monitoring', () => {
     const topicRef = () => ref(stack.monitoring.topic);
 
-    it('sends alarms to an SSL-only topic with no subscription by default', () => {
+    it('sends alarms to an SSL-only topic with the configured e-mail subscribed', () => {
       template.resourceCountIs('AWS::SNS::Topic', 1);
-      template.resourceCountIs('AWS::SNS::Subscription', 0);
+      expect(Object.values(template.findResources('AWS::SNS::Subscription')).map((s) => s.Properties)).toEqual([
+        { Protocol: 'email', Endpoint: ALARMS_TO.alarmEmail, TopicArn: topicRef() },
+      ]);
       template.hasResourceProperties('AWS::SNS::TopicPolicy', {
         Topics: [topicRef()],
         PolicyDocument: {
@@ -380,49 +409,242 @@ describe('archiver stack with default config', () => {
       });
     });
 
-    it.each([
-      ['DLQ not empty', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 0, 'deadLetterQueue'],
-      ['oldest task too old', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 7200, 'queue'],
-      ['worker errors', 'AWS/Lambda', 'Errors', 0, 'worker'],
-      ['worker throttles', 'AWS/Lambda', 'Throttles', 0, 'worker'],
-      ['planner errors', 'AWS/Lambda', 'Errors', 0, 'planner'],
-    ] as const)('alarms on %s', (_name, namespace, metricName, threshold, source) => {
-      const dimension =
-        source === 'queue' || source === 'deadLetterQueue'
-          ? { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.pages[source]), 'QueueName'] } }
-          : { Name: 'FunctionName', Value: ref(stack.functions[source]) };
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: namespace,
-        MetricName: metricName,
-        Dimensions: [dimension],
-        Threshold: threshold,
+    const queueDimension = (queue: 'queue' | 'deadLetterQueue' | 'failedRunQueue') => [
+      { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.pages[queue]), 'QueueName'] } },
+    ];
+    const functionDimension = (fn: 'planner' | 'worker') => [{ Name: 'FunctionName', Value: ref(stack.functions[fn]) }];
+    const custom = [{ Name: 'service', Value: 'livechat-archiver' }];
+    const group = () => [
+      { Name: 'ScheduleGroup', Value: stack.resolve(stack.functions.scheduleGroup.scheduleGroupName) },
+    ];
+    const DAY = 86_400;
+
+    // name, namespace, metric, statistic, period (s), threshold, comparison, M of N, missing data, dimensions
+    const ALARMS = [
+      [
+        'NightlyRunMissing',
+        'LivechatArchiver',
+        'DaysPlanned',
+        'Sum',
+        DAY,
+        1,
+        'LessThanThreshold',
+        [1, 1],
+        'breaching',
+        () => custom,
+      ],
+      [
+        'ScheduleTargetErrors',
+        'AWS/Scheduler',
+        'TargetErrorCount',
+        'Sum',
+        300,
+        0,
+        'GreaterThanThreshold',
+        [1, 1],
+        'notBreaching',
+        () => group(),
+      ],
+      [
+        'ScheduleInvocationsDropped',
+        'AWS/Scheduler',
+        'InvocationDroppedCount',
+        'Sum',
+        300,
+        0,
+        'GreaterThanThreshold',
+        [1, 1],
+        'notBreaching',
+        () => group(),
+      ],
+      [
+        'FailedRunQueueNotEmpty',
+        'AWS/SQS',
+        'ApproximateNumberOfMessagesVisible',
+        'Maximum',
+        300,
+        0,
+        'GreaterThanThreshold',
+        [1, 1],
+        'notBreaching',
+        () => queueDimension('failedRunQueue'),
+      ],
+      [
+        'PlannerErrors',
+        'AWS/Lambda',
+        'Errors',
+        'Sum',
+        300,
+        0,
+        'GreaterThanThreshold',
+        [1, 1],
+        'notBreaching',
+        () => functionDimension('planner'),
+      ],
+      [
+        'LivechatAuthFailed',
+        'LivechatArchiver',
+        'AuthFailures',
+        'Sum',
+        300,
+        0,
+        'GreaterThanThreshold',
+        [1, 1],
+        'notBreaching',
+        () => custom,
+      ],
+      [
+        'DeadLetterQueueNotEmpty',
+        'AWS/SQS',
+        'ApproximateNumberOfMessagesVisible',
+        'Maximum',
+        300,
+        0,
+        'GreaterThanThreshold',
+        [1, 1],
+        'notBreaching',
+        () => queueDimension('deadLetterQueue'),
+      ],
+      [
+        'DeadLetterQueueMessageAging',
+        'AWS/SQS',
+        'ApproximateAgeOfOldestMessage',
+        'Maximum',
+        3600,
+        7 * DAY,
+        'GreaterThanThreshold',
+        [1, 1],
+        'notBreaching',
+        () => queueDimension('deadLetterQueue'),
+      ],
+      [
+        'OldestPageTaskTooOld',
+        'AWS/SQS',
+        'ApproximateAgeOfOldestMessage',
+        'Maximum',
+        300,
+        7200,
+        'GreaterThanThreshold',
+        [1, 1],
+        'notBreaching',
+        () => queueDimension('queue'),
+      ],
+      [
+        'WorkerErrors',
+        'AWS/Lambda',
+        'Errors',
+        'Sum',
+        300,
+        0,
+        'GreaterThanThreshold',
+        [2, 6],
+        'notBreaching',
+        () => functionDimension('worker'),
+      ],
+      [
+        'WorkerThrottles',
+        'AWS/Lambda',
+        'Throttles',
+        'Sum',
+        300,
+        0,
+        'GreaterThanThreshold',
+        [2, 6],
+        'notBreaching',
+        () => functionDimension('worker'),
+      ],
+      [
+        'DaysLeftIncomplete',
+        'LivechatArchiver',
+        'DaysIncomplete',
+        'Sum',
+        300,
+        0,
+        'GreaterThanThreshold',
+        [1, 1],
+        'notBreaching',
+        () => custom,
+      ],
+      [
+        'ApiRetirementNear',
+        'LivechatArchiver',
+        'ApiDaysLeft',
+        'Minimum',
+        DAY,
+        90,
+        'LessThanThreshold',
+        [1, 1],
+        'notBreaching',
+        () => custom,
+      ],
+    ] as const;
+
+    const alarmsByName = () =>
+      new Map(
+        Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => [
+          String(alarm.Properties.AlarmName).replace(`${STACK_NAME}-`, ''),
+          alarm.Properties,
+        ]),
+      );
+
+    it('has exactly the alarms of the runbook table, each notifying the topic', () => {
+      expect([...alarmsByName().keys()].sort()).toEqual(
+        [...ALARMS.map(([name]) => name), 'DeadLetterQueueGrew'].sort(),
+      );
+      for (const [name, alarm] of alarmsByName()) {
+        expect(alarm.AlarmActions, name).toEqual([topicRef()]);
+        expect(alarm.OKActions, name).toEqual(name === 'DeadLetterQueueGrew' ? undefined : [topicRef()]);
+      }
+    });
+
+    it.each(ALARMS.map((row) => [row[0], row] as const))(
+      'alarms %s on its metric, threshold, M of N and missing-data rule',
+      (name, row) => {
+        const [, namespace, metricName, statistic, period, threshold, comparison, [m, n], missing, dimensionsOf] = row;
+        const dimensions = dimensionsOf();
+        expect(alarmsByName().get(name)).toMatchObject({
+          Namespace: namespace,
+          MetricName: metricName,
+          Statistic: statistic,
+          Period: period,
+          Dimensions: dimensions,
+          Threshold: threshold,
+          ComparisonOperator: comparison,
+          DatapointsToAlarm: m,
+          EvaluationPeriods: n,
+          TreatMissingData: missing,
+        });
+      },
+    );
+
+    it('notifies again when new tasks reach the DLQ (DIFF of its depth), without an OK notification', () => {
+      const alarm = alarmsByName().get('DeadLetterQueueGrew')!;
+      expect(alarm).toMatchObject({
+        Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
         TreatMissingData: 'notBreaching',
-        AlarmActions: [topicRef()],
+      });
+      const [expression, depth] = alarm.Metrics;
+      expect(expression).toMatchObject({ Expression: 'DIFF(dlq)', ReturnData: true });
+      expect(depth).toMatchObject({
+        Id: 'dlq',
+        ReturnData: false,
+        MetricStat: {
+          Metric: {
+            Namespace: 'AWS/SQS',
+            MetricName: 'ApproximateNumberOfMessagesVisible',
+            Dimensions: queueDimension('deadLetterQueue'),
+          },
+          Period: 300,
+          Stat: 'Maximum',
+        },
       });
     });
 
-    it('alarms when a day is left incomplete after the last drift re-archive', () => {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'LivechatArchiver',
-        MetricName: 'DaysIncomplete',
-        Dimensions: [{ Name: 'service', Value: 'livechat-archiver' }],
-        Threshold: 0,
-        AlarmActions: [topicRef()],
-      });
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
-    });
-
-    it('alarms when a Legacy/Deprecation date is fewer than 90 days away (ApiDaysLeft, minimum)', () => {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'LivechatArchiver',
-        MetricName: 'ApiDaysLeft',
-        Statistic: 'Minimum',
-        Threshold: 90,
-        ComparisonOperator: 'LessThanThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: [topicRef()],
-      });
+    it('points every alarm description to its runbook entry', () => {
+      for (const [name, alarm] of alarmsByName()) {
+        expect(alarm.AlarmDescription, name).toMatch(new RegExp(` Runbook: docs/runbook\\.md#${name.toLowerCase()}$`));
+      }
     });
 
     it('has a dashboard with the custom metrics, worker errors and queue depths', () => {
@@ -583,7 +805,7 @@ describe('archiver stack with default config', () => {
         },
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, RestrictPublicBuckets: true },
         LoggingConfiguration: { LogFilePrefix: 'athena-results/' },
-        LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 30 })] },
+        LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 7 })] },
       });
       expect(logicalId(stack.athena.resultsBucket)).not.toBe(logicalId(stack.lake.bucket));
     });
@@ -686,6 +908,12 @@ describe('archiver stack with overrides', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
   });
 
+  it('refuses to synthesize when alarms would reach nobody', () => {
+    expect(() => createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: {} } })).toThrowError(
+      /alarmEmail.*alarmTopicArn/,
+    );
+  });
+
   it('names buckets, tiers current objects and lets a dev stack be destroyed', () => {
     const lake = resourceOf(template, 'AWS::S3::Bucket', logicalId(stack.lake.bucket));
     expect(lake.DeletionPolicy).toBe('Delete');
@@ -717,5 +945,44 @@ describe('archiver stack with overrides', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ POWERTOOLS_METRICS_NAMESPACE: 'Acme/Livechat' }) },
     });
+  });
+});
+
+describe('archiver stack sending alarms to an existing topic', () => {
+  it('creates no topic and points every alarm at alarmTopicArn', () => {
+    const topicArn = 'arn:aws:sns:eu-west-1:123456789012:pager';
+    const { app } = createArchiverApp({
+      nag: false,
+      context: { 'aws:cdk:bundling-stacks': [], [CONTEXT_KEY]: { alarmTopicArn: topicArn } },
+    });
+    const template = Template.fromJSON(app.synth().getStackByName(STACK_NAME).template);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(10);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topicArn]);
+  });
+});
+
+describe('the runbook', () => {
+  it('has one entry per alarm of the synthesized template, and no entry for an alarm that does not exist', () => {
+    const { app } = createArchiverApp({
+      nag: false,
+      context: { 'aws:cdk:bundling-stacks': [], [CONTEXT_KEY]: { ...ALARMS_TO, source: 'v3.6' } },
+    });
+    const template = Template.fromJSON(app.synth().getStackByName(STACK_NAME).template);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) =>
+      String(alarm.Properties.AlarmName).replace(`${STACK_NAME}-`, ''),
+    );
+    const runbook = readFileSync(new URL('../../docs/runbook.md', import.meta.url), 'utf8');
+    const alarmSection = runbook.slice(runbook.indexOf('\n## Alarms\n'));
+    const entries = [...alarmSection.matchAll(/^### (\S+)$/gm)].map((match) => match[1]);
+    expect(entries.sort()).toEqual(alarms.sort());
+    for (const entry of entries) {
+      const body = alarmSection.slice(alarmSection.indexOf(`### ${entry}\n`)).split('\n### ')[0]!;
+      for (const part of [/\*\*Means:\*\*/, /\*\*[^*\n]*fix[^*\n]*:\*\*/i, /\*\*[^*\n]*recover[^*\n]*:\*\*/i]) {
+        expect(body, `${entry} ${part}`).toMatch(part);
+      }
+    }
   });
 });

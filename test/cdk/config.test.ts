@@ -4,7 +4,8 @@ import { cdkJsonContext } from '#infra/archiver-app.ts';
 import { CONTEXT_KEY, ConfigError, configFromContext, parseConfig } from '#infra/config.ts';
 
 const DEFAULTS = {
-  scheduleCron: 'cron(30 2 * * ? *)',
+  scheduleCron: 'cron(30 4 * * ? *)',
+  athenaResultsExpirationDays: 7,
   timeZone: 'UTC',
   lookbackDays: 3,
   settleHours: 2,
@@ -124,8 +125,46 @@ describe('configFromContext', () => {
   });
 
   it('accepts the whole object as a JSON string', () => {
-    const app = new App({ context: { [CONTEXT_KEY]: '{"removalPolicy":"destroy"}' } });
+    const app = new App({
+      context: {
+        [CONTEXT_KEY]: '{"removalPolicy":"destroy","alarmTopicArn":"arn:aws:sns:eu-west-1:123456789012:ops"}',
+      },
+    });
     expect(configFromContext(app.node).removalPolicy).toBe('destroy');
+  });
+
+  it('refuses a deployment whose alarms reach nobody, in one line naming both settings', () => {
+    const app = new App({ context: { [CONTEXT_KEY]: {} } });
+    expect(() => configFromContext(app.node)).toThrowError(ConfigError);
+    expect(() => configFromContext(app.node)).toThrowError(
+      /^Set livechatArchiver\.alarmEmail .* or livechatArchiver\.alarmTopicArn [^\n]*$/,
+    );
+    const withTopic = new App({
+      context: { [`${CONTEXT_KEY}.alarmTopicArn`]: 'arn:aws:sns:eu-west-1:123456789012:pager' },
+    });
+    expect(configFromContext(withTopic.node).alarmTopicArn).toBe('arn:aws:sns:eu-west-1:123456789012:pager');
+  });
+
+  it.each([
+    ['Europe/Warsaw', 'cron(30 2 * * ? *)', '02:30'],
+    ['America/New_York', 'cron(30 2 * * ? *)', '02:30'],
+    ['Europe/London', 'cron(0 1 * * ? *)', '01:00'],
+    ['Australia/Sydney', 'cron(15 2 * * ? *)', '02:15'],
+  ])('refuses a nightly time %s skips when clocks go forward (%s)', (timeZone, scheduleCron, time) => {
+    expect(() => parseConfig({ timeZone, scheduleCron })).toThrowError(
+      new RegExp(`livechatArchiver\\.scheduleCron: runs at ${time}, which ${timeZone} skips when clocks go forward`),
+    );
+  });
+
+  it.each([
+    ['Europe/Warsaw', 'cron(30 4 * * ? *)'],
+    ['Europe/London', 'cron(0 2 * * ? *)'],
+    ['America/New_York', 'cron(30 1 * * ? *)'],
+    ['UTC', 'cron(30 2 * * ? *)'],
+    ['Europe/Warsaw', 'cron(0/30 * * * ? *)'],
+  ])('accepts a time %s never skips (%s), and the default everywhere', (timeZone, scheduleCron) => {
+    expect(parseConfig({ timeZone, scheduleCron }).scheduleCron).toBe(scheduleCron);
+    expect(parseConfig({ timeZone }).scheduleCron).toBe('cron(30 4 * * ? *)');
   });
 
   it('rejects a context value that is not an object', () => {

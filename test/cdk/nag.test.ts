@@ -8,6 +8,8 @@ import { createArchiverApp } from '#infra/archiver-app.ts';
 import type { ArchiverStack } from '#infra/archiver-stack.ts';
 import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
 import { nagAttributeRef } from '#infra/nag.ts';
+import { RUN_MANIFEST_PREFIXES } from '#lake/lake-layout.ts';
+import { ALARMS_TO } from '#test/support/alarm-target.ts';
 
 interface Acknowledgement {
   path: string;
@@ -42,7 +44,9 @@ function rawFindings(app: App): string[] {
 const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
 function synthWithNag(config: ArchiverConfigInput = {}) {
-  const { app, stack } = createArchiverApp({ context: { ...SKIP_BUNDLING, [CONTEXT_KEY]: config } });
+  const { app, stack } = createArchiverApp({
+    context: { ...SKIP_BUNDLING, [CONTEXT_KEY]: { ...ALARMS_TO, ...config } },
+  });
   const assembly = app.synth();
   const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8'));
   return { app, stack, report };
@@ -70,8 +74,10 @@ describe.each([
     const lake = nagAttributeRef(stack.lake.bucket);
     const expected = [
       ...('secretName' in config ? [] : ['AwsSolutions-SMG4']),
+      'AwsSolutions-SQS3',
       `AwsSolutions-IAM5[Resource::${lake}/chats/*]`,
       `AwsSolutions-IAM5[Resource::${lake}/manifests/*]`,
+      ...RUN_MANIFEST_PREFIXES.map((prefix) => `AwsSolutions-IAM5[Resource::${lake}/${prefix}*]`),
       ...('source' in config ? [`AwsSolutions-IAM5[Resource::${lake}/archives/*]`] : []),
       ...('tracing' in config ? ['AwsSolutions-IAM5[Resource::*]'] : []),
     ].sort();
@@ -85,7 +91,9 @@ describe.each([
 
 describe('an unacknowledged finding', () => {
   it('fails synthesis', () => {
-    const { app, stack } = createArchiverApp({ context: SKIP_BUNDLING });
+    const { app, stack } = createArchiverApp({
+      context: { ...SKIP_BUNDLING, [`${CONTEXT_KEY}.alarmEmail`]: ALARMS_TO.alarmEmail },
+    });
     new iam.Role(stack, 'CarelessRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }).addToPolicy(
       new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }),
     );

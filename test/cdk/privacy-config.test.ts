@@ -4,9 +4,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '#handlers/handler-config.ts';
 import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import { type ArchiverConfigInput, CONTEXT_KEY, ConfigError, parseConfig } from '#infra/config.ts';
+import { ALARMS_TO } from '#test/support/alarm-target.ts';
 
 function synth(config: ArchiverConfigInput) {
-  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: config } });
+  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: { ...ALARMS_TO, ...config } } });
   const template = Template.fromJSON(app.synth().getStackByName(STACK_NAME).template);
   const lakeId = Stack.of(stack).resolve((stack.lake.bucket.node.defaultChild as CfnElement).logicalId) as string;
   const workerId = Stack.of(stack).resolve((stack.functions.worker.node.defaultChild as CfnElement).logicalId);

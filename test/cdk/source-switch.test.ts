@@ -3,9 +3,11 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import { type ArchiverConfigInput, CONTEXT_KEY, ConfigError, parseConfig } from '#infra/config.ts';
+import { RUN_MANIFEST_PREFIXES } from '#lake/lake-layout.ts';
+import { ALARMS_TO } from '#test/support/alarm-target.ts';
 
 function workerAndSecret(config: ArchiverConfigInput) {
-  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: config } });
+  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: { ...ALARMS_TO, ...config } } });
   const template = Template.fromJSON(app.synth().getStackByName(STACK_NAME).template);
   const resource = stack.functions.worker.node.defaultChild;
   if (!(resource instanceof CfnElement)) throw new Error('the worker has no resource');
@@ -22,7 +24,7 @@ function workerAndSecret(config: ArchiverConfigInput) {
     )
     .filter((statement) => JSON.stringify(statement['Action']).includes('s3:PutObject'))
     .flatMap((statement) => [statement['Resource']].flat())
-    .map((resource) => JSON.stringify(resource).match(/\/([a-z]+\/)\*/)?.[1]);
+    .map((resource) => JSON.stringify(resource).match(/\/((?:[a-z-]+\/)+)\*/)?.[1]);
   return {
     env: worker.Environment.Variables as Record<string, unknown>,
     secretDescription: secret!.Properties.Description,
@@ -34,7 +36,7 @@ describe('cdk.json source switch (v2 | v3.6)', () => {
   it('defaults to v2: the worker reads GET /chats and the secret asks for a PAT, a bearer token or a legacy API key', () => {
     const { env, secretDescription, writable } = workerAndSecret({});
     expect(env).toMatchObject({ SOURCE: 'v2' });
-    expect(writable.sort()).toEqual(['chats/', 'manifests/']);
+    expect(writable.sort()).toEqual(['chats/', ...RUN_MANIFEST_PREFIXES].sort());
     expect(env).not.toHaveProperty('BUSY_DAY_THRESHOLD');
     expect(env).not.toHaveProperty('REGION');
     expect(secretDescription).toContain('{"login":"<agent e-mail>","pat":"..."}');
@@ -55,7 +57,7 @@ describe('cdk.json source switch (v2 | v3.6)', () => {
     });
     expect(env).toMatchObject({ SOURCE: 'v3.6', BUSY_DAY_THRESHOLD: '500', REGION: 'fra' });
     // The raw list_archives entries (chat_threads) go under archives/ besides the mapped chats.
-    expect(writable.sort()).toEqual(['archives/', 'chats/', 'manifests/']);
+    expect(writable.sort()).toEqual(['archives/', 'chats/', ...RUN_MANIFEST_PREFIXES].sort());
     expect(secretDescription).toContain('{"accountId":"...","token":"..."}');
     expect(secretDescription).toContain('{"bearerToken":"..."}');
   });

@@ -3,13 +3,20 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import { CONTEXT_KEY } from '#infra/config.ts';
+import { ALARMS_TO } from '#test/support/alarm-target.ts';
 
 describe("the planner's doctor in the stack", () => {
   it('gives the planner what the checks need: the API, the data centre, the v3.6 slicing and the lake bucket', () => {
     const { app, stack } = createArchiverApp({
       nag: false,
       context: {
-        [CONTEXT_KEY]: { source: 'v3.6', region: 'fra', busyDayThreshold: 500, apiUrl: 'https://api.example.test' },
+        [CONTEXT_KEY]: {
+          ...ALARMS_TO,
+          source: 'v3.6',
+          region: 'fra',
+          busyDayThreshold: 500,
+          apiUrl: 'https://api.example.test',
+        },
       },
     });
     const template = Template.fromJSON(app.synth().getStackByName(STACK_NAME).template);

@@ -1,0 +1,108 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LAMBDA_BUNDLING } from '#infra/constructs/archiver-functions.ts';
+import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
+import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
+
+/**
+ * The worker as Lambda runs it: bundled and minified with the construct's own options, then
+ * imported and made to fail a record. The `errorClass` of its log line must be the class name the
+ * runbook names, not what the minifier renamed it to.
+ */
+const root = new URL('../..', import.meta.url).pathname;
+type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+const aws = lambdaAwsMocks();
+let sim: RunningSimulator;
+let outDir: string;
+
+async function bundledWorker(keepNames: boolean): Promise<Handler> {
+  const result = await build({
+    entryPoints: [join(root, 'functions/handlers/worker.ts')],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: LAMBDA_BUNDLING.format,
+    target: LAMBDA_BUNDLING.target,
+    mainFields: [...LAMBDA_BUNDLING.mainFields],
+    banner: { js: LAMBDA_BUNDLING.banner },
+    minify: LAMBDA_BUNDLING.minify,
+    keepNames,
+    external: [...LAMBDA_BUNDLING.externalModules],
+    logLevel: 'silent',
+  });
+  // Inside the repository, so the bundle's `@aws-sdk/*` imports resolve to the mocked clients.
+  const file = join(outDir, `worker-${keepNames ? 'kept' : 'mangled'}.mjs`);
+  writeFileSync(file, result.outputFiles[0]!.text);
+  return ((await import(pathToFileURL(file).href)) as { handler: Handler }).handler;
+}
+
+/** The worker's `task failed` log line (Powertools writes JSON lines to stdout/stderr). */
+async function failedTaskLine(handler: Handler): Promise<Record<string, unknown>> {
+  const written: string[] = [];
+  const capture = (chunk: unknown) => {
+    written.push(String(chunk));
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  try {
+    const body = JSON.stringify({
+      v: 1,
+      kind: 'page',
+      runId: 'run-1',
+      day: '2026-06-10',
+      attempt: 1,
+      filters: {},
+      page: 2,
+      pages: 3,
+      total: 60,
+    });
+    // Every record of the batch failed: Powertools fails the whole invocation, as on Lambda.
+    await expect(handler(sqsEvent([body]), lambdaContext())).rejects.toThrow(/All records failed processing/);
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+  const lines = written
+    .join('')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const failed = lines.find((line) => line.message === 'task failed');
+  expect(failed, written.join('')).toBeDefined();
+  return failed!;
+}
+
+beforeAll(async () => {
+  mkdirSync(join(root, '.tmp'), { recursive: true });
+  outDir = mkdtempSync(join(root, '.tmp/bundled-worker-'));
+  sim = await startSimulator({ from: '2026-06-08', to: '2026-06-10', chatsPerDay: 60 });
+  stubFunctionEnv(sim.url, { POWERTOOLS_LOG_LEVEL: 'ERROR' });
+  // A PAT LiveChat does not accept: every request answers 401.
+  aws.reset({ login: sim.login, pat: 'revoked-pat' });
+});
+
+afterAll(async () => {
+  await sim.close();
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+describe('the bundled, minified worker', () => {
+  it('logs the real error class of a failed record (LivechatAuthError for rejected credentials)', async () => {
+    const line = await failedTaskLine(await bundledWorker(LAMBDA_BUNDLING.keepNames));
+    expect(line).toMatchObject({ level: 'ERROR', taskKind: 'page', errorClass: 'LivechatAuthError' });
+    expect(String(line.error)).toMatch(/^LiveChat authentication failed \(401\)/);
+    expect(JSON.stringify(line)).not.toContain('revoked-pat');
+  }, 60_000);
+
+  it('would log a mangled name without keepNames (what the deployed worker logged before)', async () => {
+    const line = await failedTaskLine(await bundledWorker(false));
+    expect(line.errorClass).not.toBe('LivechatAuthError');
+  }, 60_000);
+});
