@@ -15,18 +15,12 @@ import { S3Sink } from '#lake/sinks/s3-sink.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { capture } from '#test/support/cli-runner.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
+import { allows, needsOfCalls, type Statement, unusedGrants } from '#test/support/s3-permissions.ts';
 import { mockVersionedBucket } from '#test/support/versioned-s3-mock.ts';
 
 const BUCKET = 'lake-bucket';
 const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
 const DAYS = ['2026-04-01', '2026-04-02'];
-
-interface Statement {
-  Effect: 'Allow' | 'Deny';
-  Action: string | string[];
-  Resource: string | string[];
-  Condition?: { StringLike?: Record<string, string | string[]> };
-}
 
 /** The JSON block under the "Operator policy" heading of docs/privacy.md, for `<lake>` = the bucket ARN. */
 function documentedPolicy(): Statement[] {
@@ -35,70 +29,6 @@ function documentedPolicy(): Statement[] {
   const json = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
   if (!json) throw new Error('docs/privacy.md has no ```json block under "## Operator policy"');
   return (JSON.parse(json.replaceAll('<lake>', BUCKET_ARN)) as { Statement: Statement[] }).Statement;
-}
-
-interface Need {
-  action: string;
-  resource: string;
-  prefix?: string;
-  request: string;
-}
-
-const list = <T>(value: T | T[]) => (Array.isArray(value) ? value : [value]);
-const glob = (pattern: string) =>
-  new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replaceAll('*', '.*')
-      .replaceAll('?', '.')}$`,
-  );
-
-/** The IAM actions one S3 request needs (S3 API reference, "Permissions" of each operation). */
-function needsOf(name: string, input: Record<string, unknown>): Need[] {
-  const object = `${BUCKET_ARN}/${String(input['Key'])}`;
-  const request = `${name} ${String(input['Key'] ?? input['Prefix'] ?? '')}`;
-  switch (name) {
-    case 'ListObjectsV2Command':
-      return [{ action: 's3:ListBucket', resource: BUCKET_ARN, prefix: String(input['Prefix'] ?? ''), request }];
-    case 'ListObjectVersionsCommand':
-      return [
-        { action: 's3:ListBucketVersions', resource: BUCKET_ARN, prefix: String(input['Prefix'] ?? ''), request },
-      ];
-    case 'GetObjectCommand':
-      return [{ action: input['VersionId'] ? 's3:GetObjectVersion' : 's3:GetObject', resource: object, request }];
-    case 'HeadObjectCommand':
-      return [{ action: 's3:GetObject', resource: object, request }];
-    case 'PutObjectCommand':
-      return [{ action: 's3:PutObject', resource: object, request }];
-    case 'DeleteObjectCommand':
-      if (input['VersionId']) return [{ action: 's3:DeleteObjectVersion', resource: object, request }];
-      // A conditional delete on an ETag needs s3:GetObject as well (user guide, conditional deletes).
-      return [
-        { action: 's3:DeleteObject', resource: object, request },
-        ...(input['IfMatch'] && input['IfMatch'] !== '*'
-          ? [{ action: 's3:GetObject', resource: object, request }]
-          : []),
-      ];
-    case 'DeleteObjectsCommand':
-      return ((input['Delete'] as { Objects?: Array<{ Key: string; VersionId?: string }> }).Objects ?? []).map(
-        (entry) => ({
-          action: entry.VersionId ? 's3:DeleteObjectVersion' : 's3:DeleteObject',
-          resource: `${BUCKET_ARN}/${entry.Key}`,
-          request: `${name} ${entry.Key}`,
-        }),
-      );
-    default:
-      throw new Error(`erase sent ${name}, which this test does not know the permissions of`);
-  }
-}
-
-function allows(statement: Statement, need: Need): boolean {
-  if (statement.Effect !== 'Allow') return false;
-  if (!list(statement.Action).some((action) => glob(action).test(need.action))) return false;
-  if (!list(statement.Resource).some((resource) => glob(resource).test(need.resource))) return false;
-  const prefixes = statement.Condition?.StringLike?.['s3:prefix'];
-  if (prefixes === undefined) return true;
-  return need.prefix !== undefined && list(prefixes).some((pattern) => glob(pattern).test(need.prefix!));
 }
 
 let sim: RunningSimulator;
@@ -153,10 +83,7 @@ describe('the documented operator policy is exactly what erase needs on S3', () 
     expect(await erase([])).toBe(0); // again: nothing left, the record exists
     expect(stdout.text()).toMatch(/erased \d+ chats? from \d+ files?, \d+ noncurrent versions? deleted/);
 
-    const needs = bucket.mock.calls().flatMap((call) => {
-      const command = call.args[0] as unknown as { constructor: { name: string }; input: Record<string, unknown> };
-      return needsOf(command.constructor.name, command.input);
-    });
+    const needs = needsOfCalls(BUCKET_ARN, bucket.mock.calls());
     expect(needs.map((need) => need.action)).toContain('s3:DeleteObject');
     expect(needs.map((need) => need.action)).toContain('s3:DeleteObjectVersion');
     const policy = documentedPolicy();
@@ -164,24 +91,6 @@ describe('the documented operator policy is exactly what erase needs on S3', () 
     expect(denied.map((need) => `${need.action} for ${need.request}`)).toEqual([]);
 
     // Exactly: every action of every statement, on every resource (and listed prefix), is used.
-    for (const statement of policy) {
-      for (const action of list(statement.Action)) {
-        for (const resource of list(statement.Resource)) {
-          const patterns = list(statement.Condition?.StringLike?.['s3:prefix'] ?? ['*']);
-          for (const pattern of patterns) {
-            const one: Statement = {
-              ...statement,
-              Action: action,
-              Resource: resource,
-              ...(statement.Condition ? { Condition: { StringLike: { 's3:prefix': pattern } } } : {}),
-            };
-            expect(
-              needs.some((need) => allows(one, need)),
-              `${action} on ${resource}${statement.Condition ? ` for prefix ${pattern}` : ''} is granted but never used`,
-            ).toBe(true);
-          }
-        }
-      }
-    }
+    expect(unusedGrants(policy, needs)).toEqual([]);
   });
 });
