@@ -21,6 +21,8 @@ export interface DoctorSetup extends Omit<ProbeOptions, 'tuning'> {
   backfillFrom?: string;
   /** The lake a run would write, read only. */
   lake?: LakeUnderCheck;
+  /** The nightly job on AWS: nobody is there to renew a token that expires. */
+  unattended?: boolean;
   tuning?: RetryingApiTuning;
   now?: () => Date;
 }
@@ -76,7 +78,16 @@ export async function runDoctor(setup: DoctorSetup): Promise<DoctorReport> {
           );
     return { results: [result, ...(await lake())], verdict: 'failed' };
   }
-  results.push(ok('credentials', `${kind} accepted (${probe.request}, scope ${SCOPE_NEEDED[probe.source]})`));
+  const accepted = `${kind} accepted (${probe.request}, scope ${SCOPE_NEEDED[probe.source]})`;
+  results.push(
+    setup.unattended && setup.credentials.credentials.kind === 'bearer'
+      ? warning(
+          'credentials',
+          `${accepted}; a bearer token expires and nothing renews it, so the nights will fail once it does`,
+          'put a Personal Access Token in the secret: {"login","pat"} (v2) or {"accountId","token"} (v3.6)',
+        )
+      : ok('credentials', accepted),
+  );
   results.push(
     ok(
       'data-centre',

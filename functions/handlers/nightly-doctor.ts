@@ -30,8 +30,8 @@ const LOG_LEVEL = { ok: 'info', warning: 'warn', failed: 'error' } as const;
 
 /**
  * The doctor's checks (functions/doctor/) as the planner runs them: credentials from the secret,
- * the lake bucket read (never written), one JSON log line per check, and the metric
- * `DoctorChecksFailed`. Requests are short: the planner has a minute.
+ * the lake bucket read (never written), one JSON log line per check, and the metrics
+ * `DoctorChecksFailed` and (credentials refused) `AuthFailures`. Requests are short: the planner has a minute.
  */
 export function nightlyDoctor(
   config: NightlyDoctorConfig,
@@ -49,12 +49,15 @@ export function nightlyDoctor(
       busyDayThreshold: config.BUSY_DAY_THRESHOLD,
       ...(backfillFrom ? { backfillFrom } : {}),
       ...lake,
+      unattended: true,
       tuning: { timeoutMs: 6_000, totalTimeoutMs: 12_000, retryLimit: 2, ...deps.tuning },
       ...(deps.now ? { now: deps.now } : {}),
     });
     for (const result of report.results) deps.logger[LOG_LEVEL[result.status]]('doctor check', { ...result });
     const failures = report.results.filter((result) => result.status === 'failed');
     deps.metrics.addMetric('DoctorChecksFailed', MetricUnit.Count, failures.length);
+    // The LivechatAuthFailed alarm: credentials LiveChat refused are found here, before any task is queued.
+    if (report.verdict === 'refused') deps.metrics.addMetric('AuthFailures', MetricUnit.Count, 1);
     return report;
   };
 }

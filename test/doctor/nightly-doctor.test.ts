@@ -71,13 +71,28 @@ describe("the planner's doctor (issue 24, item 3)", () => {
     expect(() => stopOnFailedCheck(report)).toThrow(DoctorCheckFailedError);
     expect(() => stopOnFailedCheck(report)).toThrow(/^doctor: failed +credentials +Personal Access Token .*refused/);
     expect(lines.find((line) => line.fields['check'] === 'credentials')?.level).toBe('error');
-    expect(metrics).toEqual([['DoctorChecksFailed', 1]]);
+    expect(metrics).toEqual([
+      ['DoctorChecksFailed', 1],
+      ['AuthFailures', 1],
+    ]);
     expect(JSON.stringify(lines)).not.toContain('wrong-pat-789');
+  });
+
+  it('warns that a bearer token will expire (issue 20, point 12) and still lets the night run', async () => {
+    const report = await doctorFor()(JSON.stringify({ bearerToken: sim.bearerToken }));
+    expect(report.verdict).toBe('ok');
+    const credentials = lines.find((line) => line.fields['check'] === 'credentials')!;
+    expect(credentials.level).toBe('warn');
+    expect(credentials.fields['summary']).toMatch(/bearer token .*accepted.*expires and nothing renews it/);
+    expect(credentials.fields['fix']).toMatch(/Personal Access Token/);
+    expect(JSON.stringify(lines)).not.toContain(sim.bearerToken);
+    expect(() => stopOnFailedCheck(report)).not.toThrow();
   });
 
   it('stops the night when the bucket records another time zone', async () => {
     const report = await doctorFor('America/New_York')(JSON.stringify({ login: sim.login, pat: sim.pat }));
     expect(report.verdict).toBe('failed');
     expect(() => stopOnFailedCheck(report)).toThrow(/lake .*cut in UTC .*America\/New_York/);
+    expect(metrics).toEqual([['DoctorChecksFailed', 1]]); // not an auth failure
   });
 });
