@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import { CONTEXT_KEY } from '#infra/config.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { ALARMS_TO } from '#test/support/alarm-target.ts';
 
 /**
  * Trino expands `UNNEST(array of ROW)` into one column per field of the row, so an alias list
@@ -192,7 +193,7 @@ let tables: GlueTable[];
 let savedQueries: { name: string; sql: string }[];
 
 beforeAll(() => {
-  const { app } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: {} } });
+  const { app } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: { ...ALARMS_TO } } });
   const template = Template.fromJSON(app.synth().getStackByName(STACK_NAME).template);
   tables = Object.values(template.findResources('AWS::Glue::Table')).map((resource) => {
     const input = resource.Properties.TableInput;
