@@ -142,6 +142,9 @@ export function passDonePrefix(pass: Pass, day: string): string {
   return `${PASSES_PREFIX}dt=${day}/${passFilePrefix(pass)}`;
 }
 
+/** v3.6: what each part of a slice held, written with the part (functions/sources/v36/slice-layout.ts). */
+export const SLICE_READS_PREFIX = `${MANIFESTS_PREFIX}slice-reads/`;
+
 /** Records the time zone a lake's days are cut in: one small object per zone ever used (there should be one). */
 export const TIME_ZONE_RECORD_PREFIX = `${MANIFESTS_PREFIX}time-zone/`;
 
@@ -166,9 +169,10 @@ export const UNFILTERED_RECORD_KEY = `${FILTERS_RECORD_PREFIX}unfiltered.json`;
 /**
  * Where under `manifests/` an archive run writes (the worker's IAM allows PutObject here only, and
  * DeleteObject nowhere under `manifests/`): run manifests and drift claims, day plans, dropped-chat
- * counts, unit-done and settled markers, the time-zone and filters records. Erasure records and
+ * counts, unit-done and settled markers, the time-zone and filters records (and a source's own
+ * records: `SourceInfo.recordPrefixes`, e.g. v3.6 `slice-reads/`). Erasure records and
  * their salt (`manifests/erasures/`) are only read while archiving: only `erase` writes them.
- * test/cdk/worker-policy.test.ts checks every S3 request of the worker against this.
+ * test/cdk/function-policies.test.ts checks every S3 request of the worker against this.
  */
 export const RUN_MANIFEST_PREFIXES: readonly string[] = [
   RUNS_PREFIX,

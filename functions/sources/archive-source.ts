@@ -20,6 +20,8 @@ export interface SourceInfo {
   readonly name: string;
   /** Lake prefixes the source writes chat files under (besides `manifests/`), e.g. `chats/`. */
   readonly prefixes: readonly string[];
+  /** Prefixes under `manifests/` only this source writes records to (the worker may put there). */
+  readonly recordPrefixes: readonly string[];
   /** Glue / DuckDB tables that read those files. */
   readonly tables: readonly string[];
   /**

@@ -146,15 +146,16 @@ export class ArchiverFunctions extends Construct {
       },
     });
     const chats = chatPrefixes(config);
-    for (const statement of workerStatements(bucket, credentials.policyArn, chats)) {
+    const records = [...RUN_MANIFEST_PREFIXES, ...SOURCE_INFO[config.source].recordPrefixes];
+    for (const statement of workerStatements(bucket, credentials.policyArn, chats, records)) {
       this.worker.addToRolePolicy(statement);
     }
     // Follow-up tasks (a day's pages, a drift re-archive); the event source mapping grants the rest.
     this.worker.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
     acknowledgeWildcardResources(
       this.worker.role ?? this.worker,
-      [...chats, ...RUN_MANIFEST_PREFIXES, MANIFESTS_PREFIX].map((prefix) => `${nagAttributeRef(bucket)}/${prefix}*`),
-      `The worker writes one object per chat page under ${chats.join(' and ')} (dt=<day>/ partitions) and run records under ${RUN_MANIFEST_PREFIXES.join(', ')}, and reads manifests/ (erasure records included, never written); keys are only known at run time, so access is scoped to these prefixes of the lake bucket.`,
+      [...chats, ...records, MANIFESTS_PREFIX].map((prefix) => `${nagAttributeRef(bucket)}/${prefix}*`),
+      `The worker writes one object per chat page under ${chats.join(' and ')} (dt=<day>/ partitions) and run records under ${records.join(', ')}, and reads manifests/ (erasure records included, never written); keys are only known at run time, so access is scoped to these prefixes of the lake bucket.`,
     );
     // The mapping by hand, not SqsEventSource: its grant adds sqs:GetQueueUrl, which nothing calls.
     this.worker.addEventSourceMapping('PageQueueSource', {
@@ -234,12 +235,17 @@ export class ArchiverFunctions extends Construct {
   }
 }
 
-function workerStatements(bucket: s3.IBucket, secretArn: string, chats: readonly string[]): iam.PolicyStatement[] {
+function workerStatements(
+  bucket: s3.IBucket,
+  secretArn: string,
+  chats: readonly string[],
+  records: readonly string[],
+): iam.PolicyStatement[] {
   const objects = (prefixes: readonly string[]) => prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`));
   return [
     // Pass files and settled files are written and, once a day settles, its inputs deleted; run records
     // under manifests/ are only ever added or replaced, never deleted.
-    new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects([...chats, ...RUN_MANIFEST_PREFIXES]) }),
+    new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects([...chats, ...records]) }),
     new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: objects(chats) }),
     // manifests/: drift claims, unit-done and settled markers, day plans, the time-zone and filters records,
     // erasure records and their salt (read only); chat tables: a settle task reads the day's partition.

@@ -78,7 +78,12 @@ describe.each([
       `AwsSolutions-IAM5[Resource::${lake}/chats/*]`,
       `AwsSolutions-IAM5[Resource::${lake}/manifests/*]`,
       ...RUN_MANIFEST_PREFIXES.map((prefix) => `AwsSolutions-IAM5[Resource::${lake}/${prefix}*]`),
-      ...('source' in config ? [`AwsSolutions-IAM5[Resource::${lake}/archives/*]`] : []),
+      ...('source' in config
+        ? [
+            `AwsSolutions-IAM5[Resource::${lake}/archives/*]`,
+            `AwsSolutions-IAM5[Resource::${lake}/manifests/slice-reads/*]`,
+          ]
+        : []),
       ...('tracing' in config ? ['AwsSolutions-IAM5[Resource::*]'] : []),
     ].sort();
     const acknowledged = acknowledgementsOf(app);

@@ -56,8 +56,9 @@ describe('cdk.json source switch (v2 | v3.6)', () => {
       busyDayThreshold: 500,
     });
     expect(env).toMatchObject({ SOURCE: 'v3.6', BUSY_DAY_THRESHOLD: '500', REGION: 'fra' });
-    // The raw list_archives entries (chat_threads) go under archives/ besides the mapped chats.
-    expect(writable.sort()).toEqual(['archives/', 'chats/', ...RUN_MANIFEST_PREFIXES].sort());
+    // The raw list_archives entries (chat_threads) go under archives/ besides the mapped chats,
+    // and what each slice part held under manifests/slice-reads/.
+    expect(writable.sort()).toEqual(['archives/', 'chats/', ...RUN_MANIFEST_PREFIXES, 'manifests/slice-reads/'].sort());
     expect(secretDescription).toContain('{"accountId":"...","token":"..."}');
     expect(secretDescription).toContain('{"bearerToken":"..."}');
   });

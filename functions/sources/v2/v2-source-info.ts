@@ -5,6 +5,7 @@ import type { SourceInfo } from '#sources/archive-source.ts';
 export const V2_SOURCE: SourceInfo = {
   name: 'v2',
   prefixes: [CHATS_PREFIX],
+  recordPrefixes: [],
   tables: ['chats'],
   mergedTables: [{ prefix: CHATS_PREFIX, idOf: (row) => (typeof row['id'] === 'string' ? row['id'] : undefined) }],
   checkFilters: () => {}, // the filters are GET /chats' own vocabulary

@@ -1,4 +1,4 @@
-import { MANIFESTS_PREFIX, type Pass, passFileKey, passFilePrefix } from '#lake/lake-layout.ts';
+import { type Pass, passFileKey, passFilePrefix, SLICE_READS_PREFIX } from '#lake/lake-layout.ts';
 import { hoursInLocalDay, localDayBounds, offsetSecondsAt, wallTimeAt } from '#shared/time-zone.ts';
 
 /**
@@ -38,7 +38,7 @@ export function slicePartKey(day: string, pass: Pass, slice: SliceId, part: numb
  */
 export function slicePartRecordKey(day: string, pass: Pass, slice: SliceId, part: number): string {
   const name = `v36-${slice}-part-${String(part).padStart(5, '0')}`;
-  return `${MANIFESTS_PREFIX}slice-reads/dt=${day}/${passFilePrefix(pass)}${name}.json`;
+  return `${SLICE_READS_PREFIX}dt=${day}/${passFilePrefix(pass)}${name}.json`;
 }
 
 /**

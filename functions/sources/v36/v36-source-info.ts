@@ -1,4 +1,4 @@
-import { ARCHIVES_PREFIX, CHATS_PREFIX } from '#lake/lake-layout.ts';
+import { ARCHIVES_PREFIX, CHATS_PREFIX, SLICE_READS_PREFIX } from '#lake/lake-layout.ts';
 import type { SourceInfo } from '#sources/archive-source.ts';
 import { assertArchiveFilters } from './v36-filters.ts';
 
@@ -10,6 +10,8 @@ export const V36_SOURCE: SourceInfo = {
   name: 'v3.6',
   // Each entry mapped onto `chats`, and raw in `chat_threads` (functions/lake/thread-columns.ts).
   prefixes: [CHATS_PREFIX, ARCHIVES_PREFIX],
+  // What each part of a slice held, for the task that reads the slice's last page (slice-layout.ts).
+  recordPrefixes: [SLICE_READS_PREFIX],
   tables: ['chats', 'chat_threads'],
   // One row per thread in both tables (a `chats` row's id is its thread id, archive-mapping.ts); the
   // raw entry decides: a thread listed past the plan's retention (`restricted_access`, no `events`,
