@@ -48,6 +48,7 @@ import {
   type DayPlanColumn,
 } from './day-plan-table.ts';
 import { DROPPED_CHAT_COLUMNS, DROPPED_CHATS_PREFIX, DROPPED_CHATS_TABLE } from './dropped-chats-table.ts';
+import { EXPIRED_DAY_COLUMNS, EXPIRED_DAYS_PREFIX, EXPIRED_DAYS_TABLE } from './expired-days-table.ts';
 import { compactedTablePrefix } from './lake-layout.ts';
 import { type DayWindow, NAMED_QUERIES } from './named-queries.ts';
 import { DUCKDB } from './sql-dialect.ts';
@@ -104,6 +105,7 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
     for (const view of VIEWS) await connection.run(createViewSql(root, strict, view));
     await connection.run(createManifestViewSql(root, DAY_PLANS_TABLE, DAY_PLANS_PREFIX, DAY_PLAN_COLUMNS));
     await connection.run(createManifestViewSql(root, DROPPED_CHATS_TABLE, DROPPED_CHATS_PREFIX, DROPPED_CHAT_COLUMNS));
+    await connection.run(createManifestViewSql(root, EXPIRED_DAYS_TABLE, EXPIRED_DAYS_PREFIX, EXPIRED_DAY_COLUMNS));
   } catch (err) {
     connection?.closeSync();
     instance.closeSync();
@@ -189,7 +191,8 @@ function filesArgument(root: string, files: readonly string[], prefix: string, e
 
 /**
  * A view with a manifest table's Glue columns over `<prefix>dt=*\/*.json`: `day_plans`
- * (`manifests/day-plans/`) and `dropped_chats` (`manifests/dropped-chats/`). The files found at
+ * (`manifests/day-plans/`), `dropped_chats` (`manifests/dropped-chats/`) and `expired_days`
+ * (`manifests/expired-days/`). The files found at
  * open time; an empty view when the lake has none (e.g. written before runs recorded them).
  */
 function createManifestViewSql(

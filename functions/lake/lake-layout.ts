@@ -115,6 +115,18 @@ export function droppedByEraseKey(runId: string, day: string, erasure: string, f
 }
 
 /**
+ * Days whose chat files retention removed (table `expired_days`): `npm run prune` writes one record
+ * per day before it deletes that day's files, so `day_completeness` reads the day as expired, not
+ * missing. Counts only. (On S3 the `retentionDays` lifecycle rule expires files without a record.)
+ */
+export const EXPIRED_DAYS_PREFIX = `${MANIFESTS_PREFIX}expired-days/`;
+
+/** `expiredAt` is an ISO-8601 UTC time; one record per prune and day. */
+export function expiredDayKey(day: string, expiredAt: string): string {
+  return `${EXPIRED_DAYS_PREFIX}dt=${day}/prune-${expiredAt.replace(/[-:.]/g, '')}.json`;
+}
+
+/**
  * Created once by the first unit of a pass that sees drift, so one re-archive is queued, not one
  * per unit; it names that unit, whose redelivery sends the re-archive again (the send may have failed).
  */

@@ -29,11 +29,16 @@ export const DEFAULT_WINDOW: DayWindow = { lastDays: 30 };
 /** Every day (for a local lake, where a full read costs nothing but time). */
 export const ALL_DAYS: DayWindow = { from: '0001-01-01', to: '9999-12-31' };
 
+/** What a deployment knows beyond the window: `retentionDays`, the lake's lifecycle expiry (cdk.json). */
+export interface QueryOptions {
+  retentionDays?: number | undefined;
+}
+
 export interface NamedQuery {
   name: string;
   description: string;
   /** The query for one engine, reading the days of `window` (default: the last 30 days). */
-  render(dialect: SqlDialect, window?: DayWindow): string;
+  render(dialect: SqlDialect, window?: DayWindow, options?: QueryOptions): string;
   /** Athena text with the default window, as saved in the workgroup. */
   athenaSql: string;
   /** DuckDB text with the default window. */
@@ -108,12 +113,27 @@ function elementFields(column: string): string[] {
   return type.element.fields.map((f) => f.name);
 }
 
-type Build = (d: SqlDialect, window: DayWindow) => string;
+/** The last calendar day of day_completeness: the window's last day, but never after yesterday. */
+function calendarEnd(d: SqlDialect, window: DayWindow): string {
+  if (!('lastDays' in window) && !DAY.test(window.to)) throw new Error('a day window is two yyyy-MM-dd days');
+  return 'lastDays' in window ? d.daysAgo(1) : `least('${window.to}', ${d.daysAgo(1)})`;
+}
+
+/** Days before this dt have passed the deployment's retention (none when it keeps chats forever). */
+function retentionCutoff(d: SqlDialect, options: QueryOptions): string {
+  const days = options.retentionDays;
+  if (days === undefined) return 'CAST(NULL AS varchar)';
+  if (!Number.isInteger(days) || days < 1) throw new Error('retentionDays must be a whole number of days');
+  return d.daysAgo(days);
+}
+
+type Build = (d: SqlDialect, window: DayWindow, options: QueryOptions) => string;
 
 const WINDOW_NOTE = 'Reads the last 30 days: edit the line(s) marked EDIT HERE: the days.';
 
 function query(name: string, description: string, build: Build): NamedQuery {
-  const render = (d: SqlDialect, window: DayWindow = DEFAULT_WINDOW) => build(d, window).trim();
+  const render = (d: SqlDialect, window: DayWindow = DEFAULT_WINDOW, options: QueryOptions = {}) =>
+    build(d, window, options).trim();
   return {
     name,
     description: `${description} ${WINDOW_NOTE}`,
@@ -382,8 +402,8 @@ ORDER BY copies DESC, id
   ),
   query(
     'day_completeness',
-    "Did the archive get every chat? Per day (dt): expected_chats = the total of the day's latest plan (table day_plans: the plan with the latest plannedat across runs and attempts) less the chats of erased visitors its pass dropped at write, or an erase after it removed from that run's files (table dropped_chats), archived_chats = distinct chat ids in the lake, kept_chats = archived chats LiveChat no longer returned (kept, never deleted), missing, duplicates (rows beyond one per chat id), and status: complete, kept (all there, some only in the archive), missing, duplicates, extra (more chats than planned and kept) or not_planned (chats but no plan); filters: the chat filters of a filtered lake (e.g. type=missed_chat: expected and archived count only the chats they select), NULL when unfiltered. Run it after a night: every row should say complete.",
-    (d, w) => `
+    "Did the archive get every chat? One row per calendar day from the first archived day of the window to its last day (yesterday at most; today too when it holds chats). expected_chats = the total of the day's latest plan (table day_plans, latest plannedat) less the chats of erased visitors it dropped (table dropped_chats); archived_chats = distinct chat ids in the lake; kept_chats = archived chats LiveChat no longer returned; missing; duplicates (rows beyond one per chat id); status: complete, kept, missing, duplicates, extra, not_planned (chats but no plan), not_archived (neither plan nor chats: a night that never ran) or expired (chat files removed by retention: npm run prune, table expired_days, or older than the deployment's retentionDays; not incomplete); filters: the lake's chat filters, NULL when unfiltered. Every row should say complete after a night.",
+    (d, w, options) => `
 WITH plans AS (
   SELECT p.dt,
          p.total AS expected_chats,
@@ -397,15 +417,15 @@ WITH plans AS (
   ${indent(daysFilter(d, w, 'p.dt'), 2)}
 ),
 latest AS (
-  SELECT * FROM plans WHERE plan_rank = 1
-),
-erased AS (
-  SELECT l.dt, sum(x.chats) AS chats
-  FROM latest l
-  JOIN dropped_chats x
-    ON x.dt = l.dt AND x.runid = l.run_id
-   AND (x.attempt = l.attempt OR (x.attempt IS NULL AND x.recordedat > l.planned_at))
-  GROUP BY l.dt
+  -- The day's latest plan, less the chats of erased visitors its pass dropped or an erase removed later.
+  SELECT p.dt, p.expected_chats - coalesce(sum(x.chats), 0) AS expected_chats,
+         p.run_id, p.attempt, p.planned_at, p.filters, p.kept_chats
+  FROM plans p
+  LEFT JOIN dropped_chats x
+    ON x.dt = p.dt AND x.runid = p.run_id
+   AND (x.attempt = p.attempt OR (x.attempt IS NULL AND x.recordedat > p.planned_at))
+  WHERE p.plan_rank = 1
+  GROUP BY p.dt, p.expected_chats, p.run_id, p.attempt, p.planned_at, p.filters, p.kept_chats
 ),
 archived AS (
   SELECT c.dt,
@@ -417,7 +437,7 @@ archived AS (
 ),
 joined AS (
   SELECT coalesce(p.dt, a.dt) AS dt,
-         p.expected_chats - coalesce(e.chats, 0) AS expected_chats,
+         p.expected_chats,
          coalesce(a.archived_chats, 0) AS archived_chats,
          coalesce(a.duplicates, 0) AS duplicates,
          coalesce(p.kept_chats, 0) AS kept_chats,
@@ -426,16 +446,68 @@ joined AS (
          p.planned_at,
          p.filters
   FROM latest p
-  LEFT JOIN erased e ON e.dt = p.dt
   FULL OUTER JOIN archived a ON a.dt = p.dt
+),
+spans AS (
+  -- A day the lake knows, and the calendar days after it that it does not (up to the next known day).
+  SELECT j.*,
+         lead(j.dt) OVER (ORDER BY j.dt) AS next_dt,
+         -- EDIT HERE: the calendar's last day: the window's last day, yesterday at most
+         ${calendarEnd(d, w)} AS calendar_end
+  FROM joined j
+),
+calendar AS (
+  SELECT CAST(CAST(s.day AS date) AS varchar) AS day, sp.*
+  FROM spans sp
+  CROSS JOIN UNNEST(${d.daySequence('sp.dt', 'greatest(sp.dt, coalesce(sp.next_dt, sp.calendar_end))')}) AS s (day)
+),
+days AS (
+  -- The calendar days between known days have no plan, no chats and no run.
+  SELECT c.day AS dt,
+         CASE WHEN c.day = c.dt THEN c.expected_chats END AS expected_chats,
+         CASE WHEN c.day = c.dt THEN c.archived_chats ELSE 0 END AS archived_chats,
+         CASE WHEN c.day = c.dt THEN c.duplicates ELSE 0 END AS duplicates,
+         CASE WHEN c.day = c.dt THEN c.kept_chats ELSE 0 END AS kept_chats,
+         CASE WHEN c.day = c.dt THEN c.run_id END AS run_id,
+         CASE WHEN c.day = c.dt THEN c.attempt END AS attempt,
+         CASE WHEN c.day = c.dt THEN c.planned_at END AS planned_at,
+         CASE WHEN c.day = c.dt THEN c.filters END AS filters
+  FROM calendar c
+  WHERE c.day = c.dt OR c.next_dt IS NULL OR c.day < c.next_dt
+),
+expired AS (
+  -- Days npm run prune removed chat files from (recorded before the delete); the latest prune of each.
+  SELECT x.dt, max(x.expiredat) AS expired_at
+  FROM expired_days x
+  GROUP BY x.dt
+),
+judged AS (
+  SELECT y.*,
+         -- Expired by retention, not missing: pruned after the day's latest plan, or (S3 lifecycle rule,
+         -- which records nothing) short and older than the deployment's retentionDays.
+         coalesce(
+           (x.expired_at IS NOT NULL
+             AND (y.planned_at IS NULL OR x.expired_at > y.planned_at)
+             AND (y.expected_chats IS NULL OR y.archived_chats < y.expected_chats + y.kept_chats))
+           OR (y.archived_chats < y.expected_chats + y.kept_chats AND y.dt < ${retentionCutoff(d, options)}),
+           false
+         ) AS expired
+  FROM days y
+  LEFT JOIN expired x ON x.dt = y.dt
 )
 SELECT dt,
        expected_chats,
        archived_chats,
-       greatest(coalesce(expected_chats, 0) + kept_chats - archived_chats, 0) AS missing,
+       CASE
+         WHEN expired THEN 0
+         WHEN expected_chats IS NULL AND archived_chats = 0 THEN NULL
+         ELSE greatest(coalesce(expected_chats, 0) + kept_chats - archived_chats, 0)
+       END AS missing,
        duplicates,
        kept_chats,
        CASE
+         WHEN expired THEN 'expired'
+         WHEN expected_chats IS NULL AND archived_chats = 0 THEN 'not_archived'
          WHEN expected_chats IS NULL THEN 'not_planned'
          WHEN archived_chats < expected_chats + kept_chats THEN 'missing'
          WHEN duplicates > 0 THEN 'duplicates'
@@ -447,7 +519,7 @@ SELECT dt,
        attempt,
        planned_at,
        filters
-FROM joined
+FROM judged
 ORDER BY dt
 `,
   ),

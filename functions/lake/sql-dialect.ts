@@ -39,6 +39,11 @@ export interface SqlDialect {
   jsonText(json: string, path: string): string;
   /** The strings of `list` joined by `separator`. */
   joinList(list: string, separator: string): string;
+  /**
+   * Every day from `first` to `last` (yyyy-MM-dd texts, `first` <= `last`) as a list: dates in
+   * Trino, timestamps in DuckDB, so read an element as `CAST(CAST(day AS date) AS varchar)`.
+   */
+  daySequence(first: string, last: string): string;
 }
 
 /**
@@ -71,6 +76,8 @@ export const ATHENA: SqlDialect = {
   daysAgo: (days) => `CAST(current_date - INTERVAL '${days}' DAY AS varchar)`,
   jsonText: (json, path) => `json_extract_scalar(${json}, '${path}')`,
   joinList: (list, separator) => `array_join(${list}, '${separator}')`,
+  // At most 10 000 elements in Trino: 27 years of days.
+  daySequence: (first, last) => `sequence(CAST(${first} AS date), CAST(${last} AS date), INTERVAL '1' DAY)`,
 };
 
 export const DUCKDB: SqlDialect = {
@@ -89,6 +96,7 @@ export const DUCKDB: SqlDialect = {
   daysAgo: (days) => `CAST(current_date - ${days} AS VARCHAR)`,
   jsonText: (json, path) => `json_extract_string(${json}, '${path}')`,
   joinList: (list, separator) => `array_to_string(${list}, '${separator}')`,
+  daySequence: (first, last) => `generate_series(CAST(${first} AS date), CAST(${last} AS date), INTERVAL 1 DAY)`,
 };
 
 /** Smallest non-NULL element (NULL when there is none), the same in both engines. */

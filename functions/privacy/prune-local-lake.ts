@@ -1,6 +1,7 @@
 import { readdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CHAT_TABLE_PREFIXES, COMPACTED_TABLE_PREFIXES } from '#lake/lake-layout.ts';
+import type { ExpiredDayRecord } from '#lake/expired-days-table.ts';
+import { CHAT_TABLE_PREFIXES, COMPACTED_TABLE_PREFIXES, expiredDayKey } from '#lake/lake-layout.ts';
 import { fileVersion, LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 
 /** Chat tables and their compacted days (a compacted file carries the age of the newest file it merged). */
@@ -28,31 +29,55 @@ export interface PruneResult {
  * expires an object by its creation time. A re-archived day is a new file and starts again: each
  * delete is conditional on the file being the one judged old, so a file an archive run rewrites
  * meanwhile stays. Leftovers of crashed writers go too, and partition folders left empty.
- * Manifests (erasure records included) stay.
+ * Manifests (erasure records included) stay. Before it deletes a day's files it records the day
+ * (table `expired_days`), so `day_completeness` reads it as expired by retention, not as missing.
  */
 export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult> {
-  const cutoff = (options.now?.() ?? new Date()).getTime() - options.olderThanDays * 86_400_000;
+  const now = options.now?.() ?? new Date();
+  const cutoff = now.getTime() - options.olderThanDays * 86_400_000;
   const sink = new LocalFileSink(options.dir);
   const result: PruneResult = {
     files: [],
     bytes: 0,
     leftovers: options.dryRun ? [] : await sink.removeLeftovers(PRUNED_PREFIXES),
   };
+  // One stat gives the age and the version the delete is conditional on.
+  const old: Array<{ key: string; day: string; version: string; size: number }> = [];
   for (const prefix of PRUNED_PREFIXES) {
-    const table = join(options.dir, prefix);
     for (const key of await sink.list(prefix)) {
-      if (!key.endsWith('.json.gz') && !key.endsWith('.parquet')) continue;
-      // One stat gives the age and the version the delete is conditional on.
+      const day = /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+      if ((!key.endsWith('.json.gz') && !key.endsWith('.parquet')) || !day) continue;
       const info = await stat(join(options.dir, key), { bigint: true }).catch(() => undefined);
       if (!info || Number(info.mtimeNs / 1_000_000n) >= cutoff) continue;
-      if (!options.dryRun && !(await sink.replaceIfUnchanged(key, fileVersion(info), undefined))) continue;
-      result.files.push(key);
-      result.bytes += Number(info.size);
+      old.push({ key, day, version: fileVersion(info), size: Number(info.size) });
     }
-    if (!options.dryRun) await removeEmptyFolders(table);
+  }
+  if (!options.dryRun) await recordExpiredDays(sink, old, now.toISOString(), options.olderThanDays);
+  for (const file of old) {
+    if (!options.dryRun && !(await sink.replaceIfUnchanged(file.key, file.version, undefined))) continue;
+    result.files.push(file.key);
+    result.bytes += file.size;
+  }
+  if (!options.dryRun) {
+    for (const prefix of PRUNED_PREFIXES) await removeEmptyFolders(join(options.dir, prefix));
   }
   result.files.sort();
   return result;
+}
+
+/** Write before delete: one record per day whose files are about to go. */
+async function recordExpiredDays(
+  sink: LocalFileSink,
+  files: ReadonlyArray<{ day: string }>,
+  expiredAt: string,
+  olderThanDays: number,
+): Promise<void> {
+  const perDay = new Map<string, number>();
+  for (const { day } of files) perDay.set(day, (perDay.get(day) ?? 0) + 1);
+  for (const [day, count] of perDay) {
+    const record: ExpiredDayRecord = { day, expiredAt, files: count, olderThanDays };
+    await sink.put(expiredDayKey(day, expiredAt), Buffer.from(JSON.stringify(record)), 'json');
+  }
 }
 
 async function removeEmptyFolders(table: string): Promise<void> {

@@ -11,7 +11,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
-import { CHATS_PREFIX, DAY_PLANS_PREFIX, MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
+import { CHATS_PREFIX, DAY_PLANS_PREFIX, EXPIRED_DAYS_PREFIX, MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { lakeFilters } from '#pipeline/lake-filters.ts';
 import { isDayDone } from '#pipeline/run-manifest.ts';
@@ -82,6 +82,7 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
   const manifestDays = latestRunPerDay(records);
   const partitionDays = listDays(path.join(lakeDir, CHATS_PREFIX), (file) => file.endsWith('.json.gz'));
   const planDays = new Set(listDays(path.join(lakeDir, DAY_PLANS_PREFIX), (file) => file.endsWith('.json')));
+  const expiredDays = new Set(listDays(path.join(lakeDir, EXPIRED_DAYS_PREFIX), (file) => file.endsWith('.json')));
   const known = [...new Set([...partitionDays, ...planDays, ...manifestDays.keys()])].sort();
   const from = options.from ?? known[0] ?? options.to;
   const to = options.to ?? known.at(-1) ?? options.from;
@@ -123,7 +124,9 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
       agents: chats?.agentCount ?? 0,
       daysWithChats: daily.length,
     },
-    completeness: days.map((day) => completenessOf(day, planRows.get(day), manifestDays.get(day))),
+    completeness: days.map((day) =>
+      completenessOf(day, planRows.get(day), manifestDays.get(day), expiredDays.has(day)),
+    ),
     daily,
     heatmap: chats?.heatmap ?? [],
     agents: chats?.agents ?? [],
@@ -205,11 +208,21 @@ function completenessOf(
   day: string,
   plan: DayCompletenessRow | undefined,
   manifest: ManifestDayStatus | undefined,
+  pruned: boolean,
 ): CompletenessDay {
   const archived = plan?.archived_chats ?? 0;
   const duplicates = plan?.duplicates ?? 0;
   const expected = plan?.expected_chats ?? manifest?.expected ?? null;
   const base = { day, archived, duplicates, expected, runId: plan?.run_id ?? manifest?.runId ?? null };
+  // day_completeness knows retention (a prune after the latest plan); without it (a lake of plans
+  // only), a pruned day that is short is expired too.
+  if (plan?.status === 'expired' || (!plan && pruned && (expected === null || archived < expected))) {
+    return {
+      ...base,
+      status: 'expired (retention)',
+      problem: 'chat files removed by retention (npm run prune or retentionDays); not counted as incomplete',
+    };
+  }
   const manifestIsLatest = manifest && (!plan?.planned_at || manifest.finishedAt >= plan.planned_at);
   if (manifest && manifestIsLatest && !isDayDone(manifest.status)) {
     return {
@@ -221,7 +234,7 @@ function completenessOf(
   if (expected === null) {
     return archived > 0
       ? { ...base, status: 'unplanned', problem: 'no day plan or run manifest covers this day' }
-      : { ...base, status: 'no data', problem: 'nothing archived' };
+      : { ...base, status: 'not_archived', problem: 'no day plan and no chats: no run archived this day' };
   }
   const kept = plan?.kept_chats ?? 0;
   if (archived < expected + kept) {

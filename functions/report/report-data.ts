@@ -14,14 +14,21 @@ export type DayCompleteness =
   | 'incomplete'
   /** Chats are in the lake but no day plan or run manifest covers the day (written before plans were kept). */
   | 'unplanned'
-  /** No chat and no run for this day: a gap in the archive. */
-  | 'no data'
+  /** No chat, no day plan and no run for this day: a gap in the archive (a night that never ran). */
+  | 'not_archived'
+  /** Its chat files were removed by retention (`npm run prune`, or the bucket's retentionDays): not incomplete. */
+  | 'expired (retention)'
   /** Every planned chat is there, some more than once (rows beyond one per chat id). */
   | 'duplicates'
   /** More distinct chats than the latest plan expected. */
   | 'extra'
   /** Every chat there, some of them only in the archive: LiveChat no longer returns them (retention). */
   | 'kept';
+
+/** Days that need a look: anything but complete, and but days retention emptied on purpose. */
+export function needsAttention(status: DayCompleteness): boolean {
+  return status !== 'complete' && status !== 'expired (retention)';
+}
 
 export interface CompletenessDay {
   day: string;

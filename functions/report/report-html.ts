@@ -7,7 +7,7 @@
  * (or `failed`, with the error on the console); the empty-state page says `empty`.
  */
 import { toVega } from './chart-specs.ts';
-import type { ReportData } from './report-data.ts';
+import { needsAttention, type ReportData } from './report-data.ts';
 import { type Cell, type Column, type ReportSection, reportSections, type Table } from './report-sections.ts';
 import { vegaRuntimeScript } from './vega-runtime.ts';
 
@@ -59,7 +59,7 @@ function emptyState(data: ReportData): string {
 }
 
 function kpis(data: ReportData): string {
-  const notComplete = data.completeness.filter((d) => d.status !== 'complete').length;
+  const notComplete = data.completeness.filter((d) => needsAttention(d.status)).length;
   const items: Array<[string, string, string]> = [
     ['chats', 'chats', formatCount(data.totals.chats)],
     [

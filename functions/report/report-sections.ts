@@ -13,7 +13,7 @@ import {
   runsChart,
   timingChart,
 } from './chart-specs.ts';
-import type { ReportData } from './report-data.ts';
+import { needsAttention, type ReportData } from './report-data.ts';
 
 export type Cell = string | number | null;
 
@@ -164,18 +164,18 @@ export function reportSections(data: ReportData): ReportSection[] {
 }
 
 function completenessSection(data: ReportData): ReportSection {
-  const notComplete = data.completeness.filter((d) => d.status !== 'complete').length;
+  const notComplete = data.completeness.filter((d) => needsAttention(d.status)).length;
   return {
     id: 'completeness',
     title: 'Completeness per day',
-    intro: `Bars: distinct chats in the lake; black tick: the total of the day's latest plan (the named query day_completeness, as in Athena); ✗ marks a day that is short, reported incomplete or empty, ! one with duplicate or unplanned extra chats, ? one with chats but no plan to check them against (${notComplete} of ${data.completeness.length} days not complete).`,
+    intro: `Bars: distinct chats in the lake; black tick: the total of the day's latest plan (the named query day_completeness, as in Athena); ✗ marks a day that is short, reported incomplete or not_archived (no plan, no chats: a night that never ran), ! one with duplicate or unplanned extra chats, ? one with chats but no plan to check them against; a day whose files retention removed reads expired (retention) and is not counted (${notComplete} of ${data.completeness.length} days not complete).`,
     chart: data.completeness.length > 0 ? completenessChart(data.completeness) : null,
     chartLabel: `Archived versus expected chats per day; ${notComplete} days not complete`,
     table: {
       columns: [text('day'), count('expected'), count('archived'), count('duplicates'), text('status')],
       rows: data.completeness.map((d) => ({
         cells: [d.day, d.expected, d.archived, d.duplicates, d.problem ? `${d.status}: ${d.problem}` : d.status],
-        flagged: d.status !== 'complete',
+        flagged: needsAttention(d.status),
       })),
     },
     ...(data.completeness.length > 0 ? {} : { empty: 'No day in this range.' }),

@@ -18,7 +18,9 @@ import {
 } from '#lake/chat-columns.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLANS_PREFIX, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { DROPPED_CHAT_COLUMNS, DROPPED_CHATS_PREFIX, DROPPED_CHATS_TABLE } from '#lake/dropped-chats-table.ts';
-import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { EXPIRED_DAY_COLUMNS, EXPIRED_DAYS_PREFIX, EXPIRED_DAYS_TABLE } from '#lake/expired-days-table.ts';
+import { DEFAULT_WINDOW, NAMED_QUERIES } from '#lake/named-queries.ts';
+import { ATHENA } from '#lake/sql-dialect.ts';
 import { ARCHIVES_PREFIX, THREAD_SCHEMA, THREADS_TABLE } from '#lake/thread-columns.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
@@ -51,6 +53,7 @@ export class AthenaLake extends Construct {
   readonly dayCompletenessQuery: athena.CfnNamedQuery;
   readonly dayPlansTable: glue.S3Table;
   readonly droppedChatsTable: glue.S3Table;
+  readonly expiredDaysTable: glue.S3Table;
 
   constructor(scope: Construct, id: string, { config, bucket, accessLogs }: AthenaLakeProps) {
     super(scope, id);
@@ -114,6 +117,17 @@ export class AthenaLake extends Construct {
       compressed: false,
     });
 
+    this.expiredDaysTable = this.projectedTable('ExpiredDaysTable', {
+      config,
+      bucket,
+      tableName: EXPIRED_DAYS_TABLE,
+      description:
+        'Days whose chat files npm run prune removed (local lakes; the S3 retentionDays rule records nothing, day_completeness knows its cutoff), so day_completeness reads them expired, not missing; partitioned by chat day dt.',
+      columns: EXPIRED_DAY_COLUMNS.map(toGlueColumn),
+      prefix: EXPIRED_DAYS_PREFIX,
+      compressed: false,
+    });
+
     this.resultsBucket = new s3.Bucket(this, 'ResultsBucket', {
       ...secureBucketProps(config, 'athena-results'),
       serverAccessLogsBucket: accessLogs,
@@ -154,7 +168,8 @@ export class AthenaLake extends Construct {
           description: query.description,
           database: this.database.databaseName,
           workGroup: this.workGroup.ref,
-          queryString: query.athenaSql,
+          // day_completeness reads a short day past the lake's retention as expired, not missing.
+          queryString: query.render(ATHENA, DEFAULT_WINDOW, { retentionDays: config.retentionDays }),
         }),
     );
     this.dayCompletenessQuery = this.namedQueries.find((query) => query.name === 'day_completeness')!;

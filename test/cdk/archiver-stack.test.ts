@@ -9,6 +9,7 @@ import type { ArchiverStack } from '#infra/archiver-stack.ts';
 import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
 import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS, toColumn } from '#lake/chat-columns.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
+import { EXPIRED_DAY_COLUMNS, EXPIRED_DAYS_TABLE } from '#lake/expired-days-table.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import { ARCHIVES_PREFIX, THREAD_SCHEMA, THREADS_TABLE } from '#lake/thread-columns.ts';
 import { ALARMS_TO } from '#test/support/alarm-target.ts';
@@ -777,6 +778,23 @@ describe('archiver stack with default config', () => {
       template.hasOutput('DayCompletenessQueryId', {
         Value: { 'Fn::GetAtt': [logicalId(stack.athena.dayCompletenessQuery), 'NamedQueryId'] },
       });
+    });
+
+    it('creates the expired_days table over s3://<lake>/manifests/expired-days/, dt projected like chats', () => {
+      const expired = resourceOf(template, 'AWS::Glue::Table', logicalId(stack.athena.expiredDaysTable)).Properties
+        .TableInput;
+      expect(expired.Name).toBe(EXPIRED_DAYS_TABLE);
+      expect(expired.StorageDescriptor.Columns).toEqual(
+        EXPIRED_DAY_COLUMNS.map((c) => ({ Name: c.name, Type: c.glueType, Comment: c.comment })),
+      );
+      expect(expired.StorageDescriptor.Location).toEqual({
+        'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), '/manifests/expired-days/']],
+      });
+      // The default config keeps chats forever: the saved day_completeness has no retention cutoff.
+      expect(
+        resourceOf(template, 'AWS::Athena::NamedQuery', logicalId(stack.athena.dayCompletenessQuery)).Properties
+          .QueryString,
+      ).toContain('y.dt < CAST(NULL AS varchar)');
     });
 
     it('describes dt as the chat day', () => {

@@ -16,7 +16,11 @@ function synth(config: ArchiverConfigInput) {
     .filter((resource) => resource.Type === 'AWS::IAM::Policy')
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
     .flatMap((statement: { Action: string | string[] }) => [statement.Action].flat());
+  const dayCompleteness = Object.values(resources as Record<string, any>).find(
+    (resource) => resource.Type === 'AWS::Athena::NamedQuery' && resource.Properties.Name === 'day_completeness',
+  );
   return {
+    dayCompletenessSql: dayCompleteness.Properties.QueryString as string,
     policyActions,
     rules: resources[lakeId].Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>,
     workerEnv: resources[workerId].Properties.Environment.Variables as Record<string, unknown>,
@@ -41,6 +45,10 @@ describe('privacy settings in cdk.json', () => {
       Status: 'Enabled',
     });
     expect(parseConfig({}).retentionDays).toBeUndefined();
+  });
+
+  it('the saved day_completeness reads a short day past retentionDays as expired, not missing', () => {
+    expect(synthesized.dayCompletenessSql).toContain(`y.dt < CAST(current_date - INTERVAL '400' DAY AS varchar)`);
   });
 
   it('the worker role cannot erase: no object-version reads or deletes (erasure runs with operator credentials)', () => {

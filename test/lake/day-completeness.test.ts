@@ -1,6 +1,13 @@
-import { readdir } from 'node:fs/promises';
+import { cpSync, rmSync, utimesSync } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { DUCKDB } from '#lake/sql-dialect.ts';
+import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
 import { addDays, localDay } from '#shared/day-range.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { runNamedOnce } from '#test/support/lake-reader.ts';
@@ -12,6 +19,33 @@ const today = localDay(new Date(), 'UTC');
 const DAYS = [addDays(today, -3), addDays(today, -2), addDays(today, -1)];
 
 const dayCompleteness = (lakeDir: string) => runNamedOnce(lakeDir, 'day_completeness');
+
+/** A copy of the lake to damage. */
+async function copyOf(lakeDir: string): Promise<string> {
+  const copy = join(await mkdtemp(join(tmpdir(), 'lake-copy-')), 'lake');
+  cpSync(lakeDir, copy, { recursive: true });
+  return copy;
+}
+
+/** What a night that never ran leaves: no chat file and no day plan for the day. */
+function neverArchived(lakeDir: string, day: string): void {
+  rmSync(join(lakeDir, 'chats', `dt=${day}`), { recursive: true });
+  rmSync(join(lakeDir, 'manifests', 'day-plans', `dt=${day}`), { recursive: true });
+}
+
+const notArchived = (day: string) => ({
+  dt: day,
+  expected_chats: null,
+  archived_chats: 0,
+  missing: null,
+  duplicates: 0,
+  kept_chats: 0,
+  status: 'not_archived',
+  run_id: null,
+  attempt: null,
+  planned_at: null,
+  filters: null,
+});
 
 describe('day_completeness on a lake the local CLI run wrote', () => {
   let sim: RunningSimulator;
@@ -49,6 +83,71 @@ describe('day_completeness on a lake the local CLI run wrote', () => {
         filters: null,
       })),
     );
+  });
+
+  it('lists a day with neither plan nor chats (a night that never ran) as not_archived, between archived days and as the last night', async () => {
+    const middle = await copyOf(out);
+    neverArchived(middle, DAYS[1]!);
+    const rows = await dayCompleteness(middle);
+    expect(rows.map((row) => [row['dt'], row['status']])).toEqual([
+      [DAYS[0], 'complete'],
+      [DAYS[1], 'not_archived'],
+      [DAYS[2], 'complete'],
+    ]);
+    expect(rows[1]).toEqual(notArchived(DAYS[1]!));
+
+    // Yesterday is the last day of the default window: a failed last night shows too.
+    const lastNight = await copyOf(out);
+    neverArchived(lastNight, DAYS[2]!);
+    expect((await dayCompleteness(lastNight)).map((row) => [row['dt'], row['status']])).toEqual([
+      [DAYS[0], 'complete'],
+      [DAYS[1], 'complete'],
+      [DAYS[2], 'not_archived'],
+    ]);
+  });
+
+  it('reads a day npm run prune emptied as expired (not missing), until the day is archived again', async () => {
+    const lake = await copyOf(out);
+    const old = new Date(Date.now() - 10 * 86_400_000);
+    const partition = join(lake, 'chats', `dt=${DAYS[0]}`);
+    for (const file of await readdir(partition)) utimesSync(join(partition, file), old, old);
+    const pruned = await pruneLocalLake({ dir: lake, olderThanDays: 5 });
+    expect(pruned.files.length).toBeGreaterThan(0);
+
+    const rows = await dayCompleteness(lake);
+    expect(rows[0]).toMatchObject({
+      dt: DAYS[0],
+      expected_chats: 60,
+      archived_chats: 0,
+      missing: 0,
+      status: 'expired',
+    });
+    expect(rows.slice(1).map((row) => row['status'])).toEqual(['complete', 'complete']);
+
+    // Archived again after the prune: the newer plan is what the day is judged by.
+    await archiveLocally(sim, [DAYS[0]!], { sink: () => new LocalFileSink(lake) });
+    expect((await dayCompleteness(lake)).map((row) => row['status'])).toEqual(['complete', 'complete', 'complete']);
+  });
+
+  it("reads a short day older than the deployment's retentionDays as expired (the S3 lifecycle rule records nothing)", async () => {
+    const lake = await copyOf(out);
+    loseChats(lake, DAYS[0]!, 10);
+    loseChats(lake, DAYS[1]!, 10);
+    const query = NAMED_QUERIES.find((q) => q.name === 'day_completeness')!;
+    const local = await openLocalLake(lake);
+    try {
+      // Retention of 2 days: DAYS[0] (3 days ago) is past it, DAYS[1] (2 days ago) is not.
+      const withRetention = await local.query(query.render(DUCKDB, undefined, { retentionDays: 2 }));
+      expect(withRetention.map((row) => [row['dt'], row['status'], row['missing']])).toEqual([
+        [DAYS[0], 'expired', 0],
+        [DAYS[1], 'missing', 10],
+        [DAYS[2], 'complete', 0],
+      ]);
+      const forever = await local.query(query.render(DUCKDB));
+      expect(forever.map((row) => row['status'])).toEqual(['missing', 'missing', 'complete']);
+    } finally {
+      await local.close();
+    }
   });
 
   it('reports the day whose page file was deleted, and how many chats it lacks', async () => {

@@ -11,6 +11,7 @@ import {
   EXPECTED_ROWS,
   expectRows,
   FIXTURE_PAGES,
+  FIXTURE_WINDOW,
   toRecord,
   writeFixtureLake,
   writeGzipPage,
@@ -56,7 +57,7 @@ describe('named queries on the fixture lake (DuckDB)', () => {
   });
 
   it.each(Object.entries(EXPECTED_ROWS))('%s returns the expected rows', async (name, expected) => {
-    expectRows(await lake.runNamed(name, ALL_DAYS), expected);
+    expectRows(await lake.runNamed(name, FIXTURE_WINDOW), expected);
   });
 
   it('latest_copy_per_chat returns each chat once, latest copy, with all columns', async () => {
@@ -117,7 +118,7 @@ describe('named queries on the fixture lake (DuckDB)', () => {
     const loose = await openLocalLake(dir, { strict: false });
     try {
       for (const [name, expected] of Object.entries(EXPECTED_ROWS))
-        expectRows(await loose.runNamed(name, ALL_DAYS), expected);
+        expectRows(await loose.runNamed(name, FIXTURE_WINDOW), expected);
       const described = await loose.query<{ column_name: string }>('DESCRIBE chats');
       expect(described.map((d) => d.column_name)).toEqual([...CHAT_COLUMNS, ...PARTITION_KEYS].map((c) => c.name));
     } finally {

@@ -1,6 +1,7 @@
 import { TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { ATHENA } from '#lake/sql-dialect.ts';
 
 const REQUIRED = [
   'chats_per_day',
@@ -62,8 +63,12 @@ describe('NAMED_QUERIES', () => {
   it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))('%s: keeps each dialect to its own functions', (_n, q) => {
     const athena = code(q.athenaSql);
     const duck = code(q.duckdbSql);
-    expect(athena).not.toMatch(/\b(?:list_filter|list_transform|list_min|quantile_cont|lambda|len)\b/i);
-    expect(duck).not.toMatch(/\b(?:approx_percentile|cardinality|element_at|array_min|transform|filter)\s*\(/i);
+    expect(athena).not.toMatch(
+      /\b(?:list_filter|list_transform|list_min|quantile_cont|lambda|len|generate_series|range)\b/i,
+    );
+    expect(duck).not.toMatch(
+      /\b(?:approx_percentile|cardinality|element_at|array_min|transform|filter|sequence)\s*\(/i,
+    );
     expect(duck).not.toContain('->');
   });
 
@@ -105,5 +110,43 @@ describe('NAMED_QUERIES', () => {
     for (const sql of [q.athenaSql, q.duckdbSql]) {
       expect(sql).toMatch(/row_number\(\) OVER \(\s*PARTITION BY c\.id\s*ORDER BY c\."_archived_at" DESC/);
     }
+  });
+
+  describe('day_completeness lists the calendar in both engines', () => {
+    const q = NAMED_QUERIES.find((n) => n.name === 'day_completeness')!;
+    const renderings = [
+      ['default window', q.athenaSql],
+      [
+        'a range, with retentionDays',
+        q.render(ATHENA, { from: '2026-01-01', to: '2026-01-31' }, { retentionDays: 365 }),
+      ],
+    ] as const;
+
+    it.each(renderings)('Athena (%s): valid Trino SQL with Trino functions only', (_label, sql) => {
+      expect(new TrinoSQL().validate(sql).map((e) => `${e.startLine}:${e.startColumn} ${e.message}`)).toEqual([]);
+      // Trino: sequence over dates (inclusive, 1 day steps) unnested laterally; DuckDB spells it generate_series.
+      expect(sql).toContain(
+        `CROSS JOIN UNNEST(sequence(CAST(sp.dt AS date), CAST(greatest(sp.dt, coalesce(sp.next_dt, sp.calendar_end)) AS date), INTERVAL '1' DAY)) AS s (day)`,
+      );
+      expect(code(sql)).not.toMatch(/\b(?:generate_series|range|list_\w+|strftime|date_diff)\s*\(/i);
+      expect(code(sql)).not.toMatch(/::|\bINTERVAL \d/); // DuckDB casts and unquoted interval literals
+    });
+
+    it('ends the calendar at yesterday, or at the window end when that is earlier, in both engines', () => {
+      expect(q.athenaSql).toContain(`CAST(current_date - INTERVAL '1' DAY AS varchar) AS calendar_end`);
+      expect(q.duckdbSql).toContain('CAST(current_date - 1 AS VARCHAR) AS calendar_end');
+      expect(q.render(ATHENA, { from: '2026-01-01', to: '2026-01-31' })).toContain(
+        `least('2026-01-31', CAST(current_date - INTERVAL '1' DAY AS varchar)) AS calendar_end`,
+      );
+      expect(q.duckdbSql).toContain('generate_series(CAST(sp.dt AS date)');
+    });
+
+    it('knows the retention cutoff only when the deployment sets retentionDays', () => {
+      expect(q.athenaSql).toContain('y.dt < CAST(NULL AS varchar)');
+      expect(q.render(ATHENA, undefined, { retentionDays: 365 })).toContain(
+        `y.dt < CAST(current_date - INTERVAL '365' DAY AS varchar)`,
+      );
+      expect(() => q.render(ATHENA, undefined, { retentionDays: 0 })).toThrow(/retentionDays/);
+    });
   });
 });

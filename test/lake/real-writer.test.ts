@@ -9,7 +9,13 @@ import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import type { LivechatClient } from '#sources/v2/livechat-client.ts';
 import { archivePage } from '#sources/v2/page-archiver.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
-import { type ArchivedPage, EXPECTED_ROWS, expectRows, writeFixtureLake } from './fixtures/chat-lake.ts';
+import {
+  type ArchivedPage,
+  EXPECTED_ROWS,
+  expectRows,
+  FIXTURE_WINDOW,
+  writeFixtureLake,
+} from './fixtures/chat-lake.ts';
 
 /** Writes a fixture page through the real page archiver, as if the API had served it. */
 async function writeWithPageArchiver(lakeDir: string, page: ArchivedPage): Promise<void> {
@@ -47,7 +53,7 @@ describe('the Glue columns read what the real page writer writes', () => {
   afterAll(async () => lake?.close());
 
   it.each(Object.entries(EXPECTED_ROWS))('%s returns the expected rows', async (name, expected) => {
-    expectRows(await lake.runNamed(name, ALL_DAYS), expected);
+    expectRows(await lake.runNamed(name, FIXTURE_WINDOW), expected);
   });
 });
 

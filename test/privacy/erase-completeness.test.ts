@@ -8,7 +8,7 @@ import { archiveLocally } from '#test/support/local-archive.ts';
 
 // Recent days, inside day_completeness's default window (the last 30 days).
 const today = localDay(new Date(), 'UTC');
-const DAYS = [addDays(today, -3), addDays(today, -2)];
+const DAYS = [addDays(today, -2), addDays(today, -1)];
 
 const dayCompleteness = (lakeDir: string) => runNamedOnce(lakeDir, 'day_completeness');
 

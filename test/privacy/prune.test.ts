@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,9 +46,21 @@ describe('npm run prune', () => {
       'chats/dt=2025-06-01/page-00001.json.gz',
       'chats/dt=2026-11-20/page-00001.json.gz',
       'manifests/erasures/salt.json',
+      'manifests/expired-days/dt=2025-01-01/prune-20261130T120000000Z.json',
       'manifests/runs/local-1.json',
     ]);
     expect(await listFiles(join(dir, 'chats'))).not.toContain('dt=2025-01-01');
+    // The record day_completeness reads the day as expired (not missing) by.
+    const record = await readFile(
+      join(dir, 'manifests/expired-days/dt=2025-01-01/prune-20261130T120000000Z.json'),
+      'utf8',
+    );
+    expect(JSON.parse(record)).toEqual({
+      day: '2025-01-01',
+      expiredAt: '2026-11-30T12:00:00.000Z',
+      files: 2,
+      olderThanDays: 365,
+    });
   });
 
   it('a dry run counts and deletes nothing', async () => {

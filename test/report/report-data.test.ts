@@ -1,13 +1,14 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LakeField } from '#lake/chat-columns.ts';
 import { dayPlanKey } from '#lake/lake-layout.ts';
+import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
 import { buildReportData } from '#report/build-report.ts';
 import { optionalColumns } from '#report/lake-aggregates.ts';
-import type { ReportData } from '#report/report-data.ts';
+import { needsAttention, type ReportData } from '#report/report-data.ts';
 import { escapeHtml, jsonForScript, renderReportHtml } from '#report/report-html.ts';
 import { reportSections } from '#report/report-sections.ts';
 import { DAY0, DAY1, DAY2, FIXTURE_PAGES, writeFixtureLake, writeGzipPage } from '#test/lake/fixtures/chat-lake.ts';
@@ -84,6 +85,21 @@ describe('report data from the fixture lake (known answers)', () => {
     ]);
   });
 
+  it('reads a day npm run prune emptied as expired (retention), not as missing, and does not count it', async () => {
+    const lakeDir = await fixtureLake();
+    const partition = join(lakeDir, 'chats', `dt=${DAY1}`);
+    const old = new Date(Date.now() - 400 * 86_400_000);
+    for (const file of readdirSync(partition)) utimesSync(join(partition, file), old, old);
+    await pruneLocalLake({ dir: lakeDir, olderThanDays: 365 });
+    const data = await buildReportData({ lakeDir, outDir: 'unused' });
+    expect(data.completeness.map((d) => [d.day, d.expected, d.archived, d.status])).toEqual([
+      [DAY0, 2, 0, 'short'],
+      [DAY1, 4, 0, 'expired (retention)'],
+      [DAY2, 3, 3, 'duplicates'],
+    ]);
+    expect(data.completeness.filter((d) => needsAttention(d.status)).map((d) => d.day)).toEqual([DAY0, DAY2]);
+  });
+
   it('calls days with chats but no plan unplanned, and lists runs known only from the lake', async () => {
     const lakeDir = await mkdtemp(join(tmpdir(), 'report-no-plans-'));
     for (const page of FIXTURE_PAGES) writeGzipPage(lakeDir, page);
@@ -145,7 +161,7 @@ describe('report data from the fixture lake (known answers)', () => {
       [DAY2, 3, 3, 1, 'duplicates'], // C7 twice (run-1 and run-2)
       ['2024-03-03', 6, 0, 0, 'short'],
       ['2024-03-04', 2, 0, 0, 'incomplete'],
-      ['2024-03-05', null, 0, 0, 'no data'],
+      ['2024-03-05', null, 0, 0, 'not_archived'],
     ]);
     expect(data.completeness.map((d) => d.problem)).toEqual([
       '2 chat(s) missing from the lake',
@@ -153,7 +169,7 @@ describe('report data from the fixture lake (known answers)', () => {
       '1 extra copies of chats',
       '6 chat(s) missing from the lake',
       'kept changing after 5 attempts',
-      'nothing archived',
+      'no day plan and no chats: no run archived this day',
     ]);
     expect(data.runs.map((r) => [r.runId, r.days, r.pages, r.retries, r.complete])).toEqual([
       ['run-1', 3, null, null, null], // planned from 2024-03-03T00:59
