@@ -134,6 +134,9 @@ const stripAlias = (expr: string) => expr.replace(/^[A-Za-z_]\w*\./, '').replace
  * casts each element to a ROW) must have the same number of fields.
  */
 function argumentType(sql: string, arg: string, columns: Map<string, string>): HiveType {
+  // sequence(date, date, INTERVAL '1' DAY) is array(date): one column (day_completeness's calendar).
+  if (/^sequence\s*\(\s*CAST\(.* AS date\)/i.test(arg))
+    return { kind: 'array', element: { kind: 'scalar', name: 'date' } };
   const name = stripAlias(arg);
   const column = columns.get(name);
   if (column) return parseHiveType(column);
