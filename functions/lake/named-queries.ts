@@ -28,6 +28,7 @@ export const DEFAULT_WINDOW: DayWindow = { lastDays: 30 };
 
 /** Every day (for a local lake, where a full read costs nothing but time). */
 export const ALL_DAYS: DayWindow = { from: '0001-01-01', to: '9999-12-31' };
+const ALL_DAYS_END = '9999-12-31';
 
 /** What a deployment knows beyond the window: `retentionDays`, the lake's lifecycle expiry (cdk.json). */
 export interface QueryOptions {
@@ -113,10 +114,15 @@ function elementFields(column: string): string[] {
   return type.element.fields.map((f) => f.name);
 }
 
-/** The last calendar day of day_completeness: the window's last day, but never after yesterday. */
+/**
+ * The last calendar day of day_completeness: the window's last day, but never after yesterday.
+ * ALL_DAYS (a local lake read whole) lists the lake's own days: no tail past its last known day.
+ */
 function calendarEnd(d: SqlDialect, window: DayWindow): string {
-  if (!('lastDays' in window) && !DAY.test(window.to)) throw new Error('a day window is two yyyy-MM-dd days');
-  return 'lastDays' in window ? d.daysAgo(1) : `least('${window.to}', ${d.daysAgo(1)})`;
+  if ('lastDays' in window) return d.daysAgo(1);
+  if (!DAY.test(window.to)) throw new Error('a day window is two yyyy-MM-dd days');
+  if (window.to === ALL_DAYS_END) return `'0001-01-01'`;
+  return `least('${window.to}', ${d.daysAgo(1)})`;
 }
 
 /** Days before this dt have passed the deployment's retention (none when it keeps chats forever). */

@@ -1,6 +1,6 @@
 import { TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
-import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
 import { ATHENA } from '#lake/sql-dialect.ts';
 
 const REQUIRED = [
@@ -139,6 +139,8 @@ describe('NAMED_QUERIES', () => {
         `least('2026-01-31', CAST(current_date - INTERVAL '1' DAY AS varchar)) AS calendar_end`,
       );
       expect(q.duckdbSql).toContain('generate_series(CAST(sp.dt AS date)');
+      // A local lake read whole lists its own days, with no tail of not_archived days up to today.
+      expect(q.render(ATHENA, ALL_DAYS)).toContain(`'0001-01-01' AS calendar_end`);
     });
 
     it('knows the retention cutoff only when the deployment sets retentionDays', () => {
