@@ -4,7 +4,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { handleQueuedTask, type QueuedTaskDeps } from '#pipeline/queued-task-handler.ts';
 import { reportOf } from '#pipeline/queued-task-result.ts';
 import { describeFailedTask, withoutSecrets } from '#pipeline/task-failure.ts';
-import { decodeTask } from '#shared/archive-task.ts';
+import { decodeQueuedTask } from '#shared/archive-task.ts';
 import { LivechatAuthError } from '#shared/errors.ts';
 import type { ArchiveSource } from '#sources/archive-source.ts';
 import { secretValues } from './secret-shapes.ts';
@@ -39,7 +39,7 @@ export function queuedRecordHandler(
   return async (record, invocation) => {
     let secretText: unknown;
     try {
-      const task = decodeTask(record.body);
+      const task = decodeQueuedTask(record.body);
       const now = deps.task.now ?? (() => new Date());
       const deadline = invocation
         ? { deadline: now().getTime() + invocation.getRemainingTimeInMillis() - (deps.handOffReserveMs ?? 0) }
@@ -48,7 +48,8 @@ export function queuedRecordHandler(
       const result = await handleQueuedTask(task, { ...deps.task, ...deadline, source: deps.sourceOf(secretText) });
       const report = reportOf(result);
       for (const [name, value] of Object.entries(report.counts)) deps.metrics.addMetric(name, MetricUnit.Count, value);
-      deps.logger[report.level](report.message, { runId: task.runId, attempt: task.attempt, ...result });
+      const where = task.kind === 'chat' ? { threadId: task.threadId } : { attempt: task.attempt };
+      deps.logger[report.level](report.message, { runId: task.runId, ...where, ...result });
     } catch (error) {
       if (error instanceof LivechatAuthError) deps.metrics.addMetric('AuthFailures', MetricUnit.Count, 1);
       deps.logger.error(

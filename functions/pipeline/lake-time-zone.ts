@@ -33,7 +33,7 @@ export async function recordLakeTimeZone(sink: LakeSink, timeZone: string, runId
   await sink.putIfAbsent(timeZoneRecordKey(timeZone), Buffer.from(`${JSON.stringify(record)}\n`), 'json');
 }
 
-async function recordedTimeZones(sink: LakeSink): Promise<string[]> {
+export async function recordedTimeZones(sink: LakeSink): Promise<string[]> {
   const keys = await sink.list(TIME_ZONE_RECORD_PREFIX);
   return keys.map(timeZoneOfRecord).filter((zone): zone is string => zone !== undefined);
 }

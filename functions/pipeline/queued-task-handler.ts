@@ -2,7 +2,8 @@ import { type Pass, passDonePrefix, replanClaimKey, unitDoneKey } from '#lake/la
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { RedactionConfig } from '#privacy/redaction.ts';
 import { loadTaskWrites, settledAfter } from '#privacy/write-privacy.ts';
-import { type ArchiveTask, type DayTask, dayTask, newPlanId, type SettleTask } from '#shared/archive-task.ts';
+import { type DayTask, dayTask, newPlanId, type QueuedTask, type SettleTask } from '#shared/archive-task.ts';
+import { InvalidInputError } from '#shared/errors.ts';
 import {
   type ArchiveSource,
   type SourceContext,
@@ -18,7 +19,7 @@ import type { DayPlanned, QueuedTaskResult } from './queued-task-result.ts';
 import { settleDay } from './settle-day.ts';
 
 export interface TaskSender {
-  send(tasks: readonly ArchiveTask[]): Promise<unknown>;
+  send(tasks: readonly QueuedTask[]): Promise<unknown>;
 }
 
 export interface QueuedTaskDeps {
@@ -43,7 +44,7 @@ export interface QueuedTaskDeps {
  * merges the partition (settle-day.ts). Drift queues one re-archive of the day, up to `maxAttempts`.
  * Every step is idempotent: a redelivered task rewrites only its own keys and sends again.
  */
-export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
+export async function handleQueuedTask(task: QueuedTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
   // Loaded per task: an erasure recorded before the task starts applies to its writes, one recorded while it runs to settle.
   const writes = await loadTaskWrites(deps.sink, deps.redaction, deps.now);
   const context: SourceContext = {
@@ -55,9 +56,17 @@ export async function handleQueuedTask(task: ArchiveTask, deps: QueuedTaskDeps):
   return settledAfter(() => handleTask(task, deps, context), writes.settle);
 }
 
-async function handleTask(task: ArchiveTask, deps: QueuedTaskDeps, context: SourceContext): Promise<QueuedTaskResult> {
+async function handleTask(task: QueuedTask, deps: QueuedTaskDeps, context: SourceContext): Promise<QueuedTaskResult> {
   if (task.kind === 'day') return handleDayTask(task, deps, context);
   if (task.kind === 'settle') return handleSettleTask(task, deps, context);
+  if (task.kind === 'chat') {
+    if (!deps.source.runChatTask) {
+      throw new InvalidInputError(
+        `webhook chat tasks need the v3.6 source (get_chat); this worker reads ${deps.source.name}`,
+      );
+    }
+    return deps.source.runChatTask(task, context);
+  }
   const outcome = await deps.source.runTask(task, context);
   if (outcome.status === 'drift') return replanAfterDrift(task, outcome.reason, deps);
   if (outcome.status === 'continued') {

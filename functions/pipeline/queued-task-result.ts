@@ -1,4 +1,4 @@
-import type { UnitContinued, UnitStep, UnitWritten } from '#sources/archive-source.ts';
+import type { ChatWritten, UnitContinued, UnitStep, UnitWritten } from '#sources/archive-source.ts';
 
 export interface DayPlanned {
   kind: 'day-planned';
@@ -18,6 +18,7 @@ export type QueuedTaskResult =
   | DayPlanned
   | UnitWritten
   | UnitContinued
+  | ChatWritten
   | {
       kind: 'drift';
       day: string;
@@ -50,7 +51,13 @@ export interface ResultReport {
 
 export function reportOf(result: QueuedTaskResult): ResultReport {
   const report = baseReport(result);
-  if (result.kind === 'drift' || result.kind === 'day-settled' || result.kind === 'slice-continued') return report;
+  if (
+    result.kind === 'drift' ||
+    result.kind === 'day-settled' ||
+    result.kind === 'slice-continued' ||
+    result.kind === 'chat-written'
+  )
+    return report;
   if (!result.unknownFields?.length) return report;
   // The chats are in the lake verbatim; the operator should extend the table (names only, never values).
   return {
@@ -94,6 +101,16 @@ function baseReport(result: QueuedTaskResult): ResultReport {
       return { level: 'debug', message: 'slice written', counts: stepCounts(result.step ?? result) };
     case 'slice-continued':
       return { level: 'debug', message: 'slice pages written, the rest queued', counts: stepCounts(result) };
+    case 'chat-written':
+      return {
+        level: 'debug',
+        message: result.chats ? 'webhook chat written' : 'webhook chat not written (erased visitor or no transcript)',
+        counts: {
+          WebhookChatsArchived: result.chats,
+          ...dropped(result.dropped),
+          ...(result.endToLakeSeconds === undefined ? {} : { WebhookEndToLakeSeconds: result.endToLakeSeconds }),
+        },
+      };
     case 'drift':
       return result.next === 'gave-up'
         ? {

@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { type ArchiveTask, encodeTask } from '#shared/archive-task.ts';
+import { encodeTask, type QueuedTask } from '#shared/archive-task.ts';
 
 const BATCH_SIZE = 10;
 
@@ -29,7 +29,7 @@ export class SqsTaskSender {
     SendMessageBatchCommand: typeof import('@aws-sdk/client-sqs').SendMessageBatchCommand;
   }>;
 
-  async send(tasks: readonly ArchiveTask[]): Promise<SendReport> {
+  async send(tasks: readonly QueuedTask[]): Promise<SendReport> {
     const report: SendReport = { messages: tasks.length, batchCalls: 0 };
     if (tasks.length === 0) return report;
     for (let start = 0; start < tasks.length; start += BATCH_SIZE) {
@@ -47,7 +47,7 @@ export class SqsTaskSender {
     return this.client;
   }
 
-  private async sendBatch(tasks: readonly ArchiveTask[]): Promise<number> {
+  private async sendBatch(tasks: readonly QueuedTask[]): Promise<number> {
     const { sqs, SendMessageBatchCommand } = await this.connect();
     const maxAttempts = this.options.maxAttempts ?? 5;
     let pending = tasks.map((task, index) => ({ Id: String(index), MessageBody: encodeTask(task) }));

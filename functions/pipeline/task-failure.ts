@@ -19,6 +19,7 @@ export function describeFailedTask(body: string, error: unknown): Record<string,
     ['day', text(task.day)],
     ['page', whole(task.page)],
     ['slice', text(task.slice)],
+    ['threadId', text(task.threadId)],
     ['attempt', whole(task.attempt)],
   ] as const) {
     if (value) fields[name] = value.value;

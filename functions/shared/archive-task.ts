@@ -98,6 +98,29 @@ export const settleTaskSchema = z.strictObject({
   total: z.int().check(z.nonnegative()),
 });
 
+/**
+ * LiveChat ids as the docs show them (`PJ0MRSHTDG`, `K600PKZON8`): letters and digits only, so an
+ * id can never be a path (`../`), a prefix or anything else than one thread's name in a lake key.
+ */
+export const LIVECHAT_ID = /^[A-Za-z0-9]{1,64}$/;
+const livechatId = () => z.string().check(z.regex(LIVECHAT_ID, 'expected a LiveChat id (letters and digits)'));
+
+/**
+ * v3.6, from a `chat_deactivated` webhook: read one thread with `get_chat` and write it into its
+ * day's partition (the thread's start day in `timeZone`, the lake's zone), under a key of its own
+ * that a redelivery overwrites and the day's settling merges (functions/sources/v36/chat-archiver.ts).
+ */
+export const chatTaskSchema = z.strictObject({
+  v: z.literal(TASK_VERSION),
+  kind: z.literal('chat'),
+  runId: z.string().check(z.minLength(1), z.maxLength(128)),
+  chatId: livechatId(),
+  threadId: livechatId(),
+  timeZone: z.string().check(z.refine(isTimeZone, 'not an IANA time zone')),
+  /** When the delivery was accepted (ISO 8601): the end-to-lake delay is measured from the thread's end. */
+  receivedAt: z.iso.datetime(),
+});
+
 export const archiveTaskSchema = z.discriminatedUnion('kind', [
   dayTaskSchema,
   pageTaskSchema,
@@ -105,19 +128,33 @@ export const archiveTaskSchema = z.discriminatedUnion('kind', [
   settleTaskSchema,
 ]);
 
+/** Every message the worker's queue carries: the archive run's tasks and webhook chat tasks. */
+export const queuedTaskSchema = z.discriminatedUnion('kind', [...archiveTaskSchema.def.options, chatTaskSchema]);
+
 export type DayTask = z.infer<typeof dayTaskSchema>;
 export type PageTask = z.infer<typeof pageTaskSchema>;
 export type SliceTask = z.infer<typeof sliceTaskSchema>;
 export type SliceCursor = z.infer<typeof sliceCursorSchema>;
 export type SettleTask = z.infer<typeof settleTaskSchema>;
+export type ChatTask = z.infer<typeof chatTaskSchema>;
+export type QueuedTask = ArchiveTask | ChatTask;
 export type ArchiveTask = z.infer<typeof archiveTaskSchema>;
 
-export function encodeTask(task: ArchiveTask): string {
+export function encodeTask(task: QueuedTask): string {
   return JSON.stringify(task);
 }
 
-/** Parses a queue message body; a bad one becomes a one-line InvalidInputError. */
+/** Parses an archive run's message body; a bad one becomes a one-line InvalidInputError. */
 export function decodeTask(body: string): ArchiveTask {
+  return decodeWith(archiveTaskSchema, body) as ArchiveTask;
+}
+
+/** Parses a message of the worker's queue (an archive task or a webhook chat task). */
+export function decodeQueuedTask(body: string): QueuedTask {
+  return decodeWith(queuedTaskSchema, body) as QueuedTask;
+}
+
+function decodeWith(schema: typeof archiveTaskSchema | typeof queuedTaskSchema, body: string): unknown {
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -129,7 +166,7 @@ export function decodeTask(body: string): ArchiveTask {
       `archive task has message version ${String(value.v)}, this worker reads version ${TASK_VERSION}`,
     );
   }
-  const parsed = archiveTaskSchema.safeParse(value);
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
@@ -146,6 +183,21 @@ export function dayTask(
   timeZone: string,
 ): DayTask {
   return { v: TASK_VERSION, kind: 'day', runId, day, attempt, filters, timeZone };
+}
+
+/** The run id of every webhook task: rows it writes carry `_run_id: "webhook"`. */
+export const WEBHOOK_RUN_ID = 'webhook';
+
+export function chatTask(chatId: string, threadId: string, timeZone: string, receivedAt: Date): ChatTask {
+  return {
+    v: TASK_VERSION,
+    kind: 'chat',
+    runId: WEBHOOK_RUN_ID,
+    chatId,
+    threadId,
+    timeZone,
+    receivedAt: receivedAt.toISOString(),
+  };
 }
 
 /** A random plan id: one per planning of a day (lake-layout.ts `Pass`). */

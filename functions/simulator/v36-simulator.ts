@@ -17,7 +17,7 @@ import { LICENSE_PROPERTIES_PATH, replyLicenseProperties, retentionCutoffTs } fr
 import { bump, type SharedSimulatorOptions, type SharedSimulatorStats, setUpSimulator } from './simulator-setup.ts';
 import type { ChatFilters, DriftPosition } from './store.ts';
 import type { Chat } from './synthetic-chats.ts';
-import { toV36Archive, type V36Archive } from './v36-archives.ts';
+import { toV36Archive, type V36Archive, v36ChatIdOf } from './v36-archives.ts';
 
 export interface CursorExpiry {
   /** Only cursors of queries covering this day. */
@@ -40,6 +40,15 @@ export interface V36SimulatorOptions extends SharedSimulatorOptions {
   region?: string;
   /** Scripted cursor expiry: matching page_id requests answer 400 validation "page_id expired". */
   cursorExpiry?: CursorExpiry[];
+  /** Scripted get_chat failures: the first `times` requests for the thread (any thread if unset) answer `status`. */
+  getChatFaults?: GetChatFault[];
+}
+
+export interface GetChatFault {
+  threadId?: string;
+  /** Default 503. */
+  status?: 500 | 502 | 503 | 429;
+  times?: number;
 }
 
 export interface V36SimulatorStats extends SharedSimulatorStats {
@@ -64,6 +73,8 @@ export const DEFAULT_ACCOUNT_ID = 'c0ffee00-1234-4abc-9def-000000000001';
 export const DEFAULT_PAT = 'dal:demo-personal-access-token';
 export const DEFAULT_BEARER = 'dal:demo-bearer-token';
 const PATH = '/v3.6/agent/action/list_archives';
+/** Agent Chat API v3.6 "Get Chat" (src/pages/messaging/agent-chat-api/index.mdx): `{chat_id, thread_id?}`. */
+const GET_CHAT_PATH = '/v3.6/agent/action/get_chat';
 
 interface Query {
   fromTs: number;
@@ -254,7 +265,7 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string) => {
     stats.requests++;
     const url = new URL(req.url ?? '/', 'http://simulator.local');
-    if (url.pathname !== PATH && url.pathname !== LICENSE_PROPERTIES_PATH)
+    if (url.pathname !== PATH && url.pathname !== LICENSE_PROPERTIES_PATH && url.pathname !== GET_CHAT_PATH)
       return sendError(res, 404, 'not_found', 'Not found');
     if (req.method !== 'POST') return sendError(res, 405, 'validation', 'Method not allowed');
     if (!checkAuth(req.headers.authorization, creds))
@@ -263,6 +274,7 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
       return sendError(res, 421, 'misdirected_request', `Wrong region, use ${options.region}`);
     }
     if (url.pathname === LICENSE_PROPERTIES_PATH) return replyLicenseProperties(options, raw, res, send);
+    if (url.pathname === GET_CHAT_PATH) return replyGetChat(raw, res);
     if (faults.rateLimited()) {
       bump(stats.faultsInjected, 'rateLimit');
       return sendError(res, 429, 'too_many_requests', 'Too many requests', { 'Retry-After': '1' });
@@ -314,6 +326,50 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     if (fault) return applyFault(res, cursor, fault);
     send(res, 200, pageBody(cursor));
     afterServed(cursor);
+  };
+
+  const getChatFaults = (options.getChatFaults ?? []).map((rule) => ({ rule, used: 0 }));
+  let threadIndex: { size: number; byId: Map<string, Chat> } | undefined;
+  const chatOfThread = (threadId: string): Chat | undefined => {
+    const all = store.all();
+    if (threadIndex?.size !== all.length) threadIndex = { size: all.length, byId: new Map(all.map((c) => [c.id, c])) };
+    return threadIndex.byId.get(threadId);
+  };
+  /**
+   * get_chat answers the chat with the requested thread, in the shape of a list_archives entry (the
+   * docs' response example has the same keys). The latest thread when `thread_id` is left out: each
+   * simulated chat has one thread. Unknown ids answer 404 `not_found` (the docs name no status).
+   */
+  const replyGetChat = (raw: string, res: ServerResponse) => {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw || 'null') as Record<string, unknown>;
+    } catch {
+      return sendError(res, 400, 'validation', 'body is not JSON');
+    }
+    if (!body || typeof body !== 'object' || typeof body['chat_id'] !== 'string')
+      return sendError(res, 400, 'validation', 'chat_id: required string');
+    stats.bodies.push(body);
+    const chatId = body['chat_id'];
+    const threadId = body['thread_id'];
+    if (threadId !== undefined && typeof threadId !== 'string')
+      return sendError(res, 400, 'validation', 'thread_id: expected string');
+    const fault = getChatFaults.find(
+      (f) => f.used < (f.rule.times ?? 1) && (f.rule.threadId === undefined || f.rule.threadId === threadId),
+    );
+    if (fault) {
+      fault.used++;
+      bump(stats.faultsInjected, 'getChat');
+      const status = fault.rule.status ?? 503;
+      return sendError(res, status, status === 429 ? 'too_many_requests' : 'internal', 'Internal server error');
+    }
+    const chat = threadId ? chatOfThread(threadId) : undefined;
+    const latest = threadId === undefined ? store.all().find((c) => v36ChatIdOf(c.id) === chatId) : undefined;
+    const found = chat ?? latest;
+    if (!found || v36ChatIdOf(found.id) !== chatId) return sendError(res, 404, 'not_found', 'Chat not found');
+    if (cutoffTs !== undefined && found.started_timestamp < cutoffTs)
+      return sendError(res, 404, 'not_found', 'Chat not found');
+    send(res, 200, JSON.stringify(toV36Archive(found)));
   };
 
   const server = createServer((req, res) => {

@@ -1,7 +1,7 @@
 import type { MergedTable } from '#lake/day-consolidation.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { WritePrivacy } from '#privacy/write-privacy.ts';
-import type { ArchiveTask, DayTask, SettleTask } from '#shared/archive-task.ts';
+import type { ArchiveTask, ChatTask, DayTask, SettleTask } from '#shared/archive-task.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
 
 /**
@@ -48,6 +48,25 @@ export interface ArchiveSource extends SourceInfo {
    * `total` what the plan counted. Returns the drift reason, or undefined when the pass is whole.
    */
   checkPass(day: DayTask, pass: PassCounts, context: SourceContext): Promise<string | undefined>;
+  /**
+   * Sources that can read one chat by id (v3.6 `get_chat`, for `chat_deactivated` webhooks): reads
+   * the task's thread and writes it into its day's partition under a key a redelivery overwrites.
+   */
+  runChatTask?(task: ChatTask, context: SourceContext): Promise<ChatWritten>;
+}
+
+/** What a webhook's chat task did. */
+export interface ChatWritten {
+  kind: 'chat-written';
+  day: string;
+  /** 1 when the thread was written, 0 when it was not (an erased visitor's, or a restricted_access stub). */
+  chats: number;
+  dropped: number;
+  bytes: number;
+  /** Seconds from the thread's last event (its end) to its row in the lake. */
+  endToLakeSeconds?: number;
+  /** The day was settled already: its partition was merged again so the thread is in it once. */
+  merged: boolean;
 }
 
 export interface PassCounts {

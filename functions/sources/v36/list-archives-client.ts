@@ -31,9 +31,21 @@ import {
   toLivechatError,
 } from '#sources/retrying-api.ts';
 import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
-import { type ArchivesPage, archivesPageSchema, MAX_ARCHIVES_LIMIT } from './archive-schema.ts';
+import {
+  type Archive,
+  type ArchivesPage,
+  archiveSchema,
+  archivesPageSchema,
+  MAX_ARCHIVES_LIMIT,
+} from './archive-schema.ts';
 
 export const LIST_ARCHIVES_PATH = '/v3.6/agent/action/list_archives';
+/**
+ * `get_chat` (same page, "Get Chat"): body `{chat_id, thread_id?}` (default: the latest thread),
+ * scope `chats--all:ro` or `chats--access:ro`; answers `{id, thread, users, properties, access,
+ * is_followed}`, a chat with ONE thread: the shape of a list_archives entry, checked by the same schema.
+ */
+export const GET_CHAT_PATH = '/v3.6/agent/action/get_chat';
 
 export type V36Credentials = { kind: 'pat'; accountId: string; token: string } | { kind: 'bearer'; token: string };
 
@@ -60,10 +72,13 @@ export type ListArchivesRequest =
 
 export interface ArchivesClient {
   listArchives(request: ListArchivesRequest): Promise<ArchivesPage>;
+  /** One thread of one chat (`get_chat`); clients built for list_archives only may leave it out. */
+  getChat?(chatId: string, threadId: string): Promise<Archive>;
 }
 
 // Checked, then kept as the API sent it: the raw lake stores every entry verbatim.
 const acceptArchivesPage = acceptedBy<ArchivesPage>(archivesPageSchema, { verbatim: true });
+const acceptChat = acceptedBy<Archive>(archiveSchema, { verbatim: true });
 
 export const V36_AUTH_HINT = 'check LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT, or LIVECHAT_BEARER_TOKEN';
 
@@ -84,7 +99,7 @@ export function createArchivesClient(options: ArchivesClientOptions): ArchivesCl
     ...options,
     apiUrl: options.apiUrl ?? DEFAULT_API_URL,
     headers,
-    // list_archives only reads, so retrying its POST is safe.
+    // list_archives and get_chat only read, so retrying their POST is safe.
     methods: ['post'],
   });
 
@@ -103,6 +118,14 @@ export function createArchivesClient(options: ArchivesClientOptions): ArchivesCl
       } catch (error) {
         if ('pageId' in request && isExpiredCursor(error)) throw new LivechatCursorExpiredError(LIST_ARCHIVES_PATH);
         throw toLivechatError(error, LIST_ARCHIVES_PATH, V36_AUTH_HINT);
+      }
+    },
+    async getChat(chatId, threadId) {
+      try {
+        const json = { chat_id: chatId, thread_id: threadId };
+        return await api.json(GET_CHAT_PATH.slice(1), { method: 'post', json }, acceptChat);
+      } catch (error) {
+        throw toLivechatError(error, GET_CHAT_PATH, V36_AUTH_HINT);
       }
     },
   };

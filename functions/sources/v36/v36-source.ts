@@ -1,4 +1,5 @@
 import type { ArchiveSource, SourceContext } from '#sources/archive-source.ts';
+import { archiveChat } from './chat-archiver.ts';
 import type { ArchivesClient } from './list-archives-client.ts';
 import { archiveSlice, countDay, planSlices, type V36Deps } from './slice-archiver.ts';
 import { V36_SOURCE } from './v36-source-info.ts';
@@ -11,7 +12,12 @@ export function v36Source(client: ArchivesClient, options: V36Options = {}): Arc
   const deps = (context: SourceContext): V36Deps => {
     const { request } = context;
     const gated: ArchivesClient = request
-      ? { listArchives: (query) => request(() => client.listArchives(query)) }
+      ? {
+          listArchives: (query) => request(() => client.listArchives(query)),
+          ...(client.getChat
+            ? { getChat: (chatId, threadId) => request(() => client.getChat!(chatId, threadId)) }
+            : {}),
+        }
       : client;
     return {
       ...options,
@@ -59,6 +65,11 @@ export function v36Source(client: ArchivesClient, options: V36Options = {}): Arc
         },
         ids: outcome.ids,
       };
+    },
+    async runChatTask(task, context) {
+      const { client: gated, sink, now, privacy } = deps(context);
+      if (!gated.getChat) throw new Error('this v3.6 client cannot read a chat (get_chat)');
+      return archiveChat(task, { getChat: gated.getChat, sink, now, privacy });
     },
     async checkPass(day, pass, context) {
       // A chat added to a slice that had already finished is drift too.
