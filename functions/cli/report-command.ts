@@ -1,9 +1,10 @@
-import { writeReport } from '#report/build-report.ts';
+import { LAST_RANGES, type LastRange, writeReport } from '#report/build-report.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import { firstLine, parseFlags, stringFlags } from './parse-flags.ts';
 import { creatableFolder, wantsHelp } from './run-command.ts';
 
-export const REPORT_USAGE = 'usage: npm run report -- [--lake DIR] [--out DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD]';
+export const REPORT_USAGE =
+  'usage: npm run report -- [--lake DIR] [--out DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD | --last 7d|30d|quarter]';
 
 export interface ReportCommandIo {
   stdout: NodeJS.WriteStream;
@@ -41,15 +42,29 @@ export async function reportCommand(argv: readonly string[], io: ReportCommandIo
   }
 }
 
-function parseReportArgs(argv: readonly string[]): { lakeDir: string; outDir: string; from?: string; to?: string } {
+function parseReportArgs(argv: readonly string[]): {
+  lakeDir: string;
+  outDir: string;
+  from?: string;
+  to?: string;
+  last?: LastRange;
+} {
   const values = parseFlags(argv, {
-    ...stringFlags('from', 'to'),
+    ...stringFlags('from', 'to', 'last'),
     lake: { type: 'string', default: 'lake' },
     out: { type: 'string', default: 'report' },
   });
+  const last = values.last;
+  if (last !== undefined && !(LAST_RANGES as readonly string[]).includes(last)) {
+    throw new InvalidInputError(`--last must be one of ${LAST_RANGES.join(', ')}, got "${last}"`);
+  }
+  if (last !== undefined && (values.from !== undefined || values.to !== undefined)) {
+    throw new InvalidInputError('give either --last or --from/--to, not both');
+  }
   return {
     lakeDir: values.lake,
     outDir: values.out,
+    ...(last !== undefined ? { last: last as LastRange } : {}),
     ...(values.from !== undefined ? { from: values.from } : {}),
     ...(values.to !== undefined ? { to: values.to } : {}),
   };

@@ -11,20 +11,28 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
-import { CHATS_PREFIX, DAY_PLANS_PREFIX, EXPIRED_DAYS_PREFIX, MANIFESTS_PREFIX } from '#lake/lake-layout.ts';
+import {
+  CHATS_PREFIX,
+  DAY_PLANS_PREFIX,
+  EXPIRED_DAYS_PREFIX,
+  MANIFESTS_PREFIX,
+  TIME_ZONE_RECORD_PREFIX,
+  timeZoneOfRecord,
+} from '#lake/lake-layout.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { lakeFilters } from '#pipeline/lake-filters.ts';
 import { isDayDone } from '#pipeline/run-manifest.ts';
-import { daysInRange, isTimeZone } from '#shared/day-range.ts';
+import { addDays, daysInRange, isTimeZone, localDay } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import {
+  type AggregateRange,
   aggregateChats,
   aggregatePlans,
   type ChatAggregates,
   type DayCompletenessRow,
   type PlannedRun,
 } from './lake-aggregates.ts';
-import type { CompletenessDay, ReportData, RunSummary } from './report-data.ts';
+import type { CompletenessDay, Figures, PreviousPeriod, ReportData, RunSummary } from './report-data.ts';
 import { renderReportHtml } from './report-html.ts';
 import {
   type ArchiverRecords,
@@ -38,11 +46,16 @@ export const REPORT_FILE = 'report.html';
 /** As the archive CLI: ten years of days at most. */
 export const MAX_REPORT_DAYS = 3_660;
 
+/** `--last`: the 7 or 30 days that ended yesterday, or the last full calendar quarter (lake's zone). */
+export const LAST_RANGES = ['7d', '30d', 'quarter'] as const;
+export type LastRange = (typeof LAST_RANGES)[number];
+
 export interface ReportOptions {
   lakeDir: string;
   outDir: string;
   from?: string;
   to?: string;
+  last?: LastRange;
   now?: () => Date;
 }
 
@@ -78,35 +91,49 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
 export async function buildReportData(options: ReportOptions): Promise<ReportData> {
   const lakeDir = path.resolve(options.lakeDir);
   assertLakeFolder(lakeDir);
+  const now = options.now?.() ?? new Date();
   const records = await readArchiverRecords(lakeDir);
   const manifestDays = latestRunPerDay(records);
   const partitionDays = listDays(path.join(lakeDir, CHATS_PREFIX), (file) => file.endsWith('.json.gz'));
   const planDays = new Set(listDays(path.join(lakeDir, DAY_PLANS_PREFIX), (file) => file.endsWith('.json')));
   const expiredDays = new Set(listDays(path.join(lakeDir, EXPIRED_DAYS_PREFIX), (file) => file.endsWith('.json')));
   const known = [...new Set([...partitionDays, ...planDays, ...manifestDays.keys()])].sort();
-  const from = options.from ?? known[0] ?? options.to;
-  const to = options.to ?? known.at(-1) ?? options.from;
-  const generatedAt = (options.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const last = options.last ? lastRange(options.last, localDay(now, recordedZone(lakeDir))) : undefined;
+  const from = last?.from ?? options.from ?? known[0] ?? options.to;
+  const to = last?.to ?? options.to ?? known.at(-1) ?? options.from;
+  const generatedAt = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const notes =
     records.unreadable.length > 0
       ? [`${records.unreadable.length} manifest file(s) could not be read and are left out: ${records.unreadable[0]}`]
       : [];
+  const rangeLabel = options.last ? `--last ${options.last}` : null;
 
   const filters = await lakeFilters(new LocalFileSink(lakeDir));
   const filtered = filters && filters !== 'unfiltered' ? { filters } : {};
   if (from === undefined || to === undefined) {
-    return { ...emptyData(lakeDir, generatedAt, '(none)', '(none)', notes), ...filtered };
+    return { ...emptyData(lakeDir, generatedAt, '(none)', '(none)', notes), rangeLabel, ...filtered };
   }
   const days = daysInRange(from, to, MAX_REPORT_DAYS, { from: '--from', to: '--to' });
+  const previous = previousPeriod(days, options.last === 'quarter', new Set(known));
+  if (previous.daysArchived === 0) {
+    notes.push(`the previous period (${previous.from} to ${previous.to}) is not archived: no change is shown`);
+  } else if (previous.daysArchived < previous.days) {
+    notes.push(
+      `the previous period (${previous.from} to ${previous.to}) is archived on ${previous.daysArchived} of its ${previous.days} days: its figures cover those days only`,
+    );
+  }
   const hasChats = partitionDays.some((day) => day >= from && day <= to);
   const planned = days.some((day) => planDays.has(day) || manifestDays.has(day));
-  if (!hasChats && !planned) return { ...emptyData(lakeDir, generatedAt, from, to, notes), ...filtered };
+  if (!hasChats && !planned) {
+    return { ...emptyData(lakeDir, generatedAt, from, to, notes), rangeLabel, previous, ...filtered };
+  }
 
   // DuckDB opens a lake that has at least one chat file; a lake of plans only is judged from its run manifests.
   const runsInRange = records.runs.filter((run) => run.days.some((day) => day.day >= from && day.day <= to));
+  const compare = previous.daysArchived > 0 ? { previousFrom: previous.from } : {};
   const { chats, plans, timeZone } =
     partitionDays.length > 0
-      ? await aggregateLake(lakeDir, from, to, hasChats, runsInRange, notes)
+      ? await aggregateLake(lakeDir, { from, to, ...compare }, hasChats, runsInRange, notes)
       : { chats: undefined, plans: undefined, timeZone: zoneOf([], runsInRange, notes) };
   const daily = chats?.daily ?? [];
   const planRows = new Map((plans?.days ?? []).map((row) => [row.dt, row]));
@@ -115,8 +142,11 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
     generatedAt,
     from,
     to,
+    rangeLabel,
+    previous,
     timeZone,
     ...filtered,
+    headline: chats?.headline ?? { current: EMPTY_FIGURES, previous: null },
     totals: {
       chats: sum(daily.map((d) => d.total)),
       regular: sum(daily.map((d) => d.regular)),
@@ -129,7 +159,10 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
     ),
     daily,
     heatmap: chats?.heatmap ?? [],
+    missedHeatmap: chats?.missedHeatmap ?? [],
     agents: chats?.agents ?? [],
+    groups: chats?.groups ?? [],
+    surveys: chats?.surveys ?? [],
     ...(chats?.tags ? { tags: chats.tags } : {}),
     ...(chats?.countries ? { countries: chats.countries } : {}),
     runs: runSummaries(records, chats, plans?.runs ?? [], from, to),
@@ -137,10 +170,45 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
   };
 }
 
+/** The range `--last` names, in days of the lake's zone: it ends yesterday (7d, 30d) or with the last full quarter. */
+export function lastRange(last: LastRange, today: string): { from: string; to: string } {
+  const yesterday = addDays(today, -1);
+  if (last === '7d') return { from: addDays(yesterday, -6), to: yesterday };
+  if (last === '30d') return { from: addDays(yesterday, -29), to: yesterday };
+  const [year, month] = today.split('-').map(Number) as [number, number];
+  const quarterStart = new Date(Date.UTC(year, Math.floor((month - 1) / 3) * 3, 1));
+  const to = addDays(quarterStart.toISOString().slice(0, 10), -1);
+  const from = new Date(Date.UTC(year, Math.floor((month - 1) / 3) * 3 - 3, 1)).toISOString().slice(0, 10);
+  return { from, to };
+}
+
+/**
+ * The period the report compares with: as many days, right before the range (for `--last quarter`,
+ * the quarter before). `daysArchived` counts its days the lake holds anything for.
+ */
+function previousPeriod(days: string[], quarter: boolean, known: Set<string>): PreviousPeriod {
+  const first = days[0]!;
+  const to = addDays(first, -1);
+  const from = quarter
+    ? new Date(Date.UTC(Number(first.slice(0, 4)), Number(first.slice(5, 7)) - 4, 1)).toISOString().slice(0, 10)
+    : addDays(first, -days.length);
+  const previous = daysInRange(from, to);
+  return { from, to, days: previous.length, daysArchived: previous.filter((day) => known.has(day)).length };
+}
+
+/** The zone the lake's runs recorded (manifests/time-zone/), UTC when none did. */
+function recordedZone(lakeDir: string): string {
+  const dir = path.join(lakeDir, TIME_ZONE_RECORD_PREFIX);
+  if (!existsSync(dir)) return 'UTC';
+  const zone = readdirSync(dir)
+    .map((file) => timeZoneOfRecord(`${TIME_ZONE_RECORD_PREFIX}${file}`))
+    .find((name): name is string => name !== undefined && isTimeZone(name));
+  return zone ?? 'UTC';
+}
+
 async function aggregateLake(
   lakeDir: string,
-  from: string,
-  to: string,
+  range: AggregateRange,
   hasChats: boolean,
   runs: RunManifestView[],
   notes: string[],
@@ -151,9 +219,9 @@ async function aggregateLake(
 }> {
   const lake = await openLocalLake(lakeDir);
   try {
-    const plans = await aggregatePlans(lake, from, to);
+    const plans = await aggregatePlans(lake, range.from, range.to);
     const timeZone = zoneOf(plans.timeZones, runs, notes);
-    const chats = hasChats ? await aggregateChats(lake, from, to, timeZone) : undefined;
+    const chats = hasChats ? await aggregateChats(lake, range, timeZone) : undefined;
     return { chats, plans, timeZone };
   } finally {
     await lake.close();
@@ -304,18 +372,36 @@ function runSummaries(
   );
 }
 
+const EMPTY_FIGURES: Figures = {
+  chats: 0,
+  regular: 0,
+  missed: 0,
+  ratedGood: 0,
+  ratedBad: 0,
+  withResponse: 0,
+  firstResponseP50: null,
+  firstResponseP90: null,
+  durationP50: null,
+};
+
 function emptyData(lake: string, generatedAt: string, from: string, to: string, notes: string[]): ReportData {
   return {
     lake,
     generatedAt,
     from,
     to,
+    rangeLabel: null,
+    previous: null,
     timeZone: 'UTC',
+    headline: { current: EMPTY_FIGURES, previous: null },
     totals: { chats: 0, regular: 0, missed: 0, agents: 0, daysWithChats: 0 },
     completeness: [],
     daily: [],
     heatmap: [],
+    missedHeatmap: [],
     agents: [],
+    groups: [],
+    surveys: [],
     runs: [],
     notes,
   };

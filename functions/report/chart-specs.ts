@@ -8,7 +8,16 @@
  */
 import type { LoggerInterface, Spec as VegaSpec } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { AgentChats, CompletenessDay, DailyChats, HeatmapCell, NamedCount, RunSummary } from './report-data.ts';
+import type {
+  AgentRow,
+  CompletenessDay,
+  DailyChats,
+  HeatmapCell,
+  NamedCount,
+  RunSummary,
+  SurveyQuestion,
+} from './report-data.ts';
+import { formatInstant } from './report-format.ts';
 
 export const CHART_WIDTH = 620;
 
@@ -24,12 +33,26 @@ const BASE = {
   },
 } as const;
 
+/**
+ * Days as bands (one per day, the label centred under its bar, none past the range), read in
+ * UTC so the browser's own zone cannot shift a partition day.
+ */
 const DAY_X = {
   field: 'day',
-  type: 'temporal',
-  timeUnit: 'utcyearmonthdate',
-  title: 'day (partition dt)',
-  axis: { format: '%b %d', labelOverlap: true },
+  type: 'ordinal',
+  title: null,
+  axis: { labelExpr: "utcFormat(toDate(datum.value), '%a %d %b')", labelAngle: 0, labelOverlap: 'greedy' },
+} as const;
+
+/** Okabe–Ito: told apart with any common colour-vision deficiency. */
+export const PALETTE = {
+  blue: '#0072B2',
+  orange: '#E69F00',
+  vermillion: '#D55E00',
+  sky: '#56B4E9',
+  green: '#009E73',
+  grey: '#BBBBBB',
+  lightGrey: '#DDDDDD',
 } as const;
 
 /** A Vega-Lite warning (e.g. an encoding it drops) means a wrong spec: fail instead of printing it. */
@@ -72,7 +95,21 @@ export const FLAGS: Record<CompletenessDay['status'], string> = {
 };
 
 /** Archived bars per day, the expected total as a black tick, and a FLAGS mark over every day that is not complete. */
+const STATUS_COLOURS: ReadonlyArray<[CompletenessDay['status'], string]> = [
+  ['complete', PALETTE.blue],
+  ['kept', PALETTE.sky],
+  ['expired (retention)', PALETTE.lightGrey],
+  ['short', PALETTE.vermillion],
+  ['incomplete', PALETTE.vermillion],
+  ['not_archived', PALETTE.vermillion],
+  ['duplicates', PALETTE.orange],
+  ['extra', PALETTE.orange],
+  ['unplanned', PALETTE.grey],
+];
+
 export function completenessChart(days: CompletenessDay[]): TopLevelSpec {
+  const present = new Set(days.map((d) => d.status));
+  const statuses = STATUS_COLOURS.filter(([status]) => present.has(status));
   const values = days.map((d) => ({
     day: d.day,
     archived: d.archived,
@@ -95,29 +132,10 @@ export function completenessChart(days: CompletenessDay[]): TopLevelSpec {
             field: 'status',
             type: 'nominal',
             title: 'day',
+            // Only the statuses the range has, so the legend stays short.
             scale: {
-              domain: [
-                'complete',
-                'kept',
-                'expired (retention)',
-                'short',
-                'incomplete',
-                'not_archived',
-                'duplicates',
-                'extra',
-                'unplanned',
-              ],
-              range: [
-                '#4c78a8',
-                '#72b7b2',
-                '#d0d0d0',
-                '#d62728',
-                '#d62728',
-                '#d62728',
-                '#e8a33d',
-                '#e8a33d',
-                '#b0b0b0',
-              ],
+              domain: statuses.map(([status]) => status),
+              range: statuses.map(([, colour]) => colour),
             },
           },
           tooltip: [
@@ -131,13 +149,12 @@ export function completenessChart(days: CompletenessDay[]): TopLevelSpec {
       {
         mark: { type: 'tick', color: '#000', thickness: 2 },
         transform: [{ filter: 'datum.expected != null' }],
-        encoding: { x: { ...DAY_X, bandPosition: 0.5 }, y: { field: 'expected', type: 'quantitative' } },
+        encoding: { y: { field: 'expected', type: 'quantitative' } },
       },
       {
-        mark: { type: 'text', dy: -8, fontWeight: 'bold', color: '#d62728', fontSize: 13 },
+        mark: { type: 'text', dy: -8, fontWeight: 'bold', color: PALETTE.vermillion, fontSize: 13 },
         transform: [{ filter: "datum.flag != ''" }],
         encoding: {
-          x: { ...DAY_X, bandPosition: 0.5 },
           y: { field: 'top', type: 'quantitative' },
           text: { field: 'flag' },
         },
@@ -164,7 +181,7 @@ export function chatsPerDayChart(daily: DailyChats[]): TopLevelSpec {
         field: 'kind',
         type: 'nominal',
         title: 'type',
-        scale: { domain: ['chat', 'missed'], range: ['#1f4e79', '#f5b971'] },
+        scale: { domain: ['chat', 'missed'], range: [PALETTE.blue, PALETTE.orange] },
       },
       order: { field: 'order', type: 'quantitative' },
       tooltip: [
@@ -178,23 +195,32 @@ export function chatsPerDayChart(daily: DailyChats[]): TopLevelSpec {
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
-/** Weekday × hour cells shaded by chats, each cell also labelled with its count. */
-export function heatmapChart(cells: HeatmapCell[], timeZone: string): TopLevelSpec {
+/**
+ * Weekday × hour cells shaded by chats (blues; oranges for missed chats), each labelled with its
+ * count; no grid line crosses a cell, white gaps part them.
+ */
+export function heatmapChart(cells: HeatmapCell[], timeZone: string, kind: 'all' | 'missed' = 'all'): TopLevelSpec {
   const values = cells.map((c) => ({ weekday: WEEKDAYS[c.weekday - 1], hour: c.hour, chats: c.chats }));
   const max = Math.max(1, ...cells.map((c) => c.chats));
+  const noGrid = { grid: false, domain: false, ticks: false };
   return {
     ...BASE,
     height: 7 * 26,
     data: { values },
     encoding: {
-      x: { field: 'hour', type: 'ordinal', title: `hour of start (${timeZone})`, axis: { labelAngle: 0 } },
-      y: { field: 'weekday', type: 'ordinal', sort: WEEKDAYS, title: null },
+      x: { field: 'hour', type: 'ordinal', title: `hour of start (${timeZone})`, axis: { labelAngle: 0, ...noGrid } },
+      y: { field: 'weekday', type: 'ordinal', sort: WEEKDAYS, title: null, axis: noGrid },
     },
     layer: [
       {
-        mark: { type: 'rect', tooltip: true, stroke: '#fff', strokeWidth: 1 },
+        mark: { type: 'rect', tooltip: true, stroke: '#fff', strokeWidth: 2 },
         encoding: {
-          color: { field: 'chats', type: 'quantitative', scale: { scheme: 'blues', domainMin: 0 }, title: 'chats' },
+          color: {
+            field: 'chats',
+            type: 'quantitative',
+            scale: { scheme: kind === 'missed' ? 'oranges' : 'blues', domainMin: 0 },
+            title: kind === 'missed' ? 'missed chats' : 'chats',
+          },
         },
       },
       {
@@ -208,23 +234,96 @@ export function heatmapChart(cells: HeatmapCell[], timeZone: string): TopLevelSp
   };
 }
 
+/** Chats per agent this period as bars, the previous period's as a black tick (when it is archived). */
+export function agentsChart(agents: AgentRow[]): TopLevelSpec {
+  const names = agents.map((a) => a.name);
+  const values = agents.map((a) => ({
+    label: names.indexOf(a.name) !== names.lastIndexOf(a.name) ? `${a.name} (${a.email})` : a.name,
+    chats: a.current.chats,
+    previous: a.previous?.chats ?? null,
+  }));
+  return {
+    ...BASE,
+    height: { step: 20 },
+    data: { values },
+    encoding: {
+      y: { field: 'label', type: 'nominal', sort: null, title: null, axis: { labelLimit: 280, grid: false } },
+      x: { field: 'chats', type: 'quantitative', title: 'chats (tick: previous period)' },
+    },
+    layer: [
+      {
+        mark: { type: 'bar', color: PALETTE.blue, tooltip: true },
+        encoding: {
+          tooltip: [
+            { field: 'label', type: 'nominal', title: 'agent' },
+            { field: 'chats', type: 'quantitative' },
+            { field: 'previous', type: 'quantitative', title: 'previous period' },
+          ],
+        },
+      },
+      {
+        mark: { type: 'tick', color: '#000', thickness: 2 },
+        transform: [{ filter: 'datum.previous != null' }],
+        encoding: { x: { field: 'previous', type: 'quantitative' } },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 },
+        encoding: { text: { field: 'chats', type: 'quantitative', format: ',' } },
+      },
+    ],
+  };
+}
+
+/** One panel per survey question: chats per answer. */
+export function surveyChart(questions: SurveyQuestion[]): TopLevelSpec {
+  const values = questions.flatMap((q) =>
+    (q.answers ?? []).map((a) => ({ question: q.question, answer: a.name, chats: a.chats })),
+  );
+  return {
+    $schema: BASE.$schema,
+    config: BASE.config,
+    data: { values },
+    facet: {
+      row: {
+        field: 'question',
+        type: 'nominal',
+        title: null,
+        sort: questions.map((q) => q.question),
+        header: {
+          labelAngle: 0,
+          labelAlign: 'left',
+          labelAnchor: 'start',
+          labelOrient: 'top',
+          labelFontWeight: 'bold',
+        },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: CHART_WIDTH - 200,
+      height: { step: 18 },
+      mark: { type: 'bar', color: PALETTE.blue, tooltip: true },
+      encoding: {
+        y: { field: 'answer', type: 'nominal', sort: null, title: null, axis: { labelLimit: 220, grid: false } },
+        x: { field: 'chats', type: 'quantitative', title: 'chats' },
+      },
+    },
+  };
+}
+
 /** Horizontal bars with the count written at the end of each bar. */
-export function rankingChart(rows: Array<AgentChats | NamedCount>): TopLevelSpec {
-  // A bar per row: agents are named, with the e-mail only where two share a name.
-  const names = rows.map((r) => r.name);
-  const label = (r: AgentChats | NamedCount) =>
-    'email' in r && r.email && names.indexOf(r.name) !== names.lastIndexOf(r.name) ? `${r.name} (${r.email})` : r.name;
-  const values = rows.map((r) => ({ label: label(r), chats: r.chats }));
+export function rankingChart(rows: NamedCount[]): TopLevelSpec {
+  const values = rows.map((r) => ({ label: r.name, chats: r.chats }));
   return {
     ...BASE,
     height: { step: 18 },
     data: { values },
     encoding: {
-      y: { field: 'label', type: 'nominal', sort: null, title: null, axis: { labelLimit: 280 } },
+      y: { field: 'label', type: 'nominal', sort: null, title: null, axis: { labelLimit: 280, grid: false } },
       x: { field: 'chats', type: 'quantitative', title: 'chats' },
     },
     layer: [
-      { mark: { type: 'bar', color: '#4c78a8', tooltip: true } },
+      { mark: { type: 'bar', color: PALETTE.blue, tooltip: true } },
       {
         mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 },
         encoding: { text: { field: 'chats', type: 'quantitative', format: ',' } },
@@ -233,7 +332,7 @@ export function rankingChart(rows: Array<AgentChats | NamedCount>): TopLevelSpec
   };
 }
 
-/** Share of good / not rated / bad among regular chats per day (dark, light, mid grey in black and white). */
+/** Share of good / not rated / bad among regular chats per day (blue, light grey, vermillion: also apart in grey). */
 export function ratingChart(daily: DailyChats[]): TopLevelSpec {
   const values = daily.flatMap((d) => [
     { day: d.day, rating: 'good', chats: d.ratedGood, order: 0 },
@@ -257,7 +356,7 @@ export function ratingChart(daily: DailyChats[]): TopLevelSpec {
       color: {
         field: 'rating',
         type: 'nominal',
-        scale: { domain: ['good', 'not rated', 'bad'], range: ['#2e7d32', '#d9d9d9', '#c0392b'] },
+        scale: { domain: ['good', 'not rated', 'bad'], range: [PALETTE.blue, PALETTE.lightGrey, PALETTE.vermillion] },
       },
       order: { field: 'order', type: 'quantitative' },
       tooltip: [
@@ -273,16 +372,19 @@ export function ratingChart(daily: DailyChats[]): TopLevelSpec {
 export function timingChart(daily: DailyChats[]): TopLevelSpec {
   const points = daily.length <= 62;
   const values = daily.flatMap((d) => [
-    { day: d.day, measure: 'first response (s)', percentile: 'p50', seconds: d.firstResponseP50 },
-    { day: d.day, measure: 'first response (s)', percentile: 'p90', seconds: d.firstResponseP90 },
-    { day: d.day, measure: 'duration (s)', percentile: 'p50', seconds: d.durationP50 },
-    { day: d.day, measure: 'duration (s)', percentile: 'p90', seconds: d.durationP90 },
+    { day: d.day, measure: 'first response', percentile: 'p50', seconds: d.firstResponseP50 },
+    { day: d.day, measure: 'first response', percentile: 'p90', seconds: d.firstResponseP90 },
+    { day: d.day, measure: 'chat duration', percentile: 'p50', seconds: d.durationP50 },
+    { day: d.day, measure: 'chat duration', percentile: 'p90', seconds: d.durationP90 },
   ]);
+  // Minutes and seconds on the axis and in tooltips, as in the tables.
+  const human =
+    "datum.value >= 3600 ? floor(datum.value / 3600) + 'h ' + format(floor(datum.value % 3600 / 60), '02d') + 'm' : datum.value >= 60 ? floor(datum.value / 60) + 'm ' + format(round(datum.value % 60), '02d') + 's' : round(datum.value) + 's'";
   return {
     $schema: BASE.$schema,
     config: BASE.config,
     data: { values: values.filter((v) => v.seconds !== null) },
-    facet: { row: { field: 'measure', type: 'nominal', title: null, sort: ['first response (s)', 'duration (s)'] } },
+    facet: { row: { field: 'measure', type: 'nominal', title: null, sort: ['first response', 'chat duration'] } },
     resolve: { scale: { y: 'independent' } },
     spec: {
       width: CHART_WIDTH - 60,
@@ -291,11 +393,11 @@ export function timingChart(daily: DailyChats[]): TopLevelSpec {
       mark: { type: 'line', point: points, tooltip: true },
       encoding: {
         x: DAY_X,
-        y: { field: 'seconds', type: 'quantitative', title: 'seconds' },
+        y: { field: 'seconds', type: 'quantitative', title: null, axis: { labelExpr: human } },
         color: {
           field: 'percentile',
           type: 'nominal',
-          scale: { domain: ['p50', 'p90'], range: ['#1f4e79', '#e07b39'] },
+          scale: { domain: ['p50', 'p90'], range: [PALETTE.blue, PALETTE.orange] },
         },
         strokeDash: {
           field: 'percentile',
@@ -329,8 +431,8 @@ export function timingChart(daily: DailyChats[]): TopLevelSpec {
 }
 
 /** Per run, one panel each for rows in the lake, pages, retries and drift, the value written over each bar. */
-export function runsChart(runs: RunSummary[]): TopLevelSpec {
-  const labels = runs.map(runLabel);
+export function runsChart(runs: RunSummary[], timeZone: string): TopLevelSpec {
+  const labels = runs.map((run) => runLabel(run, timeZone));
   const unique = (index: number) =>
     labels.indexOf(labels[index]!) === labels.lastIndexOf(labels[index]!)
       ? labels[index]!
@@ -363,12 +465,12 @@ export function runsChart(runs: RunSummary[]): TopLevelSpec {
       width: Math.min(CHART_WIDTH - 60, Math.max(200, runs.length * 50)),
       height: 70,
       encoding: {
-        x: { field: 'run', type: 'ordinal', sort: null, title: 'run (start, UTC)', axis: { labelAngle: -30 } },
+        x: { field: 'run', type: 'ordinal', sort: null, title: `run (start, ${timeZone})`, axis: { labelAngle: -30 } },
         y: { field: 'value', type: 'quantitative', title: null, axis: { format: ',d', tickMinStep: 1 } },
       },
       layer: [
         {
-          mark: { type: 'bar', color: '#4c78a8', tooltip: true },
+          mark: { type: 'bar', color: PALETTE.blue, tooltip: true },
           encoding: {
             tooltip: [
               { field: 'runId', type: 'nominal', title: 'run' },
@@ -391,7 +493,7 @@ export function runsChart(runs: RunSummary[]): TopLevelSpec {
   };
 }
 
-/** `2026-11-30 11:12:45` from a run's start, or the run id when the start is unknown. */
-export function runLabel(run: RunSummary): string {
-  return run.startedAt ? run.startedAt.slice(0, 19).replace('T', ' ') : run.runId;
+/** `2026-11-30 12:12` from a run's start in the lake's zone, or the run id when the start is unknown. */
+export function runLabel(run: RunSummary, timeZone: string): string {
+  return run.startedAt ? formatInstant(run.startedAt, timeZone) : run.runId;
 }

@@ -1,5 +1,6 @@
 /**
- * What the HTML report shows: aggregates only (never a raw chat), so a year of a busy account
+ * What the HTML report shows, in the order a support lead reads it: the headline figures against
+ * the previous period, the team, the customers, then the archive's health. Aggregates only (never a raw chat), so a year of a busy account
  * stays a few hundred kilobytes. Built by lake-aggregates.ts (DuckDB) and run-manifests.ts,
  * rendered by report-html.ts.
  */
@@ -71,6 +72,57 @@ export interface HeatmapCell {
   chats: number;
 }
 
+/** The headline figures of a set of chats (a period, an agent's, a group's). */
+export interface Figures {
+  chats: number;
+  regular: number;
+  missed: number;
+  /** Among regular chats (missed chats cannot be rated). */
+  ratedGood: number;
+  ratedBad: number;
+  /** Regular chats with an agent answer after the visitor's first message. */
+  withResponse: number;
+  firstResponseP50: number | null;
+  firstResponseP90: number | null;
+  durationP50: number | null;
+}
+
+/** An agent's chats (a transferred chat counts for every agent in it), this period and the previous one. */
+export interface AgentRow {
+  email: string;
+  name: string;
+  current: Figures;
+  /** null when the previous period is not archived; zero figures when the agent had no chat in it. */
+  previous: Figures | null;
+}
+
+export interface GroupRow {
+  group: number;
+  current: Figures;
+  previous: Figures | null;
+}
+
+/** One question of the post-chat survey or the pre-chat form, with how its answers are spread. */
+export interface SurveyQuestion {
+  form: 'postchat' | 'prechat';
+  question: string;
+  /** Chats that answered it (non-empty answer). */
+  answered: number;
+  /** Distinct answers. */
+  distinct: number;
+  /** The answer distribution when the answers are choices; null for free text (never shown). */
+  answers: NamedCount[] | null;
+}
+
+/** The period the report compares with: as long as the report's range, right before it. */
+export interface PreviousPeriod {
+  from: string;
+  to: string;
+  days: number;
+  /** Days of it the lake holds (chats, a day plan or a run manifest); 0: not archived. */
+  daysArchived: number;
+}
+
 export interface AgentChats {
   email: string;
   name: string;
@@ -103,6 +155,11 @@ export interface ReportData {
   generatedAt: string;
   from: string;
   to: string;
+  /** How the range was chosen: `--last 7d` etc., or null for --from/--to or the whole lake. */
+  rangeLabel: string | null;
+  /** The period before, of equal length; null when the range is unknown (empty lake). */
+  previous: PreviousPeriod | null;
+  headline: { current: Figures; previous: Figures | null };
   /** IANA zone of the partition days (dt) and of the weekday × hour cells: the one the runs cut days in. */
   timeZone: string;
   /** The lake's chat filters (manifests/filters/), e.g. `type=missed_chat`; absent for an unfiltered lake. */
@@ -111,7 +168,11 @@ export interface ReportData {
   completeness: CompletenessDay[];
   daily: DailyChats[];
   heatmap: HeatmapCell[];
-  agents: AgentChats[];
+  /** Missed chats by weekday and hour of their start: when nobody was there. */
+  missedHeatmap: HeatmapCell[];
+  agents: AgentRow[];
+  groups: GroupRow[];
+  surveys: SurveyQuestion[];
   /** Present only when the lake schema has a `tags` column. */
   tags?: NamedCount[];
   /** Present only when the lake schema has a visitor country column. */

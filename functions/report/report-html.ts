@@ -7,8 +7,24 @@
  * (or `failed`, with the error on the console); the empty-state page says `empty`.
  */
 import { toVega } from './chart-specs.ts';
-import { needsAttention, type ReportData } from './report-data.ts';
-import { type Cell, type Column, type ReportSection, reportSections, type Table } from './report-sections.ts';
+import { type Figures, needsAttention, type ReportData } from './report-data.ts';
+import { formatCount, formatInstant, formatRange } from './report-format.ts';
+import {
+  type Cell,
+  count,
+  countChange,
+  duration,
+  durationChange,
+  missedShare,
+  PARTS,
+  type Part,
+  percent,
+  pointsChange,
+  type ReportSection,
+  reportSections,
+  satisfaction,
+  type Table,
+} from './report-sections.ts';
 import { vegaRuntimeScript } from './vega-runtime.ts';
 
 /** Tables longer than this start collapsed (a year is 365 rows); their numbers stay in the page. */
@@ -16,10 +32,20 @@ const OPEN_TABLE_ROWS = 31;
 /** Tables with more columns go under their chart rather than beside it. */
 const WIDE_TABLE_COLUMNS = 6;
 
+/** `Chat report: Mon 16 Nov – Sun 22 Nov 2026, against Mon 9 Nov – Sun 15 Nov 2026`. */
+export function reportTitle(data: ReportData): string {
+  if (data.from === '(none)') return 'Chat report';
+  const range = formatRange(data.from, data.to);
+  return data.previous
+    ? `Chat report: ${range}, against ${formatRange(data.previous.from, data.previous.to)}`
+    : `Chat report: ${range}`;
+}
+
 export function renderReportHtml(data: ReportData): string {
   const isEmpty = data.totals.chats === 0 && data.completeness.length === 0 && data.runs.length === 0;
   const sections = isEmpty ? [] : reportSections(data);
-  const title = `Chat archive report, ${data.from} – ${data.to}`;
+  const title = reportTitle(data);
+  const parts = (Object.keys(PARTS) as Part[]).filter((part) => sections.some((s) => s.part === part));
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -32,20 +58,26 @@ export function renderReportHtml(data: ReportData): string {
 </head>
 <body data-report-state="${isEmpty ? 'empty' : 'loading'}">
 <header>
-<h1>Chat archive report</h1>
-<p class="meta">Lake <code>${escapeHtml(data.lake)}</code> · days ${escapeHtml(data.from)} to ${escapeHtml(data.to)} (partition days dt, cut in ${escapeHtml(data.timeZone)}) · generated ${escapeHtml(data.generatedAt)}</p>
+<h1>${escapeHtml(title)}</h1>
+<p class="meta">${meta(data)}</p>
 ${data.filters ? filteredLake(data.filters) : ''}
-${isEmpty ? '' : kpis(data)}
-${isEmpty ? '' : `<nav>${sections.map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join(' · ')}</nav>`}
 ${data.notes.map((note) => `<p class="note">⚠ ${escapeHtml(note)}</p>`).join('\n')}
+${isEmpty ? '' : headline(data)}
+${isEmpty ? '' : `<nav>${parts.map((part) => `<a href="#part-${part}">${escapeHtml(PARTS[part])}</a>`).join(' · ')}</nav>`}
 </header>
 <main>
-${isEmpty ? emptyState(data) : sections.map(renderSection).join('\n')}
+${isEmpty ? emptyState(data) : parts.map((part) => renderPart(part, sections, data)).join('\n')}
 </main>
 ${isEmpty ? '' : `<script>${vegaRuntimeScript()}</script>\n<script>${RENDER_SCRIPT}</script>`}
 </body>
 </html>
 `;
+}
+
+function meta(data: ReportData): string {
+  const days = data.from === '(none)' ? 'no days' : `days ${escapeHtml(data.from)} to ${escapeHtml(data.to)}`;
+  const how = data.rangeLabel ? ` (${escapeHtml(data.rangeLabel)})` : '';
+  return `Lake <code>${escapeHtml(data.lake)}</code> · ${days}${how}, cut in ${escapeHtml(data.timeZone)} · generated ${escapeHtml(formatInstant(data.generatedAt, data.timeZone))} ${escapeHtml(data.timeZone)}`;
 }
 
 /** A filtered lake holds only the chats its filters select: every count on the page is of those. */
@@ -55,26 +87,92 @@ function filteredLake(filters: string): string {
 
 function emptyState(data: ReportData): string {
   return `<section id="empty" class="empty-state"><h2>No data in this range</h2>
-<p>The lake holds no chat, no run manifest and no day plan for ${escapeHtml(data.from)} to ${escapeHtml(data.to)}. Archive those days first (<code>npm run archive -- --from … --to …</code>) or choose another range with <code>--from</code> / <code>--to</code>.</p></section>`;
+<p>The lake holds no chat, no run manifest and no day plan for ${escapeHtml(data.from)} to ${escapeHtml(data.to)}. Archive those days first (<code>npm run archive -- --from … --to …</code>) or choose another range with <code>--from</code> / <code>--to</code> or <code>--last 7d|30d|quarter</code>.</p></section>`;
 }
 
-function kpis(data: ReportData): string {
+/** The four figures a lead looks at first, each against the previous period. */
+function headline(data: ReportData): string {
+  const now = data.headline.current;
+  const before = data.headline.previous;
+  const items: Array<{ id: string; label: string; value: Cell; previous: Cell; change: Cell }> = [
+    {
+      id: 'chats',
+      label: 'chats',
+      value: count(now.chats),
+      previous: before ? count(before.chats) : NOT_ARCHIVED,
+      change: before ? countChange(now.chats, before.chats) : NOT_ARCHIVED,
+    },
+    figure('missed', 'missed share', now, before, missedShare, percent, pointsChange),
+    figure(
+      'first-response',
+      'first response, median',
+      now,
+      before,
+      (f) => f.firstResponseP50,
+      duration,
+      durationChange,
+    ),
+    figure('satisfaction', 'satisfaction (good of rated)', now, before, satisfaction, percent, pointsChange),
+  ];
+  const previousLabel = data.previous
+    ? before
+      ? `previous period, ${formatRange(data.previous.from, data.previous.to)}`
+      : `previous period ${formatRange(data.previous.from, data.previous.to)}: not archived`
+    : '';
+  return `<section id="headline" data-part="headline" aria-label="Headline figures">
+<dl class="kpis">${items
+    .map(
+      (
+        item,
+      ) => `<div data-kpi="${item.id}"><dt>${escapeHtml(item.label)}</dt><dd${valueAttribute(item.value)}>${escapeHtml(item.value.text)}</dd>
+<p class="change" data-change${valueAttribute(item.change)}>${escapeHtml(before ? item.change.text : 'no previous period')}</p>
+<p class="previous" data-previous${valueAttribute(item.previous)}>${escapeHtml(before ? `before: ${item.previous.text}` : 'not archived')}</p></div>`,
+    )
+    .join('')}</dl>
+<p class="meta">${escapeHtml(previousLabel)}</p>
+</section>`;
+}
+
+const NOT_ARCHIVED: Cell = { text: 'not archived', value: null };
+
+function figure(
+  id: string,
+  label: string,
+  now: Figures,
+  before: Figures | null,
+  of: (f: Figures) => number | null,
+  cell: (n: number | null) => Cell,
+  change: (current: number | null, previous: number | null) => Cell,
+) {
+  return {
+    id,
+    label,
+    value: cell(of(now)),
+    previous: before ? cell(of(before)) : NOT_ARCHIVED,
+    change: before ? change(of(now), of(before)) : NOT_ARCHIVED,
+  };
+}
+
+function renderPart(part: Part, sections: ReportSection[], data: ReportData): string {
+  const own = sections.filter((s) => s.part === part);
+  const summary = part === 'health' ? health(data) : '';
+  return `<div class="part" id="part-${part}" data-part="${part}">
+<h2 class="part-title">${escapeHtml(PARTS[part])}</h2>
+${summary}${own.map(renderSection).join('\n')}
+</div>`;
+}
+
+function health(data: ReportData): string {
   const notComplete = data.completeness.filter((d) => needsAttention(d.status)).length;
+  const expired = data.completeness.filter((d) => d.status === 'expired (retention)').length;
   const items: Array<[string, string, string]> = [
-    ['chats', 'chats', formatCount(data.totals.chats)],
-    [
-      'missed',
-      'missed',
-      `${formatCount(data.totals.missed)} (${formatPercent(share(data.totals.missed, data.totals.chats))})`,
-    ],
-    ['days', 'days with chats', formatCount(data.totals.daysWithChats)],
     ['incomplete', 'days not complete', `${notComplete === 0 ? '' : '⚠ '}${formatCount(notComplete)}`],
-    ['agents', 'agents', formatCount(data.totals.agents)],
+    ['expired', 'days expired (retention)', formatCount(expired)],
     ['runs', 'archive runs', formatCount(data.runs.length)],
   ];
-  return `<dl class="kpis">${items
+  return `<dl class="kpis small">${items
     .map(([id, label, value]) => `<div data-kpi="${id}"><dt>${label}</dt><dd>${escapeHtml(value)}</dd></div>`)
-    .join('')}</dl>`;
+    .join('')}</dl>\n`;
 }
 
 function renderSection(section: ReportSection): string {
@@ -92,24 +190,26 @@ function renderSection(section: ReportSection): string {
         ? `<details><summary>Numbers (${rows} rows)</summary>${table}</details>`
         : table;
   return `<section id="${section.id}" data-section="${section.id}">
-<h2>${escapeHtml(section.title)}</h2>
+<h3>${escapeHtml(section.title)}</h3>
 <p class="intro">${escapeHtml(section.intro)}</p>
 <div class="body${section.table.columns.length > WIDE_TABLE_COLUMNS ? ' wide' : ''}">${chart}<div class="numbers">${numbers}</div></div>
 </section>`;
 }
 
+const valueAttribute = (cell: Cell) =>
+  cell.value === undefined ? '' : ` data-value="${escapeHtml(cell.value === null ? '' : String(cell.value))}"`;
+
 function renderTable(table: Table): string {
   const head = table.columns
-    .map((c) => `<th scope="col"${c.kind === 'text' ? '' : ' class="num"'}>${escapeHtml(c.label)}</th>`)
+    .map((c) => `<th scope="col"${c.numeric ? ' class="num"' : ''}>${escapeHtml(c.label)}</th>`)
     .join('');
   const body = table.rows
     .map((row) => {
       const cells = row.cells
         .map((cell, index) => {
           const column = table.columns[index]!;
-          const shown = formatCell(cell, column);
           const flag = row.flagged && index === 0 ? '⚠ ' : '';
-          return `<td${column.kind === 'text' ? '' : ' class="num"'}>${flag}${escapeHtml(shown)}</td>`;
+          return `<td${column.numeric ? ' class="num"' : ''}${valueAttribute(cell)}>${flag}${escapeHtml(cell.text)}</td>`;
         })
         .join('');
       return `<tr${row.flagged ? ' class="flagged"' : ''}>${cells}</tr>`;
@@ -117,25 +217,6 @@ function renderTable(table: Table): string {
     .join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
-
-export function formatCell(cell: Cell, column: Column): string {
-  if (cell === null) return '—';
-  if (typeof cell === 'string') return cell;
-  switch (column.kind) {
-    case 'count':
-      return formatCount(cell);
-    case 'seconds':
-      return cell.toFixed(1);
-    case 'percent':
-      return formatPercent(cell);
-    default:
-      return String(cell);
-  }
-}
-
-const formatCount = (n: number) => n.toLocaleString('en-US');
-const formatPercent = (n: number | null) => (n === null ? '—' : `${n.toFixed(1)} %`);
-const share = (part: number, whole: number) => (whole > 0 ? (100 * part) / whole : null);
 
 export function escapeHtml(value: string): string {
   return value
@@ -174,15 +255,22 @@ header, main { max-width: 1240px; margin: 0 auto; padding: 0 24px; }
 header { padding-top: 20px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 0 0 4px; }
+h2.part-title { font-size: 20px; margin: 28px 0 0; padding-bottom: 4px; border-bottom: 2px solid var(--ink); }
+h3 { font-size: 16px; margin: 0 0 4px; }
 .meta, .intro { color: var(--muted); margin: 0 0 10px; }
 code { font-size: 12px; background: #eef0f2; padding: 1px 4px; border-radius: 3px; }
 nav { margin: 8px 0 4px; font-size: 13px; }
 nav a { color: #1a5fb4; }
 .note { color: var(--flag); font-weight: 600; }
 .kpis { display: flex; flex-wrap: wrap; gap: 10px; margin: 12px 0; }
-.kpis div { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; min-width: 130px; }
+.kpis div { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 10px 16px; min-width: 180px; }
 .kpis dt { color: var(--muted); font-size: 12px; }
-.kpis dd { margin: 0; font-size: 20px; font-weight: 600; }
+.kpis dd { margin: 0; font-size: 26px; font-weight: 650; }
+.kpis .change { margin: 2px 0 0; font-size: 14px; font-weight: 600; }
+.kpis .previous { margin: 0; color: var(--muted); font-size: 12px; }
+.kpis.small div { min-width: 130px; padding: 6px 12px; }
+.kpis.small dd { font-size: 18px; }
+#headline { background: transparent; border: 0; padding: 0; margin: 8px 0; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 20px; margin: 16px 0; }
 .body { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
 .chart { flex: 0 0 auto; min-height: 60px; }

@@ -70,6 +70,8 @@ describe('npm run report', () => {
     [['--from', '2024-02-30'], /--from must be a date as YYYY-MM-DD, got "2024-02-30"/],
     [['--from', '2024-03-02', '--to', '2024-03-01'], /--from 2024-03-02 is after --to 2024-03-01/],
     [['--days', '3'], /Unknown option '--days'/],
+    [['--last', '14d'], /--last must be one of 7d, 30d, quarter, got "14d"/],
+    [['--last', '7d', '--from', '2024-03-01'], /give either --last or --from\/--to, not both/],
   ])('refuses bad arguments %j with one line and exit 2', async (args, message) => {
     const lake = await tempDir('report-args-');
     await writeFixtureLake(lake);

@@ -6,9 +6,19 @@ import { describe, expect, it } from 'vitest';
 import type { LakeField } from '#lake/chat-columns.ts';
 import { dayPlanKey } from '#lake/lake-layout.ts';
 import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
-import { buildReportData } from '#report/build-report.ts';
+import { buildReportData, lastRange } from '#report/build-report.ts';
 import { optionalColumns } from '#report/lake-aggregates.ts';
 import { needsAttention, type ReportData } from '#report/report-data.ts';
+import {
+  formatCountChange,
+  formatDay,
+  formatDuration,
+  formatDurationChange,
+  formatInstant,
+  formatPercent,
+  formatPointsChange,
+  formatRange,
+} from '#report/report-format.ts';
 import { escapeHtml, jsonForScript, renderReportHtml } from '#report/report-html.ts';
 import { reportSections } from '#report/report-sections.ts';
 import { DAY0, DAY1, DAY2, FIXTURE_PAGES, writeFixtureLake, writeGzipPage } from '#test/lake/fixtures/chat-lake.ts';
@@ -56,10 +66,15 @@ describe('report data from the fixture lake (known answers)', () => {
         durationP90: 855,
       },
     ]);
-    expect(data.agents).toEqual([
-      { email: 'alice@example.com', name: 'Alice Agent', chats: 3 },
-      { email: 'bob@example.com', name: "Bob O'Brien", chats: 3 },
+    expect(data.agents.map((a) => [a.email, a.name, a.current.chats, a.previous])).toEqual([
+      ['alice@example.com', 'Alice Agent', 3, null], // the previous period (3 days before DAY0) is not archived
+      ['bob@example.com', "Bob O'Brien", 3, null],
     ]);
+    expect(data.previous).toEqual({ from: '2024-02-26', to: '2024-02-28', days: 3, daysArchived: 0 });
+    expect(data.notes).toContain('the previous period (2024-02-26 to 2024-02-28) is not archived: no change is shown');
+    // The headline figures are the days' sums: 7 chats, 2 missed, 3 good and 1 bad among the rated.
+    expect(data.headline.current).toMatchObject({ chats: 7, regular: 5, missed: 2, ratedGood: 3, ratedBad: 1 });
+    expect(data.headline.previous).toBeNull();
     const busy = data.heatmap.filter((cell) => cell.chats > 0);
     expect(busy).toEqual([
       { weekday: 5, hour: 8, chats: 1 }, // Friday 2024-03-01, UTC: no run recorded a zone
@@ -177,7 +192,10 @@ describe('report data from the fixture lake (known answers)', () => {
       ['aws-run', 2, null, null, null],
       ['run-2', 1, null, null, null],
     ]);
-    expect(data.notes).toEqual([expect.stringMatching(/^1 manifest file\(s\) could not be read .*broken\.json/)]);
+    expect(data.notes).toEqual([
+      expect.stringMatching(/^1 manifest file\(s\) could not be read .*broken\.json/),
+      'the previous period (2024-02-23 to 2024-02-28) is not archived: no change is shown',
+    ]);
   });
 
   it('counts weekday × hour in the time zone the runs cut days in', async () => {
@@ -211,6 +229,45 @@ describe('report data from the fixture lake (known answers)', () => {
     expect(renderReportHtml(data)).toContain('When chats start: weekday × hour (Asia/Tokyo)');
   });
 
+  it('compares with the previous period of equal length, from the same lake', async () => {
+    const data = await buildReportData({ lakeDir: await fixtureLake(), outDir: 'unused', from: DAY2, to: DAY2 });
+    expect(data.previous).toEqual({ from: DAY1, to: DAY1, days: 1, daysArchived: 1 });
+    expect(data.headline.previous).toEqual({
+      chats: 4,
+      regular: 3,
+      missed: 1,
+      ratedGood: 1,
+      ratedBad: 1,
+      withResponse: 3,
+      firstResponseP50: 30,
+      firstResponseP90: 54,
+      durationP50: 600,
+    });
+    expect(data.headline.current).toMatchObject({ chats: 3, regular: 2, missed: 1, ratedGood: 2, ratedBad: 0 });
+    // Each agent's figures of the day before, zero for an agent who had no chat then.
+    expect(data.agents.map((a) => [a.email, a.current.chats, a.previous?.chats])).toEqual(
+      expect.arrayContaining([['alice@example.com', expect.any(Number), expect.any(Number)]]),
+    );
+    for (const agent of data.agents) expect(agent.previous).not.toBeNull();
+    expect(data.notes).toEqual([]);
+  });
+
+  it('--last names the days that ended yesterday in the lake zone, or the last full quarter', async () => {
+    expect(lastRange('7d', '2026-11-25')).toEqual({ from: '2026-11-18', to: '2026-11-24' });
+    expect(lastRange('30d', '2026-03-01')).toEqual({ from: '2026-01-30', to: '2026-02-28' });
+    expect(lastRange('quarter', '2026-12-05')).toEqual({ from: '2026-07-01', to: '2026-09-30' });
+    expect(lastRange('quarter', '2026-01-01')).toEqual({ from: '2025-10-01', to: '2025-12-31' });
+    const quarter = await buildReportData({
+      lakeDir: await fixtureLake(),
+      outDir: 'unused',
+      last: 'quarter',
+      now: () => new Date('2024-05-10T12:00:00Z'),
+    });
+    expect([quarter.from, quarter.to, quarter.rangeLabel]).toEqual(['2024-01-01', '2024-03-31', '--last quarter']);
+    expect(quarter.previous).toMatchObject({ from: '2023-10-01', to: '2023-12-31', daysArchived: 0 });
+    expect(quarter.totals.chats).toBe(7);
+  });
+
   it('keeps only the days of --from/--to', async () => {
     const data = await buildReportData({ lakeDir: await fixtureLake(), outDir: 'unused', from: DAY2, to: DAY2 });
     expect(data.daily.map((d) => d.day)).toEqual([DAY2]);
@@ -238,16 +295,44 @@ describe('optional sections', () => {
     };
     const ids = reportSections(data).map((s) => s.id);
     expect(ids).toEqual([
-      'completeness',
+      'agents',
+      'groups',
+      'timing',
+      'ratings',
       'chats-per-day',
       'weekday-hour',
-      'agents',
-      'ratings',
-      'timing',
+      'missed-hours',
+      'survey',
+      'prechat',
       'tags',
       'countries',
+      'completeness',
       'runs',
     ]);
+  });
+});
+
+describe('human units', () => {
+  it('durations, shares, changes, days and instants', () => {
+    expect([45, 59.4, 107, 599.6, 3599, 7500, 86_399].map(formatDuration)).toEqual([
+      '45s',
+      '59s',
+      '1m 47s',
+      '10m 00s',
+      '59m 59s',
+      '2h 05m',
+      '24h 00m',
+    ]);
+    expect(formatPercent(14.4766)).toBe('14.5%');
+    expect(formatCountChange(449, 453)).toBe('−4 (−0.9%)');
+    expect(formatCountChange(12, 0)).toBe('+12');
+    expect(formatPointsChange(3.94)).toBe('+3.9 pp');
+    expect(formatDurationChange(-7.2)).toBe('−7s');
+    expect(formatDurationChange(62)).toBe('+1m 02s');
+    expect(formatDay('2026-11-23')).toBe('Mon 23 Nov 2026');
+    expect(formatRange('2026-11-16', '2026-11-22')).toBe('Mon 16 Nov – Sun 22 Nov 2026');
+    expect(formatInstant('2026-11-25T12:00:00Z', 'Europe/Warsaw')).toBe('2026-11-25 13:00');
+    expect(formatInstant('2026-07-01T12:00:00Z', 'Europe/Warsaw')).toBe('2026-07-01 14:00');
   });
 });
 
@@ -256,7 +341,7 @@ describe('HTML', () => {
     const base = await buildReportData({ lakeDir: await fixtureLake(), outDir: 'unused' });
     const data: ReportData = {
       ...base,
-      agents: [{ email: 'x@example.com', name: '</script><img src=x onerror=alert(1)>', chats: 1 }],
+      agents: [{ ...base.agents[0]!, email: 'x@example.com', name: '</script><img src=x onerror=alert(1)>' }],
     };
     const html = renderReportHtml(data);
     expect(html).not.toContain('<img src=x');
