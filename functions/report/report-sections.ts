@@ -139,7 +139,7 @@ function agentsSection(data: ReportData): ReportSection {
         numeric('rated bad'),
         numeric('first response p50'),
         numeric('first response p90'),
-        ...(compare ? [numeric('previous p50')] : []),
+        ...(compare ? [numeric('previous p50'), numeric('change')] : []),
         numeric('duration p50'),
         ...(missedKnown ? [numeric('missed')] : []),
       ],
@@ -160,7 +160,12 @@ function agentsSection(data: ReportData): ReportSection {
           count(a.current.ratedBad),
           duration(a.current.firstResponseP50),
           duration(a.current.firstResponseP90),
-          ...(compare ? [duration(a.previous?.firstResponseP50 ?? null)] : []),
+          ...(compare
+            ? [
+                duration(a.previous?.firstResponseP50 ?? null),
+                durationChange(a.current.firstResponseP50, a.previous?.firstResponseP50),
+              ]
+            : []),
           duration(a.current.durationP50),
           ...(missedKnown ? [count(a.current.missed)] : []),
         ],

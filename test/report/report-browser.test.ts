@@ -308,14 +308,16 @@ describe('HTML report in headless Chromium', { timeout: 90_000 }, () => {
       const now = perAgent(CURRENT);
       const before = perAgent(PREVIOUS);
       const rows = await tableRows(page, 'agents');
-      const [chatsAt, previousAt, satisfactionAt, previousSatisfactionAt, p50At, p90At] = await Promise.all([
-        columnIndex(page, 'agents', 'chats'),
-        columnIndex(page, 'agents', 'previous', 0),
-        columnIndex(page, 'agents', 'satisfaction'),
-        columnIndex(page, 'agents', 'previous', 1),
-        columnIndex(page, 'agents', 'first response p50'),
-        columnIndex(page, 'agents', 'first response p90'),
-      ]);
+      const [chatsAt, previousAt, satisfactionAt, previousSatisfactionAt, p50At, p90At, previousP50At] =
+        await Promise.all([
+          columnIndex(page, 'agents', 'chats'),
+          columnIndex(page, 'agents', 'previous', 0),
+          columnIndex(page, 'agents', 'satisfaction'),
+          columnIndex(page, 'agents', 'previous', 1),
+          columnIndex(page, 'agents', 'first response p50'),
+          columnIndex(page, 'agents', 'first response p90'),
+          columnIndex(page, 'agents', 'previous p50'),
+        ]);
       expect(rows.map((row) => row[0]!.value).sort()).toEqual([...now.keys()].sort());
       for (const row of rows) {
         const email = String(row[0]!.value);
@@ -327,6 +329,8 @@ describe('HTML report in headless Chromium', { timeout: 90_000 }, () => {
         close(row[previousSatisfactionAt]!.value, (100 * earlier.good) / (earlier.good + earlier.bad));
         close(row[p50At]!.value, quantile(agent.responses, 0.5));
         close(row[p90At]!.value, quantile(agent.responses, 0.9));
+        close(row[previousP50At]!.value, quantile(earlier.responses, 0.5));
+        close(row[previousP50At + 1]!.value, Number(row[p50At]!.value) - Number(row[previousP50At]!.value));
         expect(row[p50At]!.text).toBe(formatDuration(Number(row[p50At]!.value)));
         expect(row[satisfactionAt]!.text).toMatch(/^\d{1,3}\.\d%$/);
       }
