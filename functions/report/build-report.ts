@@ -13,6 +13,7 @@ import path from 'node:path';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import {
   CHATS_PREFIX,
+  compactedTablePrefix,
   DAY_PLANS_PREFIX,
   EXPIRED_DAYS_PREFIX,
   MANIFESTS_PREFIX,
@@ -94,7 +95,13 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
   const now = options.now?.() ?? new Date();
   const records = await readArchiverRecords(lakeDir);
   const manifestDays = latestRunPerDay(records);
-  const partitionDays = listDays(path.join(lakeDir, CHATS_PREFIX), (file) => file.endsWith('.json.gz'));
+  // Days with chats: JSON files, or a compacted Parquet day (npm run compact), which the DuckDB view reads too.
+  const partitionDays = [
+    ...new Set([
+      ...listDays(path.join(lakeDir, CHATS_PREFIX), (file) => file.endsWith('.json.gz')),
+      ...listDays(path.join(lakeDir, compactedTablePrefix(CHATS_PREFIX)), (file) => file.endsWith('.parquet')),
+    ]),
+  ].sort();
   const planDays = new Set(listDays(path.join(lakeDir, DAY_PLANS_PREFIX), (file) => file.endsWith('.json')));
   const expiredDays = new Set(listDays(path.join(lakeDir, EXPIRED_DAYS_PREFIX), (file) => file.endsWith('.json')));
   const known = [...new Set([...partitionDays, ...planDays, ...manifestDays.keys()])].sort();

@@ -26,9 +26,9 @@ export type DayCompleteness =
   /** Every chat there, some of them only in the archive: LiveChat no longer returns them (retention). */
   | 'kept';
 
-/** Days that need a look: anything but complete, and but days retention emptied on purpose. */
+/** Days that need a look: all but complete days, kept days (every chat there) and days retention emptied on purpose. */
 export function needsAttention(status: DayCompleteness): boolean {
-  return status !== 'complete' && status !== 'expired (retention)';
+  return status !== 'complete' && status !== 'kept' && status !== 'expired (retention)';
 }
 
 export interface CompletenessDay {

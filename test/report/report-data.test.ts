@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { compactCommand } from '#cli/compact-command.ts';
 import type { LakeField } from '#lake/chat-columns.ts';
 import { dayPlanKey } from '#lake/lake-layout.ts';
 import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
@@ -21,7 +22,11 @@ import {
 } from '#report/report-format.ts';
 import { escapeHtml, jsonForScript, renderReportHtml } from '#report/report-html.ts';
 import { reportSections } from '#report/report-sections.ts';
+import { addDays, localDay } from '#shared/day-range.ts';
+import { startSimulator } from '#simulator/index.ts';
 import { DAY0, DAY1, DAY2, FIXTURE_PAGES, writeFixtureLake, writeGzipPage } from '#test/lake/fixtures/chat-lake.ts';
+import { capture } from '#test/support/cli-runner.ts';
+import { archiveLocally } from '#test/support/local-archive.ts';
 
 async function fixtureLake(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'report-fixture-'));
@@ -272,6 +277,30 @@ describe('report data from the fixture lake (known answers)', () => {
     const data = await buildReportData({ lakeDir: await fixtureLake(), outDir: 'unused', from: DAY2, to: DAY2 });
     expect(data.daily.map((d) => d.day)).toEqual([DAY2]);
     expect(data.totals.chats).toBe(3);
+  });
+});
+
+describe('a compacted lake (npm run compact)', () => {
+  it('gives the same report as before compaction: the Parquet days count as days with chats', async () => {
+    const today = localDay(new Date(), 'UTC');
+    const days = [addDays(today, -3), addDays(today, -2)];
+    const sim = await startSimulator({ from: days[0]!, to: days[1]!, chatsPerDay: () => 40, seed: 5 });
+    try {
+      const { out } = await archiveLocally(sim, days);
+      const before = await buildReportData({ lakeDir: out, outDir: 'unused' });
+      const code = await compactCommand(['--lake', out], { stdout: capture().stream, stderr: capture().stream });
+      expect(code).toBe(0);
+      expect(
+        readdirSync(join(out, 'chats'), { recursive: true }).filter((f) => String(f).endsWith('.json.gz')),
+      ).toEqual([]);
+      const after = await buildReportData({ lakeDir: out, outDir: 'unused' });
+      expect(after.totals.chats).toBe(80);
+      expect(after.headline).toEqual(before.headline);
+      expect(after.agents).toEqual(before.agents);
+      expect(after.completeness.map((d) => d.status)).toEqual(['complete', 'complete']);
+    } finally {
+      await sim.close();
+    }
   });
 });
 
