@@ -23,10 +23,12 @@ export interface MergedTable {
   isStub?(row: Record<string, unknown>): boolean;
 }
 
-/** One stored line of a table, with what the merge compares. */
+/**
+ * One stored line of a table, with what the merge compares (not the parsed record: a busy day's
+ * rows would hold every chat twice over).
+ */
 export interface Row {
   line: string;
-  record: Record<string, unknown>;
   id: string;
   /** `_run_id|_archived_at|_page`: the rows one unit wrote of one chat carry the same version in each table. */
   version: string;
@@ -47,7 +49,6 @@ export function rowOf(line: string, table: MergedTable, fromPass: boolean): Row 
   const page = Number(record['_page'] ?? 0);
   return {
     line,
-    record,
     id,
     version: `${runId}|${archivedAt}|${page}`,
     archivedAt,
@@ -134,7 +135,8 @@ export interface SettledDay {
 export async function settleDayPartition(
   sink: LakeSink,
   partition: DayPartition,
-  isErased: (record: Record<string, unknown>) => boolean,
+  /** Undefined when no visitor was ever erased (no line is parsed again). */
+  isErased: ((record: Record<string, unknown>) => boolean) | undefined,
   /** The chat ids the settling pass fetched: a chat the day holds that is not among them is kept. */
   fetched: ReadonlySet<string>,
 ): Promise<SettledDay> {
@@ -180,11 +182,15 @@ export interface ChosenVersions {
  */
 export function chooseVersions(
   tables: readonly TableRows[],
-  isErased: (record: Record<string, unknown>) => boolean,
+  isErased: ((record: Record<string, unknown>) => boolean) | undefined,
   fetched: ReadonlySet<string>,
 ): ChosenVersions {
   const erasedIds = new Set<string>();
-  for (const { rows } of tables) for (const row of rows) if (isErased(row.record)) erasedIds.add(row.id);
+  if (isErased) {
+    for (const { rows } of tables) {
+      for (const row of rows) if (isErased(JSON.parse(row.line) as Record<string, unknown>)) erasedIds.add(row.id);
+    }
+  }
 
   const [primary, ...others] = tables;
   const winners = new Map<string, Row>();

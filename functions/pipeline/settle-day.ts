@@ -36,7 +36,7 @@ export async function settleDay(
   if (done) {
     // Settled before (a redelivered settle, or a unit task redelivered after it): merge what came since, count nothing again.
     const erased = await ErasedVisitors.load(context.sink);
-    await settleDayPartition(context.sink, partition, (record) => erased.isErased(record), counts.fetched);
+    await settleDayPartition(context.sink, partition, erasedCheck(erased), counts.fetched);
     return JSON.parse(Buffer.from(done).toString('utf8')) as DaySettled;
   }
   const fetched = counts.fetched.size;
@@ -44,16 +44,16 @@ export async function settleDay(
   if (drift !== undefined) return { status: 'drift', reason: drift };
   // Loaded after the files were read: an erasure recorded meanwhile still keeps its chats out.
   const erased = await ErasedVisitors.load(context.sink);
-  const settled = await settleDayPartition(
-    context.sink,
-    partition,
-    (record) => erased.isErased(record),
-    counts.fetched,
-  );
+  const settled = await settleDayPartition(context.sink, partition, erasedCheck(erased), counts.fetched);
   await recordKept(day, settled.kept, settled.chats, context);
   const result: DaySettled = { status: 'settled', chats: settled.chats, fetched, kept: settled.kept };
   await context.sink.put(settledKey, Buffer.from(JSON.stringify(result)), 'json');
   return result;
+}
+
+/** The check settling runs on each row, none when no visitor was ever erased. */
+function erasedCheck(erased: ErasedVisitors): ((record: Record<string, unknown>) => boolean) | undefined {
+  return erased.size > 0 ? (record) => erased.isErased(record) : undefined;
 }
 
 /** The day plan (table `day_plans`) says how many chats the settled day kept, for `day_completeness`. */
