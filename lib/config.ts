@@ -7,11 +7,16 @@ import { chatFiltersSchema } from '#shared/chat-filters.ts';
 import { isRealDay } from '#shared/day-range.ts';
 import { isTimeZone } from '#shared/time-zone.ts';
 import { skippedScheduleTime } from './schedule-dst.ts';
+import { sizingFor, v2VolumeProblem } from './sizing.ts';
 
 export const CONTEXT_KEY = 'livechatArchiver';
 
 /** 04:30: outside 00:00-03:59, where DST changes happen in most zones (a skipped night is a lost one). */
 export const DEFAULT_SCHEDULE_CRON = 'cron(30 4 * * ? *)';
+
+/** The account's volume the defaults below are sized for unless cdk.json says otherwise. */
+const DEFAULT_CHATS_PER_DAY = 2_000;
+const SIZED = sizingFor(DEFAULT_CHATS_PER_DAY);
 
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -36,6 +41,11 @@ const bool = z.preprocess(fromJson, z.boolean());
 
 export const configSchema = z
   .object({
+    expectedChatsPerDay: int(1, 10_000_000)
+      .default(DEFAULT_CHATS_PER_DAY)
+      .describe(
+        'Chats a day the account has, about: sets the defaults that depend on volume (busyDayThreshold, slicePagesPerTask, workerTimeoutSeconds, workerMemoryMb, bytesScannedCutoffBytes); source v2 is refused above 25 000.',
+      ),
     scheduleCron: z
       .string()
       .regex(
@@ -69,8 +79,12 @@ export const configSchema = z
       .describe('SQS event source maxConcurrency: the API rate-limit knob.'),
     batchSize: int(1, 10).default(5).describe('Page tasks per worker invocation.'),
     maxBatchingWindowSeconds: int(0, 300).default(0).describe('Seconds SQS may wait to fill a batch.'),
-    workerTimeoutSeconds: int(10, 900).default(60).describe('Worker Lambda timeout.'),
-    workerMemoryMb: int(128, 10240).default(512).describe('Worker Lambda memory.'),
+    workerTimeoutSeconds: int(10, 900)
+      .default(SIZED.workerTimeoutSeconds)
+      .describe('Worker Lambda timeout (default from expectedChatsPerDay).'),
+    workerMemoryMb: int(128, 10240)
+      .default(SIZED.workerMemoryMb)
+      .describe('Worker Lambda memory (default from expectedChatsPerDay).'),
     plannerTimeoutSeconds: int(10, 900).default(60).describe('Planner Lambda timeout.'),
     plannerMemoryMb: int(128, 10240).default(256).describe('Planner Lambda memory.'),
     requestTimeoutMs: int(1000, 300_000).default(20_000).describe('Timeout of one LiveChat API request.'),
@@ -100,12 +114,12 @@ export const configSchema = z
       .optional()
       .describe('X-Region header (dal or fra, the data centre of the account, both sources); API default if unset.'),
     busyDayThreshold: int(1, 1_000_000)
-      .default(2000)
+      .default(SIZED.busyDayThreshold)
       .describe('v3.6 only: found_chats above which a day is archived as 24 hour slices instead of one.'),
     slicePagesPerTask: int(1, 100)
-      .default(5)
+      .default(SIZED.slicePagesPerTask)
       .describe(
-        'v3.6 only: list_archives cursor pages (100 chats each) one worker task reads at most before it queues the rest of its slice as a next task.',
+        'v3.6 only: list_archives cursor pages (100 chats each) one worker task reads at most before it queues the rest of its slice as a next task (default from expectedChatsPerDay).',
       ),
     bucketNamePrefix: z
       .string()
@@ -139,8 +153,8 @@ export const configSchema = z
         'First dt value Athena partition projection considers; the planner refuses to archive earlier days (Athena would never show them).',
       ),
     bytesScannedCutoffBytes: number(z.number().int().min(10_000_000, 'must be at least 10000000 (the Athena minimum)'))
-      .default(1_000_000_000)
-      .describe('Athena per-query scan limit in the workgroup.'),
+      .default(SIZED.bytesScannedCutoffBytes)
+      .describe('Athena per-query scan limit in the workgroup (default: a year of the lake at expectedChatsPerDay).'),
     glueDatabaseName: z
       .string()
       .regex(/^[a-z0-9_]{1,255}$/, 'must be lowercase letters, digits and underscores')
@@ -212,6 +226,8 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    const tooBig = v2VolumeProblem(config.source, config.expectedChatsPerDay);
+    if (tooBig) ctx.addIssue({ code: 'custom', path: ['source'], message: tooBig });
     if (config.source === 'v3.6') {
       const unsupported = (['type', 'rate', 'visitor_id'] as const).filter(
         (name) => config.filters[name] !== undefined,
@@ -249,13 +265,26 @@ export class ConfigError extends Error {
 }
 
 export function parseConfig(raw: unknown): ArchiverConfig {
-  const result = configSchema.safeParse(fromJson(raw ?? {}));
+  const result = configSchema.safeParse(withSizedDefaults(fromJson(raw ?? {})));
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const where = [CONTEXT_KEY, ...issue.path.map(String)].join('.');
-    return `  ${where}: ${issue.message}`;
+    return `${where}: ${issue.message}`;
   });
-  throw new ConfigError(`Invalid ${CONTEXT_KEY} config (cdk.json context or -c):\n${problems.join('\n')}`);
+  const header = `Invalid ${CONTEXT_KEY} config (cdk.json context or -c):`;
+  // One problem, one line; several, one line each under the header.
+  throw new ConfigError(
+    problems.length === 1 ? `${header} ${problems[0]}` : `${header}\n${problems.map((p) => `  ${p}`).join('\n')}`,
+  );
+}
+
+/** The volume-dependent keys the input leaves out, filled in for its expectedChatsPerDay. */
+function withSizedDefaults(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const input = raw as Record<string, unknown>;
+  const volume = configSchema.shape.expectedChatsPerDay.safeParse(input['expectedChatsPerDay']);
+  if (!volume.success) return raw; // reported by the schema
+  return { ...sizingFor(volume.data), ...input };
 }
 
 /**

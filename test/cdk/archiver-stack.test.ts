@@ -746,7 +746,7 @@ describe('archiver stack with default config', () => {
         State: 'ENABLED',
         WorkGroupConfiguration: {
           EnforceWorkGroupConfiguration: true,
-          BytesScannedCutoffPerQuery: 1_000_000_000,
+          BytesScannedCutoffPerQuery: 2_000_000_000,
           EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
           ResultConfiguration: {
             EncryptionConfiguration: { EncryptionOption: 'SSE_S3' },

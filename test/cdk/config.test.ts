@@ -21,7 +21,7 @@ const DEFAULTS = {
   maxReceiveCount: 5,
   apiUrl: 'https://api.livechatinc.com',
   projectionStart: '2020-01-01',
-  bytesScannedCutoffBytes: 1_000_000_000,
+  bytesScannedCutoffBytes: 2_000_000_000,
   noncurrentVersionExpirationDays: 90,
   logRetentionDays: 30,
   removalPolicy: 'retain',
