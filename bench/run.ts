@@ -6,7 +6,7 @@
  * is reported, the process still exits 0 (it exits 1 only when a benchmark cannot run).
  * With --only, the table is printed and RESULTS.md is left alone.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { daysInRange } from '#shared/day-range.ts';
@@ -86,6 +86,11 @@ const command = `npm run bench${mode === 'quick' ? ' -- --quick' : ''}`;
 if (values.only) {
   process.stdout.write(`${renderTable(sections)}\n`);
 } else {
+  // The 50 000-chat day (`npm run bench:day`) writes its own section: a full run keeps it.
+  const previous = await readFile(join(BENCH_DIR, 'RESULTS.md'), 'utf8').catch(() => '');
+  const dayStart = previous.indexOf('<!-- day-50k:start -->');
+  const dayEnd = previous.indexOf('<!-- day-50k:end -->');
+  const daySection = dayStart >= 0 && dayEnd > dayStart ? [previous.slice(dayStart, dayEnd + 20), ''] : [];
   const document = renderResults({
     mode,
     command,
@@ -93,7 +98,7 @@ if (values.only) {
     sections,
     totalMs,
     loadAtEnd: loadAverage(),
-    extra: ['## Time per section', '', timings.map((timing) => `- ${timing}`).join('\n')],
+    extra: [...daySection, '## Time per section', '', timings.map((timing) => `- ${timing}`).join('\n')],
   });
   await writeFile(join(BENCH_DIR, 'RESULTS.md'), document);
   process.stdout.write(`${renderTable(sections)}\n\nwrote bench/RESULTS.md (${mode} mode, ${s(totalMs, 1)})\n`);

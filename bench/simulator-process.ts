@@ -7,6 +7,7 @@
  *   tsx bench/simulator-process.ts '{"from":"2024-03-01","to":"2024-03-16","chatsPerDay":625,"latencyMs":50}'
  */
 import { startSimulator } from '#simulator/index.ts';
+import { startV36Simulator } from '#simulator/v36-simulator.ts';
 
 export interface SimulatorProcessOptions {
   from: string;
@@ -15,12 +16,17 @@ export interface SimulatorProcessOptions {
   chatsPerDay: number;
   latencyMs?: number;
   seed?: number;
+  /** Which API to serve: REST API v2 (default) or v3.6 list_archives. */
+  source?: 'v2' | 'v3.6';
 }
 
 export interface SimulatorProcessReady {
   url: string;
   login: string;
   apiKey: string;
+  /** v3.6: the Personal Access Token's account id and token. */
+  accountId?: string;
+  token?: string;
   /** Chats generated (all days). */
   chats: number;
   /** Time to generate the data and start listening. */
@@ -30,19 +36,21 @@ export interface SimulatorProcessReady {
 const options = JSON.parse(process.argv[2] ?? '{}') as SimulatorProcessOptions;
 const started = performance.now();
 const exact = options.chatsPerDay;
-const simulator = await startSimulator({
+const shared = {
   from: options.from,
   to: options.to,
   chatsPerDay: () => exact,
   latencyMs: options.latencyMs ?? 0,
   seed: options.seed ?? 42,
-  today: options.to,
-});
+};
+const simulator =
+  options.source === 'v3.6' ? await startV36Simulator(shared) : await startSimulator({ ...shared, today: options.to });
 const days = (Date.parse(`${options.to}T00:00:00Z`) - Date.parse(`${options.from}T00:00:00Z`)) / 86_400_000 + 1;
 const ready: SimulatorProcessReady = {
   url: simulator.url,
-  login: simulator.login,
-  apiKey: simulator.apiKey,
+  login: 'login' in simulator ? simulator.login : '',
+  apiKey: 'apiKey' in simulator ? simulator.apiKey : '',
+  ...('token' in simulator ? { accountId: simulator.accountId, token: simulator.token } : {}),
   chats: days * exact,
   startMs: performance.now() - started,
 };
