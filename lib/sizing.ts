@@ -16,7 +16,7 @@ export const LAKE_BYTES_PER_CHAT = 2_000;
 
 /**
  * Memory a day's settle task holds per chat: 10 KiB measured (bench/RESULTS.md, the 50 000-chat
- * day: +497 MiB for the simulator's chats, both v3.6 tables) times 4.5, real chats' size over
+ * day: +452 to +497 MiB over three runs for the simulator's chats, both v3.6 tables, rounded up) times 4.5, real chats' size over
  * the simulator's (1.5 KB against 0.33 KB gzipped).
  */
 export const SETTLE_BYTES_PER_CHAT = 45 * 1024;
