@@ -40,13 +40,21 @@ function formatterFor(zone: string): Intl.DateTimeFormat {
  * `timezone` parameter takes zone names ("TZ format"), and a fixed offset has no DST.
  */
 export function canonicalTimeZone(name: string): string | undefined {
-  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(name)) return undefined;
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
+  // Every task and page asks again for the same few names: an Intl formatter per call showed in CPU profiles.
+  if (canonicalNames.has(name)) return canonicalNames.get(name);
+  let canonical: string | undefined;
+  if (/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(name)) {
+    try {
+      canonical = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    } catch {
+      canonical = undefined;
+    }
   }
+  if (canonicalNames.size < 1_000) canonicalNames.set(name, canonical);
+  return canonical;
 }
+
+const canonicalNames = new Map<string, string | undefined>();
 
 /** An IANA time zone name this runtime knows, such as UTC or Europe/Warsaw. */
 export function isTimeZone(name: string): boolean {
