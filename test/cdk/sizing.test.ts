@@ -12,7 +12,10 @@ import {
 } from '#infra/sizing.ts';
 
 function synthesized(config: ArchiverConfigInput): Template {
-  const { app } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: config } });
+  const { app } = createArchiverApp({
+    nag: false,
+    context: { [CONTEXT_KEY]: { alarmEmail: 'ops@example.com', ...config } },
+  });
   return Template.fromJSON(app.synth().getStackByName(STACK_NAME).template);
 }
 
