@@ -17,7 +17,7 @@ import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { handleQueuedTask, type TaskSender } from '#pipeline/queued-task-handler.ts';
 import type { QueuedTaskResult } from '#pipeline/queued-task-result.ts';
-import { type ArchiveTask, dayTask } from '#shared/archive-task.ts';
+import { dayTask, type QueuedTask } from '#shared/archive-task.ts';
 import type { ArchiveSource } from '#sources/archive-source.ts';
 import { createLivechatClient } from '#sources/v2/livechat-client.ts';
 import { v2Source } from '#sources/v2/v2-source.ts';
@@ -40,7 +40,7 @@ const MARK_END = '<!-- day-50k:end -->';
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 interface TaskRun {
-  kind: ArchiveTask['kind'];
+  kind: QueuedTask['kind'];
   ms: number;
   result?: QueuedTaskResult;
   error?: string;
@@ -143,7 +143,7 @@ async function runSource(source: 'v2' | 'v3.6'): Promise<SourceRun> {
           { busyDayThreshold: sizing.busyDayThreshold, pagesPerTask: sizing.slicePagesPerTask },
         );
   const sink = countingSink(new LocalFileSink(work), run.objects);
-  const queue: ArchiveTask[] = [dayTask('bench-day', DAY, 1, {}, 'UTC')];
+  const queue: QueuedTask[] = [dayTask('bench-day', DAY, 1, {}, 'UTC')];
   const sender: TaskSender = { send: async (tasks) => void queue.push(...tasks) };
   let settling = false;
   let settleBaseRss = 0;
@@ -156,7 +156,7 @@ async function runSource(source: 'v2' | 'v3.6'): Promise<SourceRun> {
   const started = performance.now();
   try {
     const slots = new Set<Promise<void>>();
-    const invoke = async (batch: ArchiveTask[]) => {
+    const invoke = async (batch: QueuedTask[]) => {
       run.invocations += 1;
       const invokedAt = Date.now();
       const invocationStarted = performance.now();
