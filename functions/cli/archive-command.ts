@@ -198,5 +198,10 @@ export function formatSummary(manifest: RunManifest): string {
       `  unknown fields (kept verbatim in the lake, not columns of the table; extend functions/lake/chat-columns.ts): ${manifest.unknownFields.join(', ')}`,
     );
   }
+  if (manifest.totals.schemaViolations > 0) {
+    lines.push(
+      `  schema violations: ${manifest.totals.schemaViolations} values did not fit their column's type (kept in _mistyped, every query still reads the days): ${manifest.mistypedFields.join(', ')}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -181,7 +181,10 @@ function sampleCheck(source: ProbeOptions['credentials']['kind'], samples: reado
     findings.wrongType.length > 0 ? `values of the wrong type: ${findings.wrongType.join(', ')}` : '',
   ].filter(Boolean);
   const table = source === 'v2' ? 'functions/lake/chat-columns.ts' : 'functions/lake/thread-columns.ts';
-  const kept = source === 'v2' ? 'kept verbatim in the files' : 'kept in the _extra JSON columns';
+  const kept =
+    source === 'v2'
+      ? 'unknown fields kept verbatim, values of the wrong type in the _mistyped column'
+      : 'kept in the _extra JSON columns';
   return warning(
     'sample',
     `${sampled}; ${parts.join('; ')}`,

@@ -109,6 +109,9 @@ const GOAL = struct(
   ),
 );
 
+/** The `chats` column holding values set aside because they do not fit their type (mistyped-values.ts). */
+export const MISTYPED_FIELD = '_mistyped';
+
 /** Top-level fields of one lake record, in the order of the documented example, then metadata. */
 export const CHAT_SCHEMA: readonly LakeField[] = [
   field('type', STRING, "Chat type: 'chat' or 'missed_chat'"),
@@ -166,6 +169,11 @@ export const CHAT_SCHEMA: readonly LakeField[] = [
   field('_run_id', STRING, 'Archiver metadata: id of the archive run that wrote this copy', true),
   field('_archived_at', STRING, 'Archiver metadata: ISO-8601 UTC time this copy was written; latest copy wins', true),
   field('_page', INT, 'Archiver metadata: API page number (1-based) the chat was read from', true),
+  field(
+    MISTYPED_FIELD,
+    { kind: 'json' },
+    'Archiver: values LiveChat sent that do not fit their column type, as JSON text {"<JSON pointer>": value} (lossless; the column reads NULL); NULL when every value fits',
+  ),
 ];
 
 // ---------------------------------------------------------------------------------------------

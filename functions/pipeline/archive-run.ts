@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import { CHAT_TABLE_PREFIXES, MANIFESTS_PREFIX, partitionPrefix } from '#lake/lake-layout.ts';
+import { addMistyped, type Mistyped } from '#lake/mistyped-values.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { RedactionConfig } from '#privacy/redaction.ts';
 import { loadTaskWrites, settledAfter } from '#privacy/write-privacy.ts';
@@ -88,6 +89,8 @@ interface DayState {
   replanPending: boolean;
   /** Chat fields without a column, seen in any pass over the day (names only). */
   unknownFields: Set<string>;
+  /** Values set aside in `_mistyped` (they do not fit their column's type), in any pass over the day. */
+  mistyped?: Mistyped;
   /** Why the current plan cannot archive the whole day, if it cannot. */
   incomplete?: string;
   record?: DayRecord;
@@ -228,6 +231,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
       return;
     }
     if (outcome.status === 'continued') {
+      state.mistyped = addMistyped(state.mistyped, outcome.progress.mistyped);
       queue.send(encodeTask(outcome.next), 1);
       emit({ type: 'unit-progress', progress: outcome.progress });
       return;
@@ -242,6 +246,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     }
     for (const id of outcome.ids) state.ids.add(id);
     for (const field of outcome.written.unknownFields ?? []) state.unknownFields.add(field);
+    state.mistyped = addMistyped(state.mistyped, outcome.written.mistyped);
     await recordDroppedChats(task, outcome.written, context);
     state.written.set(unitLabel(task), outcome.written.chats);
     state.dropped.set(unitLabel(task), outcome.written.dropped);
@@ -283,6 +288,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     next.unitsWritten = state.unitsWritten;
     next.reArchives = state.reArchives;
     next.unknownFields = state.unknownFields;
+    if (state.mistyped) next.mistyped = state.mistyped;
     states.set(day, next);
     queue.send(encodeTask(dayTask(options.runId, day, next.attempt, filters, timeZone)));
   }
@@ -340,6 +346,7 @@ function recordOf(day: string, state: DayState, status: DayRecord['status'], pro
     reArchives: state.reArchives,
     ...(problem ? { problem } : {}),
     ...(state.unknownFields.size > 0 ? { unknownFields: [...state.unknownFields].sort() } : {}),
+    ...(state.mistyped ? { mistyped: state.mistyped } : {}),
   };
 }
 

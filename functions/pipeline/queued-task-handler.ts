@@ -163,9 +163,13 @@ async function handleSettleTask(
   };
 }
 
-function firstPageOf(written: UnitWritten): Pick<DayPlanned, 'firstPage' | 'unknownFields'> {
-  const { chats, dropped, bytes, unknownFields } = written;
-  return { firstPage: { chats, dropped, bytes }, ...(unknownFields ? { unknownFields } : {}) };
+function firstPageOf(written: UnitWritten): Pick<DayPlanned, 'firstPage' | 'unknownFields' | 'mistyped'> {
+  const { chats, dropped, bytes, unknownFields, mistyped } = written;
+  return {
+    firstPage: { chats, dropped, bytes },
+    ...(unknownFields ? { unknownFields } : {}),
+    ...(mistyped ? { mistyped } : {}),
+  };
 }
 
 /**

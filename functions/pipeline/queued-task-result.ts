@@ -1,3 +1,4 @@
+import type { Mistyped } from '#lake/mistyped-values.ts';
 import type { ChatWritten, UnitContinued, UnitStep, UnitWritten } from '#sources/archive-source.ts';
 
 export interface DayPlanned {
@@ -10,6 +11,8 @@ export interface DayPlanned {
   firstPage?: { chats: number; dropped: number; bytes: number };
   /** Fields of page 1's chats the table has no column for (names only). */
   unknownFields?: string[];
+  /** Page 1's values that do not fit their column's type, kept in `_mistyped`. */
+  mistyped?: Mistyped;
   /** Why this plan cannot archive the whole day (v2: above the 25 000-record cap). */
   incomplete?: string;
 }
@@ -50,7 +53,10 @@ export interface ResultReport {
 }
 
 export function reportOf(result: QueuedTaskResult): ResultReport {
-  const report = baseReport(result);
+  return withMistyped(result, withUnknownFields(result, baseReport(result)));
+}
+
+function withUnknownFields(result: QueuedTaskResult, report: ResultReport): ResultReport {
   if (
     result.kind === 'drift' ||
     result.kind === 'day-settled' ||
@@ -64,6 +70,16 @@ export function reportOf(result: QueuedTaskResult): ResultReport {
     level: report.level === 'error' ? 'error' : 'warn',
     message: `${report.message}; chat fields the table has no column for: ${result.unknownFields.join(', ')}`,
     counts: { ...report.counts, UnknownFields: result.unknownFields.length },
+  };
+}
+
+/** Type drift: the values are kept in `_mistyped` and every query still reads the day (SchemaViolations alarm). */
+function withMistyped(result: QueuedTaskResult, report: ResultReport): ResultReport {
+  if (result.kind === 'drift' || result.kind === 'day-settled' || !result.mistyped?.values) return report;
+  return {
+    level: report.level === 'error' ? 'error' : 'warn',
+    message: `${report.message}; values that do not fit their column's type, kept in _mistyped: ${result.mistyped.fields.join(', ')}`,
+    counts: { ...report.counts, SchemaViolations: result.mistyped.values },
   };
 }
 

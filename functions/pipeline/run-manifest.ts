@@ -1,4 +1,5 @@
 import { runManifestKey } from '#lake/lake-layout.ts';
+import type { Mistyped } from '#lake/mistyped-values.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
 
@@ -40,6 +41,8 @@ export interface DayRecord {
   problem?: string;
   /** Chat fields the table has no column for (names only): written verbatim, the table should be extended. */
   unknownFields?: string[];
+  /** Values that do not fit their column's type (type drift): kept in `_mistyped`, how many and where. */
+  mistyped?: Mistyped;
 }
 
 export interface RunManifest {
@@ -72,9 +75,13 @@ export interface RunManifest {
     /** Drift re-archives: passes started again. */
     drift: number;
     retries: number;
+    /** Values set aside in `_mistyped` because they do not fit their column's type (type drift). */
+    schemaViolations: number;
   };
   /** Every day's `unknownFields`, once each, sorted. */
   unknownFields: string[];
+  /** Every day's mistyped field paths, once each, sorted. */
+  mistypedFields: string[];
   days: DayRecord[];
 }
 
@@ -100,8 +107,10 @@ export function summarizeRun(
       kept: sorted.reduce((sum, day) => sum + (day.chatsKept ?? 0), 0),
       drift: sorted.reduce((sum, day) => sum + day.reArchives, 0),
       retries,
+      schemaViolations: sorted.reduce((sum, day) => sum + (day.mistyped?.values ?? 0), 0),
     },
     unknownFields: [...new Set(sorted.flatMap((day) => day.unknownFields ?? []))].sort(),
+    mistypedFields: [...new Set(sorted.flatMap((day) => day.mistyped?.fields ?? []))].sort(),
     days: sorted,
   };
 }

@@ -1,4 +1,5 @@
 import type { MergedTable } from '#lake/day-consolidation.ts';
+import type { Mistyped } from '#lake/mistyped-values.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { WritePrivacy } from '#privacy/write-privacy.ts';
 import type { ArchiveTask, ChatTask, DayTask, SettleTask } from '#shared/archive-task.ts';
@@ -67,6 +68,8 @@ export interface ChatWritten {
   endToLakeSeconds?: number;
   /** The day was settled already: its partition was merged again so the thread is in it once. */
   merged: boolean;
+  /** Values of the `chats` row that do not fit their column's type, kept in `_mistyped`. */
+  mistyped?: Mistyped;
 }
 
 export interface PassCounts {
@@ -108,6 +111,7 @@ export type UnitWritten =
       bytes: number;
       /** Chat fields the table has no column for (names only); the chats were written verbatim. */
       unknownFields?: string[];
+      mistyped?: Mistyped;
     }
   | {
       kind: 'slice-written';
@@ -122,6 +126,8 @@ export type UnitWritten =
       /** What this task itself read and wrote, when tasks before it wrote part of the slice. */
       step?: UnitStep;
       unknownFields?: string[];
+      /** What this task set aside (earlier tasks of the slice reported theirs). */
+      mistyped?: Mistyped;
     };
 
 /** Counts of what one task of a unit read by several tasks wrote itself. */
@@ -131,6 +137,7 @@ export interface UnitStep {
   dropped: number;
   bytes: number;
   cursorRestarts: number;
+  mistyped?: Mistyped;
 }
 
 /** A task wrote part of its unit and hands the rest to `next` (v3.6: a slice's next cursor page). */

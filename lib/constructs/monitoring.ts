@@ -21,6 +21,7 @@ export const ARCHIVER_METRICS = [
   'UnknownFields',
   'ApiDaysLeft',
   'AuthFailures',
+  'SchemaViolations',
 ] as const;
 export type ArchiverMetric = (typeof ARCHIVER_METRICS)[number];
 
@@ -131,11 +132,21 @@ export class Monitoring extends Construct {
       threshold: 0,
       description: 'The planner function failed: tonight’s run may not be planned.',
     });
+    // Hourly, and no OK notification: during an outage the workers' redelivery waves (every ~6 minutes)
+    // would otherwise flip it ALARM/OK; the planner's refusal, once a night, notifies each night.
     this.alarm('LivechatAuthFailed', {
-      metric: custom('AuthFailures'),
+      metric: custom('AuthFailures').with({ period: Duration.hours(1) }),
       threshold: 0,
+      notifyOk: false,
       description:
-        'LiveChat refused the credentials (401/403) at the planner’s pre-check or in a worker: nothing is archived until the secret is fixed.',
+        'LiveChat refused the credentials (401/403) at the planner’s pre-check or in a worker: nothing is archived until the secret is fixed. No OK notification: the next night’s planner check tells.',
+    });
+    this.alarm('SchemaViolations', {
+      metric: custom('SchemaViolations').with({ period: Duration.hours(1) }),
+      threshold: 0,
+      notifyOk: false,
+      description:
+        'LiveChat sent values that do not fit their column type (type drift): they were kept in the _mistyped column and every query still reads the days; extend the table or report the API change.',
     });
     this.alarm('DeadLetterQueueNotEmpty', {
       metric: dlqDepth,
@@ -248,8 +259,8 @@ export class Monitoring extends Construct {
         ],
         [
           new cloudwatch.GraphWidget({
-            title: 'Chat fields without a table column (UnknownFields)',
-            left: [custom('UnknownFields')],
+            title: 'Chat fields without a column (UnknownFields), values of the wrong type (SchemaViolations)',
+            left: [custom('UnknownFields'), custom('SchemaViolations')],
             width: 12,
           }),
           new cloudwatch.GraphWidget({

@@ -487,7 +487,19 @@ describe('archiver stack with default config', () => {
         'LivechatArchiver',
         'AuthFailures',
         'Sum',
-        300,
+        3600,
+        0,
+        'GreaterThanThreshold',
+        [1, 1],
+        'notBreaching',
+        () => custom,
+      ],
+      [
+        'SchemaViolations',
+        'LivechatArchiver',
+        'SchemaViolations',
+        'Sum',
+        3600,
         0,
         'GreaterThanThreshold',
         [1, 1],
@@ -594,7 +606,9 @@ describe('archiver stack with default config', () => {
       );
       for (const [name, alarm] of alarmsByName()) {
         expect(alarm.AlarmActions, name).toEqual([topicRef()]);
-        expect(alarm.OKActions, name).toEqual(name === 'DeadLetterQueueGrew' ? undefined : [topicRef()]);
+        // Pulses notify when they fire, never OK (an OK an hour later would not mean the cause is gone).
+        const pulse = ['DeadLetterQueueGrew', 'LivechatAuthFailed', 'SchemaViolations'].includes(name);
+        expect(alarm.OKActions, name).toEqual(pulse ? undefined : [topicRef()]);
       }
     });
 

@@ -1,5 +1,6 @@
 import { unknownFieldPaths } from '#lake/chat-columns.ts';
 import { pageKey } from '#lake/lake-layout.ts';
+import { type Mistyped, setAsideInRecords } from '#lake/mistyped-values.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { KEEP_EVERYTHING, type WritePrivacy } from '#privacy/write-privacy.ts';
@@ -17,6 +18,8 @@ export type PageOutcome =
       ids: string[];
       /** Chat fields that are not table columns (names only, sorted); written verbatim all the same. */
       unknownFields: string[];
+      /** Values that do not fit their column's type, kept in `_mistyped` instead. */
+      mistyped?: Mistyped;
     }
   | { status: 'drift'; reason: string };
 
@@ -61,8 +64,10 @@ export async function writePage(
   const archivedAt = (deps.fetchedAt ?? deps.now?.() ?? new Date()).toISOString();
   const privacy = deps.privacy ?? KEEP_EVERYTHING;
   const { kept, dropped } = privacy.keep(list.chats);
-  // API fields stay verbatim (unless redacted); the archiver's own fields carry a `_` prefix.
-  const body = await encodeNdjsonGzip(kept.map(privacy.redact), {
+  // API fields stay verbatim (unless redacted, or set aside in `_mistyped` when they do not fit
+  // their column's type); the archiver's own fields carry a `_` prefix.
+  const { records, mistyped } = setAsideInRecords(kept.map(privacy.redact));
+  const body = await encodeNdjsonGzip(records, {
     _run_id: task.runId,
     _archived_at: archivedAt,
     _page: task.page,
@@ -77,6 +82,7 @@ export async function writePage(
     bytes: body.byteLength,
     ids: list.chats.map((chat) => chat.id),
     unknownFields: unknownFieldsOf(list.chats),
+    ...(mistyped ? { mistyped } : {}),
   };
 }
 

@@ -47,7 +47,7 @@ export function v2Source(client: LivechatClient): ArchiveSource {
 
 function unitOutcome(task: PageTask, outcome: PageOutcome): UnitOutcome {
   if (outcome.status === 'drift') return outcome;
-  const { chats, bytes, unknownFields } = outcome;
+  const { chats, bytes, unknownFields, mistyped } = outcome;
   return {
     status: 'written',
     written: {
@@ -58,6 +58,7 @@ function unitOutcome(task: PageTask, outcome: PageOutcome): UnitOutcome {
       dropped: outcome.dropped,
       bytes,
       ...(unknownFields.length > 0 ? { unknownFields } : {}),
+      ...(mistyped ? { mistyped } : {}),
     },
     ids: outcome.ids,
   };

@@ -1,6 +1,7 @@
 import { readDayPartition, settleDayPartition } from '#lake/day-consolidation.ts';
 import { ARCHIVES_PREFIX, CHATS_PREFIX, partitionPrefix } from '#lake/lake-layout.ts';
 import { toLakeRecord } from '#lake/lossless-record.ts';
+import { setAsideInRecords } from '#lake/mistyped-values.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { THREAD_SCHEMA } from '#lake/thread-columns.ts';
@@ -57,10 +58,9 @@ export async function archiveChat(task: ChatTask, deps: ChatArchiverDeps): Promi
   const metadata = { _run_id: task.runId, _archived_at: fetchedAt.toISOString(), _page: 1 };
   const raw = kept.map((entry) => privacy.redact(toLakeRecord(entry, THREAD_SCHEMA)));
   const rawBody = await encodeNdjsonGzip(raw, metadata);
-  const body = await encodeNdjsonGzip(
-    raw.map((record) => privacy.redact(chatOfRawRecord(record))),
-    metadata,
-  );
+  // A mapped value that does not fit its `chats` column is set aside (the raw entry keeps it in `_extra`).
+  const rows = setAsideInRecords(raw.map((record) => privacy.redact(chatOfRawRecord(record))));
+  const body = await encodeNdjsonGzip(rows.records, metadata);
   // chat_threads first: the merge's first table decides, so a chats row never stands without its raw entry.
   await deps.sink.put(webhookThreadKey(day, task.threadId, ARCHIVES_PREFIX), rawBody, 'ndjson-gzip');
   await deps.sink.put(webhookThreadKey(day, task.threadId, CHATS_PREFIX), body, 'ndjson-gzip');
@@ -78,6 +78,7 @@ export async function archiveChat(task: ChatTask, deps: ChatArchiverDeps): Promi
     bytes: rawBody.byteLength + body.byteLength,
     endToLakeSeconds,
     merged,
+    ...(rows.mistyped ? { mistyped: rows.mistyped } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import { fromLakeRecord, toLakeRecord } from '#lake/lossless-record.ts';
+import { addMistyped, type Mistyped, setAsideInRecords } from '#lake/mistyped-values.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { ARCHIVES_PREFIX, THREAD_SCHEMA } from '#lake/thread-columns.ts';
@@ -109,6 +110,8 @@ export interface SliceStep {
   bytes: number;
   /** Times an expired cursor made this task read the slice again from its first page. */
   restarts: number;
+  /** Values of the `chats` rows that do not fit their column's type, kept in `_mistyped`. */
+  mistyped?: Mistyped;
 }
 
 export type SliceOutcome =
@@ -246,10 +249,18 @@ async function writeParts(
   firstPart: number,
   fetchedAt: Date,
   deps: V36Deps,
-): Promise<{ parts: number; chats: number; dropped: number; bytes: number; records: PartRecord[] }> {
+): Promise<{
+  parts: number;
+  chats: number;
+  dropped: number;
+  bytes: number;
+  records: PartRecord[];
+  mistyped?: Mistyped;
+}> {
   const archivedAt = fetchedAt.toISOString();
   const privacy = deps.privacy ?? KEEP_EVERYTHING;
   const records: PartRecord[] = [];
+  let mistyped: Mistyped | undefined;
   for (const [index, page] of pages.entries()) {
     const part = firstPart + index;
     const metadata = { _run_id: task.runId, _archived_at: archivedAt, _page: part };
@@ -259,10 +270,10 @@ async function writeParts(
     const raw = kept.kept.map((archive) => privacy.redact(toLakeRecord(archive, THREAD_SCHEMA)));
     const rawBody = await encodeNdjsonGzip(raw, metadata);
     await deps.sink.put(slicePartKey(task.day, task, slice, part, ARCHIVES_PREFIX), rawBody, 'ndjson-gzip');
-    const body = await encodeNdjsonGzip(
-      raw.map((record) => privacy.redact(chatOfRawRecord(record))),
-      metadata,
-    );
+    // A mapped value that does not fit its `chats` column is set aside (the raw entry keeps it in `_extra`).
+    const rows = setAsideInRecords(raw.map((record) => privacy.redact(chatOfRawRecord(record))));
+    mistyped = addMistyped(mistyped, rows.mistyped);
+    const body = await encodeNdjsonGzip(rows.records, metadata);
     await deps.sink.put(slicePartKey(task.day, task, slice, part), body, 'ndjson-gzip');
     const record: PartRecord = {
       ids: page.map((archive) => archive.thread.id),
@@ -274,7 +285,14 @@ async function writeParts(
     records.push(record);
   }
   const sum = (key: 'chats' | 'dropped' | 'bytes') => records.reduce((total, record) => total + record[key], 0);
-  return { parts: records.length, chats: sum('chats'), dropped: sum('dropped'), bytes: sum('bytes'), records };
+  return {
+    parts: records.length,
+    chats: sum('chats'),
+    dropped: sum('dropped'),
+    bytes: sum('bytes'),
+    records,
+    ...(mistyped ? { mistyped } : {}),
+  };
 }
 
 /** The part records of parts `from`..`to - 1` of the slice's read, written by the tasks before this one. */

@@ -62,6 +62,7 @@ export function v36Source(client: ArchivesClient, options: V36Options = {}): Arc
           bytes: outcome.bytes,
           cursorRestarts: outcome.restarts,
           ...(task.cursor ? { step } : {}),
+          ...(step.mistyped ? { mistyped: step.mistyped } : {}),
         },
         ids: outcome.ids,
       };
