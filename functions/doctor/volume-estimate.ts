@@ -11,15 +11,16 @@ const NIGHTS_A_MONTH = 30;
 /**
  * us-east-1 list prices, as docs/deploy.md "Monthly cost" counts them: a request keeps a worker
  * (0.5 GB, arm64) busy about a second; each task costs about 2.5 SQS requests and one S3 LIST;
- * each object one PUT; a chat about 1.5 KB gzip of storage. The secret and CloudWatch (alarms,
- * metrics, dashboard) cost the same whatever the volume.
+ * each object one PUT; a chat about 1.5 KB gzip of storage. The secret, the alarms, per-hour
+ * custom metrics and the queue's idle polling cost the same whatever the volume (the dashboard,
+ * $3 beyond an account's first three, is left out).
  */
 const PRICE = {
   requestSecond: 0.5 * 0.0000133334,
   task: 2.5 * 0.0000004 + 0.000005,
   put: 0.000005,
   chatMonthGb: (1.5 / 1_000_000) * 0.023,
-  fixed: 0.42 + 3.4,
+  fixed: 0.41 + 1.5 + 0.2 + 0.26,
 };
 
 export interface VolumeInput {
@@ -83,7 +84,7 @@ export function volumeCheck(input: VolumeInput): CheckResult {
     `${busiest.day} ${count(busiest.count)}: ${perNight} (1 + lookback ${input.lookbackDays} days); ` +
     `≈ ${count(monthly.objects)} objects written a month (${count(monthly.current)} current files), ` +
     `≈ ${dollars(monthly.pipeline + PRICE.fixed)} a month on AWS (pipeline ${dollars(monthly.pipeline)}, ` +
-    `alarms, metrics and secret ${dollars(PRICE.fixed)}; docs/deploy.md)`;
+    `alarms, metrics, secret and queue polling ${dollars(PRICE.fixed)}; docs/deploy.md)`;
 
   if (busiest.count === 0) {
     return warning(
