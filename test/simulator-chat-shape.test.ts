@@ -47,9 +47,14 @@ describe('simulated chats have the documented v2 shape', () => {
       (chat) => chat['events'] as Array<{ type: string; files?: string[]; event_type?: string }>,
     );
     expect(new Set(events.map((event) => event.type))).toEqual(new Set(['message', 'attachment', 'event']));
-    expect(events.filter((event) => event.type === 'attachment').every((event) => event.files?.length === 1)).toBe(
-      true,
-    );
+    const attachments = events.filter((event) => event.type === 'attachment');
+    expect(attachments.every((event) => event.files?.length === 1 || event.files?.length === 2)).toBe(true);
+    // URLs of LiveChat's CDN shape (Agent Chat API v3.6 "Upload File"), on the simulator's own host.
+    expect(
+      attachments
+        .flatMap((event) => event.files ?? [])
+        .every((url) => /\/api\/file\/lc\/att\/\d+\/[0-9a-f]{32}\/[^/]+$/.test(url)),
+    ).toBe(true);
     expect(events.filter((event) => event.type === 'event').every((event) => event.event_type === 'closed')).toBe(true);
     const missed = chats.filter((chat) => chat.type === 'missed_chat');
     expect(missed.length).toBeGreaterThan(0);

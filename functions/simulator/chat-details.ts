@@ -12,6 +12,7 @@
  * archiver never sends) and `tickets` (not documented).
  */
 
+import { attachmentUrls } from './attachment-files.ts';
 import type { ChatMessage } from './chat-message.ts';
 import { chance, int, pick, type Rng, weighted } from './prng.ts';
 
@@ -203,7 +204,7 @@ function goalDetails(
   };
 }
 
-/** Every message as a `message` event, a visitor's attachment now and then, and who closed the chat. */
+/** Every message as a `message` event (attachment-files.ts says what each file URL serves), a visitor's attachment now and then, and who closed the chat. */
 function events(input: DetailInput): Array<Record<string, unknown>> {
   const { rng, visitor, missed, endedTs, formatDate } = input;
   const out: Array<Record<string, unknown>> = [];
@@ -219,7 +220,7 @@ function events(input: DetailInput): Array<Record<string, unknown>> {
         timestamp: ts,
         type: 'attachment',
         user_type: 'visitor',
-        files: [`https://cdn.files.livechatinc.com/${int(rng, 10000000, 99999999)}/screenshot.png`],
+        files: attachmentUrls(int(rng, 10000000, 99999999)),
         author_name: visitor.name,
       });
     }

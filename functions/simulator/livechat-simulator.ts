@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { canonicalTimeZone, localDay, localDayBounds } from '#shared/time-zone.ts';
+import { type FileRequest, rebased } from './attachment-files.ts';
 import { driftSchedule, type FaultDecision, htmlErrorPage, truncateJson } from './faults.ts';
 import { LICENSE_PROPERTIES_PATH, replyLicenseProperties, retentionCutoffTs } from './license-retention.ts';
 import { bump, type SharedSimulatorOptions, type SharedSimulatorStats, setUpSimulator } from './simulator-setup.ts';
@@ -73,6 +74,10 @@ export interface RunningSimulator {
   allChats(): Chat[];
   addChats(day: string, count: number, position?: 'newest' | 'random'): Chat[];
   stats(): SimulatorStats;
+  /** Every attachment request the simulator received (host, path, credentials seen). */
+  fileRequests(): FileRequest[];
+  /** Stored text with this simulator's origin in file URLs (what it serves). */
+  rebase(text: string): string;
   close(): Promise<void>;
 }
 
@@ -197,9 +202,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   // The v3 APIs take a PAT with the account ID as its user name (and no legacy API key).
   const acceptedV3 = { login: accountId, secrets: [pat], bearerToken };
   const region = options.region ?? 'dal';
-  const { store, faultOpts, faults, latencyMs, stats, later, reply, listen } = setUpSimulator<
-    Omit<SimulatorStats, keyof SharedSimulatorStats>
-  >('startSimulator', options, { authHeadersSeen: 0, timeZoneParams: {} });
+  const { store, faultOpts, faults, latencyMs, stats, later, reply, listen, serveFile, fileRequests, rebase } =
+    setUpSimulator<Omit<SimulatorStats, keyof SharedSimulatorStats>>('startSimulator', options, {
+      authHeadersSeen: 0,
+      timeZoneParams: {},
+    });
   if (options.today !== undefined && !isValidDay(options.today))
     throw new Error('startSimulator: today must be YYYY-MM-DD');
   for (const rule of faultOpts.drift ?? []) {
@@ -300,6 +307,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, body: string): void => {
+    if (serveFile(req, res)) return;
     stats.requests++;
     if (req.headers.authorization !== undefined) stats.authHeadersSeen++;
     const url = new URL(req.url ?? '/', 'http://simulator.local');
@@ -369,9 +377,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     bearerToken,
     accountId,
     credentials: { kind: 'pat', login, pat },
-    chats: (day, timeZone) => structuredClone(store.chatsOfDay(day, timeZone)),
-    allChats: () => structuredClone(store.all()),
-    addChats: (day, count, position: DriftPosition = 'newest') => structuredClone(store.addChats(day, count, position)),
+    chats: (day, timeZone) => rebased(store.chatsOfDay(day, timeZone), host.url),
+    allChats: () => rebased(store.all(), host.url),
+    fileRequests: () => structuredClone(fileRequests),
+    rebase,
+    addChats: (day, count, position: DriftPosition = 'newest') =>
+      rebased(store.addChats(day, count, position), host.url),
     stats: () => structuredClone(stats),
     close: () => host.close(),
   };

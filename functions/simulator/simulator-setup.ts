@@ -3,7 +3,8 @@
  * faults, and what those options become (the seeded chat store, the fault engine, request
  * counters, delayed replies and the server they are hosted on).
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { type FileRequest, serveFile, withFileOrigins } from './attachment-files.ts';
 import { FaultEngine, type FaultOptions } from './faults.ts';
 import { type HostedServer, hostServer, type Reply, replyAfter } from './http-host.ts';
 import type { LicenseOptions } from './license-retention.ts';
@@ -46,6 +47,12 @@ export interface SimulatorSetup<S extends SharedSimulatorStats> {
   /** Sends after the latency and counts the status in `stats.byStatus`. */
   reply: Reply;
   listen(server: Server): Promise<HostedServer>;
+  /** Serves an attachment URL's request (true), else false: the API handles it. */
+  serveFile(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Every attachment request, as received (host, path, whether credentials came with it). */
+  fileRequests: FileRequest[];
+  /** The served text with the simulator's own origin in file URLs. */
+  rebase(text: string): string;
 }
 
 /** `name` (the start function) prefixes the error for days that are not YYYY-MM-DD. */
@@ -71,6 +78,9 @@ export function setUpSimulator<Extra extends object>(
   // Replies are only sent once the server is hosted.
   let hosted: HostedServer | undefined;
   const later = (ms: number, fn: () => void): void => hosted!.later(ms, fn);
+  const fileRequests: FileRequest[] = [];
+  const rebase = (text: string) => (hosted ? withFileOrigins(text, hosted.url) : text);
+  const sendReply = replyAfter(later, latencyMs, (status) => bump(stats.byStatus, String(status)));
   return {
     seed,
     store,
@@ -79,10 +89,14 @@ export function setUpSimulator<Extra extends object>(
     latencyMs,
     stats,
     later,
-    reply: replyAfter(later, latencyMs, (status) => bump(stats.byStatus, String(status))),
+    // Chats are stored with placeholder file origins; every reply names the running server instead.
+    reply: (res, status, body, headers, delayMs) => sendReply(res, status, rebase(body), headers, delayMs),
     listen: async (server) => {
       hosted = await hostServer(server, options.host, options.port);
       return hosted;
     },
+    serveFile: (req, res) => serveFile(req, res, hosted!.url, fileRequests),
+    fileRequests,
+    rebase,
   };
 }

@@ -4,6 +4,7 @@
  * describe (chat → users, thread → events, properties, access). The thread id is the v2 chat
  * id, so a lake archived from either face holds the same ids.
  */
+import { fileDescription } from './attachment-files.ts';
 import type { Chat, ChatMessage, Person } from './synthetic-chats.ts';
 
 export type V36Archive = Record<string, unknown> & {
@@ -20,6 +21,30 @@ const RATING_COMMENTS = { rated_good: 'Very helpful, thanks!', rated_bad: 'Took 
 
 export function v36ChatIdOf(threadId: string): string {
   return `C${threadId.slice(1)}`;
+}
+
+/** A `file` event as documented: always name, url, content_type; thumbnails, size, width, height, alternative_text only for images. */
+function fileEvent(url: string, ts: number, authorId: string): Record<string, unknown> {
+  const { name, contentType, image } = fileDescription(url);
+  return {
+    created_at: rfc3339Micro(ts),
+    visibility: 'all',
+    type: 'file',
+    author_id: authorId,
+    name,
+    url,
+    content_type: contentType,
+    ...(image
+      ? {
+          thumbnail_url: `${url}?thumbnail=1`,
+          thumbnail2x_url: `${url}?thumbnail=2`,
+          size: image.size,
+          width: image.width,
+          height: image.height,
+          alternative_text: name,
+        }
+      : {}),
+  };
 }
 
 export function toV36Archive(chat: Chat): V36Archive {
@@ -74,16 +99,28 @@ export function toV36Archive(chat: Chat): V36Archive {
       fields: prechat.map((field) => ({ type: 'question', id: field.id, label: field.key, answer: field.value })),
     });
   }
-  for (const message of messages) {
-    events.push({
-      id: eventId(),
+  // Messages and files in time order (a v2 attachment event's URLs become `file` events, Agent Chat API v3.6 data structures, "File").
+  const timed: Array<{ ts: number; event: Record<string, unknown> }> = messages.map((message) => ({
+    ts: message.timestamp,
+    event: {
       created_at: rfc3339Micro(message.timestamp),
       visibility: 'all',
       type: 'message',
       text: message.text,
       author_id: message.user_type === 'visitor' ? visitorId : (message.agent_id ?? ''),
-    });
+    },
+  }));
+  for (const attachment of (chat['events'] as Array<Record<string, unknown>> | undefined) ?? []) {
+    if (attachment['type'] !== 'attachment') continue;
+    for (const url of (attachment['files'] as string[] | undefined) ?? []) {
+      timed.push({
+        ts: Number(attachment['timestamp']),
+        event: fileEvent(url, Number(attachment['timestamp']), visitorId),
+      });
+    }
   }
+  timed.sort((a, b) => a.ts - b.ts);
+  for (const { event } of timed) events.push({ id: eventId(), ...event });
   events.push({
     id: eventId(),
     created_at: rfc3339Micro(endedTs),

@@ -12,6 +12,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { localDay } from '#shared/time-zone.ts';
+import { type FileRequest, rebased } from './attachment-files.ts';
 import { driftSchedule, type FaultDecision, htmlErrorPage, requestCoversDay, truncateJson } from './faults.ts';
 import { LICENSE_PROPERTIES_PATH, replyLicenseProperties, retentionCutoffTs } from './license-retention.ts';
 import { bump, type SharedSimulatorOptions, type SharedSimulatorStats, setUpSimulator } from './simulator-setup.ts';
@@ -66,6 +67,8 @@ export interface RunningV36Simulator {
   archives(day: string, timeZone?: string): V36Archive[];
   addChats(day: string, count: number, position?: DriftPosition): Chat[];
   stats(): V36SimulatorStats;
+  /** Every attachment request the simulator received (host, path, credentials seen). */
+  fileRequests(): FileRequest[];
   close(): Promise<void>;
 }
 
@@ -167,6 +170,8 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     later,
     reply: send,
     listen,
+    serveFile,
+    fileRequests,
   } = setUpSimulator('startV36Simulator', options, { bodies: [] as V36SimulatorStats['bodies'] });
   const expiry = (options.cursorExpiry ?? []).map((rule) => ({ rule, used: 0 }));
   const sendError = (
@@ -263,6 +268,7 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string) => {
+    if (serveFile(req, res)) return;
     stats.requests++;
     const url = new URL(req.url ?? '/', 'http://simulator.local');
     if (url.pathname !== PATH && url.pathname !== LICENSE_PROPERTIES_PATH && url.pathname !== GET_CHAT_PATH)
@@ -388,9 +394,10 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
   return {
     url: host.url,
     ...creds,
-    chats: (day, timeZone) => structuredClone(store.chatsOfDay(day, timeZone)),
-    archives: (day, timeZone) => store.chatsOfDay(day, timeZone).reverse().map(toV36Archive),
-    addChats: (day, count, position = 'newest') => structuredClone(store.addChats(day, count, position)),
+    chats: (day, timeZone) => rebased(store.chatsOfDay(day, timeZone), host.url),
+    archives: (day, timeZone) => rebased(store.chatsOfDay(day, timeZone).reverse().map(toV36Archive), host.url),
+    fileRequests: () => structuredClone(fileRequests),
+    addChats: (day, count, position = 'newest') => rebased(store.addChats(day, count, position), host.url),
     stats: () => structuredClone(stats),
     close: () => host.close(),
   };
