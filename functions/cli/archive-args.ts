@@ -3,6 +3,7 @@ import { type ChatFilters, chatFiltersSchema } from '#shared/chat-filters.ts';
 import { daysInRange } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
 import { localDay, timeZoneOrThrow } from '#shared/time-zone.ts';
+import { DEFAULT_MAX_ATTACHMENT_MB, LIVECHAT_FILE_HOSTS } from '#sources/attachments/safe-file-fetcher.ts';
 import { SOURCE_INFO } from '#sources/source-registry.ts';
 import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
 import { integerFlag, parseFlags, stringFlags, urlFlag } from './parse-flags.ts';
@@ -13,7 +14,10 @@ export const USAGE = `usage: npm run archive -- --from YYYY-MM-DD [--to YYYY-MM-
          [--api-url URL] [--concurrency N] [--max-attempts N] [--type chat|missed_chat] [--group N] [--agent LOGIN]
          [--goal ID] [--has-goal 1|0] [--rate rated|not_rated|rated_good|rated_bad] [--query TEXT] [--visitor-id ID]
          [--source v2|v3.6] [--region dal|fra] [--time-zone ZONE] [--redact cards,emails,phones] [--redact-field PATH]...
-         [--full]
+         [--attachments on|off] [--attachment-hosts HOST[,HOST...]] [--max-attachment-mb N] [--full]
+attachments (on by default): the files chats point to are stored under files/ (table chat_files), fetched
+  only from --attachment-hosts (default ${LIVECHAT_FILE_HOSTS.join(',')}), at most --max-attachment-mb
+  (default ${DEFAULT_MAX_ATTACHMENT_MB}) each
 after an interrupted run (Ctrl-C) the same command resumes it: the days it completed are not fetched
   again; --full archives every day again
 credentials (environment): v2: LIVECHAT_BEARER_TOKEN, or LIVECHAT_LOGIN (agent e-mail) and LIVECHAT_PAT
@@ -54,6 +58,41 @@ export interface ArchiveArgs {
   timeZone: string;
   /** Archive every day even after an interrupted run (no resume). */
   full: boolean;
+  /** The files chats point to: off, or the hosts they may be fetched from and the cap per file. */
+  attachments: AttachmentArgs;
+}
+
+export type AttachmentArgs = { enabled: false } | { enabled: true; hosts: string[]; maxBytes: number };
+
+/** `--attachments`, `--attachment-hosts`, `--max-attachment-mb` (archive and demo share them). */
+export function parseAttachmentArgs(values: {
+  attachments?: string | undefined;
+  'attachment-hosts'?: string | undefined;
+  'max-attachment-mb'?: string | undefined;
+}): AttachmentArgs {
+  const mode = values.attachments ?? 'on';
+  if (mode !== 'on' && mode !== 'off') throw new InvalidInputError(`--attachments must be on or off, got "${mode}"`);
+  if (mode === 'off') return { enabled: false };
+  const hosts = (values['attachment-hosts'] ?? LIVECHAT_FILE_HOSTS.join(','))
+    .split(',')
+    .map((host) => host.trim().toLowerCase())
+    .filter(Boolean);
+  for (const host of hosts) {
+    if (!/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(host)) {
+      throw new InvalidInputError(
+        `--attachment-hosts takes host names such as cdn.livechat-files.com or *.example.com, got "${host}"`,
+      );
+    }
+  }
+  if (hosts.length === 0) throw new InvalidInputError('--attachment-hosts must name at least one host');
+  const rawMb = values['max-attachment-mb'] ?? String(DEFAULT_MAX_ATTACHMENT_MB);
+  const mb = Number(rawMb);
+  if (!/^\d+(\.\d+)?$/.test(rawMb) || !(mb > 0) || mb > 5_000) {
+    throw new InvalidInputError(
+      `--max-attachment-mb must be a number of megabytes above 0 (at most 5000), got "${rawMb}"`,
+    );
+  }
+  return { enabled: true, hosts, maxBytes: Math.floor(mb * 1_048_576) };
 }
 
 /**
@@ -83,6 +122,9 @@ export function parseArchiveArgs(argv: readonly string[], today?: string, now = 
       'region',
       'redact',
       'time-zone',
+      'attachments',
+      'attachment-hosts',
+      'max-attachment-mb',
     ),
     'redact-field': { type: 'string', multiple: true },
     full: { type: 'boolean' },
@@ -137,6 +179,7 @@ export function parseArchiveArgs(argv: readonly string[], today?: string, now = 
     ...(redaction ? { redaction } : {}),
     timeZone,
     full: values.full ?? false,
+    attachments: parseAttachmentArgs(values),
     ...(values.region !== undefined ? { region: values.region } : {}),
     apiUrl: urlFlag('api-url', values['api-url'] ?? DEFAULT_API_URL),
     concurrency: integerFlag('concurrency', values.concurrency ?? '4', 1, 64),

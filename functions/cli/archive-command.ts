@@ -8,8 +8,10 @@ import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { runIdAt } from '#pipeline/run-planner.ts';
 import { resumePoint } from '#pipeline/run-resume.ts';
 import { InvalidInputError, LivechatError } from '#shared/errors.ts';
+import { FILE_STATUSES, type FileCounts, totalFiles } from '#shared/file-refs.ts';
 import { lifecycleWarning } from '#sources/api-lifecycle.ts';
 import type { ArchiveSource } from '#sources/archive-source.ts';
+import { type SafeFileFetcherOptions, safeFileFetcher } from '#sources/attachments/safe-file-fetcher.ts';
 import type { RetryingApiTuning } from '#sources/retrying-api.ts';
 import { createLivechatClient } from '#sources/v2/livechat-client.ts';
 import { v2Source } from '#sources/v2/v2-source.ts';
@@ -31,6 +33,8 @@ export interface ArchiveCommandIo {
   /** Client tuning for tests (e.g. short backoff); production uses the defaults. */
   clientOverrides?: { timeoutMs?: number; baseRetryDelayMs?: number; maxRetryDelayMs?: number };
   redeliveryDelayMs?: number;
+  /** File fetching for tests (e.g. short retry backoff); production uses the defaults. */
+  fileFetcherOverrides?: Pick<SafeFileFetcherOptions, 'baseRetryDelayMs' | 'timeoutMs'>;
   /** v3.6 slicing for tests (e.g. a low busy-day threshold); production uses the defaults. */
   v36Overrides?: { busyDayThreshold?: number; pageLimit?: number; pagesPerTask?: number };
   /** The clock (tests, and the demo's simulated dates): which day is today, and the run's timestamps. */
@@ -103,6 +107,9 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
       ...(args.redaction ? { redaction: args.redaction } : {}),
       concurrency: args.concurrency,
       maxAttempts: args.maxAttempts,
+      ...(args.attachments.enabled
+        ? { files: { fetcher: safeFileFetcher({ ...args.attachments, ...io.fileFetcherOverrides }) } }
+        : {}),
       redeliveryDelayMs: io.redeliveryDelayMs,
       onEvent: (event) => progress.onEvent(event),
       retries: () => progress.retries,
@@ -157,6 +164,19 @@ function createSink(destination: ArchiveDestination): LakeSink {
     : new S3Sink(new S3Client({}), destination.bucket, destination.prefix);
 }
 
+/** `files 12 (11 stored, 1.2 MB; 1 gone; …), 3 downloaded`: every status, once, in the summary. */
+export function formatFileCounts(counts: FileCounts): string {
+  const stored = `${counts.stored} stored, ${formatBytes(counts.bytes)}`;
+  const others = FILE_STATUSES.filter((status) => status !== 'stored').map((status) => `${counts[status]} ${status}`);
+  return `files ${totalFiles(counts)} (${[stored, ...others].join('; ')}), ${counts.downloaded} downloaded this run`;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1_048_576) return `${(bytes / 1_048_576).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${bytes} B`;
+}
+
 export function formatSummary(manifest: RunManifest): string {
   const { totals } = manifest;
   const inProgress = manifest.days.some((day) => day.status === 'in-progress');
@@ -180,6 +200,7 @@ export function formatSummary(manifest: RunManifest): string {
       `  resumed: ${manifest.resumed.days.length} day(s) completed by the interrupted run ${manifest.resumed.runId}, not fetched again`,
     );
   }
+  if (totals.files) lines.push(`  ${formatFileCounts(totals.files)}`);
   if (totals.kept > 0) {
     lines.push(`  ${totals.kept} archived chats kept that LiveChat no longer returned (the lake only grows)`);
   }

@@ -40,6 +40,7 @@ import {
   quoteIdent,
   toColumn,
 } from './chat-columns.ts';
+import { CHAT_FILE_COLUMNS, CHAT_FILES_PREFIX, CHAT_FILES_TABLE } from './chat-files-table.ts';
 import {
   DAY_PLAN_COLUMNS,
   DAY_PLAN_PARTITION,
@@ -106,6 +107,7 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
     await connection.run(createManifestViewSql(root, DAY_PLANS_TABLE, DAY_PLANS_PREFIX, DAY_PLAN_COLUMNS));
     await connection.run(createManifestViewSql(root, DROPPED_CHATS_TABLE, DROPPED_CHATS_PREFIX, DROPPED_CHAT_COLUMNS));
     await connection.run(createManifestViewSql(root, EXPIRED_DAYS_TABLE, EXPIRED_DAYS_PREFIX, EXPIRED_DAY_COLUMNS));
+    await connection.run(createManifestViewSql(root, CHAT_FILES_TABLE, CHAT_FILES_PREFIX, CHAT_FILE_COLUMNS));
   } catch (err) {
     connection?.closeSync();
     instance.closeSync();
@@ -191,8 +193,8 @@ function filesArgument(root: string, files: readonly string[], prefix: string, e
 
 /**
  * A view with a manifest table's Glue columns over `<prefix>dt=*\/*.json`: `day_plans`
- * (`manifests/day-plans/`), `dropped_chats` (`manifests/dropped-chats/`) and `expired_days`
- * (`manifests/expired-days/`). The files found at
+ * (`manifests/day-plans/`), `dropped_chats` (`manifests/dropped-chats/`), `expired_days`
+ * (`manifests/expired-days/`) and `chat_files` (`chat-files/`). The files found at
  * open time; an empty view when the lake has none (e.g. written before runs recorded them).
  */
 function createManifestViewSql(

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Where things live in the lake. Chat files are written under keys unique to the pass that
  * fetched them (run, attempt, unit), so no pass ever overwrites another's file and a task
@@ -33,6 +35,52 @@ export const COMPACTED_TABLE_PREFIXES: readonly string[] = CHAT_TABLE_PREFIXES.m
 /** A compacted day of a table: `compacted/chats/dt=2026-11-24/compacted-<digest of its inputs>.parquet`. */
 export function compactedKey(day: string, table: string, digest: string): string {
   return `${partitionPrefix(day, compactedTablePrefix(table))}compacted-${digest}.parquet`;
+}
+
+/** The bytes of the files chats point to (attachments), as fetched: `files/dt=…/<chat>/<ref>-<name>`. */
+export const FILES_PREFIX = 'files/';
+/** One JSON row per attachment reference (table `chat_files`): `chat-files/dt=…/<chat>.<ref>.json`. */
+export const CHAT_FILES_PREFIX = 'chat-files/';
+/** What erase removes and retention expires besides the chat tables: a chat's files and their rows. */
+export const FILE_PREFIXES: readonly string[] = [FILES_PREFIX, CHAT_FILES_PREFIX];
+
+/**
+ * A file reference's id: the same chat (v2 chat id, v3.6 thread id) and URL always give the same
+ * keys, so re-archiving a day finds the file it stored and never downloads it again.
+ */
+export function fileRefId(owner: string, url: string): string {
+  return createHash('sha256').update(`${owner}\n${url}`).digest('hex').slice(0, 20);
+}
+
+/** A key-safe form of an id or file name (letters, digits, `.`, `_`, `-`; at most 80 characters). */
+function keySafe(text: string, fallback: string): string {
+  const safe = text
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(-80);
+  return safe || fallback;
+}
+
+/** The stored bytes of one file: `files/dt=2026-11-24/<chat>/<ref id>-<name>`. */
+export function fileKey(day: string, owner: string, refId: string, name: string): string {
+  // A name ending like a folder lake's work files (`.partial`, `.lock`) would be hidden or swept as one.
+  const file = keySafe(name, 'file').replace(/\.(partial|lock|stale-lock)$/, '.$1_');
+  return `${partitionPrefix(day, FILES_PREFIX)}${keySafe(owner, 'chat')}/${refId}-${file}`;
+}
+
+/** A chat's stored files in a day: what erase deletes. */
+export function chatFilesFolder(day: string, owner: string): string {
+  return `${partitionPrefix(day, FILES_PREFIX)}${keySafe(owner, 'chat')}/`;
+}
+
+/** The `chat_files` row of one file reference: `chat-files/dt=2026-11-24/<chat>.<ref id>.json`. */
+export function chatFileRowKey(day: string, owner: string, refId: string): string {
+  return `${chatFileRowsPrefix(day, owner)}${refId}.json`;
+}
+
+/** A chat's `chat_files` rows in a day. */
+export function chatFileRowsPrefix(day: string, owner: string): string {
+  return `${partitionPrefix(day, CHAT_FILES_PREFIX)}${keySafe(owner, 'chat')}.`;
 }
 
 /** A day's partition of a table: `chats/dt=2026-11-24/` (the default) or `archives/dt=2026-11-24/`. */

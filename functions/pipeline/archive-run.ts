@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { CHAT_TABLE_PREFIXES, MANIFESTS_PREFIX, partitionPrefix } from '#lake/lake-layout.ts';
+import { CHAT_TABLE_PREFIXES, FILES_PREFIX, MANIFESTS_PREFIX, partitionPrefix } from '#lake/lake-layout.ts';
 import { addMistyped, type Mistyped } from '#lake/mistyped-values.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { RedactionConfig } from '#privacy/redaction.ts';
@@ -13,6 +13,7 @@ import {
   LivechatResponseError,
   LivechatUnreachableError,
 } from '#shared/errors.ts';
+import { addFileCounts, emptyFileCounts, type FileCounts } from '#shared/file-refs.ts';
 import { localDay } from '#shared/time-zone.ts';
 import {
   type ArchiveSource,
@@ -23,6 +24,7 @@ import {
   type UnitWritten,
   unitLabel,
 } from '#sources/archive-source.ts';
+import { archiveFiles, type FileArchiving, type FilesArchived, filesTasksOf } from './archive-files.ts';
 import { writeDayPlan } from './day-plan.ts';
 import { recordDroppedChats } from './dropped-chats.ts';
 import { checkLakeClaims } from './lake-claims.ts';
@@ -37,6 +39,7 @@ export type ArchiveRunEvent =
   | { type: 'unit-progress'; progress: UnitContinued }
   | { type: 'drift'; day: string; attempt: number; reason: string }
   | { type: 'day-finished'; record: DayRecord }
+  | { type: 'files-archived'; result: FilesArchived }
   | { type: 'task-failed'; day: string; message: string };
 
 export interface ArchiveRunOptions {
@@ -53,6 +56,8 @@ export interface ArchiveRunOptions {
   concurrency: number;
   /** Passes over one day before drift makes it count as incomplete. */
   maxAttempts?: number;
+  /** Archive the files chats point to: each settled day queues files tasks (archive-files.ts); unset: off. */
+  files?: FileArchiving;
   /** Deliveries of one task before it is dead-lettered. */
   maxDeliveries?: number;
   redeliveryDelayMs?: number;
@@ -111,6 +116,8 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   const maxAttempts = options.maxAttempts ?? 5;
   const emit = options.onEvent ?? (() => {});
   const states = new Map<string, DayState>();
+  /** Files by status per day, from its files tasks (they run after the day's record is made). */
+  const fileCounts = new Map<string, FileCounts>();
   let fatal: unknown;
 
   // `concurrency` bounds API requests, not tasks: tasks run at twice that, so a page being
@@ -157,6 +164,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   await options.sink.removeLeftovers?.([
     ...options.days.flatMap((day) => CHAT_TABLE_PREFIXES.map((table) => partitionPrefix(day, table))),
     MANIFESTS_PREFIX,
+    ...(options.files ? options.days.map((day) => partitionPrefix(day, FILES_PREFIX)) : []),
   ]);
   const onAbort = () => queue.stop();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -171,7 +179,9 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
 
   const records = options.days.map((day) => {
     const state = states.get(day)!;
-    return state.record ?? recordOf(day, state, 'interrupted', 'run stopped before the day finished');
+    const record = state.record ?? recordOf(day, state, 'interrupted', 'run stopped before the day finished');
+    const files = fileCounts.get(day);
+    return files ? { ...record, files } : record;
   });
   const manifest = summarizeRun(
     {
@@ -192,6 +202,16 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
 
   async function handle(task: ReturnType<typeof decodeTask>): Promise<void> {
     if (task.kind === 'settle') throw new Error('a local run settles its days in process');
+    if (task.kind === 'files') {
+      if (!options.files) return;
+      const result = await archiveFiles(task, { sink: options.sink, now, files: options.files, source });
+      addFileCounts(
+        fileCounts.get(task.day) ?? fileCounts.set(task.day, emptyFileCounts()).get(task.day)!,
+        result.counts,
+      );
+      emit({ type: 'files-archived', result });
+      return;
+    }
     const state = states.get(task.day)!;
     if (state.record || task.attempt !== state.attempt || state.replanPending) return; // superseded
     state.inFlight += 1;
@@ -268,6 +288,11 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
       if (state.incomplete) finishDay(task.day, 'incomplete', state.incomplete);
       // The lake holds more than LiveChat returned (kept chats): done, but never `complete` by the API's count.
       else finishDay(task.day, settled.kept > 0 ? 'kept' : 'complete');
+      if (options.files && settled.files.length > 0) {
+        fileCounts.set(task.day, emptyFileCounts());
+        const tasks = filesTasksOf(day, state.plan, settled.files, settled.erasures, options.files.filesPerTask);
+        for (const filesTask of tasks) queue.send(encodeTask(filesTask));
+      }
     }
   }
 

@@ -12,6 +12,7 @@ import {
   unitLabel,
   unitOf,
 } from '#sources/archive-source.ts';
+import { archiveFiles, type FileArchiving, filesTasksOf } from './archive-files.ts';
 import { writeDayPlan } from './day-plan.ts';
 import { recordDroppedChats } from './dropped-chats.ts';
 import { checkLakeClaims } from './lake-claims.ts';
@@ -31,6 +32,8 @@ export interface QueuedTaskDeps {
   redaction?: RedactionConfig;
   /** Passes over one day before drift makes it count as incomplete. */
   maxAttempts: number;
+  /** Archive the files chats point to (a files task per batch, queued by each settled day); unset: off. */
+  files?: FileArchiving;
   now?: () => Date;
   /** Epoch ms after which a task starts no further API request and hands the rest on (the worker's Lambda timeout less a request's budget). */
   deadline?: number;
@@ -66,6 +69,11 @@ async function handleTask(task: QueuedTask, deps: QueuedTaskDeps, context: Sourc
       );
     }
     return deps.source.runChatTask(task, context);
+  }
+  if (task.kind === 'files') {
+    // Queued while attachments were on, delivered after they were turned off: nothing is fetched.
+    if (!deps.files) return { kind: 'files-skipped', day: task.day, files: task.files.length };
+    return archiveFiles(task, { sink: context.sink, now: context.now, files: deps.files, source: deps.source });
   }
   const outcome = await deps.source.runTask(task, context);
   if (outcome.status === 'drift') return replanAfterDrift(task, outcome.reason, deps);
@@ -153,6 +161,10 @@ async function handleSettleTask(
   const day = dayTask(task.runId, task.day, task.attempt, task.filters, task.timeZone);
   const settled = await settleDay(deps.source, day, task, { total: task.total, dropped, fetched }, context);
   if (settled.status === 'drift') return replanAfterDrift(task, settled.reason, deps);
+  // Sent again by a redelivered settle: files tasks skip what is stored.
+  if (deps.files && settled.files.length > 0) {
+    await deps.sender.send(filesTasksOf(task, task.plan, settled.files, settled.erasures, deps.files.filesPerTask));
+  }
   return {
     kind: 'day-settled',
     day: task.day,
@@ -160,6 +172,7 @@ async function handleSettleTask(
     chats: settled.chats,
     fetched: settled.fetched,
     kept: settled.kept,
+    ...(deps.files ? { files: settled.files.length } : {}),
   };
 }
 

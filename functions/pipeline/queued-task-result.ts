@@ -1,5 +1,7 @@
 import type { Mistyped } from '#lake/mistyped-values.ts';
+import { FILE_STATUSES, type FileStatus } from '#shared/file-refs.ts';
 import type { ChatWritten, UnitContinued, UnitStep, UnitWritten } from '#sources/archive-source.ts';
+import type { FilesArchived } from './archive-files.ts';
 
 export interface DayPlanned {
   kind: 'day-planned';
@@ -22,6 +24,9 @@ export type QueuedTaskResult =
   | UnitWritten
   | UnitContinued
   | ChatWritten
+  | FilesArchived
+  /** A files task delivered after attachments were turned off. */
+  | { kind: 'files-skipped'; day: string; files: number }
   | {
       kind: 'drift';
       day: string;
@@ -43,6 +48,8 @@ export type QueuedTaskResult =
       fetched: number;
       /** Chats kept that the pass did not return (LiveChat no longer lists them). */
       kept: number;
+      /** Files the day's chats point to, queued in files tasks (attachments on). */
+      files?: number;
     };
 
 /** What a result is worth telling the operator: counters to publish and one log line. */
@@ -61,9 +68,12 @@ function withUnknownFields(result: QueuedTaskResult, report: ResultReport): Resu
     result.kind === 'drift' ||
     result.kind === 'day-settled' ||
     result.kind === 'slice-continued' ||
-    result.kind === 'chat-written'
-  )
+    result.kind === 'chat-written' ||
+    result.kind === 'files-archived' ||
+    result.kind === 'files-skipped'
+  ) {
     return report;
+  }
   if (!result.unknownFields?.length) return report;
   // The chats are in the lake verbatim; the operator should extend the table (names only, never values).
   return {
@@ -75,7 +85,8 @@ function withUnknownFields(result: QueuedTaskResult, report: ResultReport): Resu
 
 /** Type drift: the values are kept in `_mistyped` and every query still reads the day (SchemaViolations alarm). */
 function withMistyped(result: QueuedTaskResult, report: ResultReport): ResultReport {
-  if (result.kind === 'drift' || result.kind === 'day-settled' || !result.mistyped?.values) return report;
+  if (result.kind === 'drift' || result.kind === 'day-settled' || result.kind === 'files-archived') return report;
+  if (result.kind === 'files-skipped' || !result.mistyped?.values) return report;
   return {
     level: report.level === 'error' ? 'error' : 'warn',
     message: `${report.message}; values that do not fit their column's type, kept in _mistyped: ${result.mistyped.fields.join(', ')}`,
@@ -83,8 +94,35 @@ function withMistyped(result: QueuedTaskResult, report: ResultReport): ResultRep
   };
 }
 
+/** Metric names of file statuses: FilesStored, FilesGone, FilesTooLarge, FilesRefusedHost, FilesFailed. */
+export const FILE_STATUS_METRICS: Record<FileStatus, string> = {
+  stored: 'FilesStored',
+  gone: 'FilesGone',
+  too_large: 'FilesTooLarge',
+  refused_host: 'FilesRefusedHost',
+  failed: 'FilesFailed',
+};
+
 function baseReport(result: QueuedTaskResult): ResultReport {
   switch (result.kind) {
+    case 'files-archived': {
+      const counts: Record<string, number> = { FilesDownloaded: result.counts.downloaded };
+      for (const status of FILE_STATUSES) {
+        if (result.counts[status] > 0) counts[FILE_STATUS_METRICS[status]] = result.counts[status];
+      }
+      if (result.counts.bytes > 0) counts['FileBytesStored'] = result.counts.bytes;
+      const notStored = FILE_STATUSES.filter((status) => status !== 'stored' && result.counts[status] > 0);
+      return {
+        // A missing or refused file does not fail the run; failures after retries are worth a look.
+        level: result.counts.failed > 0 ? 'warn' : 'info',
+        message: notStored.length
+          ? `files archived; not stored: ${notStored.map((status) => `${result.counts[status]} ${status}`).join(', ')}`
+          : 'files archived',
+        counts,
+      };
+    }
+    case 'files-skipped':
+      return { level: 'warn', message: 'files task skipped: attachments are off', counts: {} };
     case 'day-settled':
       return {
         level: 'info',

@@ -2,6 +2,7 @@ import { runManifestKey } from '#lake/lake-layout.ts';
 import type { Mistyped } from '#lake/mistyped-values.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
+import { addFileCounts, emptyFileCounts, type FileCounts } from '#shared/file-refs.ts';
 
 /**
  * `complete`: every chat LiveChat returns for the day is in the lake, and nothing more.
@@ -43,6 +44,8 @@ export interface DayRecord {
   unknownFields?: string[];
   /** Values that do not fit their column's type (type drift): kept in `_mistyped`, how many and where. */
   mistyped?: Mistyped;
+  /** Attachments on: the files the day's chats point to, by status (table chat_files has one row each). */
+  files?: FileCounts;
 }
 
 export interface RunManifest {
@@ -77,6 +80,8 @@ export interface RunManifest {
     retries: number;
     /** Values set aside in `_mistyped` because they do not fit their column's type (type drift). */
     schemaViolations: number;
+    /** Attachments on: every day's files by status. */
+    files?: FileCounts;
   };
   /** Every day's `unknownFields`, once each, sorted. */
   unknownFields: string[];
@@ -108,6 +113,9 @@ export function summarizeRun(
       drift: sorted.reduce((sum, day) => sum + day.reArchives, 0),
       retries,
       schemaViolations: sorted.reduce((sum, day) => sum + (day.mistyped?.values ?? 0), 0),
+      ...(sorted.some((day) => day.files)
+        ? { files: sorted.reduce((sum, day) => (day.files ? addFileCounts(sum, day.files) : sum), emptyFileCounts()) }
+        : {}),
     },
     unknownFields: [...new Set(sorted.flatMap((day) => day.unknownFields ?? []))].sort(),
     mistypedFields: [...new Set(sorted.flatMap((day) => day.mistyped?.fields ?? []))].sort(),

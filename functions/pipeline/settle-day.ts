@@ -2,7 +2,9 @@ import { readDayPartition, settleDayPartition } from '#lake/day-consolidation.ts
 import { dayPlanKey, type Pass, passSettledKey } from '#lake/lake-layout.ts';
 import { ErasedVisitors } from '#privacy/erased-visitors.ts';
 import type { DayTask } from '#shared/archive-task.ts';
+import type { FileRef } from '#shared/file-refs.ts';
 import type { ArchiveSource, SourceContext } from '#sources/archive-source.ts';
+import { fileRefsOfDay } from './archive-files.ts';
 
 export type DaySettled =
   | { status: 'drift'; reason: string }
@@ -15,6 +17,11 @@ export type DaySettled =
       /** Chats of earlier passes LiveChat no longer returned (or returned without a transcript): kept. */
       kept: number;
     };
+
+/** A settled day, and the files its chats point to (for the files tasks; not stored with the settle record). */
+export type DaySettledWithFiles =
+  | Extract<DaySettled, { status: 'drift' }>
+  | (Extract<DaySettled, { status: 'settled' }> & { files: FileRef[]; erasures: number });
 
 /**
  * Settles a pass whose units are all written, on both runners: the source checks the pass against
@@ -29,7 +36,7 @@ export async function settleDay(
   /** `fetched`: the chat ids the pass's units wrote (their done records), however its files were merged since. */
   counts: { total: number; dropped: number; fetched: ReadonlySet<string> },
   context: SourceContext,
-): Promise<DaySettled> {
+): Promise<DaySettledWithFiles> {
   const settledKey = passSettledKey(pass, day.day);
   const done = await context.sink.get(settledKey);
   const partition = await readDayPartition(context.sink, day.day, source.mergedTables, pass);
@@ -37,7 +44,8 @@ export async function settleDay(
     // Settled before (a redelivered settle, or a unit task redelivered after it): merge what came since, count nothing again.
     const erased = await ErasedVisitors.load(context.sink);
     await settleDayPartition(context.sink, partition, erasedCheck(erased), counts.fetched);
-    return JSON.parse(Buffer.from(done).toString('utf8')) as DaySettled;
+    const before = JSON.parse(Buffer.from(done).toString('utf8')) as DaySettled;
+    return before.status === 'settled' ? withFiles(before, source, partition, erased) : before;
   }
   const fetched = counts.fetched.size;
   const drift = await source.checkPass(day, { fetched, dropped: counts.dropped, total: counts.total }, context);
@@ -45,10 +53,11 @@ export async function settleDay(
   // Loaded after the files were read: an erasure recorded meanwhile still keeps its chats out.
   const erased = await ErasedVisitors.load(context.sink);
   const settled = await settleDayPartition(context.sink, partition, erasedCheck(erased), counts.fetched);
-  await recordKept(day, settled.kept, settled.chats, context);
   const result: DaySettled = { status: 'settled', chats: settled.chats, fetched, kept: settled.kept };
+  const withRefs = withFiles(result, source, partition, erased);
+  await recordKept(day, settled.kept, settled.chats, withRefs.files.length, context);
   await context.sink.put(settledKey, Buffer.from(JSON.stringify(result)), 'json');
-  return result;
+  return withRefs;
 }
 
 /** The check settling runs on each row, none when no visitor was ever erased. */
@@ -56,12 +65,28 @@ function erasedCheck(erased: ErasedVisitors): ((record: Record<string, unknown>)
   return erased.size > 0 ? (record) => erased.isErased(record) : undefined;
 }
 
-/** The day plan (table `day_plans`) says how many chats the settled day kept, for `day_completeness`. */
-async function recordKept(day: DayTask, kept: number, chats: number, context: SourceContext): Promise<void> {
+function withFiles(
+  settled: Extract<DaySettled, { status: 'settled' }>,
+  source: ArchiveSource,
+  partition: Awaited<ReturnType<typeof readDayPartition>>,
+  erased: ErasedVisitors,
+): Extract<DaySettledWithFiles, { status: 'settled' }> {
+  const files = fileRefsOfDay(source, partition, (record) => erased.isErased(record));
+  return { ...settled, files, erasures: erased.size };
+}
+
+/** The day plan (table `day_plans`) says how many chats the settled day kept and how many files its chats point to. */
+async function recordKept(
+  day: DayTask,
+  kept: number,
+  chats: number,
+  files: number,
+  context: SourceContext,
+): Promise<void> {
   const key = dayPlanKey(day.runId, day.day, day.attempt);
   const body = await context.sink.get(key);
   if (!body) return;
   const plan = JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, unknown>;
-  const settled = { ...plan, kept, chats, settledAt: context.now().toISOString() };
+  const settled = { ...plan, kept, chats, files, settledAt: context.now().toISOString() };
   await context.sink.put(key, Buffer.from(JSON.stringify(settled)), 'json');
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chatFiltersSchema } from './chat-filters.ts';
 import { isRealDay } from './day-range.ts';
 import { InvalidInputError } from './errors.ts';
+import { fileRefSchema } from './file-refs.ts';
 import { isTimeZone } from './time-zone.ts';
 import * as z from './zod-mini.ts';
 
@@ -121,11 +122,31 @@ export const chatTaskSchema = z.strictObject({
   receivedAt: z.iso.datetime(),
 });
 
+/** Files one files task archives at most: a batch stays far below the task's timeout and SQS's 256 KiB. */
+export const MAX_FILES_PER_TASK = 50;
+
+/**
+ * Archive a batch of the files a settled day's chats point to (functions/pipeline/archive-files.ts):
+ * queued by the day's settling, after the chats are in the lake, so a slow or huge file never puts
+ * a page task at risk. Idempotent: a file already stored for the same chat and URL is not fetched again.
+ */
+export const filesTaskSchema = z.strictObject({
+  kind: z.literal('files'),
+  ...taskBase,
+  plan: planId,
+  batch: positive(),
+  batches: positive(),
+  /** Erasure records the settling knew: a files task that finds more checks its chats are still in the lake. */
+  erasures: z._default(z.int().check(z.nonnegative()), 0),
+  files: z.array(fileRefSchema).check(z.minLength(1), z.maxLength(MAX_FILES_PER_TASK)),
+});
+
 export const archiveTaskSchema = z.discriminatedUnion('kind', [
   dayTaskSchema,
   pageTaskSchema,
   sliceTaskSchema,
   settleTaskSchema,
+  filesTaskSchema,
 ]);
 
 /** Every message the worker's queue carries: the archive run's tasks and webhook chat tasks. */
@@ -138,6 +159,7 @@ export type SliceCursor = z.infer<typeof sliceCursorSchema>;
 export type SettleTask = z.infer<typeof settleTaskSchema>;
 export type ChatTask = z.infer<typeof chatTaskSchema>;
 export type QueuedTask = ArchiveTask | ChatTask;
+export type FilesTask = z.infer<typeof filesTaskSchema>;
 export type ArchiveTask = z.infer<typeof archiveTaskSchema>;
 
 export function encodeTask(task: QueuedTask): string {

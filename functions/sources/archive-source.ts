@@ -2,8 +2,9 @@ import type { MergedTable } from '#lake/day-consolidation.ts';
 import type { Mistyped } from '#lake/mistyped-values.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import type { WritePrivacy } from '#privacy/write-privacy.ts';
-import type { ArchiveTask, ChatTask, DayTask, SettleTask } from '#shared/archive-task.ts';
+import type { ArchiveTask, ChatTask, DayTask, FilesTask, SettleTask } from '#shared/archive-task.ts';
 import type { ChatFilters } from '#shared/chat-filters.ts';
+import type { FileRef } from '#shared/file-refs.ts';
 
 /**
  * The seam between the run mechanics (`functions/pipeline/`) and a LiveChat API. The local
@@ -30,6 +31,8 @@ export interface SourceInfo {
    * which version of a chat wins (functions/lake/day-consolidation.ts).
    */
   readonly mergedTables: readonly MergedTable[];
+  /** Where a settled day's attachments are read from: the table prefix, and the files one stored row points to. */
+  readonly attachments: { readonly prefix: string; refsOf(row: Record<string, unknown>): FileRef[] };
   /** Refuses filters the API cannot apply, so a run fails at planning, not task by task. */
   checkFilters(filters: ChatFilters): void;
 }
@@ -98,7 +101,7 @@ export interface SourceContext {
 }
 
 /** A task a day plan queues: a v2 page or a v3.6 slice. */
-export type UnitTask = Exclude<ArchiveTask, DayTask | SettleTask>;
+export type UnitTask = Exclude<ArchiveTask, DayTask | SettleTask | FilesTask>;
 
 /** What a written unit reports (the worker's result, metrics and log line). */
 export type UnitWritten =

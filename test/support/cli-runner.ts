@@ -23,6 +23,7 @@ export async function runArchiveCli(
     stderr: stderr.stream,
     clientOverrides: { baseRetryDelayMs: 5, maxRetryDelayMs: 200, timeoutMs: 1_000 },
     redeliveryDelayMs: 10,
+    fileFetcherOverrides: { baseRetryDelayMs: 5, timeoutMs: 2_000 },
     ...io,
   });
   return { code, stdout: stdout.text(), stderr: stderr.text() };

@@ -31,7 +31,8 @@ export interface LakeSink {
   readonly location: string;
 }
 
-export type ObjectContentType = 'ndjson-gzip' | 'json' | 'parquet';
+/** `binary`: an archived attachment, bytes as fetched. */
+export type ObjectContentType = 'ndjson-gzip' | 'json' | 'parquet' | 'binary';
 
 export interface VersionedObject {
   body: Uint8Array;

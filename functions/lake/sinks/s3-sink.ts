@@ -16,6 +16,7 @@ const CONTENT_HEADERS: Record<ObjectContentType, { ContentType: string }> = {
   'ndjson-gzip': { ContentType: 'application/gzip' },
   json: { ContentType: 'application/json' },
   parquet: { ContentType: 'application/vnd.apache.parquet' },
+  binary: { ContentType: 'application/octet-stream' },
 };
 
 const httpStatus = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;

@@ -1,5 +1,6 @@
 import { ARCHIVES_PREFIX, CHATS_PREFIX, SLICE_READS_PREFIX } from '#lake/lake-layout.ts';
 import type { SourceInfo } from '#sources/archive-source.ts';
+import { v36FileRefs } from './file-refs.ts';
 import { assertArchiveFilters } from './v36-filters.ts';
 
 const threadOf = (row: Record<string, unknown>): Record<string, unknown> | undefined =>
@@ -31,5 +32,6 @@ export const V36_SOURCE: SourceInfo = {
     },
     { prefix: CHATS_PREFIX, idOf: (row) => (typeof row['id'] === 'string' ? row['id'] : undefined) },
   ],
+  attachments: { prefix: ARCHIVES_PREFIX, refsOf: v36FileRefs },
   checkFilters: assertArchiveFilters,
 };

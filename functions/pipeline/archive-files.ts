@@ -1,0 +1,217 @@
+import PQueue from 'p-queue';
+import type { ChatFileRow } from '#lake/chat-files-table.ts';
+import type { DayPartition } from '#lake/day-consolidation.ts';
+import {
+  chatFileRowKey,
+  chatFileRowsPrefix,
+  chatFilesFolder,
+  fileKey,
+  fileRefId,
+  partitionPrefix,
+} from '#lake/lake-layout.ts';
+import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { ErasedVisitors } from '#privacy/erased-visitors.ts';
+import {
+  type DayTask,
+  type FilesTask,
+  MAX_FILES_PER_TASK,
+  type SettleTask,
+  TASK_VERSION,
+} from '#shared/archive-task.ts';
+import {
+  emptyFileCounts,
+  type FetchedFile,
+  type FileCounts,
+  type FileFetcher,
+  type FileRef,
+  ownerOf,
+} from '#shared/file-refs.ts';
+import type { SourceInfo } from '#sources/archive-source.ts';
+
+/** How a run archives attachments (absent: it does not). */
+export interface FileArchiving {
+  fetcher: FileFetcher;
+  /** Files of one task fetched at once (default 4). */
+  concurrency?: number;
+  /** Files per queued task (default 10, at most MAX_FILES_PER_TASK). */
+  filesPerTask?: number;
+}
+
+export const DEFAULT_FILES_PER_TASK = 10;
+
+/** What a files task did: its files by status (a file already stored counts as stored, not downloaded). */
+export interface FilesArchived {
+  kind: 'files-archived';
+  day: string;
+  batch: number;
+  batches: number;
+  counts: FileCounts;
+  /** Files of chats erased while the task ran, removed again. */
+  erased: number;
+}
+
+/**
+ * The files a settled day's chats point to, once per chat and URL: every version of a chat in the
+ * partition (chats of erased visitors left out), from the table the source reads attachments from.
+ */
+export function fileRefsOfDay(
+  source: SourceInfo,
+  partition: DayPartition,
+  isErased: (record: Record<string, unknown>) => boolean,
+): FileRef[] {
+  const table = partition.tables.find(({ table }) => table.prefix === source.attachments.prefix);
+  const refs = new Map<string, FileRef>();
+  for (const row of table?.rows ?? []) {
+    // A row without an attachment or file event cannot point to a file: not parsed again.
+    if (!row.line.includes('"attachment"') && !row.line.includes('"file"')) continue;
+    const record = JSON.parse(row.line) as Record<string, unknown>;
+    if (isErased(record)) continue;
+    for (const ref of source.attachments.refsOf(record)) {
+      const key = `${ownerOf(ref)}\n${ref.url}`;
+      if (!refs.has(key)) refs.set(key, ref);
+    }
+  }
+  return [...refs.values()].sort((a, b) => ownerOf(a).localeCompare(ownerOf(b)) || a.url.localeCompare(b.url));
+}
+
+/** One files task per batch of refs, for the pass that settled the day. */
+export function filesTasksOf(
+  task: DayTask | SettleTask,
+  plan: string,
+  refs: readonly FileRef[],
+  erasures: number,
+  filesPerTask = DEFAULT_FILES_PER_TASK,
+): FilesTask[] {
+  const size = Math.max(1, Math.min(MAX_FILES_PER_TASK, filesPerTask));
+  const batches = Math.ceil(refs.length / size);
+  const { runId, day, attempt, filters, timeZone } = task;
+  return Array.from({ length: batches }, (_, index) => ({
+    v: TASK_VERSION,
+    kind: 'files' as const,
+    runId,
+    day,
+    attempt,
+    filters,
+    timeZone,
+    plan,
+    batch: index + 1,
+    batches,
+    erasures,
+    files: refs.slice(index * size, (index + 1) * size),
+  }));
+}
+
+/**
+ * Archives one batch of files, on both runners: a file whose `chat_files` row says it is stored
+ * (same chat, same URL) is not fetched again; otherwise the fetcher's answer is recorded, the
+ * bytes first (deterministic key, whole or nothing) and the row after, so a row never points to
+ * bytes that are not there. A missing, refused or oversized file is a row, never a failure.
+ */
+export async function archiveFiles(
+  task: FilesTask,
+  deps: { sink: LakeSink; now: () => Date; files: FileArchiving; source: SourceInfo },
+): Promise<FilesArchived> {
+  const counts = emptyFileCounts();
+  const queue = new PQueue({ concurrency: deps.files.concurrency ?? 4 });
+  await Promise.all(
+    task.files.map((ref) =>
+      queue.add(async () => {
+        const row = await archiveFile(task, ref, deps);
+        counts[row.status as keyof typeof counts] += 1;
+        if (row.status === 'stored') counts.bytes += row.size ?? 0;
+        if (row.fetched) counts.downloaded += 1;
+      }),
+    ),
+  );
+  const erased = await removeFilesOfErasedChats(task, deps);
+  return { kind: 'files-archived', day: task.day, batch: task.batch, batches: task.batches, counts, erased };
+}
+
+async function archiveFile(
+  task: FilesTask,
+  ref: FileRef,
+  deps: { sink: LakeSink; now: () => Date; files: FileArchiving },
+): Promise<ChatFileRow & { fetched: boolean }> {
+  const owner = ownerOf(ref);
+  const refId = fileRefId(owner, ref.url);
+  const rowKey = chatFileRowKey(task.day, owner, refId);
+  const existing = await deps.sink.get(rowKey);
+  if (existing) {
+    const row = JSON.parse(Buffer.from(existing).toString('utf8')) as ChatFileRow;
+    if (row.status === 'stored' && row.lake_key) return { ...row, fetched: false };
+  }
+  const fetchedAt = deps.now().toISOString();
+  const fetched = await deps.files.fetcher.fetch(ref.url);
+  const name = ref.name ?? nameOfUrl(ref.url);
+  const row = rowOf(task, ref, name, fetched, fetchedAt);
+  if (fetched.status === 'stored') {
+    row.lake_key = fileKey(task.day, owner, refId, name);
+    await deps.sink.put(row.lake_key, fetched.body, 'binary');
+  }
+  await deps.sink.put(rowKey, Buffer.from(`${JSON.stringify(row)}\n`), 'json');
+  return { ...row, fetched: fetched.status === 'stored' };
+}
+
+function rowOf(task: FilesTask, ref: FileRef, name: string, fetched: FetchedFile, fetchedAt: string): ChatFileRow {
+  const stored = fetched.status === 'stored';
+  return {
+    chat_id: ref.chatId,
+    thread_id: ref.threadId ?? null,
+    event_id: ref.eventId ?? null,
+    name,
+    content_type: ref.contentType ?? (stored ? (fetched.contentType ?? null) : null),
+    size: stored ? fetched.body.length : (fetched.size ?? ref.size ?? null),
+    sha256: stored ? fetched.sha256 : null,
+    status: fetched.status,
+    detail: stored ? null : fetched.detail,
+    lake_key: null,
+    url: ref.url,
+    fetched_at: fetchedAt,
+    run_id: task.runId,
+  };
+}
+
+/** The last path segment of a URL, decoded (`screenshot.png`), or `file`. */
+export function nameOfUrl(url: string): string {
+  try {
+    const segment = new URL(url).pathname.split('/').filter(Boolean).at(-1) ?? '';
+    return decodeURIComponent(segment) || 'file';
+  } catch {
+    return 'file';
+  }
+}
+
+/**
+ * A visitor erased after the day settled (its refs were listed) and before this task wrote: the
+ * erase may have looked for their files before they were here. So when the lake holds more
+ * erasure records than the settling knew, the task keeps only the files of chats the day still
+ * holds (and not of erased visitors), and deletes the rest it wrote. Rare: no erase, no read.
+ */
+async function removeFilesOfErasedChats(
+  task: FilesTask,
+  deps: { sink: LakeSink; source: SourceInfo },
+): Promise<number> {
+  const erased = await ErasedVisitors.load(deps.sink);
+  if (erased.size <= task.erasures) return 0;
+  const present = new Set<string>();
+  for (const key of await deps.sink.list(partitionPrefix(task.day, deps.source.attachments.prefix))) {
+    if (!key.endsWith('.json.gz')) continue;
+    const body = await deps.sink.get(key);
+    for (const record of body ? await decodeNdjsonGzip(body) : []) {
+      if (erased.isErased(record)) continue;
+      for (const ref of deps.source.attachments.refsOf(record)) present.add(ownerOf(ref));
+    }
+  }
+  let removed = 0;
+  for (const owner of new Set(task.files.map(ownerOf))) {
+    if (present.has(owner)) continue;
+    const keys = [
+      ...(await deps.sink.list(chatFilesFolder(task.day, owner))),
+      ...(await deps.sink.list(chatFileRowsPrefix(task.day, owner))),
+    ];
+    if (keys.length) await deps.sink.delete(keys);
+    removed += keys.length;
+  }
+  return removed;
+}
