@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openLocalLake } from '#lake/duckdb-lake.ts';
+import type { RunManifest } from '#pipeline/run-manifest.ts';
+import { kindOf, simulatedFileBytes } from '#simulator/attachment-files.ts';
+import { startSimulator } from '#simulator/index.ts';
+import { startV36Simulator } from '#simulator/v36-simulator.ts';
+import { runArchiveCli } from '#test/support/cli-runner.ts';
+import { listFiles } from '#test/support/lake-reader.ts';
+
+const FROM = '2026-05-01';
+const TO = '2026-05-03';
+const DAYS = ['2026-05-01', '2026-05-02', '2026-05-03'];
+const closers: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+interface Sim {
+  url: string;
+  env: Record<string, string>;
+  source: 'v2' | 'v3.6';
+  /** Every file URL the simulator's chats point to, with the chats-table id of its chat. */
+  urls(): Array<{ owner: string; url: string }>;
+  fileRequests(): Array<{ host: string; path: string; authorization: boolean; cookie: boolean }>;
+}
+
+async function startSim(source: 'v2' | 'v3.6'): Promise<Sim> {
+  if (source === 'v2') {
+    const sim = await startSimulator({ from: FROM, to: TO, chatsPerDay: 100 });
+    closers.push(() => sim.close());
+    return {
+      url: sim.url,
+      source,
+      env: { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat },
+      urls: () =>
+        DAYS.flatMap((day) =>
+          sim
+            .chats(day)
+            .flatMap((chat) =>
+              ((chat['events'] as Array<Record<string, unknown>>) ?? [])
+                .filter((event) => event['type'] === 'attachment')
+                .flatMap((event) => (event['files'] as string[]).map((url) => ({ owner: chat.id, url }))),
+            ),
+        ),
+      fileRequests: () => sim.fileRequests(),
+    };
+  }
+  const sim = await startV36Simulator({ from: FROM, to: TO, chatsPerDay: 100 });
+  closers.push(() => sim.close());
+  return {
+    url: sim.url,
+    source,
+    env: { LIVECHAT_ACCOUNT_ID: sim.accountId, LIVECHAT_PAT: sim.token },
+    urls: () =>
+      DAYS.flatMap((day) =>
+        sim
+          .archives(day)
+          .flatMap((archive) =>
+            (archive.thread['events'] as Array<Record<string, unknown>>)
+              .filter((event) => event['type'] === 'file')
+              .map((event) => ({ owner: archive.thread.id, url: String(event['url']) })),
+          ),
+      ),
+    fileRequests: () => sim.fileRequests(),
+  };
+}
+
+const EXPECTED_STATUS = {
+  ok: 'stored',
+  redirect: 'stored',
+  gone: 'gone',
+  large: 'too_large',
+  outside: 'refused_host',
+  'redirect-outside': 'refused_host',
+} as const;
+
+function hexOfUrl(url: string): string {
+  return /\/([0-9a-f]{32})\//.exec(url)![1]!;
+}
+
+async function archive(sim: Sim, out: string, extra: string[] = []) {
+  return runArchiveCli(
+    [
+      '--from',
+      FROM,
+      '--to',
+      TO,
+      '--out',
+      out,
+      '--api-url',
+      sim.url,
+      '--source',
+      sim.source,
+      '--attachment-hosts',
+      '127.0.0.1',
+      '--max-attachment-mb',
+      '1',
+      ...extra,
+    ],
+    sim.env,
+  );
+}
+
+async function chatFileRows(out: string) {
+  const lake = await openLocalLake(out);
+  try {
+    return await lake.query<Record<string, string | number | null>>('SELECT * FROM chat_files ORDER BY url');
+  } finally {
+    await lake.close();
+  }
+}
+
+async function manifestOf(out: string): Promise<RunManifest> {
+  const keys = (await listFiles(join(out, 'manifests', 'runs'))).filter((key) => key.endsWith('.json')).sort();
+  return JSON.parse(await readFile(join(out, 'manifests', 'runs', keys.at(-1)!), 'utf8')) as RunManifest;
+}
+
+describe.each(['v2', 'v3.6'] as const)('attachments, %s source, local CLI', (source) => {
+  it('stores every served file byte for byte, records each reference once with its status, and asks no host outside the allowlist', async () => {
+    const sim = await startSim(source);
+    const out = await mkdtemp(join(tmpdir(), `lake-files-${source}-`));
+    const result = await archive(sim, out);
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.code).toBe(0);
+
+    const expected = sim.urls();
+    const kinds = new Set(expected.map(({ url }) => kindOf(hexOfUrl(url))));
+    // The simulator serves every case on these days: the test checks each one.
+    expect([...kinds].sort()).toEqual(['gone', 'large', 'ok', 'outside', 'redirect', 'redirect-outside']);
+
+    const rows = await chatFileRows(out);
+    expect(rows).toHaveLength(expected.length);
+    const byUrl = new Map(rows.map((row) => [`${row['thread_id'] ?? row['chat_id']}|${row['url']}`, row]));
+    for (const { owner, url } of expected) {
+      const row = byUrl.get(`${owner}|${url}`);
+      expect(row, url).toBeDefined();
+      const kind = kindOf(hexOfUrl(url));
+      expect(row!['status'], `${kind} ${url}`).toBe(EXPECTED_STATUS[kind]);
+      if (row!['status'] !== 'stored') {
+        expect(row!['lake_key']).toBeNull();
+        expect(row!['sha256']).toBeNull();
+        continue;
+      }
+      const served = simulatedFileBytes(url)!;
+      const sha = createHash('sha256').update(served).digest('hex');
+      expect(row!['sha256']).toBe(sha);
+      expect(row!['size']).toBe(served.length);
+      expect(String(row!['lake_key'])).toMatch(new RegExp(`^files/dt=${row!['dt']}/`));
+      const stored = await readFile(join(out, String(row!['lake_key'])));
+      expect(createHash('sha256').update(stored).digest('hex')).toBe(sha);
+    }
+
+    const requests = sim.fileRequests();
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.filter((request) => !request.host.startsWith('127.0.0.1:'))).toEqual([]);
+    expect(requests.filter((request) => request.authorization || request.cookie)).toEqual([]);
+    // The oversized file is not downloaded past the cap, and nothing was stored for it.
+    const large = rows.filter((row) => row['status'] === 'too_large');
+    expect(large.length).toBeGreaterThan(0);
+
+    const manifest = await manifestOf(out);
+    const files = manifest.totals.files!;
+    expect(files.stored).toBe(rows.filter((row) => row['status'] === 'stored').length);
+    expect(files.gone + files.too_large + files.refused_host + files.failed + files.stored).toBe(expected.length);
+    expect(files.failed).toBe(0);
+    expect(result.stdout).toContain(`files ${expected.length} (${files.stored} stored`);
+  });
+
+  it('does not download a stored file again when the days are archived again', async () => {
+    const sim = await startSim(source);
+    const out = await mkdtemp(join(tmpdir(), `lake-files-again-${source}-`));
+    expect((await archive(sim, out)).code).toBe(0);
+    const first = sim.fileRequests().length;
+    const storedPaths = new Set(
+      (await chatFileRows(out))
+        .filter((row) => row['status'] === 'stored')
+        .map((row) => new URL(String(row['url'])).pathname),
+    );
+    const again = await archive(sim, out, ['--full']);
+    expect(again.code).toBe(0);
+    const second = sim.fileRequests().slice(first);
+    expect(second.filter((request) => storedPaths.has(request.path))).toEqual([]);
+    const manifest = await manifestOf(out);
+    expect(manifest.totals.files!.downloaded).toBe(0);
+    expect(manifest.totals.files!.stored).toBe(storedPaths.size);
+  });
+
+  it('--attachments off stores no file and makes no file request', async () => {
+    const sim = await startSim(source);
+    const out = await mkdtemp(join(tmpdir(), `lake-files-off-${source}-`));
+    const result = await archive(sim, out, ['--attachments', 'off']);
+    expect(result.code).toBe(0);
+    expect(sim.fileRequests()).toEqual([]);
+    expect(await listFiles(join(out, 'files'))).toEqual([]);
+    expect((await manifestOf(out)).totals.files).toBeUndefined();
+  });
+});
