@@ -6,6 +6,7 @@ import { MASK_KINDS } from '#privacy/text-masks.ts';
 import { chatFiltersSchema } from '#shared/chat-filters.ts';
 import { isRealDay } from '#shared/day-range.ts';
 import { isTimeZone } from '#shared/time-zone.ts';
+import { DEFAULT_MAX_ATTACHMENT_MB, LIVECHAT_FILE_HOSTS } from '#sources/attachments/safe-file-fetcher.ts';
 import { skippedScheduleTime } from './schedule-dst.ts';
 import { sizingFor, v2VolumeProblem } from './sizing.ts';
 
@@ -182,10 +183,36 @@ export const configSchema = z
       .describe(
         'What is never stored: {"fields": [dotted paths dropped from every record], "mask": ["cards", "emails", "phones"] masked in free text} (see "Privacy"); nothing if unset.',
       ),
+    attachments: bool
+      .default(true)
+      .describe(
+        'Archive the files chats point to (attachments) under files/, one row each in table chat_files (see "Attachments"); false fetches and stores none.',
+      ),
+    attachmentHosts: z
+      .preprocess(
+        fromJson,
+        z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+                'must be host names such as cdn.livechat-files.com or *.example.com',
+              ),
+          )
+          .min(1),
+      )
+      .default([...LIVECHAT_FILE_HOSTS])
+      .describe(
+        'The only hosts attachments are fetched from (exact names or *.example.com); a URL on any other host is never requested (status refused_host).',
+      ),
+    maxAttachmentMb: number(z.number().positive().max(5000))
+      .default(DEFAULT_MAX_ATTACHMENT_MB)
+      .describe('A larger attachment is not stored and not downloaded past this many MB (status too_large).'),
     retentionDays: int(1, 36500)
       .optional()
       .describe(
-        'Days chat files (every chat table prefix) are kept after they are written; expired and overwritten copies go a day later (see "Privacy"); kept forever if unset.',
+        'Days chat files (every chat table prefix) and attachments (files/, chat-files/) are kept after they are written; expired and overwritten copies go a day later (see "Privacy"); kept forever if unset.',
       ),
     noncurrentVersionExpirationDays: int(1, 3650)
       .default(90)

@@ -1,9 +1,15 @@
 import { DEFAULT_PROJECTION_START } from '#lake/athena-projection.ts';
+import type { FileArchiving } from '#pipeline/archive-files.ts';
 import { redactionSchema } from '#privacy/redaction.ts';
 import { chatFiltersSchema } from '#shared/chat-filters.ts';
 import { isRealDay } from '#shared/day-range.ts';
 import { isTimeZone } from '#shared/time-zone.ts';
 import * as z from '#shared/zod-mini.ts';
+import {
+  DEFAULT_MAX_ATTACHMENT_MB,
+  LIVECHAT_FILE_HOSTS,
+  safeFileFetcher,
+} from '#sources/attachments/safe-file-fetcher.ts';
 import { DEFAULT_API_URL } from '#sources/v2/livechat-client.ts';
 
 const text = () => z.string().check(z.minLength(1));
@@ -74,6 +80,10 @@ const workerEnv = z.object({
   /** v3.6 only: cursor pages one task reads at most before it queues the rest of its slice. */
   SLICE_PAGES_PER_TASK: envInt(1, 100, 5),
   REDACT: jsonRedaction,
+  /** Attachments (cdk.json `attachments`, `attachmentHosts`, `maxAttachmentMb`): on unless `off`. */
+  ATTACHMENTS: z._default(z.enum(['on', 'off']), 'on'),
+  ATTACHMENT_HOSTS: z._default(z.string().check(z.minLength(1)), LIVECHAT_FILE_HOSTS.join(',')),
+  MAX_ATTACHMENT_MB: z._default(z.coerce.number().check(z.positive(), z.maximum(5000)), DEFAULT_MAX_ATTACHMENT_MB),
 });
 
 export type PlannerConfig = z.infer<typeof plannerEnv>;
@@ -95,4 +105,21 @@ function parseEnv<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv): z
     throw new Error(`invalid function configuration: ${problems}`);
   }
   return parsed.data;
+}
+
+/**
+ * The worker's attachment fetching, or undefined when `attachments` is off. A files task holds
+ * 5 files fetched 2 at a time, each within a third of the request budget (so the task ends
+ * before the function's timeout), and a batch's records run side by side: at most
+ * batchSize × 2 files are in memory at once, each at most maxAttachmentMb.
+ */
+export function fileArchivingOf(config: WorkerConfig): FileArchiving | undefined {
+  if (config.ATTACHMENTS === 'off') return undefined;
+  const fetcher = safeFileFetcher({
+    hosts: config.ATTACHMENT_HOSTS.split(',').map((host) => host.trim()),
+    maxBytes: Math.floor(config.MAX_ATTACHMENT_MB * 1_048_576),
+    totalTimeoutMs: Math.floor(config.REQUEST_BUDGET_MS / 3),
+    timeoutMs: config.REQUEST_TIMEOUT_MS,
+  });
+  return { fetcher, filesPerTask: 5, concurrency: 2 };
 }

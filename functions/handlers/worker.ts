@@ -8,7 +8,7 @@ import { SqsTaskSender } from '#pipeline/sqs-task-sender.ts';
 import type { RetryEvent } from '#sources/retrying-api.ts';
 import { lifecycleReport } from './api-lifecycle-report.ts';
 import { sourceFromSecret } from './credentials.ts';
-import { loadWorkerConfig } from './handler-config.ts';
+import { fileArchivingOf, loadWorkerConfig } from './handler-config.ts';
 import { flushMetrics, logger, metrics } from './powertools.ts';
 import { queuedRecordHandler } from './queued-record.ts';
 import { sharedSecret } from './secret-shapes.ts';
@@ -18,7 +18,14 @@ const processor = new BatchProcessor(EventType.SQS);
 const sink = new S3Sink(new S3Client({}), config.BUCKET_NAME);
 // Page batches rarely send anything: the SQS client is loaded when a task first has follow-up work.
 const sender = new SqsTaskSender(async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}), config.QUEUE_URL);
-const taskDeps = { sink, sender, maxAttempts: config.MAX_ATTEMPTS, redaction: config.REDACT };
+const files = fileArchivingOf(config);
+const taskDeps = {
+  sink,
+  sender,
+  maxAttempts: config.MAX_ATTEMPTS,
+  redaction: config.REDACT,
+  ...(files ? { files } : {}),
+};
 
 function onRetry(retry: RetryEvent): void {
   metrics.addMetric(retry.reason === 'rate-limited' ? 'RateLimited' : 'Retries', MetricUnit.Count, 1);

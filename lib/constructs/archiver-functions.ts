@@ -18,15 +18,18 @@ import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { acknowledgeWildcardResources, nagAttributeRef } from '#infra/nag.ts';
 import { removalPolicyOf } from '#infra/removal-policy.ts';
-import { MANIFESTS_PREFIX, RUN_MANIFEST_PREFIXES, TIME_ZONE_RECORD_PREFIX } from '#lake/lake-layout.ts';
+import { FILE_PREFIXES, MANIFESTS_PREFIX, RUN_MANIFEST_PREFIXES, TIME_ZONE_RECORD_PREFIX } from '#lake/lake-layout.ts';
 import { SOURCE_INFO } from '#sources/source-registry.ts';
 import type { ApiCredentials } from './api-credentials.ts';
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** The configured source's chat table prefixes: the worker writes, replaces and deletes page files there. */
+/**
+ * The configured source's chat table prefixes, and with attachments on files/ and chat-files/: the
+ * worker writes, replaces and deletes objects there.
+ */
 function chatPrefixes(config: ArchiverConfig): string[] {
-  return [...SOURCE_INFO[config.source].prefixes];
+  return [...SOURCE_INFO[config.source].prefixes, ...(config.attachments ? FILE_PREFIXES : [])];
 }
 
 const ESM_REQUIRE_SHIM = "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
@@ -143,6 +146,13 @@ export class ArchiverFunctions extends Construct {
           : {}),
         ...(config.region ? { REGION: config.region } : {}),
         ...(config.redact ? { REDACT: JSON.stringify(config.redact) } : {}),
+        ATTACHMENTS: config.attachments ? 'on' : 'off',
+        ...(config.attachments
+          ? {
+              ATTACHMENT_HOSTS: config.attachmentHosts.join(','),
+              MAX_ATTACHMENT_MB: String(config.maxAttachmentMb),
+            }
+          : {}),
       },
     });
     const chats = chatPrefixes(config);

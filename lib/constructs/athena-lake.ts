@@ -16,6 +16,7 @@ import {
   TEXT_OUTPUT_FORMAT,
   toColumn,
 } from '#lake/chat-columns.ts';
+import { CHAT_FILE_COLUMNS, CHAT_FILES_PREFIX, CHAT_FILES_TABLE } from '#lake/chat-files-table.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLANS_PREFIX, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { DROPPED_CHAT_COLUMNS, DROPPED_CHATS_PREFIX, DROPPED_CHATS_TABLE } from '#lake/dropped-chats-table.ts';
 import { EXPIRED_DAY_COLUMNS, EXPIRED_DAYS_PREFIX, EXPIRED_DAYS_TABLE } from '#lake/expired-days-table.ts';
@@ -54,6 +55,8 @@ export class AthenaLake extends Construct {
   readonly dayPlansTable: glue.S3Table;
   readonly droppedChatsTable: glue.S3Table;
   readonly expiredDaysTable: glue.S3Table;
+  /** `chat_files`: one row per attachment reference (files/ holds the bytes). */
+  readonly chatFilesTable: glue.S3Table;
 
   constructor(scope: Construct, id: string, { config, bucket, accessLogs }: AthenaLakeProps) {
     super(scope, id);
@@ -125,6 +128,17 @@ export class AthenaLake extends Construct {
         'Days whose chat files npm run prune removed (local lakes; the S3 retentionDays rule records nothing, day_completeness knows its cutoff), so day_completeness reads them expired, not missing; partitioned by chat day dt.',
       columns: EXPIRED_DAY_COLUMNS.map(toGlueColumn),
       prefix: EXPIRED_DAYS_PREFIX,
+      compressed: false,
+    });
+
+    this.chatFilesTable = this.projectedTable('ChatFilesTable', {
+      config,
+      bucket,
+      tableName: CHAT_FILES_TABLE,
+      description:
+        'One row per file a chat points to (attachments): status (stored, gone, too_large, refused_host, failed), sha256, size and the lake key of the bytes under files/; partitioned by chat day dt.',
+      columns: CHAT_FILE_COLUMNS.map(toGlueColumn),
+      prefix: CHAT_FILES_PREFIX,
       compressed: false,
     });
 

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
-import { CHAT_TABLE_PREFIXES } from '#lake/lake-layout.ts';
+import { CHAT_TABLE_PREFIXES, FILE_PREFIXES } from '#lake/lake-layout.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
 export interface LakeBucketProps {
@@ -29,11 +29,11 @@ export class LakeBucket extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
         { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },
-        // Retention: chat files expire, and every noncurrent copy of them (overwritten by a lookback,
+        // Retention: chat files and attachments (files/, chat-files/) expire, and every noncurrent copy of them (overwritten by a lookback,
         // or made noncurrent by the expiry) goes a day later, so no chat outlives retentionDays + ~2.
         ...(retention === undefined
           ? []
-          : CHAT_TABLE_PREFIXES.map((prefix) => ({
+          : [...CHAT_TABLE_PREFIXES, ...FILE_PREFIXES].map((prefix) => ({
               id: `retention-${prefix.replace(/\/$/, '')}`,
               prefix,
               expiration: Duration.days(retention),

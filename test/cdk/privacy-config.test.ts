@@ -19,8 +19,16 @@ function synth(config: ArchiverConfigInput) {
   const dayCompleteness = Object.values(resources as Record<string, any>).find(
     (resource) => resource.Type === 'AWS::Athena::NamedQuery' && resource.Properties.Name === 'day_completeness',
   );
+  const glueTables = Object.values(resources as Record<string, any>)
+    .filter((resource) => resource.Type === 'AWS::Glue::Table')
+    .map((resource) => resource.Properties.TableInput);
+  const workerStatements = Object.values(resources as Record<string, any>)
+    .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
   return {
     dayCompletenessSql: dayCompleteness.Properties.QueryString as string,
+    glueTables,
+    workerStatements,
     policyActions,
     rules: resources[lakeId].Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>,
     workerEnv: resources[workerId].Properties.Environment.Variables as Record<string, unknown>,
@@ -33,7 +41,12 @@ describe('privacy settings in cdk.json', () => {
   // One synth (bundling both functions is slow on a shared machine); the defaults (no expiry,
   // no REDACT) are asserted by archiver-stack.test.ts and below through parseConfig.
   beforeAll(() => {
-    synthesized = synth({ retentionDays: 400, redact });
+    synthesized = synth({
+      retentionDays: 400,
+      redact,
+      attachmentHosts: ['cdn.livechat-files.com', '*.example.com'],
+      maxAttachmentMb: 10,
+    });
   });
 
   it('retentionDays expires chat files and their noncurrent copies; unset keeps them forever', () => {
@@ -45,6 +58,59 @@ describe('privacy settings in cdk.json', () => {
       Status: 'Enabled',
     });
     expect(parseConfig({}).retentionDays).toBeUndefined();
+  });
+
+  it('retentionDays expires attachments (files/ and their chat_files rows) as it expires chats', () => {
+    for (const prefix of ['files/', 'chat-files/']) {
+      expect(synthesized.rules).toContainEqual({
+        Id: `retention-${prefix.slice(0, -1)}`,
+        Prefix: prefix,
+        ExpirationInDays: 400,
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+        Status: 'Enabled',
+      });
+    }
+  });
+
+  it('attachments reach the worker (hosts, cap) and the Glue table chat_files projects dt', () => {
+    expect(synthesized.workerEnv['ATTACHMENTS']).toBe('on');
+    expect(synthesized.workerEnv['ATTACHMENT_HOSTS']).toBe('cdn.livechat-files.com,*.example.com');
+    expect(synthesized.workerEnv['MAX_ATTACHMENT_MB']).toBe('10');
+    const table = synthesized.glueTables.find((input) => input.Name === 'chat_files');
+    expect(table.Parameters['projection.enabled']).toBe('true');
+    expect(table.Parameters['projection.dt.type']).toBe('date');
+    expect(JSON.stringify(table.StorageDescriptor.Location)).toContain('chat-files/');
+    expect(table.StorageDescriptor.Columns.map((column: { Name: string }) => column.Name)).toEqual(
+      expect.arrayContaining([
+        'chat_id',
+        'thread_id',
+        'event_id',
+        'name',
+        'content_type',
+        'size',
+        'sha256',
+        'status',
+        'lake_key',
+        'url',
+        'fetched_at',
+      ]),
+    );
+    // The worker writes attachments under files/ and chat-files/ only.
+    const resources = JSON.stringify(synthesized.workerStatements);
+    expect(resources).toContain('/files/*');
+    expect(resources).toContain('/chat-files/*');
+    expect(parseConfig({}).attachments).toBe(true);
+    expect(parseConfig({}).attachmentHosts).toEqual(['cdn.livechat-files.com', 'static.livechatinc.com']);
+    expect(() => parseConfig({ attachmentHosts: ['http://evil/'] })).toThrow(/attachmentHosts/);
+    expect(() => parseConfig({ maxAttachmentMb: 0 })).toThrow(/maxAttachmentMb/);
+  });
+
+  it('the worker turns attachments off with ATTACHMENTS=off, and reads hosts and cap once', async () => {
+    const { fileArchivingOf } = await import('#handlers/handler-config.ts');
+    const env = { BUCKET_NAME: 'lake', QUEUE_URL: 'https://sqs.example.com/q', SECRET_ID: 'secret' };
+    expect(fileArchivingOf(loadWorkerConfig({ ...env, ATTACHMENTS: 'off' }))).toBeUndefined();
+    expect(fileArchivingOf(loadWorkerConfig(env))).toMatchObject({ filesPerTask: 5, concurrency: 2 });
+    expect(() => loadWorkerConfig({ ...env, MAX_ATTACHMENT_MB: '-1' })).toThrow(/MAX_ATTACHMENT_MB/);
   });
 
   it('the saved day_completeness reads a short day past retentionDays as expired, not missing', () => {
