@@ -70,6 +70,11 @@ export function formatEraseResult(result: EraseResult, versioned: boolean): stri
       : `${result.complete ? 'erased' : 'INTERRUPTED after erasing'} ${chats} from ${files}${versions} (${result.filesScanned} files scanned)`,
     ...result.files.map((key) => `  ${key}`),
   ];
+  if (result.attachments > 0) {
+    lines.push(
+      `${result.dryRun ? 'would delete' : 'deleted'} ${result.attachments} attachment object(s) of these chats (files/ and their chat_files rows${versioned ? ', noncurrent versions included' : ''})`,
+    );
+  }
   if (result.leftovers.length > 0) {
     lines.push(`deleted ${result.leftovers.length} leftover file(s) of interrupted writes (*.partial, stale locks)`);
   }

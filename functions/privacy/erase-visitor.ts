@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { CHAT_TABLE_PREFIXES, compactedTablePrefix } from '#lake/lake-layout.ts';
+import { CHAT_TABLE_PREFIXES, chatFileRowsPrefix, chatFilesFolder, compactedTablePrefix } from '#lake/lake-layout.ts';
 import { dropNdjsonGzipRecords } from '#lake/ndjson-gzip.ts';
 import { ParquetWorkbench } from '#lake/parquet-day.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
@@ -43,6 +43,11 @@ export interface EraseResult {
   filesScanned: number;
   /** Noncurrent versions holding the visitor's chats, deleted (or that would be). */
   versions: number;
+  /**
+   * Attachments of the erased chats: stored files and their chat_files rows (files/, chat-files/)
+   * deleted (or that would be), noncurrent versions of them included.
+   */
+  attachments: number;
   /** Leftovers of crashed writers deleted first (`*.partial` files of a folder lake; they may hold chats). */
   leftovers: string[];
   /** The erasure record written; absent on a dry run. */
@@ -70,6 +75,7 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
     files: [],
     filesScanned: 0,
     versions: 0,
+    attachments: 0,
     leftovers: [],
     complete: false,
   };
@@ -130,6 +136,8 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
       return false;
     });
   };
+  /** `<day>/<conversation>` of every erased chat: its attachments (files/, chat-files/) are deleted after the rewrites. */
+  const erasedChats = new Set<string>();
   try {
     if (tables.length > 1) {
       await each(await chatFiles(), async (key) => {
@@ -143,6 +151,16 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
     }
     const erases = (record: Record<string, unknown>) =>
       matches(record) || (conversations.size > 0 && conversations.has(conversationId(record) ?? ''));
+    /** Notes `<day>/<conversation>` of every erased chat, current or noncurrent: their attachments go too. */
+    const erasesIn = (key: string) => {
+      const day = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+      return (row: Record<string, unknown>) => {
+        const erased = erases(row);
+        const id = erased && day ? conversationId(row) : undefined;
+        if (id !== undefined) erasedChats.add(`${day}/${id}`);
+        return erased;
+      };
+    };
 
     // Tables in CHAT_TABLE_PREFIXES order, derived tables before the raw one: an interrupted erase
     // leaves the rows that carry the identifier for the next run to find. Each file is rewritten as
@@ -154,7 +172,7 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
         let dropped: number;
         if (dryRun || !canSwap(sink)) {
           const body = await sink.get(key);
-          dropped = body ? await countDropped(key, body, erases) : 0;
+          dropped = body ? await countDropped(key, body, erasesIn(key)) : 0;
         } else {
           const hash = record?.hash;
           // Before the file changes, so an interrupted erase never leaves removed chats unaccounted for.
@@ -162,8 +180,8 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
             if (hash) await recordErasedFromFile(sink, key, byRun, hash, now);
           };
           ({ dropped } = isParquet(key)
-            ? await rewriteParquetWithout(sink, await workbench(), key, erases, recordDrops)
-            : await rewriteWithout(sink, key, erases, recordDrops));
+            ? await rewriteParquetWithout(sink, await workbench(), key, erasesIn(key), recordDrops)
+            : await rewriteWithout(sink, key, erasesIn(key), recordDrops));
         }
         if (dropped === 0) return;
         if (table === tables[0]) result.chats += dropped;
@@ -177,7 +195,9 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
       const versions = options.versions;
       const holding: ObjectVersion[] = [];
       await each(await oldVersions(versions), async (version) => {
-        if ((await countDropped(version.key, await versions.get(version), erases)) > 0) holding.push(version);
+        if ((await countDropped(version.key, await versions.get(version), erasesIn(version.key))) > 0) {
+          holding.push(version);
+        }
       });
       if (dryRun) result.versions = holding.length;
       else if (!stopped()) {
@@ -188,6 +208,8 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
   } finally {
     if (bench) await (await bench).close();
   }
+
+  if (!stopped()) result.attachments = await eraseAttachments(sink, erasedChats, dryRun, options.versions);
 
   result.files.sort();
   result.complete = !stopped();
@@ -201,4 +223,32 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
     await writeErasureRecord(sink, record);
   }
   return result;
+}
+
+/**
+ * Deletes the stored files of erased chats and their `chat_files` rows (write order: bytes, then
+ * row; delete order the same, so an interrupted erase leaves no row pointing to deleted bytes
+ * that the next run would not find), then the noncurrent versions those deletes left. Returns how
+ * many objects went (or would go).
+ */
+async function eraseAttachments(
+  sink: LakeSink,
+  chats: ReadonlySet<string>,
+  dryRun: boolean,
+  versions: NoncurrentVersions | undefined,
+): Promise<number> {
+  let removed = 0;
+  for (const chat of [...chats].sort()) {
+    const [day, owner] = [chat.slice(0, 10), chat.slice(11)];
+    for (const prefix of [chatFilesFolder(day, owner), chatFileRowsPrefix(day, owner)]) {
+      const keys = await sink.list(prefix);
+      if (!dryRun && keys.length) await sink.delete(keys);
+      removed += keys.length;
+      if (!versions) continue;
+      const old = await versions.list(prefix);
+      if (!dryRun && old.length) await versions.delete(old);
+      removed += dryRun ? 0 : old.length;
+    }
+  }
+  return removed;
 }

@@ -1,11 +1,15 @@
 import { readdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExpiredDayRecord } from '#lake/expired-days-table.ts';
-import { CHAT_TABLE_PREFIXES, COMPACTED_TABLE_PREFIXES, expiredDayKey } from '#lake/lake-layout.ts';
+import { CHAT_TABLE_PREFIXES, COMPACTED_TABLE_PREFIXES, expiredDayKey, FILE_PREFIXES } from '#lake/lake-layout.ts';
 import { fileVersion, LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 
-/** Chat tables and their compacted days (a compacted file carries the age of the newest file it merged). */
-const PRUNED_PREFIXES = [...CHAT_TABLE_PREFIXES, ...COMPACTED_TABLE_PREFIXES];
+/**
+ * Chat tables and their compacted days (a compacted file carries the age of the newest file it
+ * merged), and attachments (their bytes and chat_files rows), which expire as chat files do: by
+ * when they were written.
+ */
+const PRUNED_PREFIXES = [...CHAT_TABLE_PREFIXES, ...COMPACTED_TABLE_PREFIXES, ...FILE_PREFIXES];
 
 export interface PruneOptions {
   /** The lake folder. */
@@ -42,17 +46,20 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
     leftovers: options.dryRun ? [] : await sink.removeLeftovers(PRUNED_PREFIXES),
   };
   // One stat gives the age and the version the delete is conditional on.
-  const old: Array<{ key: string; day: string; version: string; size: number }> = [];
+  const old: Array<{ key: string; day: string; attachment: boolean; version: string; size: number }> = [];
   for (const prefix of PRUNED_PREFIXES) {
     for (const key of await sink.list(prefix)) {
       const day = /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
-      if ((!key.endsWith('.json.gz') && !key.endsWith('.parquet')) || !day) continue;
+      const attachment = FILE_PREFIXES.includes(prefix);
+      if ((!attachment && !key.endsWith('.json.gz') && !key.endsWith('.parquet')) || !day) continue;
       const info = await stat(join(options.dir, key), { bigint: true }).catch(() => undefined);
       if (!info || Number(info.mtimeNs / 1_000_000n) >= cutoff) continue;
-      old.push({ key, day, version: fileVersion(info), size: Number(info.size) });
+      old.push({ key, day, attachment, version: fileVersion(info), size: Number(info.size) });
     }
   }
-  if (!options.dryRun) await recordExpiredDays(sink, old, now.toISOString(), options.olderThanDays);
+  // Days whose chats expire; an attachment alone (written once, never again) does not make a day expired.
+  const chatFiles = old.filter((file) => !file.attachment);
+  if (!options.dryRun) await recordExpiredDays(sink, chatFiles, now.toISOString(), options.olderThanDays);
   for (const file of old) {
     if (!options.dryRun && !(await sink.replaceIfUnchanged(file.key, file.version, undefined))) continue;
     result.files.push(file.key);
@@ -80,7 +87,8 @@ async function recordExpiredDays(
   }
 }
 
-async function removeEmptyFolders(table: string): Promise<void> {
+/** Folders below `table` left empty (partitions; a chat's folder under files/), deepest first; `table` stays. */
+async function removeEmptyFolders(table: string, top = true): Promise<void> {
   let entries;
   try {
     entries = await readdir(table, { withFileTypes: true });
@@ -88,9 +96,6 @@ async function removeEmptyFolders(table: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
-  for (const entry of entries) {
-    if (!entry.isDirectory()) continue;
-    const folder = join(table, entry.name);
-    if ((await readdir(folder)).length === 0) await rmdir(folder).catch(() => undefined);
-  }
+  for (const entry of entries) if (entry.isDirectory()) await removeEmptyFolders(join(table, entry.name), false);
+  if (!top && (await readdir(table).catch(() => ['?'])).length === 0) await rmdir(table).catch(() => undefined);
 }

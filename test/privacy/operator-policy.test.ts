@@ -48,9 +48,16 @@ describe('the documented operator policy is exactly what erase needs on S3', () 
   it('allows every request of an erase (rewrites, a file left empty, noncurrent versions, the first erasure of a lake) and grants nothing unused', async () => {
     bucket = mockVersionedBucket(BUCKET);
     const sink = new S3Sink(bucket.client, BUCKET);
-    await archiveLocally(sim, DAYS, { sink: () => sink });
-    await archiveLocally(sim, DAYS, { sink: () => sink }); // a lookback: noncurrent versions
-    const chat = sim.chats(DAYS[0]!)[0]!;
+    await archiveLocally(sim, DAYS, { sink: () => sink, attachments: true });
+    await archiveLocally(sim, DAYS, { sink: () => sink, attachments: true }); // a lookback: noncurrent versions
+    // A visitor whose chat has a stored attachment: the erase deletes its bytes and chat_files row too.
+    let storedChat: string | undefined;
+    for (const key of await sink.list(`chat-files/dt=${DAYS[0]}/`)) {
+      const row = JSON.parse(Buffer.from((await sink.get(key))!).toString('utf8')) as Record<string, unknown>;
+      if (row['status'] === 'stored') storedChat ??= String(row['chat_id']);
+    }
+    const chat = sim.chats(DAYS[0]!).find((c) => c.id === storedChat)!;
+    expect(chat).toBeDefined();
     const visitorId = String(chat['visitor_id']);
     // In each chat table (v3.6's raw one too): a file holding only the visitor's chat, which the
     // erase deletes, and one holding it beside another chat, which the erase rewrites.
@@ -86,6 +93,7 @@ describe('the documented operator policy is exactly what erase needs on S3', () 
     const needs = needsOfCalls(BUCKET_ARN, bucket.mock.calls());
     expect(needs.map((need) => need.action)).toContain('s3:DeleteObject');
     expect(needs.map((need) => need.action)).toContain('s3:DeleteObjectVersion');
+    expect(needs.filter((need) => need.request.includes('files/')).length).toBeGreaterThan(0);
     const policy = documentedPolicy();
     const denied = needs.filter((need) => !policy.some((statement) => allows(statement, need)));
     expect(denied.map((need) => `${need.action} for ${need.request}`)).toEqual([]);

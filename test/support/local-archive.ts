@@ -7,6 +7,7 @@ import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { type ArchiveRunEvent, runArchive } from '#pipeline/archive-run.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
 import type { RunningSimulator } from '#simulator/index.ts';
+import { safeFileFetcher } from '#sources/attachments/safe-file-fetcher.ts';
 import { createLivechatClient, type RetryEvent } from '#sources/v2/livechat-client.ts';
 import { v2Source } from '#sources/v2/v2-source.ts';
 import { chatIdsByDay, duplicatesOf, listFiles } from './lake-reader.ts';
@@ -22,7 +23,14 @@ export interface LocalArchiveResult {
 export async function archiveLocally(
   sim: RunningSimulator,
   days: readonly string[],
-  options: { concurrency?: number; maxAttempts?: number; timeoutMs?: number; sink?: (out: string) => LakeSink } = {},
+  options: {
+    concurrency?: number;
+    maxAttempts?: number;
+    timeoutMs?: number;
+    sink?: (out: string) => LakeSink;
+    /** Archive attachments from the simulator's own host (127.0.0.1); off by default. */
+    attachments?: boolean;
+  } = {},
 ): Promise<LocalArchiveResult> {
   const out = await mkdtemp(join(tmpdir(), 'lake-'));
   const retries: RetryEvent[] = [];
@@ -42,6 +50,9 @@ export async function archiveLocally(
     sink: options.sink?.(out) ?? new LocalFileSink(out),
     concurrency: options.concurrency ?? 6,
     maxAttempts: options.maxAttempts ?? 5,
+    ...(options.attachments
+      ? { files: { fetcher: safeFileFetcher({ hosts: ['127.0.0.1'], maxBytes: 1_048_576, baseRetryDelayMs: 5 }) } }
+      : {}),
     redeliveryDelayMs: 10,
     retries: () => retries.length,
     onEvent: (event) => events.push(event),
