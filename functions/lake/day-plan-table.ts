@@ -49,6 +49,11 @@ export const DAY_PLAN_COLUMNS: readonly DayPlanColumn[] = [
   ),
   manifestColumn('chats', 'int', 'Once the pass settled: chats the day holds, one version each; NULL before'),
   manifestColumn(
+    'files',
+    'int',
+    "Once the pass settled: files (attachments) the day's chats point to, one per chat and URL (table chat_files has a row for each once its files task ran); NULL before",
+  ),
+  manifestColumn(
     'plannedAt',
     'string',
     'ISO-8601 UTC time the day was planned; the latest plan of a day is the one the lake should match',

@@ -545,4 +545,74 @@ FROM threads
 ORDER BY dt, thread_id
 `,
   ),
+  query(
+    'files_per_day',
+    'Attachments per day (dt): expected_files = the files the chats of the latest settled plan point to (table day_plans, files), files = chat_files rows, then by status (stored, gone, too_large, refused_host, failed), bytes_stored, chats_with_files (chats with at least one file) and chats (distinct chats archived). expected_files above files means files tasks have not all run yet; failed ones are tried again by the next run that archives the day.',
+    (d, w) => `
+WITH plans AS (
+  SELECT p.dt,
+         p.files AS expected_files,
+         row_number() OVER (PARTITION BY p.dt ORDER BY p.plannedat DESC, p.attempt DESC) AS plan_rank
+  FROM day_plans p
+  ${indent(daysFilter(d, w, 'p.dt'), 2)}
+),
+files AS (
+  SELECT f.dt,
+         count(*) AS files,
+         sum(CASE WHEN f.status = 'stored' THEN 1 ELSE 0 END) AS stored,
+         sum(CASE WHEN f.status = 'gone' THEN 1 ELSE 0 END) AS gone,
+         sum(CASE WHEN f.status = 'too_large' THEN 1 ELSE 0 END) AS too_large,
+         sum(CASE WHEN f.status = 'refused_host' THEN 1 ELSE 0 END) AS refused_host,
+         sum(CASE WHEN f.status = 'failed' THEN 1 ELSE 0 END) AS failed,
+         sum(CASE WHEN f.status = 'stored' THEN CAST(f.size AS BIGINT) ELSE 0 END) AS bytes_stored,
+         count(DISTINCT coalesce(f.thread_id, f.chat_id)) AS chats_with_files
+  FROM chat_files f
+  ${indent(daysFilter(d, w, 'f.dt'), 2)}
+  GROUP BY f.dt
+),
+chat_days AS (
+  SELECT c.dt, count(DISTINCT c.id) AS chats
+  FROM chats c
+  ${indent(daysFilter(d, w, 'c.dt'), 2)}
+  GROUP BY c.dt
+)
+SELECT coalesce(f.dt, p.dt) AS dt,
+       p.expected_files,
+       coalesce(f.files, 0) AS files,
+       coalesce(f.stored, 0) AS stored,
+       coalesce(f.gone, 0) AS gone,
+       coalesce(f.too_large, 0) AS too_large,
+       coalesce(f.refused_host, 0) AS refused_host,
+       coalesce(f.failed, 0) AS failed,
+       coalesce(f.bytes_stored, 0) AS bytes_stored,
+       coalesce(f.chats_with_files, 0) AS chats_with_files,
+       coalesce(c.chats, 0) AS chats
+FROM files f
+FULL OUTER JOIN (SELECT dt, expected_files FROM plans WHERE plan_rank = 1 AND expected_files > 0) p ON p.dt = f.dt
+LEFT JOIN chat_days c ON c.dt = coalesce(f.dt, p.dt)
+ORDER BY 1
+`,
+  ),
+  query(
+    'files_by_type',
+    'Attachments by day (dt), content type and status, with bytes stored and the chats they belong to (each file row joined to the latest copy of its chat in chats; for v3.6 the thread): which kinds of files visitors send, and which did not make it into the lake.',
+    (d, w) => `
+WITH ${latest(d, w)},
+files AS (
+  SELECT f.dt, coalesce(f.thread_id, f.chat_id) AS chat, coalesce(f.content_type, 'unknown') AS content_type, f.status, f.size
+  FROM chat_files f
+  ${indent(daysFilter(d, w, 'f.dt'), 2)}
+)
+SELECT f.dt,
+       f.content_type,
+       f.status,
+       count(*) AS files,
+       sum(CASE WHEN f.status = 'stored' THEN CAST(f.size AS BIGINT) ELSE 0 END) AS bytes_stored,
+       count(DISTINCT l.id) AS chats
+FROM files f
+LEFT JOIN latest l ON l.id = f.chat AND l.dt = f.dt
+GROUP BY f.dt, f.content_type, f.status
+ORDER BY f.dt, f.content_type, f.status
+`,
+  ),
 ];

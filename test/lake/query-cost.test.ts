@@ -23,7 +23,8 @@ async function planOf(lake: LocalLake, sql: string): Promise<string> {
 const count = (text: string, word: string) => text.split(word).length - 1;
 
 /** Lake tables a query reads, once per FROM. */
-const scansOf = (sql: string) => [...sql.matchAll(/\bFROM (chats|chat_threads|day_plans)\b/g)].map((match) => match[1]);
+const scansOf = (sql: string) =>
+  [...sql.matchAll(/\bFROM (chats|chat_threads|day_plans|chat_files)\b/g)].map((match) => match[1]);
 
 describe('every named query reads the lake once, pruned by dt (DuckDB plan as a proxy for Trino)', () => {
   let lake: LocalLake;
@@ -70,7 +71,7 @@ describe('the day window is written once per table read, right under its innermo
       expect(windows).toHaveLength(scansOf(sql).length);
       // The line right after each scan, below any window function.
       const scansWithWindow = sql.match(
-        /FROM (?:chats|chat_threads|day_plans)(?: \w)?\n *-- EDIT HERE: the days to read.*\n *WHERE (?:\w\.)?dt /g,
+        /FROM (?:chats|chat_threads|day_plans|chat_files)(?: \w)?\n *-- EDIT HERE: the days to read.*\n *WHERE (?:\w\.)?dt /g,
       );
       expect(scansWithWindow).toHaveLength(scansOf(sql).length);
     }

@@ -1,4 +1,5 @@
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import type { FileArchiving } from '#pipeline/archive-files.ts';
 import { handleQueuedTask, type TaskSender } from '#pipeline/queued-task-handler.ts';
 import type { QueuedTaskResult } from '#pipeline/queued-task-result.ts';
 import { type ArchiveTask, decodeTask, encodeTask } from '#shared/archive-task.ts';
@@ -27,7 +28,7 @@ export interface DeliveryFaults {
  */
 export async function deliverUntilEmpty(
   initial: readonly ArchiveTask[],
-  deps: { client: LivechatClient; sink: LakeSink; maxAttempts: number; sender?: TaskSender },
+  deps: { client: LivechatClient; sink: LakeSink; maxAttempts: number; sender?: TaskSender; files?: FileArchiving },
   faults: DeliveryFaults,
 ): Promise<{ deliveries: number; results: QueuedTaskResult[] }> {
   const random = mulberry32(faults.seed);
