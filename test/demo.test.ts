@@ -19,6 +19,16 @@ describe('npm run demo', () => {
         /completeness \(lake vs simulator\): \d+ chats expected, missing 0, duplicates 0, misplaced 0 \(days in Europe\/Warsaw\)/,
       );
       expect(stdout.text()).toMatch(/Chats per day[\s\S]*Chats per agent[\s\S]*Rating share[\s\S]*Missed-chat share/);
+      // Attachments: every reference has its row, every file served whole is stored byte for byte.
+      const files =
+        /attachments: (\d+) referenced, (\d+) stored byte-identical \(sha256, \d+ bytes\), (\d+) not stored .*missing 0, corrupt 0/.exec(
+          stdout.text(),
+        );
+      expect(files).not.toBeNull();
+      expect(Number(files![2])).toBeGreaterThan(0);
+      expect(Number(files![1])).toBe(Number(files![2]) + Number(files![3]));
+      expect(stdout.text()).toContain('\nAttachments per day\n');
+      expect(stdout.text()).toMatch(/ {2}files \d+ \(\d+ stored, /);
       expect(stderr.text()).toMatch(/drift on \d{4}-\d{2}-\d{2} \(attempt 1\)/);
       const report = join(dirname(lakeDir), 'report', 'report.html');
       expect(stdout.text()).toContain(`HTML report (open it in a browser): ${report}\n`);

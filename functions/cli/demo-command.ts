@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
 import { writeReport } from '#report/build-report.ts';
 import { addDays, daysInRange } from '#shared/day-range.ts';
 import { localDay } from '#shared/time-zone.ts';
+import { simulatedFileBytes, storableFromSimulator } from '#simulator/attachment-files.ts';
 import { startSimulator } from '#simulator/index.ts';
 import { archiveCommand, EXIT } from './archive-command.ts';
 import { formatTable } from './format-table.ts';
@@ -67,6 +69,8 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
       [
         ...['--from', days[0]!, '--to', lastDay, '--time-zone', DEMO_TIME_ZONE],
         ...['--out', lakeDir, '--api-url', simulator.url, '--concurrency', '4'],
+        // The simulator serves its attachments itself (some gone, one too large, some on a host outside the list).
+        ...['--attachment-hosts', '127.0.0.1', '--max-attachment-mb', '1'],
       ],
       {
         env: { LIVECHAT_LOGIN: simulator.login, LIVECHAT_PAT: simulator.pat },
@@ -83,13 +87,20 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
       const expected = new Map(days.map((day) => [day, simulator.chats(day, DEMO_TIME_ZONE).map((chat) => chat.id)]));
       const { missing, duplicates, misplaced } = await completeness(lake, expected, DEMO_TIME_ZONE);
       const total = [...expected.values()].reduce((sum, ids) => sum + ids.length, 0);
+      const files = await fileCompleteness(lake, lakeDir, [...expected.keys()], (day) =>
+        simulator.chats(day, DEMO_TIME_ZONE),
+      );
       options.stdout.write(
         `\ncompleteness (lake vs simulator): ${total} chats expected, missing ${missing}, duplicates ${duplicates}, ` +
-          `misplaced ${misplaced} (days in ${DEMO_TIME_ZONE})\n`,
+          `misplaced ${misplaced} (days in ${DEMO_TIME_ZONE}); ` +
+          `attachments: ${files.expected} referenced, ${files.stored} stored byte-identical (sha256, ${files.bytes} bytes), ` +
+          `${files.notStored} not stored (gone, too large or host not allowed, as served), ` +
+          `missing ${files.missing}, corrupt ${files.corrupt}\n`,
       );
       const report = await writeReport({ lakeDir, outDir: options.reportDir ?? join(dirname(lakeDir), 'report') });
       options.stdout.write(`HTML report (open it in a browser): ${report.file}\n`);
-      return missing === 0 && duplicates === 0 && misplaced === 0 ? EXIT.ok : EXIT.incomplete;
+      const filesWhole = files.missing === 0 && files.corrupt === 0;
+      return missing === 0 && duplicates === 0 && misplaced === 0 && filesWhole ? EXIT.ok : EXIT.incomplete;
     } finally {
       await lake.close();
     }
@@ -104,6 +115,7 @@ async function printReport(lake: LocalLake, out: NodeJS.WriteStream): Promise<vo
     ['Chats per agent (whole week)', ''],
     ['Rating share', 'rating_share'],
     ['Missed-chat share', 'missed_chat_share'],
+    ['Attachments per day', 'files_per_day'],
   ];
   for (const [title, name] of sections) {
     const rows = name
@@ -135,6 +147,50 @@ async function completeness(
   for (const [day, ids] of expected) for (const id of ids) if (!stored.has(`${day}/${id}`)) missing += 1;
   const duplicates = rows.reduce((sum, row) => sum + Number(row.copies) - 1, 0);
   return { missing, duplicates, misplaced };
+}
+
+/**
+ * Every file the simulator's chats point to has its chat_files row; a file the simulator serves
+ * whole is stored with the same bytes (sha256 of the lake file against the served bytes), and one it
+ * does not (gone, above the cap, on a host outside the list) is not.
+ */
+async function fileCompleteness(
+  lake: LocalLake,
+  lakeDir: string,
+  days: readonly string[],
+  chatsOf: (day: string) => ReadonlyArray<Record<string, unknown>>,
+): Promise<{ expected: number; stored: number; bytes: number; notStored: number; missing: number; corrupt: number }> {
+  const rows = await lake.query<{ chat_id: string; url: string; status: string; lake_key: string | null }>(
+    'SELECT chat_id, url, status, lake_key FROM chat_files',
+  );
+  const byRef = new Map(rows.map((row) => [`${row.chat_id}\n${row.url}`, row]));
+  const result = { expected: 0, stored: 0, bytes: 0, notStored: 0, missing: 0, corrupt: 0 };
+  for (const day of days) {
+    for (const chat of chatsOf(day)) {
+      for (const event of (chat['events'] as Array<Record<string, unknown>> | undefined) ?? []) {
+        if (event['type'] !== 'attachment') continue;
+        for (const url of (event['files'] as string[] | undefined) ?? []) {
+          result.expected += 1;
+          const row = byRef.get(`${String(chat['id'])}\n${url}`);
+          const served = simulatedFileBytes(url);
+          if (!row) result.missing += 1;
+          else if (row.status !== 'stored' || !storableFromSimulator(url)) {
+            if (row.status === 'stored' || storableFromSimulator(url)) result.corrupt += 1;
+            else result.notStored += 1;
+          } else {
+            const stored = await readFile(join(lakeDir, row.lake_key ?? '')).catch(() => undefined);
+            const sha = (bytes: Uint8Array | undefined) => bytes && createHash('sha256').update(bytes).digest('hex');
+            if (!stored || sha(stored) !== sha(served)) result.corrupt += 1;
+            else {
+              result.stored += 1;
+              result.bytes += stored.length;
+            }
+          }
+        }
+      }
+    }
+  }
+  return result;
 }
 
 /** The demo starts from an empty lake, but never wipes a folder it did not create. */

@@ -30,6 +30,18 @@ export function kindOf(hex: string): SimulatedFileKind {
   return (['gone', 'outside', 'large', 'redirect', 'redirect-outside'] as const)[roll] ?? 'ok';
 }
 
+/** What a file URL of the simulator does, or undefined for another URL. */
+export function kindOfUrl(url: string): SimulatedFileKind | undefined {
+  const parsed = parseFileUrl(url);
+  return parsed ? kindOf(parsed.hex) : undefined;
+}
+
+/** Whether an archiver allowing only the simulator's host, with a 1 MiB cap, should store the file. */
+export function storableFromSimulator(url: string): boolean {
+  const kind = kindOfUrl(url);
+  return kind === 'ok' || kind === 'redirect';
+}
+
 function hexOf(n: number): string {
   return createHash('sha256').update(`attachment:${n}`).digest('hex').slice(0, 32);
 }

@@ -18,18 +18,30 @@ import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { acknowledgeWildcardResources, nagAttributeRef } from '#infra/nag.ts';
 import { removalPolicyOf } from '#infra/removal-policy.ts';
-import { FILE_PREFIXES, MANIFESTS_PREFIX, RUN_MANIFEST_PREFIXES, TIME_ZONE_RECORD_PREFIX } from '#lake/lake-layout.ts';
+import {
+  CHAT_FILES_PREFIX,
+  FILE_PREFIXES,
+  MANIFESTS_PREFIX,
+  RUN_MANIFEST_PREFIXES,
+  TIME_ZONE_RECORD_PREFIX,
+} from '#lake/lake-layout.ts';
 import { SOURCE_INFO } from '#sources/source-registry.ts';
 import type { ApiCredentials } from './api-credentials.ts';
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
-/**
- * The configured source's chat table prefixes, and with attachments on files/ and chat-files/: the
- * worker writes, replaces and deletes objects there.
- */
+/** The configured source's chat table prefixes: the worker writes, replaces and deletes page files there. */
 function chatPrefixes(config: ArchiverConfig): string[] {
-  return [...SOURCE_INFO[config.source].prefixes, ...(config.attachments ? FILE_PREFIXES : [])];
+  return [...SOURCE_INFO[config.source].prefixes];
+}
+
+/**
+ * With attachments on, files/ (the bytes) and chat-files/ (their rows): written by files tasks,
+ * rows read back (a stored file is not fetched again), and deleted only when a visitor is erased
+ * while a files task runs. The bytes are never read.
+ */
+function filePrefixes(config: ArchiverConfig): string[] {
+  return config.attachments ? [...FILE_PREFIXES] : [];
 }
 
 const ESM_REQUIRE_SHIM = "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
@@ -157,15 +169,16 @@ export class ArchiverFunctions extends Construct {
     });
     const chats = chatPrefixes(config);
     const records = [...RUN_MANIFEST_PREFIXES, ...SOURCE_INFO[config.source].recordPrefixes];
-    for (const statement of workerStatements(bucket, credentials.policyArn, chats, records)) {
+    const files = filePrefixes(config);
+    for (const statement of workerStatements(bucket, credentials.policyArn, chats, records, files)) {
       this.worker.addToRolePolicy(statement);
     }
     // Follow-up tasks (a day's pages, a drift re-archive); the event source mapping grants the rest.
     this.worker.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
     acknowledgeWildcardResources(
       this.worker.role ?? this.worker,
-      [...chats, ...records, MANIFESTS_PREFIX].map((prefix) => `${nagAttributeRef(bucket)}/${prefix}*`),
-      `The worker writes one object per chat page under ${chats.join(' and ')} (dt=<day>/ partitions) and run records under ${records.join(', ')}, and reads manifests/ (erasure records included, never written); keys are only known at run time, so access is scoped to these prefixes of the lake bucket.`,
+      [...chats, ...files, ...records, MANIFESTS_PREFIX].map((prefix) => `${nagAttributeRef(bucket)}/${prefix}*`),
+      `The worker writes one object per chat page under ${chats.join(' and ')} (dt=<day>/ partitions)${files.length ? `, attachments under ${files.join(' and ')}` : ''} and run records under ${records.join(', ')}, and reads manifests/ (erasure records included, never written); keys are only known at run time, so access is scoped to these prefixes of the lake bucket.`,
     );
     // The mapping by hand, not SqsEventSource: its grant adds sqs:GetQueueUrl, which nothing calls.
     this.worker.addEventSourceMapping('PageQueueSource', {
@@ -250,20 +263,24 @@ function workerStatements(
   secretArn: string,
   chats: readonly string[],
   records: readonly string[],
+  files: readonly string[],
 ): iam.PolicyStatement[] {
+  const rows = files.filter((prefix) => prefix === CHAT_FILES_PREFIX);
   const objects = (prefixes: readonly string[]) => prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`));
   return [
     // Pass files and settled files are written and, once a day settles, its inputs deleted; run records
     // under manifests/ are only ever added or replaced, never deleted.
-    new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects([...chats, ...records]) }),
-    new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: objects(chats) }),
+    new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects([...chats, ...files, ...records]) }),
+    new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: objects([...chats, ...files]) }),
     // manifests/: drift claims, unit-done and settled markers, day plans, the time-zone and filters records,
     // erasure records and their salt (read only); chat tables: a settle task reads the day's partition.
-    new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects([...chats, MANIFESTS_PREFIX]) }),
+    new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects([...chats, ...rows, MANIFESTS_PREFIX]) }),
     new iam.PolicyStatement({
       actions: ['s3:ListBucket'],
       resources: [bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [...chats, MANIFESTS_PREFIX].map((prefix) => `${prefix}*`) } },
+      conditions: {
+        StringLike: { 's3:prefix': [...chats, ...files, MANIFESTS_PREFIX].map((prefix) => `${prefix}*`) },
+      },
     }),
     new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
   ];

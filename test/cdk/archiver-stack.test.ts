@@ -242,6 +242,9 @@ describe('archiver stack with default config', () => {
         REQUEST_TIMEOUT_MS: '20000',
         REQUEST_BUDGET_MS: '45000',
         SOURCE: 'v2',
+        ATTACHMENTS: 'on',
+        ATTACHMENT_HOSTS: 'cdn.livechat-files.com,static.livechatinc.com',
+        MAX_ATTACHMENT_MB: '25',
       });
     });
 
@@ -351,6 +354,8 @@ describe('archiver stack with default config', () => {
           ['logs:CreateLogStream', arn(stack.functions.worker.logGroup)],
           ['logs:PutLogEvents', arn(stack.functions.worker.logGroup)],
           ['s3:PutObject', objectsArn(lake, `${CHATS_PREFIX}*`)],
+          ['s3:PutObject', objectsArn(lake, 'files/*')],
+          ['s3:PutObject', objectsArn(lake, 'chat-files/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/runs/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/day-plans/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/dropped-chats/*')],
@@ -359,9 +364,16 @@ describe('archiver stack with default config', () => {
           ['s3:PutObject', objectsArn(lake, 'manifests/time-zone/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/filters/*')],
           ['s3:DeleteObject', objectsArn(lake, `${CHATS_PREFIX}*`)],
+          ['s3:DeleteObject', objectsArn(lake, 'files/*')],
+          ['s3:DeleteObject', objectsArn(lake, 'chat-files/*')],
           ['s3:GetObject', objectsArn(lake, `${CHATS_PREFIX}*`)],
+          ['s3:GetObject', objectsArn(lake, 'chat-files/*')],
           ['s3:GetObject', objectsArn(lake, 'manifests/*')],
-          ['s3:ListBucket', arn(lake), { StringLike: { 's3:prefix': ['chats/*', 'manifests/*'] } }],
+          [
+            's3:ListBucket',
+            arn(lake),
+            { StringLike: { 's3:prefix': ['chats/*', 'files/*', 'chat-files/*', 'manifests/*'] } },
+          ],
           ['secretsmanager:GetSecretValue', ref(stack.credentials.secret)],
           ['sqs:ReceiveMessage', queue],
           ['sqs:ChangeMessageVisibility', queue],

@@ -36,8 +36,11 @@ afterEach(async () => {
 afterAll(() => aws.s3Mock.restore());
 
 /** The S3 statements of a function's role in the synthesized template, with the lake bucket's ARN resolved. */
-function s3Statements(source: 'v2' | 'v3.6', fn: 'planner' | 'worker'): Statement[] {
-  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: { ...ALARMS_TO, source } } });
+function s3Statements(source: 'v2' | 'v3.6', fn: 'planner' | 'worker', attachments = false): Statement[] {
+  const { app, stack } = createArchiverApp({
+    nag: false,
+    context: { [CONTEXT_KEY]: { ...ALARMS_TO, source, attachments } },
+  });
   const template = app.synth().getStackByName(STACK_NAME).template as {
     Resources: Record<string, { Type: string; Properties: Record<string, any> }>;
   };
@@ -72,7 +75,7 @@ async function eraseVisitor(visitorId: string): Promise<void> {
 }
 
 /** Runs the planner, then the worker on every message until the queue is empty, recording S3 requests per function. */
-async function night(): Promise<{ planner: Need[]; worker: Need[] }> {
+async function night(beforeDelivery?: (body: string) => Promise<void>): Promise<{ planner: Need[]; worker: Need[] }> {
   const { handler: planner } = await import('#handlers/planner.ts');
   const { handler: worker } = await import('#handlers/worker.ts');
   aws.s3Mock.resetHistory();
@@ -83,7 +86,9 @@ async function night(): Promise<{ planner: Need[]; worker: Need[] }> {
   expect(pending).toHaveLength(DAYS.length);
   for (let deliveries = 0; pending.length > 0; deliveries += 1) {
     if (deliveries > 500) throw new Error('the queue does not drain');
-    const result = await worker(sqsEvent([pending.shift()!]), lambdaContext());
+    const body = pending.shift()!;
+    await beforeDelivery?.(body);
+    const result = await worker(sqsEvent([body]), lambdaContext());
     expect(result.batchItemFailures).toEqual([]);
     pending.push(...aws.queuedBodies());
   }
@@ -115,7 +120,7 @@ describe('function roles grant exactly the S3 requests the handlers make (issue 
       faults: { drift: [{ day: DRIFT, afterRequests: 2, addChats: 2, position: 'newest' }] },
     });
     closers.push(() => sim.close());
-    stubFunctionEnv(sim.url, { MAX_ATTEMPTS: '3', TIME_ZONE: 'UTC' });
+    stubFunctionEnv(sim.url, { MAX_ATTEMPTS: '3', TIME_ZONE: 'UTC', ATTACHMENTS: 'off' });
     aws.reset({ login: sim.login, pat: sim.pat });
     await eraseVisitor(String(sim.chats(DAYS[0]!)[0]!['visitor_id']));
     const needs = await night();
@@ -139,6 +144,7 @@ describe('function roles grant exactly the S3 requests the handlers make (issue 
       SOURCE: 'v3.6',
       BUSY_DAY_THRESHOLD: '200',
       TIME_ZONE: 'UTC',
+      ATTACHMENTS: 'off',
       // Powertools caches a secret by id across module reloads: the v3.6 one is another secret.
       SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:livechat-v36',
     });
@@ -149,5 +155,37 @@ describe('function roles grant exactly the S3 requests the handlers make (issue 
     expectManifestsOnlyRead(needs.worker);
     expectExactly(s3Statements('v3.6', 'worker'), needs.worker);
     expectExactly(s3Statements('v3.6', 'planner'), needs.planner);
+  });
+
+  it('attachments: the worker stores files and rows, reads rows back, and deletes those of a visitor erased while files are fetched', async () => {
+    const sim = await startSimulator({ from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: () => 100 });
+    closers.push(() => sim.close());
+    stubFunctionEnv(sim.url, { MAX_ATTEMPTS: '3', TIME_ZONE: 'UTC', ATTACHMENT_HOSTS: '127.0.0.1' });
+    aws.reset({ login: sim.login, pat: sim.pat });
+    let erased = false;
+    const needs = await night(async (body) => {
+      const task = JSON.parse(body) as { kind: string; files?: Array<{ chatId: string }> };
+      if (task.kind !== 'files' || erased) return;
+      // A visitor erased after the day settled, before its files task runs.
+      const chat = DAYS.flatMap((day) => sim.chats(day)).find((c) => c.id === task.files![0]!.chatId)!;
+      await eraseVisitor(String(chat['visitor_id']));
+      erased = true;
+    });
+    expect(erased).toBe(true);
+    const under = (action: string, prefix: string) =>
+      needs.worker.filter((n) => n.action === action && n.resource.startsWith(`${BUCKET_ARN}/${prefix}`));
+    expect(under('s3:PutObject', 'files/').length).toBeGreaterThan(0);
+    expect(under('s3:DeleteObject', 'chat-files/').length).toBeGreaterThan(0);
+    expect(under('s3:GetObject', 'files/')).toEqual([]);
+    // The erasure record and salt the test wrote mid-night went through the same S3 mock: not the worker's.
+    const workerNeeds = needs.worker.filter(
+      (n) => !(n.action === 's3:PutObject' && n.resource.startsWith(`${BUCKET_ARN}/manifests/erasures/`)),
+    );
+    // Nothing denied, and every attachment grant used (this night has no drift: the run-record grants
+    // the other tests check go unused here).
+    const policy = s3Statements('v2', 'worker', true);
+    const denied = workerNeeds.filter((need) => !policy.some((statement) => allows(statement, need)));
+    expect(denied.map((need) => `${need.action} for ${need.request}`)).toEqual([]);
+    expect(unusedGrants(policy, workerNeeds).filter((grant) => /files\//.test(grant))).toEqual([]);
   });
 });

@@ -76,6 +76,8 @@ describe.each([
       ...('secretName' in config ? [] : ['AwsSolutions-SMG4']),
       'AwsSolutions-SQS3',
       `AwsSolutions-IAM5[Resource::${lake}/chats/*]`,
+      `AwsSolutions-IAM5[Resource::${lake}/files/*]`,
+      `AwsSolutions-IAM5[Resource::${lake}/chat-files/*]`,
       `AwsSolutions-IAM5[Resource::${lake}/manifests/*]`,
       ...RUN_MANIFEST_PREFIXES.map((prefix) => `AwsSolutions-IAM5[Resource::${lake}/${prefix}*]`),
       ...('source' in config

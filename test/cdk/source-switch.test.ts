@@ -36,7 +36,8 @@ describe('cdk.json source switch (v2 | v3.6)', () => {
   it('defaults to v2: the worker reads GET /chats and the secret asks for a PAT, a bearer token or a legacy API key', () => {
     const { env, secretDescription, writable } = workerAndSecret({});
     expect(env).toMatchObject({ SOURCE: 'v2' });
-    expect(writable.sort()).toEqual(['chats/', ...RUN_MANIFEST_PREFIXES].sort());
+    // Attachments are on by default: their bytes under files/, their rows under chat-files/.
+    expect(writable.sort()).toEqual(['chats/', 'files/', 'chat-files/', ...RUN_MANIFEST_PREFIXES].sort());
     expect(env).not.toHaveProperty('BUSY_DAY_THRESHOLD');
     expect(env).not.toHaveProperty('REGION');
     expect(secretDescription).toContain('{"login":"<agent e-mail>","pat":"..."}');
@@ -58,7 +59,9 @@ describe('cdk.json source switch (v2 | v3.6)', () => {
     expect(env).toMatchObject({ SOURCE: 'v3.6', BUSY_DAY_THRESHOLD: '500', REGION: 'fra' });
     // The raw list_archives entries (chat_threads) go under archives/ besides the mapped chats,
     // and what each slice part held under manifests/slice-reads/.
-    expect(writable.sort()).toEqual(['archives/', 'chats/', ...RUN_MANIFEST_PREFIXES, 'manifests/slice-reads/'].sort());
+    expect(writable.sort()).toEqual(
+      ['archives/', 'chats/', 'files/', 'chat-files/', ...RUN_MANIFEST_PREFIXES, 'manifests/slice-reads/'].sort(),
+    );
     expect(secretDescription).toContain('{"accountId":"...","token":"..."}');
     expect(secretDescription).toContain('{"bearerToken":"..."}');
   });
