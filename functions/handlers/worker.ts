@@ -19,13 +19,7 @@ const sink = new S3Sink(new S3Client({}), config.BUCKET_NAME);
 // Page batches rarely send anything: the SQS client is loaded when a task first has follow-up work.
 const sender = new SqsTaskSender(async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}), config.QUEUE_URL);
 const files = fileArchivingOf(config);
-const taskDeps = {
-  sink,
-  sender,
-  maxAttempts: config.MAX_ATTEMPTS,
-  redaction: config.REDACT,
-  ...(files ? { files } : {}),
-};
+const taskDeps = { sink, sender, maxAttempts: config.MAX_ATTEMPTS, redaction: config.REDACT, files };
 
 function onRetry(retry: RetryEvent): void {
   metrics.addMetric(retry.reason === 'rate-limited' ? 'RateLimited' : 'Retries', MetricUnit.Count, 1);
