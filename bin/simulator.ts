@@ -134,7 +134,7 @@ if (args.source === 'v3.6') {
   console.log(`  PAT:      LIVECHAT_ACCOUNT_ID=${v36.accountId} LIVECHAT_PAT=${v36.token}`);
   console.log(`  bearer:   LIVECHAT_BEARER_TOKEN=${v36.bearerToken}`);
   console.log(
-    `  archive:  npm run archive -- --source v3.6 --from ${from} --to ${to} --api-url ${v36.url} --out simulator-lake`,
+    `  archive:  npm run archive -- --source v3.6 --from ${from} --to ${to} --api-url ${v36.url} --attachment-hosts 127.0.0.1 --out simulator-lake`,
   );
   console.log(`  doctor:   npm run doctor -- --source v3.6 --api-url ${v36.url}`);
   console.log(`  webhooks: LIVECHAT_WEBHOOK_SECRET=dev npm run webhooks -- --api-url ${v36.url} --out simulator-lake`);
@@ -163,7 +163,7 @@ console.log(`  account:  LIVECHAT_ACCOUNT_ID=${sim.accountId} (with the PAT: the
 console.log(`  doctor:   npm run doctor -- --api-url ${sim.url}`);
 if (args.region !== undefined) console.log(`  region:   ${args.region} (archive with --region ${args.region})`);
 console.log(
-  `  archive:  npm run archive -- --from ${from} --to ${to} --api-url ${sim.url}${args.region !== undefined ? ` --region ${args.region}` : ''} --out simulator-lake`,
+  `  archive:  npm run archive -- --from ${from} --to ${to} --api-url ${sim.url}${args.region !== undefined ? ` --region ${args.region}` : ''} --attachment-hosts 127.0.0.1 --out simulator-lake`,
 );
 console.log(`  data:     ${total} chats, ${from} .. ${to} (seed ${seed ?? 42})`);
 console.log(

@@ -222,7 +222,9 @@ describe('the simulator prints the base URL that --api-url takes', () => {
     children.push(started.child);
     const base = await waitFor(started.output, /--api-url (http:\/\/127\.0\.0\.1:\d+)\s/);
     const printed = await waitFor(started.output, /archive: +npm run archive -- (.+)\n/);
-    expect(printed).toBe(`--from 2026-05-01 --to 2026-05-02 --api-url ${base} --out simulator-lake`);
+    expect(printed).toBe(
+      `--from 2026-05-01 --to 2026-05-02 --api-url ${base} --attachment-hosts 127.0.0.1 --out simulator-lake`,
+    );
     const credentials = await waitFor(started.output, /PAT: +(LIVECHAT_LOGIN=\S+ LIVECHAT_PAT=\S+)/);
     const env = Object.fromEntries(credentials.split(' ').map((pair) => pair.split('=') as [string, string]));
     const dir = await tempDir();
@@ -234,6 +236,8 @@ describe('the simulator prints the base URL that --api-url takes', () => {
     expect(result.code, result.stderr).toBe(0);
     const [manifest] = await manifests(join(dir, 'lake'));
     expect(manifest!.totals.chats).toBeGreaterThan(0);
+    // The simulator's own files are fetched from it as printed: none fails.
+    expect(manifest!.totals.files?.failed ?? 0).toBe(0);
   }, 60_000);
 });
 
