@@ -7,6 +7,7 @@
  * day plans (named query day_completeness) and the local run manifests (run-manifests.ts). A range without any of them gives an
  * empty-state page; a folder that is not a lake is an InvalidInputError (one line, no file).
  */
+
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,6 +26,7 @@ import { lakeFilters } from '#pipeline/lake-filters.ts';
 import { isDayDone } from '#pipeline/run-manifest.ts';
 import { addDays, daysInRange, isTimeZone, localDay } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
+import { type FilesDay, readFilesPerDay } from './attachments-section.ts';
 import {
   type AggregateRange,
   aggregateChats,
@@ -173,6 +175,7 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
     ...(chats?.tags ? { tags: chats.tags } : {}),
     ...(chats?.countries ? { countries: chats.countries } : {}),
     runs: runSummaries(records, chats, plans?.runs ?? [], from, to),
+    ...filesOf(lakeDir, from, to),
     notes,
   };
 }
@@ -415,3 +418,9 @@ function emptyData(lake: string, generatedAt: string, from: string, to: string, 
 }
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
+/** The range's attachments per day, when the lake has any (attachments-section.ts). */
+function filesOf(lakeDir: string, from: string, to: string): { files?: FilesDay[] } {
+  const files = readFilesPerDay(lakeDir, from, to);
+  return files.length > 0 ? { files } : {};
+}

@@ -1,3 +1,4 @@
+import type { FilesDay } from './attachments-section.ts';
 /**
  * What the HTML report shows, in the order a support lead reads it: the headline figures against
  * the previous period, the team, the customers, then the archive's health. Aggregates only (never a raw chat), so a year of a busy account
@@ -178,6 +179,8 @@ export interface ReportData {
   /** Present only when the lake schema has a visitor country column. */
   countries?: NamedCount[];
   runs: RunSummary[];
+  /** Attachments per day and status (functions/report/attachments-section.ts); absent when the range has none. */
+  files?: FilesDay[];
   /** Things the reader should know about the inputs (e.g. a manifest that could not be read). */
   notes: string[];
 }

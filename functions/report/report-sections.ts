@@ -5,6 +5,7 @@
  * read without the chart's colours); every number cell keeps its exact value for `data-value`.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { attachmentsSection } from './attachments-section.ts';
 import {
   agentsChart,
   chatsPerDayChart,
@@ -114,7 +115,9 @@ export function reportSections(data: ReportData): ReportSection[] {
       rankingSection('countries', 'Visitor countries', 'country', 'Chats per visitor country.', data.countries),
     );
   }
-  sections.push(completenessSection(data), runsSection(data));
+  sections.push(completenessSection(data));
+  if (data.files) sections.push(attachmentsSection(data.files));
+  sections.push(runsSection(data));
   return sections;
 }
 

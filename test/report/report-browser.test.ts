@@ -46,6 +46,8 @@ const SECTIONS = [
   ...(optionalColumns().tags ? ['tags'] : []),
   ...(optionalColumns().country ? ['countries'] : []),
   'completeness',
+  // The demo archives the simulator's attachments: files per day and status.
+  'attachments',
   'runs',
 ];
 /** Sections whose chart may be empty in the demo: it has no pre-chat question with choices. */
@@ -211,9 +213,9 @@ describe('HTML report in headless Chromium', { timeout: 90_000 }, () => {
         'part:team',
         ...SECTIONS.slice(0, 4),
         'part:customers',
-        ...SECTIONS.slice(4, -2),
+        ...SECTIONS.slice(4, -3),
         'part:health',
-        ...SECTIONS.slice(-2),
+        ...SECTIONS.slice(-3),
       ]);
       const marks = await page.$$eval('section[data-section]', (sections) =>
         sections.map((section) => ({

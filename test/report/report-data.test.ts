@@ -336,6 +336,7 @@ describe('optional sections', () => {
       'tags',
       'countries',
       'completeness',
+      'attachments',
       'runs',
     ]);
   });
