@@ -9,14 +9,8 @@ import type { TopLevelSpec } from 'vega-lite';
 import { CHAT_FILES_PREFIX } from '#lake/lake-layout.ts';
 import { FILE_STATUSES, type FileStatus } from '#shared/file-refs.ts';
 import { CHART_WIDTH, PALETTE } from './chart-specs.ts';
+import type { FilesDay } from './report-data.ts';
 import { formatCount, formatDay } from './report-format.ts';
-import type { Cell, ReportSection } from './report-sections.ts';
-
-export interface FilesDay {
-  day: string;
-  counts: Record<FileStatus, number>;
-  bytesStored: number;
-}
 
 /** Files per day and status in [from, to], from the chat_files rows; days without rows are left out. */
 export function readFilesPerDay(lakeDir: string, from: string, to: string): FilesDay[] {
@@ -91,18 +85,24 @@ function filesChart(days: FilesDay[]): TopLevelSpec {
   };
 }
 
+/** A table cell as report-sections.ts draws it (not imported: that module imports this one). */
+interface Cell {
+  text: string;
+  value?: number | string | null;
+}
+
 const number = (n: number): Cell => ({ text: formatCount(n), value: n });
 
 /** Files per day and status: what the archive holds besides the transcripts, and what it could not keep. */
-export function attachmentsSection(days: FilesDay[]): ReportSection {
+export function attachmentsSection(days: FilesDay[]) {
   const total = (d: FilesDay) => FILE_STATUSES.reduce((sum, status) => sum + d.counts[status], 0);
   const notStored = days.reduce((sum, d) => sum + total(d) - d.counts.stored, 0);
   return {
     id: 'attachments',
-    part: 'health',
+    part: 'health' as const,
     title: 'Attachments per day',
     intro: `Files the day's chats point to (table chat_files), by status: stored in the lake byte for byte, gone (404/410 at the host), too_large (above the cap), refused_host (a host outside the allowlist: never requested) or failed (after retries; tried again by the next run of the day). ${notStored} not stored in this range; ⚠ marks a day with failures.`,
-    chart: days.length > 0 ? filesChart(days) : null,
+    chart: days.length > 0 ? filesChart(days) : (null as TopLevelSpec | null),
     chartLabel: `Stacked bars of files per day by status; ${notStored} not stored`,
     table: {
       columns: [
@@ -119,6 +119,6 @@ export function attachmentsSection(days: FilesDay[]): ReportSection {
         flagged: d.counts.failed > 0,
       })),
     },
-    ...(days.length > 0 ? {} : { empty: 'No attachments in this range.' }),
+    ...(days.length > 0 ? {} : { empty: 'No attachments in this range.' as string }),
   };
 }

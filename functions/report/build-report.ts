@@ -26,7 +26,7 @@ import { lakeFilters } from '#pipeline/lake-filters.ts';
 import { isDayDone } from '#pipeline/run-manifest.ts';
 import { addDays, daysInRange, isTimeZone, localDay } from '#shared/day-range.ts';
 import { InvalidInputError } from '#shared/errors.ts';
-import { type FilesDay, readFilesPerDay } from './attachments-section.ts';
+import { readFilesPerDay } from './attachments-section.ts';
 import {
   type AggregateRange,
   aggregateChats,
@@ -35,7 +35,7 @@ import {
   type DayCompletenessRow,
   type PlannedRun,
 } from './lake-aggregates.ts';
-import type { CompletenessDay, Figures, PreviousPeriod, ReportData, RunSummary } from './report-data.ts';
+import type { CompletenessDay, Figures, FilesDay, PreviousPeriod, ReportData, RunSummary } from './report-data.ts';
 import { renderReportHtml } from './report-html.ts';
 import {
   type ArchiverRecords,

@@ -1,10 +1,10 @@
-import type { FilesDay } from './attachments-section.ts';
 /**
  * What the HTML report shows, in the order a support lead reads it: the headline figures against
  * the previous period, the team, the customers, then the archive's health. Aggregates only (never a raw chat), so a year of a busy account
  * stays a few hundred kilobytes. Built by lake-aggregates.ts (DuckDB) and run-manifests.ts,
  * rendered by report-html.ts.
  */
+import type { FileStatus } from '#shared/file-refs.ts';
 
 /** How a day compares with what the archiver planned for it. */
 export type DayCompleteness =
@@ -183,4 +183,11 @@ export interface ReportData {
   files?: FilesDay[];
   /** Things the reader should know about the inputs (e.g. a manifest that could not be read). */
   notes: string[];
+}
+
+/** Attachments of one day by status (table chat_files), for the report's attachments section. */
+export interface FilesDay {
+  day: string;
+  counts: Record<FileStatus, number>;
+  bytesStored: number;
 }
