@@ -160,7 +160,7 @@ describe('function roles grant exactly the S3 requests the handlers make (issue 
   it('attachments: the worker stores files and rows, reads rows back, and deletes those of a visitor erased while files are fetched', async () => {
     const sim = await startSimulator({ from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: () => 100 });
     closers.push(() => sim.close());
-    stubFunctionEnv(sim.url, { MAX_ATTEMPTS: '3', TIME_ZONE: 'UTC', ATTACHMENT_HOSTS: '127.0.0.1' });
+    stubFunctionEnv(sim.url, { MAX_ATTEMPTS: '3', TIME_ZONE: 'UTC', ATTACHMENTS: 'on', ATTACHMENT_HOSTS: '127.0.0.1' });
     aws.reset({ login: sim.login, pat: sim.pat });
     let erased = false;
     const needs = await night(async (body) => {

@@ -51,6 +51,9 @@ export function stubFunctionEnv(apiUrl: string, overrides: Record<string, string
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
     AWS_REGION: 'eu-west-1',
+    // Attachments are on in the stack by default; these handler tests are about chats (the
+    // simulator's file URLs would only be refused_host rows). Tests of attachments turn them on.
+    ATTACHMENTS: 'off',
     ...overrides,
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
