@@ -3,6 +3,7 @@ import { gzip, gzipSync } from 'node:zlib';
 import type { BenchConfig } from '#bench/support/config.ts';
 import type { SimulatorProcess } from '#bench/support/processes.ts';
 import { pct, type Section } from '#bench/support/report.ts';
+import { type SettleFigure, settleCost } from '#bench/support/settle-cost.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { type PageTask, TASK_VERSION } from '#shared/archive-task.ts';
@@ -130,6 +131,19 @@ export async function workerCost(
     gzipAsync(`${records.map((record) => JSON.stringify(record)).join('\n')}\n`, { level: 9 }),
   );
 
+  // Settling a day (issue 28): once per pass, after its last page; it re-reads and re-gzips the day.
+  const settleDay = await settleCost(day, sample.total, 5);
+  const settleCap = await settleCost(day, 25_000, 3);
+  const perChat = (figure: SettleFigure) => figure.cpuMs / figure.chats;
+  const archivePerChat = stubFigure.cpuMsPerPage / sample.chats.length;
+  log(
+    `  settle: ${settleDay.cpuMs.toFixed(1)} ms CPU for ${settleDay.chats} chats, ${settleCap.cpuMs.toFixed(0)} ms for ${settleCap.chats}`,
+  );
+  const heap = (figure: SettleFigure) =>
+    Number.isFinite(figure.heapMb) && (globalThis as { gc?: unknown }).gc
+      ? `, heap +${figure.heapMb.toFixed(0)} MB`
+      : '';
+
   const gzBytes = stubSink.lastBody!.byteLength;
   const rawChatsBytes = Buffer.byteLength(JSON.stringify(sample.chats));
   const rawBodyBytes = Buffer.byteLength(pageText);
@@ -176,11 +190,26 @@ export async function workerCost(
         target: '≤ 15 %',
         met: ratio <= 0.15,
       },
+      {
+        id: '3.4',
+        metric: `Settling a day of ${settleDay.chats} chats (${settleDay.files} page files: read, merge by id, gzip, write, delete; in memory), median of 5: CPU (wall) per day, and ÷ the CPU of archiving its pages (row 3.1)`,
+        measured: `${settleDay.cpuMs.toFixed(1)} ms (${settleDay.wallMs.toFixed(1)} ms), ${pct(perChat(settleDay) / archivePerChat, 0)} of archiving`,
+        target: '—',
+        met: undefined,
+      },
+      {
+        id: '3.5',
+        metric: `Settling a day at v2's cap (${settleCap.chats.toLocaleString('en-US')} chats, ${settleCap.files.toLocaleString('en-US')} files), median of 3: CPU (wall)`,
+        measured: `${(settleCap.cpuMs / 1000).toFixed(2)} s (${(settleCap.wallMs / 1000).toFixed(2)} s), ${(perChat(settleCap) * 1000).toFixed(0)} µs per chat${heap(settleCap)}`,
+        target: '—',
+        met: undefined,
+      },
     ],
     notes: [
       `Input: page 1 of ${day} (${sample.chats.length} chats, ${rawBodyBytes.toLocaleString('en-US')} bytes of JSON) fetched once from the simulator process; the page task is page 1 of ${sample.pages} (total ${sample.total}), so the drift checks pass and every call writes. ${warmupPages} warm-up pages precede each measurement; CPU is \`process.cpuUsage()\` user + system of the whole process (zlib's thread pool and GC included), divided by the pages.`,
       `3.1 is the figure the issue asks for: the stub client does what the real one does with a body (\`JSON.parse\`, then \`chatListSchema\` validation; the parsed value is returned), the sink discards bytes. 3.2 puts the real \`createLivechatClient\` in front instead, with a \`fetch\` that answers from memory (the body pre-encoded as bytes), so it adds everything the client does per request except the network: ky's request setup, timeout signal and hooks, and the \`Response.clone()\` ky hands to \`afterResponse\` hooks.`,
       `Breakdown (CPU per page, ${few} pages each): JSON.parse + validation ${parseFigure.cpuMsPerPage.toFixed(2)} ms; real \`listChats\` with in-memory fetch ${clientOnly.cpuMsPerPage.toFixed(2)} ms; NDJSON + gzip of the 25 records ${encodeFigure.cpuMsPerPage.toFixed(2)} ms (gzip level 9: ${encodeLevel9.cpuMsPerPage.toFixed(2)} ms). Wall time per page: stub ${stubFigure.wallMsPerPage.toFixed(2)} ms, real client ${realFigure.wallMsPerPage.toFixed(2)} ms.`,
+      `Settling (rows 3.4–3.5, \`bench/support/settle-cost.ts\`): one pass's page files of a day (simulator chats from \`generateDay\`, 25 a file, gzip level 6 as written) in an in-memory sink, then \`readDayPartition\` + \`settleDayPartition\` as \`settleDay\` runs them (functions/lake/day-consolidation.ts): every file gunzipped and parsed, one version per chat id kept, the merged lines gzipped again (level 6, 5 000 rows a file) and written, the inputs deleted. It runs once per pass over a day (the last unit of the pass, or the settle task on AWS), not per page. ${settleDay.chats} chats: ${settleDay.bytesIn.toLocaleString('en-US')} B read, ${settleDay.bytesOut.toLocaleString('en-US')} B written, ${(perChat(settleDay) * 1000).toFixed(0)} µs CPU per chat against ${(archivePerChat * 1000).toFixed(0)} µs per chat for archiving it (row 3.1); a second pass over the settled day (a lookback night: the same chats fetched again, merged with the settled file) costs ${settleDay.againCpuMs.toFixed(1)} ms. ${settleCap.chats.toLocaleString('en-US')} chats: ${(settleCap.bytesIn / 1_048_576).toFixed(1)} MB read, ${(settleCap.bytesOut / 1_048_576).toFixed(1)} MB written; second pass ${(settleCap.againCpuMs / 1000).toFixed(2)} s CPU${heap(settleCap) ? ` (heap growth during the first settle, after a forced GC before it${heap(settleCap)})` : ''}.`,
       `Bytes: raw = \`JSON.stringify\` of the page's 25 chats as the API sends them (${rawChatsBytes.toLocaleString('en-US')} B); the written file also carries \`_run_id\`, \`_archived_at\` and \`_page\` on every line (NDJSON before gzip ${ndjsonBytes.toLocaleString('en-US')} B) and is written by \`encodeNdjsonGzip\` (gzip level 6): ${gzBytes.toLocaleString('en-US')} B (the best level-9 encoding of the same lines: ${bestGzip.toLocaleString('en-US')} B). Row 2.4 gives the same ratio over the whole lake of §1.`,
     ],
   };
