@@ -273,7 +273,7 @@ export async function throughputAndBaseline(
       },
       {
         id: '2.4',
-        metric: 'Lake bytes (gzip NDJSON, all pages) ÷ naive raw JSON bytes, same chats',
+        metric: 'Lake bytes (gzip NDJSON: the settled day files) ÷ naive raw JSON bytes, same chats',
         measured: `${pct(pipelineContent.bytes / naiveContent.bytes)} (${(pipelineContent.bytes / 2 ** 20).toFixed(2)} MB vs ${(naiveContent.bytes / 2 ** 20).toFixed(2)} MB)`,
         target: '—',
         met: undefined,
@@ -319,7 +319,7 @@ export async function throughputAndBaseline(
         findings: baselineFindings,
         notes: [
           '`bench/support/naive-paginator.ts`: plain `fetch`, one request at a time, page 1…pages of each day in turn (no planning request: page 1 gives `pages`), no validation, one `<day>.json` array per day. Same simulator, same data, same bench run.',
-          `Content check: every day of the last concurrency-8 lake (gzip NDJSON pages read back with \`decodeNdjsonGzip\`) against the naive files — same days, same set of chat ids per day, no duplicate id on either side. ${comparison.identical ? 'No difference.' : comparison.problems.join('; ')}`,
+          `Content check: every day of the last concurrency-8 lake (its settled day files read back with \`decodeNdjsonGzip\`) against the naive files — same days, same set of chat ids per day, no duplicate id on either side. ${comparison.identical ? 'No difference.' : comparison.problems.join('; ')}`,
           `The ceiling of the speed-up is 8 × ${expectedPages} ÷ ${requestsPerRun} = ${times((8 * expectedPages) / requestsPerRun)} (the pipeline makes ${requestsPerRun - expectedPages} more requests than the naive loop, see §1).`,
         ],
       },

@@ -11,7 +11,7 @@ export interface LakeContent {
   bytes: number;
 }
 
-/** Reads every `chats/dt=<day>/page-*.json.gz` of a local lake. */
+/** Reads every chat file `chats/dt=<day>/*.json.gz` of a local lake (pass files and settled day files). */
 export async function readLakeIds(lakeDir: string): Promise<LakeContent> {
   const ids: IdsByDay = new Map();
   let files = 0;
@@ -22,7 +22,7 @@ export async function readLakeIds(lakeDir: string): Promise<LakeContent> {
     if (!day) continue;
     const list: string[] = [];
     for (const file of (await readdir(join(chatsDir, partition))).sort()) {
-      if (!/^page-\d{5,}\.json\.gz$/.test(file)) continue;
+      if (!file.endsWith('.json.gz')) continue;
       const body = await readFile(join(chatsDir, partition, file));
       files += 1;
       bytes += body.byteLength;
