@@ -8,6 +8,7 @@ import { AthenaLake } from './constructs/athena-lake.ts';
 import { LakeBucket } from './constructs/lake-bucket.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { PageQueue } from './constructs/page-queue.ts';
+import { WebhookReceiver } from './constructs/webhook-receiver.ts';
 
 export interface ArchiverStackProps extends StackProps {
   readonly config: ArchiverConfig;
@@ -20,6 +21,8 @@ export class ArchiverStack extends Stack {
   readonly functions: ArchiverFunctions;
   readonly monitoring: Monitoring;
   readonly athena: AthenaLake;
+  /** With `webhooks: true` (source v3.6): the chat_deactivated receiver behind a function URL. */
+  readonly webhooks?: WebhookReceiver;
 
   constructor(scope: Construct, id: string, props: ArchiverStackProps) {
     super(scope, id, props);
@@ -47,6 +50,20 @@ export class ArchiverStack extends Stack {
       scheduleGroup: this.functions.scheduleGroup,
       completenessQuery: this.athena.dayCompletenessQuery,
     });
+
+    if (config.webhooks) {
+      this.webhooks = new WebhookReceiver(this, 'Webhooks', {
+        config,
+        queue: this.pages.queue,
+        topic: this.monitoring.topic,
+        nodeFunction: (id, functionProps) => this.functions.nodeFunction(id, config, functionProps),
+        entry: this.functions.webhookEntry,
+        environment: this.functions.powertoolsEnvironment,
+      });
+      new CfnOutput(this, 'WebhookUrl', { value: this.webhooks.url.url });
+      new CfnOutput(this, 'WebhookSecretArn', { value: this.webhooks.secret.secretArn });
+      new CfnOutput(this, 'WebhookReceiverFunctionName', { value: this.webhooks.function.functionName });
+    }
 
     new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
     new CfnOutput(this, 'PageQueueUrl', { value: this.pages.queue.queueUrl });

@@ -122,6 +122,16 @@ export const configSchema = z
       .describe(
         'v3.6 only: list_archives cursor pages (100 chats each) one worker task reads at most before it queues the rest of its slice as a next task (default from expectedChatsPerDay).',
       ),
+    webhooks: bool
+      .default(false)
+      .describe(
+        "v3.6 only: a public function URL receiving LiveChat's chat_deactivated webhook, so each ended thread is in the lake within a minute (docs/webhooks.md).",
+      ),
+    webhookReceiverConcurrency: int(1, 1000)
+      .default(10)
+      .describe(
+        'Reserved concurrency of the webhook receiver function: deliveries beyond it are throttled (LiveChat retries).',
+      ),
     bucketNamePrefix: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/, 'must be 3-40 lowercase letters, digits or hyphens')
@@ -273,6 +283,13 @@ export const configSchema = z
         code: 'custom',
         path: ['scheduleCron'],
         message: `runs at ${skipped.time}, which ${config.timeZone} skips when clocks go forward (${skipped.day}): that night would not run; pick a time outside 00:00-03:59, e.g. ${DEFAULT_SCHEDULE_CRON}`,
+      });
+    }
+    if (config.webhooks && config.source !== 'v3.6') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['webhooks'],
+        message: 'needs source v3.6 (webhook threads are read with get_chat and written in the v3.6 shape)',
       });
     }
     if (config.requestTimeoutMs >= config.workerTimeoutSeconds * 1000) {

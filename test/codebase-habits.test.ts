@@ -102,8 +102,12 @@ describe('codebase habits', () => {
     expect(cyclesOf(graph).map((cycle) => cycle.map((file) => relative(root, file)).join(' → '))).toEqual([]);
   });
 
-  it('keeps both Lambda handlers at 60 lines or fewer', () => {
-    for (const handler of ['functions/handlers/planner.ts', 'functions/handlers/worker.ts']) {
+  it('keeps the Lambda handlers at 60 lines or fewer', () => {
+    for (const handler of [
+      'functions/handlers/planner.ts',
+      'functions/handlers/worker.ts',
+      'functions/handlers/webhook-receiver.ts',
+    ]) {
       const lines = readFileSync(join(root, handler), 'utf8').trimEnd().split('\n').length;
       expect(lines, handler).toBeLessThanOrEqual(60);
     }
@@ -153,7 +157,11 @@ describe('codebase habits', () => {
   });
 
   it('bundles each handler through the aliases with esbuild, importing nothing but the AWS SDK and node built-ins', async () => {
-    for (const entry of ['functions/handlers/planner.ts', 'functions/handlers/worker.ts']) {
+    for (const entry of [
+      'functions/handlers/planner.ts',
+      'functions/handlers/worker.ts',
+      'functions/handlers/webhook-receiver.ts',
+    ]) {
       const result = await bundleHandler(entry);
       const bare = Object.values(result.metafile.outputs)
         .flatMap((output) => output.imports)

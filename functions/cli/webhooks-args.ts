@@ -5,6 +5,7 @@ import { regionFlag } from './archive-args.ts';
 import { integerFlag, parseFlags, stringFlags, urlFlag } from './parse-flags.ts';
 
 export const WEBHOOKS_USAGE = `usage: npm run webhooks -- --out LAKE [--api-url URL] [--port N] [--host H] [--region dal|fra] [--time-zone ZONE]
+       npm run webhooks -- register|list|unregister … (--help for each: the webhook's registration)
 Receives LiveChat's chat_deactivated webhooks and archives each ended thread into the lake folder within
 seconds (get_chat, Agent Chat API v3.6), in the partition the nightly archive would put it in; the nightly
 run merges it, one row per thread. Prints the URL it listens on; Ctrl-C or SIGTERM finishes what is in

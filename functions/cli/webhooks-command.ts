@@ -10,6 +10,7 @@ import { credentialsFrom } from './env-credentials.ts';
 import { firstLine } from './parse-flags.ts';
 import { argsOrUsage, creatableFolder, wantsHelp } from './run-command.ts';
 import { parseWebhooksServeArgs, WEBHOOKS_USAGE, type WebhooksServeArgs } from './webhooks-args.ts';
+import { REGISTRATION_USAGE, registrationCommand } from './webhooks-registration-command.ts';
 
 export const WEBHOOKS_EXIT = { ok: 0, failed: 1, usage: 2, auth: 3 } as const;
 
@@ -25,6 +26,14 @@ export interface WebhooksCommandIo {
 
 /** `npm run webhooks`: returns the exit code once stopped; one line per problem. */
 export async function webhooksCommand(argv: readonly string[], io: WebhooksCommandIo): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === 'register' || first === 'list' || first === 'unregister') {
+    if (wantsHelp(rest)) {
+      io.stdout.write(`${REGISTRATION_USAGE}\n`);
+      return WEBHOOKS_EXIT.ok;
+    }
+    return registrationCommand(first, rest, io);
+  }
   if (wantsHelp(argv)) {
     io.stdout.write(`${WEBHOOKS_USAGE}\n`);
     return WEBHOOKS_EXIT.ok;

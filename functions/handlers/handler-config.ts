@@ -86,7 +86,15 @@ const workerEnv = z.object({
   MAX_ATTACHMENT_MB: z._default(z.coerce.number().check(z.positive(), z.maximum(5000)), DEFAULT_MAX_ATTACHMENT_MB),
 });
 
+/** The webhook receiver (functions/handlers/webhook-receiver.ts): where to queue, its secret, the lake's zone. */
+const receiverEnv = z.object({
+  QUEUE_URL: z.url(),
+  WEBHOOK_SECRET_ID: text(),
+  TIME_ZONE: timeZone,
+});
+
 export type PlannerConfig = z.infer<typeof plannerEnv>;
+export type ReceiverConfig = z.infer<typeof receiverEnv>;
 export type WorkerConfig = z.infer<typeof workerEnv>;
 
 /** Validated once at cold start; a bad deployment fails with the variable's name. */
@@ -96,6 +104,10 @@ export function loadPlannerConfig(env: NodeJS.ProcessEnv = process.env): Planner
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return parseEnv(workerEnv, env);
+}
+
+export function loadReceiverConfig(env: NodeJS.ProcessEnv = process.env): ReceiverConfig {
+  return parseEnv(receiverEnv, env);
 }
 
 function parseEnv<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {

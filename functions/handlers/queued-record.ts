@@ -47,7 +47,9 @@ export function queuedRecordHandler(
       secretText = await deps.secret();
       const result = await handleQueuedTask(task, { ...deps.task, ...deadline, source: deps.sourceOf(secretText) });
       const report = reportOf(result);
-      for (const [name, value] of Object.entries(report.counts)) deps.metrics.addMetric(name, MetricUnit.Count, value);
+      for (const [name, value] of Object.entries(report.counts)) {
+        deps.metrics.addMetric(name, name.endsWith('Seconds') ? MetricUnit.Seconds : MetricUnit.Count, value);
+      }
       const where = task.kind === 'chat' ? { threadId: task.threadId } : { attempt: task.attempt };
       deps.logger[report.level](report.message, { runId: task.runId, ...where, ...result });
     } catch (error) {

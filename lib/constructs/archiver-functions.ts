@@ -75,6 +75,10 @@ export class ArchiverFunctions extends Construct {
   readonly schedule: scheduler.Schedule;
   /** The schedule's own group, so its AWS/Scheduler metrics (target errors, drops) are this stack's alone. */
   readonly scheduleGroup: scheduler.ScheduleGroup;
+  /** Powertools variables every function of the stack gets. */
+  readonly powertoolsEnvironment: Record<string, string>;
+  /** The webhook receiver's handler (lib/constructs/webhook-receiver.ts makes it with nodeFunction). */
+  readonly webhookEntry = path.join(PROJECT_ROOT, 'functions/handlers/webhook-receiver.ts');
 
   constructor(
     scope: Construct,
@@ -88,6 +92,7 @@ export class ArchiverFunctions extends Construct {
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       NODE_OPTIONS: '--enable-source-maps',
     };
+    this.powertoolsEnvironment = powertools;
 
     this.planner = this.nodeFunction('Planner', config, {
       entry: path.join(PROJECT_ROOT, 'functions/handlers/planner.ts'),
@@ -199,7 +204,8 @@ export class ArchiverFunctions extends Construct {
     this.schedule = this.nightlySchedule(config, failedRunQueue);
   }
 
-  private nodeFunction(id: string, config: ArchiverConfig, props: NodejsFunctionProps): NodejsFunction {
+  /** A function made as the planner and worker are: its own role and log group, ESM bundle, ARM, Node 24. */
+  nodeFunction(id: string, config: ArchiverConfig, props: NodejsFunctionProps): NodejsFunction {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
       retention: config.logRetentionDays as logs.RetentionDays,
       removalPolicy: removalPolicyOf(config),

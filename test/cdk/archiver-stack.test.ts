@@ -1012,7 +1012,7 @@ describe('the runbook', () => {
   it('has one entry per alarm of the synthesized template, and no entry for an alarm that does not exist', () => {
     const { app } = createArchiverApp({
       nag: false,
-      context: { 'aws:cdk:bundling-stacks': [], [CONTEXT_KEY]: { ...ALARMS_TO, source: 'v3.6' } },
+      context: { 'aws:cdk:bundling-stacks': [], [CONTEXT_KEY]: { ...ALARMS_TO, source: 'v3.6', webhooks: true } },
     });
     const template = Template.fromJSON(app.synth().getStackByName(STACK_NAME).template);
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) =>

@@ -56,6 +56,7 @@ describe.each([
   ['default config', {}],
   ['tracing on, imported secret', { tracing: true, secretName: 'livechat/api', alarmEmail: 'ops@example.com' }],
   ['source v3.6 (the worker also writes archives/)', { source: 'v3.6' }],
+  ['source v3.6 with the webhook receiver (function URL, its own secret)', { source: 'v3.6', webhooks: true }],
 ] as const)('cdk-nag AwsSolutions with %s', (_name, config) => {
   let app: App;
   let stack: ArchiverStack;

@@ -73,3 +73,16 @@ export function judgeDelivery(
   }
   return { ...verdict('accepted', 200, 'queued'), task: chatTask(chatId, threadId, timeZone, now) };
 }
+
+/** The webhook secret as stored: the plain text, or `{"secretKey": "…"}`. */
+export function webhookSecretOf(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { secretKey?: unknown }).secretKey === 'string') {
+      return (parsed as { secretKey: string }).secretKey;
+    }
+  } catch {
+    // plain text
+  }
+  return text;
+}

@@ -1,0 +1,123 @@
+import { LivechatAuthError, LivechatRequestError, LivechatUnavailableError } from '#shared/errors.ts';
+import * as z from '#shared/zod-mini.ts';
+import {
+  type Accept,
+  acceptedBy,
+  createRetryingApi,
+  type RetryingApi,
+  type RetryingApiTuning,
+  toLivechatError,
+} from '#sources/retrying-api.ts';
+
+/**
+ * Configuration API v3.6 webhook methods (livechat/livechat-public-docs,
+ * src/pages/management/configuration-api/index.mdx "Register Webhook", "List Webhooks",
+ * "Unregister Webhook", "Get License Webhooks State"; response examples in
+ * payloads/management/v3.6/configuration-api/responses/webhooks/): `POST
+ * /v3.6/configuration/action/<method>`, JSON bodies, scope `webhooks.configuration:rw` (the state:
+ * `webhooks.state:ro`). A webhook cannot be edited: re-register instead. Register is not retried
+ * (a retry after a lost answer would register a second webhook); the reads are.
+ */
+const ACTION = '/v3.6/configuration/action/';
+export const WEBHOOK_SCOPE = 'webhooks.configuration:rw';
+
+export interface RegisterRequest {
+  url: string;
+  secretKey: string;
+  ownerClientId: string;
+  description?: string;
+}
+
+const registeredSchema = z.looseObject({ id: z.string().check(z.minLength(1)) });
+const webhookSchema = z.looseObject({
+  id: z.string(),
+  url: z.optional(z.string()),
+  action: z.optional(z.string()),
+  type: z.optional(z.string()),
+  description: z.optional(z.string()),
+  owner_client_id: z.optional(z.string()),
+});
+const stateSchema = z.looseObject({ license_webhooks_enabled: z.optional(z.boolean()) });
+export type RegisteredWebhook = z.infer<typeof webhookSchema>;
+
+export interface WebhookRegistryOptions extends RetryingApiTuning {
+  apiUrl: string;
+  /** The whole Authorization header value (Bearer, or Basic base64(account_id:PAT)). */
+  authorization: string;
+  region?: string;
+}
+
+export function createWebhookRegistry(options: WebhookRegistryOptions) {
+  const headers = {
+    Authorization: options.authorization,
+    'Content-Type': 'application/json',
+    Accept: 'application/json',
+    ...(options.region ? { 'X-Region': options.region } : {}),
+  };
+  const reads = createRetryingApi({ ...options, headers, methods: ['post'] });
+  const writes = createRetryingApi({ ...options, headers, methods: [] });
+  const call = async <T>(api: RetryingApi, method: string, json: object, accept: Accept<T>): Promise<T> => {
+    try {
+      return await api.json<T>(`${ACTION.slice(1)}${method}`, { method: 'post', json }, accept);
+    } catch (error) {
+      throw toLivechatError(error, `${ACTION}${method}`, `the token needs the scope ${WEBHOOK_SCOPE}`);
+    }
+  };
+  return {
+    /** Registers a `chat_deactivated` license webhook; returns its id. */
+    async register(request: RegisterRequest): Promise<string> {
+      const json = {
+        action: 'chat_deactivated',
+        secret_key: request.secretKey,
+        url: request.url,
+        type: 'license',
+        owner_client_id: request.ownerClientId,
+        ...(request.description ? { description: request.description } : {}),
+      };
+      return (await call(writes, 'register_webhook', json, acceptedBy(registeredSchema))).id;
+    },
+    async list(ownerClientId: string): Promise<RegisteredWebhook[]> {
+      return call(reads, 'list_webhooks', { owner_client_id: ownerClientId }, acceptedBy(z.array(webhookSchema)));
+    },
+    /** "No response payload (200 OK)": sent once with fetch (a retry of a done unregister would fail). */
+    async unregister(id: string, ownerClientId: string): Promise<void> {
+      const path = `${ACTION}unregister_webhook`;
+      let response: Response;
+      try {
+        response = await (options.fetch ?? fetch)(`${options.apiUrl.replace(/\/+$/, '')}${path}`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ id, owner_client_id: ownerClientId }),
+          signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+        });
+      } catch (error) {
+        throw new LivechatUnavailableError(path, error instanceof Error ? error.message : String(error));
+      }
+      const text = await response.text();
+      if (response.ok) return;
+      if (response.status === 401 || response.status === 403)
+        throw new LivechatAuthError(response.status, `the token needs the scope ${WEBHOOK_SCOPE}`);
+      if (response.status < 500) throw new LivechatRequestError(response.status, path, errorMessageOf(text));
+      throw new LivechatUnavailableError(path, `HTTP ${response.status}`);
+    },
+    /** Whether the app's license webhooks are enabled on the token's license (installed app). */
+    async enabled(ownerClientId: string): Promise<boolean | undefined> {
+      const state = await call(
+        reads,
+        'get_license_webhooks_state',
+        { owner_client_id: ownerClientId },
+        acceptedBy(stateSchema),
+      );
+      return state.license_webhooks_enabled;
+    },
+  };
+}
+
+function errorMessageOf(text: string): string {
+  try {
+    const error = (JSON.parse(text) as { error?: { type?: string; message?: string } }).error;
+    return [error?.type, error?.message].filter(Boolean).join(': ') || text.slice(0, 200);
+  } catch {
+    return text.slice(0, 200);
+  }
+}

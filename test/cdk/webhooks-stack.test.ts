@@ -1,0 +1,108 @@
+import { CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
+import type { ArchiverStack } from '#infra/archiver-stack.ts';
+import { type ArchiverConfigInput, CONTEXT_KEY, parseConfig } from '#infra/config.ts';
+import { ALARMS_TO } from '#test/support/alarm-target.ts';
+
+function synth(config: ArchiverConfigInput) {
+  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: { ...ALARMS_TO, ...config } } });
+  const assembly = app.synth();
+  return { stack, template: Template.fromJSON(assembly.getStackByName(STACK_NAME).template) };
+}
+
+function logicalId(construct: IConstruct): string {
+  const resource = construct instanceof CfnElement ? construct : construct.node.defaultChild;
+  if (!(resource instanceof CfnElement)) throw new Error(`${construct.node.path} has no resource`);
+  return Stack.of(resource).resolve(resource.logicalId) as string;
+}
+
+/** Every action an IAM policy attached to `roleId` allows. */
+function actionsOf(template: Template, roleId: string): string[] {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy['Properties']['Roles']).includes(roleId))
+    .flatMap((policy) => policy['Properties']['PolicyDocument']['Statement'] as Array<{ Action: string | string[] }>)
+    .flatMap((statement) => [statement.Action].flat());
+}
+
+describe('stack with webhooks: true (source v3.6)', () => {
+  let stack: ArchiverStack;
+  let template: Template;
+
+  beforeAll(() => {
+    ({ stack, template } = synth({ source: 'v3.6', webhooks: true, webhookReceiverConcurrency: 7 }));
+  });
+
+  it('puts the receiver behind a function URL without IAM auth (the body secret_key authenticates)', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [logicalId(stack.webhooks!.function), 'Arn'] },
+    });
+    template.hasOutput('WebhookUrl', { Value: { 'Fn::GetAtt': [Match.anyValue(), 'FunctionUrl'] } });
+  });
+
+  it('bounds the receiver with reserved concurrency and a short timeout, and tells it the queue, its secret and the zone', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      ReservedConcurrentExecutions: 7,
+      Timeout: 5,
+      Environment: {
+        Variables: Match.objectLike({
+          QUEUE_URL: { Ref: logicalId(stack.pages.queue) },
+          WEBHOOK_SECRET_ID: { Ref: logicalId(stack.webhooks!.secret) },
+          TIME_ZONE: 'UTC',
+        }),
+      },
+    });
+  });
+
+  it('gives the receiver no S3 permission: only sqs:SendMessage on the queue and its own secret', () => {
+    const role = logicalId(stack.webhooks!.function.role!);
+    const actions = actionsOf(template, role);
+    expect(actions.filter((action) => action.startsWith('s3:'))).toEqual([]);
+    expect(new Set(actions.filter((action) => !action.startsWith('logs:')))).toEqual(
+      new Set(['sqs:SendMessage', 'secretsmanager:GetSecretValue']),
+    );
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy['Properties']['Roles']).includes(role))
+      .flatMap((policy) => policy['Properties']['PolicyDocument']['Statement'] as Array<Record<string, unknown>>);
+    const secretStatement = statements.find((statement) => statement['Action'] === 'secretsmanager:GetSecretValue');
+    expect(secretStatement?.['Resource']).toEqual({ Ref: logicalId(stack.webhooks!.secret) });
+  });
+
+  it('generates the webhook secret in Secrets Manager and outputs its ARN', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
+    });
+    template.hasOutput('WebhookSecretArn', { Value: { Ref: logicalId(stack.webhooks!.secret) } });
+  });
+
+  it('alarms on any refused delivery, to the alarm topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'WebhookRefused',
+      Namespace: 'LivechatArchiver',
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: logicalId(stack.monitoring.topic) }],
+      AlarmName: 'LivechatArchiver-WebhookRefusals',
+      AlarmDescription: Match.stringLikeRegexp(' Runbook: docs/runbook\\.md#webhookrefusals$'),
+    });
+  });
+});
+
+describe('webhooks config', () => {
+  it('is off by default: no function URL', () => {
+    const { template, stack } = synth({ source: 'v3.6' });
+    template.resourceCountIs('AWS::Lambda::Url', 0);
+    expect(stack.webhooks).toBeUndefined();
+  });
+
+  it('refuses webhooks with the v2 source', () => {
+    expect(() => parseConfig({ ...ALARMS_TO, webhooks: true })).toThrow(
+      /livechatArchiver\.webhooks: needs source v3\.6/,
+    );
+  });
+});
