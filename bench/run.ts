@@ -100,7 +100,10 @@ if (values.only) {
     loadAtEnd: loadAverage(),
     extra: [...daySection, '## Time per section', '', timings.map((timing) => `- ${timing}`).join('\n')],
   });
-  await writeFile(join(BENCH_DIR, 'RESULTS.md'), document);
+  // bench/webhooks.ts writes its own section (npm run bench:webhooks): kept across full runs.
+  const previous = await readFile(join(BENCH_DIR, 'RESULTS.md'), 'utf8').catch(() => '');
+  const webhooks = /<!-- webhooks-bench:start -->[\s\S]*<!-- webhooks-bench:end -->/.exec(previous)?.[0];
+  await writeFile(join(BENCH_DIR, 'RESULTS.md'), webhooks ? `${document.trimEnd()}\n\n${webhooks}\n` : document);
   process.stdout.write(`${renderTable(sections)}\n\nwrote bench/RESULTS.md (${mode} mode, ${s(totalMs, 1)})\n`);
 }
 log(`total ${s(totalMs, 1)}`);
