@@ -17,7 +17,8 @@ API v3.6; the token needs the scope webhooks.configuration:rw). A webhook cannot
 register again. The secret_key is LIVECHAT_WEBHOOK_SECRET, or the Secrets Manager secret --secret-id (the
 stack's WebhookSecretArn output); it is never printed.
 environment: LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT, or LIVECHAT_BEARER_TOKEN; LIVECHAT_WEBHOOK_SECRET
-exit codes: 0 done, 1 LiveChat refused the request, 2 bad arguments, 3 credentials refused`;
+exit codes: 0 done, 1 LiveChat refused the request (list: no chat_deactivated webhook, or not enabled on
+  the license), 2 bad arguments, 3 credentials refused`;
 
 export interface RegistrationIo {
   env: NodeJS.ProcessEnv;
@@ -76,6 +77,13 @@ export async function registrationCommand(
       const hooks = await registry.list(owner);
       const rows = hooks.map(({ id, action, type, url, description }) => ({ id, action, type, url, description }));
       io.stdout.write(`${hooks.length ? formatTable(rows) : 'no webhooks registered for this app'}\n`);
+      const deactivated = hooks.some((hook) => hook.action === 'chat_deactivated' && hook.type === 'license');
+      const enabled = await registry.enabled(owner).catch(() => undefined);
+      io.stdout.write(
+        `chat_deactivated license webhook: ${deactivated ? 'registered' : 'NOT registered (npm run webhooks -- register)'}; ` +
+          `enabled on the license: ${enabled === undefined ? 'unknown (needs webhooks.state:ro)' : enabled ? 'yes' : 'NO (install the app)'}\n`,
+      );
+      if (!deactivated || enabled === false) return 1;
     } else {
       const id = required(values.id, '--id WEBHOOK_ID (see: npm run webhooks -- list)');
       await registry.unregister(id, owner);

@@ -30,6 +30,7 @@ interface Received {
 
 async function configurationApi(status: (path: string) => number = () => 200) {
   const received: Received[] = [];
+  const overrides = new Map<string, unknown>();
   server = createServer((req, res) => {
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
@@ -38,8 +39,9 @@ async function configurationApi(status: (path: string) => number = () => 200) {
       received.push({ path, authorization: req.headers.authorization, body: JSON.parse(raw || '{}') });
       const code = status(path);
       const method = path.replace('/v3.6/configuration/action/', '');
-      const body =
-        code === 401
+      const body = overrides.has(method)
+        ? overrides.get(method)
+        : code === 401
           ? { error: { type: 'authentication', message: 'Invalid access token' } }
           : code !== 200
             ? { error: { type: 'validation', message: 'Wrong owner_client_id' } }
@@ -55,7 +57,11 @@ async function configurationApi(status: (path: string) => number = () => 200) {
     });
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, received };
+  return {
+    url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`,
+    received,
+    answer: (method: string, body: unknown) => overrides.set(method, body),
+  };
 }
 
 async function run(
@@ -160,6 +166,15 @@ describe('npm run webhooks -- register | list | unregister (Configuration API v3
     expect(result.stdout).toMatch(
       /pqi8oasdjahuakndw9nsad9na\s+chat_deactivated\s+license\s+http:\/\/myservice\.com\/webhooks\s+Test webhook/,
     );
+    expect(result.stdout).toContain('chat_deactivated license webhook: registered; enabled on the license: yes');
+  });
+
+  it('list exits 1 when the webhook is not enabled on the license (the app is not installed)', async () => {
+    const api = await configurationApi();
+    api.answer('get_license_webhooks_state', { license_webhooks_enabled: false });
+    const result = await run('list', ['--owner-client-id', 'asXdesldiAJSq9padj', '--api-url', api.url]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('enabled on the license: NO (install the app)');
   });
 
   it('unregisters by id (no response payload) and reports LiveChat refusing', async () => {
