@@ -100,8 +100,7 @@ if (values.only) {
     loadAtEnd: loadAverage(),
     extra: [...daySection, '## Time per section', '', timings.map((timing) => `- ${timing}`).join('\n')],
   });
-  // bench/webhooks.ts writes its own section (npm run bench:webhooks): kept across full runs.
-  const previous = await readFile(join(BENCH_DIR, 'RESULTS.md'), 'utf8').catch(() => '');
+  // bench/webhooks.ts writes its own section too (npm run bench:webhooks): kept as well.
   const webhooks = /<!-- webhooks-bench:start -->[\s\S]*<!-- webhooks-bench:end -->/.exec(previous)?.[0];
   await writeFile(join(BENCH_DIR, 'RESULTS.md'), webhooks ? `${document.trimEnd()}\n\n${webhooks}\n` : document);
   process.stdout.write(`${renderTable(sections)}\n\nwrote bench/RESULTS.md (${mode} mode, ${s(totalMs, 1)})\n`);
