@@ -93,8 +93,26 @@ const receiverEnv = z.object({
   TIME_ZONE: timeZone,
 });
 
-export type PlannerConfig = z.infer<typeof plannerEnv>;
 export type ReceiverConfig = z.infer<typeof receiverEnv>;
+
+const compactorEnv = z.object({
+  BUCKET_NAME: z.string().check(z.minLength(3)),
+  /** The Glue database of the lake's tables and views (the UNLOAD statements name it). */
+  DATABASE: text(),
+  TIME_ZONE: timeZone,
+  LOOKBACK_DAYS: envInt(0, 60, 3),
+  SETTLE_HOURS: z._default(z.coerce.number().check(z.minimum(0), z.maximum(48)), 2),
+  /** Most days one night compacts. */
+  MAX_DAYS: envInt(1, 3660, 60),
+  SOURCE: source,
+});
+
+export type PlannerConfig = z.infer<typeof plannerEnv>;
+export type CompactorConfig = z.infer<typeof compactorEnv>;
+
+export function loadCompactorConfig(env: NodeJS.ProcessEnv = process.env): CompactorConfig {
+  return parseEnv(compactorEnv, env);
+}
 export type WorkerConfig = z.infer<typeof workerEnv>;
 
 /** Validated once at cold start; a bad deployment fails with the variable's name. */

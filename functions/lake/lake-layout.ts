@@ -32,9 +32,13 @@ export function compactedTablePrefix(table: string): string {
 /** Compacted prefixes of every chat table: erased, expired and read like the JSON ones. */
 export const COMPACTED_TABLE_PREFIXES: readonly string[] = CHAT_TABLE_PREFIXES.map(compactedTablePrefix);
 
-/** A compacted day of a table: `compacted/chats/dt=2026-11-24/compacted-<digest of its inputs>.parquet`. */
-export function compactedKey(day: string, table: string, digest: string): string {
-  return `${partitionPrefix(day, compactedTablePrefix(table))}compacted-${digest}.parquet`;
+/**
+ * A compacted day of a table: `compacted/chats/dt=2026-11-24/compacted-<digest of its inputs>.parquet`
+ * (one file, local compaction), or `…compacted-<digest>-00001.parquet` (part of what an Athena UNLOAD wrote).
+ */
+export function compactedKey(day: string, table: string, digest: string, part?: number): string {
+  const suffix = part === undefined ? '' : `-${String(part).padStart(5, '0')}`;
+  return `${partitionPrefix(day, compactedTablePrefix(table))}compacted-${digest}${suffix}.parquet`;
 }
 
 /** The bytes of the files chats point to (attachments), as fetched: `files/dt=…/<chat>/<ref>-<name>`. */

@@ -11,18 +11,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { CHAT_SCHEMA, duckdbJsonStructure, type LakeField, quoteIdent } from './chat-columns.ts';
-import { ARCHIVES_PREFIX, CHATS_PREFIX } from './lake-layout.ts';
-import { THREAD_SCHEMA } from './thread-columns.ts';
+import { duckdbJsonStructure, type LakeField, quoteIdent } from './chat-columns.ts';
+import { RAW_JSON_COLUMN } from './compacted-columns.ts';
 
-/** The Parquet column holding each row's stored JSON line. */
-export const RAW_JSON_COLUMN = '_raw_json';
-
-/** The schema of each chat table, by its prefix. */
-export const SCHEMA_OF_TABLE: Readonly<Record<string, readonly LakeField[]>> = {
-  [CHATS_PREFIX]: CHAT_SCHEMA,
-  [ARCHIVES_PREFIX]: THREAD_SCHEMA,
-};
+export { RAW_JSON_COLUMN, SCHEMA_OF_TABLE } from './compacted-columns.ts';
 
 /** Rows per Parquet row group: a day is one or a few groups. */
 const ROW_GROUP_SIZE = 100_000;

@@ -1,0 +1,156 @@
+/**
+ * The Athena side of compaction (docs/compaction.md): for each chat table,
+ *
+ * - `<table>_json`: the JSON files (`chats/dt=…/`; Hive JSON SerDe), as the table was before;
+ * - `<table>_json_lines`: the same files, one string column `line` per stored line (a text
+ *   table whose field delimiter, U+0001, never occurs in a JSON line: JSON escapes it), so a
+ *   compaction can keep each row's stored line (`_raw_json`) beside its typed columns;
+ * - `<table>_compacted`: the compacted days (`compacted/chats/dt=…/*.parquet`; Parquet SerDe),
+ *   the table's columns plus `_raw_json`;
+ * - the view `<table>` (`chats`, `chat_threads`): the JSON table `UNION ALL` the compacted one,
+ *   same columns, so every query and saved query keeps its table name.
+ *
+ * A day is compacted with UNLOAD (Parquet, ZSTD) into a staging prefix no table reads, then
+ * moved into place by the compactor (functions/pipeline/athena-compaction.ts).
+ */
+import { CHAT_SCHEMA, LAKE_TABLE, type LakeField, type LakeType, PARTITION_KEYS, quoteIdent } from './chat-columns.ts';
+import { RAW_JSON_COLUMN } from './compacted-columns.ts';
+import { ARCHIVES_PREFIX, CHATS_PREFIX } from './lake-layout.ts';
+import { THREAD_SCHEMA, THREADS_TABLE } from './thread-columns.ts';
+
+/** UNLOAD writes here (never read by a table): `compaction-staging/chats/dt=…/<token>/`. */
+export const COMPACTION_STAGING_PREFIX = 'compaction-staging/';
+
+export function stagingPrefix(table: string, day: string, token: string): string {
+  return `${stagingDayPrefix(table, day)}${token}/`;
+}
+
+/** Everything staged for one day of a table, by any attempt. */
+export function stagingDayPrefix(table: string, day: string): string {
+  return `${COMPACTION_STAGING_PREFIX}${table}dt=${day}/`;
+}
+
+/** One chat table as Athena sees it. */
+export interface CompactedTable {
+  /** The lake prefix of its JSON files: `chats/`, `archives/`. */
+  prefix: string;
+  /** The view users query: `chats`, `chat_threads`. */
+  view: string;
+  jsonTable: string;
+  linesTable: string;
+  compactedTable: string;
+  schema: readonly LakeField[];
+  /** The latest-copy key of a row (as the named queries partition it): `id`, `thread.id`. */
+  copyKey: string;
+}
+
+const table = (prefix: string, view: string, schema: readonly LakeField[], copyKey: string): CompactedTable => ({
+  prefix,
+  view,
+  jsonTable: `${view}_json`,
+  linesTable: `${view}_json_lines`,
+  compactedTable: `${view}_compacted`,
+  schema,
+  copyKey,
+});
+
+export const COMPACTED_TABLES: readonly CompactedTable[] = [
+  table(CHATS_PREFIX, LAKE_TABLE, CHAT_SCHEMA, 'id'),
+  table(ARCHIVES_PREFIX, THREADS_TABLE, THREAD_SCHEMA, 'thread.id'),
+];
+
+/** The Trino (Athena engine v3) type of a lake type, as a view's column type: `array(row("id" integer))`. */
+export function trinoTypeOf(type: LakeType): string {
+  switch (type.kind) {
+    case 'string':
+    case 'json':
+      return 'varchar';
+    case 'boolean':
+      return 'boolean';
+    case 'int':
+      return 'integer';
+    case 'bigint':
+      return 'bigint';
+    case 'double':
+      return 'double';
+    case 'array':
+      return `array(${trinoTypeOf(type.element)})`;
+    case 'struct':
+      return `row(${type.fields.map((f) => `${quoteIdent(f.name)} ${trinoTypeOf(f.type)}`).join(', ')})`;
+  }
+}
+
+const columnList = (schema: readonly LakeField[], alias?: string) =>
+  schema.map((f) => (alias ? `${alias}.${quoteIdent(f.name)}` : quoteIdent(f.name))).join(', ');
+
+const qualified = (database: string, name: string) => `${quoteIdent(database)}.${quoteIdent(name)}`;
+
+const DT = PARTITION_KEYS[0]!.name;
+
+/** The view's text: the JSON days and the compacted days, same columns (`dt` last). */
+export function viewSql(database: string, t: CompactedTable): string {
+  const columns = `${columnList(t.schema)}, ${quoteIdent(DT)}`;
+  return `SELECT ${columns}
+FROM ${qualified(database, t.jsonTable)}
+UNION ALL
+SELECT ${columns}
+FROM ${qualified(database, t.compactedTable)}`;
+}
+
+/** The view's columns with their Trino types, as a Presto view definition lists them. */
+export function viewColumns(t: CompactedTable): { name: string; type: string }[] {
+  return [
+    ...t.schema.map((f) => ({ name: f.name, type: trinoTypeOf(f.type) })),
+    ...PARTITION_KEYS.map((k) => ({ name: k.name, type: 'varchar' })),
+  ];
+}
+
+/** `yyyy-MM-dd`, checked: the day goes into SQL text. */
+function checkedDay(day: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error(`not a day: ${day}`);
+  return day;
+}
+
+/**
+ * UNLOAD of one day of one table: the latest copy of each row (as the named queries choose it:
+ * greatest `_archived_at`, then `_run_id`, then `_page`) among the day's JSON rows and its
+ * compacted rows, with every column and `_raw_json` (a JSON row's stored line, joined by file and
+ * version from the lines table), as Parquet (ZSTD) under `location` (an empty S3 prefix).
+ */
+export function unloadDaySql(database: string, t: CompactedTable, day: string, location: string): string {
+  const d = checkedDay(day);
+  if (!/^s3:\/\/[a-z0-9.-]+\/[A-Za-z0-9=/._-]+\/$/.test(location)) throw new Error(`not an S3 folder: ${location}`);
+  const raw = quoteIdent(RAW_JSON_COLUMN);
+  const idPath = t.copyKey === 'id' ? '$.id' : '$.thread.id';
+  return `UNLOAD (
+  SELECT ${columnList(t.schema)}, ${raw}
+  FROM (
+    SELECT u.*,
+           row_number() OVER (
+             PARTITION BY u.${t.copyKey}
+             ORDER BY u."_archived_at" DESC, u."_run_id" DESC, u."_page" DESC
+           ) AS copy_rank
+    FROM (
+      SELECT ${columnList(t.schema, 'j')}, l.line AS ${raw}
+      FROM ${qualified(database, t.jsonTable)} j
+      JOIN (
+        SELECT "$path" AS file,
+               line,
+               json_extract_scalar(line, '${idPath}') AS copy_id,
+               json_extract_scalar(line, '$._archived_at') AS archived_at,
+               json_extract_scalar(line, '$._run_id') AS run_id
+        FROM ${qualified(database, t.linesTable)}
+        WHERE ${DT} = '${d}'
+      ) l
+        ON l.file = j."$path" AND l.copy_id = j.${t.copyKey} AND l.archived_at = j."_archived_at" AND l.run_id = j."_run_id"
+      WHERE j.${DT} = '${d}'
+      UNION ALL
+      SELECT ${columnList(t.schema, 'c')}, c.${raw}
+      FROM ${qualified(database, t.compactedTable)} c
+      WHERE c.${DT} = '${d}'
+    ) u
+  ) ranked
+  WHERE copy_rank = 1
+) TO '${location}'
+WITH (format = 'PARQUET', compression = 'ZSTD')`;
+}
