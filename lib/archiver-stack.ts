@@ -1,10 +1,12 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { SOURCE_INFO } from '#sources/source-registry.ts';
 import type { ArchiverConfig } from './config.ts';
 import { AccessLogBucket } from './constructs/access-log-bucket.ts';
 import { ApiCredentials } from './constructs/api-credentials.ts';
 import { ArchiverFunctions } from './constructs/archiver-functions.ts';
 import { AthenaLake } from './constructs/athena-lake.ts';
+import { Compaction } from './constructs/compaction.ts';
 import { LakeBucket } from './constructs/lake-bucket.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { PageQueue } from './constructs/page-queue.ts';
@@ -23,6 +25,7 @@ export class ArchiverStack extends Stack {
   readonly athena: AthenaLake;
   /** With `webhooks: true` (source v3.6): the chat_deactivated receiver behind a function URL. */
   readonly webhooks?: WebhookReceiver;
+  readonly compaction: Compaction;
 
   constructor(scope: Construct, id: string, props: ArchiverStackProps) {
     super(scope, id, props);
@@ -40,6 +43,14 @@ export class ArchiverStack extends Stack {
       credentials: this.credentials,
     });
     this.athena = new AthenaLake(this, 'Athena', { config, bucket: this.lake.bucket, accessLogs: accessLogs.bucket });
+    this.compaction = new Compaction(this, 'Compaction', {
+      config,
+      bucket: this.lake.bucket,
+      resultsBucket: this.athena.resultsBucket,
+      workGroup: this.athena.compactionWorkGroup,
+      databaseName: this.athena.database.databaseName,
+      tiers: SOURCE_INFO[config.source].tables.map((table) => this.athena.tiers[table]!),
+    });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,
       planner: this.functions.planner,
@@ -49,6 +60,7 @@ export class ArchiverStack extends Stack {
       failedRunQueue: this.pages.failedRunQueue,
       scheduleGroup: this.functions.scheduleGroup,
       completenessQuery: this.athena.dayCompletenessQuery,
+      compaction: this.compaction.stateMachine,
     });
 
     if (config.webhooks) {
@@ -78,6 +90,7 @@ export class ArchiverStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'GlueDatabaseName', { value: this.athena.database.databaseName });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: this.athena.workGroup.ref });
+    new CfnOutput(this, 'CompactionStateMachineArn', { value: this.compaction.stateMachine.stateMachineArn });
     new CfnOutput(this, 'DayCompletenessQueryId', { value: this.athena.dayCompletenessQuery.attrNamedQueryId });
   }
 }

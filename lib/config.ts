@@ -229,7 +229,20 @@ export const configSchema = z
       .describe('Days an overwritten lake object version is kept.'),
     intelligentTieringAfterDays: int(0, 3650)
       .optional()
-      .describe('Move current lake objects to INTELLIGENT_TIERING after this many days; off if unset.'),
+      .describe(
+        'Move compacted (Parquet) day files to INTELLIGENT_TIERING this many days after compaction; off if unset. JSON files stay (most are under 128 KB, which S3 never transitions).',
+      ),
+    compactionScheduleCron: z
+      .string()
+      .regex(
+        /^cron\(\S+( \S+){5}\)$/,
+        'must be an EventBridge Scheduler cron expression with six fields, e.g. cron(30 5 * * ? *)',
+      )
+      .default('cron(30 5 * * ? *)')
+      .describe('When the compaction of settled days into Parquet runs, in timeZone (after the nightly run).'),
+    compactionMaxDays: int(1, 3660)
+      .default(60)
+      .describe('Most days one night compacts (a long history is caught up over several nights).'),
     accessLogExpirationDays: int(1, 3650).default(365).describe('Days S3 server access logs are kept.'),
     logRetentionDays: number(z.number())
       .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {

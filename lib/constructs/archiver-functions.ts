@@ -206,34 +206,7 @@ export class ArchiverFunctions extends Construct {
 
   /** A function made as the planner and worker are: its own role and log group, ESM bundle, ARM, Node 24. */
   nodeFunction(id: string, config: ArchiverConfig, props: NodejsFunctionProps): NodejsFunction {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      retention: config.logRetentionDays as logs.RetentionDays,
-      removalPolicy: removalPolicyOf(config),
-    });
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of the ${id.toLowerCase()} function`,
-    });
-    logGroup.grantWrite(role);
-    if (config.tracing) {
-      acknowledgeWildcardResources(
-        role,
-        ['*'],
-        'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions; added only when tracing is on.',
-      );
-    }
-    return new NodejsFunction(this, id, {
-      ...props,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      role,
-      logGroup,
-      tracing: config.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      bundling: LAMBDA_BUNDLING,
-    });
+    return archiverFunction(this, id, config, props);
   }
 
   private nightlySchedule(config: ArchiverConfig, failedRunQueue: sqs.IQueue): scheduler.Schedule {
@@ -290,4 +263,41 @@ function workerStatements(
     }),
     new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
   ];
+}
+
+/** A Node.js 24 arm64 function of the archiver: its own log group and role, bundled with esbuild (ESM, minified, AWS SDK external). */
+export function archiverFunction(
+  scope: Construct,
+  id: string,
+  config: ArchiverConfig,
+  props: NodejsFunctionProps,
+): NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+    retention: config.logRetentionDays as logs.RetentionDays,
+    removalPolicy: removalPolicyOf(config),
+  });
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `Execution role of the ${id.toLowerCase()} function`,
+  });
+  logGroup.grantWrite(role);
+  if (config.tracing) {
+    acknowledgeWildcardResources(
+      role,
+      ['*'],
+      'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions; added only when tracing is on.',
+    );
+  }
+  return new NodejsFunction(scope, id, {
+    ...props,
+    handler: 'handler',
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    role,
+    logGroup,
+    tracing: config.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    bundling: LAMBDA_BUNDLING,
+  });
 }

@@ -1,13 +1,12 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { parseGlueType } from '#infra/glue-type.ts';
+import { COMPACTED_TABLES, type CompactedTable, viewColumns, viewSql } from '#lake/athena-compaction-sql.ts';
 import {
-  CHAT_COLUMNS,
-  CHATS_PREFIX,
   JSON_SERDE,
   LAKE_TABLE,
   type LakeColumn,
@@ -17,12 +16,14 @@ import {
   toColumn,
 } from '#lake/chat-columns.ts';
 import { CHAT_FILE_COLUMNS, CHAT_FILES_PREFIX, CHAT_FILES_TABLE } from '#lake/chat-files-table.ts';
+import { RAW_JSON_COLUMN } from '#lake/compacted-columns.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLANS_PREFIX, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { DROPPED_CHAT_COLUMNS, DROPPED_CHATS_PREFIX, DROPPED_CHATS_TABLE } from '#lake/dropped-chats-table.ts';
 import { EXPIRED_DAY_COLUMNS, EXPIRED_DAYS_PREFIX, EXPIRED_DAYS_TABLE } from '#lake/expired-days-table.ts';
+import { compactedTablePrefix } from '#lake/lake-layout.ts';
 import { DEFAULT_WINDOW, NAMED_QUERIES } from '#lake/named-queries.ts';
 import { ATHENA } from '#lake/sql-dialect.ts';
-import { ARCHIVES_PREFIX, THREAD_SCHEMA, THREADS_TABLE } from '#lake/thread-columns.ts';
+import { THREADS_TABLE } from '#lake/thread-columns.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
 export const PROJECTED_PARTITION = 'dt';
@@ -35,18 +36,39 @@ const CHATS_DATA_FORMAT = new glue.DataFormat({
   classificationString: glue.ClassificationString.JSON,
 });
 
+/** The stored lines of the same files as text, one string column: U+0001, the field delimiter, never occurs in a JSON line. */
+const LINES_DATA_FORMAT = new glue.DataFormat({
+  inputFormat: new glue.InputFormat(TEXT_INPUT_FORMAT),
+  outputFormat: new glue.OutputFormat(TEXT_OUTPUT_FORMAT),
+  serializationLibrary: glue.SerializationLibrary.LAZY_SIMPLE,
+  classificationString: new glue.ClassificationString('text'),
+});
+const LINES_SERDE_PARAMETERS = { 'field.delim': '\u0001', 'serialization.format': '\u0001' };
+
 export interface AthenaLakeProps {
   readonly config: ArchiverConfig;
   readonly bucket: s3.IBucket;
   readonly accessLogs: s3.IBucket;
 }
 
+/** One chat table: its JSON files, their stored lines, its compacted days, and the view users query. */
+export interface ChatTableTier {
+  json: glue.S3Table;
+  lines: glue.S3Table;
+  compacted: glue.S3Table;
+  view: glue.CfnTable;
+}
+
 export class AthenaLake extends Construct {
   readonly database: glue.Database;
-  /** `chats`: every source, the v2 columns. */
+  /** `chats_json`: every source, the v2 columns, the days not compacted yet (the view `chats` reads it and `chats_compacted`). */
   readonly table: glue.S3Table;
-  /** `chat_threads`: the raw v3.6 list_archives entries. */
+  /** `chat_threads_json`: the raw v3.6 list_archives entries not compacted yet. */
   readonly threadsTable: glue.S3Table;
+  /** Per chat table (`chats`, `chat_threads`): JSON, lines, compacted (Parquet) tables and the view. */
+  readonly tiers: Record<string, ChatTableTier>;
+  /** Where the compactor's UNLOADs run (docs/compaction.md). */
+  readonly compactionWorkGroup: athena.CfnWorkGroup;
   readonly resultsBucket: s3.Bucket;
   readonly workGroup: athena.CfnWorkGroup;
   readonly namedQueries: athena.CfnNamedQuery[];
@@ -76,16 +98,13 @@ export class AthenaLake extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    this.table = this.projectedTable('ChatsTable', {
-      config,
-      bucket,
-      tableName: LAKE_TABLE,
-      description:
-        'One row per archived copy of a LiveChat chat, partitioned by chat day dt (yyyy-MM-dd): the day the archiver listed the chat under, not the day it ran.',
-      columns: CHAT_COLUMNS.map(toGlueColumn),
-      prefix: CHATS_PREFIX,
-      compressed: true,
+    const chats = this.chatTable('Chats', config, bucket, COMPACTED_TABLES[0]!, {
+      json: 'One row per archived copy of a LiveChat chat in the JSON files (days not compacted yet), partitioned by chat day dt (yyyy-MM-dd): the day the archiver listed the chat under, not the day it ran. Query the view chats.',
+      compacted:
+        'Compacted days of chats (Parquet, ZSTD): the latest copy of each chat, the same columns plus _raw_json (the stored line). Query the view chats.',
+      view: 'Every archived copy of a LiveChat chat: the JSON days (chats_json) and the compacted days (chats_compacted), partitioned by chat day dt.',
     });
+    this.table = chats.json;
 
     this.dayPlansTable = this.projectedTable('DayPlansTable', {
       config,
@@ -98,16 +117,14 @@ export class AthenaLake extends Construct {
       compressed: false,
     });
 
-    this.threadsTable = this.projectedTable('ChatThreadsTable', {
-      config,
-      bucket,
-      tableName: THREADS_TABLE,
-      description:
-        'v3.6 source: one row per archived copy of a list_archives entry (a chat with one thread), every field kept; partitioned by chat day dt (yyyy-MM-dd), as chats.',
-      columns: THREAD_SCHEMA.map(toColumn).map(toGlueColumn),
-      prefix: ARCHIVES_PREFIX,
-      compressed: true,
+    const threads = this.chatTable('ChatThreads', config, bucket, COMPACTED_TABLES[1]!, {
+      json: 'v3.6 source: one row per archived copy of a list_archives entry (a chat with one thread) in the JSON files (days not compacted yet), every field kept; partitioned by chat day dt. Query the view chat_threads.',
+      compacted:
+        'Compacted days of chat_threads (Parquet, ZSTD): the latest copy of each thread, plus _raw_json. Query the view chat_threads.',
+      view: 'v3.6 source: every archived copy of a list_archives entry, JSON days and compacted days, partitioned by chat day dt (yyyy-MM-dd), as chats.',
     });
+    this.threadsTable = threads.json;
+    this.tiers = { [LAKE_TABLE]: chats, [THREADS_TABLE]: threads };
 
     this.droppedChatsTable = this.projectedTable('DroppedChatsTable', {
       config,
@@ -175,6 +192,26 @@ export class AthenaLake extends Construct {
     });
     this.workGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
+    // The compactor's own workgroup: its UNLOADs read one day, write Parquet into the lake's staging
+    // prefix (UNLOAD's TO location), and keep their metadata and manifests apart from users' results.
+    this.compactionWorkGroup = new athena.CfnWorkGroup(this, 'CompactionWorkGroup', {
+      name: `${config.athenaWorkGroupName}-compaction`,
+      description: 'Compaction of settled days into Parquet (UNLOAD), run by the compaction state machine.',
+      state: 'ENABLED',
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: config.bytesScannedCutoffBytes,
+        engineVersion: { selectedEngineVersion: ATHENA_ENGINE_VERSION },
+        resultConfiguration: {
+          outputLocation: this.resultsBucket.s3UrlForObject(COMPACTION_RESULTS_PREFIX),
+          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+    this.compactionWorkGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
+
     this.namedQueries = NAMED_QUERIES.map(
       (query) =>
         new athena.CfnNamedQuery(this, `Query-${query.name}`, {
@@ -189,7 +226,79 @@ export class AthenaLake extends Construct {
     this.dayCompletenessQuery = this.namedQueries.find((query) => query.name === 'day_completeness')!;
   }
 
-  /** A JSON table over `s3://<lake>/<prefix>dt=…/`, dt projected from projectionStart to NOW. */
+  /** A chat table's JSON table, lines table, compacted (Parquet) table, and the view over JSON + compacted. */
+  private chatTable(
+    id: string,
+    config: ArchiverConfig,
+    bucket: s3.IBucket,
+    tier: CompactedTable,
+    descriptions: { json: string; compacted: string; view: string },
+  ): ChatTableTier {
+    const columns = tier.schema.map(toColumn).map(toGlueColumn);
+    const json = this.projectedTable(`${id}Table`, {
+      config,
+      bucket,
+      tableName: tier.jsonTable,
+      description: descriptions.json,
+      columns,
+      prefix: tier.prefix,
+      compressed: true,
+    });
+    const lines = this.projectedTable(`${id}LinesTable`, {
+      config,
+      bucket,
+      tableName: tier.linesTable,
+      description: `The stored lines of ${tier.jsonTable}'s files, one string per line: what compaction keeps as _raw_json.`,
+      columns: [{ name: 'line', type: glue.Schema.STRING, comment: 'One stored line (a JSON object) verbatim' }],
+      prefix: tier.prefix,
+      compressed: true,
+      dataFormat: LINES_DATA_FORMAT,
+      serdeParameters: LINES_SERDE_PARAMETERS,
+    });
+    const compacted = this.projectedTable(`${id}CompactedTable`, {
+      config,
+      bucket,
+      tableName: tier.compactedTable,
+      description: descriptions.compacted,
+      columns: [
+        ...columns,
+        {
+          name: RAW_JSON_COLUMN,
+          type: glue.Schema.STRING,
+          comment: 'The stored line (JSON) verbatim: every field the API sent',
+        },
+      ],
+      prefix: compactedTablePrefix(tier.prefix),
+      compressed: false,
+      dataFormat: glue.DataFormat.PARQUET,
+    });
+    const view = new glue.CfnTable(this, `${id}View`, {
+      catalogId: Stack.of(this).account,
+      databaseName: this.database.databaseName,
+      tableInput: {
+        name: tier.view,
+        description: descriptions.view,
+        tableType: 'VIRTUAL_VIEW',
+        parameters: { presto_view: 'true', comment: 'Presto View' },
+        viewOriginalText: prestoViewText(config.glueDatabaseName, tier),
+        viewExpandedText: '/* Presto View */',
+        partitionKeys: [],
+        storageDescriptor: {
+          columns: [...tier.schema.map(toColumn), ...PARTITION_KEYS].map((c) => ({
+            name: c.name,
+            type: c.glueType,
+            comment: c.comment,
+          })),
+          serdeInfo: {},
+        },
+      },
+    });
+    view.addResourceDependency(json.node.defaultChild as glue.CfnTable);
+    view.addResourceDependency(compacted.node.defaultChild as glue.CfnTable);
+    return { json, lines, compacted, view };
+  }
+
+  /** A table over `s3://<lake>/<prefix>dt=…/` (JSON unless told), dt projected from projectionStart to NOW. */
   private projectedTable(
     id: string,
     props: {
@@ -200,6 +309,8 @@ export class AthenaLake extends Construct {
       columns: glue.Column[];
       prefix: string;
       compressed: boolean;
+      dataFormat?: glue.DataFormat;
+      serdeParameters?: Record<string, string>;
     },
   ): glue.S3Table {
     const { config, bucket, prefix } = props;
@@ -209,7 +320,7 @@ export class AthenaLake extends Construct {
       description: props.description,
       columns: props.columns,
       partitionKeys: PARTITION_KEYS.map(toGlueColumn),
-      dataFormat: CHATS_DATA_FORMAT,
+      dataFormat: props.dataFormat ?? CHATS_DATA_FORMAT,
       compressed: props.compressed,
       // SSE-S3 objects are decrypted by S3; `has_encrypted_data` is for client-side (CSE-KMS) data only.
       hasEncryptedData: false,
@@ -227,14 +338,32 @@ export class AthenaLake extends Construct {
         'storage.location.template': `s3://${bucket.bucketName}/${prefix}${PROJECTED_PARTITION}=\${${PROJECTED_PARTITION}}/`,
       },
     });
-    if (Object.keys(JSON_SERDE.parameters).length > 0) {
+    const serdeParameters = props.serdeParameters ?? (props.dataFormat ? {} : JSON_SERDE.parameters);
+    if (Object.keys(serdeParameters).length > 0) {
       (table.node.defaultChild as glue.CfnTable).addPropertyOverride(
         'TableInput.StorageDescriptor.SerdeInfo.Parameters',
-        JSON_SERDE.parameters,
+        serdeParameters,
       );
     }
     return table;
   }
+}
+
+/** Where the compaction workgroup's query metadata and UNLOAD manifests go, in the results bucket. */
+export const COMPACTION_RESULTS_PREFIX = 'compaction/';
+
+/**
+ * An Athena view as Athena itself stores it in the Glue catalog (what `CREATE VIEW` writes): the
+ * original SQL, catalog, schema and column types (Trino types) as base64 JSON in a comment.
+ */
+function prestoViewText(database: string, tier: CompactedTable): string {
+  const definition = {
+    originalSql: viewSql(database, tier),
+    catalog: 'awsdatacatalog',
+    schema: database,
+    columns: viewColumns(tier),
+  };
+  return `/* Presto View: ${Buffer.from(JSON.stringify(definition), 'utf8').toString('base64')} */`;
 }
 
 function toGlueColumn(column: Pick<LakeColumn, 'name' | 'glueType' | 'comment'>): glue.Column {

@@ -3,6 +3,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { CHAT_TABLE_PREFIXES, FILE_PREFIXES } from '#lake/lake-layout.ts';
+import { COMPACTION_STAGING_PREFIX } from '#lake/athena-compaction-sql.ts';
+import { CHAT_TABLE_PREFIXES, COMPACTED_PREFIX, COMPACTED_TABLE_PREFIXES } from '#lake/lake-layout.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
 export interface LakeBucketProps {
@@ -39,11 +41,26 @@ export class LakeBucket extends Construct {
               expiration: Duration.days(retention),
               noncurrentVersionExpiration: Duration.days(1),
             }))),
+        // A compacted day is written when the day leaves the nightly lookback (lookbackDays + 1 days
+        // after its last nightly archive): it expires that much sooner, so it goes with its day.
+        ...(retention === undefined
+          ? []
+          : COMPACTED_TABLE_PREFIXES.map((prefix) => ({
+              id: `retention-${prefix.replace(/\/$/, '').replace('/', '-')}`,
+              prefix,
+              expiration: Duration.days(Math.max(1, retention - (config.lookbackDays + 1))),
+              noncurrentVersionExpiration: Duration.days(1),
+            }))),
+        // What a failed compaction left in the staging prefix (a later attempt empties its own first).
+        { id: 'expire-compaction-staging', prefix: COMPACTION_STAGING_PREFIX, expiration: Duration.days(2) },
+        // Only compacted day files: they are one object per day and table, large enough for S3 to
+        // transition (it never moves objects under 128 KB, which most JSON day files are).
         ...(tiering === undefined
           ? []
           : [
               {
-                id: 'intelligent-tiering',
+                id: 'intelligent-tiering-compacted',
+                prefix: COMPACTED_PREFIX,
                 transitions: [
                   { storageClass: s3.StorageClass.INTELLIGENT_TIERING, transitionAfter: Duration.days(tiering) },
                 ],

@@ -7,6 +7,7 @@ import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 
@@ -36,6 +37,8 @@ export interface MonitoringProps {
   readonly scheduleGroup: scheduler.IScheduleGroup;
   /** The saved Athena query that tells whether a night archived every planned chat. */
   readonly completenessQuery: athena.CfnNamedQuery;
+  /** The state machine that compacts settled days into Parquet (docs/compaction.md). */
+  readonly compaction?: sfn.IStateMachine;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -201,6 +204,25 @@ export class Monitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       description: `LiveChat's responses carry a Legacy or Deprecation date less than ${API_RETIREMENT_ALARM_DAYS} days away: the API version the archiver reads is being retired (switch to source v3.6).`,
     });
+
+    if (props.compaction) {
+      const period = Duration.hours(1);
+      this.alarm('CompactionFailed', {
+        metric: new cloudwatch.MathExpression({
+          expression: 'failed + timedOut + aborted',
+          usingMetrics: {
+            failed: props.compaction.metricFailed({ period, statistic: 'Sum' }),
+            timedOut: props.compaction.metricTimedOut({ period, statistic: 'Sum' }),
+            aborted: props.compaction.metricAborted({ period, statistic: 'Sum' }),
+          },
+          period,
+          label: 'Compaction runs failed',
+        }),
+        threshold: 0,
+        description:
+          'The compaction of settled days into Parquet failed, timed out or was aborted: the days stay readable as JSON and the next night tries again.',
+      });
+    }
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.days(1),

@@ -111,7 +111,14 @@ describe('archiver stack with default config', () => {
         expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 }, Status: 'Enabled' }),
       );
       expect(JSON.stringify(rules)).not.toContain('INTELLIGENT_TIERING');
-      expect(rules.some((rule: any) => rule.ExpirationInDays !== undefined)).toBe(false);
+      // No retention by default: only what a failed compaction left in its staging prefix expires.
+      expect(rules.filter((rule: any) => rule.ExpirationInDays !== undefined)).toEqual([
+        expect.objectContaining({
+          Id: 'expire-compaction-staging',
+          Prefix: 'compaction-staging/',
+          ExpirationInDays: 2,
+        }),
+      ]);
     });
 
     it('writes access logs to a separate private bucket that does not log itself', () => {
@@ -286,7 +293,10 @@ describe('archiver stack with default config', () => {
     });
 
     it('invokes the planner nightly in the configured time zone with its scheduled time', () => {
-      const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+      // The compaction schedule starts its state machine (compaction-stack.test.ts).
+      const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')).filter(
+        (schedule) => !JSON.stringify(schedule.Properties.Target.Arn).includes('CompactionStateMachine'),
+      );
       expect(schedules).toHaveLength(1);
       expect(schedules[0]!.Properties).toMatchObject({
         ScheduleExpression: 'cron(30 4 * * ? *)',
@@ -614,7 +624,7 @@ describe('archiver stack with default config', () => {
 
     it('has exactly the alarms of the runbook table, each notifying the topic', () => {
       expect([...alarmsByName().keys()].sort()).toEqual(
-        [...ALARMS.map(([name]) => name), 'DeadLetterQueueGrew'].sort(),
+        [...ALARMS.map(([name]) => name), 'DeadLetterQueueGrew', 'CompactionFailed'].sort(),
       );
       for (const [name, alarm] of alarmsByName()) {
         expect(alarm.AlarmActions, name).toEqual([topicRef()]);
@@ -699,9 +709,9 @@ describe('archiver stack with default config', () => {
   describe('Glue table and Athena', () => {
     const table = () => resourceOf(template, 'AWS::Glue::Table', logicalId(stack.athena.table)).Properties.TableInput;
 
-    it('creates the database and the chats table over s3://<lake>/chats/', () => {
+    it('creates the database and the chats JSON table over s3://<lake>/chats/ (the view chats reads it)', () => {
       template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'livechat_archive' } });
-      expect(table().Name).toBe(LAKE_TABLE);
+      expect(table().Name).toBe(`${LAKE_TABLE}_json`);
       expect(table().TableType).toBe('EXTERNAL_TABLE');
       expect(table().StorageDescriptor.Location).toEqual({
         'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/${CHATS_PREFIX}`]],
@@ -743,7 +753,7 @@ describe('archiver stack with default config', () => {
     it('creates chat_threads over s3://<lake>/archives/ with THREAD_SCHEMA columns, the same SerDe and dt projection', () => {
       const threads = resourceOf(template, 'AWS::Glue::Table', logicalId(stack.athena.threadsTable)).Properties
         .TableInput;
-      expect(threads.Name).toBe(THREADS_TABLE);
+      expect(threads.Name).toBe(`${THREADS_TABLE}_json`);
       expect(threads.StorageDescriptor.Location).toEqual({
         'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/${ARCHIVES_PREFIX}`]],
       });

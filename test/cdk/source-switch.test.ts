@@ -16,7 +16,9 @@ function workerAndSecret(config: ArchiverConfigInput) {
   const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret')) as Array<{
     Properties: { Description: string };
   }>;
+  const workerRole = stack.resolve((stack.functions.worker.role!.node.defaultChild as CfnElement).logicalId) as string;
   const writable = Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: workerRole }]))
     .flatMap(
       (policy) =>
         (policy as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties

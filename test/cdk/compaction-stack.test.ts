@@ -1,0 +1,282 @@
+import { CfnElement, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
+import type { ArchiverStack } from '#infra/archiver-stack.ts';
+import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
+import { COMPACTED_TABLES, viewColumns, viewSql } from '#lake/athena-compaction-sql.ts';
+import { PARTITION_KEYS, toColumn } from '#lake/chat-columns.ts';
+
+function synth(config: ArchiverConfigInput = {}): { stack: ArchiverStack; template: Template } {
+  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: config } });
+  return { stack, template: Template.fromJSON(app.synth().getStackByName(STACK_NAME).template) };
+}
+
+function logicalId(construct: IConstruct): string {
+  const resource = construct instanceof CfnElement ? construct : construct.node.defaultChild;
+  if (!(resource instanceof CfnElement)) throw new Error(`${construct.node.path} has no resource`);
+  return Stack.of(resource).resolve(resource.logicalId) as string;
+}
+
+const ref = (construct: IConstruct) => ({ Ref: logicalId(construct) });
+const arn = (construct: IConstruct) => ({ 'Fn::GetAtt': [logicalId(construct), 'Arn'] });
+const objects = (construct: IConstruct, pattern: string) => ({ 'Fn::Join': ['', [arn(construct), `/${pattern}`]] });
+
+/** Every (action, resource, condition) the inline policies of a role allow, as sorted JSON tuples. */
+function grantsOf(template: Template, role: IConstruct): string[] {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([ref(role)]))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as any[])
+    .flatMap((statement) =>
+      [statement.Action]
+        .flat()
+        .flatMap((action: string) =>
+          [statement.Resource]
+            .flat()
+            .map((resource: unknown) => JSON.stringify([action, resource, statement.Condition ?? null])),
+        ),
+    )
+    .sort();
+}
+
+const grants = (...tuples: [string, unknown, unknown?][]) =>
+  tuples.map(([action, resource, condition]) => JSON.stringify([action, resource, condition ?? null])).sort();
+
+const tableInput = (template: Template, name: string) =>
+  Object.values(template.findResources('AWS::Glue::Table')).find((r) => r.Properties.TableInput.Name === name)!
+    .Properties.TableInput;
+
+const glueColumns = (columns: { name: string; glueType: string; comment: string }[]) =>
+  columns.map((c) => ({ Name: c.name, Type: c.glueType, Comment: c.comment }));
+
+describe('compaction on AWS: tables, view, state machine, schedule, least privilege, alarm', () => {
+  let stack: ArchiverStack;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, template } = synth());
+  }, 60_000);
+
+  it.each(COMPACTED_TABLES.map((t) => [t.view, t] as const))(
+    '%s is a view over its JSON table and its compacted table, with the same columns',
+    (_name, t) => {
+      const view = tableInput(template, t.view);
+      expect(view).toMatchObject({
+        TableType: 'VIRTUAL_VIEW',
+        Parameters: { presto_view: 'true' },
+        ViewExpandedText: '/* Presto View */',
+        PartitionKeys: [],
+      });
+      const encoded = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/.exec(view.ViewOriginalText)![1]!;
+      expect(JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'))).toEqual({
+        originalSql: viewSql('livechat_archive', t),
+        catalog: 'awsdatacatalog',
+        schema: 'livechat_archive',
+        columns: viewColumns(t),
+      });
+      expect(view.StorageDescriptor.Columns).toEqual(glueColumns([...t.schema.map(toColumn), ...PARTITION_KEYS]));
+      // The JSON table keeps the table's columns and SerDe (archiver-stack.test.ts), under its own name.
+      expect(tableInput(template, t.jsonTable).StorageDescriptor.Columns).toEqual(glueColumns(t.schema.map(toColumn)));
+    },
+  );
+
+  it.each(COMPACTED_TABLES.map((t) => [t.compactedTable, t] as const))(
+    '%s reads Parquet under compacted/, dt projected, the columns plus _raw_json',
+    (_name, t) => {
+      const table = tableInput(template, t.compactedTable);
+      expect(table.StorageDescriptor).toMatchObject({
+        InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+        OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+        SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+        Location: { 'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/compacted/${t.prefix}`]] },
+      });
+      expect(table.StorageDescriptor.Columns.map((c: { Name: string }) => c.Name)).toEqual([
+        ...t.schema.map((f) => f.name),
+        '_raw_json',
+      ]);
+      expect(table.Parameters).toMatchObject({
+        'projection.enabled': 'true',
+        'projection.dt.type': 'date',
+        'storage.location.template': {
+          'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/compacted/${t.prefix}dt=\${dt}/`]],
+        },
+      });
+    },
+  );
+
+  it.each(COMPACTED_TABLES.map((t) => [t.linesTable, t] as const))(
+    '%s reads the JSON files as text, one line per row (field delimiter U+0001)',
+    (_name, t) => {
+      const table = tableInput(template, t.linesTable);
+      expect(table.StorageDescriptor).toMatchObject({
+        InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+        SerdeInfo: {
+          SerializationLibrary: 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe',
+          Parameters: { 'field.delim': '\u0001', 'serialization.format': '\u0001' },
+        },
+        Compressed: true,
+        Location: { 'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/${t.prefix}`]] },
+        Columns: [expect.objectContaining({ Name: 'line', Type: 'string' })],
+      });
+    },
+  );
+
+  it('runs UNLOADs in their own workgroup (engine v3, results under compaction/), waited for by Step Functions', () => {
+    const workGroup = template.toJSON().Resources[logicalId(stack.athena.compactionWorkGroup)].Properties;
+    expect(workGroup).toMatchObject({
+      Name: 'livechat-archiver-compaction',
+      WorkGroupConfiguration: {
+        EnforceWorkGroupConfiguration: true,
+        EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+        ResultConfiguration: {
+          OutputLocation: { 'Fn::Join': ['', ['s3://', ref(stack.athena.resultsBucket), '/compaction/']] },
+          EncryptionConfiguration: { EncryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+    const machine = template.toJSON().Resources[logicalId(stack.compaction.stateMachine)].Properties;
+    const definition = JSON.stringify(machine.DefinitionString);
+    expect(definition).toContain(':states:::athena:startQueryExecution.sync');
+    expect(definition).toContain('\\"WorkGroup\\":\\"livechat-archiver-compaction\\"');
+    expect(definition).toContain('\\"QueryString.$\\":\\"$.sql\\"');
+    for (const action of ['plan', 'prepare', 'commit']) expect(definition).toContain(`\\"action\\":\\"${action}\\"`);
+    expect(machine.TracingConfiguration).toEqual({ Enabled: true });
+    expect(machine.LoggingConfiguration.Level).toBe('ALL');
+  });
+
+  it('starts after the night, in the archive time zone', () => {
+    const schedule = Object.values(template.findResources('AWS::Scheduler::Schedule')).find(
+      (s) => JSON.stringify(s.Properties.Target.Arn) === JSON.stringify(ref(stack.compaction.stateMachine)),
+    )!;
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: 'cron(30 5 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+    });
+    const compactor = template.toJSON().Resources[logicalId(stack.compaction.compactor)].Properties;
+    expect(compactor.Environment.Variables).toMatchObject({
+      DATABASE: ref(stack.athena.database),
+      LOOKBACK_DAYS: '3',
+      SETTLE_HOURS: '2',
+      MAX_DAYS: '60',
+      SOURCE: 'v2',
+      TIME_ZONE: 'UTC',
+    });
+  });
+
+  it('the compactor may list a day, read what UNLOAD staged and the erasure records, write compacted days and delete what they replace', () => {
+    const lake = stack.lake.bucket;
+    expect(grantsOf(template, stack.compaction.compactor.role!).filter((g) => !g.includes('logs:'))).toEqual(
+      grants(
+        [
+          's3:ListBucket',
+          arn(lake),
+          {
+            StringLike: {
+              's3:prefix': ['chats/*', 'compacted/chats/*', 'compaction-staging/chats/*', 'manifests/erasures/*'],
+            },
+          },
+        ],
+        ['s3:GetObject', objects(lake, 'compaction-staging/chats/*')],
+        ['s3:GetObject', objects(lake, 'manifests/erasures/*')],
+        ['s3:PutObject', objects(lake, 'compacted/chats/*')],
+        ['s3:DeleteObject', objects(lake, 'chats/*')],
+        ['s3:DeleteObject', objects(lake, 'compacted/chats/*')],
+        ['s3:DeleteObject', objects(lake, 'compaction-staging/chats/*')],
+      ),
+    );
+  });
+
+  it('Athena, with the state machine role, reads the chat tables and writes only the staging prefix and its results', () => {
+    const lake = stack.lake.bucket;
+    const results = stack.athena.resultsBucket;
+    const own = grantsOf(template, stack.compaction.stateMachine.role).filter(
+      (g) => !/"(logs|xray):/.test(g) && !g.includes('lambda:InvokeFunction'),
+    );
+    const s3Grants = own.filter((g) => g.startsWith('["s3:'));
+    expect(s3Grants).toEqual(
+      grants(
+        ['s3:GetBucketLocation', arn(lake)],
+        ['s3:GetBucketLocation', arn(results)],
+        [
+          's3:ListBucket',
+          arn(lake),
+          { StringLike: { 's3:prefix': ['chats/*', 'compacted/chats/*', 'compaction-staging/chats/*'] } },
+        ],
+        ['s3:GetObject', objects(lake, 'chats/*')],
+        ['s3:GetObject', objects(lake, 'compacted/chats/*')],
+        ['s3:PutObject', objects(lake, 'compaction-staging/chats/*')],
+        ['s3:AbortMultipartUpload', objects(lake, 'compaction-staging/chats/*')],
+        ['s3:ListMultipartUploadParts', objects(lake, 'compaction-staging/chats/*')],
+        ['s3:ListBucket', arn(results)],
+        ['s3:GetObject', objects(results, 'compaction/*')],
+        ['s3:PutObject', objects(results, 'compaction/*')],
+        ['s3:AbortMultipartUpload', objects(results, 'compaction/*')],
+        ['s3:ListMultipartUploadParts', objects(results, 'compaction/*')],
+      ),
+    );
+    // Never a delete, never the manifests, never another prefix of the lake.
+    expect(own.join('\n')).not.toMatch(/s3:Delete|manifests\//);
+    const athena = own.filter((g) => g.startsWith('["athena:'));
+    expect(athena.map((g) => JSON.parse(g)[0])).toEqual(
+      expect.arrayContaining(['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution']),
+    );
+    expect(athena.join('\n')).toContain('workgroup/livechat-archiver-compaction');
+    const glue = own.filter((g) => g.startsWith('["glue:')).map((g) => JSON.parse(g)[0] as string);
+    expect([...new Set(glue)].sort()).toEqual(['glue:GetDatabase', 'glue:GetPartitions', 'glue:GetTable']);
+  });
+
+  it('alarms when a compaction run fails, times out or is aborted', () => {
+    const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) =>
+      String(a.Properties.AlarmDescription).startsWith('The compaction of settled days'),
+    )!;
+    expect(alarm.Properties.Metrics[0]).toMatchObject({ Expression: 'failed + timedOut + aborted' });
+    expect(
+      alarm.Properties.Metrics.slice(1)
+        .map((m: any) => m.MetricStat.Metric.MetricName)
+        .sort(),
+    ).toEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut']);
+    expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+});
+
+describe('compaction with retention, tiering and source v3.6', () => {
+  let stack: ArchiverStack;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, template } = synth({
+      retentionDays: 365,
+      intelligentTieringAfterDays: 30,
+      source: 'v3.6',
+      lookbackDays: 4,
+    }));
+  }, 60_000);
+
+  it('expires compacted days with their day (retention less the compaction lag), tiers only compacted files, and clears staging', () => {
+    const rules = template.toJSON().Resources[logicalId(stack.lake.bucket)].Properties.LifecycleConfiguration.Rules;
+    const byId = (id: string) => rules.find((rule: { Id: string }) => rule.Id === id);
+    expect(byId('retention-chats')).toMatchObject({ Prefix: 'chats/', ExpirationInDays: 365 });
+    expect(byId('retention-compacted-chats')).toMatchObject({ Prefix: 'compacted/chats/', ExpirationInDays: 360 });
+    expect(byId('retention-compacted-archives')).toMatchObject({
+      Prefix: 'compacted/archives/',
+      ExpirationInDays: 360,
+    });
+    expect(byId('expire-compaction-staging')).toMatchObject({ Prefix: 'compaction-staging/', ExpirationInDays: 2 });
+    const tiering = rules.filter((rule: object) => JSON.stringify(rule).includes('INTELLIGENT_TIERING'));
+    expect(tiering).toEqual([
+      expect.objectContaining({
+        Prefix: 'compacted/',
+        Transitions: [{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 30 }],
+      }),
+    ]);
+  });
+
+  it('v3.6: both tables are compacted, and the roles cover archives/ too', () => {
+    const env = template.toJSON().Resources[logicalId(stack.compaction.compactor)].Properties.Environment.Variables;
+    expect(env.SOURCE).toBe('v3.6');
+    const compactor = grantsOf(template, stack.compaction.compactor.role!).join('\n');
+    expect(compactor).toContain('/compacted/archives/*');
+    expect(compactor).toContain('/compaction-staging/archives/*');
+    const machine = grantsOf(template, stack.compaction.stateMachine.role).join('\n');
+    expect(machine).toContain('/archives/*');
+  });
+});

@@ -1,0 +1,379 @@
+/**
+ * Compaction as it runs on AWS (functions/pipeline/athena-compaction.ts): plan, prepare, the UNLOAD
+ * on Athena, commit. There is no Athena here, so each UNLOAD's SELECT runs in DuckDB over tables
+ * built like the Glue tables (`chats_json` with `"$path"`, `chats_json_lines` one string per
+ * stored line, `chats_compacted` over the Parquet files) and writes its result where UNLOAD would:
+ * the logic of the SQL (the latest copy of each chat, the join that keeps the stored line) is
+ * checked end to end; its Trino validity is checked by Trino's grammar below, and its semantics in
+ * docs/compaction.md.
+ */
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { TrinoSQL } from 'dt-sql-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  COMPACTED_TABLES,
+  type CompactedTable,
+  trinoTypeOf,
+  unloadDaySql,
+  viewColumns,
+  viewSql,
+} from '#lake/athena-compaction-sql.ts';
+import { duckdbColumnsStruct, type LakeField, quoteIdent, toColumn } from '#lake/chat-columns.ts';
+import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { runArchive } from '#pipeline/archive-run.ts';
+import {
+  type CompactionSettings,
+  commitDay,
+  lastCompactableDay,
+  type PreparedDay,
+  planCompaction,
+  prepareDay,
+} from '#pipeline/athena-compaction.ts';
+import { erasureRecordKey } from '#privacy/erasure-records.ts';
+import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { createLivechatClient } from '#sources/v2/livechat-client.ts';
+import { v2Source } from '#sources/v2/v2-source.ts';
+import { copyLake } from '#test/support/lake-copy.ts';
+import { listFiles } from '#test/support/lake-reader.ts';
+import { archiveLocally } from '#test/support/local-archive.ts';
+
+const DAYS = ['2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
+const BUCKET = 'lake-bucket';
+const NOW = new Date('2026-03-10T12:00:00Z'); // the night of 03-10 archives 03-06…03-09 again
+const SETTINGS: CompactionSettings = {
+  prefixes: ['chats/'],
+  database: 'livechat_archive',
+  bucket: BUCKET,
+  timeZone: 'UTC',
+  lookbackDays: 3,
+  settleHours: 2,
+  maxDays: 60,
+};
+
+let sim: RunningSimulator;
+let original: string;
+
+beforeAll(async () => {
+  sim = await startSimulator({
+    from: DAYS[0]!,
+    to: DAYS.at(-1)!,
+    chatsPerDay: (day) => (day.endsWith('3') ? 120 : 60),
+    seed: 21,
+  });
+  const run = await archiveLocally(sim, DAYS);
+  expect(run.manifest.complete).toBe(true);
+  original = run.out;
+}, 60_000);
+afterAll(() => sim?.close());
+
+/** What the Glue tables read, as DuckDB views under the database's name. */
+async function glueTablesInDuckDb(lake: string, t: CompactedTable) {
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  const sql = (text: string) => text.replaceAll("'", "''");
+  const glob = (prefix: string, ext: string) => `'${sql(`${lake}/${prefix}dt=*/*${ext}`)}'`;
+  const has = async (prefix: string, ext: string) =>
+    (await listFiles(lake)).some((f) => f.startsWith(prefix) && f.endsWith(ext));
+  const columns = t.schema.map((f: LakeField) => quoteIdent(f.name)).join(', ');
+  const typed = `{${Object.entries(duckdbColumnsStruct(t.schema))
+    .map(([name, type]) => `'${sql(name)}': '${sql(type)}'`)
+    .join(', ')}}`;
+  const empty = (extra: string) =>
+    `SELECT ${t.schema
+      .map(toColumn)
+      .map((col) => `CAST(NULL AS ${col.duckdbType}) AS ${quoteIdent(col.name)}`)
+      .join(', ')}${extra}, CAST(NULL AS VARCHAR) AS dt WHERE false`;
+  await c.run(`CREATE SCHEMA ${quoteIdent(SETTINGS.database)}`);
+  await c.run('CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)');
+  const json = await has(t.prefix, '.json.gz');
+  await c.run(
+    `CREATE VIEW ${SETTINGS.database}.${t.jsonTable} AS ${
+      json
+        ? `SELECT ${columns}, dt, filename AS "$path" FROM read_json(${glob(t.prefix, '.json.gz')}, format = 'newline_delimited', compression = 'gzip', hive_partitioning = true, hive_types = {'dt': 'VARCHAR'}, columns = ${typed}, filename = true)`
+        : empty(', CAST(NULL AS VARCHAR) AS "$path"')
+    }`,
+  );
+  await c.run(
+    `CREATE VIEW ${SETTINGS.database}.${t.linesTable} AS ${
+      json
+        ? `SELECT line, dt, filename AS "$path" FROM read_csv(${glob(t.prefix, '.json.gz')}, columns = {'line': 'VARCHAR'}, delim = '\u0001', quote = '', escape = '', header = false, compression = 'gzip', hive_partitioning = true, hive_types = {'dt': 'VARCHAR'}, filename = true)`
+        : `SELECT CAST(NULL AS VARCHAR) AS line, CAST(NULL AS VARCHAR) AS dt, CAST(NULL AS VARCHAR) AS "$path" WHERE false`
+    }`,
+  );
+  const compacted = `compacted/${t.prefix}`;
+  await c.run(
+    `CREATE VIEW ${SETTINGS.database}.${t.compactedTable} AS ${
+      (await has(compacted, '.parquet'))
+        ? `SELECT *, dt FROM read_parquet(${glob(compacted, '.parquet')}, hive_partitioning = true, hive_types = {'dt': 'VARCHAR'})`
+        : empty(', CAST(NULL AS VARCHAR) AS _raw_json')
+    }`,
+  );
+  const close = () => {
+    c.closeSync();
+    db.closeSync();
+  };
+  return { c, close };
+}
+
+const UNLOAD = /^UNLOAD \(\n([\s\S]*)\n\) TO '(s3:\/\/[^']+)'\nWITH \(format = 'PARQUET', compression = 'ZSTD'\)$/;
+
+/** Athena's part: the UNLOAD's SELECT, run in DuckDB, written as Parquet into the staging prefix. */
+async function unloadInDuckDb(lake: string, prepared: PreparedDay) {
+  for (const unload of prepared.unloads) {
+    const [, select, location] = UNLOAD.exec(unload.sql)!;
+    const folder = join(lake, location!.slice(`s3://${BUCKET}/`.length));
+    await mkdir(folder, { recursive: true });
+    const t = COMPACTED_TABLES.find((table) => table.prefix === unload.table)!;
+    const duck = await glueTablesInDuckDb(lake, t);
+    try {
+      await duck.c.run(
+        `COPY (${select}) TO '${join(folder, '20260310_000000_00001_abcde')}' (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    } finally {
+      duck.close();
+    }
+  }
+}
+
+/** One night of the state machine: plan, then per day prepare → UNLOADs → commit. */
+async function night(lake: string, sink: LakeSink = new LocalFileSink(lake), now = NOW) {
+  const plan = await planCompaction(sink, SETTINGS, now);
+  const committed = [];
+  for (const day of plan.days) {
+    const prepared = await prepareDay(sink, SETTINGS, day);
+    if ('skipped' in prepared) continue;
+    await unloadInDuckDb(lake, prepared);
+    committed.push(await commitDay(sink, SETTINGS, prepared));
+  }
+  return { plan, committed };
+}
+
+async function everyNamedQuery(dir: string) {
+  const lake = await openLocalLake(dir);
+  try {
+    const rows: Record<string, unknown[]> = {};
+    for (const query of NAMED_QUERIES) rows[query.name] = await lake.runNamed(query.name, ALL_DAYS);
+    return rows;
+  } finally {
+    await lake.close();
+  }
+}
+
+async function rowsPerDay(dir: string) {
+  const lake = await openLocalLake(dir);
+  try {
+    return await lake.query(
+      'SELECT dt, count(*) AS rows, count(DISTINCT id) AS chats FROM chats GROUP BY dt ORDER BY dt',
+    );
+  } finally {
+    await lake.close();
+  }
+}
+
+const COMPACTABLE = DAYS.slice(0, 4); // 03-06 is still archived again every night
+
+describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit', () => {
+  it('plans the settled days the nightly lookback no longer archives, oldest first, at most maxDays', async () => {
+    expect(lastCompactableDay(NOW, SETTINGS)).toBe('2026-03-05');
+    const sink = new LocalFileSink(original);
+    expect((await planCompaction(sink, SETTINGS, NOW)).days).toEqual(COMPACTABLE);
+    expect((await planCompaction(sink, { ...SETTINGS, maxDays: 2 }, NOW)).days).toEqual(COMPACTABLE.slice(0, 2));
+    expect((await planCompaction(sink, { ...SETTINGS, lookbackDays: 5 }, NOW)).days).toEqual(COMPACTABLE.slice(0, 2));
+  });
+
+  it('a night compacts each planned day into Parquet; every named query returns the same rows', async () => {
+    const lake = await copyLake(original);
+    const before = await everyNamedQuery(lake);
+    const { committed } = await night(lake);
+    expect(committed.map((c) => [c.day, c.status, c.written.length])).toEqual(
+      COMPACTABLE.map((day) => [day, 'compacted', 1]),
+    );
+    const files = (await listFiles(lake)).filter((f) => /^(chats|compacted|compaction-staging)\//.test(f));
+    expect(files).toEqual([
+      expect.stringMatching(new RegExp(`^chats/dt=${DAYS[4]}/settled-`)),
+      ...COMPACTABLE.map((day) =>
+        expect.stringMatching(new RegExp(`^compacted/chats/dt=${day}/compacted-[0-9a-f]{16}-00001\\.parquet$`)),
+      ),
+    ]);
+    expect(await everyNamedQuery(lake)).toEqual(before);
+  });
+
+  it('keeps each row’s stored line verbatim (_raw_json, from the lines table)', async () => {
+    const lake = await copyLake(original);
+    await night(lake);
+    const [file] = (await listFiles(lake)).filter((f) => f.startsWith(`compacted/chats/dt=${DAYS[0]}/`));
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    try {
+      const rows = (
+        await c.runAndReadAll(`SELECT id, _raw_json FROM read_parquet('${join(lake, file!)}')`)
+      ).getRowObjectsJS();
+      const simChats = new Map(sim.chats(DAYS[0]!).map((chat) => [chat.id, chat]));
+      expect(rows).toHaveLength(simChats.size);
+      for (const row of rows)
+        expect(JSON.parse(String(row['_raw_json']))).toMatchObject(simChats.get(String(row['id']))!);
+    } finally {
+      c.closeSync();
+      db.closeSync();
+    }
+  });
+
+  it('is idempotent: the next night finds nothing to compact, and a day compacted already is skipped', async () => {
+    const lake = await copyLake(original);
+    await night(lake);
+    const files = await listFiles(lake);
+    const again = await night(lake);
+    expect(again.plan.days).toEqual([]);
+    expect(await prepareDay(new LocalFileSink(lake), SETTINGS, DAYS[0]!)).toEqual({
+      day: DAYS[0],
+      skipped: 'no JSON files: compacted already',
+    });
+    expect(await listFiles(lake)).toEqual(files);
+  });
+
+  it('a commit that fails half-way (after the new files, before the deletes) leaves each chat once in the queries; the next night finishes', async () => {
+    const lake = await copyLake(original);
+    const before = await everyNamedQuery(lake);
+    const inner = new LocalFileSink(lake);
+    const failing: LakeSink = Object.assign(Object.create(inner) as LakeSink, {
+      delete: async () => Promise.reject(new Error('S3 unavailable')),
+    });
+    await expect(night(lake, failing)).rejects.toThrow('S3 unavailable');
+    const during = await everyNamedQuery(lake);
+    expect(during['chats_per_day']).toEqual(before['chats_per_day']);
+    expect(during['latest_copy_per_chat']).toHaveLength(before['latest_copy_per_chat']!.length);
+
+    await night(lake);
+    expect(await rowsPerDay(lake)).toEqual(
+      DAYS.map((day) => ({ dt: day, rows: sim.chats(day).length, chats: sim.chats(day).length })),
+    );
+    expect((await listFiles(lake)).filter((f) => f.startsWith('compaction-staging/'))).toEqual([]);
+    expect(await everyNamedQuery(lake)).toEqual(before);
+  });
+
+  it('a re-archive of a compacted day (drift found later) is compacted again the next night: the new chats once', async () => {
+    const lake = await copyLake(original);
+    await night(lake);
+    const day = DAYS[2]!;
+    sim.addChats(day, 5, 'random');
+    const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
+    const run = await runArchive({
+      runId: 'backfill-aws',
+      days: [day],
+      source: v2Source(client),
+      sink: new LocalFileSink(lake),
+      concurrency: 4,
+      maxAttempts: 5,
+      redeliveryDelayMs: 10,
+      retries: () => 0,
+    });
+    expect(run.complete).toBe(true);
+    const { plan, committed } = await night(lake);
+    expect(plan.days).toEqual([day]);
+    expect(committed.map((c) => c.status)).toEqual(['compacted']);
+    const row = (await rowsPerDay(lake)).find((r) => r['dt'] === day);
+    expect(row).toEqual({ dt: day, rows: sim.chats(day).length, chats: sim.chats(day).length });
+    expect((await listFiles(lake)).filter((f) => f.includes(`dt=${day}/`) && !f.startsWith('manifests/'))).toHaveLength(
+      1,
+    );
+  });
+
+  it('defers the night while an erase is unfinished, and drops a day whose erasure records changed during its UNLOAD', async () => {
+    const lake = await copyLake(original);
+    const sink = new LocalFileSink(lake);
+    const record = (complete: boolean) =>
+      Buffer.from(
+        JSON.stringify({
+          v: 1,
+          kind: 'visitor-id',
+          hash: 'a'.repeat(64),
+          runs: [{ at: '', chats: 0, files: [], versionsDeleted: 0, complete }],
+        }),
+      );
+    await sink.put(erasureRecordKey('visitor-id', 'a'.repeat(64)), record(false), 'json');
+    const deferred = await planCompaction(sink, SETTINGS, NOW);
+    expect(deferred.days).toEqual([]);
+    expect(deferred.deferred).toMatch(/^1 erasure\(s\) not complete/);
+
+    await sink.put(erasureRecordKey('visitor-id', 'a'.repeat(64)), record(true), 'json');
+    const prepared = (await prepareDay(sink, SETTINGS, DAYS[0]!)) as PreparedDay;
+    await unloadInDuckDb(lake, prepared);
+    await sink.put(erasureRecordKey('visitor-id', 'b'.repeat(64)), record(true), 'json'); // an erase ran meanwhile
+    const before = await listFiles(lake);
+    const committed = await commitDay(sink, SETTINGS, prepared);
+    expect(committed).toMatchObject({ day: DAYS[0], status: 'deferred', written: [] });
+    expect((await listFiles(lake)).filter((f) => f.startsWith('compact'))).toEqual([]);
+    expect((await listFiles(lake)).filter((f) => f.startsWith('chats/'))).toEqual(
+      before.filter((f) => f.startsWith('chats/')),
+    );
+  });
+
+  it('leaves a day a pass is still writing alone', async () => {
+    const lake = await copyLake(original);
+    const sink = new LocalFileSink(lake);
+    const [settled] = await sink.list(`chats/dt=${DAYS[1]}/`);
+    await sink.put(
+      `chats/dt=${DAYS[1]}/run=x.attempt-1.abc.page-00001.json.gz`,
+      (await sink.get(settled!))!,
+      'ndjson-gzip',
+    );
+    const plan = await planCompaction(sink, SETTINGS, NOW);
+    expect(plan.notSettled).toEqual([DAYS[1]]);
+    expect(plan.days).toEqual(COMPACTABLE.filter((day) => day !== DAYS[1]));
+    expect(await prepareDay(sink, SETTINGS, DAYS[1]!)).toEqual({
+      day: DAYS[1],
+      skipped: 'a pass is still writing it (not settled)',
+    });
+  });
+});
+
+describe('the Athena SQL of compaction is Trino', () => {
+  const trino = new TrinoSQL();
+  it.each(COMPACTED_TABLES.map((t) => [t.view, t] as const))(
+    '%s: the UNLOAD wraps a SELECT Trino’s grammar accepts',
+    (_name, t) => {
+      const sql = unloadDaySql(
+        'livechat_archive',
+        t,
+        '2026-03-02',
+        `s3://${BUCKET}/compaction-staging/${t.prefix}dt=2026-03-02/0123456789abcdef/`,
+      );
+      const [, select, location] = UNLOAD.exec(sql)!;
+      expect(location).toBe(`s3://${BUCKET}/compaction-staging/${t.prefix}dt=2026-03-02/0123456789abcdef/`);
+      expect(trino.validate(select!)).toEqual([]);
+      // Every dt filter is on the table it reads (partition pruning: one day, not the lake).
+      expect(select!.match(/WHERE (?:\w\.)?dt = '2026-03-02'/g)).toHaveLength(3);
+    },
+  );
+
+  it.each(COMPACTED_TABLES.map((t) => [t.view, t] as const))(
+    '%s: the view’s SQL and every column type parse as Trino',
+    (_name, t) => {
+      expect(trino.validate(viewSql('livechat_archive', t))).toEqual([]);
+      for (const column of viewColumns(t)) {
+        expect(trino.validate(`SELECT CAST(NULL AS ${column.type}) AS x`), column.name).toEqual([]);
+      }
+      expect(trinoTypeOf({ kind: 'struct', fields: [{ name: 'order', type: { kind: 'int' }, comment: '' }] })).toBe(
+        'row("order" integer)',
+      );
+    },
+  );
+
+  it('the grammar check can fail', () => {
+    expect(trino.validate('SELECT FROM WHERE').length).toBeGreaterThan(0);
+    expect(() => unloadDaySql('db', COMPACTED_TABLES[0]!, "2026-03-02' OR 1=1", 's3://b/x/')).toThrow('not a day');
+  });
+});
+
+describe('the stored line is what the lines table reads', () => {
+  it('no stored line contains U+0001, the lines table’s field delimiter', async () => {
+    const lines = await readdir(join(original, 'chats'));
+    expect(lines.length).toBeGreaterThan(0);
+    expect(JSON.stringify({ text: 'a\u0001b' })).not.toContain('\u0001');
+  });
+});
