@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only throughput,worker,lambda,scale,query,report]`
+ * `npm run bench [-- --quick] [-- --only throughput,worker,lambda,scale,query,report,compaction]`
  *
  * Runs the benchmarks of issue 7 and writes bench/RESULTS.md: each figure against
  * its target, the command, and the machine. Benchmarks are not tests: a missed target
@@ -10,6 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { daysInRange } from '#shared/day-range.ts';
+import { compaction } from './cases/compaction.ts';
 import { lambdaPackage } from './cases/lambda-package.ts';
 import { query } from './cases/query.ts';
 import { report } from './cases/report.ts';
@@ -20,7 +21,7 @@ import { configFor } from './support/config.ts';
 import { BENCH_DIR, PROJECT_ROOT, startSimulatorProcess } from './support/processes.ts';
 import { loadAverage, machineFacts, renderResults, renderTable, type Section, s } from './support/report.ts';
 
-const CASES = ['throughput', 'worker', 'lambda', 'scale', 'query', 'report'] as const;
+const CASES = ['throughput', 'worker', 'lambda', 'scale', 'query', 'report', 'compaction'] as const;
 type CaseName = (typeof CASES)[number];
 
 const { values } = parseArgs({
@@ -80,11 +81,13 @@ if (selected.has('lambda')) sections.push(await timed('4. lambda package', () =>
 if (selected.has('scale')) sections.push(await timed('5. scale', () => scale(config, log)));
 if (selected.has('query')) sections.push(await timed('6. query', () => query(config, log)));
 if (selected.has('report')) sections.push(await timed('7. HTML report', () => report(config, log)));
+if (selected.has('compaction')) sections.push(await timed('9. compaction', () => compaction(config, log)));
 
 const totalMs = performance.now() - started;
 const command = `npm run bench${mode === 'quick' ? ' -- --quick' : ''}`;
 if (values.only) {
-  process.stdout.write(`${renderTable(sections)}\n`);
+  const notes = sections.flatMap((section) => [`### ${section.title}`, '', ...section.notes, '']);
+  process.stdout.write(`${renderTable(sections)}\n\n${notes.join('\n')}\n`);
 } else {
   // The 50 000-chat day (`npm run bench:day`) writes its own section: a full run keeps it.
   const previous = await readFile(join(BENCH_DIR, 'RESULTS.md'), 'utf8').catch(() => '');

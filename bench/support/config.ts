@@ -22,6 +22,8 @@ export interface BenchConfig {
   query: { chatsPerDay: number; from: string; to: string; runs: number };
   /** The HTML report: over the query lake, and over a year of days. */
   report: { yearFrom: string; yearTo: string; yearChatsPerDay: number };
+  /** Compaction (issue 26): a year of days, ~100 000 chats. */
+  compaction: { days: number; chatsPerDay: number };
 }
 
 export function configFor(mode: Mode): BenchConfig {
@@ -56,5 +58,7 @@ export function configFor(mode: Mode): BenchConfig {
       runs: 3,
     },
     report: { yearFrom: '2023-01-01', yearTo: quick ? '2023-03-31' : '2023-12-31', yearChatsPerDay: 100 },
+    // 365 days × 274 chats = 100 010 chats; quick: 60 days × 100.
+    compaction: quick ? { days: 60, chatsPerDay: 100 } : { days: 365, chatsPerDay: 274 },
   };
 }

@@ -1,0 +1,300 @@
+import { existsSync } from 'node:fs';
+import { cp, open, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { BenchConfig } from '#bench/support/config.ts';
+import { median, ms, type Section } from '#bench/support/report.ts';
+import { compactLake } from '#lake/compaction.ts';
+import { readDayPartition, settleDayPartition } from '#lake/day-consolidation.ts';
+import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { NAMED_QUERIES } from '#lake/named-queries.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { DUCKDB } from '#lake/sql-dialect.ts';
+import { addDays, daysInRange } from '#shared/day-range.ts';
+import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
+import { cachedLake } from './query.ts';
+
+/** Athena's prices (us-east-1): $5 per TB scanned, at least 10 MB a query; S3 GET $0.0004 per 1 000. */
+const ATHENA_PER_BYTE = 5 / 1e12;
+const ATHENA_MIN_BYTES = 10 * 1024 * 1024;
+const GET_PRICE = 0.0004 / 1000;
+
+/** What one query reads from one lake over one window. */
+interface Read {
+  objects: number;
+  bytes: number;
+  /** S3 requests Athena would make: one GET per JSON object; per Parquet file the footer and one range GET per column chunk read. */
+  gets: number;
+  ms: number;
+}
+
+interface PlanNode {
+  name?: string;
+  extra_info?: Record<string, unknown>;
+  children?: PlanNode[];
+}
+
+const text = (value: unknown) => (Array.isArray(value) ? value.join(' ') : String(value ?? ''));
+
+/** Every scan of a DuckDB JSON plan. */
+function scans(node: PlanNode, into: PlanNode[] = []): PlanNode[] {
+  if (node.name === 'READ_JSON' || node.name === 'READ_PARQUET') into.push(node);
+  for (const child of node.children ?? []) scans(child, into);
+  return into;
+}
+
+/** `dt BETWEEN '…' AND '…'` / `dt >= '…'` of a scan's file filter, as the files of the lake it keeps. */
+function filesInWindow<T extends { day: string }>(files: readonly T[], from: string, to: string): T[] {
+  return files.filter((file) => file.day >= from && file.day <= to);
+}
+
+interface LakeFile {
+  path: string;
+  day: string;
+  bytes: number;
+}
+
+async function lakeFiles(dir: string, prefix: string, extension: string): Promise<LakeFile[]> {
+  const { readdir } = await import('node:fs/promises');
+  const root = join(dir, prefix);
+  if (!existsSync(root)) return [];
+  const out: LakeFile[] = [];
+  for (const part of await readdir(root)) {
+    for (const name of await readdir(join(root, part))) {
+      if (!name.endsWith(extension)) continue;
+      const path = join(root, part, name);
+      out.push({ path, day: part.slice(3), bytes: (await stat(path)).size });
+    }
+  }
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Compressed bytes of the column chunks a Parquet scan reads (its projections and filters), per file. */
+async function parquetBytes(
+  files: readonly LakeFile[],
+  columns: readonly string[],
+): Promise<{ bytes: number; chunks: number }> {
+  if (files.length === 0) return { bytes: 0, chunks: 0 };
+  const db = await DuckDBInstance.create(':memory:');
+  const connection = await db.connect();
+  try {
+    const list = files.map((file) => `'${file.path}'`).join(', ');
+    const reader = await connection.runAndReadAll(
+      `SELECT path_in_schema AS path, total_compressed_size AS size FROM parquet_metadata([${list}])`,
+    );
+    let bytes = 0;
+    let chunks = 0;
+    for (const row of reader.getRowObjectsJS() as Array<{ path: string; size: bigint }>) {
+      const path = row.path.split(', ');
+      const wanted = columns.some((column) => {
+        const parts = column.split('.');
+        return parts.every((part, index) => path[index] === part) || path.slice(0, parts.length).join('.') === column;
+      });
+      if (!wanted) continue;
+      bytes += Number(row.size);
+      chunks += 1;
+    }
+    // Each file's footer (its metadata) is read too: its length is the 4 bytes before the closing `PAR1`.
+    for (const file of files) bytes += await footerBytes(file.path);
+    return { bytes, chunks };
+  } finally {
+    connection.closeSync();
+    db.closeSync();
+  }
+}
+
+/** A Parquet file's footer (file metadata, its length and the magic `PAR1`), in bytes. */
+async function footerBytes(path: string): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const tail = Buffer.alloc(8);
+    await handle.read(tail, 0, 8, size - 8);
+    return tail.readUInt32LE(0) + 8;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Column names a scan's Projections and Filters name (struct fields as `a.b`). */
+function scanColumns(scan: PlanNode): string[] {
+  const names = new Set<string>();
+  const projections = text(scan.extra_info?.['Projections']);
+  for (const token of projections.split(/\s+|,/)) if (token) names.add(token.replaceAll('"', ''));
+  const filters = text(scan.extra_info?.['Filters']);
+  for (const match of filters.matchAll(/"?([A-Za-z_][A-Za-z0-9_]*)"?\s*(?:=|<|>|IS|BETWEEN|IN)/g)) names.add(match[1]!);
+  return [...names];
+}
+
+async function measure(dir: string, sql: string, from: string, to: string): Promise<Read> {
+  const lake = await openLocalLake(dir);
+  try {
+    const explained = await lake.query<{ explain_value: string }>(`EXPLAIN (FORMAT json) ${sql}`);
+    const plan = JSON.parse(explained[0]!.explain_value) as PlanNode[];
+    const read: Read = { objects: 0, bytes: 0, gets: 0, ms: 0 };
+    const json = filesInWindow(
+      [...(await lakeFiles(dir, 'chats/', '.json.gz')), ...(await lakeFiles(dir, 'archives/', '.json.gz'))],
+      from,
+      to,
+    );
+    const parquet = filesInWindow(await lakeFiles(dir, 'compacted/chats/', '.parquet'), from, to);
+    for (const scan of plan.flatMap((node) => scans(node))) {
+      if (scan.name === 'READ_JSON') {
+        read.objects += json.length;
+        read.gets += json.length;
+        read.bytes += json.reduce((sum, file) => sum + file.bytes, 0);
+      } else {
+        const { bytes, chunks } = await parquetBytes(parquet, scanColumns(scan));
+        read.objects += parquet.length;
+        read.gets += parquet.length + chunks;
+        read.bytes += bytes;
+      }
+    }
+    const times: number[] = [];
+    for (let run = 0; run < 3; run += 1) {
+      const started = performance.now();
+      await lake.query(sql);
+      times.push(performance.now() - started);
+    }
+    read.ms = median(times);
+    return read;
+  } finally {
+    await lake.close();
+  }
+}
+
+/** The bench lake of §6, every day settled into one JSON file (as a night leaves it), cached. */
+async function settledCopy(source: string, days: readonly string[], log: (line: string) => void): Promise<string> {
+  const dir = `${source}-settled`;
+  const marker = join(dir, '.complete');
+  if (existsSync(marker)) return dir;
+  log(`  settling every day of ${source} into ${dir}…`);
+  await rm(dir, { recursive: true, force: true });
+  await cp(source, dir, { recursive: true });
+  const sink = new LocalFileSink(dir);
+  const pass = { runId: 'bench-query-lake', attempt: 1, plan: 'bench' };
+  for (const day of days) {
+    const partition = await readDayPartition(sink, day, V2_SOURCE.mergedTables, pass);
+    await settleDayPartition(sink, partition, () => false, partition.passIds);
+  }
+  await writeFile(marker, new Date().toISOString());
+  return dir;
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(1)} ×` : '∞');
+
+/** Issue 26 §6: bytes and objects the named queries read before and after compaction, 30 and 365 days. */
+export async function compaction(config: BenchConfig, log: (line: string) => void): Promise<Section> {
+  const { days: dayCount, chatsPerDay } = config.compaction;
+  const last = '2025-12-31';
+  const days = daysInRange(addDays(last, -(dayCount - 1)), last);
+  const { dir: pages } = await cachedLake(days, chatsPerDay, log);
+  const settled = await settledCopy(pages, days, log);
+  const compacted = `${settled}-compacted-${Date.now()}`;
+  await cp(settled, compacted, { recursive: true });
+  const started = performance.now();
+  const sink = new LocalFileSink(compacted);
+  const result = await compactLake({
+    sink,
+    tables: V2_SOURCE.mergedTables,
+    erasures: async () => ({ isErased: () => false, hashes: () => [] }),
+  });
+  const compactMs = performance.now() - started;
+  const bytesOf = async (dir: string, prefix: string, ext: string) =>
+    (await lakeFiles(dir, prefix, ext)).reduce((sum, file) => sum + file.bytes, 0);
+  const storage = {
+    pages: await bytesOf(pages, 'chats/', '.json.gz'),
+    settled: await bytesOf(settled, 'chats/', '.json.gz'),
+    compacted: await bytesOf(compacted, 'compacted/chats/', '.parquet'),
+  };
+  log(`  compacted ${result.days.length} days in ${ms(compactMs)}`);
+
+  const windows = [
+    { label: '30 days', from: addDays(last, -29), to: last },
+    { label: `${dayCount} days`, from: days[0]!, to: last },
+  ];
+  const rows: Section['rows'] = [];
+  const perQuery: string[] = [
+    '| query | window | JSON pages: objects / MB | settled JSON: objects / MB | Parquet: objects / MB | bytes ÷ (settled) | bytes ÷ (pages) | ms pages / settled / Parquet |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  const totals = new Map<string, { pages: Read[]; settled: Read[]; compacted: Read[] }>();
+  for (const window of windows) {
+    const entry = { pages: [] as Read[], settled: [] as Read[], compacted: [] as Read[] };
+    totals.set(window.label, entry);
+    for (const query of NAMED_QUERIES) {
+      if (!/\bFROM chats\b/.test(query.duckdbSql)) continue;
+      const sql = query.render(DUCKDB, { from: window.from, to: window.to });
+      const a = await measure(pages, sql, window.from, window.to);
+      const b = await measure(settled, sql, window.from, window.to);
+      const c = await measure(compacted, sql, window.from, window.to);
+      entry.pages.push(a);
+      entry.settled.push(b);
+      entry.compacted.push(c);
+      perQuery.push(
+        `| ${query.name} | ${window.label} | ${a.objects} / ${mb(a.bytes)} | ${b.objects} / ${mb(b.bytes)} | ${c.objects} / ${mb(c.bytes)} | ${ratio(b.bytes, c.bytes)} | ${ratio(a.bytes, c.bytes)} | ${a.ms.toFixed(0)} / ${b.ms.toFixed(0)} / ${c.ms.toFixed(0)} |`,
+      );
+      log(`  ${query.name} ${window.label}: ${mb(b.bytes)} → ${mb(c.bytes)}`);
+    }
+  }
+  let id = 1;
+  const row = (metric: string, measured: string, target = '—', met: boolean | undefined = undefined) =>
+    rows.push({ id: `9.${id++}`, metric, measured, target, met });
+  row(
+    `Lake of ${(days.length * chatsPerDay).toLocaleString('en-US')} chats over ${days.length} days: storage, page files / settled JSON / Parquet (ZSTD, typed columns + _raw_json)`,
+    `${mb(storage.pages)} / ${mb(storage.settled)} / ${mb(storage.compacted)}`,
+  );
+  row(`npm run compact over the settled lake (${result.days.length} days)`, ms(compactMs));
+  for (const window of windows) {
+    const t = totals.get(window.label)!;
+    const idx = (name: string) =>
+      NAMED_QUERIES.filter((q) => /\bFROM chats\b/.test(q.duckdbSql)).findIndex((q) => q.name === name);
+    const subset = idx('chats_per_day');
+    const cp = t.compacted[subset]!;
+    const sp = t.settled[subset]!;
+    const pp = t.pages[subset]!;
+    row(
+      `chats_per_day (a column-subset query), ${window.label}: bytes read, settled JSON ÷ Parquet (page files ÷ Parquet)`,
+      `${ratio(sp.bytes, cp.bytes)} (${mb(sp.bytes)} → ${mb(cp.bytes)}; pages ${ratio(pp.bytes, cp.bytes)})`,
+      '≥ 5 ×',
+      sp.bytes >= 5 * cp.bytes,
+    );
+    row(
+      `Objects opened per table scan, ${window.label}: page files / settled JSON / Parquet`,
+      `${pp.objects} / ${sp.objects} / ${cp.objects} (page files ÷ Parquet ${ratio(pp.objects, cp.objects)})`,
+      '≥ 50 × fewer',
+      pp.objects >= 50 * cp.objects,
+    );
+    const sum = (reads: Read[], key: keyof Read) => reads.reduce((total, read) => total + read[key], 0);
+    row(
+      `All ${t.compacted.length} named queries over chats, ${window.label}: bytes read, settled JSON → Parquet`,
+      `${mb(sum(t.settled, 'bytes'))} → ${mb(sum(t.compacted, 'bytes'))} (${ratio(sum(t.settled, 'bytes'), sum(t.compacted, 'bytes'))})`,
+    );
+    const athena = (reads: Read[]) =>
+      reads.reduce(
+        (total, read) => total + Math.max(read.bytes, ATHENA_MIN_BYTES) * ATHENA_PER_BYTE + read.gets * GET_PRICE,
+        0,
+      );
+    row(
+      `Athena estimate, the ${t.compacted.length} queries once, ${window.label}: scan + GET cost, page files / settled JSON / Parquet`,
+      `$${athena(t.pages).toFixed(4)} / $${athena(t.settled).toFixed(4)} / $${athena(t.compacted).toFixed(4)}`,
+    );
+    row(
+      `DuckDB wall time of the ${t.compacted.length} queries (medians of 3), ${window.label}: page files / settled JSON / Parquet`,
+      `${ms(sum(t.pages, 'ms'))} / ${ms(sum(t.settled, 'ms'))} / ${ms(sum(t.compacted, 'ms'))}`,
+    );
+  }
+  await rm(compacted, { recursive: true, force: true });
+  return {
+    title: '9. Compaction (Parquet) — bytes and objects per named query',
+    rows,
+    notes: [
+      `Three copies of the same ${(days.length * chatsPerDay).toLocaleString('en-US')}-chat lake (§6's generator, ${chatsPerDay} chats a day): page files as written (a lake before day settling: ${Math.ceil(chatsPerDay / 25)} files a day), every day settled into one JSON file (what a night leaves now), and every day compacted by \`compactLake\` into one Parquet file. Each named query that reads \`chats\` runs through \`openLocalLake\` over the last 30 days and over all ${days.length} days.`,
+      "Objects: the files of the window each JSON or Parquet scan of the query plan opens (DuckDB prunes by `dt`, as Athena does with partition projection). Bytes: a JSON file is read whole; for Parquet, the compressed size of the column chunks the scan projects or filters on (DuckDB `EXPLAIN (FORMAT json)` projections, struct fields as pushed down; `parquet_metadata`), plus each file's footer (its length from the file's last 8 bytes). Athena reads the same: whole gzip JSON objects, Parquet footers and the column chunks it needs.",
+      'Athena estimate: $5 per TB scanned with the 10 MB minimum per query, plus S3 GETs at $0.0004 per 1 000 (one per JSON object; per Parquet file its footer and one range GET per column chunk). Partition listings (one LIST per projected day and table) are the same before and after and left out.',
+      '',
+      ...perQuery,
+    ],
+  };
+}
