@@ -12,6 +12,7 @@ import { runArchive } from '#pipeline/archive-run.ts';
 import { eraseVisitor } from '#privacy/erase-visitor.ts';
 import { ErasedVisitors } from '#privacy/erased-visitors.ts';
 import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
+import { buildReportData } from '#report/build-report.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
 import { createLivechatClient } from '#sources/v2/livechat-client.ts';
@@ -106,6 +107,15 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
       ),
     );
     expect(await everyNamedQuery(lake)).toEqual(before);
+  });
+
+  it('the HTML report’s data is the same before and after (it reads compacted days)', async () => {
+    const lake = await copyLake(original);
+    const options = { lakeDir: lake, outDir: lake, now: () => new Date('2026-03-10T00:00:00Z') };
+    const before = await buildReportData(options);
+    expect(before.totals.chats).toBe(DAYS.reduce((sum, day) => sum + sim.chats(day).length, 0));
+    await compact(lake);
+    expect(await buildReportData(options)).toEqual(before);
   });
 
   it('keeps every field verbatim: the stored line is in the Parquet file, and the typed columns match the JSON view', async () => {
