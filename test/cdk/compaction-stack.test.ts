@@ -9,7 +9,10 @@ import { COMPACTED_TABLES, viewColumns, viewSql } from '#lake/athena-compaction-
 import { PARTITION_KEYS, toColumn } from '#lake/chat-columns.ts';
 
 function synth(config: ArchiverConfigInput = {}): { stack: ArchiverStack; template: Template } {
-  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: config } });
+  const { app, stack } = createArchiverApp({
+    nag: false,
+    context: { [CONTEXT_KEY]: { alarmEmail: 'ops@example.com', ...config } },
+  });
   return { stack, template: Template.fromJSON(app.synth().getStackByName(STACK_NAME).template) };
 }
 
