@@ -23,7 +23,7 @@ export interface BenchConfig {
   /** The HTML report: over the query lake, and over a year of days. */
   report: { yearFrom: string; yearTo: string; yearChatsPerDay: number };
   /** Compaction (issue 26): a year of days, ~100 000 chats. */
-  compaction: { days: number; chatsPerDay: number };
+  compaction: { days: number; chatsPerDay: number; busyDays: number; busyChatsPerDay: number };
 }
 
 export function configFor(mode: Mode): BenchConfig {
@@ -59,6 +59,9 @@ export function configFor(mode: Mode): BenchConfig {
     },
     report: { yearFrom: '2023-01-01', yearTo: quick ? '2023-03-31' : '2023-12-31', yearChatsPerDay: 100 },
     // 365 days × 274 chats = 100 010 chats; quick: 60 days × 100.
-    compaction: quick ? { days: 60, chatsPerDay: 100 } : { days: 365, chatsPerDay: 274 },
+    // and the issue's busy account: 30 days × 2 000 chats (quick: 10 × 500).
+    compaction: quick
+      ? { days: 60, chatsPerDay: 100, busyDays: 10, busyChatsPerDay: 500 }
+      : { days: 365, chatsPerDay: 274, busyDays: 30, busyChatsPerDay: 2000 },
   };
 }
