@@ -2,9 +2,8 @@ import { Duration } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
-import { CHAT_TABLE_PREFIXES, FILE_PREFIXES } from '#lake/lake-layout.ts';
 import { COMPACTION_STAGING_PREFIX } from '#lake/athena-compaction-sql.ts';
-import { CHAT_TABLE_PREFIXES, COMPACTED_PREFIX, COMPACTED_TABLE_PREFIXES } from '#lake/lake-layout.ts';
+import { CHAT_TABLE_PREFIXES, COMPACTED_PREFIX, COMPACTED_TABLE_PREFIXES, FILE_PREFIXES } from '#lake/lake-layout.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
 export interface LakeBucketProps {
