@@ -1,12 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
+import { bundleHandler, importBundledHandler } from '#test/support/lambda-bundle.ts';
 import { lambdaContext, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 /**
@@ -26,24 +25,9 @@ beforeAll(async () => {
   const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
   sim = await startSimulator({ from: '2026-01-01', to: yesterday, chatsPerDay: 10 });
   stubFunctionEnv(sim.url, { POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_DEV: 'false' });
-  const result = await build({
-    entryPoints: [join(root, 'functions/handlers/planner.ts')],
-    bundle: true,
-    write: false,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);" },
-    minify: true,
-    external: ['@aws-sdk/*'],
-    logLevel: 'silent',
-  });
-  // Inside the repository, so the bundle's `@aws-sdk/*` imports resolve to the mocked clients.
+  const text = await bundleHandler('functions/handlers/planner.ts');
   outDir = mkdtempSync(join(root, 'test/doctor/.bundle-'));
-  const file = join(outDir, 'planner.mjs');
-  writeFileSync(file, result.outputFiles[0]!.text);
-  handler = ((await import(pathToFileURL(file).href)) as { handler: Handler }).handler;
+  handler = await importBundledHandler<Handler>(text, outDir, 'planner.mjs');
 });
 
 afterAll(async () => {

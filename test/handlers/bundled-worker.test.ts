@@ -1,12 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LAMBDA_BUNDLING } from '#infra/constructs/archiver-functions.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
+import { bundleHandler, importBundledHandler } from '#test/support/lambda-bundle.ts';
 import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 /**
@@ -22,24 +21,8 @@ let sim: RunningSimulator;
 let outDir: string;
 
 async function bundledWorker(keepNames: boolean): Promise<Handler> {
-  const result = await build({
-    entryPoints: [join(root, 'functions/handlers/worker.ts')],
-    bundle: true,
-    write: false,
-    platform: 'node',
-    format: LAMBDA_BUNDLING.format,
-    target: LAMBDA_BUNDLING.target,
-    mainFields: [...LAMBDA_BUNDLING.mainFields],
-    banner: { js: LAMBDA_BUNDLING.banner },
-    minify: LAMBDA_BUNDLING.minify,
-    keepNames,
-    external: [...LAMBDA_BUNDLING.externalModules],
-    logLevel: 'silent',
-  });
-  // Inside the repository, so the bundle's `@aws-sdk/*` imports resolve to the mocked clients.
-  const file = join(outDir, `worker-${keepNames ? 'kept' : 'mangled'}.mjs`);
-  writeFileSync(file, result.outputFiles[0]!.text);
-  return ((await import(pathToFileURL(file).href)) as { handler: Handler }).handler;
+  const text = await bundleHandler('functions/handlers/worker.ts', { keepNames });
+  return importBundledHandler<Handler>(text, outDir, `worker-${keepNames ? 'kept' : 'mangled'}.mjs`);
 }
 
 /** The worker's `task failed` log line (Powertools writes JSON lines to stdout/stderr). */

@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import { ParquetWorkbench, SCHEMA_OF_TABLE } from '#lake/parquet-day.ts';
@@ -11,6 +9,7 @@ import type { PreparedDay } from '#pipeline/athena-compaction.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
+import { bundleHandler, importBundledHandler } from '#test/support/lambda-bundle.ts';
 import { lambdaContext, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
 
@@ -41,25 +40,10 @@ beforeAll(async () => {
     MAX_DAYS: '60',
     SOURCE: 'v2',
   });
-  const result = await build({
-    entryPoints: [join(root, 'functions/handlers/compactor.ts')],
-    bundle: true,
-    write: false,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);" },
-    minify: true,
-    external: ['@aws-sdk/*'],
-    logLevel: 'silent',
-  });
-  const text = result.outputFiles[0]!.text;
+  const text = await bundleHandler('functions/handlers/compactor.ts');
   expect(text).not.toContain('@duckdb/node-api'); // DuckDB stays out of the Lambda
   outDir = mkdtempSync(join(root, 'test/handlers/.bundle-'));
-  const file = join(outDir, 'compactor.mjs');
-  writeFileSync(file, text);
-  handler = ((await import(pathToFileURL(file).href)) as { handler: Handler }).handler;
+  handler = await importBundledHandler<Handler>(text, outDir, 'compactor.mjs');
 }, 60_000);
 
 afterAll(async () => {

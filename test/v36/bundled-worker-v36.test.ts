@@ -1,12 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningV36Simulator, startV36Simulator } from '#simulator/v36-simulator.ts';
 import { duplicatesOf } from '#test/support/lake-reader.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
+import { bundleHandler, importBundledHandler } from '#test/support/lambda-bundle.ts';
 import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 /**
@@ -26,24 +25,9 @@ let handler: Handler;
 beforeAll(async () => {
   sim = await startV36Simulator({ from: DAY, to: DAY, chatsPerDay: () => 650 });
   stubFunctionEnv(sim.url, { SOURCE: 'v3.6', BUSY_DAY_THRESHOLD: '100000', SLICE_PAGES_PER_TASK: '2' });
-  const result = await build({
-    entryPoints: [join(root, 'functions/handlers/worker.ts')],
-    bundle: true,
-    write: false,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);" },
-    minify: true,
-    external: ['@aws-sdk/*'],
-    logLevel: 'silent',
-  });
-  // Inside the repository, so the bundle's `@aws-sdk/*` imports resolve to the mocked clients.
+  const text = await bundleHandler('functions/handlers/worker.ts');
   outDir = mkdtempSync(join(root, 'test/v36/.bundle-'));
-  const file = join(outDir, 'worker.mjs');
-  writeFileSync(file, result.outputFiles[0]!.text);
-  handler = ((await import(pathToFileURL(file).href)) as { handler: Handler }).handler;
+  handler = await importBundledHandler<Handler>(text, outDir, 'worker.mjs');
 }, 60_000);
 
 afterAll(async () => {

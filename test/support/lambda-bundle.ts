@@ -1,0 +1,40 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { LAMBDA_BUNDLING } from '#infra/constructs/archiver-functions.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+/**
+ * A handler bundled as the construct bundles it for Lambda (LAMBDA_BUNDLING: ESM, node24, minified,
+ * class names kept, `@aws-sdk/*` external), so tests run what ships. `keepNames: false` shows what
+ * the minifier would do without it.
+ */
+export async function bundleHandler(entry: string, options: { keepNames?: boolean } = {}): Promise<string> {
+  const result = await build({
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: LAMBDA_BUNDLING.format,
+    target: LAMBDA_BUNDLING.target,
+    mainFields: [...LAMBDA_BUNDLING.mainFields],
+    banner: { js: LAMBDA_BUNDLING.banner },
+    minify: LAMBDA_BUNDLING.minify,
+    keepNames: options.keepNames ?? LAMBDA_BUNDLING.keepNames,
+    external: [...LAMBDA_BUNDLING.externalModules],
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]!.text;
+}
+
+/**
+ * Writes a bundle into `dir` and imports its `handler`. `dir` must be inside the repository, so the
+ * bundle's `@aws-sdk/*` imports resolve to the clients aws-sdk-client-mock has mocked.
+ */
+export async function importBundledHandler<H>(text: string, dir: string, fileName: string): Promise<H> {
+  const file = join(dir, fileName);
+  writeFileSync(file, text);
+  return ((await import(pathToFileURL(file).href)) as { handler: H }).handler;
+}
