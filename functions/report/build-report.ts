@@ -33,9 +33,10 @@ import {
   aggregatePlans,
   type ChatAggregates,
   type DayCompletenessRow,
+  NO_CHATS,
   type PlannedRun,
 } from './lake-aggregates.ts';
-import type { CompletenessDay, Figures, FilesDay, PreviousPeriod, ReportData, RunSummary } from './report-data.ts';
+import type { CompletenessDay, FilesDay, PreviousPeriod, ReportData, RunSummary } from './report-data.ts';
 import { renderReportHtml } from './report-html.ts';
 import {
   type ArchiverRecords,
@@ -155,7 +156,7 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
     previous,
     timeZone,
     ...filtered,
-    headline: chats?.headline ?? { current: EMPTY_FIGURES, previous: null },
+    headline: chats?.headline ?? { current: NO_CHATS, previous: null },
     totals: {
       chats: sum(daily.map((d) => d.total)),
       regular: sum(daily.map((d) => d.regular)),
@@ -382,18 +383,6 @@ function runSummaries(
   );
 }
 
-const EMPTY_FIGURES: Figures = {
-  chats: 0,
-  regular: 0,
-  missed: 0,
-  ratedGood: 0,
-  ratedBad: 0,
-  withResponse: 0,
-  firstResponseP50: null,
-  firstResponseP90: null,
-  durationP50: null,
-};
-
 function emptyData(lake: string, generatedAt: string, from: string, to: string, notes: string[]): ReportData {
   return {
     lake,
@@ -403,7 +392,7 @@ function emptyData(lake: string, generatedAt: string, from: string, to: string, 
     rangeLabel: null,
     previous: null,
     timeZone: 'UTC',
-    headline: { current: EMPTY_FIGURES, previous: null },
+    headline: { current: NO_CHATS, previous: null },
     totals: { chats: 0, regular: 0, missed: 0, agents: 0, daysWithChats: 0 },
     completeness: [],
     daily: [],

@@ -319,7 +319,8 @@ function toDaily(row: DailyRow): DailyChats {
   };
 }
 
-const NO_CHATS: Figures = {
+/** The figures of a range with no chats (also what the report shows when the lake has none). */
+export const NO_CHATS: Figures = {
   chats: 0,
   regular: 0,
   missed: 0,
