@@ -4,7 +4,8 @@
  * Runs the benchmarks of issue 7 and writes bench/RESULTS.md: each figure against
  * its target, the command, and the machine. Benchmarks are not tests: a missed target
  * is reported, the process still exits 0 (it exits 1 only when a benchmark cannot run).
- * With --only, the table is printed and RESULTS.md is left alone.
+ * With --only, only the named cases' rows, problems, sections and times are replaced in
+ * RESULTS.md (support/results-file.ts); everything else in it is kept.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +20,8 @@ import { throughputAndBaseline } from './cases/throughput.ts';
 import { fetchPageText, workerCost } from './cases/worker-cost.ts';
 import { configFor } from './support/config.ts';
 import { BENCH_DIR, PROJECT_ROOT, startSimulatorProcess } from './support/processes.ts';
-import { loadAverage, machineFacts, renderResults, renderTable, type Section, s } from './support/report.ts';
+import { loadAverage, machineFacts, renderTable, type Section, s } from './support/report.ts';
+import { mergeResults, type Timing } from './support/results-file.ts';
 
 const CASES = ['throughput', 'worker', 'lambda', 'scale', 'query', 'report', 'compaction'] as const;
 type CaseName = (typeof CASES)[number];
@@ -44,7 +46,7 @@ const selected = new Set<CaseName>(
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const machine = machineFacts(PROJECT_ROOT);
 const started = performance.now();
-const timings: string[] = [];
+const timings: Timing[] = [];
 const sections: Section[] = [];
 
 async function timed<T>(label: string, step: () => Promise<T>): Promise<T> {
@@ -52,7 +54,7 @@ async function timed<T>(label: string, step: () => Promise<T>): Promise<T> {
   const stepStarted = performance.now();
   const result = await step();
   const elapsed = performance.now() - stepStarted;
-  timings.push(`${label} ${s(elapsed, 1)}`);
+  timings.push({ label, ms: elapsed });
   log(`${label}: ${s(elapsed, 1)}`);
   return result;
 }
@@ -84,28 +86,25 @@ if (selected.has('report')) sections.push(await timed('7. HTML report', () => re
 if (selected.has('compaction')) sections.push(await timed('9. compaction', () => compaction(config, log)));
 
 const totalMs = performance.now() - started;
-const command = `npm run bench${mode === 'quick' ? ' -- --quick' : ''}`;
-if (values.only) {
-  const notes = sections.flatMap((section) => [`### ${section.title}`, '', ...section.notes, '']);
-  process.stdout.write(`${renderTable(sections)}\n\n${notes.join('\n')}\n`);
-} else {
-  // The 50 000-chat day (`npm run bench:day`) writes its own section: a full run keeps it.
-  const previous = await readFile(join(BENCH_DIR, 'RESULTS.md'), 'utf8').catch(() => '');
-  const dayStart = previous.indexOf('<!-- day-50k:start -->');
-  const dayEnd = previous.indexOf('<!-- day-50k:end -->');
-  const daySection = dayStart >= 0 && dayEnd > dayStart ? [previous.slice(dayStart, dayEnd + 20), ''] : [];
-  const document = renderResults({
+const flags = [mode === 'quick' ? '--quick' : '', values.only ? `--only ${values.only}` : ''].filter(Boolean);
+const command = `npm run bench${flags.length ? ` -- ${flags.join(' ')}` : ''}`;
+const resultsPath = join(BENCH_DIR, 'RESULTS.md');
+const previous = await readFile(resultsPath, 'utf8').catch(() => '');
+await writeFile(
+  resultsPath,
+  mergeResults(previous, {
+    only: values.only ? [...selected] : undefined,
     mode,
     command,
     machine,
-    sections,
-    totalMs,
     loadAtEnd: loadAverage(),
-    extra: [...daySection, '## Time per section', '', timings.map((timing) => `- ${timing}`).join('\n')],
-  });
-  // bench/webhooks.ts writes its own section too (npm run bench:webhooks): kept as well.
-  const webhooks = /<!-- webhooks-bench:start -->[\s\S]*<!-- webhooks-bench:end -->/.exec(previous)?.[0];
-  await writeFile(join(BENCH_DIR, 'RESULTS.md'), webhooks ? `${document.trimEnd()}\n\n${webhooks}\n` : document);
-  process.stdout.write(`${renderTable(sections)}\n\nwrote bench/RESULTS.md (${mode} mode, ${s(totalMs, 1)})\n`);
-}
+    totalMs,
+    sections,
+    timings,
+  }),
+);
+const notes = values.only ? sections.flatMap((section) => [`### ${section.title}`, '', ...section.notes, '']) : [];
+process.stdout.write(
+  `${renderTable(sections)}\n\n${notes.join('\n')}wrote bench/RESULTS.md (${values.only ? `--only ${values.only}: those sections` : 'every section'}, ${mode} mode, ${s(totalMs, 1)})\n`,
+);
 log(`total ${s(totalMs, 1)}`);
