@@ -128,10 +128,15 @@ export interface FileRequest {
   cookie: boolean;
 }
 
+/** Whether a request path is a file URL's (served by serveFile, not the API). */
+export function isFilePath(path: string): boolean {
+  return path.startsWith(ATT_PATH) || path.startsWith(MOVED_PATH);
+}
+
 /** Serves a file URL's path when it is one (returns true), recording the request. */
 export function serveFile(req: IncomingMessage, res: ServerResponse, origin: string, requests: FileRequest[]): boolean {
   const path = req.url ?? '/';
-  if (!path.startsWith(ATT_PATH) && !path.startsWith(MOVED_PATH)) return false;
+  if (!isFilePath(path)) return false;
   requests.push({
     host: String(req.headers.host ?? ''),
     path,

@@ -4,7 +4,7 @@
  * counters, delayed replies and the server they are hosted on).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { type FileRequest, serveFile, withFileOrigins } from './attachment-files.ts';
+import { type FileRequest, isFilePath, serveFile, withFileOrigins } from './attachment-files.ts';
 import { FaultEngine, type FaultOptions } from './faults.ts';
 import { type HostedServer, hostServer, type Reply, replyAfter } from './http-host.ts';
 import type { LicenseOptions } from './license-retention.ts';
@@ -19,7 +19,9 @@ export interface SharedSimulatorOptions extends LicenseOptions {
   chatsPerDay?: number | ((day: string) => number);
   /** The account's IANA time zone (default UTC): the days `from`/`to` generate chats for. */
   timeZone?: string;
-  latencyMs?: number; // added to every response
+  latencyMs?: number; // added to every API response
+  /** Added to every attachment response (default 0: files come at once). */
+  fileLatencyMs?: number;
   faults?: FaultOptions;
   host?: string; // default 127.0.0.1
   port?: number; // default 0 = OS-chosen
@@ -95,7 +97,12 @@ export function setUpSimulator<Extra extends object>(
       hosted = await hostServer(server, options.host, options.port);
       return hosted;
     },
-    serveFile: (req, res) => serveFile(req, res, hosted!.url, fileRequests),
+    serveFile: (req, res) => {
+      const fileLatencyMs = options.fileLatencyMs ?? 0;
+      if (fileLatencyMs <= 0 || !isFilePath(req.url ?? '/')) return serveFile(req, res, hosted!.url, fileRequests);
+      later(fileLatencyMs, () => serveFile(req, res, hosted!.url, fileRequests));
+      return true;
+    },
     fileRequests,
     rebase,
   };
