@@ -98,6 +98,12 @@ interface DayState {
   mistyped?: Mistyped;
   /** Why the current plan cannot archive the whole day, if it cannot. */
   incomplete?: string;
+  /**
+   * The day settled and queued files tasks: its status once they have all finished (the in-process
+   * queue is not durable, so a day whose files tasks a stopped run dropped is not done: the next
+   * run archives it again, and its files tasks skip what is stored).
+   */
+  settled?: { status: DayRecord['status']; problem?: string; filesTasks: number; filesDone: Set<number> };
   record?: DayRecord;
 }
 
@@ -116,7 +122,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
   const maxAttempts = options.maxAttempts ?? 5;
   const emit = options.onEvent ?? (() => {});
   const states = new Map<string, DayState>();
-  /** Files by status per day, from its files tasks (they run after the day's record is made). */
+  /** Files by status per day, from its files tasks (they run after the day settled; the last one finishes the day). */
   const fileCounts = new Map<string, FileCounts>();
   let fatal: unknown;
 
@@ -179,7 +185,16 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
 
   const records = options.days.map((day) => {
     const state = states.get(day)!;
-    const record = state.record ?? recordOf(day, state, 'interrupted', 'run stopped before the day finished');
+    const record =
+      state.record ??
+      recordOf(
+        day,
+        state,
+        'interrupted',
+        state.settled
+          ? "run stopped before the day's files were archived (the next run archives the day again)"
+          : 'run stopped before the day finished',
+      );
     const files = fileCounts.get(day);
     return files ? { ...record, files } : record;
   });
@@ -210,10 +225,11 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
         result.counts,
       );
       emit({ type: 'files-archived', result });
+      filesTaskDone(task.day, task.batch);
       return;
     }
     const state = states.get(task.day)!;
-    if (state.record || task.attempt !== state.attempt || state.replanPending) return; // superseded
+    if (state.record || state.settled || task.attempt !== state.attempt || state.replanPending) return; // superseded
     state.inFlight += 1;
     try {
       const { context, settle } = await contextForTask();
@@ -285,15 +301,31 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     // Every planned unit is written, yet the plan could not cover the whole day: never complete.
     else {
       state.kept = settled.kept;
-      if (state.incomplete) finishDay(task.day, 'incomplete', state.incomplete);
       // The lake holds more than LiveChat returned (kept chats): done, but never `complete` by the API's count.
-      else finishDay(task.day, settled.kept > 0 ? 'kept' : 'complete');
-      if (options.files && settled.files.length > 0) {
-        fileCounts.set(task.day, emptyFileCounts());
-        const tasks = filesTasksOf(day, state.plan, settled.files, settled.erasures, options.files.filesPerTask);
-        for (const filesTask of tasks) queue.send(encodeTask(filesTask));
+      const status = state.incomplete ? 'incomplete' : settled.kept > 0 ? 'kept' : 'complete';
+      if (!options.files || settled.files.length === 0) {
+        finishDay(task.day, status, state.incomplete);
+        return;
       }
+      // The day is finished by its last files task (filesTaskDone), or stays `interrupted` if the run stops first.
+      const tasks = filesTasksOf(day, state.plan, settled.files, settled.erasures, options.files.filesPerTask);
+      state.settled = {
+        status,
+        ...(state.incomplete ? { problem: state.incomplete } : {}),
+        filesTasks: tasks.length,
+        filesDone: new Set(),
+      };
+      state.ids.clear();
+      fileCounts.set(task.day, emptyFileCounts());
+      for (const filesTask of tasks) queue.send(encodeTask(filesTask));
     }
+  }
+
+  function filesTaskDone(day: string, batch: number): void {
+    const settled = states.get(day)?.settled;
+    if (!settled) return;
+    settled.filesDone.add(batch);
+    if (settled.filesDone.size === settled.filesTasks) finishDay(day, settled.status, settled.problem);
   }
 
   /** The pass saw drift: nothing more is written for it, and the day is re-planned once its tasks settle. */
