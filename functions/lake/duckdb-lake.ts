@@ -103,7 +103,10 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
   let connection: DuckDBConnection | undefined;
   try {
     connection = await instance.connect();
-    for (const view of VIEWS) await connection.run(createViewSql(root, strict, view));
+    for (const view of VIEWS) {
+      await connection.run(createViewSql(root, strict, view));
+      await connection.run(createJsonViewSql(root, strict, view));
+    }
     await connection.run(createManifestViewSql(root, DAY_PLANS_TABLE, DAY_PLANS_PREFIX, DAY_PLAN_COLUMNS));
     await connection.run(createManifestViewSql(root, DROPPED_CHATS_TABLE, DROPPED_CHATS_PREFIX, DROPPED_CHAT_COLUMNS));
     await connection.run(createManifestViewSql(root, EXPIRED_DAYS_TABLE, EXPIRED_DAYS_PREFIX, EXPIRED_DAY_COLUMNS));
@@ -257,6 +260,17 @@ function createViewSql(root: string, strict: boolean, view: LakeView): string {
   ];
   if (sides.length === 0) return emptyViewSql(view);
   return `CREATE OR REPLACE VIEW ${view.name} AS\n${sides.join('\nUNION ALL\n')}`;
+}
+
+/**
+ * `<view>_json` (`chats_json`, `chat_threads_json`): the JSON side of the view alone, as the Glue
+ * table of that name on AWS (named queries use it to tell a re-archived copy of a compacted day).
+ */
+function createJsonViewSql(root: string, strict: boolean, view: LakeView): string {
+  const jsonFiles = listLakeFiles(root, view.prefix);
+  const json = { ...view, name: `${view.name}_json` };
+  if (jsonFiles.length === 0) return emptyViewSql(json);
+  return `CREATE OR REPLACE VIEW ${json.name} AS\n${jsonSelectSql(root, jsonFiles, strict, view)}`;
 }
 
 /** The compacted days: the same columns, read by name from the Parquet files (the raw line is not a column of the view). */

@@ -11,13 +11,16 @@
  * is two scans) and takes its days where partition pruning works: in the innermost
  * `FROM chats`, on the line marked `-- EDIT HERE: the days`. A filter on `dt` above the
  * `row_number()` window or in the outer query is not pushed below the window, so the whole
- * lake would be read. By default a query reads the last 30 days.
+ * lake would be read. By default a query reads the last 30 days. `duplicate_chats` and
+ * `day_completeness` read the JSON days (`chats_json`) a second time, to count a compacted copy
+ * beside a JSON copy of its day once (storedCopies).
  *
  * Conventions: `"group"` (reserved) and the `_`-prefixed metadata columns are always
  * double-quoted; `"date"`/`"timestamp"` struct fields too. Analytics run on the latest copy of
  * each chat (a chat re-archived by a later run has several rows; the copy with the greatest
  * `_archived_at` wins, ties broken by `_run_id`, then `_page`). No statement ends with a semicolon.
  */
+import { COMPACTED_TABLES } from './athena-compaction-sql.ts';
 import { CHAT_SCHEMA } from './chat-columns.ts';
 import { ATHENA, DUCKDB, minOf, type SqlDialect } from './sql-dialect.ts';
 
@@ -87,6 +90,39 @@ const latest = (d: SqlDialect, window: DayWindow) => latestCopies('latest', 'cha
 /** The latest copy of every thread in the window from chat_threads (raw v3.6 entries); reads it once. */
 const latestThreads = (d: SqlDialect, window: DayWindow) =>
   latestCopies('threads', 'chat_threads', 'c.thread.id', d, window);
+
+/** The JSON days of `chats` (days not compacted yet, and re-archives of compacted days): Glue table and DuckDB view. */
+export const CHATS_JSON_TABLE = COMPACTED_TABLES[0]!.jsonTable;
+
+/**
+ * CTEs `stored` and `copies`: each stored copy of a chat in the window (id, run, archive time,
+ * dt), as compacting every day again would leave them. A chat's compacted copy is left out when
+ * its day also holds a JSON copy of it (a re-archive of a compacted day not compacted yet, or a
+ * compaction stopped between its write and its deletes): compacting the day again merges them
+ * into one row. JSON copies all count (a pass not settled yet, a chat on two days), as before
+ * compaction. `chats` is read once (every row, tagged 0) and its JSON days once more (tagged 1):
+ * a row counts when it is a JSON row, or when its chat and day have no JSON row at all.
+ */
+function storedCopies(d: SqlDialect, window: DayWindow): string {
+  const columns = (alias: string) => `${alias}.id, ${alias}."_run_id", ${alias}."_archived_at", ${alias}.dt`;
+  return `stored AS (
+  SELECT ${columns('c')}, 0 AS in_json
+  FROM chats c
+  ${indent(daysFilter(d, window, 'c.dt'), 2)}
+  UNION ALL
+  SELECT ${columns('j')}, 1 AS in_json
+  FROM ${CHATS_JSON_TABLE} j
+  ${indent(daysFilter(d, window, 'j.dt'), 2)}
+),
+copies AS (
+  SELECT id, "_run_id", "_archived_at", dt
+  FROM (
+    SELECT s.*, max(s.in_json) OVER (PARTITION BY s.id, s.dt) AS day_has_json
+    FROM stored s
+  ) tagged
+  WHERE in_json = 1 OR day_has_json = 0
+)`;
+}
 
 /** Chats and missed chats per element of an array column (a chat counts once for each of its elements). */
 function chatsPerElement(
@@ -391,16 +427,16 @@ ORDER BY first_archived_at, run_id
   ),
   query(
     'duplicate_chats',
-    'Chat ids stored more than once (re-archived by several runs or seen on two pages), with copy count, runs, partitions and archive time range. Empty when the lake has no duplicates.',
+    'Chat ids stored more than once (re-archived by several runs or seen on two pages), with copy count, runs, partitions and archive time range. A compacted copy beside a JSON copy of the same chat and day (a re-archive of a compacted day, not compacted again yet) is not counted: compacting the day again keeps one. Empty when the lake has no duplicates.',
     (d, w) => `
+WITH ${storedCopies(d, w)}
 SELECT id,
        count(*) AS copies,
        count(DISTINCT "_run_id") AS runs,
        count(DISTINCT dt) AS partitions,
        min("_archived_at") AS first_archived_at,
        max("_archived_at") AS last_archived_at
-FROM chats
-${daysFilter(d, w, 'dt')}
+FROM copies
 GROUP BY id
 HAVING count(*) > 1
 ORDER BY copies DESC, id
@@ -408,7 +444,7 @@ ORDER BY copies DESC, id
   ),
   query(
     'day_completeness',
-    "Did the archive get every chat? One row per calendar day from the first archived day of the window to its last day (yesterday at most; today too when it holds chats). expected_chats = the total of the day's latest plan (table day_plans, latest plannedat) less the chats of erased visitors it dropped (table dropped_chats); archived_chats = distinct chat ids in the lake; kept_chats = archived chats LiveChat no longer returned; missing; duplicates (rows beyond one per chat id); status: complete, kept, missing, duplicates, extra, not_planned (chats but no plan), not_archived (neither plan nor chats: a night that never ran) or expired (chat files removed by retention: npm run prune, table expired_days, or older than the deployment's retentionDays; not incomplete); filters: the lake's chat filters, NULL when unfiltered. Every row should say complete after a night.",
+    "Did the archive get every chat? One row per calendar day from the first archived day of the window to its last day (yesterday at most; today too when it holds chats). expected_chats = the total of the day's latest plan (table day_plans, latest plannedat) less the chats of erased visitors it dropped (table dropped_chats); archived_chats = distinct chat ids in the lake; kept_chats = archived chats LiveChat no longer returned; missing; duplicates (rows beyond one per chat id; not a compacted copy beside a JSON one); status: complete, kept, missing, duplicates, extra, not_planned (chats but no plan), not_archived (neither plan nor chats: a night that never ran) or expired (chat files removed by retention: npm run prune, table expired_days, or older than the deployment's retentionDays; not incomplete); filters: the lake's chat filters, NULL when unfiltered. Every row should say complete after a night.",
     (d, w, options) => `
 WITH plans AS (
   SELECT p.dt,
@@ -433,12 +469,12 @@ latest AS (
   WHERE p.plan_rank = 1
   GROUP BY p.dt, p.expected_chats, p.run_id, p.attempt, p.planned_at, p.filters, p.kept_chats
 ),
+${storedCopies(d, w)},
 archived AS (
   SELECT c.dt,
          count(DISTINCT c.id) AS archived_chats,
          count(*) - count(DISTINCT c.id) AS duplicates
-  FROM chats c
-  ${indent(daysFilter(d, w, 'c.dt'), 2)}
+  FROM copies c
   GROUP BY c.dt
 ),
 joined AS (

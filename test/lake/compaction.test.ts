@@ -161,6 +161,8 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     const during = await everyNamedQuery(lake);
     expect(during['chats_per_day']).toEqual(before['chats_per_day']);
     expect(during['latest_copy_per_chat']!.length).toBe(before['latest_copy_per_chat']!.length);
+    expect(during['duplicate_chats']).toEqual([]);
+    expect(during['day_completeness']).toEqual(before['day_completeness']);
 
     await compact(lake);
     expect(await rowsPerDay(lake)).toEqual(
@@ -192,6 +194,15 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     );
     expect(latest.filter((row) => row['_run_id'] === 'backfill-1')).toHaveLength(expected);
     expect(latest.map((row) => row['id'])).toEqual(expect.arrayContaining(added.map((chat) => chat.id)));
+    // The view holds both copies of the chats compacted before; the duplicate counts count each chat once.
+    expect(await perDay()).toEqual({ dt: day, rows: 2 * expected - added.length, chats: expected });
+    const named = await everyNamedQuery(lake);
+    expect(named['duplicate_chats']).toEqual([]);
+    expect((named['day_completeness'] as Array<Record<string, unknown>>).find((r) => r['dt'] === day)).toMatchObject({
+      archived_chats: expected,
+      duplicates: 0,
+      status: 'complete',
+    });
 
     const again = await compact(lake);
     expect(again.days.map((d) => d.day)).toEqual([day]);
@@ -200,6 +211,32 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     expect((await chatFiles(lake)).filter((f) => f.includes(day))).toHaveLength(1);
     const runs = await rawRows(lake, `SELECT DISTINCT "_run_id" AS run FROM chats WHERE dt = '${day}'`);
     expect(runs).toEqual([{ run: 'backfill-1' }]);
+  });
+
+  it('duplicate counts: a compacted copy beside JSON copies of its day is not counted, two JSON copies still are', async () => {
+    const lake = await copyLake(original);
+    await compact(lake);
+    const day = DAYS[2]!;
+    await archiveAgain(lake, [day], 'backfill-3');
+    const sink = new LocalFileSink(lake);
+    const [settled] = (await sink.list(`chats/dt=${day}/`)).filter((k) => k.endsWith('.json.gz'));
+    // A later pass wrote the day again and has not settled: every chat of the day twice in JSON, once compacted.
+    await sink.put(
+      `chats/dt=${day}/run=later.attempt-1.abc123.page-00001.json.gz`,
+      (await sink.get(settled!))!,
+      'ndjson-gzip',
+    );
+    const chats = sim.chats(day).length;
+    expect(await rowsPerDay(lake)).toContainEqual({ dt: day, rows: 3 * chats, chats });
+    const named = await everyNamedQuery(lake);
+    const duplicates = named['duplicate_chats'] as Array<{ copies: number; partitions: number }>;
+    expect(duplicates).toHaveLength(chats);
+    expect(duplicates.every((row) => row.copies === 2 && row.partitions === 1)).toBe(true);
+    expect((named['day_completeness'] as Array<Record<string, unknown>>).find((r) => r['dt'] === day)).toMatchObject({
+      archived_chats: chats,
+      duplicates: chats,
+      status: 'duplicates',
+    });
   });
 
   it('leaves a day a pass is still writing alone (only settled days are compacted)', async () => {
