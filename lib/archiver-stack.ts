@@ -72,6 +72,9 @@ export class ArchiverStack extends Stack {
         entry: this.functions.webhookEntry,
         environment: this.functions.powertoolsEnvironment,
       });
+      this.monitoring.dashboard.addWidgets(...this.webhooks.dashboardWidgets);
+      // The dashboard's alarm status widget lists its alarms when the template is rendered.
+      this.monitoring.alarms.push(this.webhooks.refusalsAlarm);
       new CfnOutput(this, 'WebhookUrl', { value: this.webhooks.url.url });
       new CfnOutput(this, 'WebhookSecretArn', { value: this.webhooks.secret.secretArn });
       new CfnOutput(this, 'WebhookReceiverFunctionName', { value: this.webhooks.function.functionName });

@@ -35,6 +35,8 @@ export class WebhookReceiver extends Construct {
   readonly url: lambda.FunctionUrl;
   readonly secret: secretsmanager.Secret;
   readonly refusalsAlarm: cloudwatch.Alarm;
+  /** The dashboard's webhooks row: deliveries by outcome, threads archived, end-to-lake delay, the receiver's answers. */
+  readonly dashboardWidgets: cloudwatch.IWidget[];
 
   constructor(scope: Construct, id: string, props: WebhookReceiverProps) {
     super(scope, id);
@@ -73,13 +75,16 @@ export class WebhookReceiver extends Construct {
     );
     this.url = this.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
 
-    const refused = new cloudwatch.Metric({
-      namespace: config.metricsNamespace,
-      metricName: 'WebhookRefused',
-      dimensionsMap: { service: config.serviceName },
-      statistic: 'Sum',
-      period: Duration.minutes(5),
-    });
+    const custom = (metricName: string, label?: string, statistic = 'Sum') =>
+      new cloudwatch.Metric({
+        namespace: config.metricsNamespace,
+        metricName,
+        dimensionsMap: { service: config.serviceName },
+        statistic,
+        period: Duration.minutes(5),
+        ...(label ? { label } : {}),
+      });
+    const refused = custom('WebhookRefused');
     this.refusalsAlarm = new cloudwatch.Alarm(this, 'WebhookRefusals', {
       alarmName: `${Stack.of(this).stackName}-WebhookRefusals`,
       metric: refused,
@@ -91,5 +96,49 @@ export class WebhookReceiver extends Construct {
     });
     this.refusalsAlarm.addAlarmAction(new SnsAction(topic));
     this.refusalsAlarm.addOkAction(new SnsAction(topic));
+
+    const receiver = this.function;
+    this.dashboardWidgets = [
+      new cloudwatch.GraphWidget({
+        title: 'Webhook deliveries',
+        left: [
+          custom('WebhookAccepted', 'Accepted (chat task queued)'),
+          refused.with({ label: 'Refused (wrong or missing secret_key)' }),
+          custom('WebhookIgnored', 'Ignored (other actions)'),
+          custom('WebhookInvalid', 'Invalid (bad body or ids, over 1 MB)'),
+        ],
+        leftAnnotations: [{ value: 0, label: 'any refusal: alarm WebhookRefusals' }],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Webhook threads written to the lake',
+        left: [custom('WebhookChatsArchived', 'Threads written (get_chat → lake)')],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: "Thread's end → its row in the lake (s)",
+        left: [
+          custom('WebhookEndToLakeSeconds', 'p50', 'p50'),
+          custom('WebhookEndToLakeSeconds', 'p95', 'p95'),
+          custom('WebhookEndToLakeSeconds', 'max', 'Maximum'),
+        ],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Webhook receiver answers',
+        left: [
+          receiver.metricDuration({ period: Duration.minutes(5), statistic: 'p99', label: 'Answer time p99 (ms)' }),
+        ],
+        right: [
+          receiver.metricErrors({ period: Duration.minutes(5), statistic: 'Sum', label: 'Errors' }),
+          receiver.metricThrottles({
+            period: Duration.minutes(5),
+            statistic: 'Sum',
+            label: 'Throttled (429: over the reserved concurrency, LiveChat retries)',
+          }),
+        ],
+        width: 6,
+      }),
+    ];
   }
 }

@@ -93,6 +93,56 @@ describe('stack with webhooks: true (source v3.6)', () => {
   });
 });
 
+/** The dashboard's widgets, its body's tokens (ARNs, names) read as `<token>`. */
+function dashboardWidgets(template: Template): Array<{ properties: Record<string, unknown> }> {
+  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  expect(dashboards).toHaveLength(1);
+  const body = dashboards[0]!['Properties']['DashboardBody'] as string | { 'Fn::Join': [string, unknown[]] };
+  const text =
+    typeof body === 'string'
+      ? body
+      : body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '<token>')).join('');
+  return (JSON.parse(text) as { widgets: Array<{ properties: Record<string, unknown> }> }).widgets;
+}
+
+describe('dashboard with webhooks: true', () => {
+  it('has a webhooks row: deliveries by outcome, threads written, end-to-lake delay, receiver answer time and throttles', () => {
+    const { template } = synth({ source: 'v3.6', webhooks: true });
+    const widgets = dashboardWidgets(template);
+    const byTitle = new Map(widgets.map((widget) => [widget.properties['title'], widget.properties]));
+    const metricsOf = (title: string) => {
+      const properties = byTitle.get(title);
+      expect(properties, title).toBeDefined();
+      return JSON.stringify(properties!['metrics']);
+    };
+    const deliveries = metricsOf('Webhook deliveries');
+    for (const metric of ['WebhookAccepted', 'WebhookRefused', 'WebhookIgnored', 'WebhookInvalid']) {
+      expect(deliveries).toContain(`["LivechatArchiver","${metric}","service","livechat-archiver"`);
+    }
+    expect(metricsOf('Webhook threads written to the lake')).toContain('"WebhookChatsArchived"');
+    const delay = metricsOf("Thread's end → its row in the lake (s)");
+    for (const stat of ['"p50"', '"p95"', '"Maximum"']) expect(delay).toContain(stat);
+    expect(delay).toContain('"WebhookEndToLakeSeconds"');
+    const answers = metricsOf('Webhook receiver answers');
+    for (const metric of ['"Duration"', '"Errors"', '"Throttles"']) expect(answers).toContain(metric);
+    expect(answers).toContain('"p99"');
+  });
+
+  it('has no webhooks row without webhooks; the alarm status widget gains WebhookRefusals with them', () => {
+    const alarmsShown = (template: Template) =>
+      (dashboardWidgets(template).find((widget) => widget.properties['title'] === 'Alarms')?.properties['alarms'] as
+        | unknown[]
+        | undefined) ?? [];
+    const without = synth({ source: 'v3.6' }).template;
+    expect(JSON.stringify(dashboardWidgets(without))).not.toContain('Webhook');
+    const withWebhooks = synth({ source: 'v3.6', webhooks: true }).template;
+    expect(alarmsShown(withWebhooks)).toHaveLength(alarmsShown(without).length + 1);
+    expect(alarmsShown(withWebhooks)).toHaveLength(
+      Object.keys(withWebhooks.findResources('AWS::CloudWatch::Alarm')).length,
+    );
+  });
+});
+
 describe('webhooks config', () => {
   it('is off by default: no function URL', () => {
     const { template, stack } = synth({ source: 'v3.6' });
