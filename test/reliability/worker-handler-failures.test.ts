@@ -8,20 +8,24 @@
  * SendMessageBatch in turn. The worker's batch item failures come back as SQS redelivers them
  * after the visibility timeout; a planner that failed is invoked again, as the schedule's retry
  * does. Whatever failed, each day ends settled: every chat once, as LiveChat serves it now, and no
- * pass file left over.
+ * pass file left over. Attachments are on, as deployed: the settle tasks queue files tasks, whose
+ * writes (the bytes, then the `chat_files` row) and sends fail in turn like the others, and every
+ * file the chats point to ends stored once, byte for byte, with one row each.
  */
 
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CHATS_PREFIX } from '#lake/lake-layout.ts';
+import { CHAT_FILES_PREFIX, CHATS_PREFIX, FILES_PREFIX } from '#lake/lake-layout.ts';
 import { S3Sink } from '#lake/sinks/s3-sink.ts';
 import { eraseVisitor } from '#privacy/erase-visitor.ts';
 import { S3NoncurrentVersions } from '#privacy/object-versions.ts';
 import { recordHasIdentifier, type VisitorIdentifier } from '#privacy/visitor-identifiers.ts';
+import { simulatedFileBytes, storableFromSimulator } from '#simulator/attachment-files.ts';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '#simulator/index.ts';
 import { duplicatesOf } from '#test/support/lake-reader.ts';
 import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
@@ -53,7 +57,8 @@ const simulatorOptions = (faults?: SimulatorOptions['faults']): SimulatorOptions
 
 beforeAll(async () => {
   sim = await startSimulator(simulatorOptions());
-  stubFunctionEnv(sim.url);
+  // Attachments on, as the stack deploys them, from the simulator's own host with a 1 MiB cap.
+  stubFunctionEnv(sim.url, { ATTACHMENTS: 'on', ATTACHMENT_HOSTS: '127.0.0.1', MAX_ATTACHMENT_MB: '1' });
   ({ handler: worker } = await import('#handlers/worker.ts'));
   ({ handler: planner } = await import('#handlers/planner.ts'));
 });
@@ -85,6 +90,8 @@ interface Night {
   redelivered: number;
   /** Drift claims written (If-None-Match on `…/replan-N…`). */
   claims: number;
+  /** Calls that wrote a file's bytes or its `chat_files` row, or sent files tasks. */
+  filesCalls: number;
 }
 
 /**
@@ -105,11 +112,13 @@ async function runNight(
     workerInvocations: 0,
     redelivered: 0,
     claims: 0,
+    filesCalls: 0,
   };
   let testCalls = false;
   const maybeFail = (call: Call, what: string) => {
     if (testCalls) return;
     night.calls[call] += 1;
+    if (/^(files|chat-files)\/|files tasks/.test(what)) night.filesCalls += 1;
     if (fail && !night.failed && fail.call === call && night.calls[call] === fail.at) {
       night.failed = `${call} #${fail.at} (${what})`;
       throw injected(call);
@@ -139,7 +148,8 @@ async function runNight(
   sqsMock.reset();
   sqsMock.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => {
     const entries = input.Entries ?? [];
-    maybeFail('send', `${entries.length} messages`);
+    const files = entries.some((entry) => entry.MessageBody?.includes('"kind":"files"'));
+    maybeFail('send', `${entries.length} messages${files ? ' (files tasks)' : ''}`);
     queue.push(...entries.map((entry) => entry.MessageBody!));
     return { Successful: entries.map((entry) => ({ Id: entry.Id, MessageId: entry.Id, MD5OfMessageBody: '' })) };
   });
@@ -195,7 +205,34 @@ function expectNightSettled(days: readonly string[], erased?: VisitorIdentifier)
     expect([...ids].sort(), `chats of ${day}`).toEqual(expected.map((chat) => chat.id).sort());
     const byId = new Map(stored.map((chat) => [String(chat['id']), chat]));
     for (const chat of expected) expect(byId.get(chat.id), chat.id).toMatchObject(chat);
+    expectFilesStored(day, expected);
   }
+}
+
+/** Every file the day's chats point to: one `chat_files` row; served ones stored once, byte-identical; nothing else. */
+function expectFilesStored(day: string, chats: readonly Chat[]) {
+  const refs = chats.flatMap((chat) =>
+    ((chat['events'] as Chat[] | undefined) ?? [])
+      .filter((event) => event['type'] === 'attachment')
+      .flatMap((event) => (event['files'] as string[]).map((url) => ({ chat: String(chat['id']), url }))),
+  );
+  const keys = bucket!.currentKeys();
+  const rows = keys
+    .filter((key) => key.startsWith(`${CHAT_FILES_PREFIX}dt=${day}/`))
+    .map((key) => JSON.parse(Buffer.from(bucket!.current(key)!).toString('utf8')) as Record<string, string | null>);
+  expect(rows.map((row) => `${row['chat_id']} ${row['url']}`).sort(), `chat_files rows of ${day}`).toEqual(
+    refs.map(({ chat, url }) => `${chat} ${url}`).sort(),
+  );
+  const storable = rows.filter((row) => storableFromSimulator(row['url']!));
+  for (const row of storable) {
+    expect(row['status'], row['url']!).toBe('stored');
+    const served = simulatedFileBytes(row['url']!)!;
+    const stored = bucket!.current(row['lake_key']!);
+    expect(stored && Buffer.compare(Buffer.from(stored), served), row['url']!).toBe(0);
+    expect(row['sha256']).toBe(createHash('sha256').update(served).digest('hex'));
+  }
+  const files = keys.filter((key) => key.startsWith(`${FILES_PREFIX}dt=${day}/`));
+  expect(files.sort(), `stored files of ${day}`).toEqual(storable.map((row) => row['lake_key']).sort());
 }
 
 /** Runs a clean night, then one night per call of each kind, failing that call once. */
@@ -207,16 +244,20 @@ async function everyCallFailsOnce(
   const clean = await runNight(setup.request, undefined, setup.during);
   check(clean);
   const failures: string[] = [];
+  let filesFailures = 0;
   for (const call of CALLS) {
     for (let at = 1; at <= clean.calls[call]; at += 1) {
       const { request, during } = await scenario();
       const night = await runNight(request, { call, at }, during);
       expect(night.failed, `${call} #${at} was reached`).toBeDefined();
+      if (/^\S+ #\d+ \((files|chat-files)\/|files tasks\)/.test(night.failed!)) filesFailures += 1;
       expect(night.redelivered + night.plannerInvocations - 1, `${night.failed} came back`).toBeGreaterThan(0);
       check(night);
       failures.push(night.failed!);
     }
   }
+  // The files tasks' writes and sends were among the calls failed.
+  expect(filesFailures).toBeGreaterThan(0);
   return { clean, failures };
 }
 
@@ -237,6 +278,7 @@ describe('the Lambda handlers through injected AWS failures (issue 28, item 6)',
     );
     for (const call of ['put', 'put-if-none-match', 'delete', 'send'] as const)
       expect(clean.calls[call], `a clean night makes ${call} calls`).toBeGreaterThan(0);
+    expect(clean.filesCalls, 'a clean night writes files and rows and sends files tasks').toBeGreaterThan(10);
     expect(failures.length).toBe(Object.values(clean.calls).reduce((sum, n) => sum + n, 0));
   });
 
