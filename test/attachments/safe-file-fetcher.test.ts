@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostMatcher, safeFileFetcher } from '#sources/attachments/safe-file-fetcher.ts';
 
@@ -47,6 +51,16 @@ beforeAll(async () => {
     }
     if (path === '/down') return res.writeHead(500).end();
     if (path === '/big-declared') return res.writeHead(200, { 'Content-Length': String(BYTES.length) }).end(BYTES);
+    if (path === '/chunked-file') {
+      res.writeHead(200, { 'Content-Type': 'application/pdf' }); // no Content-Length: chunked
+      for (let offset = 0; offset < BYTES.length; offset += 10_000) res.write(BYTES.subarray(offset, offset + 10_000));
+      return res.end();
+    }
+    if (path === '/gzipped') {
+      // Content-Length counts the encoded bytes; fetch decodes them into a longer body.
+      const encoded = gzipSync(BYTES);
+      return res.writeHead(200, { 'Content-Encoding': 'gzip', 'Content-Length': String(encoded.length) }).end(encoded);
+    }
     if (path === '/big-chunked') {
       // No Content-Length: the cap has to hold while the body streams in.
       res.writeHead(200);
@@ -136,6 +150,23 @@ describe('safe file fetching', () => {
     await expect.poll(() => chunkedSent).toBeGreaterThan(0);
     expect(chunkedSent).toBeLessThan(CHUNKED_TOTAL / 2);
     expect((await fetcher(200_000).fetch(`${base()}/file.bin`)).status).toBe('stored');
+  });
+
+  it('gathers a body without a Content-Length, or decoded past it, into one buffer of its exact length, and leaves no temporary file', async () => {
+    const spillDir = await mkdtemp(join(tmpdir(), 'attachment-spill-'));
+    const spilling = (maxBytes: number) =>
+      safeFileFetcher({ hosts: ['127.0.0.1'], maxBytes, baseRetryDelayMs: 5, timeoutMs: 2_000, spillDir });
+    for (const path of ['/chunked-file', '/gzipped']) {
+      const result = await spilling(1_000_000).fetch(`${base()}${path}`);
+      expect(result.status, path).toBe('stored');
+      if (result.status !== 'stored') return;
+      expect(Buffer.from(result.body).equals(BYTES), path).toBe(true);
+      expect(result.sha256).toBe(createHash('sha256').update(BYTES).digest('hex'));
+      // The file is held once: its memory is its length (a buffer grown by doubling holds up to twice as much).
+      expect(result.body.buffer.byteLength, path).toBe(BYTES.length);
+    }
+    expect(await spilling(1_000_000).fetch(`${base()}/big-chunked`)).toMatchObject({ status: 'too_large' });
+    expect(await readdir(spillDir)).toEqual([]);
   });
 
   it('matches hosts exactly or by a *. suffix, case-insensitively', () => {

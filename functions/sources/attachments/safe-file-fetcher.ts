@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import ky, { HTTPError, type KyInstance, TimeoutError } from 'ky';
 import type { FetchedFile, FileFetcher } from '#shared/file-refs.ts';
+import { BodyBytes } from './body-bytes.ts';
 
 /**
  * LiveChat's CDN hosts for attachments: `cdn.livechat-files.com` (Agent Chat API v3.6, "Upload
@@ -24,6 +25,8 @@ export interface SafeFileFetcherOptions {
   retries?: number;
   baseRetryDelayMs?: number;
   fetch?: typeof globalThis.fetch;
+  /** Where a body without a Content-Length is gathered until it ends (default the OS temp folder). */
+  spillDir?: string;
 }
 
 const MAX_REDIRECTS = 5;
@@ -35,7 +38,8 @@ const RETRIED = new Set([408, 429, 500, 502, 503, 504]);
  * an allowlisted host are requested (anything else is `refused_host`, no request made), redirects
  * are followed by hand and only within the allowlist, no credential is ever sent (the request
  * carries no Authorization header, cookie or token: file URLs are capability URLs), and the body
- * is streamed into one buffer that stops at `maxBytes`.
+ * is streamed, stopping at `maxBytes`, into one buffer of its exact length (body-bytes.ts: never
+ * held twice, even without a Content-Length).
  */
 export function safeFileFetcher(options: SafeFileFetcherOptions): FileFetcher {
   const allowed = hostMatcher(options.hosts);
@@ -85,7 +89,7 @@ export function safeFileFetcher(options: SafeFileFetcherOptions): FileFetcher {
           await response.body?.cancel();
           return { status: 'failed', httpStatus: response.status, detail: `HTTP ${response.status}` };
         }
-        return await readCapped(response, options.maxBytes, current).catch(failure);
+        return await readCapped(response, options.maxBytes, current, options.spillDir).catch(failure);
       }
       return { status: 'failed', detail: `more than ${MAX_REDIRECTS} redirects` };
     },
@@ -120,42 +124,44 @@ export function hostMatcher(hosts: readonly string[]): (host: string) => boolean
   };
 }
 
-/** Streams the body into one buffer (sized from Content-Length when given), hashing as it goes; stops past `maxBytes`. */
-async function readCapped(response: Response, maxBytes: number, finalUrl: string): Promise<FetchedFile> {
+/** Streams the body into one buffer of its length (BodyBytes), hashing as it goes; stops past `maxBytes`. */
+async function readCapped(
+  response: Response,
+  maxBytes: number,
+  finalUrl: string,
+  spillDir: string | undefined,
+): Promise<FetchedFile> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   const contentType = response.headers.get('content-type') ?? undefined;
   if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel();
     return tooLarge(response.status, maxBytes, declared);
   }
-  let buffer = Buffer.allocUnsafe(Number.isFinite(declared) && declared > 0 ? declared : 64 * 1024);
-  let length = 0;
-  const hash = createHash('sha256');
-  const reader = response.body?.getReader();
-  while (reader) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (length + value.length > maxBytes) {
-      await reader.cancel();
-      return tooLarge(response.status, maxBytes);
+  const body = new BodyBytes(Number.isFinite(declared) ? declared : 0, spillDir);
+  try {
+    const hash = createHash('sha256');
+    const reader = response.body?.getReader();
+    while (reader) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (body.length + value.length > maxBytes) {
+        await reader.cancel();
+        return tooLarge(response.status, maxBytes);
+      }
+      await body.append(value);
+      hash.update(value);
     }
-    if (length + value.length > buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(buffer.length * 2, length + value.length)));
-      buffer.copy(grown, 0, 0, length);
-      buffer = grown;
-    }
-    buffer.set(value, length);
-    length += value.length;
-    hash.update(value);
+    return {
+      status: 'stored',
+      body: await body.bytes(),
+      sha256: hash.digest('hex'),
+      ...(contentType ? { contentType } : {}),
+      httpStatus: response.status,
+      finalUrl,
+    };
+  } finally {
+    await body.dispose();
   }
-  return {
-    status: 'stored',
-    body: buffer.subarray(0, length),
-    sha256: hash.digest('hex'),
-    ...(contentType ? { contentType } : {}),
-    httpStatus: response.status,
-    finalUrl,
-  };
 }
 
 function tooLarge(httpStatus: number, maxBytes: number, size?: number): FetchedFile {
