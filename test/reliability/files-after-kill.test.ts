@@ -3,9 +3,10 @@
  * day's files tasks finished, then run again, stores every file the day's chats point to, once,
  * byte for byte. The local task queue is in memory, so the stopped run must not record such a
  * day as done (the next run would skip it and its files would wait until the day is archived
- * again). Two ways in: the CLI as a real process, Ctrl-C (SIGINT) sent when a day's settle
- * marker appears while its files come slowly; and the local runner stopped exactly at the
- * crash point (the settle marker written), then resumed as the CLI resumes.
+ * again). Two ways in: the CLI as a real process, Ctrl-C (SIGINT) or SIGKILL sent when a day's
+ * settle marker appears while its files come slowly; and the local runner stopped exactly at the
+ * crash point (the settle marker written), then resumed as the CLI resumes. (SIGKILL writes no
+ * manifest, so the next run archives every day again: that case held before too, a guard.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -99,47 +100,60 @@ function archiveProcess(args: string[], env: Record<string, string>) {
 }
 
 describe('a local run stopped between a day settling and its files tasks, then run again (issue 23)', () => {
-  it('the CLI as a process, Ctrl-C when a settle marker appears: the rerun stores every file once, byte-identical', async () => {
-    // Files come slowly (the CDN is far), so a day's files tasks are still queued when it settles.
-    const sim = await startSimulator({ from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: () => 240, fileLatencyMs: 150 });
-    closers.push(() => sim.close());
-    const out = join(await mkdtemp(join(tmpdir(), 'files-after-kill-')), 'lake');
-    const args = [
-      ...['--from', DAYS[0]!, '--to', DAYS.at(-1)!, '--api-url', sim.url, '--out', out, '--concurrency', '1'],
-      ...['--attachment-hosts', '127.0.0.1', '--max-attachment-mb', '1'],
-    ];
-    const env = { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat };
-    const refs = DAYS.flatMap((day) =>
-      sim
-        .chats(day)
-        .flatMap((chat) =>
-          ((chat['events'] as Array<Record<string, unknown>>) ?? [])
-            .filter((event) => event['type'] === 'attachment')
-            .flatMap((event) => (event['files'] as string[]).map((url) => ({ owner: chat.id, url }))),
-        ),
-    );
+  it.each(['SIGINT', 'SIGKILL'] as const)(
+    'the CLI as a process, %s when a settle marker appears: the rerun stores every file once, byte-identical',
+    async (signal) => {
+      // Files come slowly (the CDN is far), so a day's files tasks are still queued when it settles.
+      const sim = await startSimulator({
+        from: DAYS[0]!,
+        to: DAYS.at(-1)!,
+        chatsPerDay: () => 240,
+        fileLatencyMs: 150,
+      });
+      closers.push(() => sim.close());
+      const out = join(await mkdtemp(join(tmpdir(), 'files-after-kill-')), 'lake');
+      const args = [
+        ...['--from', DAYS[0]!, '--to', DAYS.at(-1)!, '--api-url', sim.url, '--out', out, '--concurrency', '1'],
+        ...['--attachment-hosts', '127.0.0.1', '--max-attachment-mb', '1'],
+      ];
+      const env = { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat };
+      const refs = DAYS.flatMap((day) =>
+        sim
+          .chats(day)
+          .flatMap((chat) =>
+            ((chat['events'] as Array<Record<string, unknown>>) ?? [])
+              .filter((event) => event['type'] === 'attachment')
+              .flatMap((event) => (event['files'] as string[]).map((url) => ({ owner: chat.id, url }))),
+          ),
+      );
 
-    const first = archiveProcess(args, env);
-    const settled = join(out, SETTLED_PREFIX);
-    let exited = false;
-    void first.done.then(() => (exited = true));
-    while (!exited && (await listFiles(settled)).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(exited, first.output()).toBe(false);
-    first.child.kill('SIGINT'); // one Ctrl-C: tasks in flight finish, the rest is dropped, the manifest is written
-    expect(await first.done, first.output()).toBe(EXIT.interrupted);
-    const interrupted = await latestManifest(out);
-    expect(interrupted.interrupted).toBe(true);
-    // The stop landed in the window: some file the chats point to is not stored yet.
-    const storedBefore = (await listFiles(join(out, 'files'))).length;
-    expect(storedBefore).toBeLessThan(refs.filter(({ url }) => storableFromSimulator(url)).length);
+      const first = archiveProcess(args, env);
+      const settled = join(out, SETTLED_PREFIX);
+      let exited = false;
+      void first.done.then(() => (exited = true));
+      while (!exited && (await listFiles(settled)).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(exited, first.output()).toBe(false);
+      // SIGINT, one Ctrl-C: tasks in flight finish, the rest is dropped, the manifest is written. SIGKILL: nothing more.
+      first.child.kill(signal);
+      if (signal === 'SIGINT') {
+        expect(await first.done, first.output()).toBe(EXIT.interrupted);
+        expect((await latestManifest(out)).interrupted).toBe(true);
+      } else {
+        expect(await first.done).toBe(null);
+      }
+      // The stop landed in the window: some file the chats point to is not stored yet.
+      const storedBefore = (await listFiles(join(out, 'files'))).length;
+      expect(storedBefore).toBeLessThan(refs.filter(({ url }) => storableFromSimulator(url)).length);
 
-    const rerun = archiveProcess(args, env);
-    expect(await rerun.done, rerun.output()).toBe(EXIT.ok);
-    const bytes = await expectEveryFileStoredOnce(out, refs);
-    expect(bytes).toBeGreaterThan(0);
-    const manifest = await latestManifest(out);
-    expect(manifest.complete).toBe(true);
-  }, 180_000);
+      const rerun = archiveProcess(args, env);
+      expect(await rerun.done, rerun.output()).toBe(EXIT.ok);
+      const bytes = await expectEveryFileStoredOnce(out, refs);
+      expect(bytes).toBeGreaterThan(0);
+      const manifest = await latestManifest(out);
+      expect(manifest.complete).toBe(true);
+    },
+    180_000,
+  );
 
   it('the local runner stopped right after a settle marker is written, resumed as the CLI resumes (v3.6)', async () => {
     const sim = await startV36Simulator({ from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: 80, seed: 23 });
