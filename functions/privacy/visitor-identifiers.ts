@@ -1,8 +1,13 @@
+import { MISTYPED_FIELD, restoreMistyped } from '#lake/mistyped-values.ts';
+import { EXTRA_FIELD } from '#lake/thread-columns.ts';
+
 /**
  * What identifies a visitor in a stored chat record, in any table: the visitor id, and every
  * e-mail address written anywhere in the record except the fields that identify agents.
  * Erasure (by raw identifier) and the write path (by salted hash) both match on this one list,
- * so a chat the erase removes is exactly a chat later writes drop.
+ * so a chat the erase removes is exactly a chat later writes drop. A stored record is read with
+ * its `_mistyped` values back in place (type drift moves a value that does not fit its column
+ * there, mistyped-values.ts), so an identifier that drifted is found where LiveChat sent it.
  */
 export type IdentifierKind = 'visitor-id' | 'email';
 
@@ -34,18 +39,22 @@ export function normalizeEmail(address: string): string {
 }
 
 /** Every visitor identifier of one record, deduplicated. */
-export function visitorIdentifiers(record: unknown): VisitorIdentifier[] {
+export function visitorIdentifiers(stored: unknown): VisitorIdentifier[] {
+  const record = asSent(stored);
   const ids = new Set<string>();
   const emails = new Set<string>();
   if (isObject(record)) {
-    addString(ids, record['visitor_id']);
-    if (isObject(record['visitor'])) addString(ids, record['visitor']['id']);
+    addId(ids, record['visitor_id']);
+    // A visitor sent as its bare id (a string where the object is documented) is that id.
+    addId(ids, isObject(record['visitor']) ? record['visitor']['id'] : record['visitor']);
     // v3.6 list_archives entries: the customer user, and its v2 id when LiveChat carries it.
     if (Array.isArray(record['users'])) {
-      for (const user of record['users']) {
+      for (const storedUser of record['users']) {
+        // A stored v3.6 user keeps what does not fit its columns in `_extra` (lossless-record.ts).
+        const user = withExtra(storedUser);
         if (isObject(user) && user['type'] === 'customer') {
-          addString(ids, user['id']);
-          addString(ids, user['__priv_lc2_customer_id']);
+          addId(ids, user['id']);
+          addId(ids, user['__priv_lc2_customer_id']);
         }
       }
     }
@@ -78,8 +87,33 @@ function collectEmails(value: unknown, into: Set<string>): void {
   }
 }
 
-function addString(into: Set<string>, value: unknown): void {
+/** An id that drifted to a number is the same id: `--visitor-id 4815162342` finds `"visitor_id": 4815162342`. */
+function addId(into: Set<string>, value: unknown): void {
   if (typeof value === 'string' && value.length > 0) into.add(value);
+  else if (typeof value === 'number' && Number.isFinite(value)) into.add(String(value));
+}
+
+/** A stored object with the fields it kept in `_extra` back beside the others. */
+function withExtra(value: unknown): unknown {
+  if (!isObject(value) || typeof value[EXTRA_FIELD] !== 'string') return value;
+  try {
+    return { ...value, ...(JSON.parse(value[EXTRA_FIELD]) as Record<string, unknown>) };
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * The record with its set-aside values back where LiveChat sent them. A `_mistyped` that cannot
+ * be restored is searched as text instead (its e-mail addresses are still found).
+ */
+function asSent(record: unknown): unknown {
+  if (!isObject(record) || typeof record[MISTYPED_FIELD] !== 'string') return record;
+  try {
+    return restoreMistyped(record);
+  } catch {
+    return record;
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

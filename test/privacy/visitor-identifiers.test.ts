@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { toLakeRecord } from '#lake/lossless-record.ts';
+import { setAsideMistyped } from '#lake/mistyped-values.ts';
+import { THREAD_SCHEMA } from '#lake/thread-columns.ts';
 import { recordHasIdentifier, visitorIdentifiers } from '#privacy/visitor-identifiers.ts';
 import { SEED_CHAT } from '#test/lake/fixtures/seed-chat.ts';
 
@@ -61,5 +64,30 @@ describe('visitor identifiers of a stored chat', () => {
       visitorId('S1.v2'),
       email('customer@example.com'),
     ]);
+  });
+
+  it("reads a stored record as LiveChat sent it: values set aside in _mistyped (v2) or a user's _extra (v3.6) count", () => {
+    // A visitor id sent as a number, the visitor as its bare id: both moved into _mistyped.
+    const numeric = setAsideMistyped({ id: 'X4', visitor_id: 4815162342 }).record;
+    const bare = setAsideMistyped({ id: 'X5', visitor: 'S1.bare' }).record;
+    expect(numeric).toEqual({ id: 'X4', _mistyped: '{"/visitor_id":4815162342}' });
+    expect(visitorIdentifiers(numeric)).toEqual([visitorId('4815162342')]);
+    expect(visitorIdentifiers(bare)).toEqual([visitorId('S1.bare')]);
+    // An agent set aside as a bare address is still an agent, not the visitor.
+    const agent = setAsideMistyped({ id: 'X6', agents: ['john.doe@mycompany.com'] }).record;
+    expect(agent['_mistyped']).toBe('{"/agents/0":"john.doe@mycompany.com"}');
+    expect(visitorIdentifiers(agent)).toEqual([]);
+    // v3.6: a customer id that does not fit its string column is kept in the user's _extra.
+    const entry = {
+      id: 'PJ0MRSHTDG',
+      users: [{ id: 90210, type: 'customer' }],
+      thread: { id: 'K600PKZON8' },
+      _run_id: 'r',
+      _archived_at: '2026-01-01T00:00:00.000Z',
+      _page: 1,
+    };
+    const stored = toLakeRecord(entry, THREAD_SCHEMA);
+    expect((stored['users'] as Record<string, unknown>[])[0]).toEqual({ type: 'customer', _extra: '{"id":90210}' });
+    expect(visitorIdentifiers(stored)).toEqual([visitorId('90210')]);
   });
 });
