@@ -217,92 +217,88 @@ function groupsSection(data: ReportData): ReportSection {
   };
 }
 
-function timingSection(data: ReportData): ReportSection {
-  const has = data.totals.regular > 0;
+/** A section of one chart over `data.daily` and a table with a row a day (timing, ratings, chats per day). */
+function dailySection(
+  data: ReportData,
+  section: Pick<ReportSection, 'id' | 'part' | 'title' | 'intro' | 'chartLabel'> & {
+    /** Whether the range has a chat to draw; otherwise `empty` says why. */
+    has: boolean;
+    chart: (daily: ReportData['daily']) => TopLevelSpec;
+    /** The numeric columns after the day. */
+    columns: string[];
+    cells: (d: ReportData['daily'][number]) => Cell[];
+    empty: string;
+  },
+): ReportSection {
+  const { has, chart, columns, cells, empty, ...heading } = section;
   return {
+    ...heading,
+    chart: has ? chart(data.daily) : null,
+    table: {
+      columns: [label('day'), ...columns.map(numeric)],
+      rows: data.daily.map((d) => ({ cells: [day(d.day), ...cells(d)] })),
+    },
+    ...(has ? {} : { empty }),
+  };
+}
+
+function timingSection(data: ReportData): ReportSection {
+  return dailySection(data, {
     id: 'timing',
     part: 'team',
     title: 'First response and chat duration per day',
     intro:
       'Per day, the median (p50) and 90th percentile (p90) of regular chats: time from the visitor’s first message to the first agent message after it, and chat duration (exact interpolated percentiles, as the named queries on DuckDB).',
-    chart: has ? timingChart(data.daily) : null,
+    has: data.totals.regular > 0,
+    chart: timingChart,
     chartLabel: 'Lines of p50 and p90 first response time and duration per day',
-    table: {
-      columns: [
-        label('day'),
-        numeric('answered'),
-        numeric('first response p50'),
-        numeric('first response p90'),
-        numeric('with duration'),
-        numeric('duration p50'),
-        numeric('duration p90'),
-      ],
-      rows: data.daily.map((d) => ({
-        cells: [
-          day(d.day),
-          count(d.withResponse),
-          duration(d.firstResponseP50),
-          duration(d.firstResponseP90),
-          count(d.withDuration),
-          duration(d.durationP50),
-          duration(d.durationP90),
-        ],
-      })),
-    },
-    ...(has ? {} : { empty: 'No regular chat in this range.' }),
-  };
+    columns: ['answered', 'first response p50', 'first response p90', 'with duration', 'duration p50', 'duration p90'],
+    cells: (d) => [
+      count(d.withResponse),
+      duration(d.firstResponseP50),
+      duration(d.firstResponseP90),
+      count(d.withDuration),
+      duration(d.durationP50),
+      duration(d.durationP90),
+    ],
+    empty: 'No regular chat in this range.',
+  });
 }
 
 function ratingsSection(data: ReportData): ReportSection {
-  const has = data.totals.regular > 0;
-  return {
+  return dailySection(data, {
     id: 'ratings',
     part: 'team',
     title: 'Ratings per day',
     intro: 'Share of good, bad and not rated among regular chats per day (missed chats cannot be rated).',
-    chart: has ? ratingChart(data.daily) : null,
+    has: data.totals.regular > 0,
+    chart: ratingChart,
     chartLabel: 'Stacked 100% bars of good, not rated and bad chats per day',
-    table: {
-      columns: [
-        label('day'),
-        numeric('good'),
-        numeric('bad'),
-        numeric('not rated'),
-        numeric('good share'),
-        numeric('bad share'),
-      ],
-      rows: data.daily.map((d) => ({
-        cells: [
-          day(d.day),
-          count(d.ratedGood),
-          count(d.ratedBad),
-          count(d.notRated),
-          percent(share(d.ratedGood, d.regular)),
-          percent(share(d.ratedBad, d.regular)),
-        ],
-      })),
-    },
-    ...(has ? {} : { empty: 'No regular chat in this range.' }),
-  };
+    columns: ['good', 'bad', 'not rated', 'good share', 'bad share'],
+    cells: (d) => [
+      count(d.ratedGood),
+      count(d.ratedBad),
+      count(d.notRated),
+      percent(share(d.ratedGood, d.regular)),
+      percent(share(d.ratedBad, d.regular)),
+    ],
+    empty: 'No regular chat in this range.',
+  });
 }
 
 function chatsPerDaySection(data: ReportData): ReportSection {
-  const has = data.totals.chats > 0;
-  return {
+  return dailySection(data, {
     id: 'chats-per-day',
     part: 'customers',
     title: 'Chats per day',
     intro: 'Chats per day, regular chats (an agent answered the chat) and missed chats (nobody did).',
-    chart: has ? chatsPerDayChart(data.daily) : null,
+    has: data.totals.chats > 0,
+    chart: chatsPerDayChart,
     chartLabel: 'Stacked bars of regular and missed chats per day',
-    table: {
-      columns: [label('day'), numeric('chats'), numeric('regular'), numeric('missed'), numeric('missed share')],
-      rows: data.daily.map((d) => ({
-        cells: [day(d.day), count(d.total), count(d.regular), count(d.missed), percent(share(d.missed, d.total))],
-      })),
-    },
-    ...(has ? {} : { empty: NO_CHATS }),
-  };
+    columns: ['chats', 'regular', 'missed', 'missed share'],
+    cells: (d) => [count(d.total), count(d.regular), count(d.missed), percent(share(d.missed, d.total))],
+    empty: NO_CHATS,
+  });
 }
 
 function heatmapSection(data: ReportData, id: 'weekday-hour' | 'missed-hours'): ReportSection {
