@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only throughput,worker,lambda,scale,query,report,compaction]`
+ * `npm run bench [-- --quick] [-- --only throughput,worker,lambda,scale,query,report,compaction,cpu]`
  *
  * Runs the benchmarks of issue 7 and writes bench/RESULTS.md: each figure against
  * its target, the command, and the machine. Benchmarks are not tests: a missed target
@@ -11,6 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { daysInRange } from '#shared/day-range.ts';
+import { cliCpu } from './cases/cli-cpu.ts';
 import { compaction } from './cases/compaction.ts';
 import { lambdaPackage } from './cases/lambda-package.ts';
 import { query } from './cases/query.ts';
@@ -23,7 +24,7 @@ import { BENCH_DIR, PROJECT_ROOT, startSimulatorProcess } from './support/proces
 import { loadAverage, machineFacts, renderTable, type Section, s } from './support/report.ts';
 import { mergeResults, type Timing } from './support/results-file.ts';
 
-const CASES = ['throughput', 'worker', 'lambda', 'scale', 'query', 'report', 'compaction'] as const;
+const CASES = ['throughput', 'worker', 'lambda', 'scale', 'query', 'report', 'compaction', 'cpu'] as const;
 type CaseName = (typeof CASES)[number];
 
 const { values } = parseArgs({
@@ -84,6 +85,7 @@ if (selected.has('scale')) sections.push(await timed('5. scale', () => scale(con
 if (selected.has('query')) sections.push(await timed('6. query', () => query(config, log)));
 if (selected.has('report')) sections.push(await timed('7. HTML report', () => report(config, log)));
 if (selected.has('compaction')) sections.push(await timed('9. compaction', () => compaction(config, log)));
+if (selected.has('cpu')) sections.push(await timed('10. CPU per page through the CLI', () => cliCpu(config, log)));
 
 const totalMs = performance.now() - started;
 const flags = [mode === 'quick' ? '--quick' : '', values.only ? `--only ${values.only}` : ''].filter(Boolean);

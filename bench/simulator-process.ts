@@ -18,6 +18,8 @@ export interface SimulatorProcessOptions {
   seed?: number;
   /** Which API to serve: REST API v2 (default) or v3.6 list_archives. */
   source?: 'v2' | 'v3.6';
+  /** Messages of a chat that was not missed (default 2..5); longer conversations make bigger pages. */
+  messagesPerChat?: { min: number; max: number };
 }
 
 export interface SimulatorProcessReady {
@@ -42,6 +44,7 @@ const shared = {
   chatsPerDay: () => exact,
   latencyMs: options.latencyMs ?? 0,
   seed: options.seed ?? 42,
+  ...(options.messagesPerChat ? { messagesPerChat: options.messagesPerChat } : {}),
 };
 const simulator =
   options.source === 'v3.6' ? await startV36Simulator(shared) : await startSimulator({ ...shared, today: options.to });

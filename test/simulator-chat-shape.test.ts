@@ -70,3 +70,36 @@ describe('simulated chats have the documented v2 shape', () => {
     }
   });
 });
+
+describe('messagesPerChat makes longer conversations (bench pages of ~120 KB)', () => {
+  const long = new ChatStore({
+    seed: 5,
+    from: DAY,
+    to: DAY,
+    chatsPerDay: () => 100,
+    messagesPerChat: { min: 8, max: 14 },
+  }).dayChats(DAY);
+  const messagesOf = (chat: Record<string, unknown>) => (chat['messages'] as unknown[]).length;
+
+  it('gives every answered chat between min and max messages (a supervisor may add one), missed chats 1..3', () => {
+    for (const chat of long) {
+      const count = messagesOf(chat);
+      if (chat['type'] === 'missed_chat') expect(count).toBeLessThanOrEqual(3);
+      else {
+        expect(count, chat.id).toBeGreaterThanOrEqual(8);
+        expect(count, chat.id).toBeLessThanOrEqual(15);
+      }
+    }
+    expect(
+      long.every((chat) => findSchemaViolations({ ...chat, _run_id: 'r', _archived_at: 'a', _page: 1 }).length === 0),
+    ).toBe(true);
+  });
+
+  it('leaves the default account as it was: 2..5 messages per answered chat (and a supervisor line)', () => {
+    const answered = chats.filter((chat) => chat['type'] !== 'missed_chat').map(messagesOf);
+    expect(Math.min(...answered)).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...answered)).toBeLessThanOrEqual(6);
+    const page = (list: readonly Record<string, unknown>[]) => Buffer.byteLength(JSON.stringify(list.slice(0, 25)));
+    expect(page(long)).toBeGreaterThan(1.5 * page(chats));
+  });
+});

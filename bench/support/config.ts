@@ -24,6 +24,16 @@ export interface BenchConfig {
   report: { yearFrom: string; yearTo: string; yearChatsPerDay: number };
   /** Compaction (issue 26): a year of days, ~100 000 chats. */
   compaction: { days: number; chatsPerDay: number; busyDays: number; busyChatsPerDay: number };
+  /** CPU per ~120 KB page through the CLI (issue 22, point 5), and its wall time against the latency bound. */
+  cliCpu: {
+    from: string;
+    /** The long run: from…longTo; the short run is `from` alone. */
+    longTo: string;
+    messagesPerChat: { min: number; max: number };
+    repeats: number;
+    concurrency: number;
+    latency: { from: string; to: string; latencyMs: number };
+  };
 }
 
 export function configFor(mode: Mode): BenchConfig {
@@ -63,5 +73,16 @@ export function configFor(mode: Mode): BenchConfig {
     compaction: quick
       ? { days: 60, chatsPerDay: 100, busyDays: 10, busyChatsPerDay: 500 }
       : { days: 365, chatsPerDay: 274, busyDays: 30, busyChatsPerDay: 2000 },
+    // 8..14 messages per answered chat: 25-chat pages of ~110–137 KB (median ~120 KB).
+    // Long run 11 days (250 pages more than the 1-day run); quick: 5 days (100 more).
+    cliCpu: {
+      from: '2024-03-01',
+      longTo: quick ? '2024-03-05' : '2024-03-11',
+      messagesPerChat: { min: 8, max: 14 },
+      repeats: 3,
+      concurrency: 8,
+      // 16 days × 25 pages = 400 pages at 50 ms, as §1.
+      latency: { from: '2024-03-01', to: quick ? '2024-03-08' : '2024-03-16', latencyMs: 50 },
+    },
   };
 }

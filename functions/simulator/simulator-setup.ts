@@ -9,7 +9,7 @@ import { FaultEngine, type FaultOptions } from './faults.ts';
 import { type HostedServer, hostServer, type Reply, replyAfter } from './http-host.ts';
 import type { LicenseOptions } from './license-retention.ts';
 import { ChatStore } from './store.ts';
-import { isValidDay } from './synthetic-chats.ts';
+import { isValidDay, type MessagesPerChat } from './synthetic-chats.ts';
 
 export interface SharedSimulatorOptions extends LicenseOptions {
   seed?: number; // default 42
@@ -22,6 +22,8 @@ export interface SharedSimulatorOptions extends LicenseOptions {
   latencyMs?: number; // added to every API response
   /** Added to every attachment response (default 0: files come at once). */
   fileLatencyMs?: number;
+  /** Messages of a chat that was not missed (default 2..5; longer conversations make bigger pages). */
+  messagesPerChat?: MessagesPerChat;
   faults?: FaultOptions;
   host?: string; // default 127.0.0.1
   port?: number; // default 0 = OS-chosen
@@ -73,6 +75,7 @@ export function setUpSimulator<Extra extends object>(
     to: options.to,
     chatsPerDay: options.chatsPerDay,
     ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+    ...(options.messagesPerChat ? { messagesPerChat: options.messagesPerChat } : {}),
   });
   const faultOpts = options.faults ?? {};
   const latencyMs = Math.max(0, options.latencyMs ?? 0);

@@ -14,6 +14,7 @@ import {
   dayStartTs,
   daysBetween,
   generateChat,
+  type MessagesPerChat,
   randomStartInDay,
   setChatEnd,
 } from './synthetic-chats.ts';
@@ -42,6 +43,8 @@ export interface StoreOptions {
   chatsPerDay?: number | ((day: string) => number);
   /** The account's IANA time zone: what `from`, `to` and a day mean here. Default UTC. */
   timeZone?: string;
+  /** Messages of a chat that was not missed (default 2..5). */
+  messagesPerChat?: MessagesPerChat;
 }
 
 /** Share of chats placed within ten minutes after a local midnight, and the same share before one. */
@@ -51,6 +54,7 @@ const NEAR_MIDNIGHT_SECONDS = 600;
 export class ChatStore {
   readonly seed: number;
   readonly timeZone: string;
+  private readonly messagesPerChat: MessagesPerChat | undefined;
   private readonly days = new Map<string, Chat[]>();
   /** Day keys sorted descending (newest day first). */
   private sortedDays: string[] = [];
@@ -62,6 +66,7 @@ export class ChatStore {
   constructor(opts: StoreOptions) {
     this.seed = opts.seed;
     this.timeZone = timeZoneOrThrow(opts.timeZone ?? 'UTC', 'simulator timeZone');
+    this.messagesPerChat = opts.messagesPerChat;
     for (const day of daysBetween(opts.from, opts.to)) {
       const count = chatCountForDay(opts.seed, day, opts.chatsPerDay);
       this.days.set(day, this.generateDay(day, count));
@@ -87,7 +92,9 @@ export class ChatStore {
     for (let i = 0; i < count; i++) {
       const rng = rngFor(this.seed, 'chat', day, i);
       const startedTs = this.startInDay(rng, day, rngFor(this.seed, 'midnight', day, i));
-      chats.push(generateChat({ seed: this.seed, rng, startedTs, usedIds: this.usedIds }));
+      chats.push(
+        generateChat({ seed: this.seed, rng, startedTs, usedIds: this.usedIds, messagesPerChat: this.messagesPerChat }),
+      );
     }
     return chats.sort(compareNewestFirst);
   }
@@ -163,7 +170,13 @@ export class ChatStore {
       } else {
         startedTs = dayStart + Math.floor(rng() * (dayEnd - dayStart + 1));
       }
-      const chat = generateChat({ seed: this.seed, rng, startedTs, usedIds: this.usedIds });
+      const chat = generateChat({
+        seed: this.seed,
+        rng,
+        startedTs,
+        usedIds: this.usedIds,
+        messagesPerChat: this.messagesPerChat,
+      });
       if (position === 'random' && list.length > 0) {
         const latestEnd = Math.max(...list.map((c) => c.ended_timestamp as number));
         const end = chat.ended_timestamp as number;

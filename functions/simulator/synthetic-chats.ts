@@ -325,10 +325,18 @@ export interface GenerateChatInput {
   startedTs: number;
   /** Used to guarantee id uniqueness; the id is added to it. */
   usedIds: Set<string>;
+  /** Messages of a chat that was not missed, fewest and most (default 2..5: short chats). */
+  messagesPerChat?: MessagesPerChat | undefined;
+}
+
+/** How long the conversations of a generated account are (a missed chat keeps its 1..3 visitor messages). */
+export interface MessagesPerChat {
+  min: number;
+  max: number;
 }
 
 /** Build one chat. All randomness comes from input.rng. */
-export function generateChat({ seed, rng, startedTs, usedIds }: GenerateChatInput): Chat {
+export function generateChat({ seed, rng, startedTs, usedIds, messagesPerChat }: GenerateChatInput): Chat {
   const missed = chance(rng, 0.12);
 
   let id = randomChars(rng, ALNUM, 10);
@@ -364,7 +372,7 @@ export function generateChat({ seed, rng, startedTs, usedIds }: GenerateChatInpu
       t += int(rng, 5, 120);
     }
   } else {
-    const n = int(rng, 2, 5);
+    const n = int(rng, messagesPerChat?.min ?? 2, messagesPerChat?.max ?? 5);
     let agentTurn = chance(rng, 0.5); // the seed example starts with the agent greeting
     let greeted = false;
     for (let i = 0; i < n; i++) {
