@@ -1,5 +1,5 @@
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
@@ -50,5 +50,24 @@ describe('LocalFileSink', () => {
     await sink.put('manifests/erasures/salt.json', Buffer.from('{"salt":"x"}'), 'json');
     expect(Buffer.from((await sink.get('manifests/erasures/salt.json'))!).toString()).toBe('{"salt":"x"}');
     expect(await sink.get('manifests/none.json')).toBeUndefined();
+  });
+
+  it('replaces an existing file only under its lock, while a new file is linked in without one', async () => {
+    const { dir, sink } = await sinkInTemp();
+    const key = 'manifests/day-plans/plan.json';
+    await sink.put(key, Buffer.from('old'), 'json');
+    // A live holder (this process) of the file's lock, as an erase's compare-and-swap holds it.
+    const lock = join(dir, `${key}.lock`);
+    await writeFile(lock, `${process.pid} ${hostname()} test ${Date.now()}`);
+    let replaced = false;
+    const replacing = sink.put(key, Buffer.from('new'), 'json').then(() => (replaced = true));
+    await sink.put('manifests/day-plans/other.json', Buffer.from('x'), 'json');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(replaced).toBe(false);
+    expect(await readFile(join(dir, key), 'utf8')).toBe('old');
+    await unlink(lock);
+    await replacing;
+    expect(await readFile(join(dir, key), 'utf8')).toBe('new');
+    expect((await readdir(join(dir, 'manifests/day-plans'))).sort()).toEqual(['other.json', 'plan.json']);
   });
 });

@@ -62,7 +62,7 @@ interface Found {
 
 export function setAsideMistyped(record: Json, schema: readonly LakeField[] = CHAT_SCHEMA): SetAside {
   const found: Found[] = [];
-  checkObject(record, schema, [], '', found);
+  checkObject(record, schema, [], found);
   if (found.length === 0) return { record, paths: [], values: 0 };
   const copy = structuredClone(record);
   const moved: Json = {};
@@ -110,46 +110,59 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function checkObject(
-  value: Json,
-  fields: readonly LakeField[],
-  pointer: (string | number)[],
-  path: string,
-  found: Found[],
-): void {
+/**
+ * Walks `value` against `fields`, with the JSON pointer of the value being checked in `at` (pushed
+ * and popped in place: a chat has thousands of values, and nearly all of them fit).
+ */
+function checkObject(value: Json, fields: readonly LakeField[], at: (string | number)[], found: Found[]): void {
   for (const f of fields) {
     if (!(f.name in value) || f.name === MISTYPED_FIELD) continue;
-    check(value[f.name], f.type, [...pointer, f.name], path ? `${path}.${f.name}` : f.name, found);
+    at.push(f.name);
+    check(value[f.name], f.type, at, found);
+    at.pop();
   }
 }
 
 /** Same rules as the strict DuckDB view and lossless-record.ts: JSON type, integral, in range. */
-function check(value: unknown, type: LakeType, pointer: (string | number)[], path: string, found: Found[]): void {
+function check(value: unknown, type: LakeType, at: (string | number)[], found: Found[]): void {
   if (value === null || value === undefined) return;
-  const fits = (() => {
-    switch (type.kind) {
-      case 'string':
-      case 'json':
-        return typeof value === 'string';
-      case 'boolean':
-        return typeof value === 'boolean';
-      case 'double':
-        return typeof value === 'number' && Number.isFinite(value);
-      case 'int':
-        return Number.isInteger(value) && Math.abs(value as number) <= 2 ** 31 - 1;
-      case 'bigint':
-        return Number.isSafeInteger(value);
-      case 'array':
-        if (!Array.isArray(value)) return false;
-        value.forEach((item, index) => {
-          check(item, type.element, [...pointer, index], `${path}[]`, found);
-        });
-        return true;
-      case 'struct':
-        if (!isObject(value)) return false;
-        checkObject(value, type.fields, pointer, path, found);
-        return true;
-    }
-  })();
-  if (!fits) found.push({ pointer, path });
+  if (!fits(value, type, at, found)) found.push({ pointer: [...at], path: fieldPath(at) });
+}
+
+function fits(value: unknown, type: LakeType, at: (string | number)[], found: Found[]): boolean {
+  switch (type.kind) {
+    case 'string':
+    case 'json':
+      return typeof value === 'string';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'double':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'int':
+      return Number.isInteger(value) && Math.abs(value as number) <= 2 ** 31 - 1;
+    case 'bigint':
+      return Number.isSafeInteger(value);
+    case 'array':
+      if (!Array.isArray(value)) return false;
+      for (let index = 0; index < value.length; index += 1) {
+        at.push(index);
+        check(value[index], type.element, at, found);
+        at.pop();
+      }
+      return true;
+    case 'struct':
+      if (!isObject(value)) return false;
+      checkObject(value, type.fields, at, found);
+      return true;
+  }
+}
+
+/** `messages[].timestamp` for the pointer `/messages/3/timestamp`. */
+function fieldPath(pointer: readonly (string | number)[]): string {
+  let path = '';
+  for (const key of pointer) {
+    if (typeof key === 'number') path += '[]';
+    else path += path ? `.${key}` : key;
+  }
+  return path;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +15,11 @@ const STALE_LOCK_MS = 30_000;
 /** A partial of an older build (no pid in its name) this old is a crash leftover. */
 const STALE_PARTIAL_MS = 3_600_000;
 const LOCK_WAIT_MS = 60_000;
+/** This process's part of every temporary name: its pid, then a random tag (threads share a pid), then a counter. */
+const PROCESS_TAG = `${process.pid}-${randomBytes(4).toString('hex')}`;
+let temporaries = 0;
+/** Read once: a lock names its host, and `os.hostname()` is a system call each time. */
+const HOST = hostname();
 
 /**
  * Writes lake files into a folder. Each file is written under a temporary name in the same folder
@@ -37,10 +42,16 @@ export class LocalFileSink implements LakeSink {
   async put(key: string, body: Uint8Array, _contentType?: ObjectContentType): Promise<void> {
     const path = this.pathOf(key);
     const partial = await writePartial(path, body);
+    let renamed = false;
     try {
+      // A new file (most writes: page files have keys of their own) is hard-linked in without the
+      // lock: no compare-and-swap can be pending on a file that does not exist. One that exists is
+      // replaced under its lock, as before.
+      if (await linkIfAbsent(partial, path)) return;
       await withFileLock(path, () => rename(partial, path));
+      renamed = true;
     } finally {
-      await rm(partial, { force: true });
+      if (!renamed) await removeFile(partial);
     }
   }
 
@@ -49,13 +60,9 @@ export class LocalFileSink implements LakeSink {
     const path = this.pathOf(key);
     const partial = await writePartial(path, body);
     try {
-      await link(partial, path);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw error;
+      return await linkIfAbsent(partial, path);
     } finally {
-      await rm(partial, { force: true });
+      await removeFile(partial);
     }
   }
 
@@ -88,15 +95,18 @@ export class LocalFileSink implements LakeSink {
   ): Promise<boolean> {
     const path = this.pathOf(key);
     const partial = body ? await writePartial(path, body) : undefined;
+    let renamed = false;
     try {
       return await withFileLock(path, async () => {
         if ((await currentVersion(path)) !== version) return false;
-        if (partial) await rename(partial, path);
-        else await rm(path, { force: true });
+        if (partial) {
+          await rename(partial, path);
+          renamed = true;
+        } else await removeFile(path);
         return true;
       });
     } finally {
-      if (partial) await rm(partial, { force: true });
+      if (partial && !renamed) await removeFile(partial);
     }
   }
 
@@ -109,7 +119,7 @@ export class LocalFileSink implements LakeSink {
     await Promise.all(
       keys.map((key) => {
         const path = this.pathOf(key);
-        return withFileLock(path, () => rm(path, { force: true }));
+        return withFileLock(path, () => removeFile(path));
       }),
     );
   }
@@ -124,7 +134,7 @@ export class LocalFileSink implements LakeSink {
     for (const prefix of prefixes) {
       for (const key of await this.filesUnder(prefix)) {
         if (!isWorkFile(key) || !(await isLeftover(this.pathOf(key)))) continue;
-        await rm(this.pathOf(key), { force: true });
+        await removeFile(this.pathOf(key));
         removed.push(key);
       }
     }
@@ -174,16 +184,43 @@ async function currentVersion(path: string): Promise<string | undefined> {
   }
 }
 
+/** Writes `body` beside `path` under a temporary name of this process; the folder is made only when it is missing. */
 async function writePartial(path: string, body: Uint8Array): Promise<string> {
-  await mkdir(dirname(path), { recursive: true });
-  const partial = `${path}.${process.pid}-${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
+  temporaries += 1;
+  const partial = `${path}.${PROCESS_TAG}${temporaries.toString(16)}${PARTIAL_SUFFIX}`;
   try {
-    await writeFile(partial, body);
+    try {
+      await writeFile(partial, body);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(partial, body);
+    }
   } catch (error) {
-    await rm(partial, { force: true });
+    await removeFile(partial);
     throw error;
   }
   return partial;
+}
+
+/** Hard-links a written file in at `path`: false, leaving `path` as it is, when something is there already. */
+async function linkIfAbsent(written: string, path: string): Promise<boolean> {
+  try {
+    await link(written, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/** Removes one file; one already gone is fine (one system call, where `rm` makes two). */
+async function removeFile(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -220,13 +257,14 @@ async function isStaleLock(path: string, holder: string | undefined): Promise<bo
   if (Date.now() - Number(at) > STALE_LOCK_MS) return true;
   const info = await stat(path).catch(() => undefined);
   if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) return true;
-  return host === hostname() && !isAlive(Number(pid));
+  return host === HOST && !isAlive(Number(pid));
 }
 
 /** Runs `change` holding `<path>.lock`. */
 async function withFileLock<T>(path: string, change: () => Promise<T>): Promise<T> {
   const lock = `${path}${LOCK_SUFFIX}`;
-  const token = `${process.pid} ${hostname()} ${randomBytes(6).toString('hex')} ${Date.now()}`;
+  temporaries += 1;
+  const token = `${process.pid} ${HOST} ${PROCESS_TAG}${temporaries.toString(16)} ${Date.now()}`;
   // The lock appears whole (hard link of a written file, which fails if the lock exists): a kill
   // never leaves an empty lock that names no process.
   const draft = await writePartial(lock, Buffer.from(token));
@@ -250,12 +288,12 @@ async function withFileLock<T>(path: string, change: () => Promise<T>): Promise<
       await sleep(wait);
     }
   } finally {
-    await rm(draft, { force: true });
+    await removeFile(draft);
   }
   try {
     return await change();
   } finally {
-    await rm(lock, { force: true });
+    await removeFile(lock);
   }
 }
 
@@ -272,5 +310,5 @@ async function breakLock(lock: string, staleHolder: string): Promise<void> {
     throw error;
   }
   if ((await readLock(aside)) !== staleHolder) await link(aside, lock).catch(() => undefined);
-  await rm(aside, { force: true });
+  await removeFile(aside);
 }
