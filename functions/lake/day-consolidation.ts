@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { isPassFile, type Pass, partitionPrefix, settledKey } from './lake-layout.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
+import { writtenFiles } from './written-files.ts';
 
 const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
@@ -37,6 +38,8 @@ export interface Row {
   page: number;
   stub: boolean;
   fromPass: boolean;
+  /** The file the row was read from (day settling: a file whose every row is kept is copied as it is). */
+  file?: string;
 }
 
 /** A line of `table` as the merge sees it; undefined when it has no merge key (kept as is). */
@@ -64,6 +67,15 @@ export interface TableRows {
   table: MergedTable;
   rows: Row[];
   unkeyed: string[];
+  /** Each file read (day settling), with its bytes and how many keyed and unkeyed lines it held. */
+  files?: Map<string, ReadFile>;
+}
+
+/** A file as settling read it. */
+export interface ReadFile {
+  body: Uint8Array;
+  rows: number;
+  unkeyed: number;
 }
 
 /** Every file of a day's partition in a source's tables, read whole. */
@@ -92,19 +104,32 @@ export async function readDayPartition(
         .sort();
       const rows: Row[] = [];
       const unkeyed: string[] = [];
+      const readFiles = new Map<string, ReadFile>();
       for (const key of keys) {
         const body = await sink.get(key);
         if (!body) continue; // deleted since it was listed (another settle): its rows are in that settle's output
         files.push(key);
         const fromPass = isPassFile(key, pass);
-        for (const line of (await gunzipAsync(body)).toString('utf8').split('\n')) {
-          if (!line) continue;
-          const row = rowOf(line, table, fromPass);
-          if (row) rows.push(row);
-          else unkeyed.push(line);
+        const rowsBefore = rows.length;
+        const unkeyedBefore = unkeyed.length;
+        // A file this process wrote, byte for byte: its lines are not gunzipped and parsed again.
+        const written = writtenFiles.take(sink.location, key, body, table);
+        if (written) {
+          for (const row of written.rows) rows.push({ ...row, fromPass, file: key });
+          unkeyed.push(...written.unkeyed);
+        } else {
+          for (const line of (await gunzipAsync(body)).toString('utf8').split('\n')) {
+            if (!line) continue;
+            const row = rowOf(line, table, fromPass);
+            if (row) {
+              row.file = key;
+              rows.push(row);
+            } else unkeyed.push(line);
+          }
         }
+        readFiles.set(key, { body, rows: rows.length - rowsBefore, unkeyed: unkeyed.length - unkeyedBefore });
       }
-      return { table, rows, unkeyed };
+      return { table, rows, unkeyed, files: readFiles };
     }),
   );
   const passIds = new Set((read[0]?.rows ?? []).filter((row) => row.fromPass).map((row) => row.id));
@@ -148,12 +173,11 @@ export async function settleDayPartition(
   if (partition.files.length === 0 || (alreadySettled(partition.files) && rowsRead === rowsKept)) return result;
 
   const digest = createHash('sha256').update(partition.files.join('\n')).digest('hex').slice(0, 16);
-  for (const { prefix, rows, unkeyed } of chosen) {
-    const lines = [...rows.map((row) => row.line), ...unkeyed];
-    for (let start = 0, part = 1; start < lines.length; start += ROWS_PER_SETTLED_FILE, part += 1) {
-      const key = settledKey(partition.day, prefix, digest, part);
-      const text = `${lines.slice(start, start + ROWS_PER_SETTLED_FILE).join('\n')}\n`;
-      await sink.put(key, await gzipAsync(Buffer.from(text, 'utf8'), { level: 6 }), 'ndjson-gzip');
+  for (const [index, { prefix, rows, unkeyed }] of chosen.entries()) {
+    const parts = await settledParts(rows, unkeyed, partition.tables[index]?.files);
+    for (const [offset, body] of parts.entries()) {
+      const key = settledKey(partition.day, prefix, digest, offset + 1);
+      await sink.put(key, body, 'ndjson-gzip');
       result.written.push(key);
     }
   }
@@ -161,6 +185,54 @@ export async function settleDayPartition(
   result.deleted = partition.files.filter((key) => !written.has(key));
   if (result.deleted.length) await sink.delete(result.deleted);
   return result;
+}
+
+/**
+ * The settled files of one table, at most ROWS_PER_SETTLED_FILE rows each. A file read whose every
+ * line is kept (a pass's page of chats seen once, the usual case) is copied as it is, as one gzip
+ * member of a settled file (RFC 1952: a gzip file is a series of members; gunzip, Node's zlib,
+ * DuckDB and the JDK's GZIPInputStream behind Athena's readers decode them all in turn); only the
+ * other lines are compressed again.
+ */
+async function settledParts(
+  rows: readonly Row[],
+  unkeyed: readonly string[],
+  files: ReadonlyMap<string, ReadFile> | undefined,
+): Promise<Buffer[]> {
+  const keptPerFile = new Map<string, number>();
+  for (const row of rows) if (row.file) keptPerFile.set(row.file, (keptPerFile.get(row.file) ?? 0) + 1);
+  const whole = new Set(
+    [...keptPerFile]
+      .filter(([key, kept]) => {
+        const file = files?.get(key);
+        return file !== undefined && file.unkeyed === 0 && file.rows === kept;
+      })
+      .map(([key]) => key),
+  );
+  const pieces: { rows: number; body: Uint8Array }[] = [];
+  for (const key of whole) {
+    const file = files!.get(key)!;
+    pieces.push({ rows: file.rows, body: file.body });
+  }
+  const lines = [...rows.filter((row) => !row.file || !whole.has(row.file)).map((row) => row.line), ...unkeyed];
+  for (let start = 0; start < lines.length; start += ROWS_PER_SETTLED_FILE) {
+    const slice = lines.slice(start, start + ROWS_PER_SETTLED_FILE);
+    pieces.push({
+      rows: slice.length,
+      body: await gzipAsync(Buffer.from(`${slice.join('\n')}\n`, 'utf8'), { level: 6 }),
+    });
+  }
+  const parts: Uint8Array[][] = [];
+  let partRows = 0;
+  for (const piece of pieces) {
+    if (parts.length === 0 || partRows + piece.rows > ROWS_PER_SETTLED_FILE) {
+      parts.push([]);
+      partRows = 0;
+    }
+    parts.at(-1)!.push(piece.body);
+    partRows += piece.rows;
+  }
+  return parts.map((members) => Buffer.concat(members));
 }
 
 /** What a merge keeps of each table: one row per chat, plus the lines without a merge key. */

@@ -1,12 +1,14 @@
 import { unknownFieldPaths } from '#lake/chat-columns.ts';
 import { pageKey } from '#lake/lake-layout.ts';
 import { type Mistyped, setAsideInRecords } from '#lake/mistyped-values.ts';
-import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import { gzipNdjsonLines, ndjsonLines } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { writtenFiles } from '#lake/written-files.ts';
 import { KEEP_EVERYTHING, type WritePrivacy } from '#privacy/write-privacy.ts';
 import type { PageTask } from '#shared/archive-task.ts';
 import type { LivechatClient } from './livechat-client.ts';
 import { type Chat, type ChatList, expectedChatsOnPage } from './livechat-schema.ts';
+import { V2_SOURCE } from './v2-source-info.ts';
 
 export type PageOutcome =
   | {
@@ -67,13 +69,13 @@ export async function writePage(
   // API fields stay verbatim (unless redacted, or set aside in `_mistyped` when they do not fit
   // their column's type); the archiver's own fields carry a `_` prefix.
   const { records, mistyped } = setAsideInRecords(kept.map(privacy.redact));
-  const body = await encodeNdjsonGzip(records, {
-    _run_id: task.runId,
-    _archived_at: archivedAt,
-    _page: task.page,
-  });
+  const version = { _run_id: task.runId, _archived_at: archivedAt, _page: task.page };
+  const lines = ndjsonLines(records, version);
+  const body = await gzipNdjsonLines(lines);
   const key = pageKey(task.day, task.page, task);
   await deps.sink.put(key, body, 'ndjson-gzip');
+  // Settling the day reads this file back: in this process, its lines need not be parsed again.
+  writtenFiles.remember(deps.sink.location, key, body, CHATS_TABLE, lines, records, version);
   return {
     status: 'written',
     key,
@@ -85,6 +87,8 @@ export async function writePage(
     ...(mistyped ? { mistyped } : {}),
   };
 }
+
+const CHATS_TABLE = V2_SOURCE.mergedTables[0]!;
 
 function driftBetween(task: PageTask, total: number, chats: readonly Chat[]): string | undefined {
   if (total !== task.total) return `total changed from ${task.total} to ${total}`;

@@ -1,0 +1,108 @@
+import type { MergedTable, Row } from './day-consolidation.ts';
+
+/** A file as this process wrote it: its bytes, and each line with what settling compares of it. */
+interface WrittenFile {
+  body: Uint8Array;
+  table: string;
+  rows: Omit<Row, 'fromPass'>[];
+  unkeyed: string[];
+  chars: number;
+}
+
+/** The archiver's own fields every line of a chat file ends with (ndjson-gzip.ts appends them as text). */
+export interface LineVersion {
+  _run_id: string;
+  _archived_at: string;
+  _page: number;
+}
+
+/**
+ * What settling needs of the chat files this process wrote, so that a local run settles a day
+ * without gunzipping and parsing again every line its page tasks just encoded. Bounded (the oldest
+ * files are forgotten first) and checked byte for byte: a file that is not exactly what this
+ * process wrote (rewritten by an erase, another writer, a crash) is read from its bytes as before.
+ * An entry is used once: settling deletes the file it read.
+ */
+export class WrittenFiles {
+  private readonly files = new Map<string, WrittenFile>();
+  private chars = 0;
+
+  constructor(private readonly maxChars: number) {}
+
+  /**
+   * `records[i]` is the object `lines[i]` encodes, without `version` (appended to every line as
+   * text); the table's `idOf` and `isStub` read the API's fields only.
+   */
+  remember(
+    location: string,
+    key: string,
+    body: Uint8Array,
+    table: MergedTable,
+    lines: readonly string[],
+    records: readonly Record<string, unknown>[],
+    version: LineVersion,
+  ): void {
+    const rows: Omit<Row, 'fromPass'>[] = [];
+    const unkeyed: string[] = [];
+    let chars = 0;
+    const versionText = `${version._run_id}|${version._archived_at}|${version._page}`;
+    lines.forEach((line, index) => {
+      chars += line.length;
+      const record = records[index]!;
+      const id = table.idOf(record);
+      if (id === undefined) {
+        unkeyed.push(line);
+        return;
+      }
+      rows.push({
+        line,
+        id,
+        version: versionText,
+        archivedAt: version._archived_at,
+        runId: version._run_id,
+        page: version._page,
+        stub: table.isStub?.(record) ?? false,
+      });
+    });
+    if (chars > this.maxChars) return;
+    const name = `${location}\n${key}`;
+    this.forget(name);
+    this.files.set(name, { body, table: table.prefix, rows, unkeyed, chars });
+    this.chars += chars;
+    for (const [oldest, file] of this.files) {
+      if (this.chars <= this.maxChars) break;
+      this.files.delete(oldest);
+      this.chars -= file.chars;
+    }
+  }
+
+  /** The rows of `key` if `body` is byte for byte what this process wrote there for `table`; forgotten either way. */
+  take(
+    location: string,
+    key: string,
+    body: Uint8Array,
+    table: MergedTable,
+  ): { rows: Omit<Row, 'fromPass'>[]; unkeyed: string[] } | undefined {
+    const name = `${location}\n${key}`;
+    const file = this.files.get(name);
+    if (!file) return undefined;
+    this.forget(name);
+    if (file.table !== table.prefix || !Buffer.from(body.buffer, body.byteOffset, body.byteLength).equals(file.body)) {
+      return undefined;
+    }
+    return { rows: file.rows, unkeyed: file.unkeyed };
+  }
+
+  private forget(name: string): void {
+    const file = this.files.get(name);
+    if (!file) return;
+    this.files.delete(name);
+    this.chars -= file.chars;
+  }
+}
+
+/**
+ * The process's memory of the chat files it wrote: up to 16 million characters of lines (a local
+ * day of 625 chats on ~120 KB pages is 3 million; a far larger day settles its oldest pages from their bytes).
+ */
+export const writtenFiles = new WrittenFiles(16 * 2 ** 20);

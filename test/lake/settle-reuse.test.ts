@@ -1,0 +1,159 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readDayPartition, settleDayPartition } from '#lake/day-consolidation.ts';
+import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { CHATS_PREFIX, passFileKey } from '#lake/lake-layout.ts';
+import { decodeNdjsonGzip, encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { type PageTask, TASK_VERSION } from '#shared/archive-task.ts';
+import { ChatStore } from '#simulator/index.ts';
+import type { ChatList } from '#sources/v2/livechat-schema.ts';
+import { writePage } from '#sources/v2/page-archiver.ts';
+import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
+
+// Issue 22, point 5: settling a day reuses what the page writes produced (no second gzip of a page
+// whose every chat is kept, no second parse of lines this process wrote), and loses nothing.
+const DAY = '2024-03-01';
+const PASS = { runId: 'run-1', attempt: 1, plan: 'p1' };
+const never = () => false;
+const chats = new ChatStore({ seed: 9, from: DAY, to: DAY, chatsPerDay: () => 60 }).dayChats(DAY);
+
+afterEach(() => vi.restoreAllMocks());
+
+async function lake() {
+  const dir = await mkdtemp(join(tmpdir(), 'settle-reuse-'));
+  return { dir, sink: new LocalFileSink(dir) };
+}
+
+function pageTask(page: number): PageTask {
+  return {
+    v: TASK_VERSION,
+    kind: 'page',
+    plan: PASS.plan,
+    runId: PASS.runId,
+    day: DAY,
+    attempt: PASS.attempt,
+    filters: {},
+    timeZone: 'UTC',
+    page,
+    pages: 3,
+    total: chats.length,
+  };
+}
+
+/** The day's three pages written as a page task writes them. */
+async function writeDay(sink: LocalFileSink): Promise<string[]> {
+  const keys: string[] = [];
+  for (const page of [1, 2, 3]) {
+    const list = {
+      total: chats.length,
+      pages: 3,
+      chats: chats.slice((page - 1) * 25, page * 25),
+    } as unknown as ChatList;
+    const outcome = await writePage(pageTask(page), list, { sink, fetchedAt: new Date('2024-03-02T04:00:00Z') });
+    if (outcome.status !== 'written') throw new Error(outcome.reason);
+    keys.push(outcome.key);
+  }
+  return keys;
+}
+
+async function settledBodies(sink: LocalFileSink): Promise<Buffer[]> {
+  const keys = (await sink.list(`${CHATS_PREFIX}dt=${DAY}/`)).filter((key) => key.includes('/settled-'));
+  return Promise.all(keys.map(async (key) => Buffer.from((await sink.get(key))!)));
+}
+
+describe('settling reuses the page writes', () => {
+  it('copies pages whose every chat is kept as gzip members, without parsing their lines again; DuckDB reads every chat', async () => {
+    const { dir, sink } = await lake();
+    const keys = await writeDay(sink);
+    const pages = await Promise.all(keys.map(async (key) => Buffer.from((await sink.get(key))!)));
+    const parse = vi.spyOn(JSON, 'parse');
+    const partition = await readDayPartition(sink, DAY, V2_SOURCE.mergedTables, PASS);
+    expect(parse).not.toHaveBeenCalled();
+    parse.mockRestore();
+    const settled = await settleDayPartition(sink, partition, never, new Set(chats.map((chat) => chat.id)));
+    expect(settled).toMatchObject({ chats: chats.length, kept: 0, deleted: keys });
+
+    const [body, ...more] = await settledBodies(sink);
+    expect(more).toEqual([]);
+    expect(body!.equals(Buffer.concat(pages))).toBe(true);
+    const lines = (await decodeNdjsonGzip(body!)).map((row) => row['id']);
+    expect(lines).toEqual(chats.map((chat) => chat.id));
+
+    // The strict view checks every line of every member against the lake schema.
+    const lakeDb = await openLocalLake(dir, { strict: true });
+    try {
+      const [row] = await lakeDb.query('SELECT count(*) AS n, count(DISTINCT id) AS ids FROM chats');
+      expect(row).toEqual({ n: chats.length, ids: chats.length });
+    } finally {
+      await lakeDb.close();
+    }
+  });
+
+  it('reads a page from its bytes when it is not what this process wrote (rewritten since), and compresses again only what is not kept whole', async () => {
+    const { sink } = await lake();
+    const keys = await writeDay(sink);
+    // Page 2 rewritten by another writer after this process wrote it: one chat changed.
+    const changed = { ...chats[30]!, rate: 'rated_bad' };
+    const page2 = chats.slice(25, 50).map((chat) => (chat.id === changed.id ? changed : chat));
+    await sink.put(
+      keys[1]!,
+      await encodeNdjsonGzip(page2, { _run_id: 'run-1', _archived_at: '2024-03-02T04:00:00.000Z', _page: 2 }),
+      'ndjson-gzip',
+    );
+    // And an older copy of a chat of page 1, from an earlier run: page 1 stays whole, the older copy goes.
+    await sink.put(
+      passFileKey(DAY, { runId: 'run-0', attempt: 1, plan: 'p0' }, 'page-00001'),
+      await encodeNdjsonGzip([chats[0]!], { _run_id: 'run-0', _archived_at: '2024-03-01T04:00:00.000Z', _page: 1 }),
+      'ndjson-gzip',
+    );
+    const pages = await Promise.all(keys.map(async (key) => Buffer.from((await sink.get(key))!)));
+    const partition = await readDayPartition(sink, DAY, V2_SOURCE.mergedTables, PASS);
+    await settleDayPartition(sink, partition, never, new Set(chats.map((chat) => chat.id)));
+
+    const bodies = await settledBodies(sink);
+    expect(bodies).toHaveLength(1);
+    const stored = await decodeNdjsonGzip(bodies[0]!);
+    expect(stored.map((row) => row['id']).sort()).toEqual(chats.map((chat) => chat.id).sort());
+    expect(stored.find((row) => row['id'] === changed.id)).toMatchObject({ rate: 'rated_bad' });
+    expect(stored.find((row) => row['id'] === chats[0]!.id)).toMatchObject({ _run_id: 'run-1' });
+    // Every page is kept whole (the rewritten one too, read from its bytes); the older copy is not.
+    expect(bodies[0]!.equals(Buffer.concat(pages))).toBe(true);
+    expect(await readFile(join(sink.location, keys[0]!)).catch(() => undefined)).toBeUndefined();
+  });
+
+  it('splits a day into settled files of at most 5 000 rows, whole pages and re-compressed lines alike', async () => {
+    const { sink } = await lake();
+    const many = Array.from({ length: 5_010 }, (_, index) => ({ id: `c${index}`, n: index }));
+    for (let page = 0; page * 25 < many.length; page += 1) {
+      await sink.put(
+        passFileKey(DAY, PASS, `page-${String(page + 1).padStart(5, '0')}`),
+        await encodeNdjsonGzip(many.slice(page * 25, page * 25 + 25), {
+          _run_id: 'run-1',
+          _archived_at: '2024-03-02T04:00:00.000Z',
+          _page: page + 1,
+        }),
+        'ndjson-gzip',
+      );
+    }
+    // One chat twice on the last page: that page is compressed again, with one copy.
+    await sink.put(
+      passFileKey(DAY, PASS, 'page-99999'),
+      await encodeNdjsonGzip([many[5_009]!, many[5_009]!], {
+        _run_id: 'run-1',
+        _archived_at: '2024-03-02T05:00:00.000Z',
+        _page: 99_999,
+      }),
+      'ndjson-gzip',
+    );
+    const partition = await readDayPartition(sink, DAY, V2_SOURCE.mergedTables, PASS);
+    await settleDayPartition(sink, partition, never, new Set(many.map((chat) => chat.id)));
+    const sizes = await Promise.all(
+      (await settledBodies(sink)).map(async (body) => (await decodeNdjsonGzip(body)).length),
+    );
+    expect(sizes.every((size) => size <= 5_000)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(5_010);
+  });
+});
