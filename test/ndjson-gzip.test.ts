@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeNdjsonGzip, encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import { decodeNdjsonGzip, encodeNdjson, encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 
 const nasty = [
   'line one\nline two\r\nline three',
@@ -37,5 +37,19 @@ describe('gzip NDJSON', () => {
   it('writes an empty page as an empty file', async () => {
     expect(gunzipSync(await encodeNdjsonGzip([])).byteLength).toBe(0);
     expect(await decodeNdjsonGzip(await encodeNdjsonGzip([]))).toEqual([]);
+  });
+
+  it('writes each line once as UTF-8, byte for byte the text of its lines (non-Latin-1 text, empty records, nothing appended)', () => {
+    const records = [...nasty.map((text, index) => ({ id: `C${index}`, text })), {}, { id: 'Z' }];
+    const appendedSets: Record<string, string | number>[] = [
+      { _run_id: 'run-ż', _archived_at: '2026-01-01T00:00:00.000Z', _page: 7 },
+      {},
+    ];
+    for (const appended of appendedSets) {
+      const { lines, text } = encodeNdjson(records, appended);
+      expect(text.equals(Buffer.from(`${lines.join('\n')}\n`, 'utf8'))).toBe(true);
+      expect(lines.map((line) => JSON.parse(line))).toEqual(records.map((record) => ({ ...record, ...appended })));
+    }
+    expect(encodeNdjson([]).text.byteLength).toBe(0);
   });
 });

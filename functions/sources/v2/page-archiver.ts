@@ -1,7 +1,7 @@
 import { unknownFieldPaths } from '#lake/chat-columns.ts';
 import { pageKey } from '#lake/lake-layout.ts';
 import { type Mistyped, setAsideInRecords } from '#lake/mistyped-values.ts';
-import { gzipNdjsonLines, ndjsonLines } from '#lake/ndjson-gzip.ts';
+import { encodeNdjson, gzipNdjson } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { writtenFiles } from '#lake/written-files.ts';
 import { KEEP_EVERYTHING, type WritePrivacy } from '#privacy/write-privacy.ts';
@@ -70,8 +70,8 @@ export async function writePage(
   // their column's type); the archiver's own fields carry a `_` prefix.
   const { records, mistyped } = setAsideInRecords(kept.map(privacy.redact));
   const version = { _run_id: task.runId, _archived_at: archivedAt, _page: task.page };
-  const lines = ndjsonLines(records, version);
-  const body = await gzipNdjsonLines(lines);
+  const { lines, text } = encodeNdjson(records, version);
+  const body = await gzipNdjson(text);
   const key = pageKey(task.day, task.page, task);
   await deps.sink.put(key, body, 'ndjson-gzip');
   // Settling the day reads this file back: in this process, its lines need not be parsed again.
