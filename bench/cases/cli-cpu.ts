@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchConfig } from '#bench/support/config.ts';
 import { type Breakdown, CATEGORIES, categorize, emptyBreakdown, readProfile } from '#bench/support/cpu-profile.ts';
 import type { ExitUsage } from '#bench/support/exit-usage.ts';
 import { PROJECT_ROOT, type SimulatorProcess, startSimulatorProcess } from '#bench/support/processes.ts';
-import { kb, loadAverage, median, type Section, s, times } from '#bench/support/report.ts';
+import { kb, loadAverage, median, type Row, type Section, s, times } from '#bench/support/report.ts';
 import { daysInRange } from '#shared/day-range.ts';
 import { fetchPageText } from './worker-cost.ts';
 
@@ -20,7 +20,14 @@ interface CliRun {
   runMs: number;
   usage: ExitUsage;
   profile?: { busyMs: number; byCategory: Breakdown };
-  exitCode: number | null;
+}
+
+/** Which code runs the CLI, and how. */
+interface Variant {
+  name: string;
+  /** The checkout the CLI runs from. */
+  root: string;
+  attachments: 'on' | 'off';
 }
 
 /**
@@ -29,6 +36,7 @@ interface CliRun {
  */
 async function runCli(
   sim: SimulatorProcess,
+  variant: Variant,
   from: string,
   to: string,
   options: { concurrency: number; profile: boolean; work: string },
@@ -43,21 +51,13 @@ async function runCli(
     '--import',
     EXIT_USAGE,
     'bin/archive.ts',
-    '--from',
-    from,
-    '--to',
-    to,
-    '--out',
-    out,
-    '--api-url',
-    sim.url,
-    '--concurrency',
-    String(options.concurrency),
+    ...['--from', from, '--to', to, '--out', out, '--api-url', sim.url],
+    ...['--concurrency', String(options.concurrency), '--attachments', variant.attachments],
   ];
   const started = performance.now();
   let firstLineAt: number | undefined;
   const child = spawn(process.execPath, args, {
-    cwd: PROJECT_ROOT,
+    cwd: variant.root,
     env: { ...process.env, LIVECHAT_LOGIN: sim.login, LIVECHAT_API_KEY: sim.apiKey, BENCH_USAGE_FILE: usageFile },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -71,18 +71,12 @@ async function runCli(
     child.once('close', (code) => resolve(code));
   });
   const ended = performance.now();
-  if (exitCode !== 0) throw new Error(`npm run archive exited ${exitCode}: ${stderr.slice(-500)}`);
+  if (exitCode !== 0) throw new Error(`npm run archive (${variant.name}) exited ${exitCode}: ${stderr.slice(-500)}`);
   const usage = JSON.parse(await readFile(usageFile, 'utf8')) as ExitUsage;
   const profile = options.profile ? categorize(await readProfile(profileDir)) : undefined;
   await rm(out, { recursive: true, force: true });
   await rm(profileDir, { recursive: true, force: true });
-  return {
-    wallMs: ended - started,
-    runMs: ended - (firstLineAt ?? started),
-    usage,
-    ...(profile ? { profile } : {}),
-    exitCode,
-  };
+  return { wallMs: ended - started, runMs: ended - (firstLineAt ?? started), usage, ...(profile ? { profile } : {}) };
 }
 
 const cpuMs = (run: CliRun) => run.usage.userMs + run.usage.systemMs;
@@ -97,6 +91,8 @@ interface PerPage {
   profiledMs: number;
   /** The profile's shares of the main thread's CPU time, per category. */
   byCategory: Breakdown;
+  /** The other threads' CPU time, by thread name. */
+  threadsMs: Record<string, number>;
 }
 
 /** What the pages of the long run cost beyond the one-day run: start-up and module loading cancel out. */
@@ -111,7 +107,12 @@ function perPage(short: CliRun, long: CliRun, extraPages: number): PerPage {
     byCategory[category] =
       ((long.profile!.byCategory[category] - short.profile!.byCategory[category]) / extraPages) * scale;
   }
+  const threadsMs: Record<string, number> = {};
+  for (const name of new Set([...Object.keys(long.usage.threadsMs), ...Object.keys(short.usage.threadsMs)])) {
+    threadsMs[name] = ((long.usage.threadsMs[name] ?? 0) - (short.usage.threadsMs[name] ?? 0)) / extraPages;
+  }
   return {
+    threadsMs,
     cpuMs: (cpuMs(long) - cpuMs(short)) / extraPages,
     userMs: (long.usage.userMs - short.usage.userMs) / extraPages,
     systemMs: (long.usage.systemMs - short.usage.systemMs) / extraPages,
@@ -126,39 +127,75 @@ function medianPair(pairs: readonly PerPage[]): PerPage {
   return [...pairs].sort((a, b) => a.cpuMs - b.cpuMs)[Math.floor(pairs.length / 2)]!;
 }
 
+function breakdownText(pair: PerPage): string {
+  const main = CATEGORIES.filter((category) => Math.abs(pair.byCategory[category]) >= 0.005)
+    .sort((a, b) => pair.byCategory[b] - pair.byCategory[a])
+    .map((category) => `${category} ${pair.byCategory[category].toFixed(2)}`)
+    .join(', ');
+  const threads = Object.entries(pair.threadsMs)
+    .filter(([, ms]) => Math.abs(ms) >= 0.005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, ms]) => `${name.trim()} ${ms.toFixed(2)}`)
+    .join(', ');
+  return `${main}; other threads: ${threads || 'none measured'}`;
+}
+
+/** The baseline commit's files (`git archive`), with this checkout's node_modules: the CLI as it was. */
+async function checkoutOf(commit: string, work: string): Promise<string> {
+  const root = join(work, `baseline-${commit}`);
+  await mkdir(root);
+  const tar = execFileSync('git', ['archive', '--format=tar', commit], { cwd: PROJECT_ROOT, maxBuffer: 1 << 30 });
+  execFileSync('tar', ['-x', '-C', root], { input: tar });
+  await symlink(join(PROJECT_ROOT, 'node_modules'), join(root, 'node_modules'));
+  return root;
+}
+
 /**
  * Issue 22, point 5: CPU per realistic ~120 KB page through the whole CLI path, by CPU profile,
- * and the CLI's wall time against the latency bound at 50 ms and concurrency 8.
+ * and the CLI's wall time against the latency bound at 50 ms and concurrency 8; each against the
+ * baseline commit's CLI, run after run in the same minutes (the machine's load moves both alike).
  */
 export async function cliCpu(config: BenchConfig, log: (line: string) => void): Promise<Section> {
-  const { from, longTo, messagesPerChat, repeats, concurrency, latency } = config.cliCpu;
+  const { from, longTo, messagesPerChat, repeats, concurrency, latency, baseline } = config.cliCpu;
   const days = daysInRange(from, longTo);
   const extraPages = (days.length - 1) * PAGES_PER_DAY;
   const work = await mkdtemp(join(tmpdir(), 'livechat-bench-cli-cpu-'));
   const loadBefore = loadAverage();
   try {
+    const before = await checkoutOf(baseline, work);
+    const variants: Variant[] = [
+      { name: `before (${baseline})`, root: before, attachments: 'off' },
+      { name: 'after', root: PROJECT_ROOT, attachments: 'off' },
+      { name: `before (${baseline}), attachments on`, root: before, attachments: 'on' },
+      { name: 'after, attachments on', root: PROJECT_ROOT, attachments: 'on' },
+    ];
     const sim = await startSimulatorProcess({
       from,
       to: longTo,
       chatsPerDay: PAGES_PER_DAY * PAGES_PER_DAY,
       messagesPerChat,
     });
-    let pageBytes: number[];
-    const pairs: PerPage[] = [];
+    const pageBytes: number[] = [];
+    const pairs = new Map<Variant, PerPage[]>(variants.map((variant) => [variant, []]));
     try {
-      pageBytes = [];
       for (let page = 1; page <= PAGES_PER_DAY; page += 1) {
         pageBytes.push(Buffer.byteLength(await fetchPageText(sim, from, page)));
       }
       log(`  pages of ${from}: median ${kb(median(pageBytes))}`);
       for (let index = 0; index < repeats; index += 1) {
-        const short = await runCli(sim, from, from, { concurrency, profile: true, work });
-        const long = await runCli(sim, from, longTo, { concurrency, profile: true, work });
-        const pair = perPage(short, long, extraPages);
-        pairs.push(pair);
-        log(
-          `  CPU per page ${pair.cpuMs.toFixed(2)} ms (user ${pair.userMs.toFixed(2)}, system ${pair.systemMs.toFixed(2)}; main thread ${pair.mainThreadMs.toFixed(2)}, profiled ${pair.profiledMs.toFixed(2)})`,
-        );
+        for (const variant of variants) {
+          const short = await runCli(sim, variant, from, from, { concurrency, profile: true, work });
+          const long = await runCli(sim, variant, from, longTo, { concurrency, profile: true, work });
+          const pair = perPage(short, long, extraPages);
+          pairs.get(variant)!.push(pair);
+          log(
+            `  ${variant.name}: CPU per page ${pair.cpuMs.toFixed(2)} ms (user ${pair.userMs.toFixed(2)}, system ${pair.systemMs.toFixed(2)}; main thread ${pair.mainThreadMs.toFixed(2)}, profiled ${pair.profiledMs.toFixed(2)}; ${Object.entries(
+              pair.threadsMs,
+            )
+              .map(([name, ms]) => `${name.trim()} ${ms.toFixed(2)}`)
+              .join(', ')})`,
+          );
+        }
       }
     } finally {
       await sim.close();
@@ -174,59 +211,88 @@ export async function cliCpu(config: BenchConfig, log: (line: string) => void): 
       latencyMs: latency.latencyMs,
       messagesPerChat,
     });
-    const latencyRuns: CliRun[] = [];
+    const latencyVariants = variants.slice(0, 2);
+    const latencyRuns = new Map<Variant, CliRun[]>(latencyVariants.map((variant) => [variant, []]));
     try {
       for (let index = 0; index < repeats; index += 1) {
-        const run = await runCli(slow, latency.from, latency.to, { concurrency, profile: false, work });
-        latencyRuns.push(run);
-        log(
-          `  ${latencyPages} pages at ${latency.latencyMs} ms: ${s(run.runMs)} from the first line (${s(run.wallMs)} whole process)`,
-        );
+        for (const variant of latencyVariants) {
+          const run = await runCli(slow, variant, latency.from, latency.to, { concurrency, profile: false, work });
+          latencyRuns.get(variant)!.push(run);
+          log(
+            `  ${variant.name}: ${latencyPages} pages at ${latency.latencyMs} ms: ${s(run.runMs)} from the first line (${s(run.wallMs)} whole process)`,
+          );
+        }
       }
     } finally {
       await slow.close();
     }
     const loadAfter = loadAverage();
 
-    const middle = medianPair(pairs);
-    const cpuPerPage = median(pairs.map((pair) => pair.cpuMs));
-    const runMs = median(latencyRuns.map((run) => run.runMs));
-    const wallMs = median(latencyRuns.map((run) => run.wallMs));
-    const ratio = runMs / boundMs;
-    const breakdown = CATEGORIES.filter((category) => Math.abs(middle.byCategory[category]) >= 0.005)
-      .sort((a, b) => middle.byCategory[b] - middle.byCategory[a])
-      .map((category) => `${category} ${middle.byCategory[category].toFixed(2)}`)
-      .join(', ');
+    const figure = (variant: Variant) => {
+      const runs = pairs.get(variant)!;
+      return { cpu: median(runs.map((pair) => pair.cpuMs)), middle: medianPair(runs), runs };
+    };
+    const ratioOf = (variant: Variant) => {
+      const runs = latencyRuns.get(variant)!;
+      const runMs = median(runs.map((run) => run.runMs));
+      return { ratio: runMs / boundMs, runMs, wallMs: median(runs.map((run) => run.wallMs)) };
+    };
+    const [beforeOff, afterOff, beforeOn, afterOn] = variants.map(figure) as [
+      ReturnType<typeof figure>,
+      ReturnType<typeof figure>,
+      ReturnType<typeof figure>,
+      ReturnType<typeof figure>,
+    ];
+    const [beforeLatency, afterLatency] = latencyVariants.map(ratioOf) as [
+      ReturnType<typeof ratioOf>,
+      ReturnType<typeof ratioOf>,
+    ];
+    const pageKb = kb(median(pageBytes), 0);
+    const rows: Row[] = [
+      {
+        id: '10.1',
+        metric: `CPU (user + system, every thread) per ~${pageKb} page through \`npm run archive -- --attachments off\` (v2 simulator, ${days.length} days less 1 day, concurrency ${concurrency}, median of ${repeats}), before (${baseline}) → after`,
+        measured: `${beforeOff.cpu.toFixed(2)} → ${afterOff.cpu.toFixed(2)} ms`,
+        target: '≤ 4 ms',
+        met: afterOff.cpu <= 4,
+      },
+      {
+        id: '10.2',
+        metric:
+          'of it (after): the main thread (what the CPU profile samples) / the other threads (libuv thread pool: gzip, file system calls; GC helpers)',
+        measured: `${afterOff.middle.mainThreadMs.toFixed(2)} ms / ${(afterOff.middle.cpuMs - afterOff.middle.mainThreadMs).toFixed(2)} ms`,
+        target: '—',
+        met: undefined,
+      },
+      {
+        id: '10.3',
+        metric: `The same with attachments on (the default: each file reference gets a \`chat_files\` row; the simulator's hosts are not allowed, nothing is downloaded), before → after`,
+        measured: `${beforeOn.cpu.toFixed(2)} → ${afterOn.cpu.toFixed(2)} ms`,
+        target: '—',
+        met: undefined,
+      },
+      {
+        id: '10.4',
+        metric: `\`npm run archive -- --attachments off\`, ${latencyPages} pages at ${latency.latencyMs} ms latency, concurrency ${concurrency}: wall time from its first line to exit ÷ bound (${s(boundMs)}), median of ${repeats}, before → after`,
+        measured: `${times(beforeLatency.ratio)} → ${times(afterLatency.ratio)} (${s(beforeLatency.runMs)} → ${s(afterLatency.runMs)}; whole process ${s(beforeLatency.wallMs)} → ${s(afterLatency.wallMs)})`,
+        target: '≤ 1.3 ×',
+        met: afterLatency.ratio <= 1.3,
+      },
+    ];
     return {
       title: '10. CPU per page through the CLI (issue 22, point 5)',
-      rows: [
-        {
-          id: '10.1',
-          metric: `CPU (user + system, every thread) per ~${kb(median(pageBytes), 0)} page through \`npm run archive\` (v2 simulator, ${days.length} days less 1 day, concurrency ${concurrency}, median of ${repeats})`,
-          measured: `${cpuPerPage.toFixed(2)} ms`,
-          target: '≤ 4 ms',
-          met: cpuPerPage <= 4,
-        },
-        {
-          id: '10.2',
-          metric:
-            'of it: the main thread (what the CPU profile samples) / the other threads (libuv thread pool: gzip, file system calls; GC helpers)',
-          measured: `${middle.mainThreadMs.toFixed(2)} ms / ${(middle.cpuMs - middle.mainThreadMs).toFixed(2)} ms`,
-          target: '—',
-          met: undefined,
-        },
-        {
-          id: '10.3',
-          metric: `\`npm run archive\`, ${latencyPages} pages at ${latency.latencyMs} ms latency, concurrency ${concurrency}: wall time from its first line to exit ÷ bound (${s(boundMs)}), median of ${repeats}`,
-          measured: `${times(ratio)} (${s(runMs)}; whole process ${s(wallMs)})`,
-          target: '≤ 1.3 ×',
-          met: ratio <= 1.3,
-        },
-      ],
+      rows,
       notes: [
-        `The simulator (its own process) serves ${PAGES_PER_DAY * PAGES_PER_DAY} chats a day with ${messagesPerChat.min}–${messagesPerChat.max} messages per answered chat (\`messagesPerChat\`), the full documented v2 chat object as the simulator always serves it: pages of ${kb(Math.min(...pageBytes))}–${kb(Math.max(...pageBytes))}, median ${kb(median(pageBytes))}. Each measurement runs the CLI exactly as \`npm run archive\` does (\`node --import tsx bin/archive.ts --from … --to … --out <fresh folder> --api-url <simulator> --concurrency ${concurrency}\`, attachments on by default: the simulator's file URLs are not on the allowed hosts, so each file reference gets a \`chat_files\` row and nothing is downloaded) with \`--cpu-prof\`, and \`bench/support/exit-usage.ts\` preloaded to record \`process.resourceUsage()\` at exit.`,
-        `CPU per page is the difference between a ${days.length}-day run and a 1-day run (start-up, module loading and the per-run lake checks cancel out), divided by the ${extraPages} pages between them; it includes planning, settling each day, its \`chat_files\` rows and the run manifest, as a run does them. Per run pair: ${pairs.map((pair) => `${pair.cpuMs.toFixed(2)} ms`).join(', ')}.`,
-        `Profile of the median pair: the main thread's CPU time per page (${middle.mainThreadMs.toFixed(2)} ms, from \`/proc/self/task/<pid>/stat\`) shared out by the profile's self time per category (\`bench/support/cpu-profile.ts\`; the profile recorded ${middle.profiledMs.toFixed(2)} ms per page: a sample counts wall time, which exceeds CPU time while the thread waits for a core), in ms: ${breakdown}. The profile sees the main thread only: gzip itself and the file system's system calls run in libuv's thread pool (row 10.2's second figure). User / system time per page: ${middle.userMs.toFixed(2)} / ${middle.systemMs.toFixed(2)} ms.`,
+        `The simulator (its own process) serves ${PAGES_PER_DAY * PAGES_PER_DAY} chats a day with ${messagesPerChat.min}–${messagesPerChat.max} messages per answered chat (\`messagesPerChat\`), the full documented v2 chat object as the simulator always serves it: pages of ${kb(Math.min(...pageBytes))}–${kb(Math.max(...pageBytes))}, median ${kb(median(pageBytes))}. Each measurement runs the CLI exactly as \`npm run archive\` does (\`node --import tsx bin/archive.ts --from … --to … --out <fresh folder> --api-url <simulator> --concurrency ${concurrency} --attachments off|on\`) with \`--cpu-prof\`, and \`bench/support/exit-usage.ts\` preloaded to record \`process.resourceUsage()\` and the main thread's own CPU time at exit. "Before" is the CLI of commit ${baseline} (main before these changes), run from a \`git archive\` copy with the same node_modules, alternating with "after" run by run, so both meet the same load.`,
+        `CPU per page is the difference between a ${days.length}-day run and a 1-day run (start-up, module loading and the per-run lake checks cancel out), divided by the ${extraPages} pages between them; it includes planning, settling each day and the run manifest, as a run does them. Per run pair, before / after: ${beforeOff.runs.map((pair) => pair.cpuMs.toFixed(2)).join(', ')} / ${afterOff.runs.map((pair) => pair.cpuMs.toFixed(2)).join(', ')} ms; attachments on: ${beforeOn.runs.map((pair) => pair.cpuMs.toFixed(2)).join(', ')} / ${afterOn.runs.map((pair) => pair.cpuMs.toFixed(2)).join(', ')} ms.`,
+        `Profile of the median pair: the main thread's CPU time per page (from \`/proc/self/task/<pid>/stat\`) shared out by the profile's self time per category (\`bench/support/cpu-profile.ts\`; a sample counts wall time, which exceeds CPU time while the thread waits for a core), ms per page. Before: main thread ${beforeOff.middle.mainThreadMs.toFixed(2)} of ${beforeOff.middle.cpuMs.toFixed(2)} (user ${beforeOff.middle.userMs.toFixed(2)}, system ${beforeOff.middle.systemMs.toFixed(2)}): ${breakdownText(beforeOff.middle)}. After: main thread ${afterOff.middle.mainThreadMs.toFixed(2)} of ${afterOff.middle.cpuMs.toFixed(2)} (user ${afterOff.middle.userMs.toFixed(2)}, system ${afterOff.middle.systemMs.toFixed(2)}): ${breakdownText(afterOff.middle)}. The profile sees the main thread only: gzip itself and the file system's system calls run in libuv's thread pool and the kernel (row 10.2's second figure).`,
+        `Latency runs (row 10.4), from the first line to exit, before / after: ${latencyRuns
+          .get(latencyVariants[0]!)!
+          .map((run) => s(run.runMs))
+          .join(', ')} / ${latencyRuns
+          .get(latencyVariants[1]!)!
+          .map((run) => s(run.runMs))
+          .join(', ')}.`,
         `Load average (1, 5, 15 min) ${loadBefore} before, ${loadAfter} after (2 cores, shared with other work).`,
       ],
     };

@@ -33,6 +33,8 @@ export interface BenchConfig {
     repeats: number;
     concurrency: number;
     latency: { from: string; to: string; latencyMs: number };
+    /** The code to compare with (a commit of this repository, run from a `git archive` copy): "before". */
+    baseline: string;
   };
 }
 
@@ -83,6 +85,8 @@ export function configFor(mode: Mode): BenchConfig {
       concurrency: 8,
       // 16 days × 25 pages = 400 pages at 50 ms, as §1.
       latency: { from: '2024-03-01', to: quick ? '2024-03-08' : '2024-03-16', latencyMs: 50 },
+      // main before issue 22 point 5's changes (bench §10 added on top of it).
+      baseline: '8123d7f',
     },
   };
 }

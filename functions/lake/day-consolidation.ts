@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
+import type { FileRef } from '#shared/file-refs.ts';
 import { isPassFile, type Pass, partitionPrefix, settledKey } from './lake-layout.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
 import { writtenFiles } from './written-files.ts';
@@ -40,6 +41,8 @@ export interface Row {
   fromPass: boolean;
   /** The file the row was read from (day settling: a file whose every row is kept is copied as it is). */
   file?: string;
+  /** The files the record points to, when its writer in this process found them (not parsed again for them). */
+  refs?: readonly FileRef[];
 }
 
 /** A line of `table` as the merge sees it; undefined when it has no merge key (kept as is). */

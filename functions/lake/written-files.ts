@@ -1,3 +1,4 @@
+import type { FileRef } from '#shared/file-refs.ts';
 import type { MergedTable, Row } from './day-consolidation.ts';
 
 /** A file as this process wrote it: its bytes, and each line with what settling compares of it. */
@@ -41,6 +42,8 @@ export class WrittenFiles {
     lines: readonly string[],
     records: readonly Record<string, unknown>[],
     version: LineVersion,
+    /** The files a record points to (the source's attachments, when they are read from this table). */
+    refsOf?: (record: Record<string, unknown>) => FileRef[],
   ): void {
     const rows: Omit<Row, 'fromPass'>[] = [];
     const unkeyed: string[] = [];
@@ -62,6 +65,7 @@ export class WrittenFiles {
         runId: version._run_id,
         page: version._page,
         stub: table.isStub?.(record) ?? false,
+        ...(refsOf ? { refs: refsOf(record) } : {}),
       });
     });
     if (chars > this.maxChars) return;

@@ -58,16 +58,22 @@ export interface FilesArchived {
 export function fileRefsOfDay(
   source: SourceInfo,
   partition: DayPartition,
-  isErased: (record: Record<string, unknown>) => boolean,
+  /** Undefined when no visitor was ever erased. */
+  isErased: ((record: Record<string, unknown>) => boolean) | undefined,
 ): FileRef[] {
   const table = partition.tables.find(({ table }) => table.prefix === source.attachments.prefix);
   const refs = new Map<string, FileRef>();
   for (const row of table?.rows ?? []) {
-    // A row without an attachment or file event cannot point to a file: not parsed again.
-    if (!row.line.includes('"attachment"') && !row.line.includes('"file"')) continue;
-    const record = JSON.parse(row.line) as Record<string, unknown>;
-    if (isErased(record)) continue;
-    for (const ref of source.attachments.refsOf(record)) {
+    // Found when the row was written in this process (and no erasure needs the record), else parsed again.
+    let found = !isErased ? row.refs : undefined;
+    if (!found) {
+      // A row without an attachment or file event cannot point to a file: not parsed again.
+      if (!row.line.includes('"attachment"') && !row.line.includes('"file"')) continue;
+      const record = JSON.parse(row.line) as Record<string, unknown>;
+      if (isErased?.(record)) continue;
+      found = source.attachments.refsOf(record);
+    }
+    for (const ref of found) {
       const key = `${ownerOf(ref)}\n${ref.url}`;
       if (!refs.has(key)) refs.set(key, ref);
     }

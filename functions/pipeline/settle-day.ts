@@ -71,7 +71,7 @@ function withFiles(
   partition: Awaited<ReturnType<typeof readDayPartition>>,
   erased: ErasedVisitors,
 ): Extract<DaySettledWithFiles, { status: 'settled' }> {
-  const files = fileRefsOfDay(source, partition, (record) => erased.isErased(record));
+  const files = fileRefsOfDay(source, partition, erasedCheck(erased));
   return { ...settled, files, erasures: erased.size };
 }
 

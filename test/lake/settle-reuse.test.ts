@@ -7,8 +7,10 @@ import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { CHATS_PREFIX, passFileKey } from '#lake/lake-layout.ts';
 import { decodeNdjsonGzip, encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { fileRefsOfDay } from '#pipeline/archive-files.ts';
 import { type PageTask, TASK_VERSION } from '#shared/archive-task.ts';
 import { ChatStore } from '#simulator/index.ts';
+import { v2FileRefs } from '#sources/v2/attachment-refs.ts';
 import type { ChatList } from '#sources/v2/livechat-schema.ts';
 import { writePage } from '#sources/v2/page-archiver.ts';
 import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
@@ -90,6 +92,25 @@ describe('settling reuses the page writes', () => {
     } finally {
       await lakeDb.close();
     }
+  });
+
+  it("finds the files of the chats it wrote without parsing them again, the same as from the pages' bytes", async () => {
+    const { sink } = await lake();
+    await writeDay(sink);
+    const expected = chats.flatMap((chat) => v2FileRefs(chat as unknown as Record<string, unknown>));
+    expect(expected.length).toBeGreaterThan(0);
+    const partition = await readDayPartition(sink, DAY, V2_SOURCE.mergedTables, PASS);
+    const parse = vi.spyOn(JSON, 'parse');
+    const found = fileRefsOfDay(V2_SOURCE, partition, undefined);
+    expect(parse).not.toHaveBeenCalled();
+    parse.mockRestore();
+    expect(found).toHaveLength(expected.length);
+    // With an erasure on record, every row that may point to a file is read from its line (the check needs the record).
+    const fromLines = fileRefsOfDay(V2_SOURCE, partition, () => false);
+    expect(fromLines).toEqual(found);
+    expect(fileRefsOfDay(V2_SOURCE, partition, (record) => record['id'] === expected[0]!.chatId)).toHaveLength(
+      found.filter((ref) => ref.chatId !== expected[0]!.chatId).length,
+    );
   });
 
   it('reads a page from its bytes when it is not what this process wrote (rewritten since), and compresses again only what is not kept whole', async () => {

@@ -75,7 +75,16 @@ export async function writePage(
   const key = pageKey(task.day, task.page, task);
   await deps.sink.put(key, body, 'ndjson-gzip');
   // Settling the day reads this file back: in this process, its lines need not be parsed again.
-  writtenFiles.remember(deps.sink.location, key, body, CHATS_TABLE, lines, records, version);
+  writtenFiles.remember(
+    deps.sink.location,
+    key,
+    body,
+    CHATS_TABLE,
+    lines,
+    records,
+    version,
+    V2_SOURCE.attachments.refsOf,
+  );
   return {
     status: 'written',
     key,
