@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { gunzip } from 'node:zlib';
 import type { FileRef } from '#shared/file-refs.ts';
 import { isPassFile, type Pass, partitionPrefix, settledKey } from './lake-layout.ts';
+import { gzipNdjson } from './ndjson-gzip.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
 import { writtenFiles } from './written-files.ts';
 
 const gunzipAsync = promisify(gunzip);
-const gzipAsync = promisify(gzip);
 
 /** Rows per settled file: a busy day is several files, none too large for a worker's memory. */
 export const ROWS_PER_SETTLED_FILE = 5_000;
@@ -222,7 +222,7 @@ async function settledParts(
     const slice = lines.slice(start, start + ROWS_PER_SETTLED_FILE);
     pieces.push({
       rows: slice.length,
-      body: await gzipAsync(Buffer.from(`${slice.join('\n')}\n`, 'utf8'), { level: 6 }),
+      body: await gzipNdjson(Buffer.from(`${slice.join('\n')}\n`, 'utf8')),
     });
   }
   const parts: Uint8Array[][] = [];

@@ -30,9 +30,9 @@ export function encodeNdjson(
   const withComma = Buffer.from(`,${tail}\n`, 'utf8');
   const bare = Buffer.from(`${tail}\n`, 'utf8');
   const jsons = records.map((record) => JSON.stringify(record));
-  let bound = 0;
-  for (const json of jsons) bound += json.length * 3 + withComma.length;
-  const text = Buffer.allocUnsafe(bound);
+  let size = 0;
+  for (const json of jsons) size += Buffer.byteLength(json, 'utf8') + withComma.length;
+  const text = Buffer.allocUnsafe(size);
   const lines: string[] = [];
   let at = 0;
   for (const json of jsons) {
@@ -44,12 +44,18 @@ export function encodeNdjson(
   return { lines, text: text.subarray(0, at) };
 }
 
+/**
+ * Level 5: on realistic ~120 KB pages (25 chats of 8-14 messages) it takes 0.68 ms of CPU a page
+ * where level 6, zlib's default, takes 0.9 ms, for 2.7 % more bytes (10.8 % of the NDJSON instead
+ * of 10.6 %; 13.6 % instead of 13.4 % on ~62 KB pages): a page is compressed once (settling copies
+ * whole pages), and this is the largest single cost of archiving it (bench/RESULTS.md, section 10).
+ */
+export const NDJSON_GZIP_LEVEL = 5;
+
 /** NDJSON bytes (every line ending with a newline), gzip-compressed. */
 export async function gzipNdjson(text: Buffer): Promise<Buffer> {
-  // Level 6 (zlib's default): on realistic 60 KB pages level 9 saves under 2 % of the bytes for
-  // ~0.2 ms more CPU per page, which the 3 ms per-page budget cannot spare (bench/RESULTS.md, section 3).
   // A Buffer in and a 64 KB output chunk: the page is compressed in one pass of the zlib stream.
-  return gzipAsync(text, { level: 6, chunkSize: GZIP_CHUNK_BYTES });
+  return gzipAsync(text, { level: NDJSON_GZIP_LEVEL, chunkSize: GZIP_CHUNK_BYTES });
 }
 
 export async function decodeNdjsonGzip<T = Record<string, unknown>>(body: Uint8Array): Promise<T[]> {
