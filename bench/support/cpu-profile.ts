@@ -57,6 +57,12 @@ const RULES: Rule[] = [
     'JSON encoding (stringify, UTF-8)',
     (f, depth) => depth <= 1 && /^(utf8Write|createFromString|fromStringFast|utf8Slice|toString)$/.test(f.functionName),
   ],
+  // Each chat's JSON.stringify is inlined into the encoder's callback, and Buffer.byteLength sizes its UTF-8.
+  [
+    'JSON encoding (stringify, UTF-8)',
+    (f, depth) => depth <= 1 && /ndjson-gzip/.test(f.url) && f.functionName !== 'gzipNdjson',
+  ],
+  ['JSON encoding (stringify, UTF-8)', (f, depth) => depth === 0 && f.functionName === 'byteLength'],
   ['gzip / gunzip (main thread)', at(/node:zlib/)],
   ['time zones (Intl)', (f) => /DateTimeFormat|Intl|time-zone/.test(f.functionName + f.url)],
   ['validation (zod)', at(/\/zod\//)],
