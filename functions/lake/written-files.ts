@@ -1,11 +1,29 @@
 import type { FileRef } from '#shared/file-refs.ts';
-import type { MergedTable, Row } from './day-consolidation.ts';
+
+/** A line as settling compares it (day-consolidation.ts's `Row`, without where it was read from). */
+export interface WrittenRow {
+  line: string;
+  id: string;
+  version: string;
+  archivedAt: string;
+  runId: string;
+  page: number;
+  stub: boolean;
+  refs?: readonly FileRef[];
+}
+
+/** What of a table the rows are made with (day-consolidation.ts's `MergedTable`). */
+interface RowKeys {
+  prefix: string;
+  idOf(row: Record<string, unknown>): string | undefined;
+  isStub?(row: Record<string, unknown>): boolean;
+}
 
 /** A file as this process wrote it: its bytes, and each line with what settling compares of it. */
 interface WrittenFile {
   body: Uint8Array;
   table: string;
-  rows: Omit<Row, 'fromPass'>[];
+  rows: WrittenRow[];
   unkeyed: string[];
   chars: number;
 }
@@ -38,14 +56,14 @@ export class WrittenFiles {
     location: string,
     key: string,
     body: Uint8Array,
-    table: MergedTable,
+    table: RowKeys,
     lines: readonly string[],
     records: readonly Record<string, unknown>[],
     version: LineVersion,
     /** The files a record points to (the source's attachments, when they are read from this table). */
     refsOf?: (record: Record<string, unknown>) => FileRef[],
   ): void {
-    const rows: Omit<Row, 'fromPass'>[] = [];
+    const rows: WrittenRow[] = [];
     const unkeyed: string[] = [];
     let chars = 0;
     const versionText = `${version._run_id}|${version._archived_at}|${version._page}`;
@@ -85,8 +103,8 @@ export class WrittenFiles {
     location: string,
     key: string,
     body: Uint8Array,
-    table: MergedTable,
-  ): { rows: Omit<Row, 'fromPass'>[]; unkeyed: string[] } | undefined {
+    table: RowKeys,
+  ): { rows: WrittenRow[]; unkeyed: string[] } | undefined {
     const name = `${location}\n${key}`;
     const file = this.files.get(name);
     if (!file) return undefined;
