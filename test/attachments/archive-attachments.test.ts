@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
-import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { kindOf, simulatedFileBytes } from '#simulator/attachment-files.ts';
 import { startSimulator } from '#simulator/index.ts';
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
 import { runArchiveCli } from '#test/support/cli-runner.ts';
-import { listFiles } from '#test/support/lake-reader.ts';
+import { latestRunManifest, listFiles } from '#test/support/lake-reader.ts';
 
 const FROM = '2026-05-01';
 const TO = '2026-05-03';
@@ -115,11 +114,6 @@ async function chatFileRows(out: string) {
   }
 }
 
-async function manifestOf(out: string): Promise<RunManifest> {
-  const keys = (await listFiles(join(out, 'manifests', 'runs'))).filter((key) => key.endsWith('.json')).sort();
-  return JSON.parse(await readFile(join(out, 'manifests', 'runs', keys.at(-1)!), 'utf8')) as RunManifest;
-}
-
 describe.each(['v2', 'v3.6'] as const)('attachments, %s source, local CLI', (source) => {
   it('stores every served file byte for byte, records each reference once with its status, and asks no host outside the allowlist', async () => {
     const sim = await startSim(source);
@@ -163,7 +157,7 @@ describe.each(['v2', 'v3.6'] as const)('attachments, %s source, local CLI', (sou
     const large = rows.filter((row) => row['status'] === 'too_large');
     expect(large.length).toBeGreaterThan(0);
 
-    const manifest = await manifestOf(out);
+    const manifest = await latestRunManifest(out);
     const files = manifest.totals.files!;
     expect(files.stored).toBe(rows.filter((row) => row['status'] === 'stored').length);
     expect(files.gone + files.too_large + files.refused_host + files.failed + files.stored).toBe(expected.length);
@@ -185,7 +179,7 @@ describe.each(['v2', 'v3.6'] as const)('attachments, %s source, local CLI', (sou
     expect(again.code).toBe(0);
     const second = sim.fileRequests().slice(first);
     expect(second.filter((request) => storedPaths.has(request.path))).toEqual([]);
-    const manifest = await manifestOf(out);
+    const manifest = await latestRunManifest(out);
     expect(manifest.totals.files!.downloaded).toBe(0);
     expect(manifest.totals.files!.stored).toBe(storedPaths.size);
   });
@@ -197,6 +191,6 @@ describe.each(['v2', 'v3.6'] as const)('attachments, %s source, local CLI', (sou
     expect(result.code).toBe(0);
     expect(sim.fileRequests()).toEqual([]);
     expect(await listFiles(join(out, 'files'))).toEqual([]);
-    expect((await manifestOf(out)).totals.files).toBeUndefined();
+    expect((await latestRunManifest(out)).totals.files).toBeUndefined();
   });
 });

@@ -65,30 +65,23 @@ async function startSim(source: 'v2' | 'v3.6') {
   };
 }
 
+/** `npm run archive` of FROM..TO into `out`, files fetched from the simulator's own host (127.0.0.1). */
+function archiveWithFiles(
+  source: 'v2' | 'v3.6',
+  apiUrl: string,
+  env: Record<string, string | undefined>,
+  out: string,
+  extra: string[] = [],
+) {
+  const args = ['--from', FROM, '--to', TO, '--out', out, '--api-url', apiUrl, '--source', source];
+  return runArchiveCli([...args, '--attachment-hosts', '127.0.0.1', ...extra], env);
+}
+
 describe.each(['v2', 'v3.6'] as const)('attachments under erase and prune, %s source', (source) => {
   it('erase removes exactly the visitor’s files and rows, and a re-archive does not bring them back', async () => {
     const { sim, env, visitorOf } = await startSim(source);
     const out = await mkdtemp(join(tmpdir(), `lake-erase-files-${source}-`));
-    const archive = () =>
-      runArchiveCli(
-        [
-          '--from',
-          FROM,
-          '--to',
-          TO,
-          '--out',
-          out,
-          '--api-url',
-          sim.url,
-          '--source',
-          source,
-          '--attachment-hosts',
-          '127.0.0.1',
-          '--max-attachment-mb',
-          '1',
-        ],
-        env,
-      );
+    const archive = () => archiveWithFiles(source, sim.url, env, out, ['--max-attachment-mb', '1']);
     expect((await archive()).code).toBe(0);
     const rows = await rowsOf(out);
     const stored = rows.find((row) => row.status === 'stored')!;
@@ -128,23 +121,7 @@ describe.each(['v2', 'v3.6'] as const)('attachments under erase and prune, %s so
   it('prune expires files and their rows with the chats', async () => {
     const { sim, env } = await startSim(source);
     const out = await mkdtemp(join(tmpdir(), `lake-prune-files-${source}-`));
-    const archived = await runArchiveCli(
-      [
-        '--from',
-        FROM,
-        '--to',
-        TO,
-        '--out',
-        out,
-        '--api-url',
-        sim.url,
-        '--source',
-        source,
-        '--attachment-hosts',
-        '127.0.0.1',
-      ],
-      env,
-    );
+    const archived = await archiveWithFiles(source, sim.url, env, out);
     expect(archived.code).toBe(0);
     const objects = await objectsUnder(out);
     expect(objects.some((key) => key.startsWith('files/'))).toBe(true);

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import type { RunManifest } from '#pipeline/run-manifest.ts';
 
 /** Every chat id in a local lake, by partition day, in file order. */
 export async function chatIdsByDay(lakeDir: string): Promise<Map<string, string[]>> {
@@ -49,4 +50,12 @@ export async function runNamedOnce(lakeDir: string, name: string, days?: { from:
   } finally {
     await lake.close();
   }
+}
+
+/** The run manifest of a local lake that sorts last by file name (`manifests/runs/<run id>.json`). */
+export async function latestRunManifest(lakeDir: string): Promise<RunManifest> {
+  const runs = join(lakeDir, 'manifests', 'runs');
+  const key = (await listFiles(runs)).filter((file) => file.endsWith('.json')).at(-1);
+  if (!key) throw new Error(`no run manifest in ${runs}`);
+  return JSON.parse(await readFile(join(runs, key), 'utf8')) as RunManifest;
 }

@@ -7,11 +7,10 @@ import { findSchemaViolations } from '#lake/chat-columns.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
-import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { startSimulator } from '#simulator/index.ts';
 import { type RunningV36Simulator, startV36Simulator, type V36SimulatorOptions } from '#simulator/v36-simulator.ts';
 import { runArchiveCli } from '#test/support/cli-runner.ts';
-import { chatIdsByDay, duplicatesOf, listFiles } from '#test/support/lake-reader.ts';
+import { chatIdsByDay, duplicatesOf, latestRunManifest, listFiles } from '#test/support/lake-reader.ts';
 import { expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
 
 const FROM = '2026-05-01';
@@ -55,14 +54,6 @@ function expectEveryChatExactlyOnce(out: string, simulator: RunningV36Simulator)
   return expectLakeMatchesSimulator(out, simulator, DAYS);
 }
 
-async function manifestOf(out: string): Promise<RunManifest> {
-  const key = (await listFiles(join(out, 'manifests', 'runs')))
-    .filter((file) => file.endsWith('.json'))
-    .sort()
-    .at(-1);
-  return JSON.parse(await readFile(join(out, 'manifests', 'runs', key!), 'utf8')) as RunManifest;
-}
-
 async function chatFiles(out: string): Promise<string[]> {
   return (await listFiles(out)).filter((file) => file.startsWith('chats/'));
 }
@@ -86,7 +77,7 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
     expect(await expectEveryChatExactlyOnce(out, sim)).toBe(DAYS.reduce((sum, day) => sum + sim.chats(day).length, 0));
     expect(sim.stats().faultsInjected['drift']).toBe(1);
     expect(sim.stats().faultsInjected['cursorExpired']).toBe(1);
-    const manifest = await manifestOf(out);
+    const manifest = await latestRunManifest(out);
     expect(manifest.complete).toBe(true);
     expect(manifest.days.find((day) => day.day === '2026-05-02')!.attempts).toBe(2);
     expect((await chatFiles(out)).every((file) => /\/settled-[0-9a-f]{16}-part-00001\.json\.gz$/.test(file))).toBe(
@@ -109,7 +100,7 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
     expect(await expectEveryChatExactlyOnce(out, sim)).toBe(DAYS.reduce((sum, day) => sum + sim.chats(day).length, 0));
     expect(sim.stats().faultsInjected['drift']).toBe(1);
     expect(sim.stats().faultsInjected['cursorExpired']).toBe(1);
-    const manifest = await manifestOf(out);
+    const manifest = await latestRunManifest(out);
     expect(manifest.complete).toBe(true);
     expect(manifest.days.find((day) => day.day === '2026-05-02')!.attempts).toBe(2);
   });
@@ -141,7 +132,7 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
     const files = await chatFiles(busy.out);
     // Every day settled into one file per table, whatever its slicing.
     expect(files.filter((file) => file.includes('dt=2026-05-02/'))).toHaveLength(1);
-    const manifest = await manifestOf(busy.out);
+    const manifest = await latestRunManifest(busy.out);
     expect(manifest.totals.pages).toBeGreaterThan(manifest.days.length);
     await expectEveryChatExactlyOnce(busy.out, busy.sim);
 
@@ -187,7 +178,7 @@ describe('npm run archive --source v3.6 against the v3.6 simulator', () => {
     expect(stdout).toContain('incomplete 2026-05-01');
     const lake = await chatIdsByDay(out);
     expect(duplicatesOf(lake.get('2026-05-01') ?? [])).toEqual([]);
-    const manifest = await manifestOf(out);
+    const manifest = await latestRunManifest(out);
     expect(manifest.days.find((day) => day.day === '2026-05-01')).toMatchObject({ status: 'incomplete', attempts: 3 });
   });
 
