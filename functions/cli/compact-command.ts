@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { type CompactedDay, compactLake } from '#lake/compaction.ts';
+import { type CompactedMonth, compactLake } from '#lake/compaction.ts';
 import { ARCHIVES_PREFIX, compactedTablePrefix } from '#lake/lake-layout.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { ErasedVisitors } from '#privacy/erased-visitors.ts';
@@ -12,7 +12,8 @@ import { parseFlags, stringFlags } from './parse-flags.ts';
 import { argsOrUsage, existingFolder, wantsHelp } from './run-command.ts';
 
 export const COMPACT_USAGE = `usage: npm run compact -- [--lake DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
-Compacts each settled day of a folder lake (default: lake) into one Parquet file per table (docs/compaction.md)`;
+Compacts the settled days of a folder lake (default: lake) into Parquet: small days into one file per month
+and table, busier days into one file per day and table (docs/compaction.md)`;
 
 export const COMPACT_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -69,9 +70,9 @@ export async function compactCommand(
       ...(args.to ? { to: args.to } : {}),
       erasures: () => ErasedVisitors.load(sink),
       keepAge: (written, inputs) => keepNewestAge(args.dir, written, inputs),
-      onDay: (day) => io.stdout.write(`${dayLine(day)}\n`),
+      onMonth: (month) => io.stdout.write(monthLines(month)),
     });
-    io.stdout.write(`${summary(result.days)}\n`);
+    io.stdout.write(`${summary(result.months)}\n`);
     return COMPACT_EXIT.ok;
   } catch (error) {
     io.stderr.write(`error: compaction stopped: ${(error as Error).message.split('\n')[0]}\n`);
@@ -95,17 +96,27 @@ export async function keepNewestAge(dir: string, written: string, inputs: readon
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
 
-function dayLine(day: CompactedDay): string {
-  if (day.status === 'not_settled')
-    return `${day.day}  left alone: a pass is still writing it (archive it again, then compact)`;
-  return `${day.day}  ${day.chats} chats: ${day.read.files} files (${kb(day.read.bytes)}) -> ${day.written.files} Parquet (${kb(day.written.bytes)})`;
+/** A line per day compacted (or left alone), then the month's files: what was read, what was written. */
+function monthLines(month: CompactedMonth): string {
+  const lines = month.days.map((day) =>
+    day.status === 'not_settled'
+      ? `${day.day}  left alone: a pass is still writing it (archive it again, then compact)`
+      : `${day.day}  ${day.chats} chats -> ${day.into === 'month' ? `the ${month.month} file` : 'a file of its own'}`,
+  );
+  if (month.written.files > 0 || month.read.files > 0) {
+    lines.push(
+      `${month.month}  ${month.read.files} files (${kb(month.read.bytes)}) -> ${month.written.files} Parquet (${kb(month.written.bytes)})`,
+    );
+  }
+  return lines.map((line) => `${line}\n`).join('');
 }
 
-function summary(days: readonly CompactedDay[]): string {
+function summary(months: readonly CompactedMonth[]): string {
+  const days = months.flatMap((month) => month.days);
   const done = days.filter((day) => day.status === 'compacted');
   const left = days.length - done.length;
   if (days.length === 0) return 'nothing to compact: every day in range is compacted already (or has no files)';
-  const read = done.reduce((sum, day) => sum + day.read.files, 0);
-  const written = done.reduce((sum, day) => sum + day.written.files, 0);
-  return `compacted ${done.length} day${done.length === 1 ? '' : 's'}: ${read} files -> ${written} Parquet files${left ? `; ${left} not settled, left alone` : ''}`;
+  const read = months.reduce((sum, month) => sum + month.read.files, 0);
+  const written = months.reduce((sum, month) => sum + month.written.files, 0);
+  return `compacted ${done.length} day${done.length === 1 ? '' : 's'}: ${read} files -> ${written} Parquet file${written === 1 ? '' : 's'}${left ? `; ${left} not settled, left alone` : ''}`;
 }

@@ -1,7 +1,8 @@
 /**
- * Compaction of settled days into Parquet: each day of each chat table becomes one Parquet file
- * (ZSTD) under `compacted/<table>dt=<day>/` holding the latest copy of each chat, and the day's
- * JSON files go. Readers (the DuckDB views here, the Athena views `chats` and `chat_threads`)
+ * Compaction of settled days into Parquet (ZSTD), holding the latest copy of each chat, and the
+ * day's JSON files go. A small day (at most SMALL_DAY_CHATS chats) goes into its month's file,
+ * `compacted/<table>month=<yyyy-MM>/` (one object per month and table, each row's day in a `dt`
+ * column), a busier day into a file of its own under `compacted/<table>dt=<day>/`. Readers (the DuckDB views here, the Athena views `chats` and `chat_threads`)
  * read a table's JSON files and its compacted files together, so a day is never missing in
  * between; the latest-copy logic of the named queries keeps one row per chat meanwhile.
  *
@@ -12,9 +13,12 @@
  *   files is being archived, and is left for its settle.
  * - A re-archive of a compacted day writes JSON again; compacting the day again merges that JSON
  *   with the day's Parquet (the new fetch wins, chats it did not return stay) into a new file.
- * - Write before delete: the new file's key is derived from the files it merged, and exactly
- *   those files are deleted after it is written. A crash in between leaves both copies (queries
- *   count each chat once) and the next run merges them; a run over compacted days changes nothing.
+ * - A month is compacted as a whole: its file is read (every day it holds), merged with the days
+ *   compacted now, and written again as one new file.
+ * - Write before delete: the new files' keys are derived from the files they merged, and exactly
+ *   those files are deleted after they are written, the compacted ones first and the JSON last. A
+ *   crash in between leaves both copies (queries count each chat once) and JSON files, so the next
+ *   run compacts the month again and merges them; a run over compacted days changes nothing.
  * - An erase recorded while a day is compacted: the erasure records are read after the day's
  *   files and again after its deletes; when one was added, the day is compacted again, so a
  *   visitor erased meanwhile is not carried into the Parquet file.
@@ -22,8 +26,16 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { chooseVersions, type MergedTable, type Row, rowOf, type TableRows } from './day-consolidation.ts';
-import { COMPACTED_PREFIX, compactedKey, compactedTablePrefix, partitionPrefix } from './lake-layout.ts';
+import { SMALL_DAY_CHATS } from './compacted-columns.ts';
+import { chooseVersions, type MergedTable, rowOf, type TableRows } from './day-consolidation.ts';
+import {
+  COMPACTED_PREFIX,
+  compactedKey,
+  compactedMonthKey,
+  compactedTablePrefix,
+  monthPartitionPrefix,
+  partitionPrefix,
+} from './lake-layout.ts';
 import { ParquetWorkbench, SCHEMA_OF_TABLE } from './parquet-day.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
 
@@ -42,13 +54,16 @@ export interface CompactOptions {
   /** Inclusive yyyy-MM-dd bounds of the days to compact; every day when absent. */
   from?: string;
   to?: string;
-  /** Loads the lake's erasure records; called after a day's files are read and after its deletes. */
+  /** A day with at most this many chats goes into its month's file (default SMALL_DAY_CHATS; 0: every day a file of its own). */
+  smallDayChats?: number;
+  /** Loads the lake's erasure records; called after a month's files are read and after its deletes. */
   erasures: () => Promise<ErasureCheck>;
-  /** Called after each day. */
-  onDay?: (day: CompactedDay) => void;
+  /** Called after each month. */
+  onMonth?: (month: CompactedMonth) => void;
   /**
-   * Called after a compacted file is written, before its inputs are deleted: a folder lake gives
-   * it the modification time of the newest input, so `prune` expires it with its day.
+   * Called after a day file is written, before its inputs are deleted: a folder lake gives it the
+   * modification time of the newest input, so `prune` expires it with its day. (A month file's
+   * days expire by their rows' archive times: prune-local-lake.ts.)
    */
   keepAge?: (written: string, inputs: readonly string[]) => Promise<void>;
 }
@@ -59,28 +74,42 @@ export interface CompactedDay {
   status: 'compacted' | 'not_settled';
   /** Chats (first table) the compacted day holds. */
   chats: number;
-  /** Objects read (JSON and earlier Parquet) and their bytes; objects and bytes written. */
+  /** Where its rows went: its month's file, or a file of its own. */
+  into?: 'month' | 'day';
+}
+
+/** One month's compaction: its days compacted now, the objects read and written. */
+export interface CompactedMonth {
+  month: string;
+  days: CompactedDay[];
+  /** Objects read (JSON, and the month's and days' earlier Parquet files) and their bytes. */
   read: { files: number; bytes: number };
   written: { files: number; bytes: number; keys: string[] };
 }
 
 export interface CompactResult {
   days: CompactedDay[];
+  months: CompactedMonth[];
 }
 
-/** Compaction passes over one day when erasures keep arriving during it. */
+/** Compaction passes over one month when erasures keep arriving during it. */
 const MAX_PASSES = 5;
 
 /** Compacts every settled day with JSON files in `[from, to]`; a day already compacted (no JSON left) is not touched. */
 export async function compactLake(options: CompactOptions): Promise<CompactResult> {
-  const days = await daysWithJson(options);
+  const byMonth = new Map<string, string[]>();
+  for (const day of await daysWithJson(options)) {
+    const month = day.slice(0, 7);
+    byMonth.set(month, [...(byMonth.get(month) ?? []), day]);
+  }
   const workbench = await ParquetWorkbench.open();
   try {
-    const result: CompactResult = { days: [] };
-    for (const day of days) {
-      const compacted = await compactDay(options, workbench, day);
-      result.days.push(compacted);
-      options.onDay?.(compacted);
+    const result: CompactResult = { days: [], months: [] };
+    for (const [month, days] of byMonth) {
+      const compacted = await compactMonth(options, workbench, month, days);
+      result.months.push(compacted);
+      result.days.push(...compacted.days);
+      options.onMonth?.(compacted);
     }
     return result;
   } finally {
@@ -107,92 +136,160 @@ function dayOfKey(key: string): string | undefined {
 /** A settle's output: every other JSON file of a partition is a pass's unit file, still to be settled. */
 const isSettledFile = (key: string) => /\/settled-[0-9a-f]+-part-\d+\.json\.gz$/.test(key);
 
-async function compactDay(options: CompactOptions, workbench: ParquetWorkbench, day: string): Promise<CompactedDay> {
+/** One day's rows of every table, as read from the month file, the day's file and its JSON. */
+type DayRows = Map<string, TableRows[]>;
+
+async function compactMonth(
+  options: CompactOptions,
+  workbench: ParquetWorkbench,
+  month: string,
+  days: readonly string[],
+): Promise<CompactedMonth> {
   const { sink, tables } = options;
-  let last: CompactedDay | undefined;
+  const smallDayChats = options.smallDayChats ?? SMALL_DAY_CHATS;
+  let last: CompactedMonth | undefined;
   for (let pass = 0; pass < MAX_PASSES; pass += 1) {
-    const inputs = await listInputs(sink, tables, day);
-    if (inputs.json.some((key) => !isSettledFile(key))) {
-      return { day, status: 'not_settled', chats: 0, read: { files: 0, bytes: 0 }, written: last?.written ?? none() };
-    }
+    const inputs = await listInputs(sink, tables, month, days);
+    const todo = days.filter((day) => !inputs.notSettled.has(day));
+    const notSettled: CompactedDay[] = [...inputs.notSettled].map((day) => ({ day, status: 'not_settled', chats: 0 }));
+    if (todo.length === 0) return { month, days: notSettled, read: { files: 0, bytes: 0 }, written: none() };
+
     const read = { files: 0, bytes: 0 };
-    const tableRows: TableRows[] = [];
     const readKeys: string[] = [];
-    for (const table of tables) {
-      const rows: Row[] = [];
-      const unkeyed: string[] = [];
-      const add = (line: string) => {
-        const row = rowOf(line, table, false);
-        if (row) rows.push(row);
-        else unkeyed.push(line);
-      };
-      for (const key of inputs.byTable.get(table.prefix) ?? []) {
-        const body = await sink.get(key);
-        if (!body) continue; // deleted since it was listed: its rows are in what replaced it
-        readKeys.push(key);
-        read.files += 1;
-        read.bytes += body.byteLength;
-        const lines = key.endsWith('.parquet')
-          ? await workbench.lines(body)
-          : (await gunzipAsync(body)).toString('utf8').split('\n');
-        for (const line of lines) if (line) add(line);
+    const byDay: DayRows = new Map();
+    const rowsOf = (day: string, table: MergedTable) => {
+      let dayRows = byDay.get(day);
+      if (!dayRows) {
+        dayRows = tables.map((t) => ({ table: t, rows: [], unkeyed: [] }));
+        byDay.set(day, dayRows);
       }
-      tableRows.push({ table, rows, unkeyed });
+      return dayRows[tables.indexOf(table)]!;
+    };
+    const add = (day: string, table: MergedTable, line: string) => {
+      const row = rowOf(line, table, false);
+      if (row) rowsOf(day, table).rows.push(row);
+      else rowsOf(day, table).unkeyed.push(line);
+    };
+    for (const { table, key, day } of inputs.files) {
+      const body = await sink.get(key);
+      if (!body) continue; // deleted since it was listed: its rows are in what replaced it
+      readKeys.push(key);
+      read.files += 1;
+      read.bytes += body.byteLength;
+      if (!day) {
+        for (const { line, dt } of await workbench.linesWithDays(body)) add(dt, table, line);
+        continue;
+      }
+      const lines = key.endsWith('.parquet')
+        ? await workbench.lines(body)
+        : (await gunzipAsync(body)).toString('utf8').split('\n');
+      for (const line of lines) if (line) add(day, table, line);
     }
     const erased = await options.erasures();
-    const { chosen, chats } = chooseVersions(tableRows, (record) => erased.isErased(record), new Set());
+    const compacted: CompactedDay[] = [];
+    /** Per table prefix: the month file's lines and their days; per day file: its lines per table prefix. */
+    const monthLines = new Map<string, { lines: string[]; days: string[] }>();
+    const dayLines = new Map<string, Map<string, string[]>>();
+    for (const day of [...byDay.keys()].sort()) {
+      const { chosen, chats } = chooseVersions(byDay.get(day)!, (record) => erased.isErased(record), new Set());
+      const small = !todo.includes(day) || chats <= smallDayChats;
+      if (todo.includes(day)) compacted.push({ day, status: 'compacted', chats, into: small ? 'month' : 'day' });
+      for (const { prefix, rows, unkeyed } of chosen) {
+        const lines = [...rows.map((row) => row.line), ...unkeyed];
+        if (small) {
+          const entry = monthLines.get(prefix) ?? { lines: [], days: [] };
+          entry.lines.push(...lines);
+          entry.days.push(...lines.map(() => day));
+          monthLines.set(prefix, entry);
+        } else {
+          const entry = dayLines.get(day) ?? new Map<string, string[]>();
+          entry.set(prefix, lines);
+          dayLines.set(day, entry);
+        }
+      }
+    }
 
     const digest = createHash('sha256').update(readKeys.sort().join('\n')).digest('hex').slice(0, 16);
     const written = none();
-    for (const { prefix, rows, unkeyed } of chosen) {
-      const lines = [...rows.map((row) => row.line), ...unkeyed];
-      if (lines.length === 0) continue;
-      const body = await workbench.write(lines, SCHEMA_OF_TABLE[prefix] ?? []);
-      const key = compactedKey(day, prefix, digest);
+    const put = async (key: string, body: Uint8Array) => {
       await sink.put(key, body, 'parquet');
-      await options.keepAge?.(key, readKeys);
       written.keys.push(key);
       written.files += 1;
       written.bytes += body.byteLength;
+    };
+    for (const { prefix } of tables) {
+      const entry = monthLines.get(prefix);
+      if (!entry || entry.lines.length === 0) continue;
+      const schema = SCHEMA_OF_TABLE[prefix] ?? [];
+      await put(compactedMonthKey(month, prefix, digest), await workbench.write(entry.lines, schema, entry.days));
     }
+    for (const [day, perTable] of dayLines) {
+      for (const [prefix, lines] of perTable) {
+        if (lines.length === 0) continue;
+        const key = compactedKey(day, prefix, digest);
+        await put(key, await workbench.write(lines, SCHEMA_OF_TABLE[prefix] ?? []));
+        await options.keepAge?.(
+          key,
+          readKeys.filter((k) => dayOfKey(k) === day),
+        );
+      }
+    }
+    // Compacted inputs first, JSON last: a crash in between leaves JSON, so the next run merges the month again.
     const keep = new Set(written.keys);
     const stale = readKeys.filter((key) => !keep.has(key));
-    if (stale.length > 0) await sink.delete(stale);
-    last = { day, status: 'compacted', chats, read, written };
+    const staleParquet = stale.filter((key) => key.endsWith('.parquet'));
+    if (staleParquet.length > 0) await sink.delete(staleParquet);
+    const staleJson = stale.filter((key) => !key.endsWith('.parquet'));
+    if (staleJson.length > 0) await sink.delete(staleJson);
+    last = { month, days: [...compacted, ...notSettled].sort((a, b) => a.day.localeCompare(b.day)), read, written };
 
     const erasedAfter = await options.erasures();
     if (sameHashes(erased.hashes(), erasedAfter.hashes())) return last;
   }
-  if (!last) throw new Error(`compaction of ${day} found nothing to compact`);
+  if (!last) throw new Error(`compaction of ${month} found nothing to compact`);
   return last;
 }
 
 const none = () => ({ files: 0, bytes: 0, keys: [] as string[] });
 
-/** A day's JSON files and compacted files, per table prefix. */
+/** A file a month's compaction reads: `day` is its partition's day, none for the month file (its rows carry theirs). */
+interface InputFile {
+  table: MergedTable;
+  key: string;
+  day?: string;
+}
+
+/** The month's compacted files and, for each day, its JSON files and its own compacted files. */
 async function listInputs(
   sink: LakeSink,
   tables: readonly MergedTable[],
-  day: string,
-): Promise<{ json: string[]; byTable: Map<string, string[]> }> {
-  const json: string[] = [];
-  const byTable = new Map<string, string[]>();
-  for (const { prefix } of tables) {
-    const jsonKeys = (await sink.list(partitionPrefix(day, prefix))).filter((key) => key.endsWith('.json.gz'));
-    const parquetKeys = (await sink.list(partitionPrefix(day, compactedTablePrefix(prefix)))).filter((key) =>
-      key.endsWith('.parquet'),
-    );
-    json.push(...jsonKeys);
-    byTable.set(prefix, [...parquetKeys, ...jsonKeys].sort());
+  month: string,
+  days: readonly string[],
+): Promise<{ files: InputFile[]; notSettled: Set<string> }> {
+  const files: InputFile[] = [];
+  const notSettled = new Set<string>();
+  const dayFiles: InputFile[] = [];
+  for (const table of tables) {
+    const monthKeys = await sink.list(monthPartitionPrefix(month, compactedTablePrefix(table.prefix)));
+    files.push(...monthKeys.filter((key) => key.endsWith('.parquet')).map((key) => ({ table, key })));
+    for (const day of days) {
+      const json = (await sink.list(partitionPrefix(day, table.prefix))).filter((key) => key.endsWith('.json.gz'));
+      if (json.some((key) => !isSettledFile(key))) notSettled.add(day);
+      const parquet = (await sink.list(partitionPrefix(day, compactedTablePrefix(table.prefix)))).filter((key) =>
+        key.endsWith('.parquet'),
+      );
+      dayFiles.push(...[...parquet, ...json].map((key) => ({ table, key, day })));
+    }
   }
-  return { json, byTable };
+  files.push(...dayFiles.filter((file) => !notSettled.has(file.day!)));
+  return { files, notSettled };
 }
 
 function sameHashes(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((hash, i) => hash === b[i]);
 }
 
-/** True when `key` is a compacted (Parquet) day file of a chat table. */
+/** True when `key` is a compacted (Parquet) day or month file of a chat table. */
 export function isCompactedFile(key: string): boolean {
   return key.startsWith(COMPACTED_PREFIX) && key.endsWith('.parquet');
 }

@@ -92,7 +92,8 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
   const root = path.resolve(lakeDir);
   if (
     listLakeFiles(root, CHATS_PREFIX).length === 0 &&
-    listLakeFiles(root, compactedTablePrefix(CHATS_PREFIX), PARQUET).length === 0
+    listLakeFiles(root, compactedTablePrefix(CHATS_PREFIX), PARQUET).length === 0 &&
+    listLakeFiles(root, compactedTablePrefix(CHATS_PREFIX), PARQUET, MONTH).length === 0
   ) {
     throw new EmptyLakeError(
       `No chat files in lake ${root}: expected ${path.join(root, CHATS_PREFIX, 'dt=YYYY-MM-DD', 'page-00001.json.gz')}`,
@@ -151,14 +152,35 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
   };
 }
 
+/** The days the compacted month files of `chats` hold (their `dt` column), sorted: a day has no folder of its own there. */
+export async function daysInMonthFiles(lakeDir: string): Promise<string[]> {
+  const root = path.resolve(lakeDir);
+  const prefix = compactedTablePrefix(CHATS_PREFIX);
+  const files = existsSync(path.join(root, prefix)) ? listLakeFiles(root, prefix, PARQUET, MONTH) : [];
+  if (files.length === 0) return [];
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(
+      `SELECT DISTINCT ${DT} FROM read_parquet([${files.map((f) => sqlString(toPosix(f))).join(', ')}]) ORDER BY 1`,
+    );
+    return (reader.getColumnsJS()[0] ?? []).map(String);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files
 
 const JSON_GZ = '.json.gz';
 const PARQUET = '.parquet';
+/** The partition of compacted month files: `month=yyyy-MM`. */
+const MONTH = 'month';
 
-/** `<root>/<prefix>dt=*\/*<extension>`, sorted. */
-function listLakeFiles(root: string, prefix: string, extension = JSON_GZ): string[] {
+/** `<root>/<prefix><partition>=*\/*<extension>`, sorted (partition `dt`, or `month` for compacted months). */
+function listLakeFiles(root: string, prefix: string, extension = JSON_GZ, partition = 'dt'): string[] {
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     throw new EmptyLakeError(`Lake directory not found: ${root}`);
   }
@@ -166,7 +188,7 @@ function listLakeFiles(root: string, prefix: string, extension = JSON_GZ): strin
   if (!existsSync(chatsDir)) return [];
   const files: string[] = [];
   for (const part of readdirSync(chatsDir, { withFileTypes: true })) {
-    if (!part.isDirectory() || !part.name.startsWith('dt=')) continue;
+    if (!part.isDirectory() || !part.name.startsWith(`${partition}=`)) continue;
     for (const f of readdirSync(path.join(chatsDir, part.name), { withFileTypes: true })) {
       if (f.isFile() && f.name.endsWith(extension)) files.push(path.join(chatsDir, part.name, f.name));
     }
@@ -185,8 +207,14 @@ export function sqlString(value: string): string {
  * The files argument of read_json*: the glob (so files written after opening are seen), or,
  * when the lake path itself contains glob metacharacters, the explicit list found at open time.
  */
-function filesArgument(root: string, files: readonly string[], prefix: string, extension = JSON_GZ): string {
-  const glob = `${toPosix(root)}/${prefix}dt=*/*${extension}`;
+function filesArgument(
+  root: string,
+  files: readonly string[],
+  prefix: string,
+  extension = JSON_GZ,
+  partition = 'dt',
+): string {
+  const glob = `${toPosix(root)}/${prefix}${partition}=*/*${extension}`;
   if (!/[*?[\]{}]/.test(root)) return sqlString(glob);
   return `[${files.map((f) => sqlString(toPosix(f))).join(', ')}]`;
 }
@@ -254,9 +282,11 @@ function createViewSql(root: string, strict: boolean, view: LakeView): string {
   const jsonFiles = listLakeFiles(root, view.prefix);
   const compactedPrefix = compactedTablePrefix(view.prefix);
   const parquetFiles = listLakeFiles(root, compactedPrefix, PARQUET);
+  const monthFiles = listLakeFiles(root, compactedPrefix, PARQUET, MONTH);
   const sides = [
     ...(jsonFiles.length ? [jsonSelectSql(root, jsonFiles, strict, view)] : []),
     ...(parquetFiles.length ? [parquetSelectSql(root, parquetFiles, compactedPrefix, view)] : []),
+    ...(monthFiles.length ? [monthSelectSql(root, monthFiles, compactedPrefix, view)] : []),
   ];
   if (sides.length === 0) return emptyViewSql(view);
   return `CREATE OR REPLACE VIEW ${view.name} AS\n${sides.join('\nUNION ALL\n')}`;
@@ -280,6 +310,18 @@ function parquetSelectSql(root: string, files: readonly string[], prefix: string
   const select = [...view.schema.map(toColumn), ...PARTITION_KEYS].map((c) => quoteIdent(c.name)).join(', ');
   return `SELECT ${select}
 FROM read_parquet(${source}, hive_partitioning = true, hive_types = ${hiveTypes})`;
+}
+
+/**
+ * The compacted months (`compacted/<prefix>month=*\/*.parquet`): small days, a month per file, each
+ * row's day in its `dt` column. A `dt` filter does not prune these files by name: DuckDB (and
+ * Athena) open each month file's footer and skip the row groups whose `dt` range is outside it.
+ */
+function monthSelectSql(root: string, files: readonly string[], prefix: string, view: LakeView): string {
+  const source = filesArgument(root, files, prefix, PARQUET, MONTH);
+  const select = [...view.schema.map(toColumn), ...PARTITION_KEYS].map((c) => quoteIdent(c.name)).join(', ');
+  return `SELECT ${select}
+FROM read_parquet(${source}, hive_partitioning = false)`;
 }
 
 function jsonSelectSql(root: string, files: readonly string[], strict: boolean, view: LakeView): string {

@@ -41,6 +41,26 @@ export function compactedKey(day: string, table: string, digest: string, part?: 
   return `${partitionPrefix(day, compactedTablePrefix(table))}compacted-${digest}${suffix}.parquet`;
 }
 
+/**
+ * A compacted month of a table: `compacted/chats/month=2026-11/compacted-<digest>.parquet` holds the
+ * small days of that month (functions/lake/compaction.ts), each row with its day in a `dt` column;
+ * `…compacted-<digest>-00001.parquet` is part of what an Athena UNLOAD wrote.
+ */
+export function compactedMonthKey(month: string, table: string, digest: string, part?: number): string {
+  const suffix = part === undefined ? '' : `-${String(part).padStart(5, '0')}`;
+  return `${monthPartitionPrefix(month, compactedTablePrefix(table))}compacted-${digest}${suffix}.parquet`;
+}
+
+/** A month's partition of a compacted table: `compacted/chats/month=2026-11/`. */
+export function monthPartitionPrefix(month: string, table: string): string {
+  return `${table}month=${month}/`;
+}
+
+/** `2026-11` of a compacted month file's key; undefined for any other key. */
+export function monthOfKey(key: string): string | undefined {
+  return /(?:^|\/)month=(\d{4}-\d{2})\//.exec(key)?.[1];
+}
+
 /** The bytes of the files chats point to (attachments), as fetched: `files/dt=…/<chat>/<ref>-<name>`. */
 export const FILES_PREFIX = 'files/';
 /** One JSON row per attachment reference (table `chat_files`): `chat-files/dt=…/<chat>.<ref>.json`. */

@@ -101,10 +101,13 @@ export const CHATS_JSON_TABLE = COMPACTED_TABLES[0]!.jsonTable;
  * compaction stopped between its write and its deletes): compacting the day again merges them
  * into one row. JSON copies all count (a pass not settled yet, a chat on two days), as before
  * compaction. `chats` is read once (every row, tagged 0) and its JSON days once more (tagged 1):
- * a row counts when it is a JSON row, or when its chat and day have no JSON row at all.
+ * a row counts when it is a JSON row, or when its chat and day have no JSON row at all and it is
+ * the first compacted row of its version (a compaction stopped between writing a month's new file
+ * and deleting its old one leaves the same version in both; compacting again keeps one).
  */
 function storedCopies(d: SqlDialect, window: DayWindow): string {
-  const columns = (alias: string) => `${alias}.id, ${alias}."_run_id", ${alias}."_archived_at", ${alias}.dt`;
+  const columns = (alias: string) =>
+    `${alias}.id, ${alias}."_run_id", ${alias}."_archived_at", ${alias}."_page", ${alias}.dt`;
   return `stored AS (
   SELECT ${columns('c')}, 0 AS in_json
   FROM chats c
@@ -117,10 +120,14 @@ function storedCopies(d: SqlDialect, window: DayWindow): string {
 copies AS (
   SELECT id, "_run_id", "_archived_at", dt
   FROM (
-    SELECT s.*, max(s.in_json) OVER (PARTITION BY s.id, s.dt) AS day_has_json
+    SELECT s.*,
+           max(s.in_json) OVER (PARTITION BY s.id, s.dt) AS day_has_json,
+           row_number() OVER (
+             PARTITION BY s.id, s.dt, s.in_json, s."_run_id", s."_archived_at", s."_page"
+           ) AS same_version
     FROM stored s
   ) tagged
-  WHERE in_json = 1 OR day_has_json = 0
+  WHERE in_json = 1 OR (day_has_json = 0 AND same_version = 1)
 )`;
 }
 

@@ -14,7 +14,7 @@ import {
 } from './erasure-records.ts';
 import type { NoncurrentVersions, ObjectVersion } from './object-versions.ts';
 import { parquetRecords, rewriteParquetWithout } from './rewrite-parquet-without.ts';
-import { canSwap, conversationId, recordErasedFromFile, rewriteWithout } from './rewrite-without.ts';
+import { canSwap, conversationId, type Rewrite, recordErasedFromFile, rewriteWithout } from './rewrite-without.ts';
 import { recordHasIdentifier, type VisitorIdentifier } from './visitor-identifiers.ts';
 
 export interface EraseOptions {
@@ -120,10 +120,14 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
     return bench;
   };
   /** Rows of a chat file `drops` selects (without changing anything). */
-  const countDropped = async (key: string, body: Uint8Array, drops: (record: Record<string, unknown>) => boolean) =>
+  const countDropped = async (
+    key: string,
+    body: Uint8Array,
+    drops: (record: Record<string, unknown>, day?: string) => boolean,
+  ) =>
     isParquet(key)
-      ? (await parquetRecords(await workbench(), body)).filter(drops).length
-      : (await dropNdjsonGzipRecords(body, drops)).dropped;
+      ? (await parquetRecords(await workbench(), key, body)).filter(({ record, day }) => drops(record, day)).length
+      : (await dropNdjsonGzipRecords(body, (record) => drops(record))).dropped;
 
   // One conversation is a row in each table (v3.6: the raw entry and the chat mapped from it), and
   // a derived row may lack the identifier (the customer's e-mail is not mapped): with more than
@@ -153,8 +157,9 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
       matches(record) || (conversations.size > 0 && conversations.has(conversationId(record) ?? ''));
     /** Notes `<day>/<conversation>` of every erased chat, current or noncurrent: their attachments go too. */
     const erasesIn = (key: string) => {
-      const day = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
-      return (row: Record<string, unknown>) => {
+      const dayOfKey = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+      return (row: Record<string, unknown>, dayOfRow?: string) => {
+        const day = dayOfRow ?? dayOfKey;
         const erased = erases(row);
         const id = erased && day ? conversationId(row) : undefined;
         if (id !== undefined) erasedChats.add(`${day}/${id}`);
@@ -176,8 +181,10 @@ export async function eraseVisitor(options: EraseOptions): Promise<EraseResult> 
         } else {
           const hash = record?.hash;
           // Before the file changes, so an interrupted erase never leaves removed chats unaccounted for.
-          const recordDrops = async ({ byRun }: { byRun: Map<string, number> }) => {
-            if (hash) await recordErasedFromFile(sink, key, byRun, hash, now);
+          const recordDrops = async ({ byRun, byDay }: Rewrite) => {
+            if (!hash) return;
+            if (!byDay) await recordErasedFromFile(sink, key, byRun, hash, now);
+            for (const [day, runs] of byDay ?? []) await recordErasedFromFile(sink, key, runs, hash, now, day);
           };
           ({ dropped } = isParquet(key)
             ? await rewriteParquetWithout(sink, await workbench(), key, erasesIn(key), recordDrops)

@@ -1,8 +1,16 @@
 import { readdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExpiredDayRecord } from '#lake/expired-days-table.ts';
-import { CHAT_TABLE_PREFIXES, COMPACTED_TABLE_PREFIXES, expiredDayKey, FILE_PREFIXES } from '#lake/lake-layout.ts';
+import {
+  CHAT_TABLE_PREFIXES,
+  COMPACTED_TABLE_PREFIXES,
+  expiredDayKey,
+  FILE_PREFIXES,
+  monthOfKey,
+} from '#lake/lake-layout.ts';
+import { ParquetWorkbench } from '#lake/parquet-day.ts';
 import { fileVersion, LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { rewriteParquetWithout } from './rewrite-parquet-without.ts';
 
 /**
  * Chat tables and their compacted days (a compacted file carries the age of the newest file it
@@ -49,6 +57,7 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
   const old: Array<{ key: string; day: string; attachment: boolean; version: string; size: number }> = [];
   for (const prefix of PRUNED_PREFIXES) {
     for (const key of await sink.list(prefix)) {
+      if (monthOfKey(key)) continue; // a compacted month: its days expire one by one (pruneMonthFiles)
       const day = /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
       const attachment = FILE_PREFIXES.includes(prefix);
       if ((!attachment && !key.endsWith('.json.gz') && !key.endsWith('.parquet')) || !day) continue;
@@ -65,6 +74,7 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
     result.files.push(file.key);
     result.bytes += file.size;
   }
+  await pruneMonthFiles(sink, cutoff, now.toISOString(), options, result);
   if (!options.dryRun) {
     for (const prefix of PRUNED_PREFIXES) await removeEmptyFolders(join(options.dir, prefix));
   }
@@ -98,4 +108,51 @@ async function removeEmptyFolders(table: string, top = true): Promise<void> {
   }
   for (const entry of entries) if (entry.isDirectory()) await removeEmptyFolders(join(table, entry.name), false);
   if (!top && (await readdir(table).catch(() => ['?'])).length === 0) await rmdir(table).catch(() => undefined);
+}
+
+/**
+ * Compacted month files (`compacted/<table>month=…/`) hold many days, written at different times:
+ * a day of one expires when the newest `_archived_at` of its rows (its last archive, what a day
+ * file's modification time is) is older than the cutoff. The file is derived again without the
+ * expired days (deleted when none is left), as a compare-and-swap; each expired day is recorded
+ * first, as for day files. `files` lists the month file once per rewrite.
+ */
+async function pruneMonthFiles(
+  sink: LocalFileSink,
+  cutoff: number,
+  expiredAt: string,
+  options: PruneOptions,
+  result: PruneResult,
+): Promise<void> {
+  const keys = (await Promise.all(COMPACTED_TABLE_PREFIXES.map((prefix) => sink.list(prefix))))
+    .flat()
+    .filter((key) => monthOfKey(key) !== undefined && key.endsWith('.parquet'));
+  if (keys.length === 0) return;
+  const workbench = await ParquetWorkbench.open();
+  try {
+    for (const key of keys) {
+      const body = await sink.get(key);
+      if (!body) continue;
+      const newest = new Map<string, string>();
+      for (const { line, dt } of await workbench.linesWithDays(body)) {
+        const archivedAt = String((JSON.parse(line) as Record<string, unknown>)['_archived_at'] ?? '');
+        if (archivedAt > (newest.get(dt) ?? '')) newest.set(dt, archivedAt);
+      }
+      const expired = new Set([...newest].filter(([, at]) => Date.parse(at) < cutoff).map(([day]) => day));
+      if (expired.size === 0) continue;
+      if (!options.dryRun) {
+        if (key.startsWith(COMPACTED_TABLE_PREFIXES[0]!)) {
+          for (const day of expired) {
+            const record: ExpiredDayRecord = { day, expiredAt, files: 1, olderThanDays: options.olderThanDays };
+            await sink.put(expiredDayKey(day, expiredAt), Buffer.from(JSON.stringify(record)), 'json');
+          }
+        }
+        await rewriteParquetWithout(sink, workbench, key, (_record, day) => day !== undefined && expired.has(day));
+      }
+      result.files.push(key);
+      result.bytes += body.byteLength;
+    }
+  } finally {
+    await workbench.close();
+  }
 }

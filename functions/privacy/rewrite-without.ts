@@ -17,6 +17,8 @@ export interface Rewrite {
   dropped: number;
   /** Dropped records per `_run_id`, for dropped_chats. */
   byRun: Map<string, number>;
+  /** A compacted month file: dropped records per day, then per `_run_id` (its key names no day). */
+  byDay?: Map<string, Map<string, number>>;
 }
 
 /**
@@ -60,9 +62,11 @@ export async function recordErasedFromFile(
   byRun: ReadonlyMap<string, number>,
   erasure: string,
   now: () => Date,
+  /** The day of the chats (a compacted month file's key names none). */
+  dayOfChats?: string,
 ): Promise<void> {
   if (!key.startsWith(CHATS_PREFIX) && !key.startsWith(compactedTablePrefix(CHATS_PREFIX))) return;
-  const day = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+  const day = dayOfChats ?? /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
   if (!day) return;
   for (const [runId, chats] of byRun) {
     const row: DroppedChatsRow = { runId, day, attempt: null, unit: key, chats, recordedAt: now().toISOString() };

@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { daysInMonthFiles, openLocalLake } from '#lake/duckdb-lake.ts';
 import {
   CHATS_PREFIX,
   compactedTablePrefix,
@@ -98,11 +98,12 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
   const now = options.now?.() ?? new Date();
   const records = await readArchiverRecords(lakeDir);
   const manifestDays = latestRunPerDay(records);
-  // Days with chats: JSON files, or a compacted Parquet day (npm run compact), which the DuckDB view reads too.
+  // Days with chats: JSON files, or a compacted Parquet day or month (npm run compact), which the DuckDB view reads too.
   const partitionDays = [
     ...new Set([
       ...listDays(path.join(lakeDir, CHATS_PREFIX), (file) => file.endsWith('.json.gz')),
       ...listDays(path.join(lakeDir, compactedTablePrefix(CHATS_PREFIX)), (file) => file.endsWith('.parquet')),
+      ...(await daysInMonthFiles(lakeDir)),
     ]),
   ].sort();
   const planDays = new Set(listDays(path.join(lakeDir, DAY_PLANS_PREFIX), (file) => file.endsWith('.json')));

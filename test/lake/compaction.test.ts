@@ -41,7 +41,11 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => sim?.close());
 
-const compact = (dir: string, sink: LakeSink = new LocalFileSink(dir), bounds: { from?: string; to?: string } = {}) =>
+const compact = (
+  dir: string,
+  sink: LakeSink = new LocalFileSink(dir),
+  bounds: { from?: string; to?: string; smallDayChats?: number } = {},
+) =>
   compactLake({
     sink,
     tables: V2_SOURCE.mergedTables,
@@ -49,6 +53,9 @@ const compact = (dir: string, sink: LakeSink = new LocalFileSink(dir), bounds: {
     keepAge: (written, inputs) => keepNewestAge(dir, written, inputs),
     ...bounds,
   });
+
+/** The one month file of the lake's month (all of DAYS are in March 2026, every one a small day). */
+const MONTH_FILE = /^compacted\/chats\/month=2026-03\/compacted-[0-9a-f]{16}\.parquet$/;
 
 /** Every named query's rows over the whole lake. */
 async function everyNamedQuery(dir: string): Promise<Record<string, unknown[]>> {
@@ -77,9 +84,10 @@ const chatFiles = async (dir: string) => (await listFiles(dir)).filter((f) => /^
 const rowsPerDay = (dir: string) =>
   rawRows(dir, 'SELECT dt, count(*) AS rows, count(DISTINCT id) AS chats FROM chats GROUP BY dt ORDER BY dt');
 
-async function archiveAgain(dir: string, days: readonly string[], runId: string) {
+async function archiveAgain(dir: string, days: readonly string[], runId: string, now?: () => Date) {
   const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
   return runArchive({
+    ...(now ? { now } : {}),
     runId,
     days,
     source: v2Source(client),
@@ -92,21 +100,48 @@ async function archiveAgain(dir: string, days: readonly string[], runId: string)
 }
 
 describe('compacting settled days into Parquet (local, DuckDB)', () => {
-  it('every named query returns the same rows before and after, from one Parquet file per day and no JSON', async () => {
+  it('every named query returns the same rows before and after, from one Parquet file for the month and no JSON', async () => {
     const lake = await copyLake(original);
     const before = await everyNamedQuery(lake);
     expect(before['chats_per_day']).toHaveLength(DAYS.length);
 
     const result = await compact(lake);
 
-    expect(result.days.map((d) => [d.day, d.status])).toEqual(DAYS.map((day) => [day, 'compacted']));
+    expect(result.days.map((d) => [d.day, d.status, d.into])).toEqual(DAYS.map((day) => [day, 'compacted', 'month']));
     expect(result.days.map((d) => d.chats)).toEqual(DAYS.map((day) => sim.chats(day).length));
-    expect(await chatFiles(lake)).toEqual(
+    expect(await chatFiles(lake)).toEqual([expect.stringMatching(MONTH_FILE)]);
+    expect(await everyNamedQuery(lake)).toEqual(before);
+  });
+
+  it('a day busier than smallDayChats gets a file of its own; the others share the month file', async () => {
+    const lake = await copyLake(original);
+    const before = await everyNamedQuery(lake);
+    const busy = DAYS.find((day) => sim.chats(day).length > 100)!;
+    const result = await compact(lake, undefined, { smallDayChats: 100 });
+    expect(result.days.map((d) => [d.day, d.into])).toEqual(DAYS.map((day) => [day, day === busy ? 'day' : 'month']));
+    expect(await chatFiles(lake)).toEqual([
+      expect.stringMatching(new RegExp(`^compacted/chats/dt=${busy}/compacted-[0-9a-f]{16}\\.parquet$`)),
+      expect.stringMatching(MONTH_FILE),
+    ]);
+    expect(await everyNamedQuery(lake)).toEqual(before);
+    const [monthFile] = (await chatFiles(lake)).filter((f) => MONTH_FILE.test(f));
+    const days = await rawRows(
+      lake,
+      `SELECT dt, count(*) AS n FROM read_parquet('${join(lake, monthFile!)}') GROUP BY dt ORDER BY dt`,
+    );
+    expect(days).toEqual(DAYS.filter((day) => day !== busy).map((day) => ({ dt: day, n: sim.chats(day).length })));
+
+    // smallDayChats 0: every day a file of its own (as before month files).
+    const perDay = await copyLake(original);
+    await compact(perDay, undefined, { smallDayChats: 0 });
+    expect(await chatFiles(perDay)).toEqual(
       DAYS.map((day) =>
         expect.stringMatching(new RegExp(`^compacted/chats/dt=${day}/compacted-[0-9a-f]{16}\\.parquet$`)),
       ),
     );
-    expect(await everyNamedQuery(lake)).toEqual(before);
+    expect(await everyNamedQuery(perDay)).toEqual(before);
+    // Compacting again with month files: nothing to do (no JSON left); a re-archived day moves into the month file.
+    expect((await compact(perDay)).days).toEqual([]);
   });
 
   it('the HTML report’s data is the same before and after (it reads compacted days)', async () => {
@@ -125,8 +160,12 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     const before = await rawRows(lake, `SELECT ${columns} FROM chats ORDER BY id`);
     await compact(lake);
     expect(await rawRows(lake, `SELECT ${columns} FROM chats ORDER BY id`)).toEqual(before);
-    const [file] = (await chatFiles(lake)).filter((f) => f.includes(DAYS[0]!));
-    const raw = await rawRows(lake, `SELECT _raw_json FROM read_parquet('${join(lake, file!)}')`);
+    const [file] = await chatFiles(lake);
+    expect(file).toMatch(MONTH_FILE);
+    const raw = await rawRows(
+      lake,
+      `SELECT _raw_json FROM read_parquet('${join(lake, file!)}') WHERE dt = '${DAYS[0]}'`,
+    );
     const stored = raw.map((row) => JSON.parse(String(row['_raw_json'])) as { id: string });
     expect(stored.map((chat) => chat.id).sort()).toEqual(
       sim
@@ -156,8 +195,10 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     const inner = new LocalFileSink(lake);
     const crashing: LakeSink = { ...bind(inner), delete: async () => Promise.reject(new Error('killed')) };
     await expect(compact(lake, crashing)).rejects.toThrow('killed');
-    // The first day has both copies now: latest-copy queries still count each chat once.
-    expect((await chatFiles(lake)).filter((f) => f.includes(DAYS[0]!))).toHaveLength(2);
+    // Every day has both copies now (its JSON and the month file): latest-copy queries still count each chat once.
+    const left = await chatFiles(lake);
+    expect(left.filter((f) => MONTH_FILE.test(f))).toHaveLength(1);
+    expect(left.filter((f) => f.startsWith('chats/'))).toHaveLength(DAYS.length);
     const during = await everyNamedQuery(lake);
     expect(during['chats_per_day']).toEqual(before['chats_per_day']);
     expect(during['latest_copy_per_chat']!.length).toBe(before['latest_copy_per_chat']!.length);
@@ -208,9 +249,13 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     expect(again.days.map((d) => d.day)).toEqual([day]);
     expect(await perDay()).toEqual({ dt: day, rows: expected, chats: expected });
     expect((await chatsPerDay())?.total_chats).toBe(expected);
-    expect((await chatFiles(lake)).filter((f) => f.includes(day))).toHaveLength(1);
+    expect(await chatFiles(lake)).toEqual([expect.stringMatching(MONTH_FILE)]);
     const runs = await rawRows(lake, `SELECT DISTINCT "_run_id" AS run FROM chats WHERE dt = '${day}'`);
     expect(runs).toEqual([{ run: 'backfill-1' }]);
+    // The month's other days are in the new file unchanged.
+    expect(await rowsPerDay(lake)).toEqual(
+      DAYS.map((d) => ({ dt: d, rows: sim.chats(d).length, chats: sim.chats(d).length })),
+    );
   });
 
   it('duplicate counts: a compacted copy beside JSON copies of its day is not counted, two JSON copies still are', async () => {
@@ -300,19 +345,45 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     expect(left).toEqual([{ n: 0 }]);
   });
 
-  it('prune expires compacted days by the age of the newest file they merged', async () => {
+  it('prune expires compacted day files by the age of the newest file they merged', async () => {
     const lake = await copyLake(original);
     const old = new Date('2026-01-01T00:00:00Z');
     const sink = new LocalFileSink(lake);
     for (const key of (await sink.list(`chats/dt=${DAYS[0]}/`)).filter((k) => k.endsWith('.json.gz'))) {
       await utimes(join(lake, key), old, old);
     }
-    await compact(lake);
+    await compact(lake, undefined, { smallDayChats: 0 });
     const pruned = await pruneLocalLake({ dir: lake, olderThanDays: 30, now: () => new Date('2026-03-10T00:00:00Z') });
     expect(pruned.files).toEqual([
       expect.stringMatching(new RegExp(`^compacted/chats/dt=${DAYS[0]}/compacted-.*\\.parquet$`)),
     ]);
     expect(await readdir(join(lake, 'compacted', 'chats'))).toEqual(DAYS.slice(1).map((day) => `dt=${day}`));
+  });
+
+  it('prune expires the days of a month file one by one, by their last archive, and records them expired', async () => {
+    const lake = await copyLake(original);
+    // Every day but the first archived again 20 days later: the first day's last archive is the oldest.
+    const later = new Date(Date.now() + 20 * 86_400_000);
+    const run = await archiveAgain(lake, DAYS.slice(1), 'later', () => later);
+    expect(run.complete).toBe(true);
+    await compact(lake);
+    expect(await chatFiles(lake)).toEqual([expect.stringMatching(MONTH_FILE)]);
+    const before = await rowsPerDay(lake);
+
+    const now = () => new Date(Date.now() + 40 * 86_400_000);
+    const dry = await pruneLocalLake({ dir: lake, olderThanDays: 30, now, dryRun: true });
+    expect(dry.files).toEqual([expect.stringMatching(MONTH_FILE)]);
+    expect(await rowsPerDay(lake)).toEqual(before);
+
+    await pruneLocalLake({ dir: lake, olderThanDays: 30, now });
+    expect(await rowsPerDay(lake)).toEqual(before.filter((row) => row['dt'] !== DAYS[0]));
+    const completeness = (await everyNamedQuery(lake))['day_completeness'] as Array<{ dt: string; status: string }>;
+    expect(completeness.map((row) => [row.dt, row.status])).toEqual(
+      DAYS.map((day) => [day, day === DAYS[0] ? 'expired' : 'complete']),
+    );
+    // A month whose every day expired is deleted.
+    await pruneLocalLake({ dir: lake, olderThanDays: 1, now: () => new Date(Date.now() + 60 * 86_400_000) });
+    expect(await chatFiles(lake)).toEqual([]);
   });
 
   it('npm run compact: compacts a folder lake and says what it did; a bad day is one error line, exit 2', async () => {
@@ -322,8 +393,9 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     expect(await compactCommand(['--lake', lake, '--to', DAYS[1]!], { stdout: out.stream, stderr: err.stream })).toBe(
       COMPACT_EXIT.ok,
     );
-    expect(out.text()).toContain(`${DAYS[0]}  ${sim.chats(DAYS[0]!).length} chats: 1 files`);
-    expect(out.text()).toContain('compacted 2 days: 2 files -> 2 Parquet files');
+    expect(out.text()).toContain(`${DAYS[0]}  ${sim.chats(DAYS[0]!).length} chats -> the 2026-03 file\n`);
+    expect(out.text()).toContain('2026-03  2 files (');
+    expect(out.text()).toContain('compacted 2 days: 2 files -> 1 Parquet file\n');
     const bad = capture();
     expect(
       await compactCommand(['--lake', lake, '--from', '2026-02-30'], { stdout: out.stream, stderr: bad.stream }),
@@ -369,8 +441,7 @@ describe('compacting a v3.6 lake: chats and chat_threads', () => {
       expect((await chatFiles(lake)).filter((f) => f.startsWith('chats/'))).toEqual([]);
       const threadFiles = (await listFiles(lake)).filter((f) => /^(archives|compacted\/archives)\//.test(f));
       expect(threadFiles).toEqual([
-        expect.stringMatching(/^compacted\/archives\/dt=2026-05-01\/compacted-[0-9a-f]{16}\.parquet$/),
-        expect.stringMatching(/^compacted\/archives\/dt=2026-05-02\/compacted-[0-9a-f]{16}\.parquet$/),
+        expect.stringMatching(/^compacted\/archives\/month=2026-05\/compacted-[0-9a-f]{16}\.parquet$/),
       ]);
       expect(await everyNamedQuery(lake)).toEqual(before);
     } finally {
