@@ -45,7 +45,7 @@ export const configSchema = z
     expectedChatsPerDay: int(1, 10_000_000)
       .default(DEFAULT_CHATS_PER_DAY)
       .describe(
-        'Chats a day the account has, about: sets the defaults that depend on volume (busyDayThreshold, slicePagesPerTask, workerTimeoutSeconds, workerMemoryMb, bytesScannedCutoffBytes); source v2 is refused above 25 000.',
+        'Chats a day the account has, about: sets the defaults that depend on volume (busyDayThreshold, slicePagesPerTask, workerTimeoutSeconds, workerMemoryMb, bytesScannedCutoffBytes) and whether compaction writes one Parquet file per month (at most 1 000) or per day; source v2 is refused above 25 000.',
       ),
     scheduleCron: z
       .string()

@@ -18,6 +18,8 @@ const settings: CompactionSettings = {
   lookbackDays: config.LOOKBACK_DAYS,
   settleHours: config.SETTLE_HOURS,
   maxDays: config.MAX_DAYS,
+  monthFiles: config.MONTH_FILES === 'true',
+  retentionDays: config.RETENTION_DAYS,
 };
 
 /**

@@ -105,6 +105,10 @@ const compactorEnv = z.object({
   /** Most days one night compacts. */
   MAX_DAYS: envInt(1, 3660, 60),
   SOURCE: source,
+  /** Small days: one file per month and table (`true`), else one per day. */
+  MONTH_FILES: z._default(z.enum(['true', 'false']), 'false'),
+  /** The lake's retentionDays; absent when it keeps chats forever. */
+  RETENTION_DAYS: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(36500))),
 });
 
 export type PlannerConfig = z.infer<typeof plannerEnv>;

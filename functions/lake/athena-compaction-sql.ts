@@ -7,7 +7,9 @@
  *   compaction can keep each row's stored line (`_raw_json`) beside its typed columns;
  * - `<table>_compacted`: the compacted days (`compacted/chats/dt=…/*.parquet`; Parquet SerDe),
  *   the table's columns plus `_raw_json`;
- * - the view `<table>` (`chats`, `chat_threads`): the JSON table `UNION ALL` the compacted one,
+ * - `<table>_compacted_months`: the compacted months (`compacted/chats/month=…/*.parquet`, small
+ *   days, a month per file), the same columns, `_raw_json` and `dt` as a column, partition `month`;
+ * - the view `<table>` (`chats`, `chat_threads`): the JSON table `UNION ALL` the compacted ones,
  *   same columns, so every query and saved query keeps its table name.
  *
  * A day is compacted with UNLOAD (Parquet, ZSTD) into a staging prefix no table reads, then
@@ -25,9 +27,10 @@ export function stagingPrefix(table: string, day: string, token: string): string
   return `${stagingDayPrefix(table, day)}${token}/`;
 }
 
-/** Everything staged for one day of a table, by any attempt. */
-export function stagingDayPrefix(table: string, day: string): string {
-  return `${COMPACTION_STAGING_PREFIX}${table}dt=${day}/`;
+/** Everything staged for one day (or month, `yyyy-MM`) of a table, by any attempt. */
+export function stagingDayPrefix(table: string, unit: string): string {
+  const partition = /^\d{4}-\d{2}$/.test(unit) ? 'month' : 'dt';
+  return `${COMPACTION_STAGING_PREFIX}${table}${partition}=${unit}/`;
 }
 
 /** One chat table as Athena sees it. */
@@ -39,6 +42,8 @@ export interface CompactedTable {
   jsonTable: string;
   linesTable: string;
   compactedTable: string;
+  /** The compacted months: partition `month`, the row's day a `dt` column. */
+  compactedMonthsTable: string;
   schema: readonly LakeField[];
   /** The latest-copy key of a row (as the named queries partition it): `id`, `thread.id`. */
   copyKey: string;
@@ -50,6 +55,7 @@ const table = (prefix: string, view: string, schema: readonly LakeField[], copyK
   jsonTable: `${view}_json`,
   linesTable: `${view}_json_lines`,
   compactedTable: `${view}_compacted`,
+  compactedMonthsTable: `${view}_compacted_months`,
   schema,
   copyKey,
 });
@@ -87,14 +93,24 @@ const qualified = (database: string, name: string) => `${quoteIdent(database)}.$
 
 const DT = PARTITION_KEYS[0]!.name;
 
-/** The view's text: the JSON days and the compacted days, same columns (`dt` last). */
+/** The partition of the compacted months table: `month=yyyy-MM`. */
+export const MONTH_PARTITION = 'month';
+
+/**
+ * The view's text: the JSON days, the compacted days and the compacted months, same columns (`dt`
+ * last; a partition of the first two, a column of the months table, whose files a `dt` filter
+ * does not prune by name: Trino reads each month file's footer and skips row groups by `dt`).
+ */
 export function viewSql(database: string, t: CompactedTable): string {
   const columns = `${columnList(t.schema)}, ${quoteIdent(DT)}`;
   return `SELECT ${columns}
 FROM ${qualified(database, t.jsonTable)}
 UNION ALL
 SELECT ${columns}
-FROM ${qualified(database, t.compactedTable)}`;
+FROM ${qualified(database, t.compactedTable)}
+UNION ALL
+SELECT ${columns}
+FROM ${qualified(database, t.compactedMonthsTable)}`;
 }
 
 /** The view's columns with their Trino types, as a Presto view definition lists them. */
@@ -109,6 +125,82 @@ export function viewColumns(t: CompactedTable): { name: string; type: string }[]
 function checkedDay(day: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error(`not a day: ${day}`);
   return day;
+}
+
+/** `yyyy-MM`, checked: the month goes into SQL text. */
+function checkedMonth(month: string): string {
+  if (!/^\d{4}-\d{2}$/.test(month)) throw new Error(`not a month: ${month}`);
+  return month;
+}
+
+function checkedLocation(location: string): string {
+  if (!/^s3:\/\/[a-z0-9.-]+\/[A-Za-z0-9=/._-]+\/$/.test(location)) throw new Error(`not an S3 folder: ${location}`);
+  return location;
+}
+
+/** The JSON rows of `days` with their stored lines (joined by file and version from the lines table), every column, `_raw_json` and `dt`. */
+function jsonRowsSql(database: string, t: CompactedTable, days: string): string {
+  const raw = quoteIdent(RAW_JSON_COLUMN);
+  const idPath = t.copyKey === 'id' ? '$.id' : '$.thread.id';
+  return `SELECT ${columnList(t.schema, 'j')}, l.line AS ${raw}, j.${DT}
+      FROM ${qualified(database, t.jsonTable)} j
+      JOIN (
+        SELECT "$path" AS file,
+               line,
+               json_extract_scalar(line, '${idPath}') AS copy_id,
+               json_extract_scalar(line, '$._archived_at') AS archived_at,
+               json_extract_scalar(line, '$._run_id') AS run_id
+        FROM ${qualified(database, t.linesTable)}
+        WHERE ${DT} IN (${days})
+      ) l
+        ON l.file = j."$path" AND l.copy_id = j.${t.copyKey} AND l.archived_at = j."_archived_at" AND l.run_id = j."_run_id"
+      WHERE j.${DT} IN (${days})`;
+}
+
+/**
+ * UNLOAD of one month of one table (small days, docs/compaction.md): the latest copy of each row
+ * per day (as the named queries choose it), among the JSON rows of `days` (the month's days
+ * compacted now), the compacted day files of those days and the month's compacted file(s), with
+ * every column, `_raw_json` and `dt`, ordered by day (tight `dt` ranges per row group), as
+ * Parquet (ZSTD) under `location`. Days before `keepFrom` (retention) are left out.
+ */
+export function unloadMonthSql(
+  database: string,
+  t: CompactedTable,
+  month: string,
+  days: readonly string[],
+  location: string,
+  keepFrom?: string,
+): string {
+  const m = checkedMonth(month);
+  const inMonth = days.map(checkedDay).filter((day) => day.startsWith(`${m}-`));
+  const dayList = inMonth.length ? inMonth.map((day) => `'${day}'`).join(', ') : 'NULL';
+  const raw = quoteIdent(RAW_JSON_COLUMN);
+  const kept = keepFrom ? `\n    AND ${DT} >= '${checkedDay(keepFrom)}'` : '';
+  return `UNLOAD (
+  SELECT ${columnList(t.schema)}, ${raw}, ${quoteIdent(DT)}
+  FROM (
+    SELECT u.*,
+           row_number() OVER (
+             PARTITION BY u.${DT}, u.${t.copyKey}
+             ORDER BY u."_archived_at" DESC, u."_run_id" DESC, u."_page" DESC
+           ) AS copy_rank
+    FROM (
+      ${jsonRowsSql(database, t, dayList)}
+      UNION ALL
+      SELECT ${columnList(t.schema, 'c')}, c.${raw}, c.${DT}
+      FROM ${qualified(database, t.compactedTable)} c
+      WHERE c.${DT} IN (${dayList})
+      UNION ALL
+      SELECT ${columnList(t.schema, 'm')}, m.${raw}, m.${DT}
+      FROM ${qualified(database, t.compactedMonthsTable)} m
+      WHERE m.${MONTH_PARTITION} = '${m}'
+    ) u
+  ) ranked
+  WHERE copy_rank = 1${kept}
+  ORDER BY ${DT}
+) TO '${checkedLocation(location)}'
+WITH (format = 'PARQUET', compression = 'ZSTD')`;
 }
 
 /**

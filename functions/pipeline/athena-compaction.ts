@@ -3,8 +3,11 @@
  * A Step Functions state machine runs it after the night (docs/compaction.md):
  *
  * 1. `planCompaction`: the settled days outside the nightly lookback that still have JSON files,
- *    oldest first, at most `maxDays`; none while an erase is in progress or was interrupted.
- * 2. per day, `prepareDay`: lists the day's inputs (JSON files, all settles' outputs, and the
+ *    oldest first, at most `maxDays`; none while an erase is in progress or was interrupted. With
+ *    month files (small days: `monthFiles`, or a month that has a month file already) a unit is
+ *    the month (`yyyy-MM`), else the day; a month file holding days past `retentionDays` is a
+ *    unit too (derived again without them).
+ * 2. per unit (day or month), `prepareDay`: lists the day's inputs (JSON files, all settles' outputs, and the
  *    compacted files of an earlier compaction), empties the day's staging prefixes (an earlier
  *    failed attempt's output: UNLOAD writes only into an empty prefix), fingerprints the
  *    erasure records, and renders one UNLOAD per table into a staging prefix named after the
@@ -24,8 +27,16 @@ import {
   stagingDayPrefix,
   stagingPrefix,
   unloadDaySql,
+  unloadMonthSql,
 } from '#lake/athena-compaction-sql.ts';
-import { compactedKey, compactedTablePrefix, partitionPrefix } from '#lake/lake-layout.ts';
+import {
+  compactedKey,
+  compactedMonthKey,
+  compactedTablePrefix,
+  monthOfKey,
+  monthPartitionPrefix,
+  partitionPrefix,
+} from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { ERASURES_PREFIX, type ErasureRecord, SALT_KEY } from '#privacy/erasure-records.ts';
 import { addDays, localDay } from '#shared/day-range.ts';
@@ -40,9 +51,14 @@ export interface CompactionSettings {
   settleHours: number;
   /** Most days one night compacts (a first night over a long history catches up over several nights). */
   maxDays: number;
+  /** Small days: a month file per month and table (expectedChatsPerDay at most SMALL_DAY_CHATS). */
+  monthFiles: boolean;
+  /** The lake's retention: a month file's days before `today - retentionDays` are left out when it is derived again. */
+  retentionDays?: number | undefined;
 }
 
 export interface CompactionPlan {
+  /** The units to compact, oldest first: a day (`yyyy-MM-dd`) or a month (`yyyy-MM`, its days compacted together). */
   days: string[];
   /** Why nothing is compacted tonight, when so. */
   deferred?: string;
@@ -56,12 +72,15 @@ export interface Unload {
 }
 
 export interface PreparedDay {
+  /** The unit: a day, or a month (`yyyy-MM`). */
   day: string;
   token: string;
   /** Keys compacted into the new files and deleted once they are in place. */
   inputs: string[];
   erasures: string;
   unloads: Unload[];
+  /** A month derived again without the days before this one (retention). */
+  keepFrom?: string;
 }
 
 export type Prepared = PreparedDay | { day: string; skipped: string };
@@ -119,20 +138,55 @@ export async function planCompaction(sink: LakeSink, settings: CompactionSetting
     };
   }
   const last = lastCompactableDay(now, settings);
+  const tables = tablesOf(settings.prefixes);
   const byDay = new Map<string, string[]>();
-  for (const t of tablesOf(settings.prefixes)) {
+  for (const t of tables) {
     for (const key of await sink.list(t.prefix)) {
       const day = dayOf(key);
       if (!day || !key.endsWith('.json.gz') || day > last) continue;
       byDay.set(day, [...(byDay.get(day) ?? []), key]);
     }
   }
-  const days = [...byDay.keys()].sort();
-  const notSettled = days.filter((day) => !byDay.get(day)!.every(isSettledFile));
-  return { days: days.filter((day) => !notSettled.includes(day)).slice(0, settings.maxDays), notSettled };
+  const all = [...byDay.keys()].sort();
+  const notSettled = all.filter((day) => !byDay.get(day)!.every(isSettledFile));
+  const days = all.filter((day) => !notSettled.includes(day)).slice(0, settings.maxDays);
+  // Months with a month file already: their days join it (never a day file beside the month file).
+  const monthFiles = (await Promise.all(tables.map((t) => sink.list(compactedTablePrefix(t.prefix)))))
+    .flat()
+    .filter((key) => monthOfKey(key) !== undefined && key.endsWith('.parquet'));
+  const withFile = new Set(monthFiles.map((key) => monthOfKey(key)!));
+  const units = new Set(
+    days.map((day) => (settings.monthFiles || withFile.has(day.slice(0, 7)) ? day.slice(0, 7) : day)),
+  );
+  const cutoff = retentionCutoff(now, settings);
+  if (cutoff) {
+    for (const key of monthFiles) if (firstDayOfMonthFile(key) < cutoff) units.add(monthOfKey(key)!);
+  }
+  return { days: [...units].sort(), notSettled };
 }
 
-export async function prepareDay(sink: LakeSink, settings: CompactionSettings, day: string): Promise<Prepared> {
+/** The first day a month's data is kept from (retentionDays): earlier days are expired. */
+function retentionCutoff(now: Date, settings: CompactionSettings): string | undefined {
+  return settings.retentionDays === undefined
+    ? undefined
+    : addDays(localDay(now, settings.timeZone), -settings.retentionDays);
+}
+
+/** A month file holds no day before the one its name gives (`…-from-yyyy-MM-dd-…`), or the month's first. */
+function firstDayOfMonthFile(key: string): string {
+  return /-from-(\d{4}-\d{2}-\d{2})-/.exec(key)?.[1] ?? `${monthOfKey(key)}-01`;
+}
+
+const isMonth = (unit: string) => /^\d{4}-\d{2}$/.test(unit);
+
+export async function prepareDay(
+  sink: LakeSink,
+  settings: CompactionSettings,
+  unit: string,
+  now: Date = new Date(),
+): Promise<Prepared> {
+  if (isMonth(unit)) return prepareMonth(sink, settings, unit, now);
+  const day = unit;
   const tables = tablesOf(settings.prefixes);
   const json: string[] = [];
   const inputs: string[] = [];
@@ -146,11 +200,7 @@ export async function prepareDay(sink: LakeSink, settings: CompactionSettings, d
   if (!json.every(isSettledFile)) return { day, skipped: 'a pass is still writing it (not settled)' };
   inputs.sort();
   const token = createHash('sha256').update(inputs.join('\n')).digest('hex').slice(0, 16);
-  // What earlier attempts staged for the day (UNLOAD writes only into an empty prefix; a failed one leaves files).
-  for (const t of tables) {
-    const staged = await sink.list(stagingDayPrefix(t.prefix, day));
-    if (staged.length) await sink.delete(staged);
-  }
+  await clearStaging(sink, tables, day);
   const { fingerprint } = await erasureState(sink);
   const unloads = tables.map((t) => ({
     table: t.prefix,
@@ -159,12 +209,76 @@ export async function prepareDay(sink: LakeSink, settings: CompactionSettings, d
   return { day, token, inputs, erasures: fingerprint, unloads };
 }
 
+/** What earlier attempts staged for the unit (UNLOAD writes only into an empty prefix; a failed one leaves files). */
+async function clearStaging(sink: LakeSink, tables: readonly CompactedTable[], unit: string): Promise<void> {
+  for (const t of tables) {
+    const staged = await sink.list(stagingDayPrefix(t.prefix, unit));
+    if (staged.length) await sink.delete(staged);
+  }
+}
+
+/**
+ * A month: its settled days outside the lookback that have JSON, their day files, and the month's
+ * file(s), into one new month file per table; days past retention left out.
+ */
+async function prepareMonth(sink: LakeSink, settings: CompactionSettings, month: string, now: Date): Promise<Prepared> {
+  const tables = tablesOf(settings.prefixes);
+  const last = lastCompactableDay(now, settings);
+  const cutoff = retentionCutoff(now, settings);
+  const jsonByDay = new Map<string, string[]>();
+  const monthKeys: string[] = [];
+  const dayFiles: string[] = [];
+  for (const t of tables) {
+    for (const key of await sink.list(`${t.prefix}dt=${month}-`)) {
+      const day = dayOf(key);
+      if (day && key.endsWith('.json.gz') && day <= last) jsonByDay.set(day, [...(jsonByDay.get(day) ?? []), key]);
+    }
+    monthKeys.push(
+      ...(await sink.list(monthPartitionPrefix(month, compactedTablePrefix(t.prefix)))).filter((key) =>
+        key.endsWith('.parquet'),
+      ),
+    );
+  }
+  const days = [...jsonByDay.keys()].filter((day) => jsonByDay.get(day)!.every(isSettledFile)).sort();
+  for (const t of tables) {
+    for (const day of days) dayFiles.push(...(await sink.list(partitionPrefix(day, compactedTablePrefix(t.prefix)))));
+  }
+  const keepFrom = cutoff && cutoff > `${month}-01` ? cutoff : undefined;
+  const trims = keepFrom !== undefined && monthKeys.some((key) => firstDayOfMonthFile(key) < keepFrom);
+  if (days.length === 0 && !trims)
+    return { day: month, skipped: 'nothing to compact: no settled JSON day, no expired day' };
+  const inputs = [...days.flatMap((day) => jsonByDay.get(day)!), ...dayFiles, ...monthKeys].sort();
+  const token = createHash('sha256')
+    .update(`${inputs.join('\n')}\n${keepFrom ?? ''}`)
+    .digest('hex')
+    .slice(0, 16);
+  await clearStaging(sink, tables, month);
+  const { fingerprint } = await erasureState(sink);
+  const unloads = tables.map((t) => ({
+    table: t.prefix,
+    sql: unloadMonthSql(
+      settings.database,
+      t,
+      month,
+      days,
+      `s3://${settings.bucket}/${stagingPrefix(t.prefix, month, token)}`,
+      keepFrom,
+    ),
+  }));
+  return { day: month, token, inputs, erasures: fingerprint, unloads, ...(keepFrom ? { keepFrom } : {}) };
+}
+
 export async function commitDay(
   sink: LakeSink,
   settings: CompactionSettings,
   prepared: PreparedDay,
 ): Promise<CommittedDay> {
   const { day, token } = prepared;
+  // A month file's name says the first day it may hold (retention trims from there).
+  const target = (table: string, part: number) =>
+    isMonth(day)
+      ? compactedMonthKey(day, table, `from-${prepared.keepFrom ?? `${day}-01`}-${token}`, part)
+      : compactedKey(day, table, token, part);
   const tables = tablesOf(settings.prefixes);
   const staging = async () => (await Promise.all(tables.map((t) => sink.list(stagingDayPrefix(t.prefix, day))))).flat();
   const deferred = async (written: string[]): Promise<CommittedDay> => {
@@ -181,15 +295,18 @@ export async function commitDay(
       const body = await sink.get(key);
       if (!body || body.byteLength === 0) continue;
       part += 1;
-      const target = compactedKey(day, t.prefix, token, part);
-      await sink.put(target, body, 'parquet');
-      written.push(target);
+      const into = target(t.prefix, part);
+      await sink.put(into, body, 'parquet');
+      written.push(into);
     }
   }
   if ((await erasureState(sink)).fingerprint !== prepared.erasures) return deferred(written);
 
   const keep = new Set(written);
   const stale = prepared.inputs.filter((key) => !keep.has(key));
-  await sink.delete([...stale, ...(await staging())]);
+  // Compacted inputs first, JSON last: a failure in between leaves JSON, so the next night compacts the unit again.
+  const staleParquet = stale.filter((key) => key.endsWith('.parquet'));
+  if (staleParquet.length) await sink.delete(staleParquet);
+  await sink.delete([...stale.filter((key) => !key.endsWith('.parquet')), ...(await staging())]);
   return { day, status: 'compacted', written, deleted: stale.length };
 }

@@ -3,18 +3,21 @@ import * as z from '#shared/zod-mini.ts';
 import type { PreparedDay } from './athena-compaction.ts';
 
 const day = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/));
+/** What the state machine hands a step: a day, or a month (`yyyy-MM`) compacted as one file. */
+const unit = z.string().check(z.regex(/^\d{4}-\d{2}(-\d{2})?$/));
 
 const prepared = z.object({
-  day,
+  day: unit,
   token: z.string().check(z.regex(/^[0-9a-f]{16}$/)),
   inputs: z.array(z.string()),
   erasures: z.string(),
   unloads: z.array(z.object({ table: z.string(), sql: z.string() })),
+  keepFrom: z.optional(day),
 });
 
 const compactorEvent = z.union([
   z.object({ action: z.literal('plan') }),
-  z.object({ action: z.literal('prepare'), day }),
+  z.object({ action: z.literal('prepare'), day: unit }),
   z.object({ action: z.literal('commit'), prepared }),
 ]);
 

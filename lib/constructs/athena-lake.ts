@@ -5,7 +5,13 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { parseGlueType } from '#infra/glue-type.ts';
-import { COMPACTED_TABLES, type CompactedTable, viewColumns, viewSql } from '#lake/athena-compaction-sql.ts';
+import {
+  COMPACTED_TABLES,
+  type CompactedTable,
+  MONTH_PARTITION,
+  viewColumns,
+  viewSql,
+} from '#lake/athena-compaction-sql.ts';
 import {
   JSON_SERDE,
   LAKE_TABLE,
@@ -56,6 +62,8 @@ export interface ChatTableTier {
   json: glue.S3Table;
   lines: glue.S3Table;
   compacted: glue.S3Table;
+  /** The compacted months (small days): partition `month`, `dt` a column. */
+  compactedMonths: glue.S3Table;
   view: glue.CfnTable;
 }
 
@@ -272,6 +280,25 @@ export class AthenaLake extends Construct {
       compressed: false,
       dataFormat: glue.DataFormat.PARQUET,
     });
+    const compactedMonths = this.projectedTable(`${id}CompactedMonthsTable`, {
+      config,
+      bucket,
+      tableName: tier.compactedMonthsTable,
+      description: `${descriptions.compacted} Small days, one file per month (partition month, the row's day in column dt).`,
+      columns: [
+        ...columns,
+        {
+          name: RAW_JSON_COLUMN,
+          type: glue.Schema.STRING,
+          comment: 'The stored line (JSON) verbatim: every field the API sent',
+        },
+        ...PARTITION_KEYS.map(toGlueColumn),
+      ],
+      prefix: compactedTablePrefix(tier.prefix),
+      compressed: false,
+      dataFormat: glue.DataFormat.PARQUET,
+      byMonth: true,
+    });
     const view = new glue.CfnTable(this, `${id}View`, {
       catalogId: Stack.of(this).account,
       databaseName: this.database.databaseName,
@@ -295,7 +322,8 @@ export class AthenaLake extends Construct {
     });
     view.addResourceDependency(json.node.defaultChild as glue.CfnTable);
     view.addResourceDependency(compacted.node.defaultChild as glue.CfnTable);
-    return { json, lines, compacted, view };
+    view.addResourceDependency(compactedMonths.node.defaultChild as glue.CfnTable);
+    return { json, lines, compacted, compactedMonths, view };
   }
 
   /** A table over `s3://<lake>/<prefix>dt=…/` (JSON unless told), dt projected from projectionStart to NOW. */
@@ -311,15 +339,20 @@ export class AthenaLake extends Construct {
       compressed: boolean;
       dataFormat?: glue.DataFormat;
       serdeParameters?: Record<string, string>;
+      /** Partitioned by `month` (yyyy-MM, projected by month) instead of `dt`. */
+      byMonth?: boolean;
     },
   ): glue.S3Table {
     const { config, bucket, prefix } = props;
+    const partition = props.byMonth ? MONTH_PARTITION : PROJECTED_PARTITION;
     const table = new glue.S3Table(this, id, {
       database: this.database,
       tableName: props.tableName,
       description: props.description,
       columns: props.columns,
-      partitionKeys: PARTITION_KEYS.map(toGlueColumn),
+      partitionKeys: props.byMonth
+        ? [{ name: MONTH_PARTITION, type: glue.Schema.STRING, comment: 'The month of the days a file holds (yyyy-MM)' }]
+        : PARTITION_KEYS.map(toGlueColumn),
       dataFormat: props.dataFormat ?? CHATS_DATA_FORMAT,
       compressed: props.compressed,
       // SSE-S3 objects are decrypted by S3; `has_encrypted_data` is for client-side (CSE-KMS) data only.
@@ -327,15 +360,18 @@ export class AthenaLake extends Construct {
       storage: glue.S3TableStorage.fromBucket(bucket),
       s3Prefix: prefix,
       partitionProjection: {
-        [PROJECTED_PARTITION]: glue.PartitionProjectionConfiguration.date({
-          min: config.projectionStart,
+        [partition]: glue.PartitionProjectionConfiguration.date({
+          min: props.byMonth ? config.projectionStart.slice(0, 7) : config.projectionStart,
           max: 'NOW',
-          format: 'yyyy-MM-dd',
-          step: { interval: 1, intervalUnit: glue.DateIntervalUnit.DAYS },
+          format: props.byMonth ? 'yyyy-MM' : 'yyyy-MM-dd',
+          step: {
+            interval: 1,
+            intervalUnit: props.byMonth ? glue.DateIntervalUnit.MONTHS : glue.DateIntervalUnit.DAYS,
+          },
         }),
       },
       parameters: {
-        'storage.location.template': `s3://${bucket.bucketName}/${prefix}${PROJECTED_PARTITION}=\${${PROJECTED_PARTITION}}/`,
+        'storage.location.template': `s3://${bucket.bucketName}/${prefix}${partition}=\${${partition}}/`,
       },
     });
     const serdeParameters = props.serdeParameters ?? (props.dataFormat ? {} : JSON_SERDE.parameters);

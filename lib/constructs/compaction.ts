@@ -13,6 +13,7 @@ import type { ArchiverConfig } from '#infra/config.ts';
 import { acknowledgeWildcardResources, nagAttributeRef } from '#infra/nag.ts';
 import { removalPolicyOf } from '#infra/removal-policy.ts';
 import { COMPACTION_STAGING_PREFIX } from '#lake/athena-compaction-sql.ts';
+import { SMALL_DAY_CHATS } from '#lake/compacted-columns.ts';
 import { COMPACTED_PREFIX } from '#lake/lake-layout.ts';
 import { ERASURES_PREFIX } from '#privacy/erasure-records.ts';
 import { SOURCE_INFO } from '#sources/source-registry.ts';
@@ -65,6 +66,8 @@ export class Compaction extends Construct {
         SETTLE_HOURS: String(config.settleHours),
         MAX_DAYS: String(config.compactionMaxDays),
         SOURCE: config.source,
+        MONTH_FILES: String(config.expectedChatsPerDay <= SMALL_DAY_CHATS),
+        ...(config.retentionDays === undefined ? {} : { RETENTION_DAYS: String(config.retentionDays) }),
       },
     });
     const compacted = tablePrefixes.map((prefix) => `${COMPACTED_PREFIX}${prefix}`);
@@ -214,7 +217,9 @@ export class Compaction extends Construct {
     const { bucket, resultsBucket, workGroup, databaseName, tiers } = props;
     const stack = Stack.of(this);
     const role = this.stateMachine.role;
-    const tableArns = tiers.flatMap((tier) => [tier.json, tier.lines, tier.compacted].map((table) => table.tableArn));
+    const tableArns = tiers.flatMap((tier) =>
+      [tier.json, tier.lines, tier.compacted, tier.compactedMonths].map((table) => table.tableArn),
+    );
     const statements = [
       // As Step Functions documents for athena:startQueryExecution.sync: start, wait, stop; the data catalog.
       new iam.PolicyStatement({

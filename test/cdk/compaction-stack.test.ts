@@ -107,6 +107,47 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
     },
   );
 
+  it.each(COMPACTED_TABLES.map((t) => [t.compactedMonthsTable, t] as const))(
+    '%s reads the month files under compacted/, month projected by month, the columns plus _raw_json and dt',
+    (_name, t) => {
+      const table = tableInput(template, t.compactedMonthsTable);
+      expect(table.StorageDescriptor).toMatchObject({
+        InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+        SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+        Location: { 'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/compacted/${t.prefix}`]] },
+      });
+      expect(table.StorageDescriptor.Columns.map((c: { Name: string }) => c.Name)).toEqual([
+        ...t.schema.map((f) => f.name),
+        '_raw_json',
+        'dt',
+      ]);
+      expect(table.PartitionKeys).toEqual([expect.objectContaining({ Name: 'month', Type: 'string' })]);
+      expect(table.Parameters).toMatchObject({
+        'projection.enabled': 'true',
+        'projection.month.type': 'date',
+        'projection.month.format': 'yyyy-MM',
+        'projection.month.interval': '1',
+        'projection.month.interval.unit': 'MONTHS',
+        'storage.location.template': {
+          'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/compacted/${t.prefix}month=\${month}/`]],
+        },
+      });
+      expect(table.Parameters['projection.month.range']).toMatch(/^\d{4}-\d{2},NOW$/);
+      // The view reads it as its third branch.
+      expect(viewSql('livechat_archive', t)).toContain(`FROM "livechat_archive"."${t.compactedMonthsTable}"`);
+    },
+  );
+
+  it('month files for small days: the compactor is told by expectedChatsPerDay, and gets the retention', () => {
+    const env = (t: Template, s: ArchiverStack) =>
+      t.toJSON().Resources[logicalId(s.compaction.compactor)].Properties.Environment.Variables;
+    // The default volume (2 000 chats a day): a file per day (80 page files a day become one).
+    expect(env(template, stack)).toMatchObject({ MONTH_FILES: 'false' });
+    expect(env(template, stack)).not.toHaveProperty('RETENTION_DAYS');
+    const small = synth({ expectedChatsPerDay: 300, retentionDays: 400 });
+    expect(env(small.template, small.stack)).toMatchObject({ MONTH_FILES: 'true', RETENTION_DAYS: '400' });
+  });
+
   it.each(COMPACTED_TABLES.map((t) => [t.linesTable, t] as const))(
     '%s reads the JSON files as text, one line per row (field delimiter U+0001)',
     (_name, t) => {
@@ -226,6 +267,10 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
     expect(athena.join('\n')).toContain('workgroup/livechat-archiver-compaction');
     const glue = own.filter((g) => g.startsWith('["glue:')).map((g) => JSON.parse(g)[0] as string);
     expect([...new Set(glue)].sort()).toEqual(['glue:GetDatabase', 'glue:GetPartitions', 'glue:GetTable']);
+    // The tables the UNLOADs read, the month files' table among them.
+    const getTable = own.filter((g) => g.startsWith('["glue:GetTable"')).join('\n');
+    expect(getTable).toContain(logicalId(stack.athena.tiers['chats']!.compactedMonths));
+    expect(getTable).toContain(logicalId(stack.athena.tiers['chats']!.compacted));
   });
 
   it('alarms when a compaction run fails, times out or is aborted', () => {

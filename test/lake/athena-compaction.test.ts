@@ -17,6 +17,7 @@ import {
   type CompactedTable,
   trinoTypeOf,
   unloadDaySql,
+  unloadMonthSql,
   viewColumns,
   viewSql,
 } from '#lake/athena-compaction-sql.ts';
@@ -53,6 +54,7 @@ const SETTINGS: CompactionSettings = {
   lookbackDays: 3,
   settleHours: 2,
   maxDays: 60,
+  monthFiles: false,
 };
 
 let sim: RunningSimulator;
@@ -108,9 +110,17 @@ async function glueTablesInDuckDb(lake: string, t: CompactedTable) {
   const compacted = `compacted/${t.prefix}`;
   await c.run(
     `CREATE VIEW ${SETTINGS.database}.${t.compactedTable} AS ${
-      (await has(compacted, '.parquet'))
+      (await has(`${compacted}dt=`, '.parquet'))
         ? `SELECT *, dt FROM read_parquet(${glob(compacted, '.parquet')}, hive_partitioning = true, hive_types = {'dt': 'VARCHAR'})`
         : empty(', CAST(NULL AS VARCHAR) AS _raw_json')
+    }`,
+  );
+  const months = `'${sql(`${lake}/${compacted}month=*/*.parquet`)}'`;
+  await c.run(
+    `CREATE VIEW ${SETTINGS.database}.${t.compactedMonthsTable} AS ${
+      (await listFiles(lake)).some((f) => f.startsWith(`${compacted}month=`))
+        ? `SELECT * FROM read_parquet(${months}, hive_partitioning = true, hive_types = {'month': 'VARCHAR'})`
+        : `SELECT *, CAST(NULL AS VARCHAR) AS month FROM (${empty(', CAST(NULL AS VARCHAR) AS _raw_json')})`
     }`,
   );
   const close = () => {
@@ -141,14 +151,14 @@ async function unloadInDuckDb(lake: string, prepared: PreparedDay) {
 }
 
 /** One night of the state machine: plan, then per day prepare → UNLOADs → commit. */
-async function night(lake: string, sink: LakeSink = new LocalFileSink(lake), now = NOW) {
-  const plan = await planCompaction(sink, SETTINGS, now);
+async function night(lake: string, sink: LakeSink = new LocalFileSink(lake), now = NOW, settings = SETTINGS) {
+  const plan = await planCompaction(sink, settings, now);
   const committed = [];
   for (const day of plan.days) {
-    const prepared = await prepareDay(sink, SETTINGS, day);
+    const prepared = await prepareDay(sink, settings, day, now);
     if ('skipped' in prepared) continue;
     await unloadInDuckDb(lake, prepared);
-    committed.push(await commitDay(sink, SETTINGS, prepared));
+    committed.push(await commitDay(sink, settings, prepared));
   }
   return { plan, committed };
 }
@@ -332,7 +342,126 @@ describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit'
   });
 });
 
+describe('compaction on AWS with month files (small days): one Parquet file per month and table', () => {
+  const MONTHLY: CompactionSettings = { ...SETTINGS, monthFiles: true };
+  const MONTH_FILE = (from: string) =>
+    new RegExp(`^compacted/chats/month=2026-03/compacted-from-${from}-[0-9a-f]{16}-00001\\.parquet$`);
+  const lakeFiles = async (lake: string) =>
+    (await listFiles(lake)).filter((f) => /^(chats|compacted|compaction-staging)\//.test(f));
+  const nextNight = new Date(NOW.getTime() + 86_400_000); // 03-06 leaves the lookback
+
+  it('plans the month; a night writes one month file; the next night adds its newly settled day to it; every named query the same', async () => {
+    const lake = await copyLake(original);
+    const before = await everyNamedQuery(lake);
+    const { plan, committed } = await night(lake, undefined, NOW, MONTHLY);
+    expect(plan.days).toEqual(['2026-03']);
+    expect(committed.map((c) => [c.day, c.status, c.written.length])).toEqual([['2026-03', 'compacted', 1]]);
+    expect(await lakeFiles(lake)).toEqual([
+      expect.stringMatching(new RegExp(`^chats/dt=${DAYS[4]}/settled-`)),
+      expect.stringMatching(MONTH_FILE('2026-03-01')),
+    ]);
+    expect(await everyNamedQuery(lake)).toEqual(before);
+
+    const second = await night(lake, undefined, nextNight, MONTHLY);
+    expect(second.plan.days).toEqual(['2026-03']);
+    expect(await lakeFiles(lake)).toEqual([expect.stringMatching(MONTH_FILE('2026-03-01'))]);
+    expect(await everyNamedQuery(lake)).toEqual(before);
+    expect((await night(lake, undefined, nextNight, MONTHLY)).plan.days).toEqual([]);
+  });
+
+  it('a re-archive of a day in the month file: the month is compacted again, the new chats once, one file', async () => {
+    const lake = await copyLake(original);
+    await night(lake, undefined, NOW, MONTHLY);
+    const before = await rowsPerDay(lake);
+    const day = DAYS[1]!;
+    sim.addChats(day, 4, 'random');
+    const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
+    const run = await runArchive({
+      runId: 'backfill-month',
+      days: [day],
+      source: v2Source(client),
+      sink: new LocalFileSink(lake),
+      concurrency: 4,
+      maxAttempts: 5,
+      redeliveryDelayMs: 10,
+      retries: () => 0,
+    });
+    expect(run.complete).toBe(true);
+    const named = await everyNamedQuery(lake);
+    expect(named['duplicate_chats']).toEqual([]); // the compacted copies beside the day's JSON are not counted
+    const { plan } = await night(lake, undefined, NOW, MONTHLY);
+    expect(plan.days).toEqual(['2026-03']);
+    const n = sim.chats(day).length;
+    expect(await rowsPerDay(lake)).toEqual(before.map((r) => (r['dt'] === day ? { dt: day, rows: n, chats: n } : r)));
+    expect((await lakeFiles(lake)).filter((f) => f.startsWith('compacted/'))).toEqual([
+      expect.stringMatching(MONTH_FILE('2026-03-01')),
+    ]);
+  });
+
+  it('a commit that fails between its write and its deletes: each chat once in the queries, the next night finishes', async () => {
+    const lake = await copyLake(original);
+    const before = await everyNamedQuery(lake);
+    const inner = new LocalFileSink(lake);
+    const failing: LakeSink = Object.assign(Object.create(inner) as LakeSink, {
+      delete: async () => Promise.reject(new Error('S3 unavailable')),
+    });
+    await night(lake, undefined, NOW, MONTHLY);
+    await expect(night(lake, failing, nextNight, MONTHLY)).rejects.toThrow('S3 unavailable');
+    const during = await everyNamedQuery(lake);
+    expect(during['chats_per_day']).toEqual(before['chats_per_day']);
+    expect(during['duplicate_chats']).toEqual([]);
+    await night(lake, undefined, nextNight, MONTHLY);
+    expect(await lakeFiles(lake)).toEqual([expect.stringMatching(MONTH_FILE('2026-03-01'))]);
+    expect(await everyNamedQuery(lake)).toEqual(before);
+  });
+
+  it('retention: a month file holding expired days is derived again without them, once per newly expired day', async () => {
+    const lake = await copyLake(original);
+    await night(lake, undefined, NOW, MONTHLY);
+    // 03-04 is the first day kept on 2026-04-03 with retentionDays 30.
+    const later = new Date('2026-04-03T12:00:00Z');
+    const kept = { ...MONTHLY, retentionDays: 30 };
+    const { plan } = await night(lake, undefined, later, kept);
+    expect(plan.days).toEqual(['2026-03']);
+    expect((await lakeFiles(lake)).filter((f) => f.startsWith('compacted/'))).toEqual([
+      expect.stringMatching(MONTH_FILE('2026-03-04')),
+    ]);
+    expect((await rowsPerDay(lake)).map((r) => r['dt'])).toEqual(DAYS.slice(2));
+    expect((await night(lake, undefined, later, kept)).plan.days).toEqual([]);
+  });
+
+  it('with day files configured, a day of a month that has a month file joins the month file', async () => {
+    const lake = await copyLake(original);
+    await night(lake, undefined, NOW, MONTHLY);
+    const { plan } = await night(lake, undefined, nextNight, SETTINGS);
+    expect(plan.days).toEqual(['2026-03']);
+    expect(await lakeFiles(lake)).toEqual([expect.stringMatching(MONTH_FILE('2026-03-01'))]);
+  });
+});
+
 describe('the Athena SQL of compaction is Trino', () => {
+  it.each(COMPACTED_TABLES.map((t) => [t.view, t] as const))(
+    '%s: the month UNLOAD wraps a SELECT Trino’s grammar accepts, each table read by its partition',
+    (_name, t) => {
+      const sql = unloadMonthSql(
+        'livechat_archive',
+        t,
+        '2026-03',
+        ['2026-03-02', '2026-03-03', '2026-02-28'],
+        `s3://${BUCKET}/compaction-staging/${t.prefix}month=2026-03/0123456789abcdef/`,
+        '2026-03-03',
+      );
+      const [, select] = UNLOAD.exec(sql)!;
+      expect(new TrinoSQL().validate(select!)).toEqual([]);
+      // The JSON, lines and day-file tables by dt (the month's days only), the months table by month.
+      expect(select!.match(/WHERE (?:\w\.)?dt IN \('2026-03-02', '2026-03-03'\)/g)).toHaveLength(3);
+      expect(select).toContain("WHERE m.month = '2026-03'");
+      expect(select).toContain("AND dt >= '2026-03-03'");
+      expect(select).toContain('PARTITION BY u.dt, u.');
+      expect(() => unloadMonthSql('db', t, "2026-03' OR 1=1", [], 's3://b/x/')).toThrow('not a month');
+    },
+  );
+
   const trino = new TrinoSQL();
   it.each(COMPACTED_TABLES.map((t) => [t.view, t] as const))(
     '%s: the UNLOAD wraps a SELECT Trino’s grammar accepts',
