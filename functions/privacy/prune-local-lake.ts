@@ -33,6 +33,8 @@ export interface PruneResult {
   bytes: number;
   /** Leftovers of crashed writers deleted (`*.partial` files, which may hold chats, and stale locks); none on a dry run. */
   leftovers: string[];
+  /** Compacted month files derived again without their expired days (or that would be), and those days. */
+  monthFiles: { rewritten: string[]; days: string[] };
 }
 
 /**
@@ -52,6 +54,7 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
     files: [],
     bytes: 0,
     leftovers: options.dryRun ? [] : await sink.removeLeftovers(PRUNED_PREFIXES),
+    monthFiles: { rewritten: [], days: [] },
   };
   // One stat gives the age and the version the delete is conditional on.
   const old: Array<{ key: string; day: string; attachment: boolean; version: string; size: number }> = [];
@@ -115,7 +118,8 @@ async function removeEmptyFolders(table: string, top = true): Promise<void> {
  * a day of one expires when the newest `_archived_at` of its rows (its last archive, what a day
  * file's modification time is) is older than the cutoff. The file is derived again without the
  * expired days (deleted when none is left), as a compare-and-swap; each expired day is recorded
- * first, as for day files. `files` lists the month file once per rewrite.
+ * first, as for day files. A month file left without days is deleted (`files`), else it is
+ * listed in `monthFiles.rewritten`.
  */
 async function pruneMonthFiles(
   sink: LocalFileSink,
@@ -140,6 +144,7 @@ async function pruneMonthFiles(
       }
       const expired = new Set([...newest].filter(([, at]) => Date.parse(at) < cutoff).map(([day]) => day));
       if (expired.size === 0) continue;
+      result.monthFiles.days.push(...[...expired].filter((day) => !result.monthFiles.days.includes(day)));
       if (!options.dryRun) {
         if (key.startsWith(COMPACTED_TABLE_PREFIXES[0]!)) {
           for (const day of expired) {
@@ -149,9 +154,12 @@ async function pruneMonthFiles(
         }
         await rewriteParquetWithout(sink, workbench, key, (_record, day) => day !== undefined && expired.has(day));
       }
-      result.files.push(key);
-      result.bytes += body.byteLength;
+      if (expired.size === newest.size) {
+        result.files.push(key);
+        result.bytes += body.byteLength;
+      } else result.monthFiles.rewritten.push(key);
     }
+    result.monthFiles.days.sort();
   } finally {
     await workbench.close();
   }

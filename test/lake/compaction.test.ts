@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPACT_EXIT, compactCommand, keepNewestAge } from '#cli/compact-command.ts';
+import { PRUNE_EXIT, pruneCommand } from '#cli/prune-command.ts';
 import { compactLake } from '#lake/compaction.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
@@ -372,17 +373,31 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
 
     const now = () => new Date(Date.now() + 40 * 86_400_000);
     const dry = await pruneLocalLake({ dir: lake, olderThanDays: 30, now, dryRun: true });
-    expect(dry.files).toEqual([expect.stringMatching(MONTH_FILE)]);
+    expect(dry.files).toEqual([]);
+    expect(dry.monthFiles).toEqual({ rewritten: [expect.stringMatching(MONTH_FILE)], days: [DAYS[0]] });
     expect(await rowsPerDay(lake)).toEqual(before);
 
-    await pruneLocalLake({ dir: lake, olderThanDays: 30, now });
+    const out = capture();
+    expect(
+      await pruneCommand(['--out', lake, '--older-than-days', '30'], {
+        stdout: out.stream,
+        stderr: capture().stream,
+        now,
+      }),
+    ).toBe(PRUNE_EXIT.ok);
+    expect(out.text()).toContain(`rewrote 1 compacted month file(s) without 1 expired day(s): ${DAYS[0]}\n`);
     expect(await rowsPerDay(lake)).toEqual(before.filter((row) => row['dt'] !== DAYS[0]));
     const completeness = (await everyNamedQuery(lake))['day_completeness'] as Array<{ dt: string; status: string }>;
     expect(completeness.map((row) => [row.dt, row.status])).toEqual(
       DAYS.map((day) => [day, day === DAYS[0] ? 'expired' : 'complete']),
     );
     // A month whose every day expired is deleted.
-    await pruneLocalLake({ dir: lake, olderThanDays: 1, now: () => new Date(Date.now() + 60 * 86_400_000) });
+    const all = await pruneLocalLake({
+      dir: lake,
+      olderThanDays: 1,
+      now: () => new Date(Date.now() + 60 * 86_400_000),
+    });
+    expect(all.files).toEqual([expect.stringMatching(MONTH_FILE)]);
     expect(await chatFiles(lake)).toEqual([]);
   });
 
