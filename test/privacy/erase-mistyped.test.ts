@@ -98,7 +98,8 @@ async function storedChats(sink: LakeSink): Promise<Json[]> {
     for (const key of await sink.list(prefix)) {
       const body = await sink.get(key);
       if (!body) continue;
-      if (key.endsWith('.parquet')) out.push(...(await parquetRecords(workbench, body)));
+      if (key.endsWith('.parquet'))
+        out.push(...(await parquetRecords(workbench, key, body)).map(({ record }) => record as Json));
       else if (key.endsWith('.json.gz')) out.push(...(await decodeNdjsonGzip<Json>(body)));
     }
   }
@@ -176,9 +177,10 @@ describe('erase finds a visitor whose identifier is only in _mistyped (type drif
       await sink.put(jsonKey!, (await sink.get(jsonKey!))!, 'ndjson-gzip');
 
       const holds = (id: string) => async (body: Uint8Array, key: string) =>
-        (key.endsWith('.parquet') ? await parquetRecords(workbench, body) : await decodeNdjsonGzip<Json>(body)).some(
-          (r) => r['id'] === id,
-        );
+        (key.endsWith('.parquet')
+          ? (await parquetRecords(workbench, key, body)).map(({ record }) => record as Json)
+          : await decodeNdjsonGzip<Json>(body)
+        ).some((r) => r['id'] === id);
       const versionsHolding = async (ids: readonly string[]) => {
         const found: string[] = [];
         for (const version of bucket.allVersions()) {
