@@ -283,8 +283,27 @@ export async function cliCpu(config: BenchConfig, log: (line: string) => void): 
         met: afterLatency.ratio <= 1.3,
       },
     ];
+    const top = (pair: PerPage, count: number) =>
+      CATEGORIES.filter((category) => category !== 'module loading (tsx, imports)')
+        .sort((a, b) => pair.byCategory[b] - pair.byCategory[a])
+        .slice(0, count)
+        .map((category) => `${category} ${pair.byCategory[category].toFixed(2)}`)
+        .join(', ');
+    const threadMs = (pair: PerPage, name: string) => (pair.threadsMs[name] ?? 0).toFixed(2);
+    const findings: string[] = [];
+    if (afterOff.cpu > 4) {
+      findings.push(
+        `**CPU per ~${pageKb} page through the CLI is ${afterOff.cpu.toFixed(2)} ms (${beforeOff.cpu.toFixed(2)} ms before; target ≤ 4 ms, row 10.1).** Where the rest goes (median pair, ms per page): the main thread ${afterOff.middle.mainThreadMs.toFixed(2)} (largest: ${top(afterOff.middle, 5)}), libuv's thread pool ${threadMs(afterOff.middle, 'libuv-worker')} (gzip of the page at level 5, ~0.7 ms, and the file system calls), V8's GC and compiler helpers ${threadMs(afterOff.middle, 'V8Worker')}. What is left is one JSON.parse and one JSON.stringify of every chat, one gzip, the HTTP client (undici and ky, with the response clone ky hands to its afterResponse hook), the page's file and, at settling, its read and its locked delete. Not built: gzip level 3 (measured: −0.2 ms, 14 % more bytes, above the 15 % ratio on ~62 KB pages), synchronous file calls in the folder sink (measured: −4 %, within the noise, and the main thread waits for the disk), parsing the body outside ky's hook (no clone; estimated −0.15 ms, but the malformed-body retry would leave ky), a day buffered in memory until its settling (no page file, read or delete: estimated −1 ms, but a killed run would lose every page it had not settled). On a real account, a gzip-encoded response adds its inflate (~0.3 ms).`,
+      );
+    }
+    if (afterLatency.ratio > 1.3) {
+      findings.push(
+        `**At 50 ms latency and concurrency 8 the CLI takes ${times(afterLatency.ratio)} the bound (${times(beforeLatency.ratio)} before; target ≤ 1.3 ×, row 10.4).** The CLI's main thread needs ${afterOff.middle.mainThreadMs.toFixed(2)} ms a page (${s(afterOff.middle.mainThreadMs * latencyPages)} of the ${s(boundMs)} bound for ${latencyPages} pages), its other threads ${(afterOff.middle.cpuMs - afterOff.middle.mainThreadMs).toFixed(2)} ms, and the simulator serializes each ~${pageKb} answer on the same 2 cores, shared with other work at a load average of ${loadAfter.split(',')[0]}: the run is CPU-bound on this machine. §1's bare fetch loop (row 1.5) shows the floor of the machine and simulator alone.`,
+      );
+    }
     return {
       title: '10. CPU per page through the CLI (issue 22, point 5)',
+      findings,
       rows,
       notes: [
         `The simulator (its own process) serves ${PAGES_PER_DAY * PAGES_PER_DAY} chats a day with ${messagesPerChat.min}–${messagesPerChat.max} messages per answered chat (\`messagesPerChat\`), the full documented v2 chat object as the simulator always serves it: pages of ${kb(Math.min(...pageBytes))}–${kb(Math.max(...pageBytes))}, median ${kb(median(pageBytes))}. Each measurement runs the CLI exactly as \`npm run archive\` does (\`node --import tsx bin/archive.ts --from … --to … --out <fresh folder> --api-url <simulator> --concurrency ${concurrency} --attachments off|on\`) with \`--cpu-prof\`, and \`bench/support/exit-usage.ts\` preloaded to record \`process.resourceUsage()\` and the main thread's own CPU time at exit. "Before" is the CLI of commit ${baseline} (main before these changes), run from a \`git archive\` copy with the same node_modules, alternating with "after" run by run, so both meet the same load.`,
