@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { FileRef } from '#shared/file-refs.ts';
-import { isPassFile, type Pass, partitionPrefix, settledKey } from './lake-layout.ts';
+import { dayMergeKey, isPassFile, type Pass, partitionPrefix, settledKey } from './lake-layout.ts';
 import { gzipNdjson } from './ndjson-gzip.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
 import { writtenFiles } from './written-files.ts';
@@ -90,6 +90,12 @@ export interface DayPartition {
   tables: TableRows[];
   /** Ids (first table) the pass's own unit files hold: what the pass fetched and wrote. */
   passIds: ReadonlySet<string>;
+  /**
+   * The day's merge record as it was before the files were listed: its version (undefined: none
+   * yet), for the compare-and-swap that lets one merge of these files delete them. Absent when the
+   * sink cannot compare-and-swap.
+   */
+  merge?: { version: string | undefined };
 }
 
 /** Reads every chat file of the day in `tables` (the first one decides which version of a chat wins). */
@@ -99,6 +105,8 @@ export async function readDayPartition(
   tables: readonly MergedTable[],
   pass: Pass,
 ): Promise<DayPartition> {
+  // Before listing: a merge that committed after this read sees its outputs listed here.
+  const merge = sink.getVersioned ? { version: (await sink.getVersioned(dayMergeKey(day)))?.version } : undefined;
   const files: string[] = [];
   const read = await Promise.all(
     tables.map(async (table) => {
@@ -136,7 +144,7 @@ export async function readDayPartition(
     }),
   );
   const passIds = new Set((read[0]?.rows ?? []).filter((row) => row.fromPass).map((row) => row.id));
-  return { day, pass, files: files.sort(), tables: read, passIds };
+  return { day, pass, files: files.sort(), tables: read, passIds, ...(merge ? { merge } : {}) };
 }
 
 export interface SettledDay {
@@ -148,6 +156,11 @@ export interface SettledDay {
   erased: number;
   written: string[];
   deleted: string[];
+  /**
+   * Another merge of the day committed after these files were read: nothing was deleted, this
+   * merge's own outputs were removed again, and the day must be read and merged again.
+   */
+  superseded?: boolean;
 }
 
 /**
@@ -159,6 +172,13 @@ export interface SettledDay {
  * out of every table. The merged files go under keys derived from the files read, then exactly
  * those files are deleted: a crash in between leaves duplicates that queries dedupe and the
  * next settling merges; a file written after the listing is neither read nor deleted.
+ *
+ * Merges of one day can run at once (two late webhooks, a webhook and a pass, two passes): each
+ * would keep the rows both read, twice. Between writing and deleting, a merge therefore swaps the
+ * day's merge record (`manifests/day-merges/`) from the version it saw before listing to one
+ * naming its outputs; only one of merges that saw the same version succeeds. The others delete
+ * nothing, take back their outputs (those the record does not name) and answer `superseded`:
+ * read the day again (`mergeDay`).
  */
 export async function settleDayPartition(
   sink: LakeSink,
@@ -183,6 +203,12 @@ export async function settleDayPartition(
       await sink.put(key, body, 'ndjson-gzip');
       result.written.push(key);
     }
+  }
+  if (!(await commitMerge(sink, partition, result.written))) {
+    const named = await mergeOutputsNamed(sink, partition.day);
+    const own = result.written.filter((key) => !named.has(key));
+    if (own.length) await sink.delete(own);
+    return { ...result, written: [], superseded: true };
   }
   const written = new Set(result.written);
   result.deleted = partition.files.filter((key) => !written.has(key));
@@ -236,6 +262,53 @@ async function settledParts(
     partRows += piece.rows;
   }
   return parts.map((members) => Buffer.concat(members));
+}
+
+/** Merges of one day that keep meeting newer merges give up after this many reads (the task is retried). */
+export const MAX_DAY_MERGES = 5;
+
+export class DayMergeContendedError extends Error {
+  override name = 'DayMergeContendedError';
+}
+
+/**
+ * Reads the day and merges it (`settle`: settleDayPartition with the caller's erasure check and
+ * fetched ids) until the merge commits: a merge superseded by another reads the day again.
+ */
+export async function mergeDay(
+  sink: LakeSink,
+  day: string,
+  tables: readonly MergedTable[],
+  pass: Pass,
+  settle: (partition: DayPartition) => Promise<SettledDay>,
+): Promise<{ partition: DayPartition; settled: SettledDay }> {
+  for (let attempt = 1; attempt <= MAX_DAY_MERGES; attempt += 1) {
+    const partition = await readDayPartition(sink, day, tables, pass);
+    const settled = await settle(partition);
+    if (!settled.superseded) return { partition, settled };
+  }
+  throw new DayMergeContendedError(`day ${day}: ${MAX_DAY_MERGES} merges in a row were superseded by other merges`);
+}
+
+/** Swaps the day's merge record from the version seen before listing to one naming `outputs`; false when another merge swapped it first. */
+async function commitMerge(sink: LakeSink, partition: DayPartition, outputs: readonly string[]): Promise<boolean> {
+  if (!partition.merge || !sink.replaceIfUnchanged) return true;
+  const key = dayMergeKey(partition.day);
+  // The time makes every record new: an ETag (MD5 of the body) never comes back to one a merge saw.
+  const record = { day: partition.day, outputs, read: partition.files.length, mergedAt: new Date().toISOString() };
+  const body = Buffer.from(`${JSON.stringify(record)}\n`);
+  const { version } = partition.merge;
+  return version === undefined
+    ? sink.putIfAbsent(key, body, 'json')
+    : sink.replaceIfUnchanged(key, version, body, 'json');
+}
+
+/** The outputs the day's merge record names now: a superseded merge whose keys equal the winner's keeps them. */
+async function mergeOutputsNamed(sink: LakeSink, day: string): Promise<Set<string>> {
+  const body = await sink.get(dayMergeKey(day));
+  if (!body) return new Set();
+  const record = JSON.parse(Buffer.from(body).toString('utf8')) as { outputs?: unknown };
+  return new Set(Array.isArray(record.outputs) ? record.outputs.filter((key) => typeof key === 'string') : []);
 }
 
 /** What a merge keeps of each table: one row per chat, plus the lines without a merge key. */

@@ -150,6 +150,18 @@ export function settledKey(day: string, table: string, digest: string, part: num
   return `${partitionPrefix(day, table)}settled-${digest}-part-${String(part).padStart(5, '0')}.json.gz`;
 }
 
+
+/**
+ * One record per day (`dt=<day>.json`) that every merge of the day's partition (a pass settling it,
+ * a late webhook) replaces by compare-and-swap before it deletes what it merged: of two merges
+ * that read the same files, only the first to swap deletes them; the other reads the day again.
+ */
+export const DAY_MERGES_PREFIX = `${MANIFESTS_PREFIX}day-merges/`;
+
+export function dayMergeKey(day: string): string {
+  return `${DAY_MERGES_PREFIX}dt=${day}.json`;
+}
+
 /** Run manifests (`<run>.json`) and each run's drift claims (`<run>/<day>/replan-…`). */
 export const RUNS_PREFIX = `${MANIFESTS_PREFIX}runs/`;
 
@@ -253,8 +265,8 @@ export const UNFILTERED_RECORD_KEY = `${FILTERS_RECORD_PREFIX}unfiltered.json`;
 /**
  * Where under `manifests/` an archive run writes (the worker's IAM allows PutObject here only, and
  * DeleteObject nowhere under `manifests/`): run manifests and drift claims, day plans, dropped-chat
- * counts, unit-done and settled markers, the time-zone and filters records (and a source's own
- * records: `SourceInfo.recordPrefixes`, e.g. v3.6 `slice-reads/`). Erasure records and
+ * counts, unit-done and settled markers, day merge records, the time-zone and filters records
+ * (and a source's own records: `SourceInfo.recordPrefixes`, e.g. v3.6 `slice-reads/`). Erasure records and
  * their salt (`manifests/erasures/`) are only read while archiving: only `erase` writes them.
  * test/cdk/function-policies.test.ts checks every S3 request of the worker against this.
  */
@@ -264,6 +276,7 @@ export const RUN_MANIFEST_PREFIXES: readonly string[] = [
   DROPPED_CHATS_PREFIX,
   PASSES_PREFIX,
   SETTLED_PREFIX,
+  DAY_MERGES_PREFIX,
   TIME_ZONE_RECORD_PREFIX,
   FILTERS_RECORD_PREFIX,
 ];

@@ -1,4 +1,4 @@
-import { readDayPartition, settleDayPartition } from '#lake/day-consolidation.ts';
+import { type DayPartition, mergeDay, settleDayPartition } from '#lake/day-consolidation.ts';
 import { dayPlanKey, type Pass, passSettledKey } from '#lake/lake-layout.ts';
 import { ErasedVisitors } from '#privacy/erased-visitors.ts';
 import type { DayTask } from '#shared/archive-task.ts';
@@ -39,20 +39,23 @@ export async function settleDay(
 ): Promise<DaySettledWithFiles> {
   const settledKey = passSettledKey(pass, day.day);
   const done = await context.sink.get(settledKey);
-  const partition = await readDayPartition(context.sink, day.day, source.mergedTables, pass);
+  let erased = ErasedVisitors.none;
+  // Loaded after the files were read: an erasure recorded meanwhile still keeps its chats out.
+  const merge = () =>
+    mergeDay(context.sink, day.day, source.mergedTables, pass, async (partition: DayPartition) => {
+      erased = await ErasedVisitors.load(context.sink);
+      return settleDayPartition(context.sink, partition, erasedCheck(erased), counts.fetched);
+    });
   if (done) {
     // Settled before (a redelivered settle, or a unit task redelivered after it): merge what came since, count nothing again.
-    const erased = await ErasedVisitors.load(context.sink);
-    await settleDayPartition(context.sink, partition, erasedCheck(erased), counts.fetched);
+    const { partition } = await merge();
     const before = JSON.parse(Buffer.from(done).toString('utf8')) as DaySettled;
     return before.status === 'settled' ? withFiles(before, source, partition, erased) : before;
   }
   const fetched = counts.fetched.size;
   const drift = await source.checkPass(day, { fetched, dropped: counts.dropped, total: counts.total }, context);
   if (drift !== undefined) return { status: 'drift', reason: drift };
-  // Loaded after the files were read: an erasure recorded meanwhile still keeps its chats out.
-  const erased = await ErasedVisitors.load(context.sink);
-  const settled = await settleDayPartition(context.sink, partition, erasedCheck(erased), counts.fetched);
+  const { partition, settled } = await merge();
   const result: DaySettled = { status: 'settled', chats: settled.chats, fetched, kept: settled.kept };
   const withRefs = withFiles(result, source, partition, erased);
   await recordKept(day, settled.kept, settled.chats, withRefs.files.length, context);
@@ -68,7 +71,7 @@ function erasedCheck(erased: ErasedVisitors): ((record: Record<string, unknown>)
 function withFiles(
   settled: Extract<DaySettled, { status: 'settled' }>,
   source: ArchiveSource,
-  partition: Awaited<ReturnType<typeof readDayPartition>>,
+  partition: DayPartition,
   erased: ErasedVisitors,
 ): Extract<DaySettledWithFiles, { status: 'settled' }> {
   const files = fileRefsOfDay(source, partition, erasedCheck(erased));

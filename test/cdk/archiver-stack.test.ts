@@ -371,6 +371,7 @@ describe('archiver stack with default config', () => {
           ['s3:PutObject', objectsArn(lake, 'manifests/dropped-chats/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/passes/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/settled/*')],
+          ['s3:PutObject', objectsArn(lake, 'manifests/day-merges/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/time-zone/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/filters/*')],
           ['s3:DeleteObject', objectsArn(lake, `${CHATS_PREFIX}*`)],

@@ -1,4 +1,4 @@
-import { readDayPartition, settleDayPartition } from '#lake/day-consolidation.ts';
+import { mergeDay, settleDayPartition } from '#lake/day-consolidation.ts';
 import { ARCHIVES_PREFIX, CHATS_PREFIX, partitionPrefix } from '#lake/lake-layout.ts';
 import { toLakeRecord } from '#lake/lossless-record.ts';
 import { setAsideInRecords } from '#lake/mistyped-values.ts';
@@ -93,8 +93,10 @@ const NO_PASS = { runId: 'webhook', attempt: 0, plan: 'none' };
 async function mergeIfSettled(day: string, sink: LakeSink): Promise<boolean> {
   const keys = await sink.list(partitionPrefix(day, ARCHIVES_PREFIX));
   if (!keys.some((key) => key.slice(key.lastIndexOf('/') + 1).startsWith('settled-'))) return false;
-  const partition = await readDayPartition(sink, day, V36_SOURCE.mergedTables, NO_PASS);
-  const erased = await ErasedVisitors.load(sink);
-  await settleDayPartition(sink, partition, (record) => erased.isErased(record), new Set());
+  // Another late delivery of the day (or a pass) may merge it at the same moment: mergeDay reads it again then.
+  await mergeDay(sink, day, V36_SOURCE.mergedTables, NO_PASS, async (partition) => {
+    const erased = await ErasedVisitors.load(sink);
+    return settleDayPartition(sink, partition, (record) => erased.isErased(record), new Set());
+  });
   return true;
 }
