@@ -9,8 +9,8 @@
  * - Which version of a chat a day keeps is decided as a day's settling decides it
  *   (day-consolidation.ts `chooseVersions`): the newest fetch wins, a v3.6 stub never does, chats
  *   of erased visitors are left out.
- * - Only settled days are compacted (every JSON file is a settle's output): a day with pass
- *   files is being archived, and is left for its settle.
+ * - Only settled days are compacted (every JSON file is a settle's output, or a webhook's thread):
+ *   a day with pass files is being archived, and is left for its settle.
  * - A re-archive of a compacted day writes JSON again; compacting the day again merges that JSON
  *   with the day's Parquet (the new fetch wins, chats it did not return stay) into a new file.
  * - A month is compacted as a whole: its file is read (every day it holds), merged with the days
@@ -33,6 +33,7 @@ import {
   compactedKey,
   compactedMonthKey,
   compactedTablePrefix,
+  isFinishedChatFile,
   monthPartitionPrefix,
   partitionPrefix,
 } from './lake-layout.ts';
@@ -132,9 +133,6 @@ async function daysWithJson({ sink, tables, from, to }: CompactOptions): Promise
 function dayOfKey(key: string): string | undefined {
   return /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
 }
-
-/** A settle's output: every other JSON file of a partition is a pass's unit file, still to be settled. */
-const isSettledFile = (key: string) => /\/settled-[0-9a-f]+-part-\d+\.json\.gz$/.test(key);
 
 /** One day's rows of every table, as read from the month file, the day's file and its JSON. */
 type DayRows = Map<string, TableRows[]>;
@@ -274,7 +272,7 @@ async function listInputs(
     files.push(...monthKeys.filter((key) => key.endsWith('.parquet')).map((key) => ({ table, key })));
     for (const day of days) {
       const json = (await sink.list(partitionPrefix(day, table.prefix))).filter((key) => key.endsWith('.json.gz'));
-      if (json.some((key) => !isSettledFile(key))) notSettled.add(day);
+      if (json.some((key) => !isFinishedChatFile(key))) notSettled.add(day);
       const parquet = (await sink.list(partitionPrefix(day, compactedTablePrefix(table.prefix)))).filter((key) =>
         key.endsWith('.parquet'),
       );

@@ -150,6 +150,14 @@ export function settledKey(day: string, table: string, digest: string, part: num
   return `${partitionPrefix(day, table)}settled-${digest}-part-${String(part).padStart(5, '0')}.json.gz`;
 }
 
+/**
+ * A day's JSON file that no pass is still writing, which compaction may take in: a settle's
+ * output, or a webhook's thread (`webhook-<thread>.json.gz`, written whole for one thread: it
+ * may sit beside a day compacted earlier). Every other JSON file is a pass's unit, to be settled.
+ */
+export function isFinishedChatFile(key: string): boolean {
+  return /\/(?:settled-[0-9a-f]+-part-\d+|webhook-[A-Za-z0-9]+)\.json\.gz$/.test(key);
+}
 
 /**
  * One record per day (`dt=<day>.json`) that every merge of the day's partition (a pass settling it,

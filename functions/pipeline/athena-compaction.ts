@@ -33,6 +33,7 @@ import {
   compactedKey,
   compactedMonthKey,
   compactedTablePrefix,
+  isFinishedChatFile,
   monthOfKey,
   monthPartitionPrefix,
   partitionPrefix,
@@ -93,7 +94,6 @@ export interface CommittedDay {
   reason?: string;
 }
 
-const isSettledFile = (key: string) => /\/settled-[0-9a-f]+-part-\d+\.json\.gz$/.test(key);
 const dayOf = (key: string) => /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
 
 function tablesOf(prefixes: readonly string[]): CompactedTable[] {
@@ -148,7 +148,7 @@ export async function planCompaction(sink: LakeSink, settings: CompactionSetting
     }
   }
   const all = [...byDay.keys()].sort();
-  const notSettled = all.filter((day) => !byDay.get(day)!.every(isSettledFile));
+  const notSettled = all.filter((day) => !byDay.get(day)!.every(isFinishedChatFile));
   const days = all.filter((day) => !notSettled.includes(day)).slice(0, settings.maxDays);
   // Months with a month file already: their days join it (never a day file beside the month file).
   const monthFiles = (await Promise.all(tables.map((t) => sink.list(compactedTablePrefix(t.prefix)))))
@@ -197,7 +197,7 @@ export async function prepareDay(
     inputs.push(...jsonKeys, ...compacted);
   }
   if (json.length === 0) return { day, skipped: 'no JSON files: compacted already' };
-  if (!json.every(isSettledFile)) return { day, skipped: 'a pass is still writing it (not settled)' };
+  if (!json.every(isFinishedChatFile)) return { day, skipped: 'a pass is still writing it (not settled)' };
   inputs.sort();
   const token = createHash('sha256').update(inputs.join('\n')).digest('hex').slice(0, 16);
   await clearStaging(sink, tables, day);
@@ -239,7 +239,7 @@ async function prepareMonth(sink: LakeSink, settings: CompactionSettings, month:
       ),
     );
   }
-  const days = [...jsonByDay.keys()].filter((day) => jsonByDay.get(day)!.every(isSettledFile)).sort();
+  const days = [...jsonByDay.keys()].filter((day) => jsonByDay.get(day)!.every(isFinishedChatFile)).sort();
   for (const t of tables) {
     for (const day of days) dayFiles.push(...(await sink.list(partitionPrefix(day, compactedTablePrefix(t.prefix)))));
   }
