@@ -129,7 +129,7 @@ if (args.source === 'v3.6') {
   const v36 = await startV36Simulator(common);
   console.log(`LiveChat Agent Chat Web API v3.6 simulator listening on ${v36.url}`);
   console.log(
-    `  --api-url ${v36.url}   (the base URL; requests go to POST ${v36.url}/v3.6/agent/action/list_archives and get_chat)`,
+    `  --api-url ${v36.url}   (the base URL; requests go to POST ${v36.url}/v3.6/agent/action/list_archives and get_chat, and the Configuration API's webhook methods)`,
   );
   console.log(`  PAT:      LIVECHAT_ACCOUNT_ID=${v36.accountId} LIVECHAT_PAT=${v36.token}`);
   console.log(`  bearer:   LIVECHAT_BEARER_TOKEN=${v36.bearerToken}`);
@@ -138,6 +138,9 @@ if (args.source === 'v3.6') {
   );
   console.log(`  doctor:   npm run doctor -- --source v3.6 --api-url ${v36.url}`);
   console.log(`  webhooks: LIVECHAT_WEBHOOK_SECRET=dev npm run webhooks -- --api-url ${v36.url} --out simulator-lake`);
+  console.log(
+    `  register: npm run webhooks -- register --url https://<public URL>/webhooks/livechat --owner-client-id <app> --api-url ${v36.url}; then doctor with --webhook-url <that URL> --owner-client-id <app>`,
+  );
   console.log('Press Ctrl-C to stop.');
   stopOnSignal(v36);
   await new Promise(() => {});

@@ -67,6 +67,7 @@ export class ArchiverStack extends Stack {
       this.webhooks = new WebhookReceiver(this, 'Webhooks', {
         config,
         queue: this.pages.queue,
+        planner: this.functions.planner,
         topic: this.monitoring.topic,
         nodeFunction: (id, functionProps) => this.functions.nodeFunction(id, config, functionProps),
         entry: this.functions.webhookEntry,
@@ -74,7 +75,7 @@ export class ArchiverStack extends Stack {
       });
       this.monitoring.dashboard.addWidgets(...this.webhooks.dashboardWidgets);
       // The dashboard's alarm status widget lists its alarms when the template is rendered.
-      this.monitoring.alarms.push(this.webhooks.refusalsAlarm);
+      this.monitoring.alarms.push(this.webhooks.refusalsAlarm, this.webhooks.registrationAlarm);
       new CfnOutput(this, 'WebhookUrl', { value: this.webhooks.url.url });
       new CfnOutput(this, 'WebhookSecretArn', { value: this.webhooks.secret.secretArn });
       new CfnOutput(this, 'WebhookReceiverFunctionName', { value: this.webhooks.function.functionName });

@@ -132,6 +132,13 @@ export const configSchema = z
       .describe(
         'Reserved concurrency of the webhook receiver function: deliveries beyond it are throttled (LiveChat retries).',
       ),
+    webhookOwnerClientId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a Developer Console Client ID (letters, digits, - and _)')
+      .optional()
+      .describe(
+        "With webhooks: the Client ID of the Developer Console app that owns the chat_deactivated webhook; the planner's doctor checks every night that it is registered for the receiver and enabled (docs/doctor.md).",
+      ),
     bucketNamePrefix: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/, 'must be 3-40 lowercase letters, digits or hyphens')

@@ -41,6 +41,16 @@ export async function doctorCommand(argv: readonly string[], io: DoctorCommandIo
     busyDayThreshold: args.busyDayThreshold,
     ...(args.backfillFrom ? { backfillFrom: args.backfillFrom } : {}),
     ...(args.lake ? { lake: lakeUnderCheck(args.lake) } : {}),
+    ...(args.webhook
+      ? {
+          webhooks: {
+            receiverUrl: args.webhook.url,
+            ownerClientId: args.webhook.ownerClientId,
+            secretKey: io.env.LIVECHAT_WEBHOOK_SECRET,
+            secretSource: 'LIVECHAT_WEBHOOK_SECRET',
+          },
+        }
+      : {}),
     ...(io.tuning ? { tuning: io.tuning } : {}),
     ...(io.now ? { now: io.now } : {}),
   });

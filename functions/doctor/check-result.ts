@@ -9,6 +9,7 @@ export const CHECK_NAMES = [
   'volume',
   'sample',
   'retention',
+  'webhooks',
   'lake',
 ] as const;
 

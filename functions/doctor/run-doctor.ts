@@ -11,6 +11,7 @@ import { createProbe, credentialKind, type DaySample, type ProbeOptions, SCOPE_N
 import { retentionCheck } from './retention-check.ts';
 import { sampleFindings } from './sample-fields.ts';
 import { volumeCheck } from './volume-estimate.ts';
+import { type WebhookSetup, webhookCheck } from './webhook-check.ts';
 
 export interface DoctorSetup extends Omit<ProbeOptions, 'tuning'> {
   /** Settled days before yesterday that each night archives again (cdk.json lookbackDays). */
@@ -21,6 +22,8 @@ export interface DoctorSetup extends Omit<ProbeOptions, 'tuning'> {
   backfillFrom?: string;
   /** The lake a run would write, read only. */
   lake?: LakeUnderCheck;
+  /** Webhooks configured (v3.6): the `chat_deactivated` registration to check for the receiver. */
+  webhooks?: WebhookSetup;
   /** The nightly job on AWS: nobody is there to renew a token that expires. */
   unattended?: boolean;
   tuning?: RetryingApiTuning;
@@ -36,8 +39,9 @@ const DOCTOR_TUNING: RetryingApiTuning = { timeoutMs: 15_000, retryLimit: 2, max
 /**
  * Every check the archiver can make before a night, in seconds, writing nothing: the
  * credentials, the data centre, the API's lifecycle, the volume and what it costs, a sample's
- * fields, the license's retention, and the lake. LiveChat is asked what a night asks (one count
- * a day, for the last 7 days) and, for retention, the Configuration API once.
+ * fields, the license's retention, the webhook registration (when webhooks are configured), and
+ * the lake. LiveChat is asked what a night asks (one count a day, for the last 7 days) and the
+ * Configuration API once for retention (and twice for webhooks).
  */
 export async function runDoctor(setup: DoctorSetup): Promise<DoctorReport> {
   const now = setup.now?.() ?? new Date();
@@ -130,7 +134,19 @@ export async function runDoctor(setup: DoctorSetup): Promise<DoctorReport> {
       { day: oldestNightDay, what: `the nightly lookback (${setup.lookbackDays} days) from` },
     ],
   });
-  results.push(retention.result, ...(await lake()));
+  results.push(retention.result);
+  if (setup.webhooks) {
+    results.push(
+      await webhookCheck({
+        credentials: setup.credentials,
+        apiUrl: setup.apiUrl,
+        ...(setup.region ? { region: setup.region } : {}),
+        tuning,
+        webhooks: setup.webhooks,
+      }),
+    );
+  }
+  results.push(...(await lake()));
   return { results, verdict: results.some((result) => result.status === 'failed') ? 'failed' : 'ok' };
 }
 

@@ -55,6 +55,10 @@ const plannerEnv = z.object({
   REGION: z.optional(z.string().check(z.regex(/^[a-z]{2,10}$/))),
   BUSY_DAY_THRESHOLD: envInt(1, 1_000_000, 2_000),
   BUCKET_NAME: z.optional(z.string().check(z.minLength(3))),
+  /** With webhooks (cdk.json `webhooks`): the receiver's function URL, its secret and the app that owns the webhook, for the doctor's `webhooks` check. */
+  WEBHOOK_URL: z.optional(z.url()),
+  WEBHOOK_SECRET_ID: z.optional(text()),
+  WEBHOOK_OWNER_CLIENT_ID: z.optional(text()),
   /** First day the Athena table projects (cdk.json projectionStart): the planner refuses earlier days. */
   PROJECTION_START: z._default(
     z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/), z.refine(isRealDay, 'not a calendar date')),

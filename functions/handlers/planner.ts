@@ -13,8 +13,9 @@ import { checkSecret, sharedSecret } from './secret-shapes.ts';
 
 const config = loadPlannerConfig();
 const sender = new SqsTaskSender(new SQSClient({}), config.QUEUE_URL);
-const secret = sharedSecret(() => getSecret(config.SECRET_ID, { maxAge: 300 }), 300_000);
-const doctor = nightlyDoctor(config, { s3: new S3Client({}), logger, metrics });
+const readSecret = (secretId: string) => getSecret(secretId, { maxAge: 300 });
+const secret = sharedSecret(() => readSecret(config.SECRET_ID), 300_000);
+const doctor = nightlyDoctor(config, { s3: new S3Client({}), logger, metrics, readSecret });
 
 /**
  * Plans a run (nightly schedule or backfill by hand) and queues one day task per

@@ -9,6 +9,8 @@
  * Cursor: `page_id` is an opaque token for (query, offset); `filters`, `limit` or `sort_order`
  * sent with it is a 400 validation error, as documented. Order is by thread creation time
  * (`sort_order` asc or desc), so chats added by drift shift offsets, as on a live system.
+ * Also `get_chat`, the Configuration API's `list_license_properties` (license-retention.ts) and
+ * webhook methods (webhook-configuration.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { localDay } from '#shared/time-zone.ts';
@@ -19,6 +21,11 @@ import { bump, type SharedSimulatorOptions, type SharedSimulatorStats, setUpSimu
 import type { ChatFilters, DriftPosition } from './store.ts';
 import type { Chat } from './synthetic-chats.ts';
 import { toV36Archive, type V36Archive, v36ChatIdOf } from './v36-archives.ts';
+import {
+  type SimulatedWebhook,
+  type WebhookConfigurationOptions,
+  webhookConfiguration,
+} from './webhook-configuration.ts';
 
 export interface CursorExpiry {
   /** Only cursors of queries covering this day. */
@@ -28,7 +35,7 @@ export interface CursorExpiry {
   times?: number;
 }
 
-export interface V36SimulatorOptions extends SharedSimulatorOptions {
+export interface V36SimulatorOptions extends SharedSimulatorOptions, WebhookConfigurationOptions {
   /**
    * The account's IANA time zone (default UTC): the days `from`/`to` generate chats for. Requests
    * say their own zone through the offsets of `filters.from`/`filters.to`.
@@ -69,6 +76,8 @@ export interface RunningV36Simulator {
   stats(): V36SimulatorStats;
   /** Every attachment request the simulator received (host, path, credentials seen). */
   fileRequests(): FileRequest[];
+  /** The webhooks registered now through the Configuration API methods, secret_key included. */
+  webhooks(): SimulatedWebhook[];
   close(): Promise<void>;
 }
 
@@ -267,12 +276,13 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     }
   };
 
+  const webhookMethods = webhookConfiguration(options);
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string) => {
     if (serveFile(req, res)) return;
     stats.requests++;
     const url = new URL(req.url ?? '/', 'http://simulator.local');
-    if (url.pathname !== PATH && url.pathname !== LICENSE_PROPERTIES_PATH && url.pathname !== GET_CHAT_PATH)
-      return sendError(res, 404, 'not_found', 'Not found');
+    const served = [PATH, LICENSE_PROPERTIES_PATH, GET_CHAT_PATH].includes(url.pathname);
+    if (!served && !webhookMethods.serves(url.pathname)) return sendError(res, 404, 'not_found', 'Not found');
     if (req.method !== 'POST') return sendError(res, 405, 'validation', 'Method not allowed');
     if (!checkAuth(req.headers.authorization, creds))
       return sendError(res, 401, 'authentication', 'Invalid access token');
@@ -281,6 +291,7 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     }
     if (url.pathname === LICENSE_PROPERTIES_PATH) return replyLicenseProperties(options, raw, res, send);
     if (url.pathname === GET_CHAT_PATH) return replyGetChat(raw, res);
+    if (webhookMethods.serves(url.pathname)) return webhookMethods.reply(url.pathname, raw, res, send);
     if (faults.rateLimited()) {
       bump(stats.faultsInjected, 'rateLimit');
       return sendError(res, 429, 'too_many_requests', 'Too many requests', { 'Retry-After': '1' });
@@ -397,6 +408,7 @@ export async function startV36Simulator(options: V36SimulatorOptions): Promise<R
     chats: (day, timeZone) => rebased(store.chatsOfDay(day, timeZone), host.url),
     archives: (day, timeZone) => rebased(store.chatsOfDay(day, timeZone).reverse().map(toV36Archive), host.url),
     fileRequests: () => structuredClone(fileRequests),
+    webhooks: () => webhookMethods.registered(),
     addChats: (day, count, position = 'newest') => rebased(store.addChats(day, count, position), host.url),
     stats: () => structuredClone(stats),
     close: () => host.close(),

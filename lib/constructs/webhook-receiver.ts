@@ -15,6 +15,8 @@ import { RUNBOOK_PATH, runbookAnchor } from './monitoring.ts';
 export interface WebhookReceiverProps {
   readonly config: ArchiverConfig;
   readonly queue: sqs.IQueue;
+  /** Its doctor checks the webhook's registration before each night (docs/doctor.md, check `webhooks`). */
+  readonly planner: lambda.Function;
   readonly topic: sns.ITopic;
   /** Makes the function the way the planner and the worker are made (bundling, role, log group). */
   readonly nodeFunction: (id: string, props: NodejsFunctionProps) => NodejsFunction;
@@ -35,6 +37,8 @@ export class WebhookReceiver extends Construct {
   readonly url: lambda.FunctionUrl;
   readonly secret: secretsmanager.Secret;
   readonly refusalsAlarm: cloudwatch.Alarm;
+  /** The planner's nightly doctor found the webhook not registered, not enabled, or the secret not set. */
+  readonly registrationAlarm: cloudwatch.Alarm;
   /** The dashboard's webhooks row: deliveries by outcome, threads archived, end-to-lake delay, the receiver's answers. */
   readonly dashboardWidgets: cloudwatch.IWidget[];
 
@@ -96,6 +100,26 @@ export class WebhookReceiver extends Construct {
     });
     this.refusalsAlarm.addAlarmAction(new SnsAction(topic));
     this.refusalsAlarm.addOkAction(new SnsAction(topic));
+
+    // The planner's doctor: the receiver's URL and secret, and the app whose webhooks it lists.
+    props.planner.addEnvironment('WEBHOOK_URL', this.url.url);
+    props.planner.addEnvironment('WEBHOOK_SECRET_ID', this.secret.secretArn);
+    if (config.webhookOwnerClientId)
+      props.planner.addEnvironment('WEBHOOK_OWNER_CLIENT_ID', config.webhookOwnerClientId);
+    props.planner.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }),
+    );
+    // Hourly and no OK notification: the planner counts it once a night; the next night's check tells.
+    this.registrationAlarm = new cloudwatch.Alarm(this, 'WebhookNotRegistered', {
+      alarmName: `${Stack.of(this).stackName}-WebhookNotRegistered`,
+      metric: custom('WebhookCheckFailed').with({ period: Duration.hours(1) }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `The planner's doctor found the chat_deactivated webhook not registered for the receiver's URL, not enabled on the license, or the receiver's secret unreadable: no thread reaches the lake before the night. Runbook: ${RUNBOOK_PATH}#${runbookAnchor('WebhookNotRegistered')}`,
+    });
+    this.registrationAlarm.addAlarmAction(new SnsAction(topic));
 
     const receiver = this.function;
     this.dashboardWidgets = [

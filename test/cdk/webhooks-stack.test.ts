@@ -19,6 +19,12 @@ function logicalId(construct: IConstruct): string {
   return Stack.of(resource).resolve(resource.logicalId) as string;
 }
 
+function resourceOf(template: Template, id: string): Record<string, any> {
+  const resource = template.toJSON()['Resources'][id];
+  if (!resource) throw new Error(`no resource ${id}`);
+  return resource;
+}
+
 /** Every action an IAM policy attached to `roleId` allows. */
 function actionsOf(template: Template, roleId: string): string[] {
   return Object.values(template.findResources('AWS::IAM::Policy'))
@@ -32,7 +38,47 @@ describe('stack with webhooks: true (source v3.6)', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ stack, template } = synth({ source: 'v3.6', webhooks: true, webhookReceiverConcurrency: 7 }));
+    ({ stack, template } = synth({
+      source: 'v3.6',
+      webhooks: true,
+      webhookReceiverConcurrency: 7,
+      webhookOwnerClientId: 'a1b2c3d4e5f6',
+    }));
+  });
+
+  it("tells the planner's doctor the receiver's URL, its secret and the app, and lets it read only that secret", () => {
+    const planner = resourceOf(template, logicalId(stack.functions.planner));
+    expect(planner['Properties']['Environment']['Variables']).toMatchObject({
+      WEBHOOK_URL: { 'Fn::GetAtt': [logicalId(stack.webhooks!.url), 'FunctionUrl'] },
+      WEBHOOK_SECRET_ID: { Ref: logicalId(stack.webhooks!.secret) },
+      WEBHOOK_OWNER_CLIENT_ID: 'a1b2c3d4e5f6',
+    });
+    const role = logicalId(stack.functions.planner.role!);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy['Properties']['Roles']).includes(role))
+      .flatMap((policy) => policy['Properties']['PolicyDocument']['Statement'] as Array<Record<string, unknown>>);
+    const webhookSecret = JSON.stringify({ Ref: logicalId(stack.webhooks!.secret) });
+    const readsWebhookSecret = statements.filter((statement) =>
+      [statement['Resource']].flat().some((resource) => JSON.stringify(resource) === webhookSecret),
+    );
+    expect(statements.length, JSON.stringify(statements)).toBeGreaterThan(0);
+    expect(readsWebhookSecret.map((statement) => statement['Action'])).toEqual(['secretsmanager:GetSecretValue']);
+  });
+
+  it("alarms when the planner's doctor finds the webhook not registered (WebhookCheckFailed), without an OK notification", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'LivechatArchiver-WebhookNotRegistered',
+      MetricName: 'WebhookCheckFailed',
+      Namespace: 'LivechatArchiver',
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: logicalId(stack.monitoring.topic) }],
+      OKActions: Match.absent(),
+      AlarmDescription: Match.stringLikeRegexp(' Runbook: docs/runbook\\.md#webhooknotregistered$'),
+    });
   });
 
   it('puts the receiver behind a function URL without IAM auth (the body secret_key authenticates)', () => {
@@ -128,7 +174,7 @@ describe('dashboard with webhooks: true', () => {
     expect(answers).toContain('"p99"');
   });
 
-  it('has no webhooks row without webhooks; the alarm status widget gains WebhookRefusals with them', () => {
+  it('has no webhooks row without webhooks; the alarm status widget gains the two webhook alarms with them', () => {
     const alarmsShown = (template: Template) =>
       (dashboardWidgets(template).find((widget) => widget.properties['title'] === 'Alarms')?.properties['alarms'] as
         | unknown[]
@@ -136,7 +182,7 @@ describe('dashboard with webhooks: true', () => {
     const without = synth({ source: 'v3.6' }).template;
     expect(JSON.stringify(dashboardWidgets(without))).not.toContain('Webhook');
     const withWebhooks = synth({ source: 'v3.6', webhooks: true }).template;
-    expect(alarmsShown(withWebhooks)).toHaveLength(alarmsShown(without).length + 1);
+    expect(alarmsShown(withWebhooks)).toHaveLength(alarmsShown(without).length + 2);
     expect(alarmsShown(withWebhooks)).toHaveLength(
       Object.keys(withWebhooks.findResources('AWS::CloudWatch::Alarm')).length,
     );

@@ -20,6 +20,8 @@ import {
  */
 const ACTION = '/v3.6/configuration/action/';
 export const WEBHOOK_SCOPE = 'webhooks.configuration:rw';
+/** Get License Webhooks State's scope. */
+export const WEBHOOKS_STATE_SCOPE = 'webhooks.state:ro';
 
 export interface RegisterRequest {
   url: string;
