@@ -121,20 +121,25 @@ describe('SIGKILL during erase and prune (issue 28, item 6)', { timeout: 180_000
   });
 
   it('prune killed several times, then run once more: the old days are gone, every chat of the other days is there once', async () => {
-    const dir = await copyLake();
     const old = DAYS.slice(0, 24);
-    const now = Date.now();
-    for (const day of old) {
-      for (const file of await listFiles(join(dir, 'chats', `dt=${day}`))) {
-        const when = new Date(now - 100 * 86_400_000);
-        await utimes(join(dir, 'chats', `dt=${day}`, file), when, when);
+    // The lake with 24 days past the cutoff, and a leftover of a killed archive run: a whole file
+    // that was never renamed into place.
+    const pruneableLake = async (): Promise<{ dir: string; leftover: string }> => {
+      const dir = await copyLake();
+      const now = Date.now();
+      for (const day of old) {
+        for (const file of await listFiles(join(dir, 'chats', `dt=${day}`))) {
+          const when = new Date(now - 100 * 86_400_000);
+          await utimes(join(dir, 'chats', `dt=${day}`, file), when, when);
+        }
       }
-    }
-    // A leftover of a killed archive run: a whole file that was never renamed into place.
-    const leftover = join(dir, 'chats', `dt=${DAYS.at(-1)}`, 'page-00001.json.gz.999999-abcdef.partial');
-    const { copyFile } = await import('node:fs/promises');
-    const [lastDayFile] = await listFiles(join(dir, 'chats', `dt=${DAYS.at(-1)}`));
-    await copyFile(join(dir, 'chats', `dt=${DAYS.at(-1)}`, lastDayFile!), leftover);
+      const leftover = join(dir, 'chats', `dt=${DAYS.at(-1)}`, 'page-00001.json.gz.999999-abcdef.partial');
+      const { copyFile } = await import('node:fs/promises');
+      const [lastDayFile] = await listFiles(join(dir, 'chats', `dt=${DAYS.at(-1)}`));
+      await copyFile(join(dir, 'chats', `dt=${DAYS.at(-1)}`, lastDayFile!), leftover);
+      return { dir, leftover };
+    };
+    let { dir, leftover } = await pruneableLake();
     // Polled while prune removes files and folders: a folder gone mid-listing is simply listed again.
     const chatFiles = async (): Promise<number> => {
       try {
@@ -145,8 +150,9 @@ describe('SIGKILL during erase and prune (issue 28, item 6)', { timeout: 180_000
     };
     const random = mulberry32(11);
     let killedMidway = 0;
-    // Prune deletes a day's files in a few milliseconds: the kill comes soon after its first delete,
-    // and a run that finished first does not count (more runs until one was killed midway).
+    // Prune deletes a day's files in a few milliseconds: the kill comes soon after its first delete.
+    // A run that finished before any kill landed left nothing to prune: it does not count, and the
+    // kills start over on a fresh copy of the lake (until one was killed midway).
     for (let kill = 0; kill < KILLS || (killedMidway === 0 && kill < 4 * KILLS); kill += 1) {
       const before = await chatFiles();
       const finished = await killMidway(
@@ -156,6 +162,7 @@ describe('SIGKILL during erase and prune (issue 28, item 6)', { timeout: 180_000
         Math.floor(random() * 5),
       );
       if (!finished) killedMidway += 1;
+      else if (killedMidway === 0) ({ dir, leftover } = await pruneableLake());
     }
     expect(killedMidway).toBeGreaterThan(0);
     const last = start('bin/prune.ts', ['--out', dir, '--older-than-days', '30']);
