@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { FileRef } from '#shared/file-refs.ts';
 import { dayMergeKey, isPassFile, type Pass, partitionPrefix, settledKey } from './lake-layout.ts';
 import { gzipNdjson } from './ndjson-gzip.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
-import { writtenFiles } from './written-files.ts';
+import { type WrittenRow, writtenFiles } from './written-files.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -25,24 +24,11 @@ export interface MergedTable {
   isStub?(row: Record<string, unknown>): boolean;
 }
 
-/**
- * One stored line of a table, with what the merge compares (not the parsed record: a busy day's
- * rows would hold every chat twice over).
- */
-export interface Row {
-  line: string;
-  id: string;
-  /** `_run_id|_archived_at|_page`: the rows one unit wrote of one chat carry the same version in each table. */
-  version: string;
-  archivedAt: string;
-  runId: string;
-  page: number;
-  stub: boolean;
+/** One stored line of a table, with what the merge compares, and where it was read from. */
+export interface Row extends WrittenRow {
   fromPass: boolean;
   /** The file the row was read from (day settling: a file whose every row is kept is copied as it is). */
   file?: string;
-  /** The files the record points to, when its writer in this process found them (not parsed again for them). */
-  refs?: readonly FileRef[];
 }
 
 /** A line of `table` as the merge sees it; undefined when it has no merge key (kept as is). */

@@ -1,14 +1,19 @@
 import type { FileRef } from '#shared/file-refs.ts';
 
-/** A line as settling compares it (day-consolidation.ts's `Row`, without where it was read from). */
+/**
+ * One stored line of a table, with what the merge compares (not the parsed record: a busy day's
+ * rows would hold every chat twice over). Settling's `Row` adds where it was read from.
+ */
 export interface WrittenRow {
   line: string;
   id: string;
+  /** `_run_id|_archived_at|_page`: the rows one unit wrote of one chat carry the same version in each table. */
   version: string;
   archivedAt: string;
   runId: string;
   page: number;
   stub: boolean;
+  /** The files the record points to, when its writer in this process found them (not parsed again for them). */
   refs?: readonly FileRef[];
 }
 
