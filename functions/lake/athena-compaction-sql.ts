@@ -138,11 +138,15 @@ function checkedLocation(location: string): string {
   return location;
 }
 
-/** The JSON rows of `days` with their stored lines (joined by file and version from the lines table), every column, `_raw_json` and `dt`. */
-function jsonRowsSql(database: string, t: CompactedTable, days: string): string {
+/**
+ * The JSON rows of the days `dt <onDays>` selects (`= 'yyyy-MM-dd'`, `IN (…)`) with their stored
+ * lines (joined by file and version from the lines table): every column and `_raw_json`, and `dt`
+ * when `withDt`.
+ */
+function jsonRowsSql(database: string, t: CompactedTable, onDays: string, withDt: boolean): string {
   const raw = quoteIdent(RAW_JSON_COLUMN);
   const idPath = t.copyKey === 'id' ? '$.id' : '$.thread.id';
-  return `SELECT ${columnList(t.schema, 'j')}, l.line AS ${raw}, j.${DT}
+  return `SELECT ${columnList(t.schema, 'j')}, l.line AS ${raw}${withDt ? `, j.${DT}` : ''}
       FROM ${qualified(database, t.jsonTable)} j
       JOIN (
         SELECT "$path" AS file,
@@ -151,10 +155,10 @@ function jsonRowsSql(database: string, t: CompactedTable, days: string): string 
                json_extract_scalar(line, '$._archived_at') AS archived_at,
                json_extract_scalar(line, '$._run_id') AS run_id
         FROM ${qualified(database, t.linesTable)}
-        WHERE ${DT} IN (${days})
+        WHERE ${DT} ${onDays}
       ) l
         ON l.file = j."$path" AND l.copy_id = j.${t.copyKey} AND l.archived_at = j."_archived_at" AND l.run_id = j."_run_id"
-      WHERE j.${DT} IN (${days})`;
+      WHERE j.${DT} ${onDays}`;
 }
 
 /**
@@ -186,7 +190,7 @@ export function unloadMonthSql(
              ORDER BY u."_archived_at" DESC, u."_run_id" DESC, u."_page" DESC
            ) AS copy_rank
     FROM (
-      ${jsonRowsSql(database, t, dayList)}
+      ${jsonRowsSql(database, t, `IN (${dayList})`, true)}
       UNION ALL
       SELECT ${columnList(t.schema, 'c')}, c.${raw}, c.${DT}
       FROM ${qualified(database, t.compactedTable)} c
@@ -211,9 +215,7 @@ WITH (format = 'PARQUET', compression = 'ZSTD')`;
  */
 export function unloadDaySql(database: string, t: CompactedTable, day: string, location: string): string {
   const d = checkedDay(day);
-  if (!/^s3:\/\/[a-z0-9.-]+\/[A-Za-z0-9=/._-]+\/$/.test(location)) throw new Error(`not an S3 folder: ${location}`);
   const raw = quoteIdent(RAW_JSON_COLUMN);
-  const idPath = t.copyKey === 'id' ? '$.id' : '$.thread.id';
   return `UNLOAD (
   SELECT ${columnList(t.schema)}, ${raw}
   FROM (
@@ -223,19 +225,7 @@ export function unloadDaySql(database: string, t: CompactedTable, day: string, l
              ORDER BY u."_archived_at" DESC, u."_run_id" DESC, u."_page" DESC
            ) AS copy_rank
     FROM (
-      SELECT ${columnList(t.schema, 'j')}, l.line AS ${raw}
-      FROM ${qualified(database, t.jsonTable)} j
-      JOIN (
-        SELECT "$path" AS file,
-               line,
-               json_extract_scalar(line, '${idPath}') AS copy_id,
-               json_extract_scalar(line, '$._archived_at') AS archived_at,
-               json_extract_scalar(line, '$._run_id') AS run_id
-        FROM ${qualified(database, t.linesTable)}
-        WHERE ${DT} = '${d}'
-      ) l
-        ON l.file = j."$path" AND l.copy_id = j.${t.copyKey} AND l.archived_at = j."_archived_at" AND l.run_id = j."_run_id"
-      WHERE j.${DT} = '${d}'
+      ${jsonRowsSql(database, t, `= '${d}'`, false)}
       UNION ALL
       SELECT ${columnList(t.schema, 'c')}, c.${raw}
       FROM ${qualified(database, t.compactedTable)} c
@@ -243,6 +233,6 @@ export function unloadDaySql(database: string, t: CompactedTable, day: string, l
     ) u
   ) ranked
   WHERE copy_rank = 1
-) TO '${location}'
+) TO '${checkedLocation(location)}'
 WITH (format = 'PARQUET', compression = 'ZSTD')`;
 }
