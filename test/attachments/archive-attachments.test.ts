@@ -7,6 +7,7 @@ import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { kindOf, simulatedFileBytes } from '#simulator/attachment-files.ts';
 import { startSimulator } from '#simulator/index.ts';
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
+import { type AttachmentRef, v2AttachmentRefs, v36AttachmentRefs } from '#test/support/attachment-refs.ts';
 import { runArchiveCli } from '#test/support/cli-runner.ts';
 import { latestRunManifest, listFiles } from '#test/support/lake-reader.ts';
 
@@ -24,7 +25,7 @@ interface Sim {
   env: Record<string, string>;
   source: 'v2' | 'v3.6';
   /** Every file URL the simulator's chats point to, with the chats-table id of its chat. */
-  urls(): Array<{ owner: string; url: string }>;
+  urls(): AttachmentRef[];
   fileRequests(): Array<{ host: string; path: string; authorization: boolean; cookie: boolean }>;
 }
 
@@ -36,16 +37,7 @@ async function startSim(source: 'v2' | 'v3.6'): Promise<Sim> {
       url: sim.url,
       source,
       env: { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat },
-      urls: () =>
-        DAYS.flatMap((day) =>
-          sim
-            .chats(day)
-            .flatMap((chat) =>
-              ((chat['events'] as Array<Record<string, unknown>>) ?? [])
-                .filter((event) => event['type'] === 'attachment')
-                .flatMap((event) => (event['files'] as string[]).map((url) => ({ owner: chat.id, url }))),
-            ),
-        ),
+      urls: () => v2AttachmentRefs(DAYS.flatMap((day) => sim.chats(day))),
       fileRequests: () => sim.fileRequests(),
     };
   }
@@ -55,16 +47,7 @@ async function startSim(source: 'v2' | 'v3.6'): Promise<Sim> {
     url: sim.url,
     source,
     env: { LIVECHAT_ACCOUNT_ID: sim.accountId, LIVECHAT_PAT: sim.token },
-    urls: () =>
-      DAYS.flatMap((day) =>
-        sim
-          .archives(day)
-          .flatMap((archive) =>
-            (archive.thread['events'] as Array<Record<string, unknown>>)
-              .filter((event) => event['type'] === 'file')
-              .map((event) => ({ owner: archive.thread.id, url: String(event['url']) })),
-          ),
-      ),
+    urls: () => v36AttachmentRefs(DAYS.flatMap((day) => sim.archives(day))),
     fileRequests: () => sim.fileRequests(),
   };
 }

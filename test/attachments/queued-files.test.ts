@@ -10,6 +10,7 @@ import { kindOf, simulatedFileBytes } from '#simulator/attachment-files.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { safeFileFetcher } from '#sources/attachments/safe-file-fetcher.ts';
 import { createLivechatClient } from '#sources/v2/livechat-client.ts';
+import { v2AttachmentRefs } from '#test/support/attachment-refs.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
 import { deliverUntilEmpty } from '#test/support/queue-harness.ts';
 
@@ -44,15 +45,7 @@ describe('attachments on the queued path (the worker Lambda’s task handler)', 
     // A message stays far below SQS's 256 KiB.
     expect(Math.max(...sent.map((body) => Buffer.byteLength(body)))).toBeLessThan(64 * 1024);
 
-    const urls = DAYS.flatMap((day) =>
-      sim
-        .chats(day)
-        .flatMap((chat) =>
-          ((chat['events'] as Array<Record<string, unknown>>) ?? [])
-            .filter((event) => event['type'] === 'attachment')
-            .flatMap((event) => event['files'] as string[]),
-        ),
-    );
+    const urls = v2AttachmentRefs(DAYS.flatMap((day) => sim.chats(day))).map(({ url }) => url);
     const rowKeys = await listFiles(join(out, 'chat-files'));
     expect(rowKeys).toHaveLength(urls.length);
     const rows = await Promise.all(

@@ -31,6 +31,7 @@ import { startV36Simulator } from '#simulator/v36-simulator.ts';
 import { safeFileFetcher } from '#sources/attachments/safe-file-fetcher.ts';
 import { createArchivesClient } from '#sources/v36/list-archives-client.ts';
 import { v36Source } from '#sources/v36/v36-source.ts';
+import { type AttachmentRef, v2AttachmentRefs, v36AttachmentRefs } from '#test/support/attachment-refs.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
 
@@ -41,13 +42,8 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-interface FileRef {
-  owner: string;
-  url: string;
-}
-
 /** Every file reference the lake should hold: `chat_files` rows once each; stored files byte-identical, once. */
-async function expectEveryFileStoredOnce(out: string, refs: readonly FileRef[]): Promise<number> {
+async function expectEveryFileStoredOnce(out: string, refs: readonly AttachmentRef[]): Promise<number> {
   const lake = await openLocalLake(out);
   let rows: Array<Record<string, string | null>>;
   try {
@@ -117,15 +113,7 @@ describe('a local run stopped between a day settling and its files tasks, then r
         ...['--attachment-hosts', '127.0.0.1', '--max-attachment-mb', '1'],
       ];
       const env = { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat };
-      const refs = DAYS.flatMap((day) =>
-        sim
-          .chats(day)
-          .flatMap((chat) =>
-            ((chat['events'] as Array<Record<string, unknown>>) ?? [])
-              .filter((event) => event['type'] === 'attachment')
-              .flatMap((event) => (event['files'] as string[]).map((url) => ({ owner: chat.id, url }))),
-          ),
-      );
+      const refs = v2AttachmentRefs(DAYS.flatMap((day) => sim.chats(day)));
 
       const first = archiveProcess(args, env);
       const settled = join(out, SETTLED_PREFIX);
@@ -168,15 +156,7 @@ describe('a local run stopped between a day settling and its files tasks, then r
         }),
       );
     const files = { fetcher: safeFileFetcher({ hosts: ['127.0.0.1'], maxBytes: 1_048_576, baseRetryDelayMs: 5 }) };
-    const refs = DAYS.flatMap((day) =>
-      sim
-        .archives(day)
-        .flatMap((archive) =>
-          (archive.thread['events'] as Array<Record<string, unknown>>)
-            .filter((event) => event['type'] === 'file')
-            .map((event) => ({ owner: archive.thread.id, url: String(event['url']) })),
-        ),
-    );
+    const refs = v36AttachmentRefs(DAYS.flatMap((day) => sim.archives(day)));
 
     // The crash point: the first day's settle marker is written, and the run is stopped there.
     const stop = new AbortController();
