@@ -180,45 +180,22 @@ export class AthenaLake extends Construct {
       ],
     });
 
-    this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
-      name: config.athenaWorkGroupName,
-      description: 'Queries over the LiveChat archive; results encrypted, scan size capped.',
-      state: 'ENABLED',
-      // Deleting the stack deletes the workgroup with its query history; results stay in their bucket.
-      recursiveDeleteOption: true,
-      workGroupConfiguration: {
-        enforceWorkGroupConfiguration: true,
-        publishCloudWatchMetricsEnabled: true,
-        bytesScannedCutoffPerQuery: config.bytesScannedCutoffBytes,
-        // Pinned: the named queries are written for Trino (engine v3); AUTO could move them.
-        engineVersion: { selectedEngineVersion: ATHENA_ENGINE_VERSION },
-        resultConfiguration: {
-          outputLocation: this.resultsBucket.s3UrlForObject('results/'),
-          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
-        },
-      },
-    });
-    this.workGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
-
+    this.workGroup = this.workGroupOf(
+      'WorkGroup',
+      config.athenaWorkGroupName,
+      'Queries over the LiveChat archive; results encrypted, scan size capped.',
+      'results/',
+      config.bytesScannedCutoffBytes,
+    );
     // The compactor's own workgroup: its UNLOADs read one day, write Parquet into the lake's staging
     // prefix (UNLOAD's TO location), and keep their metadata and manifests apart from users' results.
-    this.compactionWorkGroup = new athena.CfnWorkGroup(this, 'CompactionWorkGroup', {
-      name: `${config.athenaWorkGroupName}-compaction`,
-      description: 'Compaction of settled days into Parquet (UNLOAD), run by the compaction state machine.',
-      state: 'ENABLED',
-      recursiveDeleteOption: true,
-      workGroupConfiguration: {
-        enforceWorkGroupConfiguration: true,
-        publishCloudWatchMetricsEnabled: true,
-        bytesScannedCutoffPerQuery: config.bytesScannedCutoffBytes,
-        engineVersion: { selectedEngineVersion: ATHENA_ENGINE_VERSION },
-        resultConfiguration: {
-          outputLocation: this.resultsBucket.s3UrlForObject(COMPACTION_RESULTS_PREFIX),
-          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
-        },
-      },
-    });
-    this.compactionWorkGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    this.compactionWorkGroup = this.workGroupOf(
+      'CompactionWorkGroup',
+      `${config.athenaWorkGroupName}-compaction`,
+      'Compaction of settled days into Parquet (UNLOAD), run by the compaction state machine.',
+      COMPACTION_RESULTS_PREFIX,
+      config.bytesScannedCutoffBytes,
+    );
 
     this.namedQueries = NAMED_QUERIES.map(
       (query) =>
@@ -382,6 +359,36 @@ export class AthenaLake extends Construct {
       );
     }
     return table;
+  }
+
+  /** A workgroup on the pinned engine, its settings enforced, scans capped, results under `resultsPrefix` (SSE-S3). */
+  private workGroupOf(
+    id: string,
+    name: string,
+    description: string,
+    resultsPrefix: string,
+    cutoffBytes: number,
+  ): athena.CfnWorkGroup {
+    const workGroup = new athena.CfnWorkGroup(this, id, {
+      name,
+      description,
+      state: 'ENABLED',
+      // Deleting the stack deletes the workgroup with its query history; results stay in their bucket.
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: cutoffBytes,
+        // Pinned: the named queries are written for Trino (engine v3); AUTO could move them.
+        engineVersion: { selectedEngineVersion: ATHENA_ENGINE_VERSION },
+        resultConfiguration: {
+          outputLocation: this.resultsBucket.s3UrlForObject(resultsPrefix),
+          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+    workGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    return workGroup;
   }
 }
 
