@@ -26,7 +26,6 @@ import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
-import { runArchive } from '#pipeline/archive-run.ts';
 import {
   type CompactionSettings,
   commitDay,
@@ -37,11 +36,9 @@ import {
 } from '#pipeline/athena-compaction.ts';
 import { erasureRecordKey } from '#privacy/erasure-records.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
-import { createLivechatClient } from '#sources/v2/livechat-client.ts';
-import { v2Source } from '#sources/v2/v2-source.ts';
 import { copyLake } from '#test/support/lake-copy.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
-import { archiveLocally } from '#test/support/local-archive.ts';
+import { archiveAgain, archiveLocally } from '#test/support/local-archive.ts';
 
 const DAYS = ['2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
 const BUCKET = 'lake-bucket';
@@ -271,17 +268,7 @@ describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit'
     await night(lake);
     const day = DAYS[2]!;
     sim.addChats(day, 5, 'random');
-    const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
-    const run = await runArchive({
-      runId: 'backfill-aws',
-      days: [day],
-      source: v2Source(client),
-      sink: new LocalFileSink(lake),
-      concurrency: 4,
-      maxAttempts: 5,
-      redeliveryDelayMs: 10,
-      retries: () => 0,
-    });
+    const run = await archiveAgain(sim, lake, [day], 'backfill-aws');
     expect(run.complete).toBe(true);
     const { plan, committed } = await night(lake);
     expect(plan.days).toEqual([day]);
@@ -375,17 +362,7 @@ describe('compaction on AWS with month files (small days): one Parquet file per 
     const before = await rowsPerDay(lake);
     const day = DAYS[1]!;
     sim.addChats(day, 4, 'random');
-    const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
-    const run = await runArchive({
-      runId: 'backfill-month',
-      days: [day],
-      source: v2Source(client),
-      sink: new LocalFileSink(lake),
-      concurrency: 4,
-      maxAttempts: 5,
-      redeliveryDelayMs: 10,
-      retries: () => 0,
-    });
+    const run = await archiveAgain(sim, lake, [day], 'backfill-month');
     expect(run.complete).toBe(true);
     const named = await everyNamedQuery(lake);
     expect(named['duplicate_chats']).toEqual([]); // the compacted copies beside the day's JSON are not counted

@@ -9,20 +9,17 @@ import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
-import { runArchive } from '#pipeline/archive-run.ts';
 import { eraseVisitor } from '#privacy/erase-visitor.ts';
 import { ErasedVisitors } from '#privacy/erased-visitors.ts';
 import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
 import { buildReportData } from '#report/build-report.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
-import { createLivechatClient } from '#sources/v2/livechat-client.ts';
-import { v2Source } from '#sources/v2/v2-source.ts';
 import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
 import { capture, runArchiveCli } from '#test/support/cli-runner.ts';
 import { copyLake } from '#test/support/lake-copy.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
-import { archiveLocally } from '#test/support/local-archive.ts';
+import { archiveAgain, archiveLocally } from '#test/support/local-archive.ts';
 
 const DAYS = ['2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
 let sim: RunningSimulator;
@@ -84,21 +81,6 @@ const chatFiles = async (dir: string) => (await listFiles(dir)).filter((f) => /^
 /** Each day: rows in the chats view, distinct ids. */
 const rowsPerDay = (dir: string) =>
   rawRows(dir, 'SELECT dt, count(*) AS rows, count(DISTINCT id) AS chats FROM chats GROUP BY dt ORDER BY dt');
-
-async function archiveAgain(dir: string, days: readonly string[], runId: string, now?: () => Date) {
-  const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
-  return runArchive({
-    ...(now ? { now } : {}),
-    runId,
-    days,
-    source: v2Source(client),
-    sink: new LocalFileSink(dir),
-    concurrency: 4,
-    maxAttempts: 5,
-    redeliveryDelayMs: 10,
-    retries: () => 0,
-  });
-}
 
 describe('compacting settled days into Parquet (local, DuckDB)', () => {
   it('every named query returns the same rows before and after, from one Parquet file for the month and no JSON', async () => {
@@ -219,7 +201,7 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     await compact(lake);
     const day = DAYS[1]!;
     const added = sim.addChats(day, 7, 'random');
-    const run = await archiveAgain(lake, [day], 'backfill-1');
+    const run = await archiveAgain(sim, lake, [day], 'backfill-1');
     expect(run.complete).toBe(true);
     const expected = sim.chats(day).length;
 
@@ -263,7 +245,7 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     const lake = await copyLake(original);
     await compact(lake);
     const day = DAYS[2]!;
-    await archiveAgain(lake, [day], 'backfill-3');
+    await archiveAgain(sim, lake, [day], 'backfill-3');
     const sink = new LocalFileSink(lake);
     const [settled] = (await sink.list(`chats/dt=${day}/`)).filter((k) => k.endsWith('.json.gz'));
     // A later pass wrote the day again and has not settled: every chat of the day twice in JSON, once compacted.
@@ -340,7 +322,7 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     const day = DAYS[0]!;
     const visitorId = sim.chats(day)[1]!['visitor_id'] as string;
     await eraseVisitor({ sink: new LocalFileSink(lake), target: { kind: 'visitor-id', value: visitorId } });
-    await archiveAgain(lake, [day], 'backfill-2');
+    await archiveAgain(sim, lake, [day], 'backfill-2');
     await compact(lake);
     const left = await rawRows(lake, `SELECT count(*) AS n FROM chats WHERE visitor_id = '${visitorId}'`);
     expect(left).toEqual([{ n: 0 }]);
@@ -365,7 +347,7 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     const lake = await copyLake(original);
     // Every day but the first archived again 20 days later: the first day's last archive is the oldest.
     const later = new Date(Date.now() + 20 * 86_400_000);
-    const run = await archiveAgain(lake, DAYS.slice(1), 'later', () => later);
+    const run = await archiveAgain(sim, lake, DAYS.slice(1), 'later', () => later);
     expect(run.complete).toBe(true);
     await compact(lake);
     expect(await chatFiles(lake)).toEqual([expect.stringMatching(MONTH_FILE)]);

@@ -60,6 +60,28 @@ export async function archiveLocally(
   return { out, manifest, retries, events };
 }
 
+/** Archives `days` again into an existing lake `dir` (a backfill or a drift re-archive), as run `runId`, attachments off. */
+export async function archiveAgain(
+  sim: RunningSimulator,
+  dir: string,
+  days: readonly string[],
+  runId: string,
+  now?: () => Date,
+) {
+  const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
+  return runArchive({
+    ...(now ? { now } : {}),
+    runId,
+    days,
+    source: v2Source(client),
+    sink: new LocalFileSink(dir),
+    concurrency: 4,
+    maxAttempts: 5,
+    redeliveryDelayMs: 10,
+    retries: () => 0,
+  });
+}
+
 /** The end state the product promises: each day's partition holds the simulator's chats, each once. */
 export async function expectLakeMatchesSimulator(
   out: string,
