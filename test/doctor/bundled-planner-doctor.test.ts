@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
 import { bundleHandler, importBundledHandler } from '#test/support/lambda-bundle.ts';
-import { lambdaContext, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
+import { captureJsonLogs, lambdaContext, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 /**
  * The planner as Lambda runs it: bundled and minified as the stack bundles it (ESM, node24, the
@@ -39,27 +39,11 @@ afterAll(async () => {
 describe('the bundled planner, {"doctor": true}', () => {
   it('answers the checks and logs one JSON line per check, planning and writing nothing', async () => {
     aws.reset({ login: sim.login, pat: sim.pat, accountId: sim.accountId });
-    const written: string[] = [];
-    const capture = (chunk: unknown) => {
-      written.push(String(chunk));
-      return true;
-    };
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-    let answer: { doctor: string; checks: Array<{ check: string; status: string }> };
-    try {
-      answer = (await handler({ doctor: true }, lambdaContext())) as typeof answer;
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-    }
+    type DoctorAnswer = { doctor: string; checks: Array<{ check: string; status: string }> };
+    const captured = await captureJsonLogs(() => handler({ doctor: true }, lambdaContext()) as Promise<DoctorAnswer>);
+    const answer = captured.result;
     expect(answer.doctor).toBe('ok');
-    const lines = written
-      .join('')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((line) => line.message === 'doctor check');
+    const lines = captured.lines.filter((line) => line.message === 'doctor check');
     expect(lines.map((line) => line.check)).toEqual([
       'credentials',
       'data-centre',

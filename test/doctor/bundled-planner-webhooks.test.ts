@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningV36Simulator, startV36Simulator } from '#simulator/v36-simulator.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
 import { bundleHandler, importBundledHandler } from '#test/support/lambda-bundle.ts';
-import { lambdaContext, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
+import { captureJsonLogs, lambdaContext, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 /**
  * The bundled planner of a stack with webhooks (issue 29): its doctor lists the app's webhooks
@@ -53,25 +53,8 @@ afterAll(async () => {
 async function invoke(event: unknown) {
   aws.reset({ accountId: sim.accountId, token: sim.token });
   aws.secretsMock.on(GetSecretValueCommand, { SecretId: WEBHOOK_SECRET_ID }).resolves({ SecretString: WEBHOOK_SECRET });
-  const written: string[] = [];
-  const capture = (chunk: unknown) => {
-    written.push(String(chunk));
-    return true;
-  };
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-  try {
-    const answer = await handler(event, lambdaContext());
-    const lines = written
-      .join('')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    return { answer, lines, text: written.join('') };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+  const { result: answer, lines, text } = await captureJsonLogs(() => handler(event, lambdaContext()));
+  return { answer, lines, text };
 }
 
 describe('the bundled planner with webhooks', () => {

@@ -1,12 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_BUNDLING } from '#infra/constructs/archiver-functions.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
 import { bundleHandler, importBundledHandler } from '#test/support/lambda-bundle.ts';
-import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
+import { captureJsonLogs, lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 /**
  * The worker as Lambda runs it: bundled and minified with the construct's own options, then
@@ -27,38 +27,23 @@ async function bundledWorker(keepNames: boolean): Promise<Handler> {
 
 /** The worker's `task failed` log line (Powertools writes JSON lines to stdout/stderr). */
 async function failedTaskLine(handler: Handler): Promise<Record<string, unknown>> {
-  const written: string[] = [];
-  const capture = (chunk: unknown) => {
-    written.push(String(chunk));
-    return true;
-  };
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-  try {
-    const body = JSON.stringify({
-      v: 1,
-      kind: 'page',
-      runId: 'run-1',
-      day: '2026-06-10',
-      attempt: 1,
-      filters: {},
-      page: 2,
-      pages: 3,
-      total: 60,
-    });
-    // Every record of the batch failed: Powertools fails the whole invocation, as on Lambda.
-    await expect(handler(sqsEvent([body]), lambdaContext())).rejects.toThrow(/All records failed processing/);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const lines = written
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const body = JSON.stringify({
+    v: 1,
+    kind: 'page',
+    runId: 'run-1',
+    day: '2026-06-10',
+    attempt: 1,
+    filters: {},
+    page: 2,
+    pages: 3,
+    total: 60,
+  });
+  // Every record of the batch failed: Powertools fails the whole invocation, as on Lambda.
+  const { lines, text } = await captureJsonLogs(() =>
+    expect(handler(sqsEvent([body]), lambdaContext())).rejects.toThrow(/All records failed processing/),
+  );
   const failed = lines.find((line) => line.message === 'task failed');
-  expect(failed, written.join('')).toBeDefined();
+  expect(failed, text).toBeDefined();
   return failed!;
 }
 

@@ -58,3 +58,32 @@ export function stubFunctionEnv(apiUrl: string, overrides: Record<string, string
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
 }
+
+/**
+ * Runs `run` with stdout and stderr captured (where Powertools writes its JSON log lines): its
+ * result, those JSON lines parsed, and everything written.
+ */
+export async function captureJsonLogs<T>(
+  run: () => Promise<T>,
+): Promise<{ result: T; lines: Array<Record<string, unknown>>; text: string }> {
+  const written: string[] = [];
+  const capture = (chunk: unknown) => {
+    written.push(String(chunk));
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  let result: T;
+  try {
+    result = await run();
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+  const text = written.join('');
+  const lines = text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { result, lines, text };
+}
