@@ -33,6 +33,11 @@ export async function pruneCommand(
       `${args.dryRun ? 'dry run: would rewrite' : 'rewrote'} ${rewritten.length} compacted month file(s) without ${days.length} expired day(s): ${days[0]}${days.length > 1 ? ` … ${days.at(-1)}` : ''}\n`,
     );
   }
+  if (result.records.length > 0) {
+    io.stdout.write(
+      `${args.dryRun ? 'dry run: would delete' : 'deleted'} ${result.records.length} record(s) of passes and day merges last written more than ${args.olderThanDays} days ago\n`,
+    );
+  }
   if (result.leftovers.length > 0) {
     io.stdout.write(
       `deleted ${result.leftovers.length} leftover file(s) of interrupted writes (*.partial, stale locks)\n`,

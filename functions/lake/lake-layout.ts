@@ -249,6 +249,32 @@ export function passDonePrefix(pass: Pass, day: string): string {
 /** v3.6: what each part of a slice held, written with the part (functions/sources/v36/slice-layout.ts). */
 export const SLICE_READS_PREFIX = `${MANIFESTS_PREFIX}slice-reads/`;
 
+/**
+ * Bookkeeping read only while a pass runs (its unit-done markers, settled marker, v3.6 slice
+ * reads) or a merge of the day runs (the day's merge record): a later pass of the day writes its
+ * own, and a merge that finds its day's record gone or changed reads the day again. They expire:
+ * `npm run prune` deletes a pass's records once its newest is older than the cutoff (pruneRecords),
+ * and on S3 a lifecycle rule per prefix (lib/constructs/lake-bucket.ts).
+ */
+export const PASS_RECORD_PREFIXES: readonly string[] = [
+  PASSES_PREFIX,
+  SETTLED_PREFIX,
+  SLICE_READS_PREFIX,
+  DAY_MERGES_PREFIX,
+];
+
+/**
+ * What a pass record belongs to: its pass, `dt=<day>/run=<run>.attempt-<n>.<plan>.`, whichever
+ * prefix holds it (a pass writes slice reads, then unit-done markers, then its settled marker);
+ * the key itself for a day's merge record; undefined for any other key.
+ */
+export function passRecordGroup(key: string): string | undefined {
+  const prefix = PASS_RECORD_PREFIXES.find((start) => key.startsWith(start));
+  if (prefix === undefined || !key.endsWith('.json')) return undefined;
+  if (prefix === DAY_MERGES_PREFIX) return key;
+  return /^(dt=\d{4}-\d{2}-\d{2}\/run=.*?\.attempt-\d+\.[^./]+\.)/.exec(key.slice(prefix.length))?.[1];
+}
+
 /** Records the time zone a lake's days are cut in: one small object per zone ever used (there should be one). */
 export const TIME_ZONE_RECORD_PREFIX = `${MANIFESTS_PREFIX}time-zone/`;
 

@@ -7,6 +7,8 @@ import {
   expiredDayKey,
   FILE_PREFIXES,
   monthOfKey,
+  PASS_RECORD_PREFIXES,
+  passRecordGroup,
 } from '#lake/lake-layout.ts';
 import { ParquetWorkbench } from '#lake/parquet-day.ts';
 import { fileVersion, LocalFileSink } from '#lake/sinks/local-file-sink.ts';
@@ -35,6 +37,8 @@ export interface PruneResult {
   leftovers: string[];
   /** Compacted month files derived again without their expired days (or that would be), and those days. */
   monthFiles: { rewritten: string[]; days: string[] };
+  /** Records of passes and day merges deleted (or that would be): pruneRecords. */
+  records: string[];
 }
 
 /**
@@ -43,8 +47,9 @@ export interface PruneResult {
  * expires an object by its creation time. A re-archived day is a new file and starts again: each
  * delete is conditional on the file being the one judged old, so a file an archive run rewrites
  * meanwhile stays. Leftovers of crashed writers go too, and partition folders left empty.
- * Manifests (erasure records included) stay. Before it deletes a day's files it records the day
- * (table `expired_days`), so `day_completeness` reads it as expired by retention, not as missing.
+ * Manifests (erasure records included) stay, but for the bookkeeping of passes and merges no
+ * longer running (pruneRecords). Before it deletes a day's files it records the day (table
+ * `expired_days`), so `day_completeness` reads it as expired by retention, not as missing.
  */
 export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult> {
   const now = options.now?.() ?? new Date();
@@ -55,6 +60,7 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
     bytes: 0,
     leftovers: options.dryRun ? [] : await sink.removeLeftovers(PRUNED_PREFIXES),
     monthFiles: { rewritten: [], days: [] },
+    records: [],
   };
   // One stat gives the age and the version the delete is conditional on.
   const old: Array<{ key: string; day: string; attachment: boolean; version: string; size: number }> = [];
@@ -78,11 +84,43 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
     result.bytes += file.size;
   }
   await pruneMonthFiles(sink, cutoff, now.toISOString(), options, result);
+  result.records = await pruneRecords(sink, options.dir, cutoff, options.dryRun ?? false);
   if (!options.dryRun) {
-    for (const prefix of PRUNED_PREFIXES) await removeEmptyFolders(join(options.dir, prefix));
+    for (const prefix of [...PRUNED_PREFIXES, ...PASS_RECORD_PREFIXES]) {
+      await removeEmptyFolders(join(options.dir, prefix));
+    }
   }
   result.files.sort();
   return result;
+}
+
+/**
+ * The records of passes and day merges (PASS_RECORD_PREFIXES) last written before the cutoff: a
+ * pass's records go together once its newest is that old (a slice still being read keeps its
+ * earlier parts' records), a day's merge record once no merge swapped it since. A pass reads only
+ * its own records, and only while it runs: a later pass of the day (a re-run, a resumed run)
+ * writes its own. Each delete is conditional on the record being the one judged old.
+ */
+async function pruneRecords(sink: LocalFileSink, dir: string, cutoff: number, dryRun: boolean): Promise<string[]> {
+  const groups = new Map<string, { newest: number; records: Array<{ key: string; version: string }> }>();
+  for (const prefix of PASS_RECORD_PREFIXES) {
+    for (const key of await sink.list(prefix)) {
+      const group = passRecordGroup(key);
+      const info = group && (await stat(join(dir, key), { bigint: true }).catch(() => undefined));
+      if (!group || !info) continue;
+      const entry = groups.get(group) ?? groups.set(group, { newest: 0, records: [] }).get(group)!;
+      entry.newest = Math.max(entry.newest, Number(info.mtimeNs / 1_000_000n));
+      entry.records.push({ key, version: fileVersion(info) });
+    }
+  }
+  const deleted: string[] = [];
+  for (const { newest, records } of groups.values()) {
+    if (newest >= cutoff) continue;
+    for (const { key, version } of records) {
+      if (dryRun || (await sink.replaceIfUnchanged(key, version, undefined))) deleted.push(key);
+    }
+  }
+  return deleted.sort();
 }
 
 /** Write before delete: one record per day whose files are about to go. */

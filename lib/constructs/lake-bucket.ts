@@ -3,8 +3,28 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { COMPACTION_STAGING_PREFIX } from '#lake/athena-compaction-sql.ts';
-import { CHAT_TABLE_PREFIXES, COMPACTED_PREFIX, COMPACTED_TABLE_PREFIXES, FILE_PREFIXES } from '#lake/lake-layout.ts';
+import {
+  CHAT_TABLE_PREFIXES,
+  COMPACTED_PREFIX,
+  COMPACTED_TABLE_PREFIXES,
+  FILE_PREFIXES,
+  MANIFESTS_PREFIX,
+  PASS_RECORD_PREFIXES,
+} from '#lake/lake-layout.ts';
+import { DEAD_LETTER_RETENTION_DAYS } from './page-queue.ts';
 import { secureBucketProps } from './secure-bucket.ts';
+
+/**
+ * Days the records of a pass (unit-done and settled markers, v3.6 slice reads) and a day's merge
+ * record are kept after they were written. A pass reads only its own records, while its tasks
+ * run: a task lives at most DEAD_LETTER_RETENTION_DAYS after it was first queued, dead-lettered
+ * included, and a day stops being archived again lookbackDays + 1 nights after it ended. Twice the
+ * dead-letter retention leaves two more weeks for a redrive; a merge that finds its day's record
+ * gone reads the day again.
+ */
+export function passRecordExpirationDays(config: Pick<ArchiverConfig, 'lookbackDays'>): number {
+  return Math.max(2 * DEAD_LETTER_RETENTION_DAYS + 2, config.lookbackDays + 3);
+}
 
 export interface LakeBucketProps {
   readonly config: ArchiverConfig;
@@ -50,6 +70,13 @@ export class LakeBucket extends Construct {
               expiration: Duration.days(Math.max(1, retention - (config.lookbackDays + 1))),
               noncurrentVersionExpiration: Duration.days(1),
             }))),
+        // Bookkeeping of passes and merges long finished (whether or not retentionDays is set).
+        ...PASS_RECORD_PREFIXES.map((prefix) => ({
+          id: `expire-${prefix.slice(MANIFESTS_PREFIX.length).replace(/\/$/, '')}-records`,
+          prefix,
+          expiration: Duration.days(passRecordExpirationDays(config)),
+          noncurrentVersionExpiration: Duration.days(1),
+        })),
         // What a failed compaction left in the staging prefix (a later attempt empties its own first).
         { id: 'expire-compaction-staging', prefix: COMPACTION_STAGING_PREFIX, expiration: Duration.days(2) },
         // Only compacted day files: they are one object per day and table, large enough for S3 to

@@ -5,6 +5,9 @@ import type { ArchiverConfig } from '#infra/config.ts';
 
 export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
 
+/** How long a task waits in the dead-letter queue, counted from when it was first queued (SQS standard queues). */
+export const DEAD_LETTER_RETENTION_DAYS = 14;
+
 export class PageQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
@@ -21,7 +24,7 @@ export class PageQueue extends Construct {
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       ...secured,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(DEAD_LETTER_RETENTION_DAYS),
     });
     this.failedRunQueue = new sqs.Queue(this, 'FailedRunQueue', {
       ...secured,

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import type { ArchiverStack } from '#infra/archiver-stack.ts';
 import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
+import { passRecordExpirationDays } from '#infra/constructs/lake-bucket.ts';
 import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS, toColumn } from '#lake/chat-columns.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { EXPIRED_DAY_COLUMNS, EXPIRED_DAYS_TABLE } from '#lake/expired-days-table.ts';
@@ -111,14 +112,35 @@ describe('archiver stack with default config', () => {
         expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 }, Status: 'Enabled' }),
       );
       expect(JSON.stringify(rules)).not.toContain('INTELLIGENT_TIERING');
-      // No retention by default: only what a failed compaction left in its staging prefix expires.
+      // No retention by default: only the bookkeeping of finished passes and merges, and what a
+      // failed compaction left in its staging prefix, expire.
       expect(rules.filter((rule: any) => rule.ExpirationInDays !== undefined)).toEqual([
+        ...['passes', 'settled', 'slice-reads', 'day-merges'].map((name) => ({
+          Id: `expire-${name}-records`,
+          Prefix: `manifests/${name}/`,
+          ExpirationInDays: 30,
+          NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+          Status: 'Enabled',
+        })),
         expect.objectContaining({
           Id: 'expire-compaction-staging',
           Prefix: 'compaction-staging/',
           ExpirationInDays: 2,
         }),
       ]);
+    });
+
+    it('keeps the records of passes and merges longer than a task can wait in the dead-letter queue and than the lookback', () => {
+      const dlqRetention = resourceOf(template, 'AWS::SQS::Queue', logicalId(stack.pages.deadLetterQueue)).Properties
+        .MessageRetentionPeriod as number;
+      const rules = resourceOf(template, 'AWS::S3::Bucket', logicalId(stack.lake.bucket)).Properties
+        .LifecycleConfiguration.Rules as Array<{ Id: string; ExpirationInDays?: number }>;
+      const records = rules.filter((rule) => rule.Id.endsWith('-records'));
+      expect(records).toHaveLength(4);
+      // A redrive in the week after the last dead-lettered task expired still finds its pass's records.
+      for (const rule of records) expect(rule.ExpirationInDays! * 86_400).toBeGreaterThan(dlqRetention + 7 * 86_400);
+      // A day archived again each night of a long lookback keeps its records past its last night.
+      expect(passRecordExpirationDays({ lookbackDays: 40 })).toBe(43);
     });
 
     it('writes access logs to a separate private bucket that does not log itself', () => {

@@ -1,0 +1,162 @@
+/**
+ * `npm run prune` deletes the bookkeeping of passes and merges long finished (unit-done and
+ * settled markers, v3.6 slice reads, day merge records), never one a pass still running reads.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PRUNE_EXIT, pruneCommand } from '#cli/prune-command.ts';
+import { type RunningV36Simulator, startV36Simulator } from '#simulator/v36-simulator.ts';
+import { capture } from '#test/support/cli-runner.ts';
+import { listFiles } from '#test/support/lake-reader.ts';
+import { expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
+
+const NOW = new Date('2026-11-30T12:00:00Z');
+const daysAgo = (days: number, now = NOW) => new Date(now.getTime() - days * 86_400_000);
+
+async function lakeWith(files: Record<string, number>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lake-'));
+  for (const [key, age] of Object.entries(files)) {
+    const path = join(dir, key);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, '{}');
+    await utimes(path, daysAgo(age), daysAgo(age));
+  }
+  return dir;
+}
+
+async function prune(args: string[], now?: () => Date) {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await pruneCommand(args, { stdout: stdout.stream, stderr: stderr.stream, ...(now ? { now } : {}) });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+const RECORD_PREFIXES = ['passes/', 'settled/', 'slice-reads/', 'day-merges/'].map((name) => `manifests/${name}`);
+const records = async (dir: string) =>
+  (await listFiles(dir)).filter((key) => RECORD_PREFIXES.some((prefix) => key.startsWith(prefix)));
+
+describe('npm run prune: records of passes and merges', () => {
+  // An old pass (its unit-done markers, settled marker and slice reads), a pass still reading a
+  // slice (old first part, fresh second part), merge records old and recent, other manifests.
+  const oldPass = 'run=scheduled-20261020T023000Z.attempt-1.0a1b2c3d.';
+  const liveRun = 'run=local.2026.attempt-1.e5f6a7b8.'; // a run id may hold dots
+  const lake = {
+    [`manifests/passes/dt=2026-10-19/${oldPass}page-1.json`]: 40,
+    [`manifests/passes/dt=2026-10-19/${oldPass}page-2.json`]: 40,
+    [`manifests/settled/dt=2026-10-19/${oldPass}json`]: 40,
+    [`manifests/slice-reads/dt=2026-10-19/${oldPass}v36-day-part-00001.json`]: 40,
+    'manifests/day-merges/dt=2026-10-19.json': 35,
+    [`manifests/slice-reads/dt=2026-10-20/${liveRun}v36-h00-part-00001.json`]: 40,
+    [`manifests/slice-reads/dt=2026-10-20/${liveRun}v36-h00-part-00002.json`]: 0,
+    [`manifests/passes/dt=2026-10-20/${liveRun}slice-h01.json`]: 40,
+    'manifests/day-merges/dt=2026-10-20.json': 29,
+    'manifests/runs/scheduled-20261020T023000Z.json': 40,
+    'manifests/day-plans/dt=2026-10-19/run=scheduled-20261020T023000Z.plan-1.json': 40,
+    'manifests/erasures/salt.json': 40,
+    'chats/dt=2026-10-19/settled-ab12-part-00001.json.gz': 10,
+  };
+  const kept = [
+    'chats/dt=2026-10-19/settled-ab12-part-00001.json.gz',
+    'manifests/day-merges/dt=2026-10-20.json',
+    'manifests/day-plans/dt=2026-10-19/run=scheduled-20261020T023000Z.plan-1.json',
+    'manifests/erasures/salt.json',
+    `manifests/passes/dt=2026-10-20/${liveRun}slice-h01.json`,
+    'manifests/runs/scheduled-20261020T023000Z.json',
+    `manifests/slice-reads/dt=2026-10-20/${liveRun}v36-h00-part-00001.json`,
+    `manifests/slice-reads/dt=2026-10-20/${liveRun}v36-h00-part-00002.json`,
+  ];
+
+  it('deletes the records of a pass whose newest is older than N days, and merge records as old; the rest stays', async () => {
+    const dir = await lakeWith(lake);
+    const result = await prune(['--out', dir, '--older-than-days', '30'], () => NOW);
+    expect(result.code).toBe(PRUNE_EXIT.ok);
+    expect(result.stdout).toBe(
+      'deleted 0 chat files (0 bytes) written more than 30 days ago\n' +
+        'deleted 5 record(s) of passes and day merges last written more than 30 days ago\n',
+    );
+    expect(await listFiles(dir)).toEqual(kept);
+  });
+
+  it('keeps every record of a pass one of whose records is recent (a slice still being read)', async () => {
+    const dir = await lakeWith(lake);
+    await prune(['--out', dir, '--older-than-days', '30'], () => NOW);
+    // The live pass's unit-done marker and first part are 40 days old: its second part keeps them.
+    expect((await records(dir)).filter((key) => key.includes(liveRun))).toHaveLength(3);
+  });
+
+  it('a dry run counts the records and deletes none', async () => {
+    const dir = await lakeWith(lake);
+    const result = await prune(['--out', dir, '--older-than-days', '30', '--dry-run'], () => NOW);
+    expect(result.stdout).toContain(
+      'dry run: would delete 5 record(s) of passes and day merges last written more than 30 days ago\n',
+    );
+    expect(await listFiles(dir)).toHaveLength(Object.keys(lake).length);
+  });
+});
+
+describe('records pruned between a killed v3.6 run and its rerun', { timeout: 180_000 }, () => {
+  const DAYS = ['2026-05-01', '2026-05-02', '2026-05-03'];
+  let sim: RunningV36Simulator;
+
+  beforeAll(async () => {
+    sim = await startV36Simulator({ from: DAYS[0]!, to: DAYS.at(-1)!, seed: 11, chatsPerDay: 60, latencyMs: 120 });
+  }, 60_000);
+  afterAll(() => sim.close());
+
+  function archive(out: string): { child: ChildProcess; done: Promise<number | null>; output: () => string } {
+    const args = ['--from', DAYS[0]!, '--to', DAYS.at(-1)!, '--api-url', sim.url, '--out', out, '--source', 'v3.6'];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/archive.ts', ...args, '--concurrency', '1'], {
+      stdio: 'pipe',
+      env: { ...process.env, LIVECHAT_ACCOUNT_ID: sim.accountId, LIVECHAT_PAT: sim.token },
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    return { child, done, output: () => output };
+  }
+
+  it('the killed run’s records go, the rerun archives every chat once, and its own records stay', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'prune-records-')), 'lake');
+    const killed = archive(out);
+    let finished = false;
+    void killed.done.then(() => (finished = true));
+    // SIGKILL once a day has settled (a settled marker, a merge record) and another is being read.
+    const settledAndReading = async () => {
+      const keys = await records(out).catch(() => []);
+      return (
+        keys.some((key) => key.startsWith('manifests/day-merges/')) && keys.some((key) => key.includes('slice-reads/'))
+      );
+    };
+    while (!finished && !(await settledAndReading())) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(finished, 'the kill lands while the run is writing').toBe(false);
+    killed.child.kill('SIGKILL');
+    await killed.done;
+    const left = await records(out);
+    expect(left.filter((key) => key.startsWith('manifests/day-merges/')).length, killed.output()).toBeGreaterThan(0);
+
+    // A month later (for the records): prune deletes them, not the chat files (written just now).
+    for (const key of await listFiles(out)) {
+      if (key.startsWith('manifests/')) await utimes(join(out, key), daysAgo(40, new Date()), daysAgo(40, new Date()));
+    }
+    const pruned = await prune(['--out', out, '--older-than-days', '30']);
+    expect(pruned.stdout).toContain(`deleted ${left.length} record(s) of passes and day merges`);
+    expect(await records(out)).toEqual([]);
+    expect((await listFiles(out)).some((key) => key.startsWith('manifests/day-plans/'))).toBe(true);
+
+    const rerun = archive(out);
+    expect(await rerun.done, rerun.output()).toBe(0);
+    const checked = await expectLakeMatchesSimulator(out, sim, DAYS);
+    expect(checked).toBe(DAYS.reduce((sum, day) => sum + sim.chats(day).length, 0));
+
+    // The rerun's records are recent: pruning again keeps them.
+    const after = await records(out);
+    expect(after.length).toBeGreaterThan(0);
+    const again = await prune(['--out', out, '--older-than-days', '30']);
+    expect(again.stdout).not.toContain('record(s)');
+    expect(await records(out)).toEqual(after);
+  });
+});
