@@ -3,8 +3,9 @@
  * writer of it (DuckDB here, the Glue tables and Athena UNLOADs on AWS). No DuckDB import: the
  * CDK code and the compactor Lambda read it too.
  */
-import { CHAT_SCHEMA, type LakeField } from './chat-columns.ts';
-import { ARCHIVES_PREFIX, CHATS_PREFIX } from './lake-layout.ts';
+import { CHAT_SCHEMA, INT, type LakeField, STRING } from './chat-columns.ts';
+import { CHAT_FILE_COLUMNS } from './chat-files-table.ts';
+import { ARCHIVES_PREFIX, CHAT_FILES_PREFIX, CHATS_PREFIX } from './lake-layout.ts';
 import { THREAD_SCHEMA } from './thread-columns.ts';
 
 /** The column holding each row's stored JSON line, verbatim. */
@@ -23,8 +24,25 @@ export const MONTH_FILE_DAY_COLUMN = 'dt';
  */
 export const SMALL_DAY_CHATS = 1_000;
 
-/** The schema of each chat table, by its prefix. */
+/** `chat_files` as a compacted table: its Glue columns (`string`, `int`), typed as its JSON view types them. */
+export const CHAT_FILE_SCHEMA: readonly LakeField[] = CHAT_FILE_COLUMNS.map((c) => ({
+  name: c.name,
+  type: c.glueType === 'int' ? INT : STRING,
+  comment: c.comment,
+}));
+
+/**
+ * Which of a file's `chat_files` rows every reader keeps (the DuckDB view, the Athena view, the
+ * compactions): one row per day, chat and URL; a `stored` row before any other (a stored file is
+ * never fetched again while its JSON row is there, so a later `gone` or `failed` row only comes
+ * from a re-archive that could not see a compacted row), then the newest `fetched_at`, `run_id`.
+ */
+export const CHAT_FILE_KEY = ['dt', 'coalesce(thread_id, chat_id)', 'url'] as const;
+export const CHAT_FILE_ORDER = "CASE WHEN status = 'stored' THEN 0 ELSE 1 END, fetched_at DESC, run_id DESC";
+
+/** The schema of each compacted table, by its prefix: the chat tables and `chat_files`. */
 export const SCHEMA_OF_TABLE: Readonly<Record<string, readonly LakeField[]>> = {
   [CHATS_PREFIX]: CHAT_SCHEMA,
   [ARCHIVES_PREFIX]: THREAD_SCHEMA,
+  [CHAT_FILES_PREFIX]: CHAT_FILE_SCHEMA,
 };

@@ -22,13 +22,20 @@
  * - An erase recorded while a day is compacted: the erasure records are read after the day's
  *   files and again after its deletes; when one was added, the day is compacted again, so a
  *   visitor erased meanwhile is not carried into the Parquet file.
+ * - `chat_files` (`chat-files/dt=…/<chat>.<ref>.json`, one JSON object per attachment reference)
+ *   goes with its day, into the same month or day file as the day's chats
+ *   (`compacted/chat-files/…`): the row each file's readers keep (CHAT_FILE_ORDER), and only rows
+ *   of chats the day keeps (an erased visitor's rows are not carried in, whatever the erase's
+ *   progress). A day with new rows only (a re-archive's files task) is compacted again too.
  */
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import type { ChatFileRow } from './chat-files-table.ts';
 import { SMALL_DAY_CHATS } from './compacted-columns.ts';
 import { chooseVersions, type MergedTable, rowOf, type TableRows } from './day-consolidation.ts';
 import {
+  CHAT_FILES_PREFIX,
   COMPACTED_PREFIX,
   compactedKey,
   compactedMonthKey,
@@ -127,6 +134,10 @@ async function daysWithJson({ sink, tables, from, to }: CompactOptions): Promise
       if (day && key.endsWith('.json.gz') && (!from || day >= from) && (!to || day <= to)) days.add(day);
     }
   }
+  for (const key of await sink.list(CHAT_FILES_PREFIX)) {
+    const day = dayOfKey(key);
+    if (day && key.endsWith('.json') && (!from || day >= from) && (!to || day <= to)) days.add(day);
+  }
   return [...days].sort();
 }
 
@@ -183,16 +194,32 @@ async function compactMonth(
         : (await gunzipAsync(body)).toString('utf8').split('\n');
       for (const line of lines) if (line) add(day, table, line);
     }
+    /** Per day: the chat_files rows read (JSON objects, the day's and the month's compacted files). */
+    const fileLines = new Map<string, string[]>();
+    const addFileLine = (day: string, line: string) => fileLines.set(day, [...(fileLines.get(day) ?? []), line]);
+    for (const { key, day } of inputs.fileRows) {
+      const body = await sink.get(key);
+      if (!body) continue;
+      readKeys.push(key);
+      read.files += 1;
+      read.bytes += body.byteLength;
+      if (!day) for (const { line, dt } of await workbench.linesWithDays(body)) addFileLine(dt, line);
+      else if (key.endsWith('.parquet')) for (const line of await workbench.lines(body)) addFileLine(day, line);
+      else for (const line of Buffer.from(body).toString('utf8').split('\n')) if (line.trim()) addFileLine(day, line);
+    }
     const erased = await options.erasures();
     const compacted: CompactedDay[] = [];
     /** Per table prefix: the month file's lines and their days; per day file: its lines per table prefix. */
     const monthLines = new Map<string, { lines: string[]; days: string[] }>();
     const dayLines = new Map<string, Map<string, string[]>>();
-    for (const day of [...byDay.keys()].sort()) {
-      const { chosen, chats } = chooseVersions(byDay.get(day)!, (record) => erased.isErased(record), new Set());
+    for (const day of [...new Set([...byDay.keys(), ...fileLines.keys()])].sort()) {
+      const dayRows = byDay.get(day) ?? tables.map((table) => ({ table, rows: [], unkeyed: [] }));
+      const { chosen, chats } = chooseVersions(dayRows, (record) => erased.isErased(record), new Set());
       const small = !todo.includes(day) || chats <= smallDayChats;
       if (todo.includes(day)) compacted.push({ day, status: 'compacted', chats, into: small ? 'month' : 'day' });
-      for (const { prefix, rows, unkeyed } of chosen) {
+      const owners = new Set(chosen.flatMap(({ rows }) => rows.map((row) => row.id)));
+      const files = { prefix: CHAT_FILES_PREFIX, rows: [], unkeyed: latestFileRows(fileLines.get(day) ?? [], owners) };
+      for (const { prefix, rows, unkeyed } of [...chosen, files]) {
         const lines = [...rows.map((row) => row.line), ...unkeyed];
         if (small) {
           const entry = monthLines.get(prefix) ?? { lines: [], days: [] };
@@ -215,7 +242,7 @@ async function compactMonth(
       written.files += 1;
       written.bytes += body.byteLength;
     };
-    for (const { prefix } of tables) {
+    for (const prefix of [...tables.map((table) => table.prefix), CHAT_FILES_PREFIX]) {
       const entry = monthLines.get(prefix);
       if (!entry || entry.lines.length === 0) continue;
       const schema = SCHEMA_OF_TABLE[prefix] ?? [];
@@ -226,9 +253,12 @@ async function compactMonth(
         if (lines.length === 0) continue;
         const key = compactedKey(day, prefix, digest);
         await put(key, await workbench.write(lines, SCHEMA_OF_TABLE[prefix] ?? []));
+        // A chat_files file has the age of its rows' inputs (as its row objects, and the bytes they point to, had).
+        const table =
+          prefix === CHAT_FILES_PREFIX ? [CHAT_FILES_PREFIX, compactedTablePrefix(CHAT_FILES_PREFIX)] : undefined;
         await options.keepAge?.(
           key,
-          readKeys.filter((k) => dayOfKey(k) === day),
+          readKeys.filter((k) => dayOfKey(k) === day && (!table || table.some((t) => k.startsWith(t)))),
         );
       }
     }
@@ -250,6 +280,30 @@ async function compactMonth(
 
 const none = () => ({ files: 0, bytes: 0, keys: [] as string[] });
 
+/**
+ * The `chat_files` row each file keeps (CHAT_FILE_ORDER: per chat and URL, a `stored` row first,
+ * then the newest `fetched_at`, `run_id`), of the chats in `owners` only, in the order read.
+ */
+export function latestFileRows(lines: readonly string[], owners: ReadonlySet<string>): string[] {
+  const best = new Map<string, { line: string; row: ChatFileRow }>();
+  for (const line of lines) {
+    const row = JSON.parse(line) as ChatFileRow;
+    const owner = row.thread_id ?? row.chat_id;
+    if (!owners.has(owner)) continue;
+    const key = `${owner}\n${row.url}`;
+    const kept = best.get(key);
+    if (!kept || fileRowBefore(row, kept.row)) best.set(key, { line, row });
+  }
+  return [...best.values()].map(({ line }) => line);
+}
+
+function fileRowBefore(row: ChatFileRow, than: ChatFileRow): boolean {
+  const stored = (r: ChatFileRow) => r.status === 'stored';
+  if (stored(row) !== stored(than)) return stored(row);
+  if (row.fetched_at !== than.fetched_at) return row.fetched_at > than.fetched_at;
+  return row.run_id > than.run_id;
+}
+
 /** A file a month's compaction reads: `day` is its partition's day, none for the month file (its rows carry theirs). */
 interface InputFile {
   table: MergedTable;
@@ -263,7 +317,7 @@ async function listInputs(
   tables: readonly MergedTable[],
   month: string,
   days: readonly string[],
-): Promise<{ files: InputFile[]; notSettled: Set<string> }> {
+): Promise<{ files: InputFile[]; fileRows: { key: string; day?: string }[]; notSettled: Set<string> }> {
   const files: InputFile[] = [];
   const notSettled = new Set<string>();
   const dayFiles: InputFile[] = [];
@@ -280,7 +334,20 @@ async function listInputs(
     }
   }
   files.push(...dayFiles.filter((file) => !notSettled.has(file.day!)));
-  return { files, notSettled };
+  // chat_files: the month's compacted rows, and each settled day's compacted and JSON rows.
+  const compactedFiles = compactedTablePrefix(CHAT_FILES_PREFIX);
+  const fileRows: { key: string; day?: string }[] = (await sink.list(monthPartitionPrefix(month, compactedFiles)))
+    .filter((key) => key.endsWith('.parquet'))
+    .map((key) => ({ key }));
+  for (const day of days.filter((d) => !notSettled.has(d))) {
+    const compacted = await sink.list(partitionPrefix(day, compactedFiles));
+    const json = await sink.list(partitionPrefix(day, CHAT_FILES_PREFIX));
+    fileRows.push(
+      ...compacted.filter((key) => key.endsWith('.parquet')).map((key) => ({ key, day })),
+      ...json.filter((key) => key.endsWith('.json')).map((key) => ({ key, day })),
+    );
+  }
+  return { files, fileRows, notSettled };
 }
 
 function sameHashes(a: readonly string[], b: readonly string[]): boolean {

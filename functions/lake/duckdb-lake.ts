@@ -41,6 +41,7 @@ import {
   toColumn,
 } from './chat-columns.ts';
 import { CHAT_FILE_COLUMNS, CHAT_FILES_PREFIX, CHAT_FILES_TABLE } from './chat-files-table.ts';
+import { CHAT_FILE_KEY, CHAT_FILE_ORDER } from './compacted-columns.ts';
 import {
   DAY_PLAN_COLUMNS,
   DAY_PLAN_PARTITION,
@@ -111,7 +112,7 @@ export async function openLocalLake(lakeDir: string, options: OpenLocalLakeOptio
     await connection.run(createManifestViewSql(root, DAY_PLANS_TABLE, DAY_PLANS_PREFIX, DAY_PLAN_COLUMNS));
     await connection.run(createManifestViewSql(root, DROPPED_CHATS_TABLE, DROPPED_CHATS_PREFIX, DROPPED_CHAT_COLUMNS));
     await connection.run(createManifestViewSql(root, EXPIRED_DAYS_TABLE, EXPIRED_DAYS_PREFIX, EXPIRED_DAY_COLUMNS));
-    await connection.run(createManifestViewSql(root, CHAT_FILES_TABLE, CHAT_FILES_PREFIX, CHAT_FILE_COLUMNS));
+    await connection.run(createChatFilesViewSql(root));
   } catch (err) {
     connection?.closeSync();
     instance.closeSync();
@@ -257,6 +258,42 @@ SELECT ${select.join(', ')}, CAST(NULL AS VARCHAR) AS ${DAY_PLAN_PARTITION.name}
 SELECT ${select.join(', ')}, ${DAY_PLAN_PARTITION.name}
 FROM read_json(${source}, format = 'newline_delimited', hive_partitioning = true,
   hive_types = {${sqlString(DAY_PLAN_PARTITION.name)}: 'VARCHAR'}, columns = ${columns})`;
+}
+
+/**
+ * `chat_files`: its JSON rows (`chat-files/dt=*\/*.json`) and its compacted days and months
+ * (`compacted/chat-files/…`, compaction.ts), the row each file keeps (CHAT_FILE_ORDER): a file
+ * re-archived after its day was compacted (a new JSON row beside the compacted one), or a
+ * compaction interrupted before its deletes, is one row.
+ */
+function createChatFilesViewSql(root: string): string {
+  const json = createManifestViewSql(root, CHAT_FILES_TABLE, CHAT_FILES_PREFIX, CHAT_FILE_COLUMNS);
+  const compacted = compactedTablePrefix(CHAT_FILES_PREFIX);
+  const dayFiles = listLakeFiles(root, compacted, PARQUET);
+  const monthFiles = listLakeFiles(root, compacted, PARQUET, MONTH);
+  const jsonSide = json.replace(/^CREATE OR REPLACE VIEW \S+ AS\n/, '');
+  if (dayFiles.length + monthFiles.length === 0 && / WHERE false$/.test(jsonSide)) return json;
+  const columns = [...CHAT_FILE_COLUMNS.map((c) => quoteIdent(c.name)), DT].join(', ');
+  const sides = [
+    ...(/ WHERE false$/.test(jsonSide) ? [] : [jsonSide]),
+    ...(dayFiles.length
+      ? [
+          `SELECT ${columns} FROM read_parquet(${filesArgument(root, dayFiles, compacted, PARQUET)}, hive_partitioning = true, hive_types = {${sqlString(DT)}: 'VARCHAR'})`,
+        ]
+      : []),
+    ...(monthFiles.length
+      ? [
+          `SELECT ${columns} FROM read_parquet(${filesArgument(root, monthFiles, compacted, PARQUET, MONTH)}, hive_partitioning = false)`,
+        ]
+      : []),
+  ];
+  return `CREATE OR REPLACE VIEW ${CHAT_FILES_TABLE} AS
+SELECT ${columns} FROM (
+  SELECT *, row_number() OVER (PARTITION BY ${CHAT_FILE_KEY.join(', ')} ORDER BY ${CHAT_FILE_ORDER}) AS file_rank
+  FROM (
+${sides.join('\nUNION ALL\n')}
+  )
+) WHERE file_rank = 1`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,13 @@
 import PQueue from 'p-queue';
-import { CHAT_TABLE_PREFIXES, chatFileRowsPrefix, chatFilesFolder, compactedTablePrefix } from '#lake/lake-layout.ts';
+import {
+  CHAT_FILES_PREFIX,
+  CHAT_TABLE_PREFIXES,
+  chatFileRowsPrefix,
+  chatFilesFolder,
+  compactedTablePrefix,
+  monthPartitionPrefix,
+  partitionPrefix,
+} from '#lake/lake-layout.ts';
 import { dropNdjsonGzipRecords } from '#lake/ndjson-gzip.ts';
 import { ParquetWorkbench } from '#lake/parquet-day.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
@@ -244,7 +252,7 @@ async function eraseAttachments(
   dryRun: boolean,
   versions: NoncurrentVersions | undefined,
 ): Promise<number> {
-  let removed = 0;
+  let removed = await eraseCompactedFileRows(sink, chats, dryRun, versions);
   for (const chat of [...chats].sort()) {
     const [day, owner] = [chat.slice(0, 10), chat.slice(11)];
     for (const prefix of [chatFilesFolder(day, owner), chatFileRowsPrefix(day, owner)]) {
@@ -258,4 +266,62 @@ async function eraseAttachments(
     }
   }
   return removed;
+}
+
+/**
+ * The erased chats' rows in compacted `chat_files` files (`compacted/chat-files/…`, compaction.ts):
+ * each day or month file that holds one is derived again without them (deleted when none is
+ * left), as a compare-and-swap; then the noncurrent versions that still hold one. Returns how
+ * many rows (and noncurrent versions) went (or would go).
+ */
+async function eraseCompactedFileRows(
+  sink: LakeSink,
+  chats: ReadonlySet<string>,
+  dryRun: boolean,
+  versions: NoncurrentVersions | undefined,
+): Promise<number> {
+  if (chats.size === 0) return 0;
+  const table = compactedTablePrefix(CHAT_FILES_PREFIX);
+  const days = [...new Set([...chats].map((chat) => chat.slice(0, 10)))].sort();
+  const prefixes = [
+    ...days.map((day) => partitionPrefix(day, table)),
+    ...[...new Set(days.map((day) => day.slice(0, 7)))].map((month) => monthPartitionPrefix(month, table)),
+  ];
+  const keys = (await Promise.all(prefixes.map((prefix) => sink.list(prefix))))
+    .flat()
+    .filter((key) => key.endsWith('.parquet'));
+  // After the rewrites: the versions they just made noncurrent are among those read.
+  const oldVersions = async () =>
+    versions
+      ? (await Promise.all(prefixes.map((prefix) => versions.list(prefix))))
+          .flat()
+          .filter((v) => v.key.endsWith('.parquet'))
+      : [];
+  if (keys.length === 0 && (await oldVersions()).length === 0) return 0;
+  const dropsIn = (key: string) => {
+    const dayOfKey = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+    return (row: Record<string, unknown>, day?: string) =>
+      chats.has(`${day ?? dayOfKey}/${String(row['thread_id'] ?? row['chat_id'])}`);
+  };
+  const workbench = await ParquetWorkbench.open();
+  try {
+    let removed = 0;
+    for (const key of keys) {
+      if (dryRun || !canSwap(sink)) {
+        const body = await sink.get(key);
+        const drops = dropsIn(key);
+        if (body) removed += (await parquetRecords(workbench, key, body)).filter((r) => drops(r.record, r.day)).length;
+      } else removed += (await rewriteParquetWithout(sink, workbench, key, dropsIn(key))).dropped;
+    }
+    const holding: ObjectVersion[] = [];
+    for (const version of await oldVersions()) {
+      const drops = dropsIn(version.key);
+      const records = await parquetRecords(workbench, version.key, await versions!.get(version));
+      if (records.some((r) => drops(r.record, r.day))) holding.push(version);
+    }
+    if (!dryRun && holding.length > 0) await versions!.delete(holding);
+    return removed + holding.length;
+  } finally {
+    await workbench.close();
+  }
 }

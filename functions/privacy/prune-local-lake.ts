@@ -2,8 +2,10 @@ import { readdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExpiredDayRecord } from '#lake/expired-days-table.ts';
 import {
+  CHAT_FILES_PREFIX,
   CHAT_TABLE_PREFIXES,
   COMPACTED_TABLE_PREFIXES,
+  compactedTablePrefix,
   expiredDayKey,
   FILE_PREFIXES,
   monthOfKey,
@@ -19,7 +21,9 @@ import { rewriteParquetWithout } from './rewrite-parquet-without.ts';
  * merged), and attachments (their bytes and chat_files rows), which expire as chat files do: by
  * when they were written.
  */
-const PRUNED_PREFIXES = [...CHAT_TABLE_PREFIXES, ...COMPACTED_TABLE_PREFIXES, ...FILE_PREFIXES];
+/** Compacted `chat_files` (compaction.ts): a day file has its day's age, a month file's days expire with their chats. */
+const COMPACTED_FILE_ROWS = compactedTablePrefix(CHAT_FILES_PREFIX);
+const PRUNED_PREFIXES = [...CHAT_TABLE_PREFIXES, ...COMPACTED_TABLE_PREFIXES, ...FILE_PREFIXES, COMPACTED_FILE_ROWS];
 
 export interface PruneOptions {
   /** The lake folder. */
@@ -68,7 +72,7 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
     for (const key of await sink.list(prefix)) {
       if (monthOfKey(key)) continue; // a compacted month: its days expire one by one (pruneMonthFiles)
       const day = /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
-      const attachment = FILE_PREFIXES.includes(prefix);
+      const attachment = FILE_PREFIXES.includes(prefix) || prefix === COMPACTED_FILE_ROWS;
       if ((!attachment && !key.endsWith('.json.gz') && !key.endsWith('.parquet')) || !day) continue;
       const info = await stat(join(options.dir, key), { bigint: true }).catch(() => undefined);
       if (!info || Number(info.mtimeNs / 1_000_000n) >= cutoff) continue;
@@ -157,7 +161,9 @@ async function removeEmptyFolders(table: string, top = true): Promise<void> {
  * file's modification time is) is older than the cutoff. The file is derived again without the
  * expired days (deleted when none is left), as a compare-and-swap; each expired day is recorded
  * first, as for day files. A month file left without days is deleted (`files`), else it is
- * listed in `monthFiles.rewritten`.
+ * listed in `monthFiles.rewritten`. A compacted `chat_files` month file loses the days its
+ * chats lost, and days whose rows were all fetched before the cutoff (as a row object expires by
+ * when it was written).
  */
 async function pruneMonthFiles(
   sink: LocalFileSink,
@@ -166,23 +172,35 @@ async function pruneMonthFiles(
   options: PruneOptions,
   result: PruneResult,
 ): Promise<void> {
-  const keys = (await Promise.all(COMPACTED_TABLE_PREFIXES.map((prefix) => sink.list(prefix))))
+  // The chat tables first: a chat_files month file then drops the days its chats lost.
+  const keys = (
+    await Promise.all([...COMPACTED_TABLE_PREFIXES, COMPACTED_FILE_ROWS].map((prefix) => sink.list(prefix)))
+  )
     .flat()
     .filter((key) => monthOfKey(key) !== undefined && key.endsWith('.parquet'));
   if (keys.length === 0) return;
+  const chatDaysExpired = new Set<string>();
   const workbench = await ParquetWorkbench.open();
   try {
     for (const key of keys) {
       const body = await sink.get(key);
       if (!body) continue;
+      const fileRows = key.startsWith(COMPACTED_FILE_ROWS);
       const newest = new Map<string, string>();
       for (const { line, dt } of await workbench.linesWithDays(body)) {
-        const archivedAt = String((JSON.parse(line) as Record<string, unknown>)['_archived_at'] ?? '');
-        if (archivedAt > (newest.get(dt) ?? '')) newest.set(dt, archivedAt);
+        const record = JSON.parse(line) as Record<string, unknown>;
+        const at = String(record[fileRows ? 'fetched_at' : '_archived_at'] ?? '');
+        if (at > (newest.get(dt) ?? '')) newest.set(dt, at);
       }
-      const expired = new Set([...newest].filter(([, at]) => Date.parse(at) < cutoff).map(([day]) => day));
+      const expired = new Set(
+        [...newest]
+          .filter(([day, at]) => Date.parse(at) < cutoff || (fileRows && chatDaysExpired.has(day)))
+          .map(([day]) => day),
+      );
+      if (!fileRows) for (const day of expired) chatDaysExpired.add(day);
       if (expired.size === 0) continue;
-      result.monthFiles.days.push(...[...expired].filter((day) => !result.monthFiles.days.includes(day)));
+      if (!fileRows)
+        result.monthFiles.days.push(...[...expired].filter((day) => !result.monthFiles.days.includes(day)));
       if (!options.dryRun) {
         if (key.startsWith(COMPACTED_TABLE_PREFIXES[0]!)) {
           for (const day of expired) {

@@ -1,47 +1,35 @@
 /**
  * The report's attachments section (docs/attachments.md): files per day and status, read from the
- * lake's `chat_files` rows (`chat-files/dt=…/*.json`, one JSON row each). Self-contained: the
- * report shows it only when the lake has attachment rows in the range.
+ * lake's `chat_files` view (its JSON rows and its compacted days, one row per file). Self-contained:
+ * the report shows it only when the lake has attachment rows in the range.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { CHAT_FILES_PREFIX } from '#lake/lake-layout.ts';
+import type { LocalLake } from '#lake/duckdb-lake.ts';
 import { FILE_STATUSES, type FileStatus } from '#shared/file-refs.ts';
 import { CHART_WIDTH, PALETTE } from './chart-specs.ts';
 import type { FilesDay } from './report-data.ts';
 import { formatCount, formatDay } from './report-format.ts';
 
-/** Files per day and status in [from, to], from the chat_files rows; days without rows are left out. */
-export function readFilesPerDay(lakeDir: string, from: string, to: string): FilesDay[] {
-  const root = path.join(lakeDir, CHAT_FILES_PREFIX);
-  let partitions: string[];
-  try {
-    partitions = readdirSync(root).filter((name) => /^dt=\d{4}-\d{2}-\d{2}$/.test(name));
-  } catch {
-    return [];
+/** Files per day and status in [from, to], from the chat_files view; days without rows are left out. */
+export async function readFilesPerDay(lake: LocalLake, from: string, to: string): Promise<FilesDay[]> {
+  const rows = await lake.query<{ dt: string; status: string; files: number; bytes: number | null }>(
+    `SELECT dt, status, count(*) AS files, sum(CASE WHEN status = 'stored' THEN CAST(size AS BIGINT) ELSE 0 END) AS bytes
+FROM chat_files WHERE dt BETWEEN '${from}' AND '${to}' GROUP BY dt, status ORDER BY dt, status`,
+  );
+  const days = new Map<string, FilesDay>();
+  for (const row of rows) {
+    const status = row.status as FileStatus;
+    if (!FILE_STATUSES.includes(status)) continue;
+    const day = days.get(row.dt) ?? {
+      day: row.dt,
+      counts: Object.fromEntries(FILE_STATUSES.map((s) => [s, 0])) as Record<FileStatus, number>,
+      bytesStored: 0,
+    };
+    day.counts[status] += Number(row.files);
+    day.bytesStored += Number(row.bytes ?? 0);
+    days.set(row.dt, day);
   }
-  const days: FilesDay[] = [];
-  for (const partition of partitions.sort()) {
-    const day = partition.slice(3);
-    if (day < from || day > to) continue;
-    const counts = Object.fromEntries(FILE_STATUSES.map((status) => [status, 0])) as Record<FileStatus, number>;
-    let bytesStored = 0;
-    for (const file of readdirSync(path.join(root, partition)).filter((name) => name.endsWith('.json'))) {
-      let row: { status?: string; size?: number | null };
-      try {
-        row = JSON.parse(readFileSync(path.join(root, partition, file), 'utf8')) as typeof row;
-      } catch {
-        continue; // a row being written (or damaged) is left out, as DuckDB would refuse it
-      }
-      const status = row.status as FileStatus;
-      if (!FILE_STATUSES.includes(status)) continue;
-      counts[status] += 1;
-      if (status === 'stored') bytesStored += Number(row.size ?? 0);
-    }
-    days.push({ day, counts, bytesStored });
-  }
-  return days;
+  return [...days.values()];
 }
 
 const COLOURS: Record<FileStatus, string> = {

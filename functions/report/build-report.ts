@@ -142,10 +142,10 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
   // DuckDB opens a lake that has at least one chat file; a lake of plans only is judged from its run manifests.
   const runsInRange = records.runs.filter((run) => run.days.some((day) => day.day >= from && day.day <= to));
   const compare = previous.daysArchived > 0 ? { previousFrom: previous.from } : {};
-  const { chats, plans, timeZone } =
+  const { chats, plans, timeZone, files } =
     partitionDays.length > 0
       ? await aggregateLake(lakeDir, { from, to, ...compare }, hasChats, runsInRange, notes)
-      : { chats: undefined, plans: undefined, timeZone: zoneOf([], runsInRange, notes) };
+      : { chats: undefined, plans: undefined, timeZone: zoneOf([], runsInRange, notes), files: [] };
   const daily = chats?.daily ?? [];
   const planRows = new Map((plans?.days ?? []).map((row) => [row.dt, row]));
   return {
@@ -177,7 +177,7 @@ export async function buildReportData(options: ReportOptions): Promise<ReportDat
     ...(chats?.tags ? { tags: chats.tags } : {}),
     ...(chats?.countries ? { countries: chats.countries } : {}),
     runs: runSummaries(records, chats, plans?.runs ?? [], from, to),
-    ...filesOf(lakeDir, from, to),
+    ...(files.length > 0 ? { files } : {}),
     notes,
   };
 }
@@ -228,13 +228,15 @@ async function aggregateLake(
   chats: ChatAggregates | undefined;
   plans: Awaited<ReturnType<typeof aggregatePlans>>;
   timeZone: string;
+  /** The range's attachments per day (attachments-section.ts). */
+  files: FilesDay[];
 }> {
   const lake = await openLocalLake(lakeDir);
   try {
     const plans = await aggregatePlans(lake, range.from, range.to);
     const timeZone = zoneOf(plans.timeZones, runs, notes);
     const chats = hasChats ? await aggregateChats(lake, range, timeZone) : undefined;
-    return { chats, plans, timeZone };
+    return { chats, plans, timeZone, files: await readFilesPerDay(lake, range.from, range.to) };
   } finally {
     await lake.close();
   }
@@ -408,9 +410,3 @@ function emptyData(lake: string, generatedAt: string, from: string, to: string, 
 }
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
-
-/** The range's attachments per day, when the lake has any (attachments-section.ts). */
-function filesOf(lakeDir: string, from: string, to: string): { files?: FilesDay[] } {
-  const files = readFilesPerDay(lakeDir, from, to);
-  return files.length > 0 ? { files } : {};
-}

@@ -8,7 +8,13 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eraseCommand } from '#cli/erase-command.ts';
-import { ARCHIVES_PREFIX, CHAT_TABLE_PREFIXES, compactedTablePrefix, partitionPrefix } from '#lake/lake-layout.ts';
+import {
+  ARCHIVES_PREFIX,
+  CHAT_FILES_PREFIX,
+  CHAT_TABLE_PREFIXES,
+  compactedTablePrefix,
+  partitionPrefix,
+} from '#lake/lake-layout.ts';
 import { encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import { ParquetWorkbench, SCHEMA_OF_TABLE } from '#lake/parquet-day.ts';
 import { S3Sink } from '#lake/sinks/s3-sink.ts';
@@ -75,6 +81,25 @@ describe('the documented operator policy is exactly what erase needs on S3', () 
       await sink.put(`${compacted}only-visitor.parquet`, await workbench.write(lines([chat]), schema), 'parquet');
       await sink.put(`${compacted}mixed.parquet`, await workbench.write(lines([chat, other]), schema), 'parquet');
     }
+    // Compacted chat_files rows (compaction.ts): a file holding only the visitor's chat's row, and one beside another chat's.
+    const fileRow = (c: Record<string, unknown>) =>
+      JSON.stringify({
+        chat_id: c['id'],
+        thread_id: null,
+        url: `https://cdn.livechat-files.com/${String(c['id'])}`,
+        status: 'gone',
+        name: 'a.png',
+        fetched_at: '2026-04-03T00:00:00Z',
+        run_id: 'r',
+      });
+    const fileRows = partitionPrefix(DAYS[0]!, compactedTablePrefix(CHAT_FILES_PREFIX));
+    const fileSchema = SCHEMA_OF_TABLE[CHAT_FILES_PREFIX]!;
+    await sink.put(`${fileRows}only-visitor.parquet`, await workbench.write([fileRow(chat)], fileSchema), 'parquet');
+    await sink.put(
+      `${fileRows}mixed.parquet`,
+      await workbench.write([fileRow(chat), fileRow(other)], fileSchema),
+      'parquet',
+    );
     bucket.mock.resetHistory();
 
     const stdout = capture();
@@ -94,6 +119,9 @@ describe('the documented operator policy is exactly what erase needs on S3', () 
     expect(needs.map((need) => need.action)).toContain('s3:DeleteObject');
     expect(needs.map((need) => need.action)).toContain('s3:DeleteObjectVersion');
     expect(needs.filter((need) => need.request.includes('files/')).length).toBeGreaterThan(0);
+    expect(needs.filter((need) => need.request.includes('compacted/chat-files/')).map((need) => need.action)).toEqual(
+      expect.arrayContaining(['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion']),
+    );
     const policy = documentedPolicy();
     const denied = needs.filter((need) => !policy.some((statement) => allows(statement, need)));
     expect(denied.map((need) => `${need.action} for ${need.request}`)).toEqual([]);

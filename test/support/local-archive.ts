@@ -60,17 +60,24 @@ export async function archiveLocally(
   return { out, manifest, retries, events };
 }
 
-/** Archives `days` again into an existing lake `dir` (a backfill or a drift re-archive), as run `runId`, attachments off. */
+/**
+ * Archives `days` again into an existing lake `dir` (a backfill or a drift re-archive), as run
+ * `runId`; attachments off unless `attachments` (then from the simulator's own host, as archiveLocally).
+ */
 export async function archiveAgain(
   sim: RunningSimulator,
   dir: string,
   days: readonly string[],
   runId: string,
   now?: () => Date,
+  attachments = false,
 ) {
   const client = createLivechatClient({ apiUrl: sim.url, credentials: sim.credentials, baseRetryDelayMs: 5 });
   return runArchive({
     ...(now ? { now } : {}),
+    ...(attachments
+      ? { files: { fetcher: safeFileFetcher({ hosts: ['127.0.0.1'], maxBytes: 1_048_576, baseRetryDelayMs: 5 }) } }
+      : {}),
     runId,
     days,
     source: v2Source(client),
