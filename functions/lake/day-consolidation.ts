@@ -183,7 +183,7 @@ export async function settleDayPartition(
 
   const digest = createHash('sha256').update(partition.files.join('\n')).digest('hex').slice(0, 16);
   for (const [index, { prefix, rows, unkeyed }] of chosen.entries()) {
-    const parts = await settledParts(rows, unkeyed, partition.tables[index]?.files);
+    const parts = await settledParts(rows, unkeyed, sink.concatenatedGzip ? partition.tables[index]?.files : undefined);
     for (const [offset, body] of parts.entries()) {
       const key = settledKey(partition.day, prefix, digest, offset + 1);
       await sink.put(key, body, 'ndjson-gzip');
@@ -203,11 +203,12 @@ export async function settleDayPartition(
 }
 
 /**
- * The settled files of one table, at most ROWS_PER_SETTLED_FILE rows each. A file read whose every
- * line is kept (a pass's page of chats seen once, the usual case) is copied as it is, as one gzip
- * member of a settled file (RFC 1952: a gzip file is a series of members; gunzip, Node's zlib,
- * DuckDB and the JDK's GZIPInputStream behind Athena's readers decode them all in turn); only the
- * other lines are compressed again.
+ * The settled files of one table, at most ROWS_PER_SETTLED_FILE rows each. With `files` (a lake
+ * whose readers decode every gzip member: LakeSink.concatenatedGzip), a file read whose every line
+ * is kept (a pass's page of chats seen once, the usual case) is copied as it is, as one gzip member
+ * of a settled file (RFC 1952: a gzip file is a series of members; gunzip, Node's zlib and DuckDB
+ * decode them all in turn); only the other lines are compressed again. Without, every settled
+ * file is one gzip stream (an S3 lake: Athena does not document reading concatenated members).
  */
 async function settledParts(
   rows: readonly Row[],

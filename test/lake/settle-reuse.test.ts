@@ -1,12 +1,16 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readDayPartition, settleDayPartition } from '#lake/day-consolidation.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { CHATS_PREFIX, passFileKey } from '#lake/lake-layout.ts';
 import { decodeNdjsonGzip, encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { S3Sink } from '#lake/sinks/s3-sink.ts';
 import { fileRefsOfDay } from '#pipeline/archive-files.ts';
 import { type PageTask, TASK_VERSION } from '#shared/archive-task.ts';
 import { ChatStore } from '#simulator/index.ts';
@@ -14,6 +18,7 @@ import { v2FileRefs } from '#sources/v2/attachment-refs.ts';
 import type { ChatList } from '#sources/v2/livechat-schema.ts';
 import { writePage } from '#sources/v2/page-archiver.ts';
 import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
+import { mockVersionedBucket } from '#test/support/versioned-s3-mock.ts';
 
 // Issue 22, point 5: settling a day reuses what the page writes produced (no second gzip of a page
 // whose every chat is kept, no second parse of lines this process wrote), and loses nothing.
@@ -46,7 +51,7 @@ function pageTask(page: number): PageTask {
 }
 
 /** The day's three pages written as a page task writes them. */
-async function writeDay(sink: LocalFileSink): Promise<string[]> {
+async function writeDay(sink: LakeSink): Promise<string[]> {
   const keys: string[] = [];
   for (const page of [1, 2, 3]) {
     const list = {
@@ -61,9 +66,27 @@ async function writeDay(sink: LocalFileSink): Promise<string[]> {
   return keys;
 }
 
-async function settledBodies(sink: LocalFileSink): Promise<Buffer[]> {
+async function settledBodies(sink: LakeSink): Promise<Buffer[]> {
   const keys = (await sink.list(`${CHATS_PREFIX}dt=${DAY}/`)).filter((key) => key.includes('/settled-'));
   return Promise.all(keys.map(async (key) => Buffer.from((await sink.get(key))!)));
+}
+
+/** How many gzip members (RFC 1952, 2.2) `body` is: each member's header, deflate stream and trailer in turn. */
+function gzipMembers(body: Buffer): number {
+  let members = 0;
+  for (let at = 0; at < body.length; members += 1) {
+    if (body[at] !== 0x1f || body[at + 1] !== 0x8b) throw new Error(`no gzip member at byte ${at}`);
+    const flags = body[at + 3]!;
+    let start = at + 10;
+    if (flags & 4) start += 2 + body.readUInt16LE(start); // FEXTRA
+    for (const flag of [8, 16]) if (flags & flag) start = body.indexOf(0, start) + 1; // FNAME, FCOMMENT
+    if (flags & 2) start += 2; // FHCRC
+    const { engine } = inflateRawSync(body.subarray(start), { info: true }) as unknown as {
+      engine: { bytesWritten: number };
+    };
+    at = start + engine.bytesWritten + 8; // CRC32 and ISIZE
+  }
+  return members;
 }
 
 describe('settling reuses the page writes', () => {
@@ -81,6 +104,7 @@ describe('settling reuses the page writes', () => {
     const [body, ...more] = await settledBodies(sink);
     expect(more).toEqual([]);
     expect(body!.equals(Buffer.concat(pages))).toBe(true);
+    expect(gzipMembers(body!)).toBe(3);
     const lines = (await decodeNdjsonGzip(body!)).map((row) => row['id']);
     expect(lines).toEqual(chats.map((chat) => chat.id));
 
@@ -176,5 +200,22 @@ describe('settling reuses the page writes', () => {
     );
     expect(sizes.every((size) => size <= 5_000)).toBe(true);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(5_010);
+  });
+
+  it('on S3, which Athena reads, a settled file is one gzip stream (no concatenated members), every chat once', async () => {
+    const bucket = mockVersionedBucket('lake');
+    try {
+      const sink = new S3Sink(new S3Client({ region: 'eu-west-1' }), 'lake');
+      expect(sink.concatenatedGzip).toBeFalsy();
+      await writeDay(sink);
+      const partition = await readDayPartition(sink, DAY, V2_SOURCE.mergedTables, PASS);
+      await settleDayPartition(sink, partition, never, new Set(chats.map((chat) => chat.id)));
+      const [body, ...more] = await settledBodies(sink);
+      expect(more).toEqual([]);
+      expect(gzipMembers(body!)).toBe(1);
+      expect((await decodeNdjsonGzip(body!)).map((row) => row['id'])).toEqual(chats.map((chat) => chat.id));
+    } finally {
+      bucket.restore();
+    }
   });
 });

@@ -29,6 +29,14 @@ export interface LakeSink {
   removeLeftovers?(prefixes: readonly string[]): Promise<string[]>;
   /** Human-readable location for logs, e.g. `s3://bucket/prefix` or a folder path. */
   readonly location: string;
+  /**
+   * Whether a settled file may be a series of gzip members (pages copied in as they are, not
+   * compressed again): only for lakes whose readers decode every member (DuckDB reads a folder
+   * lake). Unset for S3, which Athena reads: Athena documents nothing about concatenated members
+   * and Trino lost the members after the first in some releases (docs/compaction.md, "Checked
+   * against documentation"), so a settled file there is one gzip stream.
+   */
+  readonly concatenatedGzip?: boolean;
 }
 
 /** `binary`: an archived attachment, bytes as fetched. */

@@ -33,6 +33,8 @@ const HOST = hostname();
  */
 export class LocalFileSink implements LakeSink {
   readonly location: string;
+  // DuckDB reads every member of a settled file (test/lake/settle-reuse.test.ts).
+  readonly concatenatedGzip = true;
 
   constructor(root: string) {
     this.location = resolve(root);

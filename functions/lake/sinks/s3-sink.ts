@@ -37,6 +37,8 @@ const isConditionFailed = (error: unknown) =>
  */
 export class S3Sink implements LakeSink {
   readonly location: string;
+  // Athena reads this lake: a settled file is one gzip stream (docs/compaction.md, checked against documentation).
+  readonly concatenatedGzip = false;
   private readonly prefix: string;
 
   constructor(
