@@ -254,7 +254,11 @@ async function prepareMonth(sink: LakeSink, settings: CompactionSettings, month:
     .slice(0, 16);
   await clearStaging(sink, tables, month);
   const { fingerprint } = await erasureState(sink);
-  const unloads = tables.map((t) => ({
+  // Every day of the month expired: no UNLOAD (what Athena writes for an empty result is not
+  // documented: nothing, or a Parquet file without rows, which would be planned again every night);
+  // the commit deletes the inputs and writes nothing.
+  const expired = keepFrom !== undefined && keepFrom.slice(0, 7) > month;
+  const unloads = (expired ? [] : tables).map((t) => ({
     table: t.prefix,
     sql: unloadMonthSql(
       settings.database,

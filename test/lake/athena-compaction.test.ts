@@ -129,8 +129,14 @@ async function glueTablesInDuckDb(lake: string, t: CompactedTable) {
 
 const UNLOAD = /^UNLOAD \(\n([\s\S]*)\n\) TO '(s3:\/\/[^']+)'\nWITH \(format = 'PARQUET', compression = 'ZSTD'\)$/;
 
-/** Athena's part: the UNLOAD's SELECT, run in DuckDB, written as Parquet into the staging prefix. */
-async function unloadInDuckDb(lake: string, prepared: PreparedDay) {
+/**
+ * Athena's part: the UNLOAD's SELECT, run in DuckDB, written as Parquet into the staging prefix.
+ * UNLOAD writes "multiple files in parallel", each sorted, not sorted relative to each other
+ * (Athena's UNLOAD page): with `files` above 1 the result is dealt out over that many files
+ * (row n into file n mod files), each in the query's order. A result without rows is still
+ * written, as a Parquet file without rows (Athena documents nothing for an empty result).
+ */
+async function unloadInDuckDb(lake: string, prepared: PreparedDay, files = 1) {
   for (const unload of prepared.unloads) {
     const [, select, location] = UNLOAD.exec(unload.sql)!;
     const folder = join(lake, location!.slice(`s3://${BUCKET}/`.length));
@@ -138,23 +144,33 @@ async function unloadInDuckDb(lake: string, prepared: PreparedDay) {
     const t = COMPACTED_TABLES.find((table) => table.prefix === unload.table)!;
     const duck = await glueTablesInDuckDb(lake, t);
     try {
-      await duck.c.run(
-        `COPY (${select}) TO '${join(folder, '20260310_000000_00001_abcde')}' (FORMAT parquet, COMPRESSION zstd)`,
-      );
+      await duck.c.run(`CREATE TEMP TABLE unloaded AS SELECT row_number() OVER () AS unload_row, * FROM (${select})`);
+      for (let file = 0; file < files; file += 1) {
+        const name = `20260310_000000_00001_abcde_${file}`;
+        await duck.c.run(
+          `COPY (SELECT * EXCLUDE (unload_row) FROM unloaded WHERE unload_row % ${files} = ${file} ORDER BY unload_row) TO '${join(folder, name)}' (FORMAT parquet, COMPRESSION zstd)`,
+        );
+      }
     } finally {
       duck.close();
     }
   }
 }
 
-/** One night of the state machine: plan, then per day prepare → UNLOADs → commit. */
-async function night(lake: string, sink: LakeSink = new LocalFileSink(lake), now = NOW, settings = SETTINGS) {
+/** One night of the state machine: plan, then per day prepare → UNLOADs (each into `files` files) → commit. */
+async function night(
+  lake: string,
+  sink: LakeSink = new LocalFileSink(lake),
+  now = NOW,
+  settings = SETTINGS,
+  files = 1,
+) {
   const plan = await planCompaction(sink, settings, now);
   const committed = [];
   for (const day of plan.days) {
     const prepared = await prepareDay(sink, settings, day, now);
     if ('skipped' in prepared) continue;
-    await unloadInDuckDb(lake, prepared);
+    await unloadInDuckDb(lake, prepared, files);
     committed.push(await commitDay(sink, settings, prepared));
   }
   return { plan, committed };
@@ -405,6 +421,41 @@ describe('compaction on AWS with month files (small days): one Parquet file per 
     ]);
     expect((await rowsPerDay(lake)).map((r) => r['dt'])).toEqual(DAYS.slice(2));
     expect((await night(lake, undefined, later, kept)).plan.days).toEqual([]);
+  });
+
+  it('retention: a month whose every day expired runs no UNLOAD; the commit deletes its file, and no later night plans it', async () => {
+    const lake = await copyLake(original);
+    await night(lake, undefined, NOW, MONTHLY);
+    const expired = new Date('2026-05-01T12:00:00Z'); // retentionDays 30: the first day kept is 2026-04-01
+    const kept = { ...MONTHLY, retentionDays: 30 };
+    const prepared = await prepareDay(new LocalFileSink(lake), kept, '2026-03', expired);
+    expect(prepared).toMatchObject({ day: '2026-03', keepFrom: '2026-04-01', unloads: [] });
+    const { plan, committed } = await night(lake, undefined, expired, kept);
+    expect(plan.days).toEqual(['2026-03']);
+    expect(committed.map((c) => [c.day, c.status, c.written.length])).toEqual([['2026-03', 'compacted', 0]]);
+    expect(await lakeFiles(lake)).toEqual([]); // the month file and the expired day 03-06's JSON
+    expect((await night(lake, undefined, expired, kept)).plan.days).toEqual([]);
+    expect((await night(lake, undefined, new Date('2026-05-02T12:00:00Z'), kept)).plan.days).toEqual([]);
+  });
+
+  it('an UNLOAD that writes several files: each is a numbered month file, every named query the same; the next night merges them all into the new files', async () => {
+    const lake = await copyLake(original);
+    const before = await everyNamedQuery(lake);
+    const { committed } = await night(lake, undefined, NOW, MONTHLY, 3);
+    expect(committed.map((c) => [c.day, c.status, c.written.length])).toEqual([['2026-03', 'compacted', 3]]);
+    const parts = (await lakeFiles(lake)).filter((f) => f.startsWith('compacted/'));
+    expect(parts.map((f) => f.slice(-14))).toEqual(['-00001.parquet', '-00002.parquet', '-00003.parquet']);
+    expect(new Set(parts.map((f) => f.slice(0, -14))).size).toBe(1);
+    expect(await everyNamedQuery(lake)).toEqual(before);
+
+    // The next night reads all three (and the new day), writes three new ones, deletes the old ones.
+    const second = await night(lake, undefined, nextNight, MONTHLY, 3);
+    expect(second.committed.map((c) => [c.written.length, c.deleted])).toEqual([[3, 4]]);
+    const after = await lakeFiles(lake);
+    expect(after).toHaveLength(3);
+    expect(after.filter((f) => parts.includes(f))).toEqual([]);
+    expect(await everyNamedQuery(lake)).toEqual(before);
+    expect((await night(lake, undefined, nextNight, MONTHLY, 3)).plan.days).toEqual([]);
   });
 
   it('with day files configured, a day of a month that has a month file joins the month file', async () => {
