@@ -156,6 +156,31 @@ describe('codebase habits', () => {
     expect(versions[0]).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  it('every error class in a Lambda bundle names itself, so the minifier (no keepNames) cannot rename what the logs say', async () => {
+    const classes: string[] = [];
+    for (const entry of [
+      'functions/handlers/planner.ts',
+      'functions/handlers/worker.ts',
+      'functions/handlers/webhook-receiver.ts',
+      'functions/handlers/compactor.ts',
+    ]) {
+      const inputs = Object.keys((await bundleHandler(entry)).metafile.inputs).filter((input) =>
+        input.startsWith('functions/'),
+      );
+      for (const input of inputs) {
+        const text = readFileSync(join(root, input), 'utf8');
+        for (const match of text.matchAll(/class (\w+) extends \w*Error \{\n([\s\S]*?)\n\}/g)) {
+          const [, name, body] = match;
+          classes.push(name!);
+          expect(body, `${input}: ${name}`).toMatch(new RegExp(`(override name = |this\\.name = )'${name}';`));
+        }
+      }
+    }
+    expect(classes).toEqual(
+      expect.arrayContaining(['LivechatAuthError', 'InvalidInputError', 'CredentialsNotSetError']),
+    );
+  });
+
   it('bundles each handler through the aliases with esbuild, importing nothing but the AWS SDK and node built-ins', async () => {
     for (const entry of [
       'functions/handlers/planner.ts',

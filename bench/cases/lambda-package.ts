@@ -7,9 +7,7 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 import type { BenchConfig } from '#bench/support/config.ts';
 import { PROJECT_ROOT, runNode } from '#bench/support/processes.ts';
 import { kb, median, ms, type Row, type Section } from '#bench/support/report.ts';
-
-/** The banner lib/constructs/archiver-functions.ts gives NodejsFunction (ESM_REQUIRE_SHIM). */
-const ESM_REQUIRE_SHIM = "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
+import { LAMBDA_BUNDLING } from '#infra/constructs/archiver-functions.ts';
 
 /** Dummy values for what loadPlannerConfig / loadWorkerConfig and Powertools read at cold start (as the CDK sets them for source v2). */
 const HANDLER_ENV: Record<string, Record<string, string>> = {
@@ -113,16 +111,17 @@ async function bundleHandler(work: string, name: string, variant: BundleFigures[
   const result = await build({
     entryPoints: [join(PROJECT_ROOT, 'functions', 'handlers', `${name}.ts`)],
     bundle: true,
-    target: 'node24',
+    target: LAMBDA_BUNDLING.target,
     platform: 'node',
-    format: 'esm',
+    format: LAMBDA_BUNDLING.format,
     outfile,
-    minify: true,
-    sourcemap: true,
-    external: ['@aws-sdk/*'],
+    minify: LAMBDA_BUNDLING.minify,
+    keepNames: LAMBDA_BUNDLING.keepNames,
+    sourcemap: LAMBDA_BUNDLING.sourceMap,
+    external: [...LAMBDA_BUNDLING.externalModules],
     logLevel: 'warning',
-    banner: { js: ESM_REQUIRE_SHIM },
-    mainFields: ['module', 'main'],
+    banner: { js: LAMBDA_BUNDLING.banner },
+    mainFields: [...LAMBDA_BUNDLING.mainFields],
     metafile: true,
     absWorkingDir: PROJECT_ROOT,
     plugins: variant === 'zod-namespace' ? [zodNamespaceImport] : [],
@@ -312,7 +311,7 @@ export async function lambdaPackage(config: BenchConfig, log: (line: string) => 
       title: '4. Lambda package',
       rows,
       notes: [
-        'Built with the esbuild API using the options `NodejsFunction` gets in `lib/constructs/archiver-functions.ts` (`format: esm`, `target: node24`, `platform: node`, `minify`, `sourcemap` (separate `.map` file), `external: @aws-sdk/*`, `mainFields: module,main`, the `createRequire` banner). Size is the `index.mjs` only, without its source map.',
+        `Built with the esbuild API using the options \`NodejsFunction\` gets (\`LAMBDA_BUNDLING\` in \`lib/constructs/archiver-functions.ts\`: \`format: esm\`, \`target: node24\`, \`platform: node\`, \`minify\`, \`keepNames: ${LAMBDA_BUNDLING.keepNames}\`, \`sourcemap\` (separate \`.map\` file), \`external: @aws-sdk/*\`, \`mainFields: module,main\`, the \`createRequire\` banner). Size is the \`index.mjs\` only, without its source map.`,
         ...asIs.map((figure) => {
           const zod = zodBytes(figure.built.metafile);
           return `- ${figure.name}: source map ${kb(figure.mapBytes)}; largest contributors: ${contributors(figure)}; zod ${kb(zod.total)} (locales ${kb(zod.locales)}). Cold import runs (ms): ${figure.coldMs.map((value) => value.toFixed(1)).join(', ')}; with source maps: ${figure.coldSourceMapsMs.map((value) => value.toFixed(1)).join(', ')}; SDK alone: ${figure.sdkOnlyMs.map((value) => value.toFixed(1)).join(', ')}.`;

@@ -3,14 +3,13 @@
  * credentials: only a status, a URL path with its query, and a short reason.
  */
 export class LivechatError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+  // Each class names itself: the minified Lambda bundles rename classes (errorClass in the logs and the runbook).
+  override name = 'LivechatError';
 }
 
 /** 401/403: wrong or expired credentials, or a token without the needed scope. Never retried. */
 export class LivechatAuthError extends LivechatError {
+  override name = 'LivechatAuthError';
   constructor(
     readonly status: number,
     hint = 'check the LiveChat credentials',
@@ -21,6 +20,7 @@ export class LivechatAuthError extends LivechatError {
 
 /** v3.6: the `page_id` cursor is no longer accepted (cursors expire); the slice must restart. */
 export class LivechatCursorExpiredError extends LivechatError {
+  override name = 'LivechatCursorExpiredError';
   constructor(readonly path: string) {
     super(`LiveChat rejected an expired page_id on ${path}`);
   }
@@ -28,6 +28,7 @@ export class LivechatCursorExpiredError extends LivechatError {
 
 /** 4xx other than 401/403/429: the request itself is wrong. Never retried. */
 export class LivechatRequestError extends LivechatError {
+  override name = 'LivechatRequestError';
   constructor(
     readonly status: number,
     readonly path: string,
@@ -42,6 +43,7 @@ export class LivechatRequestError extends LivechatError {
  * expected from v2; no status is documented). The request must carry `X-Region: <region>`.
  */
 export class LivechatMisdirectedError extends LivechatRequestError {
+  override name = 'LivechatMisdirectedError';
   constructor(
     status: number,
     path: string,
@@ -57,6 +59,7 @@ export class LivechatMisdirectedError extends LivechatRequestError {
 
 /** Retries exhausted on 429/5xx/network/timeout/unparsable bodies. */
 export class LivechatUnavailableError extends LivechatError {
+  override name = 'LivechatUnavailableError';
   constructor(
     readonly path: string,
     reason: string,
@@ -71,6 +74,7 @@ export class LivechatUnavailableError extends LivechatError {
  * longer would not help, so the run stops at once naming where it tried to connect.
  */
 export class LivechatUnreachableError extends LivechatError {
+  override name = 'LivechatUnreachableError';
   constructor(
     readonly hostPort: string,
     readonly reason: string,
@@ -85,6 +89,7 @@ export class LivechatUnreachableError extends LivechatError {
  * The message is one line naming the JSON path and what was expected there.
  */
 export class LivechatResponseError extends LivechatError {
+  override name = 'LivechatResponseError';
   constructor(
     readonly path: string,
     readonly problem: string,

@@ -68,10 +68,14 @@ export interface RetryingApi {
 export type Accept<T> = (value: unknown) => { ok: true; value: T } | { ok: false; problem: string };
 
 /** A 200 body that parsed as JSON but is not the documented shape; toLivechatError adds the request path. */
-export class BodyShapeError extends Error {}
+export class BodyShapeError extends Error {
+  override name = 'BodyShapeError';
+}
 
 /** Raised inside the response hook so that ky retries an unusable 200 body. */
-class MalformedBodyError extends Error {}
+class MalformedBodyError extends Error {
+  override name = 'MalformedBodyError';
+}
 
 /** Retries of a connection that could not be made at all, before the request fails. */
 export const QUICK_CONNECTION_RETRIES = 2;

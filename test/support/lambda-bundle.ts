@@ -8,10 +8,9 @@ const root = new URL('../..', import.meta.url).pathname;
 
 /**
  * A handler bundled as the construct bundles it for Lambda (LAMBDA_BUNDLING: ESM, node24, minified,
- * class names kept, `@aws-sdk/*` external), so tests run what ships. `keepNames: false` shows what
- * the minifier would do without it.
+ * `@aws-sdk/*` external), so tests run what ships.
  */
-export async function bundleHandler(entry: string, options: { keepNames?: boolean } = {}): Promise<string> {
+export async function bundleHandler(entry: string): Promise<string> {
   const result = await build({
     entryPoints: [join(root, entry)],
     bundle: true,
@@ -22,7 +21,7 @@ export async function bundleHandler(entry: string, options: { keepNames?: boolea
     mainFields: [...LAMBDA_BUNDLING.mainFields],
     banner: { js: LAMBDA_BUNDLING.banner },
     minify: LAMBDA_BUNDLING.minify,
-    keepNames: options.keepNames ?? LAMBDA_BUNDLING.keepNames,
+    keepNames: LAMBDA_BUNDLING.keepNames,
     external: [...LAMBDA_BUNDLING.externalModules],
     logLevel: 'silent',
   });
