@@ -10,13 +10,13 @@
  * - `<table>_compacted_months`: the compacted months (`compacted/chats/month=…/*.parquet`, small
  *   days, a month per file), the same columns, `_raw_json` and `dt` as a column, partition `month`;
  * - the view `<table>` (`chats`, `chat_threads`): the JSON table `UNION ALL` the compacted ones,
- *   same columns, so every query and saved query keeps its table name.
+ *   same columns and `month`, so every query and saved query keeps its table name.
  *
  * A day is compacted with UNLOAD (Parquet, ZSTD) into a staging prefix no table reads, then
  * moved into place by the compactor (functions/pipeline/athena-compaction.ts).
  */
 import { CHAT_SCHEMA, LAKE_TABLE, type LakeField, type LakeType, PARTITION_KEYS, quoteIdent } from './chat-columns.ts';
-import { RAW_JSON_COLUMN } from './compacted-columns.ts';
+import { MONTH_COLUMN, RAW_JSON_COLUMN } from './compacted-columns.ts';
 import { ARCHIVES_PREFIX, CHATS_PREFIX } from './lake-layout.ts';
 import { THREAD_SCHEMA, THREADS_TABLE } from './thread-columns.ts';
 
@@ -93,23 +93,27 @@ const qualified = (database: string, name: string) => `${quoteIdent(database)}.$
 
 const DT = PARTITION_KEYS[0]!.name;
 
-/** The partition of the compacted months table: `month=yyyy-MM`. */
-export const MONTH_PARTITION = 'month';
+/** The partition of the compacted months table: `month=yyyy-MM`, the views' `month` column. */
+export const MONTH_PARTITION = MONTH_COLUMN.name;
 
 /**
- * The view's text: the JSON days, the compacted days and the compacted months, same columns (`dt`
- * last; a partition of the first two, a column of the months table, whose files a `dt` filter
- * does not prune by name: Trino reads each month file's footer and skips row groups by `dt`).
+ * The view's text: the JSON days, the compacted days and the compacted months, same columns, `dt`
+ * then `month` last. `dt` is a partition of the first two tables and a column of the months
+ * table; `month` is the months table's partition key itself (not an expression of it), so a
+ * filter on the view's `month` reaches that table as a predicate on its projected partition and
+ * Athena lists and opens only those months' files; a filter on `dt` alone opens every month
+ * file's footer. The other two tables derive it from `dt` (`substr(dt, 1, 7)`).
  */
 export function viewSql(database: string, t: CompactedTable): string {
   const columns = `${columnList(t.schema)}, ${quoteIdent(DT)}`;
-  return `SELECT ${columns}
+  const monthOfDt = `substr(${quoteIdent(DT)}, 1, 7) AS ${quoteIdent(MONTH_PARTITION)}`;
+  return `SELECT ${columns}, ${monthOfDt}
 FROM ${qualified(database, t.jsonTable)}
 UNION ALL
-SELECT ${columns}
+SELECT ${columns}, ${monthOfDt}
 FROM ${qualified(database, t.compactedTable)}
 UNION ALL
-SELECT ${columns}
+SELECT ${columns}, ${quoteIdent(MONTH_PARTITION)}
 FROM ${qualified(database, t.compactedMonthsTable)}`;
 }
 
@@ -117,7 +121,7 @@ FROM ${qualified(database, t.compactedMonthsTable)}`;
 export function viewColumns(t: CompactedTable): { name: string; type: string }[] {
   return [
     ...t.schema.map((f) => ({ name: f.name, type: trinoTypeOf(f.type) })),
-    ...PARTITION_KEYS.map((k) => ({ name: k.name, type: 'varchar' })),
+    ...[...PARTITION_KEYS, MONTH_COLUMN].map((k) => ({ name: k.name, type: 'varchar' })),
   ];
 }
 

@@ -3,7 +3,7 @@
  * writer of it (DuckDB here, the Glue tables and Athena UNLOADs on AWS). No DuckDB import: the
  * CDK code and the compactor Lambda read it too.
  */
-import { CHAT_SCHEMA, INT, type LakeField, STRING } from './chat-columns.ts';
+import { CHAT_SCHEMA, INT, type LakeColumn, type LakeField, STRING } from './chat-columns.ts';
 import { CHAT_FILE_COLUMNS } from './chat-files-table.ts';
 import { ARCHIVES_PREFIX, CHAT_FILES_PREFIX, CHATS_PREFIX } from './lake-layout.ts';
 import { THREAD_SCHEMA } from './thread-columns.ts';
@@ -16,6 +16,24 @@ export const RAW_JSON_COLUMN = '_raw_json';
  * has as its partition is a column there, the last one.
  */
 export const MONTH_FILE_DAY_COLUMN = 'dt';
+
+/**
+ * The last column of the views `chats` and `chat_threads` (Athena and DuckDB): the month of the
+ * row's day, `yyyy-MM`, always `substr(dt, 1, 7)`. For the compacted month files it is their
+ * partition (`month=yyyy-MM/`), so a filter on it skips month files by name (Athena's partition
+ * projection, DuckDB's hive file filter), which a filter on `dt` (a column inside those files)
+ * cannot; the named queries filter on both (docs/compaction.md).
+ */
+export const MONTH_COLUMN: LakeColumn = {
+  name: 'month',
+  glueType: 'string',
+  duckdbType: 'VARCHAR',
+  comment:
+    "The month of the chat day dt (yyyy-MM): filter on it beside dt (month BETWEEN 'yyyy-MM' AND 'yyyy-MM') so compacted month files outside the days are not opened",
+};
+
+/** The `month` of a day: `yyyy-MM` of `yyyy-MM-dd`. */
+export const monthOf = (day: string): string => day.slice(0, 7);
 
 /**
  * A day with at most this many chats is compacted into its month's file (one object a month and

@@ -1,8 +1,8 @@
 /**
  * Query a local copy of the chat lake (`<lakeDir>/chats/dt=YYYY-MM-DD/*.json.gz`) with DuckDB.
- * Plain module, no Lambda. The view `chats` has exactly the Athena table's columns
- * (CHAT_COLUMNS + `dt`), so NAMED_QUERIES rendered for DuckDB run against it unchanged; the view
- * `chat_threads` does the same for `<lakeDir>/archives/` (THREAD_SCHEMA + `dt`; no rows when a
+ * Plain module, no Lambda. The view `chats` has exactly the Athena view's columns
+ * (CHAT_COLUMNS + `dt` + `month`), so NAMED_QUERIES rendered for DuckDB run against it unchanged; the view
+ * `chat_threads` does the same for `<lakeDir>/archives/` (THREAD_SCHEMA + `dt` + `month`; no rows when a
  * lake has no raw v3.6 entries).
  *
  *   const lake = await openLocalLake('./lake');
@@ -24,6 +24,9 @@
  * an uncastable value fails only a query that reads that column.
  *
  * Only the files a query reads are validated: `WHERE dt = '...'` prunes the other partitions.
+ * A compacted month file (`compacted/<table>/month=yyyy-MM/`) is skipped by name only by a filter
+ * on `month` (its hive partition), the column every view ends with; a `dt` filter alone opens
+ * every month file's footer.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -41,7 +44,7 @@ import {
   toColumn,
 } from './chat-columns.ts';
 import { CHAT_FILE_COLUMNS, CHAT_FILES_PREFIX, CHAT_FILES_TABLE } from './chat-files-table.ts';
-import { CHAT_FILE_KEY, CHAT_FILE_ORDER } from './compacted-columns.ts';
+import { CHAT_FILE_KEY, CHAT_FILE_ORDER, MONTH_COLUMN } from './compacted-columns.ts';
 import {
   DAY_PLAN_COLUMNS,
   DAY_PLAN_PARTITION,
@@ -177,8 +180,8 @@ export async function daysInMonthFiles(lakeDir: string): Promise<string[]> {
 
 const JSON_GZ = '.json.gz';
 const PARQUET = '.parquet';
-/** The partition of compacted month files: `month=yyyy-MM`. */
-const MONTH = 'month';
+/** The partition of compacted month files: `month=yyyy-MM` (the views' `month` column). */
+const MONTH = MONTH_COLUMN.name;
 
 /** `<root>/<prefix><partition>=*\/*<extension>`, sorted (partition `dt`, or `month` for compacted months). */
 function listLakeFiles(root: string, prefix: string, extension = JSON_GZ, partition = 'dt'): string[] {
@@ -302,8 +305,8 @@ ${sides.join('\nUNION ALL\n')}
 const DT = PARTITION_KEYS[0]!.name;
 
 /** A table with no files yet (e.g. chat_threads in a v2 lake): its columns, no rows. */
-function emptyViewSql(view: LakeView): string {
-  const columns = [...view.schema.map(toColumn), ...PARTITION_KEYS].map(
+function emptyViewSql(view: LakeView, withMonth = true): string {
+  const columns = [...view.schema.map(toColumn), ...PARTITION_KEYS, ...(withMonth ? [MONTH_COLUMN] : [])].map(
     (c) => `CAST(NULL AS ${c.duckdbType}) AS ${quoteIdent(c.name)}`,
   );
   return `CREATE OR REPLACE VIEW ${view.name} AS SELECT ${columns.join(', ')} WHERE false`;
@@ -314,6 +317,7 @@ function emptyViewSql(view: LakeView): string {
  * its compacted Parquet files (`compacted/<prefix>dt=*\/*.parquet`), each side only when it has
  * files. A chat in both (a re-archive not compacted yet, or a compaction interrupted before its
  * deletes) is a row in each, as re-archived copies are: the named queries keep the latest copy.
+ * Every side ends with `dt` and `month` (the month files' partition, `substr(dt, 1, 7)` elsewhere).
  */
 function createViewSql(root: string, strict: boolean, view: LakeView): string {
   const jsonFiles = listLakeFiles(root, view.prefix);
@@ -321,7 +325,7 @@ function createViewSql(root: string, strict: boolean, view: LakeView): string {
   const parquetFiles = listLakeFiles(root, compactedPrefix, PARQUET);
   const monthFiles = listLakeFiles(root, compactedPrefix, PARQUET, MONTH);
   const sides = [
-    ...(jsonFiles.length ? [jsonSelectSql(root, jsonFiles, strict, view)] : []),
+    ...(jsonFiles.length ? [withMonthOfDt(jsonSelectSql(root, jsonFiles, strict, view))] : []),
     ...(parquetFiles.length ? [parquetSelectSql(root, parquetFiles, compactedPrefix, view)] : []),
     ...(monthFiles.length ? [monthSelectSql(root, monthFiles, compactedPrefix, view)] : []),
   ];
@@ -336,8 +340,16 @@ function createViewSql(root: string, strict: boolean, view: LakeView): string {
 function createJsonViewSql(root: string, strict: boolean, view: LakeView): string {
   const jsonFiles = listLakeFiles(root, view.prefix);
   const json = { ...view, name: `${view.name}_json` };
-  if (jsonFiles.length === 0) return emptyViewSql(json);
+  if (jsonFiles.length === 0) return emptyViewSql(json, false);
   return `CREATE OR REPLACE VIEW ${json.name} AS\n${jsonSelectSql(root, jsonFiles, strict, view)}`;
+}
+
+/** `month` of a side partitioned by `dt`: `substr(dt, 1, 7)` (DuckDB turns a filter on it into a file filter on `dt`). */
+const MONTH_OF_DT = `substr(${DT}, 1, 7) AS ${quoteIdent(MONTH_COLUMN.name)}`;
+
+/** A side whose last column is `dt`, with `month` after it. */
+function withMonthOfDt(select: string): string {
+  return `SELECT *, ${MONTH_OF_DT} FROM (${select})`;
 }
 
 /** The compacted days: the same columns, read by name from the Parquet files (the raw line is not a column of the view). */
@@ -345,20 +357,23 @@ function parquetSelectSql(root: string, files: readonly string[], prefix: string
   const source = filesArgument(root, files, prefix, PARQUET);
   const hiveTypes = `{${PARTITION_KEYS.map((k) => `${sqlString(k.name)}: ${sqlString(k.duckdbType)}`).join(', ')}}`;
   const select = [...view.schema.map(toColumn), ...PARTITION_KEYS].map((c) => quoteIdent(c.name)).join(', ');
-  return `SELECT ${select}
+  return `SELECT ${select}, ${MONTH_OF_DT}
 FROM read_parquet(${source}, hive_partitioning = true, hive_types = ${hiveTypes})`;
 }
 
 /**
  * The compacted months (`compacted/<prefix>month=*\/*.parquet`): small days, a month per file, each
- * row's day in its `dt` column. A `dt` filter does not prune these files by name: DuckDB (and
- * Athena) open each month file's footer and skip the row groups whose `dt` range is outside it.
+ * row's day in its `dt` column, `month` the hive partition. A filter on `month` skips the other
+ * months' files by name; a `dt` filter alone opens each month file's footer (DuckDB and Athena)
+ * and skips the row groups whose `dt` range is outside it.
  */
 function monthSelectSql(root: string, files: readonly string[], prefix: string, view: LakeView): string {
   const source = filesArgument(root, files, prefix, PARQUET, MONTH);
-  const select = [...view.schema.map(toColumn), ...PARTITION_KEYS].map((c) => quoteIdent(c.name)).join(', ');
+  const select = [...view.schema.map(toColumn), ...PARTITION_KEYS, MONTH_COLUMN]
+    .map((c) => quoteIdent(c.name))
+    .join(', ');
   return `SELECT ${select}
-FROM read_parquet(${source}, hive_partitioning = false)`;
+FROM read_parquet(${source}, hive_partitioning = true, hive_types = {${sqlString(MONTH)}: ${sqlString(MONTH_COLUMN.duckdbType)}})`;
 }
 
 function jsonSelectSql(root: string, files: readonly string[], strict: boolean, view: LakeView): string {

@@ -22,6 +22,7 @@
  */
 import { COMPACTED_TABLES } from './athena-compaction-sql.ts';
 import { CHAT_SCHEMA } from './chat-columns.ts';
+import { MONTH_COLUMN, monthOf } from './compacted-columns.ts';
 import { ATHENA, DUCKDB, minOf, type SqlDialect } from './sql-dialect.ts';
 
 /** The days a query reads: the last N days (default 30), or an inclusive range of dt values. */
@@ -51,16 +52,31 @@ export interface NamedQuery {
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
-/** The `WHERE` line on the innermost FROM chats, with the comment that tells the user to edit it. */
-function daysFilter(d: SqlDialect, window: DayWindow, column: string): string {
-  const edit = `-- EDIT HERE: the days to read (dt), e.g. WHERE ${column} BETWEEN '2026-01-01' AND '2026-01-31'`;
+/**
+ * The `WHERE` line on the innermost FROM of a table, with the comment that tells the user to edit
+ * it. On the views `chats` and `chat_threads` (`month` given) the days' months too: `month` is
+ * the compacted month files' partition, so Athena (partition projection) and DuckDB (hive file
+ * filter) open only those months' files; `dt` alone is a column inside them and opens every one.
+ * A month range wider than the days is always right (each row's month is its day's).
+ */
+function daysFilter(d: SqlDialect, window: DayWindow, column: string, month?: string): string {
+  const example = `WHERE ${column} BETWEEN '2026-01-01' AND '2026-01-31'${month ? ` AND ${month} BETWEEN '2026-01' AND '2026-01'` : ''}`;
+  const edit = month
+    ? `-- EDIT HERE: the days to read (dt) and their months (month), e.g. ${example}`
+    : `-- EDIT HERE: the days to read (dt), e.g. ${example}`;
   if ('lastDays' in window) {
     if (!Number.isInteger(window.lastDays) || window.lastDays < 0) throw new Error('lastDays must be a whole number');
-    return `${edit}\nWHERE ${column} >= ${d.daysAgo(window.lastDays)}`;
+    const first = d.daysAgo(window.lastDays);
+    return `${edit}\nWHERE ${column} >= ${first}${month ? `\n  AND ${month} >= substr(${first}, 1, 7)` : ''}`;
   }
   if (!DAY.test(window.from) || !DAY.test(window.to)) throw new Error('a day window is two yyyy-MM-dd days');
-  return `${edit}\nWHERE ${column} BETWEEN '${window.from}' AND '${window.to}'`;
+  const months = month ? `\n  AND ${month} BETWEEN '${monthOf(window.from)}' AND '${monthOf(window.to)}'` : '';
+  return `${edit}\nWHERE ${column} BETWEEN '${window.from}' AND '${window.to}'${months}`;
 }
+
+/** The window on a read of the view `chats` or `chat_threads` as `alias`: its days and their months. */
+const viewDaysFilter = (d: SqlDialect, window: DayWindow, alias?: string) =>
+  daysFilter(d, window, alias ? `${alias}.dt` : 'dt', alias ? `${alias}.${MONTH_COLUMN.name}` : MONTH_COLUMN.name);
 
 const indent = (text: string, spaces: number) => text.replaceAll('\n', `\n${' '.repeat(spaces)}`);
 
@@ -78,7 +94,7 @@ function latestCopies(name: string, table: string, copyKey: string, d: SqlDialec
              ORDER BY c."_archived_at" DESC, c."_run_id" DESC, c."_page" DESC
            ) AS copy_rank
     FROM ${table} c
-    ${indent(daysFilter(d, window, 'c.dt'), 4)}
+    ${indent(viewDaysFilter(d, window, 'c'), 4)}
   ) ranked
   WHERE copy_rank = 1
 )`;
@@ -111,7 +127,7 @@ function storedCopies(d: SqlDialect, window: DayWindow): string {
   return `stored AS (
   SELECT ${columns('c')}, 0 AS in_json
   FROM chats c
-  ${indent(daysFilter(d, window, 'c.dt'), 2)}
+  ${indent(viewDaysFilter(d, window, 'c'), 2)}
   UNION ALL
   SELECT ${columns('j')}, 1 AS in_json
   FROM ${CHATS_JSON_TABLE} j
@@ -364,7 +380,7 @@ FROM (
          ) AS copy_rank,
          count(*) OVER (PARTITION BY c.id) AS copies
   FROM chats c
-  ${indent(daysFilter(d, w, 'c.dt'), 2)}
+  ${indent(viewDaysFilter(d, w, 'c'), 2)}
 ) ranked
 WHERE copy_rank = 1
 ORDER BY dt, id
@@ -427,7 +443,7 @@ SELECT "_run_id" AS run_id,
        count(DISTINCT dt) AS partitions,
        max("_page") AS max_page
 FROM chats
-${daysFilter(d, w, 'dt')}
+${viewDaysFilter(d, w)}
 GROUP BY "_run_id"
 ORDER BY first_archived_at, run_id
 `,
@@ -616,7 +632,7 @@ files AS (
 chat_days AS (
   SELECT c.dt, count(DISTINCT c.id) AS chats
   FROM chats c
-  ${indent(daysFilter(d, w, 'c.dt'), 2)}
+  ${indent(viewDaysFilter(d, w, 'c'), 2)}
   GROUP BY c.dt
 )
 SELECT coalesce(f.dt, p.dt) AS dt,

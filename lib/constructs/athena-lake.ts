@@ -22,7 +22,7 @@ import {
   toColumn,
 } from '#lake/chat-columns.ts';
 import { CHAT_FILE_COLUMNS, CHAT_FILES_PREFIX, CHAT_FILES_TABLE } from '#lake/chat-files-table.ts';
-import { RAW_JSON_COLUMN } from '#lake/compacted-columns.ts';
+import { MONTH_COLUMN, RAW_JSON_COLUMN } from '#lake/compacted-columns.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLANS_PREFIX, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { DROPPED_CHAT_COLUMNS, DROPPED_CHATS_PREFIX, DROPPED_CHATS_TABLE } from '#lake/dropped-chats-table.ts';
 import { EXPIRED_DAY_COLUMNS, EXPIRED_DAYS_PREFIX, EXPIRED_DAYS_TABLE } from '#lake/expired-days-table.ts';
@@ -110,7 +110,7 @@ export class AthenaLake extends Construct {
       json: 'One row per archived copy of a LiveChat chat in the JSON files (days not compacted yet), partitioned by chat day dt (yyyy-MM-dd): the day the archiver listed the chat under, not the day it ran. Query the view chats.',
       compacted:
         'Compacted days of chats (Parquet, ZSTD): the latest copy of each chat, the same columns plus _raw_json (the stored line). Query the view chats.',
-      view: 'Every archived copy of a LiveChat chat: the JSON days (chats_json) and the compacted days (chats_compacted), partitioned by chat day dt.',
+      view: "Every archived copy of a LiveChat chat: the JSON days (chats_json) and the compacted days (chats_compacted, chats_compacted_months), partitioned by chat day dt; month (yyyy-MM of dt) prunes the compacted month files, so filter on both: WHERE dt BETWEEN '2026-01-01' AND '2026-01-31' AND month BETWEEN '2026-01' AND '2026-01'.",
     });
     this.table = chats.json;
 
@@ -288,7 +288,7 @@ export class AthenaLake extends Construct {
         viewExpandedText: '/* Presto View */',
         partitionKeys: [],
         storageDescriptor: {
-          columns: [...tier.schema.map(toColumn), ...PARTITION_KEYS].map((c) => ({
+          columns: [...tier.schema.map(toColumn), ...PARTITION_KEYS, MONTH_COLUMN].map((c) => ({
             name: c.name,
             type: c.glueType,
             comment: c.comment,

@@ -7,6 +7,7 @@ import type { ArchiverStack } from '#infra/archiver-stack.ts';
 import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
 import { COMPACTED_TABLES, viewColumns, viewSql } from '#lake/athena-compaction-sql.ts';
 import { PARTITION_KEYS, toColumn } from '#lake/chat-columns.ts';
+import { MONTH_COLUMN } from '#lake/compacted-columns.ts';
 
 function synth(config: ArchiverConfigInput = {}): { stack: ArchiverStack; template: Template } {
   const { app, stack } = createArchiverApp({
@@ -77,11 +78,75 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
         schema: 'livechat_archive',
         columns: viewColumns(t),
       });
-      expect(view.StorageDescriptor.Columns).toEqual(glueColumns([...t.schema.map(toColumn), ...PARTITION_KEYS]));
+      // The table's columns, dt, and month (yyyy-MM of dt, the month files' partition: docs/compaction.md).
+      expect(view.StorageDescriptor.Columns).toEqual(
+        glueColumns([...t.schema.map(toColumn), ...PARTITION_KEYS, MONTH_COLUMN]),
+      );
+      expect(view.StorageDescriptor.Columns.at(-1)).toMatchObject({ Name: 'month', Type: 'string' });
       // The JSON table keeps the table's columns and SerDe (archiver-stack.test.ts), under its own name.
       expect(tableInput(template, t.jsonTable).StorageDescriptor.Columns).toEqual(glueColumns(t.schema.map(toColumn)));
     },
   );
+
+  it.each(COMPACTED_TABLES.map((t) => [t.view, t] as const))(
+    '%s: its month is the months table’s projected partition key itself, so a month filter prunes month files by name',
+    (_name, t) => {
+      const encoded = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/.exec(
+        tableInput(template, t.view).ViewOriginalText,
+      )![1]!;
+      const sql: string = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')).originalSql;
+      const branches = sql.split('\nUNION ALL\n');
+      expect(branches).toHaveLength(3);
+      // The JSON days and the day files: month derived from their dt partition.
+      for (const [branch, table] of [
+        [branches[0]!, t.jsonTable],
+        [branches[1]!, t.compactedTable],
+      ]) {
+        expect(branch).toMatch(
+          new RegExp(`, "dt", substr\\("dt", 1, 7\\) AS "month"\\nFROM "livechat_archive"\\."${table}"$`),
+        );
+      }
+      // The month files: the column is the partition key, not an expression Trino could not map to it.
+      expect(branches[2]).toMatch(
+        new RegExp(`, "dt", "month"\\nFROM "livechat_archive"\\."${t.compactedMonthsTable}"$`),
+      );
+      const months = tableInput(template, t.compactedMonthsTable);
+      expect(months.PartitionKeys).toEqual([expect.objectContaining({ Name: 'month', Type: 'string' })]);
+      expect(months.Parameters).toMatchObject({
+        'projection.enabled': 'true',
+        'projection.month.type': 'date',
+        'projection.month.format': 'yyyy-MM',
+      });
+      expect(months.Parameters['storage.location.template']['Fn::Join'][1].at(-1)).toBe(
+        `/compacted/${t.prefix}month=\${month}/`,
+      );
+    },
+  );
+
+  it('every saved query reading chats or chat_threads filters the month of its days right under that FROM', () => {
+    const saved = Object.values(template.findResources('AWS::Athena::NamedQuery')).map(
+      (q) => q.Properties as { Name: string; QueryString: string },
+    );
+    const first = "CAST(current_date - INTERVAL '30' DAY AS varchar)";
+    let reads = 0;
+    for (const query of saved) {
+      const views = [...query.QueryString.matchAll(/\bFROM (?:chats|chat_threads)\b( \w)?/g)];
+      const filtered = [
+        ...query.QueryString.matchAll(
+          /\bFROM (?:chats|chat_threads)( \w)?\n *-- EDIT HERE: .*\n *WHERE (?:\w\.)?dt >= (.+)\n *AND (?:\w\.)?month >= substr\((.+), 1, 7\)\n/g,
+        ),
+      ];
+      expect(filtered.length, query.Name).toBe(views.length);
+      for (const [, , dt, month] of filtered) {
+        expect(dt, query.Name).toBe(first);
+        expect(month, query.Name).toBe(first);
+      }
+      reads += views.length;
+    }
+    // chats_json (the JSON days alone) has no month: its partition is dt.
+    expect(saved.map((q) => q.QueryString).join('\n')).not.toMatch(/FROM chats_json \w\n.*\n.*\n *AND \w\.month/);
+    expect(reads).toBeGreaterThanOrEqual(16);
+  });
 
   it.each(COMPACTED_TABLES.map((t) => [t.compactedTable, t] as const))(
     '%s reads Parquet under compacted/, dt projected, the columns plus _raw_json',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAT_COLUMNS, PARTITION_KEYS } from '#lake/chat-columns.ts';
+import { MONTH_COLUMN } from '#lake/compacted-columns.ts';
 import { EmptyLakeError, type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
 import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
 import {
@@ -68,14 +69,15 @@ describe('named queries on the fixture lake (DuckDB)', () => {
     expect(Object.keys(rows[0]!)).toEqual([
       ...CHAT_COLUMNS.map((c) => c.name),
       ...PARTITION_KEYS.map((k) => k.name),
+      MONTH_COLUMN.name,
       'copy_rank',
       'copies',
     ]);
   });
 
-  it('exposes exactly CHAT_COLUMNS + dt with the declared DuckDB types', async () => {
+  it('exposes exactly CHAT_COLUMNS + dt + month with the declared DuckDB types', async () => {
     const described = await lake.query<{ column_name: string; column_type: string }>('DESCRIBE chats');
-    const expected = [...CHAT_COLUMNS, ...PARTITION_KEYS];
+    const expected = [...CHAT_COLUMNS, ...PARTITION_KEYS, MONTH_COLUMN];
     expect(described.map((d) => d.column_name)).toEqual(expected.map((c) => c.name));
     for (const [i, c] of expected.entries()) {
       const [canonical] = await lake.query<{ t: string }>(`SELECT typeof(CAST(NULL AS ${c.duckdbType})) AS t`);
@@ -95,7 +97,8 @@ describe('named queries on the fixture lake (DuckDB)', () => {
       expect(source).not.toHaveProperty(optional);
       expect(c2![optional], optional).toBeNull();
     }
-    expect(stripNulls({ ...c2, dt: undefined })).toEqual(
+    expect(c2).toMatchObject({ dt: DAY1, month: DAY1.slice(0, 7) });
+    expect(stripNulls({ ...c2, dt: undefined, month: undefined })).toEqual(
       stripNulls({ ...toRecord(source, FIXTURE_PAGES[0]!), dt: undefined }),
     );
   });
@@ -120,7 +123,9 @@ describe('named queries on the fixture lake (DuckDB)', () => {
       for (const [name, expected] of Object.entries(EXPECTED_ROWS))
         expectRows(await loose.runNamed(name, FIXTURE_WINDOW), expected);
       const described = await loose.query<{ column_name: string }>('DESCRIBE chats');
-      expect(described.map((d) => d.column_name)).toEqual([...CHAT_COLUMNS, ...PARTITION_KEYS].map((c) => c.name));
+      expect(described.map((d) => d.column_name)).toEqual(
+        [...CHAT_COLUMNS, ...PARTITION_KEYS, MONTH_COLUMN].map((c) => c.name),
+      );
     } finally {
       await loose.close();
     }
@@ -142,7 +147,7 @@ describe('the seed example chat', () => {
     try {
       const rows = await lake.query('SELECT * FROM chats');
       expect(rows).toHaveLength(1);
-      expect(stripNulls(rows[0])).toEqual({ ...toRecord(SEED_CHAT, page), dt: '2013-01-23' });
+      expect(stripNulls(rows[0])).toEqual({ ...toRecord(SEED_CHAT, page), dt: '2013-01-23', month: '2013-01' });
       const [frt] = await lake.runNamed('first_response_time', ALL_DAYS);
       // the greeting at start is not a response; the visitor wrote at +8 s, the agent answered at +12 s
       expect(frt).toMatchObject({ day_or_total: '2013-01-23', chats_with_response: 1, avg_first_response_s: 4 });
