@@ -9,7 +9,8 @@
  *
  * Cost: each query reads the lake once (Trino does not reuse a CTE, so a CTE referenced twice
  * is two scans) and takes its days where partition pruning works: in the innermost
- * `FROM chats`, on the line marked `-- EDIT HERE: the days`. A filter on `dt` above the
+ * `FROM chats`, on the line marked `-- EDIT HERE: the days`, and their months on the next line
+ * (`month`, the compacted month files' partition: docs/compaction.md). A filter on `dt` above the
  * `row_number()` window or in the outer query is not pushed below the window, so the whole
  * lake would be read. By default a query reads the last 30 days. `duplicate_chats` and
  * `day_completeness` read the JSON days (`chats_json`) a second time, to count a compacted copy

@@ -139,6 +139,7 @@ WITH asked AS (
   SELECT *, coalesce(${timestamps("m.user_type = 'visitor'")}, started_timestamp) AS asked_at
   FROM chats
   WHERE dt BETWEEN ${sqlString(first)} AND ${sqlString(range.to)}
+    AND month BETWEEN ${sqlString(first.slice(0, 7))} AND ${sqlString(range.to.slice(0, 7))}
 ),
 slim AS (
   SELECT CASE WHEN dt >= ${sqlString(range.from)} THEN 'current' ELSE 'previous' END AS period,
