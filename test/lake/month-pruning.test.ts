@@ -6,7 +6,10 @@
  * its own. The Athena side (the same `month` predicate reaching the months table's projected
  * partition) is asserted on the synthesized template in test/cdk/compaction-stack.test.ts.
  */
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMPACTED_TABLES, viewSql } from '#lake/athena-compaction-sql.ts';
+import { quoteIdent, toColumn } from '#lake/chat-columns.ts';
 import { compactLake } from '#lake/compaction.ts';
 import { type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
 import { ALL_DAYS, type DayWindow, NAMED_QUERIES } from '#lake/named-queries.ts';
@@ -67,7 +70,11 @@ interface PlanNode {
  * Each Parquet scan of a query as DuckDB ran it: how many files it opened, and which (their
  * folders, lake-relative). DuckDB names the glob instead when it kept every file the glob matched.
  */
-async function parquetScans(lake: LocalLake, dir: string, sql: string): Promise<{ read: number; folders: string[] }[]> {
+async function parquetScans(
+  lake: Pick<LocalLake, 'query'>,
+  dir: string,
+  sql: string,
+): Promise<{ read: number; folders: string[] }[]> {
   const [row] = await lake.query<{ explain_value: string }>(`EXPLAIN (ANALYZE, FORMAT json) ${sql}`);
   const lakeFiles = await listFiles(dir);
   const filesOf = (name: string) => {
@@ -206,5 +213,95 @@ describe('the month filter changes no answer', () => {
     const before = await rows(json);
     expect(before['chats_per_day']!.length).toBeGreaterThan(0);
     expect(await rows(compacted)).toEqual(before);
+  });
+});
+
+/**
+ * The Athena view's own SQL (`viewSql`, what the Glue view stores) run by DuckDB over tables laid
+ * out as the Glue ones (the months table partitioned by `month`, the day table by `dt`): a proxy
+ * for Trino's partition pruning, with no Athena here. A filter on the view's `month` prunes the
+ * months table only because its branch selects the partition key itself.
+ */
+describe('the Athena view: a month filter prunes the months table by its partition key', () => {
+  const DATABASE = 'livechat_archive';
+  const t = COMPACTED_TABLES[0]!;
+
+  async function glueLikeTables(view: string) {
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    const q = (text: string) => `'${text.replaceAll("'", "''")}'`;
+    const empty = t.schema
+      .map(toColumn)
+      .map((col) => `CAST(NULL AS ${col.duckdbType}) AS ${quoteIdent(col.name)}`)
+      .join(', ');
+    await c.run(`CREATE SCHEMA ${DATABASE}`);
+    // No JSON is left in the compacted lake: the JSON table has no rows.
+    await c.run(`CREATE VIEW ${DATABASE}.${t.jsonTable} AS SELECT ${empty}, CAST(NULL AS VARCHAR) AS dt WHERE false`);
+    await c.run(
+      `CREATE VIEW ${DATABASE}.${t.compactedTable} AS SELECT * FROM read_parquet(${q(`${compacted}/compacted/${t.prefix}dt=*/*.parquet`)}, hive_partitioning = true, hive_types = {'dt': 'VARCHAR'})`,
+    );
+    await c.run(
+      `CREATE VIEW ${DATABASE}.${t.compactedMonthsTable} AS SELECT * FROM read_parquet(${q(`${compacted}/compacted/${t.prefix}month=*/*.parquet`)}, hive_partitioning = true, hive_types = {'month': 'VARCHAR'})`,
+    );
+    await c.run(`CREATE VIEW ${DATABASE}.${t.view} AS ${view}`);
+    await c.run(`SET search_path = '${DATABASE}'`);
+    const lake = {
+      // Numbers as the local lake returns them (BIGINT as a number).
+      query: async <T = Record<string, unknown>>(sql: string) =>
+        JSON.parse(
+          JSON.stringify((await c.runAndReadAll(sql)).getRowObjectsJS(), (_key, value) =>
+            typeof value === 'bigint' ? Number(value) : value,
+          ),
+        ) as T[],
+    };
+    const close = () => {
+      c.closeSync();
+      db.closeSync();
+    };
+    return { lake, close };
+  }
+
+  /** The named queries that read only chats (the others also read tables this schema leaves out). */
+  const ONLY_CHATS = READS_CHATS.filter(
+    (query) => !/\bFROM (?:chats_json|day_plans|chat_files)\b/.test(query.duckdbSql),
+  );
+
+  it('every named query over two days of March opens the March month file only, with the local lake’s rows', async () => {
+    expect(ONLY_CHATS.length).toBeGreaterThanOrEqual(12);
+    const window = { from: '2026-03-01', to: '2026-03-02' };
+    const athena = await glueLikeTables(viewSql(DATABASE, t));
+    const local = await openLocalLake(compacted);
+    try {
+      for (const query of ONLY_CHATS) {
+        const sql = query.render(DUCKDB, window);
+        const scans = await parquetScans(athena.lake, compacted, sql);
+        const opened = scans.flatMap((scan) => scan.folders);
+        expect(opened, query.name).toEqual(scans.length > 0 ? ['compacted/chats/month=2026-03'] : []);
+        expect(await athena.lake.query(sql), query.name).toEqual(await local.query(sql));
+      }
+    } finally {
+      athena.close();
+      await local.close();
+    }
+  });
+
+  it('an expression of dt in the partition key’s place would open every month file', async () => {
+    const derived = viewSql(DATABASE, t).replace(/, "month"\nFROM /, ', substr("dt", 1, 7) AS "month"\nFROM ');
+    expect(derived).not.toBe(viewSql(DATABASE, t));
+    const athena = await glueLikeTables(derived);
+    try {
+      const sql = READS_CHATS.find((query) => query.name === 'chats_per_day')!.render(DUCKDB, {
+        from: '2026-03-01',
+        to: '2026-03-02',
+      });
+      const opened = (await parquetScans(athena.lake, compacted, sql)).flatMap((scan) => scan.folders).sort();
+      expect(opened).toEqual([
+        'compacted/chats/month=2026-01',
+        'compacted/chats/month=2026-02',
+        'compacted/chats/month=2026-03',
+      ]);
+    } finally {
+      athena.close();
+    }
   });
 });
