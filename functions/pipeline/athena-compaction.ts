@@ -11,7 +11,7 @@
  *    compacted files of an earlier compaction), empties the day's staging prefixes (an earlier
  *    failed attempt's output: UNLOAD writes only into an empty prefix), fingerprints the
  *    erasure records, and renders one UNLOAD per table into a staging prefix named after the
- *    inputs;
+ *    inputs and this attempt (a failed unit runs again from here, never into a failed UNLOAD's files);
  * 3. the state machine runs each UNLOAD on Athena and waits for it (`athena:startQueryExecution.sync`);
  * 4. `commitDay`: copies the staged Parquet files under `compacted/<table>dt=<day>/`, then deletes
  *    exactly the inputs it listed and the staging files. Write before delete: a failure anywhere
@@ -20,7 +20,7 @@
  *    the day was prepared (an erase ran meanwhile and its chats may be in what UNLOAD read), the
  *    new files are dropped and the day is left as it was, for the next night.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   COMPACTED_TABLES,
   type CompactedTable,
@@ -75,7 +75,14 @@ export interface Unload {
 export interface PreparedDay {
   /** The unit: a day, or a month (`yyyy-MM`). */
   day: string;
+  /** From the inputs: names the new files, so a commit run again writes the same keys. */
   token: string;
+  /**
+   * This preparation's own: its UNLOADs write into `<token>-<attempt>/` and the commit copies only
+   * that folder, so a unit run again from Prepare (the state machine's retry) never takes in what
+   * an earlier attempt's UNLOAD left or is still writing (Athena leaves a failed query's files).
+   */
+  attempt: string;
   /** Keys compacted into the new files and deleted once they are in place. */
   inputs: string[];
   erasures: string;
@@ -202,12 +209,19 @@ export async function prepareDay(
   const token = createHash('sha256').update(inputs.join('\n')).digest('hex').slice(0, 16);
   await clearStaging(sink, tables, day);
   const { fingerprint } = await erasureState(sink);
+  const attempt = newAttempt();
   const unloads = tables.map((t) => ({
     table: t.prefix,
-    sql: unloadDaySql(settings.database, t, day, `s3://${settings.bucket}/${stagingPrefix(t.prefix, day, token)}`),
+    sql: unloadDaySql(settings.database, t, day, stagingUrl(settings, t, day, token, attempt)),
   }));
-  return { day, token, inputs, erasures: fingerprint, unloads };
+  return { day, token, attempt, inputs, erasures: fingerprint, unloads };
 }
+
+const newAttempt = () => randomBytes(4).toString('hex');
+
+/** Where one attempt's UNLOAD of a unit and table writes (an empty prefix, as UNLOAD requires). */
+const stagingUrl = (settings: CompactionSettings, t: CompactedTable, unit: string, token: string, attempt: string) =>
+  `s3://${settings.bucket}/${stagingPrefix(t.prefix, unit, `${token}-${attempt}`)}`;
 
 /** What earlier attempts staged for the unit (UNLOAD writes only into an empty prefix; a failed one leaves files). */
 async function clearStaging(sink: LakeSink, tables: readonly CompactedTable[], unit: string): Promise<void> {
@@ -258,18 +272,12 @@ async function prepareMonth(sink: LakeSink, settings: CompactionSettings, month:
   // documented: nothing, or a Parquet file without rows, which would be planned again every night);
   // the commit deletes the inputs and writes nothing.
   const expired = keepFrom !== undefined && keepFrom.slice(0, 7) > month;
+  const attempt = newAttempt();
   const unloads = (expired ? [] : tables).map((t) => ({
     table: t.prefix,
-    sql: unloadMonthSql(
-      settings.database,
-      t,
-      month,
-      days,
-      `s3://${settings.bucket}/${stagingPrefix(t.prefix, month, token)}`,
-      keepFrom,
-    ),
+    sql: unloadMonthSql(settings.database, t, month, days, stagingUrl(settings, t, month, token, attempt), keepFrom),
   }));
-  return { day: month, token, inputs, erasures: fingerprint, unloads, ...(keepFrom ? { keepFrom } : {}) };
+  return { day: month, token, attempt, inputs, erasures: fingerprint, unloads, ...(keepFrom ? { keepFrom } : {}) };
 }
 
 export async function commitDay(
@@ -293,7 +301,7 @@ export async function commitDay(
 
   const written: string[] = [];
   for (const t of tables) {
-    const staged = (await sink.list(stagingPrefix(t.prefix, day, token))).sort();
+    const staged = (await sink.list(stagingPrefix(t.prefix, day, `${token}-${prepared.attempt}`))).sort();
     let part = 0;
     for (const key of staged) {
       const body = await sink.get(key);

@@ -9,6 +9,7 @@ const unit = z.string().check(z.regex(/^\d{4}-\d{2}(-\d{2})?$/));
 const prepared = z.object({
   day: unit,
   token: z.string().check(z.regex(/^[0-9a-f]{16}$/)),
+  attempt: z.string().check(z.regex(/^[0-9a-f]{8}$/)),
   inputs: z.array(z.string()),
   erasures: z.string(),
   unloads: z.array(z.object({ table: z.string(), sql: z.string() })),

@@ -253,6 +253,22 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
     expect(machine.LoggingConfiguration.Level).toBe('ALL');
   });
 
+  it('runs a failed day again from Prepare (any error, twice, backing off), never an UNLOAD in place', () => {
+    const machine = template.toJSON().Resources[logicalId(stack.compaction.stateMachine)].Properties;
+    const parts = machine.DefinitionString['Fn::Join'][1] as unknown[];
+    const definition = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join(''));
+    const days = definition.States.Days;
+    expect(days.ItemProcessor.StartAt).toBe('Day');
+    const day = days.ItemProcessor.States.Day;
+    expect(day).toMatchObject({ Type: 'Parallel', ResultPath: null });
+    expect(day.Retry).toEqual([{ ErrorEquals: ['States.ALL'], IntervalSeconds: 60, MaxAttempts: 2, BackoffRate: 2 }]);
+    expect(day.Branches).toHaveLength(1);
+    expect(day.Branches[0].StartAt).toBe('Prepare');
+    const unload = day.Branches[0].States.Unloads.ItemProcessor.States.Unload;
+    expect(unload.Resource).toContain(':states:::athena:startQueryExecution.sync');
+    expect(unload.Retry).toBeUndefined();
+  });
+
   it('starts after the night, in the archive time zone', () => {
     const schedule = Object.values(template.findResources('AWS::Scheduler::Schedule')).find(
       (s) => JSON.stringify(s.Properties.Target.Arn) === JSON.stringify(ref(stack.compaction.stateMachine)),

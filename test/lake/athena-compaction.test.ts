@@ -136,6 +136,7 @@ const UNLOAD = /^UNLOAD \(\n([\s\S]*)\n\) TO '(s3:\/\/[^']+)'\nWITH \(format = '
  * (row n into file n mod files), each in the query's order. A result without rows is still
  * written, as a Parquet file without rows (Athena documents nothing for an empty result).
  */
+let queries = 0;
 async function unloadInDuckDb(lake: string, prepared: PreparedDay, files = 1) {
   for (const unload of prepared.unloads) {
     const [, select, location] = UNLOAD.exec(unload.sql)!;
@@ -143,10 +144,11 @@ async function unloadInDuckDb(lake: string, prepared: PreparedDay, files = 1) {
     await mkdir(folder, { recursive: true });
     const t = COMPACTED_TABLES.find((table) => table.prefix === unload.table)!;
     const duck = await glueTablesInDuckDb(lake, t);
+    queries += 1; // Athena names a query's files after its id
     try {
       await duck.c.run(`CREATE TEMP TABLE unloaded AS SELECT row_number() OVER () AS unload_row, * FROM (${select})`);
       for (let file = 0; file < files; file += 1) {
-        const name = `20260310_000000_00001_abcde_${file}`;
+        const name = `20260310_000000_${String(queries).padStart(5, '0')}_abcde_${file}`;
         await duck.c.run(
           `COPY (SELECT * EXCLUDE (unload_row) FROM unloaded WHERE unload_row % ${files} = ${file} ORDER BY unload_row) TO '${join(folder, name)}' (FORMAT parquet, COMPRESSION zstd)`,
         );
@@ -324,6 +326,23 @@ describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit'
     expect((await listFiles(lake)).filter((f) => f.startsWith('chats/'))).toEqual(
       before.filter((f) => f.startsWith('chats/')),
     );
+  });
+
+  it('a day run again from Prepare stages apart: what an earlier attempt’s UNLOAD left or still writes is never copied', async () => {
+    const lake = await copyLake(original);
+    const sink = new LocalFileSink(lake);
+    const before = await rowsPerDay(lake);
+    const first = await prepareDay(sink, SETTINGS, COMPACTABLE[0]!, NOW);
+    const again = await prepareDay(sink, SETTINGS, COMPACTABLE[0]!, NOW); // the state machine's retry of the day
+    if ('skipped' in first || 'skipped' in again) throw new Error('expected a day to compact');
+    expect(again.token).toBe(first.token); // the same inputs: the same names for the new files
+    expect(UNLOAD.exec(again.unloads[0]!.sql)![2]).not.toBe(UNLOAD.exec(first.unloads[0]!.sql)![2]);
+    await unloadInDuckDb(lake, first); // the failed attempt's query, writing after the day was prepared again
+    await unloadInDuckDb(lake, again);
+    const committed = await commitDay(sink, SETTINGS, again);
+    expect(committed.written).toHaveLength(1);
+    expect(await rowsPerDay(lake)).toEqual(before); // each chat once
+    expect((await listFiles(lake)).filter((f) => f.startsWith('compaction-staging/'))).toEqual([]);
   });
 
   it('leaves a day a pass is still writing alone', async () => {
