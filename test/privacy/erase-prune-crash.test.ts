@@ -4,7 +4,6 @@
  * no file, every other chat is in the lake exactly once (prune: every chat of the days it keeps),
  * and no leftover of the killed runs (`*.partial`, locks) remains among the chat files.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { recordHasIdentifier, type VisitorIdentifier } from '#privacy/visitor-id
 import { addDays } from '#shared/day-range.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { mulberry32 } from '#simulator/prng.ts';
+import { spawnCli } from '#test/support/cli-runner.ts';
 import { duplicatesOf, listFiles } from '#test/support/lake-reader.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
 
@@ -40,16 +40,8 @@ async function lakeChats(dir: string): Promise<{ chats: Chat[]; workFiles: strin
   return { chats, workFiles: files.filter((f) => !f.endsWith('.json.gz')) };
 }
 
-function start(
-  bin: string,
-  args: string[],
-): { child: ChildProcess; done: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { stdio: 'pipe' });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, done, output: () => output };
+function start(bin: string, args: string[]) {
+  return spawnCli(bin, args);
 }
 
 /**

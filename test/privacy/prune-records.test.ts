@@ -2,37 +2,20 @@
  * `npm run prune` deletes the bookkeeping of passes and merges long finished (unit-done and
  * settled markers, v3.6 slice reads, day merge records), never one a pass still running reads.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRUNE_EXIT, pruneCommand } from '#cli/prune-command.ts';
+import { PRUNE_EXIT } from '#cli/prune-command.ts';
 import { type RunningV36Simulator, startV36Simulator } from '#simulator/v36-simulator.ts';
-import { capture } from '#test/support/cli-runner.ts';
+import { lakeWithAges, runPrune } from '#test/support/aged-lake.ts';
+import { spawnCli } from '#test/support/cli-runner.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
 import { expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
 
 const NOW = new Date('2026-11-30T12:00:00Z');
-const daysAgo = (days: number, now = NOW) => new Date(now.getTime() - days * 86_400_000);
 
-async function lakeWith(files: Record<string, number>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lake-'));
-  for (const [key, age] of Object.entries(files)) {
-    const path = join(dir, key);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, '{}');
-    await utimes(path, daysAgo(age), daysAgo(age));
-  }
-  return dir;
-}
-
-async function prune(args: string[], now?: () => Date) {
-  const stdout = capture();
-  const stderr = capture();
-  const code = await pruneCommand(args, { stdout: stdout.stream, stderr: stderr.stream, ...(now ? { now } : {}) });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+const lakeWith = (files: Record<string, number>) => lakeWithAges(files, NOW);
 
 const RECORD_PREFIXES = ['passes/', 'settled/', 'slice-reads/', 'day-merges/'].map((name) => `manifests/${name}`);
 const records = async (dir: string) =>
@@ -71,7 +54,7 @@ describe('npm run prune: records of passes and merges', () => {
 
   it('deletes the records of a pass whose newest is older than N days, and merge records as old; the rest stays', async () => {
     const dir = await lakeWith(lake);
-    const result = await prune(['--out', dir, '--older-than-days', '30'], () => NOW);
+    const result = await runPrune(['--out', dir, '--older-than-days', '30'], NOW);
     expect(result.code).toBe(PRUNE_EXIT.ok);
     expect(result.stdout).toBe(
       'deleted 0 chat files (0 bytes) written more than 30 days ago\n' +
@@ -82,14 +65,14 @@ describe('npm run prune: records of passes and merges', () => {
 
   it('keeps every record of a pass one of whose records is recent (a slice still being read)', async () => {
     const dir = await lakeWith(lake);
-    await prune(['--out', dir, '--older-than-days', '30'], () => NOW);
+    await runPrune(['--out', dir, '--older-than-days', '30'], NOW);
     // The live pass's unit-done marker and first part are 40 days old: its second part keeps them.
     expect((await records(dir)).filter((key) => key.includes(liveRun))).toHaveLength(3);
   });
 
   it('a dry run counts the records and deletes none', async () => {
     const dir = await lakeWith(lake);
-    const result = await prune(['--out', dir, '--older-than-days', '30', '--dry-run'], () => NOW);
+    const result = await runPrune(['--out', dir, '--older-than-days', '30', '--dry-run'], NOW);
     expect(result.stdout).toContain(
       'dry run: would delete 5 record(s) of passes and day merges last written more than 30 days ago\n',
     );
@@ -106,17 +89,12 @@ describe('records pruned between a killed v3.6 run and its rerun', { timeout: 18
   }, 60_000);
   afterAll(() => sim.close());
 
-  function archive(out: string): { child: ChildProcess; done: Promise<number | null>; output: () => string } {
+  function archive(out: string) {
     const args = ['--from', DAYS[0]!, '--to', DAYS.at(-1)!, '--api-url', sim.url, '--out', out, '--source', 'v3.6'];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/archive.ts', ...args, '--concurrency', '1'], {
-      stdio: 'pipe',
-      env: { ...process.env, LIVECHAT_ACCOUNT_ID: sim.accountId, LIVECHAT_PAT: sim.token },
+    return spawnCli('bin/archive.ts', [...args, '--concurrency', '1'], {
+      LIVECHAT_ACCOUNT_ID: sim.accountId,
+      LIVECHAT_PAT: sim.token,
     });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    return { child, done, output: () => output };
   }
 
   it('the killed run’s records go, the rerun archives every chat once, and its own records stay', async () => {
@@ -139,10 +117,11 @@ describe('records pruned between a killed v3.6 run and its rerun', { timeout: 18
     expect(left.filter((key) => key.startsWith('manifests/day-merges/')).length, killed.output()).toBeGreaterThan(0);
 
     // A month later (for the records): prune deletes them, not the chat files (written just now).
+    const monthAgo = new Date(Date.now() - 40 * 86_400_000);
     for (const key of await listFiles(out)) {
-      if (key.startsWith('manifests/')) await utimes(join(out, key), daysAgo(40, new Date()), daysAgo(40, new Date()));
+      if (key.startsWith('manifests/')) await utimes(join(out, key), monthAgo, monthAgo);
     }
-    const pruned = await prune(['--out', out, '--older-than-days', '30']);
+    const pruned = await runPrune(['--out', out, '--older-than-days', '30']);
     expect(pruned.stdout).toContain(`deleted ${left.length} record(s) of passes and day merges`);
     expect(await records(out)).toEqual([]);
     expect((await listFiles(out)).some((key) => key.startsWith('manifests/day-plans/'))).toBe(true);
@@ -155,7 +134,7 @@ describe('records pruned between a killed v3.6 run and its rerun', { timeout: 18
     // The rerun's records are recent: pruning again keeps them.
     const after = await records(out);
     expect(after.length).toBeGreaterThan(0);
-    const again = await prune(['--out', out, '--older-than-days', '30']);
+    const again = await runPrune(['--out', out, '--older-than-days', '30']);
     expect(again.stdout).not.toContain('record(s)');
     expect(await records(out)).toEqual(after);
   });

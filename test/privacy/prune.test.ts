@@ -1,31 +1,14 @@
-import { mkdir, mkdtemp, readFile, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PRUNE_EXIT, pruneCommand } from '#cli/prune-command.ts';
-import { capture } from '#test/support/cli-runner.ts';
+import { PRUNE_EXIT } from '#cli/prune-command.ts';
+import { lakeWithAges, runPrune } from '#test/support/aged-lake.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
 
 const NOW = new Date('2026-11-30T12:00:00Z');
-const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000);
 
-async function lakeWith(files: Record<string, number>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lake-'));
-  for (const [key, age] of Object.entries(files)) {
-    const path = join(dir, key);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, 'x');
-    await utimes(path, daysAgo(age), daysAgo(age));
-  }
-  return dir;
-}
-
-async function prune(args: string[]) {
-  const stdout = capture();
-  const stderr = capture();
-  const code = await pruneCommand(args, { stdout: stdout.stream, stderr: stderr.stream, now: () => NOW });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+const lakeWith = (files: Record<string, number>) => lakeWithAges(files, NOW);
+const prune = (args: string[]) => runPrune(args, NOW);
 
 describe('npm run prune', () => {
   const files = {

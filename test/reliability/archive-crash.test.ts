@@ -3,7 +3,6 @@
  * times, then run once more to the end: every chat of the simulator is in the lake exactly once,
  * in its day's partition, and no leftover of the killed runs (`*.partial`) remains.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '#shared/day-range.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { mulberry32 } from '#simulator/prng.ts';
+import { spawnCli } from '#test/support/cli-runner.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
 import { expectLakeMatchesSimulator } from '#test/support/local-archive.ts';
 
@@ -25,17 +25,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => sim.close());
 
-function archive(out: string): { child: ChildProcess; done: Promise<number | null>; output: () => string } {
+function archive(out: string) {
   const args = ['--from', DAYS[0]!, '--to', DAYS.at(-1)!, '--api-url', sim.url, '--out', out, '--concurrency', '2'];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/archive.ts', ...args], {
-    stdio: 'pipe',
-    env: { ...process.env, LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat },
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, done, output: () => output };
+  return spawnCli('bin/archive.ts', args, { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat });
 }
 
 async function chatFiles(out: string): Promise<number> {

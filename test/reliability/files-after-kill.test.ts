@@ -8,7 +8,6 @@
  * crash point (the settle marker written), then resumed as the CLI resumes. (SIGKILL writes no
  * manifest, so the next run archives every day again: that case held before too, a guard.)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -32,6 +31,7 @@ import { safeFileFetcher } from '#sources/attachments/safe-file-fetcher.ts';
 import { createArchivesClient } from '#sources/v36/list-archives-client.ts';
 import { v36Source } from '#sources/v36/v36-source.ts';
 import { type AttachmentRef, v2AttachmentRefs, v36AttachmentRefs } from '#test/support/attachment-refs.ts';
+import { spawnCli } from '#test/support/cli-runner.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
 
@@ -83,16 +83,9 @@ async function latestManifest(out: string): Promise<RunManifest> {
 }
 
 function archiveProcess(args: string[], env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bin/archive.ts', ...args], {
-    stdio: 'pipe',
-    env: { ...process.env, ...env },
-  });
-  closers.push(() => void child.kill('SIGKILL'));
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, done, output: () => output };
+  const run = spawnCli('bin/archive.ts', args, env);
+  closers.push(() => void run.child.kill('SIGKILL'));
+  return run;
 }
 
 describe('a local run stopped between a day settling and its files tasks, then run again (issue 23)', () => {

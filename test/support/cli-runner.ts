@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { type ArchiveCommandIo, archiveCommand } from '#cli/archive-command.ts';
 
@@ -27,4 +28,21 @@ export async function runArchiveCli(
     ...io,
   });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** A CLI (`bin/<command>.ts`) in a child process, to be killed: its exit code once closed, and its output so far. */
+export function spawnCli(
+  bin: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<number | null>; output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], {
+    stdio: 'pipe',
+    env: { ...process.env, ...env },
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, done, output: () => output };
 }
