@@ -97,6 +97,35 @@ describe('the day window is written once per table read, right under its innermo
     expect(q.athenaSql).toContain(`dt >= CAST(current_date - INTERVAL '30' DAY AS varchar)`);
   });
 
+  it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))(
+    '%s: each read of chats or chat_threads bounds the month of its days on the next line (both engines)',
+    (_n, q) => {
+      const range = { from: '2026-01-31', to: '2026-03-01' };
+      for (const [d, sql] of [
+        [ATHENA, q.athenaSql],
+        [DUCKDB, q.duckdbSql],
+        [ATHENA, q.render(ATHENA, range)],
+        [DUCKDB, q.render(DUCKDB, range)],
+      ] as const) {
+        const views = (sql.match(/\bFROM (?:chats|chat_threads)\b/g) ?? []).length;
+        const first = sql === q.athenaSql || sql === q.duckdbSql ? d.daysAgo(30) : `'${range.from}'`;
+        const bounded =
+          sql.match(/\bFROM (?:chats|chat_threads)(?: \w)?\n.*\n *WHERE (?:\w\.)?dt .*\n *AND (?:\w\.)?month .*$/gm) ??
+          [];
+        expect(bounded, `${d.engine} ${sql.slice(0, 40)}`).toHaveLength(views);
+        for (const line of bounded) {
+          expect(line.split('\n').at(-1)!.trim()).toMatch(
+            first.startsWith("'")
+              ? /^AND (?:\w\.)?month BETWEEN '2026-01' AND '2026-03'$/
+              : new RegExp(`^AND (?:\\w\\.)?month >= substr\\(${first.replace(/[()]/g, '\\$&')}, 1, 7\\)$`),
+          );
+        }
+        // The other tables (chats_json, day_plans, chat_files) have no month column.
+        expect(sql).not.toMatch(/\bFROM (?:chats_json|day_plans|chat_files)(?: \w)?\n.*\n.*\n *AND (?:\w\.)?month\b/);
+      }
+    },
+  );
+
   it('renders the same query for both engines from one text', () => {
     for (const q of NAMED_QUERIES) {
       expect(q.athenaSql).toBe(q.render(ATHENA));
