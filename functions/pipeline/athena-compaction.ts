@@ -38,6 +38,7 @@ import {
   monthPartitionPrefix,
   partitionPrefix,
 } from '#lake/lake-layout.ts';
+import { parquetRowCount } from '#lake/parquet-rows.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { ERASURES_PREFIX, type ErasureRecord, SALT_KEY } from '#privacy/erasure-records.ts';
 import { addDays, localDay } from '#shared/day-range.ts';
@@ -305,7 +306,8 @@ export async function commitDay(
     let part = 0;
     for (const key of staged) {
       const body = await sink.get(key);
-      if (!body || body.byteLength === 0) continue;
+      // A file without rows (what UNLOAD writes for an empty result is undocumented) is no compacted file.
+      if (!body || body.byteLength === 0 || parquetRowCount(body) === 0) continue;
       part += 1;
       const into = target(t.prefix, part);
       await sink.put(into, body, 'parquet');

@@ -457,6 +457,18 @@ describe('compaction on AWS with month files (small days): one Parquet file per 
     expect((await night(lake, undefined, new Date('2026-05-02T12:00:00Z'), kept)).plan.days).toEqual([]);
   });
 
+  it('retention: a month whose kept days hold no rows (its UNLOAD writes a file without rows) loses its file, and no later night plans it', async () => {
+    const lake = await copyLake(original);
+    await night(lake, undefined, NOW, MONTHLY);
+    const kept = { ...MONTHLY, retentionDays: 30 };
+    const cutoffInMonth = new Date('2026-04-19T12:00:00Z'); // the first day kept: 2026-03-20, after every day of the lake
+    const { plan, committed } = await night(lake, undefined, cutoffInMonth, kept);
+    expect(plan.days).toEqual(['2026-03']);
+    expect(committed.map((c) => [c.day, c.status, c.written.length])).toEqual([['2026-03', 'compacted', 0]]);
+    expect(await lakeFiles(lake)).toEqual([]);
+    expect((await night(lake, undefined, new Date('2026-04-20T12:00:00Z'), kept)).plan.days).toEqual([]);
+  });
+
   it('an UNLOAD that writes several files: each is a numbered month file, every named query the same; the next night merges them all into the new files', async () => {
     const lake = await copyLake(original);
     const before = await everyNamedQuery(lake);
