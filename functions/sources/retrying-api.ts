@@ -59,7 +59,8 @@ export interface RetryingApi {
   /**
    * Sends a request and returns its 200 body checked by `accept` (see `acceptedBy`). A body
    * that is not JSON is retried like a 5xx; one that `accept` refuses fails at once with
-   * `BodyShapeError`. The body is parsed once, in the response hook, and handed back from there.
+   * `BodyShapeError`. The body is read once, by the attempt that fetched it, and parsed once, in
+   * the response hook, which hands the value back.
    */
   json<T>(input: string, request: Options, accept: Accept<T>): Promise<T>;
 }
@@ -132,19 +133,34 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
     }
   };
 
+  const fetchOnce = options.fetch ?? globalThis.fetch;
+
   return {
     async json<T>(input: string, request: Options, accept: Accept<T>): Promise<T> {
       let accepted: { value: T } | undefined;
       let refused: string | undefined;
-      const response = await api(input, {
+      // The body of the latest 2xx answer, read inside the attempt (so under its timeout, and a
+      // connection cut mid-body is a network error ky retries). ky then gets the answer without
+      // its body: it clones every response for each afterResponse hook, and a clone of a body
+      // tees its stream, which costs as much CPU as reading it.
+      let body: string | undefined;
+      const readingFetch = async (...args: Parameters<typeof fetch>): Promise<Response> => {
+        const answer = await fetchOnce(...args);
+        if (!answer.ok) return answer;
+        body = await answer.text();
+        return new Response(null, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+      };
+      await api(input, {
         ...request,
+        fetch: readingFetch,
         hooks: {
-          // One hook for everything: ky hands each afterResponse hook its own clone of the body.
           afterResponse: [
-            async ({ request: sent, response: attempt }) => {
+            ({ request: sent, response: attempt }) => {
               observe(sent, attempt);
               if (!attempt.ok) return;
-              const parsed = parseJson(await attempt.text());
+              const text = body;
+              body = undefined;
+              const parsed = text === undefined ? undefined : parseJson(text);
               if (!parsed) {
                 return ky.retry({ code: 'MALFORMED_BODY', cause: new MalformedBodyError('body is not JSON') });
               }
@@ -155,7 +171,6 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
           ],
         },
       });
-      await response.body?.cancel(); // already read, through the hook's clone
       if (refused !== undefined) throw new BodyShapeError(refused);
       if (!accepted) throw new MalformedBodyError('response body was not checked');
       return accepted.value;
