@@ -1,6 +1,6 @@
 import { type ChatFilters, filtersToSearchParams } from '#shared/chat-filters.ts';
 import { acceptedBy, createRetryingApi, type RetryingApiTuning, toLivechatError } from '#sources/retrying-api.ts';
-import { type ChatList, chatListSchema } from './livechat-schema.ts';
+import { type ChatList, chatListShapeSchema } from './livechat-schema.ts';
 
 export type { RetryEvent, RetryReason } from '#sources/retrying-api.ts';
 
@@ -71,7 +71,7 @@ export function createLivechatClient(options: LivechatClientOptions): LivechatCl
   const authHint = v2AuthHint(options.credentials);
   const api = createRetryingApi({ ...options, apiUrl: options.apiUrl ?? DEFAULT_API_URL, headers, methods: ['get'] });
   // Validated, then returned as the API sent it: every field verbatim, in its order.
-  const acceptChatList = acceptedBy<ChatList>(chatListSchema, { verbatim: true });
+  const acceptChatList = acceptedBy<ChatList>(chatListShapeSchema, { verbatim: true });
 
   return {
     async listChats(query) {

@@ -5,18 +5,23 @@ import * as z from '#shared/zod-mini.ts';
  * A chat is kept verbatim: only `id` is required, every other field may be absent
  * (the API omits goals, custom_variables, integration_variables… when empty).
  */
-export const chatSchema = z.looseObject({
+const chatFields = {
   id: z.string().check(z.minLength(1)),
   type: z.optional(z.string()),
   started_timestamp: z.optional(z.number()),
   ended_timestamp: z.optional(z.number()),
-});
+};
+const listFields = { total: z.int().check(z.nonnegative()), pages: z.int().check(z.nonnegative()) };
 
-export const chatListSchema = z.object({
-  chats: z.array(chatSchema),
-  total: z.int().check(z.nonnegative()),
-  pages: z.int().check(z.nonnegative()),
-});
+export const chatSchema = z.looseObject(chatFields);
+
+export const chatListSchema = z.object({ chats: z.array(chatSchema), ...listFields });
+
+/**
+ * The same checks, with the same messages, for a body that is kept as the API sent it: a loose
+ * object copies every field of every chat into zod's output, which a verbatim body never uses.
+ */
+export const chatListShapeSchema = z.object({ chats: z.array(z.object(chatFields)), ...listFields });
 
 export type Chat = z.infer<typeof chatSchema>;
 export type ChatList = z.infer<typeof chatListSchema>;
