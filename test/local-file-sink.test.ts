@@ -36,6 +36,15 @@ describe('LocalFileSink', () => {
     expect(left.filter((name) => name.endsWith('.partial'))).toEqual([]);
   });
 
+  it('lists a folder that appeared after a listing found it missing (nothing about a missing folder is remembered)', async () => {
+    const { sink } = await sinkInTemp();
+    expect(await sink.list('manifests/erasures/')).toEqual([]);
+    await sink.put('manifests/erasures/visitor-abc.json', Buffer.from('{}'), 'json');
+    expect(await sink.list('manifests/erasures/')).toEqual(['manifests/erasures/visitor-abc.json']);
+    await sink.delete(['manifests/erasures/visitor-abc.json']);
+    expect(await sink.list('manifests/erasures/')).toEqual([]);
+  });
+
   it('deletes, creates only-if-absent, and refuses keys outside the lake', async () => {
     const { sink } = await sinkInTemp();
     expect(await sink.putIfAbsent('manifests/claim.json', Buffer.from('{}'), 'json')).toBe(true);

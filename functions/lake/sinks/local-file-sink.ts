@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -69,7 +70,12 @@ export class LocalFileSink implements LakeSink {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
-    return (await this.getVersioned(key))?.body;
+    try {
+      return await readFile(this.pathOf(key));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 
   /** The file's bytes and version (inode, size, mtime of the open file: a rename-in makes a new one). */
@@ -144,9 +150,13 @@ export class LocalFileSink implements LakeSink {
   }
 
   private async filesUnder(folder: string): Promise<string[]> {
+    const path = this.pathOf(folder || '.');
+    // Most folders listed that are missing stay missing (erasure records, asked twice by every
+    // task): a stat that returns nothing costs far less than the error a failed readdir builds.
+    if (!statSync(path, { throwIfNoEntry: false })) return [];
     let entries;
     try {
-      entries = await readdir(this.pathOf(folder || '.'), { recursive: true, withFileTypes: true });
+      entries = await readdir(path, { recursive: true, withFileTypes: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
