@@ -157,6 +157,45 @@ describe('pagination', () => {
   });
 });
 
+describe('cachePages (benchmarks: answers serialized once)', () => {
+  const options = { from: '2024-03-01', to: '2024-03-03', chatsPerDay: exactly(60) };
+  const texts = async (s: RunningSimulator, query: Record<string, string | number>) => {
+    const res = await raw(s, query);
+    expect(res.status).toBe(200);
+    return (await res.text()).replaceAll(s.url, 'http://sim').replaceAll(outsideOrigin(s.url), 'http://out');
+  };
+
+  it('answers byte for byte what the simulator serializes per request, for precomputed and other queries', async () => {
+    const [plain, cached] = await Promise.all([sim(options), sim({ ...options, cachePages: true })]);
+    const queries: Record<string, string | number>[] = [
+      { date_from: '2024-03-02', date_to: '2024-03-02', page: 1 },
+      { date_from: '2024-03-02', date_to: '2024-03-02', page: 3 },
+      { date_from: '2024-03-03', date_to: '2024-03-03', timezone: 'UTC', page: 2 },
+      { date_from: '2024-03-01', date_to: '2024-03-03', page: 5, type: 'chat' },
+      { date_from: '2024-03-01', date_to: '2024-03-01', page: 9 },
+    ];
+    for (const query of queries) {
+      const expected = await texts(plain, query);
+      expect(await texts(cached, query)).toBe(expected);
+      expect(await texts(cached, query)).toBe(expected); // asked again: from memory
+    }
+  });
+
+  it('serves chats added later (addChats forgets the answers kept)', async () => {
+    const cached = await sim({ ...options, cachePages: true });
+    const day = { date_from: '2024-03-02', date_to: '2024-03-02' };
+    expect((await getPage(cached, day)).total).toBe(60);
+    cached.addChats('2024-03-02', 3);
+    expect((await getPage(cached, day)).total).toBe(63);
+  });
+
+  it('is refused with drift, which changes the days', async () => {
+    await expect(
+      sim({ ...options, cachePages: true, faults: { drift: [{ day: '2024-03-02', afterRequests: 1, addChats: 1 }] } }),
+    ).rejects.toThrow(/cachePages cannot be combined with drift/);
+  });
+});
+
 describe('protocol errors', () => {
   let s: RunningSimulator;
   beforeAll(async () => {

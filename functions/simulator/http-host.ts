@@ -55,7 +55,8 @@ export async function hostServer(server: Server, host = '127.0.0.1', port = 0): 
 export type Reply = (
   res: ServerResponse,
   status: number,
-  body: string,
+  /** Text (sent as UTF-8), or the bytes themselves. */
+  body: string | Buffer,
   headers?: Record<string, string>,
   delayMs?: number,
 ) => void;
@@ -70,7 +71,7 @@ export function replyAfter(
     later(delayMs, () => {
       if (res.destroyed || res.writableEnded) return;
       onStatus(status);
-      const buf = Buffer.from(body, 'utf8');
+      const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
       res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(buf.length), ...headers });
       res.end(buf);
     });

@@ -94,8 +94,10 @@ export function setUpSimulator<Extra extends object>(
     latencyMs,
     stats,
     later,
-    // Chats are stored with placeholder file origins; every reply names the running server instead.
-    reply: (res, status, body, headers, delayMs) => sendReply(res, status, rebase(body), headers, delayMs),
+    // Chats are stored with placeholder file origins; every reply names the running server instead
+    // (bytes are sent as they are: made from a reply's text that was rebased already).
+    reply: (res, status, body, headers, delayMs) =>
+      sendReply(res, status, typeof body === 'string' ? rebase(body) : body, headers, delayMs),
     listen: async (server) => {
       hosted = await hostServer(server, options.host, options.port);
       return hosted;
