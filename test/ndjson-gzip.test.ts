@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeNdjsonGzip, encodeNdjson, encodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
+import { decodeNdjsonGzip, encodeNdjson, encodeNdjsonGzip, ndjsonLine } from '#lake/ndjson-gzip.ts';
 
 const nasty = [
   'line one\nline two\r\nline three',
@@ -46,7 +46,8 @@ describe('gzip NDJSON', () => {
       {},
     ];
     for (const appended of appendedSets) {
-      const { lines, text } = encodeNdjson(records, appended);
+      const { text, ends } = encodeNdjson(records, appended);
+      const lines = records.map((_, index) => ndjsonLine(text, ends, index));
       expect(text.equals(Buffer.from(`${lines.join('\n')}\n`, 'utf8'))).toBe(true);
       expect(lines.map((line) => JSON.parse(line))).toEqual(records.map((record) => ({ ...record, ...appended })));
     }

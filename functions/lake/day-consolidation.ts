@@ -112,7 +112,8 @@ export async function readDayPartition(
         // A file this process wrote, byte for byte: its lines are not gunzipped and parsed again.
         const written = writtenFiles.take(sink.location, key, body, table);
         if (written) {
-          for (const row of written.rows) rows.push({ ...row, fromPass, file: key });
+          // Assigned, not spread: a written row reads its line from the page's text when asked.
+          for (const row of written.rows) rows.push(Object.assign(row, { fromPass, file: key }));
           unkeyed.push(...written.unkeyed);
         } else {
           for (const line of (await gunzipAsync(body)).toString('utf8').split('\n')) {

@@ -19,13 +19,13 @@ export async function encodeNdjsonGzip(
 
 /**
  * The NDJSON of `records` with `appended` added at the end of every line: each record is
- * stringified once and its UTF-8 written straight into the body (no joined text encoded again);
- * `lines` are the same lines as strings (made from the same JSON, not flattened unless read).
+ * stringified once and its UTF-8 written straight into the body (no joined text encoded again).
+ * `ends[i]` is where line `i` ends in `text` (its newline); `ndjsonLine` reads a line back.
  */
 export function encodeNdjson(
   records: readonly object[],
   appended: Record<string, string | number> = {},
-): { lines: string[]; text: Buffer } {
+): { text: Buffer; ends: number[] } {
   const tail = JSON.stringify(appended).slice(1); // `"a":1,"b":"x"}` or `}`
   const withComma = Buffer.from(`,${tail}\n`, 'utf8');
   const bare = Buffer.from(`${tail}\n`, 'utf8');
@@ -33,15 +33,20 @@ export function encodeNdjson(
   let size = 0;
   for (const json of jsons) size += Buffer.byteLength(json, 'utf8') + withComma.length;
   const text = Buffer.allocUnsafe(size);
-  const lines: string[] = [];
+  const ends: number[] = [];
   let at = 0;
   for (const json of jsons) {
     const comma = json.length > 2 && tail.length > 1;
-    lines.push(`${json.slice(0, -1)}${comma ? ',' : ''}${tail}`);
     at += text.write(json, at, 'utf8') - 1; // the closing brace goes after the appended fields
     at += (comma ? withComma : bare).copy(text, at);
+    ends.push(at - 1);
   }
-  return { lines, text: text.subarray(0, at) };
+  return { text: text.subarray(0, at), ends };
+}
+
+/** Line `index` of an `encodeNdjson` text, without its newline. */
+export function ndjsonLine(text: Buffer, ends: readonly number[], index: number): string {
+  return text.toString('utf8', index === 0 ? 0 : ends[index - 1]! + 1, ends[index]);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { FileRef } from '#shared/file-refs.ts';
+import { ndjsonLine } from './ndjson-gzip.ts';
 
 /**
  * One stored line of a table, with what the merge compares (not the parsed record: a busy day's
@@ -30,7 +31,33 @@ interface WrittenFile {
   table: string;
   rows: WrittenRow[];
   unkeyed: string[];
-  chars: number;
+  /** Bytes of NDJSON text held for the lines (outside the JavaScript heap). */
+  bytes: number;
+}
+
+/**
+ * A row whose line is decoded from the file's NDJSON text only when it is read: settling copies a
+ * page whose every chat is kept as it is and never reads its lines, so a day waiting for its
+ * settling holds its pages' UTF-8 text outside the heap instead of every line as a string in it.
+ */
+class TextRow implements WrittenRow {
+  refs?: readonly FileRef[];
+
+  constructor(
+    private readonly text: Buffer,
+    private readonly ends: readonly number[],
+    private readonly index: number,
+    readonly id: string,
+    readonly version: string,
+    readonly archivedAt: string,
+    readonly runId: string,
+    readonly page: number,
+    readonly stub: boolean,
+  ) {}
+
+  get line(): string {
+    return ndjsonLine(this.text, this.ends, this.index);
+  }
 }
 
 /** The archiver's own fields every line of a chat file ends with (ndjson-gzip.ts appends them as text). */
@@ -49,57 +76,58 @@ export interface LineVersion {
  */
 export class WrittenFiles {
   private readonly files = new Map<string, WrittenFile>();
-  private chars = 0;
+  private bytes = 0;
 
-  constructor(private readonly maxChars: number) {}
+  constructor(private readonly maxBytes: number) {}
 
   /**
-   * `records[i]` is the object `lines[i]` encodes, without `version` (appended to every line as
-   * text); the table's `idOf` and `isStub` read the API's fields only.
+   * `records[i]` is the object line `i` of `text` encodes (`ends`: encodeNdjson's), without
+   * `version` (appended to every line as text); the table's `idOf` and `isStub` read the API's fields only.
    */
   remember(
     location: string,
     key: string,
     body: Uint8Array,
     table: RowKeys,
-    lines: readonly string[],
+    text: Buffer,
+    ends: readonly number[],
     records: readonly Record<string, unknown>[],
     version: LineVersion,
     /** The files a record points to (the source's attachments, when they are read from this table). */
     refsOf?: (record: Record<string, unknown>) => FileRef[],
   ): void {
-    const rows: WrittenRow[] = [];
-    const unkeyed: string[] = [];
-    let chars = 0;
-    const versionText = `${version._run_id}|${version._archived_at}|${version._page}`;
-    lines.forEach((line, index) => {
-      chars += line.length;
-      const record = records[index]!;
-      const id = table.idOf(record);
-      if (id === undefined) {
-        unkeyed.push(line);
-        return;
-      }
-      rows.push({
-        line,
-        id,
-        version: versionText,
-        archivedAt: version._archived_at,
-        runId: version._run_id,
-        page: version._page,
-        stub: table.isStub?.(record) ?? false,
-        ...(refsOf ? { refs: refsOf(record) } : {}),
-      });
-    });
-    if (chars > this.maxChars) return;
     const name = `${location}\n${key}`;
     this.forget(name);
-    this.files.set(name, { body, table: table.prefix, rows, unkeyed, chars });
-    this.chars += chars;
+    if (text.byteLength > this.maxBytes) return;
+    const rows: WrittenRow[] = [];
+    const unkeyed: string[] = [];
+    const versionText = `${version._run_id}|${version._archived_at}|${version._page}`;
+    records.forEach((record, index) => {
+      const id = table.idOf(record);
+      if (id === undefined) {
+        unkeyed.push(ndjsonLine(text, ends, index));
+        return;
+      }
+      const row = new TextRow(
+        text,
+        ends,
+        index,
+        id,
+        versionText,
+        version._archived_at,
+        version._run_id,
+        version._page,
+        table.isStub?.(record) ?? false,
+      );
+      if (refsOf) row.refs = refsOf(record);
+      rows.push(row);
+    });
+    this.files.set(name, { body, table: table.prefix, rows, unkeyed, bytes: text.byteLength });
+    this.bytes += text.byteLength;
     for (const [oldest, file] of this.files) {
-      if (this.chars <= this.maxChars) break;
+      if (this.bytes <= this.maxBytes) break;
       this.files.delete(oldest);
-      this.chars -= file.chars;
+      this.bytes -= file.bytes;
     }
   }
 
@@ -124,12 +152,13 @@ export class WrittenFiles {
     const file = this.files.get(name);
     if (!file) return;
     this.files.delete(name);
-    this.chars -= file.chars;
+    this.bytes -= file.bytes;
   }
 }
 
 /**
- * The process's memory of the chat files it wrote: up to 16 million characters of lines (a local
- * day of 625 chats on ~120 KB pages is 3 million; a far larger day settles its oldest pages from their bytes).
+ * The process's memory of the chat files it wrote: up to 16 MiB of NDJSON text, outside the heap
+ * (a local day of 625 chats on ~120 KB pages is about 3 MiB; a far larger day settles its oldest
+ * pages from their bytes).
  */
 export const writtenFiles = new WrittenFiles(16 * 2 ** 20);

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readDayPartition, settleDayPartition } from '#lake/day-consolidation.ts';
@@ -167,6 +167,32 @@ describe('settling reuses the page writes', () => {
     // Every page is kept whole (the rewritten one too, read from its bytes); the older copy is not.
     expect(bodies[0]!.equals(Buffer.concat(pages))).toBe(true);
     expect(await readFile(join(sink.location, keys[0]!)).catch(() => undefined)).toBeUndefined();
+  });
+
+  it('compresses again the lines of a page it wrote when one of its chats has a newer copy, each line as the page had it', async () => {
+    const { sink } = await lake();
+    const keys = await writeDay(sink);
+    const linesOf = (body: Uint8Array) => gunzipSync(body).toString('utf8').split('\n');
+    const page1 = linesOf((await sink.get(keys[0]!))!).filter((line) => line !== '');
+    // A newer fetch of one chat of page 1 (a later run): page 1 is no longer kept whole.
+    const newer = { ...chats[5]!, rate: 'rated_good' };
+    await sink.put(
+      passFileKey(DAY, { runId: 'run-2', attempt: 1, plan: 'p2' }, 'page-00001'),
+      await encodeNdjsonGzip([newer], { _run_id: 'run-2', _archived_at: '2024-03-03T04:00:00.000Z', _page: 1 }),
+      'ndjson-gzip',
+    );
+    const partition = await readDayPartition(sink, DAY, V2_SOURCE.mergedTables, PASS);
+    await settleDayPartition(sink, partition, never, new Set(chats.map((chat) => chat.id)));
+
+    // Byte for byte: every line of page 1 but the older copy, one line each, no empty line but the last.
+    const settledLines = (await settledBodies(sink)).flatMap((body) => linesOf(body).slice(0, -1));
+    expect(settledLines).not.toContain('');
+    const stored = settledLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(stored.map((row) => row['id']).sort()).toEqual(chats.map((chat) => chat.id).sort());
+    expect(stored.find((row) => row['id'] === newer.id)).toMatchObject({ rate: 'rated_good', _run_id: 'run-2' });
+    const rest = page1.filter((line) => !line.includes(`"id":"${newer.id}"`));
+    expect(rest).toHaveLength(24);
+    for (const line of rest) expect(settledLines).toContain(line);
   });
 
   it('splits a day into settled files of at most 5 000 rows, whole pages and re-compressed lines alike', async () => {

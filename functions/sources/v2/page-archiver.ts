@@ -70,7 +70,7 @@ export async function writePage(
   // their column's type); the archiver's own fields carry a `_` prefix.
   const { records, mistyped } = setAsideInRecords(kept.map(privacy.redact));
   const version = { _run_id: task.runId, _archived_at: archivedAt, _page: task.page };
-  const { lines, text } = encodeNdjson(records, version);
+  const { text, ends } = encodeNdjson(records, version);
   const body = await gzipNdjson(text);
   const key = pageKey(task.day, task.page, task);
   await deps.sink.put(key, body, 'ndjson-gzip');
@@ -80,7 +80,8 @@ export async function writePage(
     key,
     body,
     CHATS_TABLE,
-    lines,
+    text,
+    ends,
     records,
     version,
     V2_SOURCE.attachments.refsOf,
