@@ -20,6 +20,8 @@ export interface SimulatorProcessOptions {
   source?: 'v2' | 'v3.6';
   /** Messages of a chat that was not missed (default 2..5); longer conversations make bigger pages. */
   messagesPerChat?: { min: number; max: number };
+  /** v2 only: answers serialized once and served from memory (the simulator's `cachePages`). */
+  cachePages?: boolean;
 }
 
 export interface SimulatorProcessReady {
@@ -47,7 +49,9 @@ const shared = {
   ...(options.messagesPerChat ? { messagesPerChat: options.messagesPerChat } : {}),
 };
 const simulator =
-  options.source === 'v3.6' ? await startV36Simulator(shared) : await startSimulator({ ...shared, today: options.to });
+  options.source === 'v3.6'
+    ? await startV36Simulator(shared)
+    : await startSimulator({ ...shared, today: options.to, cachePages: options.cachePages ?? false });
 const days = (Date.parse(`${options.to}T00:00:00Z`) - Date.parse(`${options.from}T00:00:00Z`)) / 86_400_000 + 1;
 const ready: SimulatorProcessReady = {
   url: simulator.url,
