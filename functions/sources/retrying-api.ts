@@ -133,8 +133,6 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
     }
   };
 
-  const fetchOnce = options.fetch ?? globalThis.fetch;
-
   return {
     async json<T>(input: string, request: Options, accept: Accept<T>): Promise<T> {
       let accepted: { value: T } | undefined;
@@ -145,7 +143,7 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
       // tees its stream, which costs as much CPU as reading it.
       let body: string | undefined;
       const readingFetch = async (...args: Parameters<typeof fetch>): Promise<Response> => {
-        const answer = await fetchOnce(...args);
+        const answer = await (options.fetch ?? globalThis.fetch)(...args);
         if (!answer.ok) return answer;
         body = await answer.text();
         return new Response(null, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
