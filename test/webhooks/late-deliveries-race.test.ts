@@ -2,6 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { dayMergeKey, PASS_RECORD_PREFIXES } from '#lake/lake-layout.ts';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
@@ -73,6 +74,17 @@ async function rowIds(sink: LakeSink, table: 'chats' | 'archives'): Promise<stri
   return ids;
 }
 
+/** The folder lake `out` copied into a versioned bucket (mock) and an S3 sink over it. */
+async function inVersionedBucket(out: string) {
+  const bucket = mockVersionedBucket('lake');
+  restores.push(bucket.restore);
+  const sink = new S3Sink(bucket.client, 'lake');
+  for (const file of await listFiles(out)) {
+    await sink.put(file, await readFile(join(out, file)), file.endsWith('.json.gz') ? 'ndjson-gzip' : 'json');
+  }
+  return { bucket, sink };
+}
+
 async function twoLateDeliveries(sink: LakeSink, threads: readonly string[]) {
   const client = createArchivesClient({
     apiUrl: sim!.url,
@@ -108,18 +120,58 @@ describe('two late webhook deliveries of one settled day at the same moment', ()
 
   it('leave each thread once in both tables (S3, conditional writes)', async () => {
     const { out, threads } = await archivedDay();
-    const bucket = mockVersionedBucket('lake');
-    restores.push(bucket.restore);
-    const sink = new S3Sink(bucket.client, 'lake');
-    for (const file of await listFiles(out)) {
-      await sink.put(file, await readFile(join(out, file)), file.endsWith('.json.gz') ? 'ndjson-gzip' : 'json');
-    }
+    const { bucket, sink } = await inVersionedBucket(out);
     await twoLateDeliveries(sink, threads);
     for (const table of ['chats', 'archives'] as const) {
       const ids = await rowIds(sink, table);
       expect(duplicatesOf(ids), table).toEqual([]);
       expect([...ids].sort(), table).toEqual([...threads].sort());
     }
+    expect(bucket.currentKeys().filter((key) => key.includes('webhook-'))).toEqual([]);
+  });
+});
+
+/**
+ * The S3 lifecycle rules expire a pass's records and a day's merge record (lib/constructs/
+ * lake-bucket.ts) whatever runs at that moment: a late delivery merging the day when its merge
+ * record expires is superseded (its If-Match finds a delete marker), reads the day again and
+ * commits; every thread stays once.
+ */
+describe('a late webhook delivery while the pass records expire', () => {
+  it('is superseded once, merges again and keeps each thread once (S3)', async () => {
+    const { out, threads } = await archivedDay();
+    const { bucket, sink } = await inVersionedBucket(out);
+    expect(bucket.current(dayMergeKey(DAY))).toBeDefined();
+    // The rules expire every record once the delivery's merge has read the day (a delete marker each).
+    let expired = 0;
+    let mergedWrites = 0;
+    bucket.beforeSend(async (command, input) => {
+      if (command !== 'PutObject' || !/\/settled-[0-9a-f]+-part-\d+\.json\.gz$/.test(String(input['Key']))) return;
+      mergedWrites += 1;
+      if (expired > 0) return;
+      const records = bucket.currentKeys().filter((key) => PASS_RECORD_PREFIXES.some((p) => key.startsWith(p)));
+      expired = records.length;
+      await sink.delete(records);
+    });
+    const client = createArchivesClient({
+      apiUrl: sim!.url,
+      credentials: { kind: 'pat', accountId: sim!.accountId, token: sim!.token },
+    });
+    const thread = threads[0]!;
+    const result = await archiveChat(chatTask(`C${thread.slice(1)}`, thread, 'UTC', new Date()), {
+      getChat: client.getChat!,
+      sink,
+    });
+    expect(result.merged).toBe(true);
+    expect(expired).toBeGreaterThan(0);
+    // Both tables written twice: the first swap found no record, took its output back, merged again.
+    expect(mergedWrites).toBe(4);
+    for (const table of ['chats', 'archives'] as const) {
+      const ids = await rowIds(sink, table);
+      expect(duplicatesOf(ids), table).toEqual([]);
+      expect([...ids].sort(), table).toEqual([...threads].sort());
+    }
+    expect(bucket.current(dayMergeKey(DAY))).toBeDefined();
     expect(bucket.currentKeys().filter((key) => key.includes('webhook-'))).toEqual([]);
   });
 });
