@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { CHAT_FILES_TABLE } from '#lake/chat-files-table.ts';
 import { SOURCE_INFO } from '#sources/source-registry.ts';
 import type { ArchiverConfig } from './config.ts';
 import { AccessLogBucket } from './constructs/access-log-bucket.ts';
@@ -49,7 +50,10 @@ export class ArchiverStack extends Stack {
       resultsBucket: this.athena.resultsBucket,
       workGroup: this.athena.compactionWorkGroup,
       databaseName: this.athena.database.databaseName,
-      tiers: SOURCE_INFO[config.source].tables.map((table) => this.athena.tiers[table]!),
+      tiers: [
+        ...SOURCE_INFO[config.source].tables.map((table) => this.athena.tiers[table]!),
+        ...(config.attachments ? [this.athena.tiers[CHAT_FILES_TABLE]!] : []),
+      ],
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,

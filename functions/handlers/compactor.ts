@@ -20,6 +20,7 @@ const settings: CompactionSettings = {
   maxDays: config.MAX_DAYS,
   monthFiles: config.MONTH_FILES === 'true',
   retentionDays: config.RETENTION_DAYS,
+  chatFiles: config.CHAT_FILES === 'true',
 };
 
 /**

@@ -113,6 +113,8 @@ const compactorEnv = z.object({
   MONTH_FILES: z._default(z.enum(['true', 'false']), 'false'),
   /** The lake's retentionDays; absent when it keeps chats forever. */
   RETENTION_DAYS: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(36500))),
+  /** Attachments on: chat_files rows are compacted with their day (`true`). */
+  CHAT_FILES: z._default(z.enum(['true', 'false']), 'false'),
 });
 
 export type PlannerConfig = z.infer<typeof plannerEnv>;

@@ -12,12 +12,22 @@
  * - the view `<table>` (`chats`, `chat_threads`): the JSON table `UNION ALL` the compacted ones,
  *   same columns and `month`, so every query and saved query keeps its table name.
  *
+ * `chat_files` (CHAT_FILES_TIER) has the same four tables; its JSON files are one plain JSON object
+ * per file reference, and its view keeps the row each file keeps (CHAT_FILE_ORDER), as the UNLOADs do.
+ *
  * A day is compacted with UNLOAD (Parquet, ZSTD) into a staging prefix no table reads, then
  * moved into place by the compactor (functions/pipeline/athena-compaction.ts).
  */
 import { CHAT_SCHEMA, LAKE_TABLE, type LakeField, type LakeType, PARTITION_KEYS, quoteIdent } from './chat-columns.ts';
-import { MONTH_COLUMN, RAW_JSON_COLUMN } from './compacted-columns.ts';
-import { ARCHIVES_PREFIX, CHATS_PREFIX } from './lake-layout.ts';
+import { CHAT_FILES_TABLE } from './chat-files-table.ts';
+import {
+  CHAT_FILE_KEY,
+  CHAT_FILE_ORDER,
+  CHAT_FILE_SCHEMA,
+  MONTH_COLUMN,
+  RAW_JSON_COLUMN,
+} from './compacted-columns.ts';
+import { ARCHIVES_PREFIX, CHAT_FILES_PREFIX, CHATS_PREFIX } from './lake-layout.ts';
 import { THREAD_SCHEMA, THREADS_TABLE } from './thread-columns.ts';
 
 /** UNLOAD writes here (never read by a table): `compaction-staging/chats/dt=…/<token>/`. */
@@ -47,6 +57,11 @@ export interface CompactedTable {
   schema: readonly LakeField[];
   /** The latest-copy key of a row (as the named queries partition it): `id`, `thread.id`. */
   copyKey: string;
+  /**
+   * `chat_files`: one uncompressed JSON object per file (its stored line joined by file alone), a
+   * row per file kept by CHAT_FILE_KEY / CHAT_FILE_ORDER, in the UNLOADs and in the view.
+   */
+  fileRows?: boolean;
 }
 
 const table = (prefix: string, view: string, schema: readonly LakeField[], copyKey: string): CompactedTable => ({
@@ -64,6 +79,27 @@ export const COMPACTED_TABLES: readonly CompactedTable[] = [
   table(CHATS_PREFIX, LAKE_TABLE, CHAT_SCHEMA, 'id'),
   table(ARCHIVES_PREFIX, THREADS_TABLE, THREAD_SCHEMA, 'thread.id'),
 ];
+
+/** `chat_files` (attachments on): compacted with its day's chats, into the same unit (day or month). */
+export const CHAT_FILES_TIER: CompactedTable = {
+  ...table(CHAT_FILES_PREFIX, CHAT_FILES_TABLE, CHAT_FILE_SCHEMA, 'coalesce(thread_id, chat_id)'),
+  fileRows: true,
+};
+
+/** The copy a unit keeps: `row_number()` over the copy key (and `dt` in a month), newest first. */
+function copyRankSql(t: CompactedTable, withDt: boolean): string {
+  if (t.fileRows) {
+    const key = withDt ? CHAT_FILE_KEY : CHAT_FILE_KEY.filter((column) => column !== DT);
+    return `row_number() OVER (
+             PARTITION BY ${key.join(', ')}
+             ORDER BY ${CHAT_FILE_ORDER}
+           )`;
+  }
+  return `row_number() OVER (
+             PARTITION BY ${withDt ? `u.${DT}, ` : ''}u.${t.copyKey}
+             ORDER BY u."_archived_at" DESC, u."_run_id" DESC, u."_page" DESC
+           )`;
+}
 
 /** The Trino (Athena engine v3) type of a lake type, as a view's column type: `array(row("id" integer))`. */
 export function trinoTypeOf(type: LakeType): string {
@@ -107,6 +143,30 @@ export const MONTH_PARTITION = MONTH_COLUMN.name;
 export function viewSql(database: string, t: CompactedTable): string {
   const columns = `${columnList(t.schema)}, ${quoteIdent(DT)}`;
   const monthOfDt = `substr(${quoteIdent(DT)}, 1, 7) AS ${quoteIdent(MONTH_PARTITION)}`;
+  if (t.fileRows) {
+    // One row per file. dt and month (a function of dt) are partition columns of the window, so
+    // Trino pushes a filter on either below it, and a month filter reaches the months table's partition.
+    const all = `${columns}, ${quoteIdent(MONTH_PARTITION)}`;
+    const [dt, ...key] = CHAT_FILE_KEY;
+    return `SELECT ${all}
+FROM (
+  SELECT ${all}, row_number() OVER (
+           PARTITION BY ${[dt, quoteIdent(MONTH_PARTITION), ...key].join(', ')}
+           ORDER BY ${CHAT_FILE_ORDER}
+         ) AS file_rank
+  FROM (
+    SELECT ${columns}, ${monthOfDt}
+    FROM ${qualified(database, t.jsonTable)}
+    UNION ALL
+    SELECT ${columns}, ${monthOfDt}
+    FROM ${qualified(database, t.compactedTable)}
+    UNION ALL
+    SELECT ${columns}, ${quoteIdent(MONTH_PARTITION)}
+    FROM ${qualified(database, t.compactedMonthsTable)}
+  ) u
+) ranked
+WHERE file_rank = 1`;
+  }
   return `SELECT ${columns}, ${monthOfDt}
 FROM ${qualified(database, t.jsonTable)}
 UNION ALL
@@ -149,6 +209,18 @@ function checkedLocation(location: string): string {
  */
 function jsonRowsSql(database: string, t: CompactedTable, onDays: string, withDt: boolean): string {
   const raw = quoteIdent(RAW_JSON_COLUMN);
+  if (t.fileRows) {
+    // One object per file: its line is the file's.
+    return `SELECT ${columnList(t.schema, 'j')}, l.line AS ${raw}${withDt ? `, j.${DT}` : ''}
+      FROM ${qualified(database, t.jsonTable)} j
+      JOIN (
+        SELECT "$path" AS file, line
+        FROM ${qualified(database, t.linesTable)}
+        WHERE ${DT} ${onDays}
+      ) l
+        ON l.file = j."$path"
+      WHERE j.${DT} ${onDays}`;
+  }
   const idPath = t.copyKey === 'id' ? '$.id' : '$.thread.id';
   return `SELECT ${columnList(t.schema, 'j')}, l.line AS ${raw}${withDt ? `, j.${DT}` : ''}
       FROM ${qualified(database, t.jsonTable)} j
@@ -189,10 +261,7 @@ export function unloadMonthSql(
   SELECT ${columnList(t.schema)}, ${raw}, ${quoteIdent(DT)}
   FROM (
     SELECT u.*,
-           row_number() OVER (
-             PARTITION BY u.${DT}, u.${t.copyKey}
-             ORDER BY u."_archived_at" DESC, u."_run_id" DESC, u."_page" DESC
-           ) AS copy_rank
+           ${copyRankSql(t, true)} AS copy_rank
     FROM (
       ${jsonRowsSql(database, t, `IN (${dayList})`, true)}
       UNION ALL
@@ -224,10 +293,7 @@ export function unloadDaySql(database: string, t: CompactedTable, day: string, l
   SELECT ${columnList(t.schema)}, ${raw}
   FROM (
     SELECT u.*,
-           row_number() OVER (
-             PARTITION BY u.${t.copyKey}
-             ORDER BY u."_archived_at" DESC, u."_run_id" DESC, u."_page" DESC
-           ) AS copy_rank
+           ${copyRankSql(t, false)} AS copy_rank
     FROM (
       ${jsonRowsSql(database, t, `= '${d}'`, false)}
       UNION ALL

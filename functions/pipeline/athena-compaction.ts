@@ -19,9 +19,14 @@
  *    next night compacts it again from whatever is there. When the erasure records changed since
  *    the day was prepared (an erase ran meanwhile and its chats may be in what UNLOAD read), the
  *    new files are dropped and the day is left as it was, for the next night.
+ *
+ * With attachments on (`chatFiles`), a unit's `chat_files` rows (`chat-files/dt=…/*.json`, and the
+ * unit's compacted ones) are one more UNLOAD of the unit, into `compacted/chat-files/…`, and a day
+ * with new rows only (a re-archive's files tasks) is planned as a day with new JSON chats is.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  CHAT_FILES_TIER,
   COMPACTED_TABLES,
   type CompactedTable,
   stagingDayPrefix,
@@ -30,6 +35,7 @@ import {
   unloadMonthSql,
 } from '#lake/athena-compaction-sql.ts';
 import {
+  CHAT_FILES_PREFIX,
   compactedKey,
   compactedMonthKey,
   compactedTablePrefix,
@@ -57,6 +63,8 @@ export interface CompactionSettings {
   monthFiles: boolean;
   /** The lake's retention: a month file's days before `today - retentionDays` are left out when it is derived again. */
   retentionDays?: number | undefined;
+  /** Attachments on: `chat_files` rows are compacted with their unit (CHAT_FILES_TIER). */
+  chatFiles?: boolean;
 }
 
 export interface CompactionPlan {
@@ -108,6 +116,31 @@ function tablesOf(prefixes: readonly string[]): CompactedTable[] {
   return COMPACTED_TABLES.filter((t) => prefixes.includes(t.prefix));
 }
 
+/** The tables a unit's UNLOADs may write: the chat tables and, with attachments on, chat_files. */
+function unloadedTables(settings: CompactionSettings): CompactedTable[] {
+  return [...tablesOf(settings.prefixes), ...(settings.chatFiles ? [CHAT_FILES_TIER] : [])];
+}
+
+/** The unit's chat_files inputs (row objects of `days`, their compacted day files, and `month`'s file), when attachments are on. */
+async function fileRowInputs(
+  sink: LakeSink,
+  settings: CompactionSettings,
+  days: readonly string[],
+  month?: string,
+): Promise<{ json: string[]; compacted: string[] }> {
+  if (!settings.chatFiles) return { json: [], compacted: [] };
+  const compactedPrefix = compactedTablePrefix(CHAT_FILES_PREFIX);
+  const json: string[] = [];
+  const compacted: string[] = month
+    ? (await sink.list(monthPartitionPrefix(month, compactedPrefix))).filter((key) => key.endsWith('.parquet'))
+    : [];
+  for (const day of days) {
+    json.push(...(await sink.list(partitionPrefix(day, CHAT_FILES_PREFIX))).filter((key) => key.endsWith('.json')));
+    compacted.push(...(await sink.list(partitionPrefix(day, compactedPrefix))));
+  }
+  return { json, compacted };
+}
+
 /** The newest day the nightly run no longer archives again: before its first day. */
 export function lastCompactableDay(
   now: Date,
@@ -153,6 +186,13 @@ export async function planCompaction(sink: LakeSink, settings: CompactionSetting
       const day = dayOf(key);
       if (!day || !key.endsWith('.json.gz') || day > last) continue;
       byDay.set(day, [...(byDay.get(day) ?? []), key]);
+    }
+  }
+  // A day with new chat_files rows only (a re-archive's files tasks) is compacted again too.
+  if (settings.chatFiles) {
+    for (const key of await sink.list(CHAT_FILES_PREFIX)) {
+      const day = dayOf(key);
+      if (day && key.endsWith('.json') && day <= last && !byDay.has(day)) byDay.set(day, []);
     }
   }
   const all = [...byDay.keys()].sort();
@@ -204,14 +244,17 @@ export async function prepareDay(
     json.push(...jsonKeys);
     inputs.push(...jsonKeys, ...compacted);
   }
-  if (json.length === 0) return { day, skipped: 'no JSON files: compacted already' };
+  const files = await fileRowInputs(sink, settings, [day]);
+  if (json.length === 0 && files.json.length === 0) return { day, skipped: 'no JSON files: compacted already' };
   if (!json.every(isFinishedChatFile)) return { day, skipped: 'a pass is still writing it (not settled)' };
+  inputs.push(...files.json, ...files.compacted);
   inputs.sort();
   const token = createHash('sha256').update(inputs.join('\n')).digest('hex').slice(0, 16);
-  await clearStaging(sink, tables, day);
+  await clearStaging(sink, unloadedTables(settings), day);
   const { fingerprint } = await erasureState(sink);
   const attempt = newAttempt();
-  const unloads = tables.map((t) => ({
+  const withFiles = files.json.length + files.compacted.length > 0 ? [CHAT_FILES_TIER] : [];
+  const unloads = [...tables, ...withFiles].map((t) => ({
     table: t.prefix,
     sql: unloadDaySql(settings.database, t, day, stagingUrl(settings, t, day, token, attempt)),
   }));
@@ -254,27 +297,42 @@ async function prepareMonth(sink: LakeSink, settings: CompactionSettings, month:
       ),
     );
   }
+  // Days with new chat_files rows only (a re-archive's files tasks) join too.
+  if (settings.chatFiles) {
+    for (const key of await sink.list(`${CHAT_FILES_PREFIX}dt=${month}-`)) {
+      const day = dayOf(key);
+      if (day && key.endsWith('.json') && day <= last && !jsonByDay.has(day)) jsonByDay.set(day, []);
+    }
+  }
   const days = [...jsonByDay.keys()].filter((day) => jsonByDay.get(day)!.every(isFinishedChatFile)).sort();
   for (const t of tables) {
     for (const day of days) dayFiles.push(...(await sink.list(partitionPrefix(day, compactedTablePrefix(t.prefix)))));
   }
+  const files = await fileRowInputs(sink, settings, days, month);
   const keepFrom = cutoff && cutoff > `${month}-01` ? cutoff : undefined;
   const trims = keepFrom !== undefined && monthKeys.some((key) => firstDayOfMonthFile(key) < keepFrom);
   if (days.length === 0 && !trims)
     return { day: month, skipped: 'nothing to compact: no settled JSON day, no expired day' };
-  const inputs = [...days.flatMap((day) => jsonByDay.get(day)!), ...dayFiles, ...monthKeys].sort();
+  const inputs = [
+    ...days.flatMap((day) => jsonByDay.get(day)!),
+    ...dayFiles,
+    ...monthKeys,
+    ...files.json,
+    ...files.compacted,
+  ].sort();
   const token = createHash('sha256')
     .update(`${inputs.join('\n')}\n${keepFrom ?? ''}`)
     .digest('hex')
     .slice(0, 16);
-  await clearStaging(sink, tables, month);
+  await clearStaging(sink, unloadedTables(settings), month);
   const { fingerprint } = await erasureState(sink);
   // Every day of the month expired: no UNLOAD (what Athena writes for an empty result is not
   // documented: nothing, or a Parquet file without rows, which would be planned again every night);
   // the commit deletes the inputs and writes nothing.
   const expired = keepFrom !== undefined && keepFrom.slice(0, 7) > month;
   const attempt = newAttempt();
-  const unloads = (expired ? [] : tables).map((t) => ({
+  const withFiles = files.json.length + files.compacted.length > 0 ? [CHAT_FILES_TIER] : [];
+  const unloads = (expired ? [] : [...tables, ...withFiles]).map((t) => ({
     table: t.prefix,
     sql: unloadMonthSql(settings.database, t, month, days, stagingUrl(settings, t, month, token, attempt), keepFrom),
   }));
@@ -292,7 +350,7 @@ export async function commitDay(
     isMonth(day)
       ? compactedMonthKey(day, table, `from-${prepared.keepFrom ?? `${day}-01`}-${token}`, part)
       : compactedKey(day, table, token, part);
-  const tables = tablesOf(settings.prefixes);
+  const tables = unloadedTables(settings);
   const staging = async () => (await Promise.all(tables.map((t) => sink.list(stagingDayPrefix(t.prefix, day))))).flat();
   const deferred = async (written: string[]): Promise<CommittedDay> => {
     await sink.delete([...written, ...(await staging())]);

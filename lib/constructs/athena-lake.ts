@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { parseGlueType } from '#infra/glue-type.ts';
 import {
+  CHAT_FILES_TIER,
   COMPACTED_TABLES,
   type CompactedTable,
   MONTH_PARTITION,
@@ -21,7 +22,7 @@ import {
   TEXT_OUTPUT_FORMAT,
   toColumn,
 } from '#lake/chat-columns.ts';
-import { CHAT_FILE_COLUMNS, CHAT_FILES_PREFIX, CHAT_FILES_TABLE } from '#lake/chat-files-table.ts';
+import { CHAT_FILES_TABLE } from '#lake/chat-files-table.ts';
 import { MONTH_COLUMN, RAW_JSON_COLUMN } from '#lake/compacted-columns.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLANS_PREFIX, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
 import { DROPPED_CHAT_COLUMNS, DROPPED_CHATS_PREFIX, DROPPED_CHATS_TABLE } from '#lake/dropped-chats-table.ts';
@@ -85,7 +86,7 @@ export class AthenaLake extends Construct {
   readonly dayPlansTable: glue.S3Table;
   readonly droppedChatsTable: glue.S3Table;
   readonly expiredDaysTable: glue.S3Table;
-  /** `chat_files`: one row per attachment reference (files/ holds the bytes). */
+  /** `chat_files_json`: one row per attachment reference not compacted yet (files/ holds the bytes); the view `chat_files` reads it and the compacted ones. */
   readonly chatFilesTable: glue.S3Table;
 
   constructor(scope: Construct, id: string, { config, bucket, accessLogs }: AthenaLakeProps) {
@@ -132,7 +133,6 @@ export class AthenaLake extends Construct {
       view: 'v3.6 source: every archived copy of a list_archives entry, JSON days and compacted days, partitioned by chat day dt (yyyy-MM-dd), as chats.',
     });
     this.threadsTable = threads.json;
-    this.tiers = { [LAKE_TABLE]: chats, [THREADS_TABLE]: threads };
 
     this.droppedChatsTable = this.projectedTable('DroppedChatsTable', {
       config,
@@ -156,16 +156,14 @@ export class AthenaLake extends Construct {
       compressed: false,
     });
 
-    this.chatFilesTable = this.projectedTable('ChatFilesTable', {
-      config,
-      bucket,
-      tableName: CHAT_FILES_TABLE,
-      description:
-        'One row per file a chat points to (attachments): status (stored, gone, too_large, refused_host, failed), sha256, size and the lake key of the bytes under files/; partitioned by chat day dt.',
-      columns: CHAT_FILE_COLUMNS.map(toGlueColumn),
-      prefix: CHAT_FILES_PREFIX,
-      compressed: false,
+    const chatFiles = this.chatTable('ChatFiles', config, bucket, CHAT_FILES_TIER, {
+      json: 'One row per file a chat points to (attachments) in the row objects of days not compacted yet: status (stored, gone, too_large, refused_host, failed), sha256, size and the lake key of the bytes under files/; partitioned by chat day dt. Query the view chat_files.',
+      compacted:
+        'Compacted days of chat_files (Parquet, ZSTD): the row each file keeps, the same columns plus _raw_json (the stored object). Query the view chat_files.',
+      view: 'One row per file a chat points to (attachments): status (stored, gone, too_large, refused_host, failed), sha256, size and the lake key of the bytes under files/; the JSON rows (chat_files_json) and the compacted days, one row per day, chat and URL (a stored row first, then the newest fetched_at); partitioned by chat day dt.',
     });
+    this.chatFilesTable = chatFiles.json;
+    this.tiers = { [LAKE_TABLE]: chats, [THREADS_TABLE]: threads, [CHAT_FILES_TABLE]: chatFiles };
 
     this.resultsBucket = new s3.Bucket(this, 'ResultsBucket', {
       ...secureBucketProps(config, 'athena-results'),
@@ -227,7 +225,8 @@ export class AthenaLake extends Construct {
       description: descriptions.json,
       columns,
       prefix: tier.prefix,
-      compressed: true,
+      // chat_files: one plain JSON object per file.
+      compressed: !tier.fileRows,
     });
     const lines = this.projectedTable(`${id}LinesTable`, {
       config,
@@ -236,7 +235,7 @@ export class AthenaLake extends Construct {
       description: `The stored lines of ${tier.jsonTable}'s files, one string per line: what compaction keeps as _raw_json.`,
       columns: [{ name: 'line', type: glue.Schema.STRING, comment: 'One stored line (a JSON object) verbatim' }],
       prefix: tier.prefix,
-      compressed: true,
+      compressed: !tier.fileRows,
       dataFormat: LINES_DATA_FORMAT,
       serdeParameters: LINES_SERDE_PARAMETERS,
     });

@@ -14,7 +14,7 @@ import { acknowledgeWildcardResources, nagAttributeRef } from '#infra/nag.ts';
 import { removalPolicyOf } from '#infra/removal-policy.ts';
 import { COMPACTION_STAGING_PREFIX } from '#lake/athena-compaction-sql.ts';
 import { SMALL_DAY_CHATS } from '#lake/compacted-columns.ts';
-import { COMPACTED_PREFIX } from '#lake/lake-layout.ts';
+import { CHAT_FILES_PREFIX, COMPACTED_PREFIX } from '#lake/lake-layout.ts';
 import { ERASURES_PREFIX } from '#privacy/erasure-records.ts';
 import { SOURCE_INFO } from '#sources/source-registry.ts';
 import { archiverFunction } from './archiver-functions.ts';
@@ -28,7 +28,7 @@ export interface CompactionProps {
   readonly resultsBucket: s3.IBucket;
   readonly workGroup: athena.CfnWorkGroup;
   readonly databaseName: string;
-  /** The chat tables of the configured source. */
+  /** The chat tables of the configured source, and chat_files when attachments are on. */
   readonly tiers: readonly ChatTableTier[];
 }
 
@@ -47,7 +47,8 @@ export class Compaction extends Construct {
     super(scope, id);
     const { config, bucket, workGroup, databaseName } = props;
     const stack = Stack.of(this);
-    const tablePrefixes = [...SOURCE_INFO[config.source].prefixes];
+    // chat_files (attachments on) is compacted with its day: one more table to read, write and delete.
+    const tablePrefixes = [...SOURCE_INFO[config.source].prefixes, ...(config.attachments ? [CHAT_FILES_PREFIX] : [])];
 
     this.compactor = archiverFunction(this, 'Compactor', config, {
       entry: path.join(PROJECT_ROOT, 'functions/handlers/compactor.ts'),
@@ -68,6 +69,7 @@ export class Compaction extends Construct {
         SOURCE: config.source,
         MONTH_FILES: String(config.expectedChatsPerDay <= SMALL_DAY_CHATS),
         ...(config.retentionDays === undefined ? {} : { RETENTION_DAYS: String(config.retentionDays) }),
+        CHAT_FILES: String(config.attachments),
       },
     });
     const compacted = tablePrefixes.map((prefix) => `${COMPACTED_PREFIX}${prefix}`);

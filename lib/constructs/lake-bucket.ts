@@ -4,9 +4,11 @@ import { Construct } from 'constructs';
 import type { ArchiverConfig } from '#infra/config.ts';
 import { COMPACTION_STAGING_PREFIX } from '#lake/athena-compaction-sql.ts';
 import {
+  CHAT_FILES_PREFIX,
   CHAT_TABLE_PREFIXES,
   COMPACTED_PREFIX,
   COMPACTED_TABLE_PREFIXES,
+  compactedTablePrefix,
   FILE_PREFIXES,
   MANIFESTS_PREFIX,
   PASS_RECORD_PREFIXES,
@@ -61,10 +63,11 @@ export class LakeBucket extends Construct {
               noncurrentVersionExpiration: Duration.days(1),
             }))),
         // A compacted day is written when the day leaves the nightly lookback (lookbackDays + 1 days
-        // after its last nightly archive): it expires that much sooner, so it goes with its day.
+        // after its last nightly archive): it expires that much sooner, so it goes with its day
+        // (its chat_files rows too, compacted with it).
         ...(retention === undefined
           ? []
-          : COMPACTED_TABLE_PREFIXES.map((prefix) => ({
+          : [...COMPACTED_TABLE_PREFIXES, compactedTablePrefix(CHAT_FILES_PREFIX)].map((prefix) => ({
               id: `retention-${prefix.replace(/\/$/, '').replace('/', '-')}`,
               prefix,
               expiration: Duration.days(Math.max(1, retention - (config.lookbackDays + 1))),

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import type { ArchiverStack } from '#infra/archiver-stack.ts';
 import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
-import { COMPACTED_TABLES, viewColumns, viewSql } from '#lake/athena-compaction-sql.ts';
+import { CHAT_FILES_TIER, COMPACTED_TABLES, viewColumns, viewSql } from '#lake/athena-compaction-sql.ts';
 import { PARTITION_KEYS, toColumn } from '#lake/chat-columns.ts';
 import { MONTH_COLUMN } from '#lake/compacted-columns.ts';
 
@@ -51,6 +51,9 @@ const tableInput = (template: Template, name: string) =>
   Object.values(template.findResources('AWS::Glue::Table')).find((r) => r.Properties.TableInput.Name === name)!
     .Properties.TableInput;
 
+/** The chat tables and chat_files: each is a view over its JSON, compacted and month tables. */
+const TIERS = [...COMPACTED_TABLES, CHAT_FILES_TIER];
+
 const glueColumns = (columns: { name: string; glueType: string; comment: string }[]) =>
   columns.map((c) => ({ Name: c.name, Type: c.glueType, Comment: c.comment }));
 
@@ -61,7 +64,7 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
     ({ stack, template } = synth());
   }, 60_000);
 
-  it.each(COMPACTED_TABLES.map((t) => [t.view, t] as const))(
+  it.each(TIERS.map((t) => [t.view, t] as const))(
     '%s is a view over its JSON table and its compacted table, with the same columns',
     (_name, t) => {
       const view = tableInput(template, t.view);
@@ -148,7 +151,7 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
     expect(reads).toBeGreaterThanOrEqual(16);
   });
 
-  it.each(COMPACTED_TABLES.map((t) => [t.compactedTable, t] as const))(
+  it.each(TIERS.map((t) => [t.compactedTable, t] as const))(
     '%s reads Parquet under compacted/, dt projected, the columns plus _raw_json',
     (_name, t) => {
       const table = tableInput(template, t.compactedTable);
@@ -172,7 +175,7 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
     },
   );
 
-  it.each(COMPACTED_TABLES.map((t) => [t.compactedMonthsTable, t] as const))(
+  it.each(TIERS.map((t) => [t.compactedMonthsTable, t] as const))(
     '%s reads the month files under compacted/, month projected by month, the columns plus _raw_json and dt',
     (_name, t) => {
       const table = tableInput(template, t.compactedMonthsTable);
@@ -213,7 +216,7 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
     expect(env(small.template, small.stack)).toMatchObject({ MONTH_FILES: 'true', RETENTION_DAYS: '400' });
   });
 
-  it.each(COMPACTED_TABLES.map((t) => [t.linesTable, t] as const))(
+  it.each(TIERS.map((t) => [t.linesTable, t] as const))(
     '%s reads the JSON files as text, one line per row (field delimiter U+0001)',
     (_name, t) => {
       const table = tableInput(template, t.linesTable);
@@ -223,7 +226,8 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
           SerializationLibrary: 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe',
           Parameters: { 'field.delim': '\u0001', 'serialization.format': '\u0001' },
         },
-        Compressed: true,
+        // chat_files: one plain JSON object per file.
+        Compressed: !t.fileRows,
         Location: { 'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), `/${t.prefix}`]] },
         Columns: [expect.objectContaining({ Name: 'line', Type: 'string' })],
       });
@@ -285,6 +289,7 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
       MAX_DAYS: '60',
       SOURCE: 'v2',
       TIME_ZONE: 'UTC',
+      CHAT_FILES: 'true',
     });
   });
 
@@ -297,18 +302,45 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
           arn(lake),
           {
             StringLike: {
-              's3:prefix': ['chats/*', 'compacted/chats/*', 'compaction-staging/chats/*', 'manifests/erasures/*'],
+              's3:prefix': [
+                'chats/*',
+                'chat-files/*',
+                'compacted/chats/*',
+                'compacted/chat-files/*',
+                'compaction-staging/chats/*',
+                'compaction-staging/chat-files/*',
+                'manifests/erasures/*',
+              ],
             },
           },
         ],
         ['s3:GetObject', objects(lake, 'compaction-staging/chats/*')],
+        ['s3:GetObject', objects(lake, 'compaction-staging/chat-files/*')],
         ['s3:GetObject', objects(lake, 'manifests/erasures/*')],
         ['s3:PutObject', objects(lake, 'compacted/chats/*')],
+        ['s3:PutObject', objects(lake, 'compacted/chat-files/*')],
         ['s3:DeleteObject', objects(lake, 'chats/*')],
+        ['s3:DeleteObject', objects(lake, 'chat-files/*')],
         ['s3:DeleteObject', objects(lake, 'compacted/chats/*')],
+        ['s3:DeleteObject', objects(lake, 'compacted/chat-files/*')],
         ['s3:DeleteObject', objects(lake, 'compaction-staging/chats/*')],
+        ['s3:DeleteObject', objects(lake, 'compaction-staging/chat-files/*')],
       ),
     );
+  });
+
+  it('attachments off: chat_files is not compacted, and neither role may touch its prefixes', () => {
+    const off = synth({ attachments: false });
+    const env =
+      off.template.toJSON().Resources[logicalId(off.stack.compaction.compactor)].Properties.Environment.Variables;
+    expect(env).toMatchObject({ CHAT_FILES: 'false' });
+    expect(grantsOf(template, stack.compaction.compactor.role!).join('\n')).toContain('chat-files/');
+    for (const role of [off.stack.compaction.compactor.role!, off.stack.compaction.stateMachine.role]) {
+      expect(grantsOf(off.template, role).join('\n')).not.toContain('chat-files/');
+      expect(grantsOf(off.template, role).join('\n')).not.toContain(
+        logicalId(off.stack.athena.tiers['chat_files']!.json),
+      );
+    }
   });
 
   it('Athena, with the state machine role, reads the chat tables and writes only the staging prefix and its results', () => {
@@ -325,13 +357,29 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
         [
           's3:ListBucket',
           arn(lake),
-          { StringLike: { 's3:prefix': ['chats/*', 'compacted/chats/*', 'compaction-staging/chats/*'] } },
+          {
+            StringLike: {
+              's3:prefix': [
+                'chats/*',
+                'chat-files/*',
+                'compacted/chats/*',
+                'compacted/chat-files/*',
+                'compaction-staging/chats/*',
+                'compaction-staging/chat-files/*',
+              ],
+            },
+          },
         ],
         ['s3:GetObject', objects(lake, 'chats/*')],
+        ['s3:GetObject', objects(lake, 'chat-files/*')],
         ['s3:GetObject', objects(lake, 'compacted/chats/*')],
+        ['s3:GetObject', objects(lake, 'compacted/chat-files/*')],
         ['s3:PutObject', objects(lake, 'compaction-staging/chats/*')],
+        ['s3:PutObject', objects(lake, 'compaction-staging/chat-files/*')],
         ['s3:AbortMultipartUpload', objects(lake, 'compaction-staging/chats/*')],
+        ['s3:AbortMultipartUpload', objects(lake, 'compaction-staging/chat-files/*')],
         ['s3:ListMultipartUploadParts', objects(lake, 'compaction-staging/chats/*')],
+        ['s3:ListMultipartUploadParts', objects(lake, 'compaction-staging/chat-files/*')],
         ['s3:ListBucket', arn(results)],
         ['s3:GetObject', objects(results, 'compaction/*')],
         ['s3:PutObject', objects(results, 'compaction/*')],
@@ -352,6 +400,10 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
     const getTable = own.filter((g) => g.startsWith('["glue:GetTable"')).join('\n');
     expect(getTable).toContain(logicalId(stack.athena.tiers['chats']!.compactedMonths));
     expect(getTable).toContain(logicalId(stack.athena.tiers['chats']!.compacted));
+    // chat_files (attachments on, the default): its JSON, lines, day and month tables.
+    const files = stack.athena.tiers['chat_files']!;
+    for (const table of [files.json, files.lines, files.compacted, files.compactedMonths])
+      expect(getTable).toContain(logicalId(table));
   });
 
   it('alarms when a compaction run fails, times out or is aborted', () => {
@@ -385,6 +437,10 @@ describe('compaction with retention, tiering and source v3.6', () => {
     const byId = (id: string) => rules.find((rule: { Id: string }) => rule.Id === id);
     expect(byId('retention-chats')).toMatchObject({ Prefix: 'chats/', ExpirationInDays: 365 });
     expect(byId('retention-compacted-chats')).toMatchObject({ Prefix: 'compacted/chats/', ExpirationInDays: 360 });
+    expect(byId('retention-compacted-chat-files')).toMatchObject({
+      Prefix: 'compacted/chat-files/',
+      ExpirationInDays: 360,
+    });
     expect(byId('retention-compacted-archives')).toMatchObject({
       Prefix: 'compacted/archives/',
       ExpirationInDays: 360,

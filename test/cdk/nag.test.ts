@@ -94,6 +94,9 @@ describe.each([
       `AwsSolutions-IAM5[Resource::${nagAttributeRef(stack.athena.resultsBucket)}/compaction/*]`,
       `AwsSolutions-IAM5[Resource::${lake}/compacted/chats/*]`,
       `AwsSolutions-IAM5[Resource::${lake}/compaction-staging/chats/*]`,
+      // chat_files (attachments on in every case here) is compacted with its day.
+      `AwsSolutions-IAM5[Resource::${lake}/compacted/chat-files/*]`,
+      `AwsSolutions-IAM5[Resource::${lake}/compaction-staging/chat-files/*]`,
       `AwsSolutions-IAM5[Resource::${lake}/manifests/erasures/*]`,
       ...('source' in config
         ? [

@@ -72,11 +72,11 @@ describe('privacy settings in cdk.json', () => {
     }
   });
 
-  it('attachments reach the worker (hosts, cap) and the Glue table chat_files projects dt', () => {
+  it('attachments reach the worker (hosts, cap) and the Glue table chat_files_json (the view chat_files reads it) projects dt', () => {
     expect(synthesized.workerEnv['ATTACHMENTS']).toBe('on');
     expect(synthesized.workerEnv['ATTACHMENT_HOSTS']).toBe('cdn.livechat-files.com,*.example.com');
     expect(synthesized.workerEnv['MAX_ATTACHMENT_MB']).toBe('10');
-    const table = synthesized.glueTables.find((input) => input.Name === 'chat_files');
+    const table = synthesized.glueTables.find((input) => input.Name === 'chat_files_json');
     expect(table.Parameters['projection.enabled']).toBe('true');
     expect(table.Parameters['projection.dt.type']).toBe('date');
     expect(JSON.stringify(table.StorageDescriptor.Location)).toContain('chat-files/');

@@ -7,21 +7,19 @@
  * checked end to end; its Trino validity is checked by Trino's grammar below, and its semantics in
  * docs/compaction.md.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { TrinoSQL } from 'dt-sql-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   COMPACTED_TABLES,
-  type CompactedTable,
   trinoTypeOf,
   unloadDaySql,
   unloadMonthSql,
   viewColumns,
   viewSql,
 } from '#lake/athena-compaction-sql.ts';
-import { duckdbColumnsStruct, type LakeField, quoteIdent, toColumn } from '#lake/chat-columns.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
@@ -36,6 +34,7 @@ import {
 } from '#pipeline/athena-compaction.ts';
 import { erasureRecordKey } from '#privacy/erasure-records.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { compactionNight, UNLOAD, unloadInDuckDb as unloadInto } from '#test/support/athena-unload.ts';
 import { copyLake } from '#test/support/lake-copy.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
 import { archiveAgain, archiveLocally } from '#test/support/local-archive.ts';
@@ -70,113 +69,10 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => sim?.close());
 
-/** What the Glue tables read, as DuckDB views under the database's name. */
-async function glueTablesInDuckDb(lake: string, t: CompactedTable) {
-  const db = await DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  const sql = (text: string) => text.replaceAll("'", "''");
-  const glob = (prefix: string, ext: string) => `'${sql(`${lake}/${prefix}dt=*/*${ext}`)}'`;
-  const has = async (prefix: string, ext: string) =>
-    (await listFiles(lake)).some((f) => f.startsWith(prefix) && f.endsWith(ext));
-  const columns = t.schema.map((f: LakeField) => quoteIdent(f.name)).join(', ');
-  const typed = `{${Object.entries(duckdbColumnsStruct(t.schema))
-    .map(([name, type]) => `'${sql(name)}': '${sql(type)}'`)
-    .join(', ')}}`;
-  const empty = (extra: string) =>
-    `SELECT ${t.schema
-      .map(toColumn)
-      .map((col) => `CAST(NULL AS ${col.duckdbType}) AS ${quoteIdent(col.name)}`)
-      .join(', ')}${extra}, CAST(NULL AS VARCHAR) AS dt WHERE false`;
-  await c.run(`CREATE SCHEMA ${quoteIdent(SETTINGS.database)}`);
-  await c.run('CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)');
-  const json = await has(t.prefix, '.json.gz');
-  await c.run(
-    `CREATE VIEW ${SETTINGS.database}.${t.jsonTable} AS ${
-      json
-        ? `SELECT ${columns}, dt, filename AS "$path" FROM read_json(${glob(t.prefix, '.json.gz')}, format = 'newline_delimited', compression = 'gzip', hive_partitioning = true, hive_types = {'dt': 'VARCHAR'}, columns = ${typed}, filename = true)`
-        : empty(', CAST(NULL AS VARCHAR) AS "$path"')
-    }`,
-  );
-  await c.run(
-    `CREATE VIEW ${SETTINGS.database}.${t.linesTable} AS ${
-      json
-        ? `SELECT line, dt, filename AS "$path" FROM read_csv(${glob(t.prefix, '.json.gz')}, columns = {'line': 'VARCHAR'}, delim = '\u0001', quote = '', escape = '', header = false, compression = 'gzip', hive_partitioning = true, hive_types = {'dt': 'VARCHAR'}, filename = true)`
-        : `SELECT CAST(NULL AS VARCHAR) AS line, CAST(NULL AS VARCHAR) AS dt, CAST(NULL AS VARCHAR) AS "$path" WHERE false`
-    }`,
-  );
-  const compacted = `compacted/${t.prefix}`;
-  await c.run(
-    `CREATE VIEW ${SETTINGS.database}.${t.compactedTable} AS ${
-      (await has(`${compacted}dt=`, '.parquet'))
-        ? `SELECT *, dt FROM read_parquet(${glob(compacted, '.parquet')}, hive_partitioning = true, hive_types = {'dt': 'VARCHAR'})`
-        : empty(', CAST(NULL AS VARCHAR) AS _raw_json')
-    }`,
-  );
-  const months = `'${sql(`${lake}/${compacted}month=*/*.parquet`)}'`;
-  await c.run(
-    `CREATE VIEW ${SETTINGS.database}.${t.compactedMonthsTable} AS ${
-      (await listFiles(lake)).some((f) => f.startsWith(`${compacted}month=`))
-        ? `SELECT * FROM read_parquet(${months}, hive_partitioning = true, hive_types = {'month': 'VARCHAR'})`
-        : `SELECT *, CAST(NULL AS VARCHAR) AS month FROM (${empty(', CAST(NULL AS VARCHAR) AS _raw_json')})`
-    }`,
-  );
-  const close = () => {
-    c.closeSync();
-    db.closeSync();
-  };
-  return { c, close };
-}
-
-const UNLOAD = /^UNLOAD \(\n([\s\S]*)\n\) TO '(s3:\/\/[^']+)'\nWITH \(format = 'PARQUET', compression = 'ZSTD'\)$/;
-
-/**
- * Athena's part: the UNLOAD's SELECT, run in DuckDB, written as Parquet into the staging prefix.
- * UNLOAD writes "multiple files in parallel", each sorted, not sorted relative to each other
- * (Athena's UNLOAD page): with `files` above 1 the result is dealt out over that many files
- * (row n into file n mod files), each in the query's order. A result without rows is still
- * written, as a Parquet file without rows (Athena documents nothing for an empty result).
- */
-let queries = 0;
-async function unloadInDuckDb(lake: string, prepared: PreparedDay, files = 1) {
-  for (const unload of prepared.unloads) {
-    const [, select, location] = UNLOAD.exec(unload.sql)!;
-    const folder = join(lake, location!.slice(`s3://${BUCKET}/`.length));
-    await mkdir(folder, { recursive: true });
-    const t = COMPACTED_TABLES.find((table) => table.prefix === unload.table)!;
-    const duck = await glueTablesInDuckDb(lake, t);
-    queries += 1; // Athena names a query's files after its id
-    try {
-      await duck.c.run(`CREATE TEMP TABLE unloaded AS SELECT row_number() OVER () AS unload_row, * FROM (${select})`);
-      for (let file = 0; file < files; file += 1) {
-        const name = `20260310_000000_${String(queries).padStart(5, '0')}_abcde_${file}`;
-        await duck.c.run(
-          `COPY (SELECT * EXCLUDE (unload_row) FROM unloaded WHERE unload_row % ${files} = ${file} ORDER BY unload_row) TO '${join(folder, name)}' (FORMAT parquet, COMPRESSION zstd)`,
-        );
-      }
-    } finally {
-      duck.close();
-    }
-  }
-}
-
-/** One night of the state machine: plan, then per day prepare → UNLOADs (each into `files` files) → commit. */
-async function night(
-  lake: string,
-  sink: LakeSink = new LocalFileSink(lake),
-  now = NOW,
-  settings = SETTINGS,
-  files = 1,
-) {
-  const plan = await planCompaction(sink, settings, now);
-  const committed = [];
-  for (const day of plan.days) {
-    const prepared = await prepareDay(sink, settings, day, now);
-    if ('skipped' in prepared) continue;
-    await unloadInDuckDb(lake, prepared, files);
-    committed.push(await commitDay(sink, settings, prepared));
-  }
-  return { plan, committed };
-}
+/** One night of the state machine (test/support/athena-unload.ts), by default tonight's with SETTINGS, each UNLOAD into `files` files. */
+const night = (lake: string, sink: LakeSink = new LocalFileSink(lake), now = NOW, settings = SETTINGS, files = 1) =>
+  compactionNight(lake, sink, now, settings, files);
+const unloadInDuckDb = (lake: string, prepared: PreparedDay, files = 1) => unloadInto(lake, prepared, SETTINGS, files);
 
 async function everyNamedQuery(dir: string) {
   const lake = await openLocalLake(dir);
