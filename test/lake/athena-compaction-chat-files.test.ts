@@ -172,6 +172,21 @@ describe('chat_files on AWS: one more UNLOAD per unit, into the unit’s compact
     expect(await answers(lake)).toEqual(before);
   });
 
+  it('retention: the month’s chat_files file loses its expired days with the chats’ file', async () => {
+    const lake = await copyLake(original);
+    await night(lake, MONTHLY);
+    // 03-04 is the first day kept on 2026-04-03 with retentionDays 30.
+    const { plan } = await night(lake, { ...MONTHLY, retentionDays: 30 }, new Date('2026-04-03T12:00:00Z'));
+    expect(plan.days).toEqual(['2026-03']);
+    expect((await fileObjects(lake)).filter((f) => f.startsWith('compacted/'))).toEqual([
+      expect.stringMatching(
+        /^compacted\/chat-files\/month=2026-03\/compacted-from-2026-03-04-[0-9a-f]{16}-00001\.parquet$/,
+      ),
+    ]);
+    const days = await query(lake, 'SELECT DISTINCT dt FROM chat_files ORDER BY dt');
+    expect(days.map((row) => row['dt'])).toEqual(DAYS.slice(2));
+  });
+
   it('attachments off (chatFiles false): no chat_files UNLOAD, row objects left alone', async () => {
     const lake = await copyLake(original);
     const prepared = await prepareDay(new LocalFileSink(lake), { ...SETTINGS, chatFiles: false }, DAYS[0]!, NOW);
