@@ -13,6 +13,7 @@ import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { DUCKDB } from '#lake/sql-dialect.ts';
 import { addDays, daysInRange } from '#shared/day-range.ts';
 import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
+import { measureChatFiles } from './compaction-chat-files.ts';
 import { cachedLake } from './query.ts';
 
 /** Athena's prices (us-east-1): $5 per TB scanned, at least 10 MB a query; S3 GET $0.0004 per 1 000. */
@@ -266,6 +267,12 @@ export async function compaction(config: BenchConfig, log: (line: string) => voi
     year.rows.length + 1,
     log,
   );
+  const files = await measureChatFiles(
+    config,
+    { year: year.settled, busy: busy.settled },
+    year.rows.length + busy.rows.length + 1,
+    log,
+  );
   const rows = [...year.rows, ...busy.rows];
   const missed = rows.filter((row) => row.met === false);
   const objects = year.objects[0];
@@ -278,8 +285,8 @@ export async function compaction(config: BenchConfig, log: (line: string) => voi
   return {
     title: '9. Compaction (Parquet) — bytes and objects per named query',
     findings,
-    rows,
-    notes: [...year.notes, '', ...busy.notes],
+    rows: [...rows, ...files.rows],
+    notes: [...year.notes, '', ...busy.notes, '', ...files.notes],
   };
 }
 
@@ -289,7 +296,7 @@ export async function measureLake(
   withYear: boolean,
   firstId: number,
   log: (line: string) => void,
-): Promise<{ rows: Section['rows']; notes: string[]; objects: ObjectsOpened[] }> {
+): Promise<{ rows: Section['rows']; notes: string[]; objects: ObjectsOpened[]; settled: string }> {
   const last = '2025-12-31';
   const days = daysInRange(addDays(last, -(dayCount - 1)), last);
   const { dir: pages } = await cachedLake(days, chatsPerDay, log);
@@ -407,6 +414,7 @@ export async function measureLake(
   return {
     rows,
     objects,
+    settled,
     notes: [
       `Three copies of the same ${(days.length * chatsPerDay).toLocaleString('en-US')}-chat lake (§6's generator, ${chatsPerDay} chats a day): page files as written (a lake before day settling: ${Math.ceil(chatsPerDay / 25)} files a day), every day settled into one JSON file (what a night leaves now), and compacted by \`compactLake\` (${chatsPerDay <= SMALL_DAY_CHATS ? 'small days: one Parquet file per month' : 'busy days: one Parquet file per day'}). Each named query that reads \`chats\` runs through \`openLocalLake\` over the last 30 days${withYear ? `, over 30 days across two months (${addDays(last, -45)} to ${addDays(last, -16)}) and over all ${days.length} days` : ''}.`,
       'Objects: the files each JSON or Parquet scan of the query plan opens. Parquet: the count DuckDB reports for each scan it ran (`EXPLAIN ANALYZE`, "Total Files Read"; the bench checks its own file list against it): day files pruned by `dt`, month files by `month` (their partition; each named query filters the months of its days beside `dt`, as Athena does with partition projection), their data read only from the row groups whose `dt` statistics overlap the window ("of which data read"). JSON: the files of the window (pruned by `dt`). Bytes: a JSON file is read whole; for Parquet, the compressed size of the column chunks the scan projects or filters on (DuckDB `EXPLAIN (FORMAT json)` projections, struct fields as pushed down; `parquet_metadata`), in the row groups it reads, plus each file\'s footer (its length from the file\'s last 8 bytes). Athena reads the same: whole gzip JSON objects, Parquet footers and the column chunks it needs.',
