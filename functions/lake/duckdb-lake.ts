@@ -275,24 +275,29 @@ function createChatFilesViewSql(root: string): string {
   const dayFiles = listLakeFiles(root, compacted, PARQUET);
   const monthFiles = listLakeFiles(root, compacted, PARQUET, MONTH);
   const jsonSide = json.replace(/^CREATE OR REPLACE VIEW \S+ AS\n/, '');
-  if (dayFiles.length + monthFiles.length === 0 && / WHERE false$/.test(jsonSide)) return json;
+  const month = quoteIdent(MONTH_COLUMN.name);
   const columns = [...CHAT_FILE_COLUMNS.map((c) => quoteIdent(c.name)), DT].join(', ');
+  if (dayFiles.length + monthFiles.length === 0 && / WHERE false$/.test(jsonSide)) {
+    return `CREATE OR REPLACE VIEW ${CHAT_FILES_TABLE} AS SELECT *, CAST(NULL AS VARCHAR) AS ${month} FROM (${jsonSide})`;
+  }
+  // As the views chats and chat_threads: `month` last, the month files' partition (a filter on it skips them by name).
   const sides = [
-    ...(/ WHERE false$/.test(jsonSide) ? [] : [jsonSide]),
+    ...(/ WHERE false$/.test(jsonSide) ? [] : [withMonthOfDt(jsonSide)]),
     ...(dayFiles.length
       ? [
-          `SELECT ${columns} FROM read_parquet(${filesArgument(root, dayFiles, compacted, PARQUET)}, hive_partitioning = true, hive_types = {${sqlString(DT)}: 'VARCHAR'})`,
+          `SELECT ${columns}, ${MONTH_OF_DT} FROM read_parquet(${filesArgument(root, dayFiles, compacted, PARQUET)}, hive_partitioning = true, hive_types = {${sqlString(DT)}: 'VARCHAR'})`,
         ]
       : []),
     ...(monthFiles.length
       ? [
-          `SELECT ${columns} FROM read_parquet(${filesArgument(root, monthFiles, compacted, PARQUET, MONTH)}, hive_partitioning = false)`,
+          `SELECT ${columns}, ${month} FROM read_parquet(${filesArgument(root, monthFiles, compacted, PARQUET, MONTH)}, hive_partitioning = true, hive_types = {${sqlString(MONTH)}: 'VARCHAR'})`,
         ]
       : []),
   ];
+  const [dt, ...key] = CHAT_FILE_KEY;
   return `CREATE OR REPLACE VIEW ${CHAT_FILES_TABLE} AS
-SELECT ${columns} FROM (
-  SELECT *, row_number() OVER (PARTITION BY ${CHAT_FILE_KEY.join(', ')} ORDER BY ${CHAT_FILE_ORDER}) AS file_rank
+SELECT ${columns}, ${month} FROM (
+  SELECT *, row_number() OVER (PARTITION BY ${[dt, month, ...key].join(', ')} ORDER BY ${CHAT_FILE_ORDER}) AS file_rank
   FROM (
 ${sides.join('\nUNION ALL\n')}
   )

@@ -55,7 +55,7 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * The `WHERE` line on the innermost FROM of a table, with the comment that tells the user to edit
- * it. On the views `chats` and `chat_threads` (`month` given) the days' months too: `month` is
+ * it. On the views `chats`, `chat_threads` and `chat_files` (`month` given) the days' months too: `month` is
  * the compacted month files' partition, so Athena (partition projection) and DuckDB (hive file
  * filter) open only those months' files; `dt` alone is a column inside them and opens every one.
  * A month range wider than the days is always right (each row's month is its day's).
@@ -75,7 +75,7 @@ function daysFilter(d: SqlDialect, window: DayWindow, column: string, month?: st
   return `${edit}\nWHERE ${column} BETWEEN '${window.from}' AND '${window.to}'${months}`;
 }
 
-/** The window on a read of the view `chats` or `chat_threads` as `alias`: its days and their months. */
+/** The window on a read of the view `chats`, `chat_threads` or `chat_files` as `alias`: its days and their months. */
 const viewDaysFilter = (d: SqlDialect, window: DayWindow, alias?: string) =>
   daysFilter(d, window, alias ? `${alias}.dt` : 'dt', alias ? `${alias}.${MONTH_COLUMN.name}` : MONTH_COLUMN.name);
 
@@ -627,7 +627,7 @@ files AS (
          sum(CASE WHEN f.status = 'stored' THEN CAST(f.size AS BIGINT) ELSE 0 END) AS bytes_stored,
          count(DISTINCT coalesce(f.thread_id, f.chat_id)) AS chats_with_files
   FROM chat_files f
-  ${indent(daysFilter(d, w, 'f.dt'), 2)}
+  ${indent(viewDaysFilter(d, w, 'f'), 2)}
   GROUP BY f.dt
 ),
 chat_days AS (
@@ -661,7 +661,7 @@ WITH ${latest(d, w)},
 files AS (
   SELECT f.dt, coalesce(f.thread_id, f.chat_id) AS chat, coalesce(f.content_type, 'unknown') AS content_type, f.status, f.size
   FROM chat_files f
-  ${indent(daysFilter(d, w, 'f.dt'), 2)}
+  ${indent(viewDaysFilter(d, w, 'f'), 2)}
 )
 SELECT f.dt,
        f.content_type,

@@ -114,6 +114,35 @@ describe('chat_files compacted with its day (local, DuckDB)', () => {
     expect(await fileObjects(lake)).toEqual([expect.stringMatching(MONTH_FILE)]);
   });
 
+  it('files_per_day and files_by_type open only the month files of their days’ months (the view’s month, their partition)', async () => {
+    // Two months, a month file each.
+    const twoMonths = await startSimulator({ from: '2026-03-31', to: '2026-04-01', chatsPerDay: 60, seed: 4 });
+    try {
+      const { out: lake } = await archiveLocally(twoMonths, ['2026-03-31', '2026-04-01'], { attachments: true });
+      await compact(lake);
+      expect((await fileObjects(lake)).map((f) => f.split('/')[2])).toEqual(['month=2026-03', 'month=2026-04']);
+      const local = await openLocalLake(lake);
+      try {
+        const opened: number[] = [];
+        for (const named of NAMED_QUERIES.filter((q) => q.render(DUCKDB, ALL_DAYS).includes('chat_files'))) {
+          const sql = named.render(DUCKDB, { from: '2026-04-01', to: '2026-04-01' });
+          const [row] = await local.query<{ explain_value: string }>(`EXPLAIN (ANALYZE, FORMAT json) ${sql}`);
+          type Node = { operator_name?: string; extra_info?: Record<string, unknown>; children?: Node[] };
+          const walk = (node: Node): number =>
+            (node.operator_name === 'READ_PARQUET' && String(node.extra_info?.['Filename(s)']).includes('chat-files')
+              ? Number(node.extra_info?.['Total Files Read'])
+              : 0) + (node.children ?? []).reduce((sum, child) => sum + walk(child), 0);
+          opened.push(walk(JSON.parse(row!.explain_value) as Node));
+        }
+        expect(opened).toEqual([1, 1]);
+      } finally {
+        await local.close();
+      }
+    } finally {
+      await twoMonths.close();
+    }
+  });
+
   it('a busy day’s rows get a file of their own beside its chats; the others share the month file', async () => {
     const lake = await copyLake(original);
     const before = await fileQueries(lake);
