@@ -74,15 +74,16 @@ async function filesUnder(dir: string, prefix: string, ext: string): Promise<{ d
 }
 
 /**
- * Objects a `dt`-filtered scan of chat_files opens over [from, to]: the row objects and compacted
- * day files of those days (pruned by `dt`, as DuckDB and Athena's projection do), and every
- * compacted month file (its footer: `dt` is a column there).
+ * Objects a scan of chat_files filtered on `dt` and `month` (as the named queries filter it) opens
+ * over [from, to]: the row objects and compacted day files of those days (pruned by `dt`), and the
+ * compacted month files of those months (pruned by `month`, their partition).
  */
 async function objectsOpened(dir: string, from: string, to: string): Promise<number> {
   const json = (await filesUnder(dir, 'chat-files/', '.json')).filter((f) => f.day >= from && f.day <= to);
   const compacted = await filesUnder(dir, 'compacted/chat-files/', '.parquet');
   const days = compacted.filter((f) => f.day.length === 10 && f.day >= from && f.day <= to);
-  return json.length + days.length + compacted.filter((f) => f.day.length === 7).length;
+  const months = compacted.filter((f) => f.day.length === 7 && f.day >= from.slice(0, 7) && f.day <= to.slice(0, 7));
+  return json.length + days.length + months.length;
 }
 
 const FILE_QUERIES = NAMED_QUERIES.filter((q) =>
