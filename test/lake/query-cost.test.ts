@@ -98,7 +98,7 @@ describe('the day window is written once per table read, right under its innermo
   });
 
   it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))(
-    '%s: each read of chats or chat_threads bounds the month of its days on the next line (both engines)',
+    '%s: each read of chats, chat_threads or chat_files bounds the month of its days on the next line (both engines)',
     (_n, q) => {
       const range = { from: '2026-01-31', to: '2026-03-01' };
       for (const [d, sql] of [
@@ -107,11 +107,12 @@ describe('the day window is written once per table read, right under its innermo
         [ATHENA, q.render(ATHENA, range)],
         [DUCKDB, q.render(DUCKDB, range)],
       ] as const) {
-        const views = (sql.match(/\bFROM (?:chats|chat_threads)\b/g) ?? []).length;
+        const views = (sql.match(/\bFROM (?:chats|chat_threads|chat_files)\b/g) ?? []).length;
         const first = sql === q.athenaSql || sql === q.duckdbSql ? d.daysAgo(30) : `'${range.from}'`;
         const bounded =
-          sql.match(/\bFROM (?:chats|chat_threads)(?: \w)?\n.*\n *WHERE (?:\w\.)?dt .*\n *AND (?:\w\.)?month .*$/gm) ??
-          [];
+          sql.match(
+            /\bFROM (?:chats|chat_threads|chat_files)(?: \w)?\n.*\n *WHERE (?:\w\.)?dt .*\n *AND (?:\w\.)?month .*$/gm,
+          ) ?? [];
         expect(bounded, `${d.engine} ${sql.slice(0, 40)}`).toHaveLength(views);
         for (const line of bounded) {
           expect(line.split('\n').at(-1)!.trim()).toMatch(
@@ -120,8 +121,8 @@ describe('the day window is written once per table read, right under its innermo
               : new RegExp(`^AND (?:\\w\\.)?month >= substr\\(${first.replace(/[()]/g, '\\$&')}, 1, 7\\)$`),
           );
         }
-        // The other tables (chats_json, day_plans, chat_files) have no month column.
-        expect(sql).not.toMatch(/\bFROM (?:chats_json|day_plans|chat_files)(?: \w)?\n.*\n.*\n *AND (?:\w\.)?month\b/);
+        // The other tables (chats_json, day_plans) have no month column.
+        expect(sql).not.toMatch(/\bFROM (?:chats_json|day_plans)(?: \w)?\n.*\n.*\n *AND (?:\w\.)?month\b/);
       }
     },
   );
