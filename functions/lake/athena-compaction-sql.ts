@@ -143,38 +143,34 @@ export const MONTH_PARTITION = MONTH_COLUMN.name;
 export function viewSql(database: string, t: CompactedTable): string {
   const columns = `${columnList(t.schema)}, ${quoteIdent(DT)}`;
   const monthOfDt = `substr(${quoteIdent(DT)}, 1, 7) AS ${quoteIdent(MONTH_PARTITION)}`;
-  if (t.fileRows) {
-    // One row per file. dt and month (a function of dt) are partition columns of the window, so
-    // Trino pushes a filter on either below it, and a month filter reaches the months table's partition.
-    const all = `${columns}, ${quoteIdent(MONTH_PARTITION)}`;
-    const [dt, ...key] = CHAT_FILE_KEY;
-    return `SELECT ${all}
+  // The three tables, one SELECT each, the lines joined at the indent the view puts them.
+  const union = (indent: string) =>
+    [
+      `SELECT ${columns}, ${monthOfDt}`,
+      `FROM ${qualified(database, t.jsonTable)}`,
+      'UNION ALL',
+      `SELECT ${columns}, ${monthOfDt}`,
+      `FROM ${qualified(database, t.compactedTable)}`,
+      'UNION ALL',
+      `SELECT ${columns}, ${quoteIdent(MONTH_PARTITION)}`,
+      `FROM ${qualified(database, t.compactedMonthsTable)}`,
+    ].join(`\n${indent}`);
+  if (!t.fileRows) return union('');
+  // One row per file. dt and month (a function of dt) are partition columns of the window, so
+  // Trino pushes a filter on either below it, and a month filter reaches the months table's partition.
+  const all = `${columns}, ${quoteIdent(MONTH_PARTITION)}`;
+  const [dt, ...key] = CHAT_FILE_KEY;
+  return `SELECT ${all}
 FROM (
   SELECT ${all}, row_number() OVER (
            PARTITION BY ${[dt, quoteIdent(MONTH_PARTITION), ...key].join(', ')}
            ORDER BY ${CHAT_FILE_ORDER}
          ) AS file_rank
   FROM (
-    SELECT ${columns}, ${monthOfDt}
-    FROM ${qualified(database, t.jsonTable)}
-    UNION ALL
-    SELECT ${columns}, ${monthOfDt}
-    FROM ${qualified(database, t.compactedTable)}
-    UNION ALL
-    SELECT ${columns}, ${quoteIdent(MONTH_PARTITION)}
-    FROM ${qualified(database, t.compactedMonthsTable)}
+    ${union('    ')}
   ) u
 ) ranked
 WHERE file_rank = 1`;
-  }
-  return `SELECT ${columns}, ${monthOfDt}
-FROM ${qualified(database, t.jsonTable)}
-UNION ALL
-SELECT ${columns}, ${monthOfDt}
-FROM ${qualified(database, t.compactedTable)}
-UNION ALL
-SELECT ${columns}, ${quoteIdent(MONTH_PARTITION)}
-FROM ${qualified(database, t.compactedMonthsTable)}`;
 }
 
 /** The view's columns with their Trino types, as a Presto view definition lists them. */
