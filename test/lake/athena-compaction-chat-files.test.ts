@@ -5,7 +5,7 @@
  * `chat_files` go through Trino's grammar, and the view's SQL runs in DuckDB too.
  */
 import { TrinoSQL } from 'dt-sql-parser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CHAT_FILES_TIER, unloadDaySql, unloadMonthSql, viewColumns, viewSql } from '#lake/athena-compaction-sql.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { ALL_DAYS, NAMED_QUERIES } from '#lake/named-queries.ts';
@@ -13,11 +13,10 @@ import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { DUCKDB } from '#lake/sql-dialect.ts';
 import { type CompactionSettings, planCompaction, prepareDay } from '#pipeline/athena-compaction.ts';
-import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { compactionNight, glueTablesInDuckDb, UNLOAD } from '#test/support/athena-unload.ts';
 import { copyLake } from '#test/support/lake-copy.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
-import { archiveAgain, archiveLocally } from '#test/support/local-archive.ts';
+import { archiveAgain, useArchivedLake } from '#test/support/local-archive.ts';
 
 const DAYS = ['2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
 const COMPACTABLE = DAYS.slice(0, 4); // 03-06 is still archived again every night
@@ -35,20 +34,14 @@ const SETTINGS: CompactionSettings = {
 };
 const MONTHLY: CompactionSettings = { ...SETTINGS, monthFiles: true };
 
-let sim: RunningSimulator;
-let original: string;
-beforeAll(async () => {
-  sim = await startSimulator({
-    from: DAYS[0]!,
-    to: DAYS.at(-1)!,
+const archived = useArchivedLake(
+  DAYS,
+  {
     chatsPerDay: (day) => (day.endsWith('3') ? 120 : 60),
     seed: 21,
-  });
-  const run = await archiveLocally(sim, DAYS, { attachments: true });
-  expect(run.manifest.complete).toBe(true);
-  original = run.out;
-}, 60_000);
-afterAll(() => sim?.close());
+  },
+  { attachments: true },
+);
 
 const night = (lake: string, settings = SETTINGS, now = NOW, sink: LakeSink = new LocalFileSink(lake)) =>
   compactionNight(lake, sink, now, settings);
@@ -84,7 +77,7 @@ const perFile =
 
 describe('chat_files on AWS: one more UNLOAD per unit, into the unit’s compacted files', () => {
   it('a night compacts each day’s rows beside its chats; the same rows and answers; the next night finds nothing', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await answers(lake);
     expect(before.rows.length).toBeGreaterThan(20);
     expect(Object.keys(before.named).sort()).toEqual(['files_by_type', 'files_per_day']);
@@ -93,7 +86,7 @@ describe('chat_files on AWS: one more UNLOAD per unit, into the unit’s compact
       COMPACTABLE.map((day) => [day, 'compacted', 2]),
     );
     expect(await fileObjects(lake)).toEqual([
-      ...(await fileObjects(original)).filter((f) => f.startsWith(`chat-files/dt=${DAYS[4]}/`)),
+      ...(await fileObjects(archived.out)).filter((f) => f.startsWith(`chat-files/dt=${DAYS[4]}/`)),
       ...COMPACTABLE.map((day) =>
         expect.stringMatching(new RegExp(`^compacted/chat-files/dt=${day}/compacted-[0-9a-f]{16}-00001\\.parquet$`)),
       ),
@@ -105,7 +98,7 @@ describe('chat_files on AWS: one more UNLOAD per unit, into the unit’s compact
   });
 
   it('month files: the month’s rows in one file beside the chats’ month file; the same answers', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await answers(lake);
     const { committed } = await night(lake, MONTHLY);
     expect(committed.map((c) => [c.day, c.written.length])).toEqual([['2026-03', 2]]);
@@ -123,11 +116,11 @@ describe('chat_files on AWS: one more UNLOAD per unit, into the unit’s compact
 
   it('a re-archive of a compacted day with new chats and their files: each file once before and after the next night', async () => {
     for (const settings of [SETTINGS, MONTHLY]) {
-      const lake = await copyLake(original);
+      const lake = await copyLake(archived.out);
       await night(lake, settings);
       const day = DAYS[1]!;
-      const added = sim.addChats(day, 20, 'random');
-      const run = await archiveAgain(sim, lake, [day], `backfill-${settings.monthFiles}`, undefined, true);
+      const added = archived.sim.addChats(day, 20, 'random');
+      const run = await archiveAgain(archived.sim, lake, [day], `backfill-${settings.monthFiles}`, undefined, true);
       expect(run.complete).toBe(true);
       expect(await query(lake, perFile)).toEqual([]);
       const during = await answers(lake);
@@ -142,23 +135,23 @@ describe('chat_files on AWS: one more UNLOAD per unit, into the unit’s compact
   });
 
   it('a day with new rows only (its files tasks ran after the compaction) is planned and compacted again', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await night(lake);
     const before = await answers(lake);
     const day = DAYS[0]!;
-    const [key] = (await fileObjects(original)).filter((f) => f.startsWith(`chat-files/dt=${day}/`));
+    const [key] = (await fileObjects(archived.out)).filter((f) => f.startsWith(`chat-files/dt=${day}/`));
     const sink = new LocalFileSink(lake);
-    await sink.put(key!, (await new LocalFileSink(original).get(key!))!, 'json'); // a files task's row written again
+    await sink.put(key!, (await new LocalFileSink(archived.out).get(key!))!, 'json'); // a files task's row written again
     expect((await planCompaction(sink, SETTINGS, NOW)).days).toEqual([day]);
     await night(lake);
     expect((await fileObjects(lake)).filter((f) => f.startsWith('chat-files/'))).toEqual(
-      (await fileObjects(original)).filter((f) => f.startsWith(`chat-files/dt=${DAYS[4]}/`)),
+      (await fileObjects(archived.out)).filter((f) => f.startsWith(`chat-files/dt=${DAYS[4]}/`)),
     );
     expect(await answers(lake)).toEqual(before);
   });
 
   it('a commit failed between its writes and its deletes: each file once; the next night finishes', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await answers(lake);
     const inner = new LocalFileSink(lake);
     const failing: LakeSink = Object.assign(Object.create(inner) as LakeSink, {
@@ -173,7 +166,7 @@ describe('chat_files on AWS: one more UNLOAD per unit, into the unit’s compact
   });
 
   it('retention: the month’s chat_files file loses its expired days with the chats’ file', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await night(lake, MONTHLY);
     // 03-04 is the first day kept on 2026-04-03 with retentionDays 30.
     const { plan } = await night(lake, { ...MONTHLY, retentionDays: 30 }, new Date('2026-04-03T12:00:00Z'));
@@ -188,18 +181,18 @@ describe('chat_files on AWS: one more UNLOAD per unit, into the unit’s compact
   });
 
   it('attachments off (chatFiles false): no chat_files UNLOAD, row objects left alone', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const prepared = await prepareDay(new LocalFileSink(lake), { ...SETTINGS, chatFiles: false }, DAYS[0]!, NOW);
     expect('unloads' in prepared && prepared.unloads.map((u) => u.table)).toEqual(['chats/']);
     await night(lake, { ...SETTINGS, chatFiles: false });
-    expect(await fileObjects(lake)).toEqual(await fileObjects(original));
+    expect(await fileObjects(lake)).toEqual(await fileObjects(archived.out));
   });
 
   it('the view chat_files (Athena’s SQL, run by DuckDB over the Glue-like tables) returns the DuckDB view’s rows, during a re-archive too', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await night(lake, MONTHLY);
-    sim.addChats(DAYS[2]!, 10, 'random');
-    await archiveAgain(sim, lake, [DAYS[2]!], 'backfill-view', undefined, true);
+    archived.sim.addChats(DAYS[2]!, 10, 'random');
+    await archiveAgain(archived.sim, lake, [DAYS[2]!], 'backfill-view', undefined, true);
     const local = (await answers(lake)).rows;
     const duck = await glueTablesInDuckDb(lake, CHAT_FILES_TIER, SETTINGS.database);
     try {

@@ -11,7 +11,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { TrinoSQL } from 'dt-sql-parser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   COMPACTED_TABLES,
   trinoTypeOf,
@@ -33,11 +33,10 @@ import {
   prepareDay,
 } from '#pipeline/athena-compaction.ts';
 import { erasureRecordKey } from '#privacy/erasure-records.ts';
-import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { compactionNight, UNLOAD, unloadInDuckDb as unloadInto } from '#test/support/athena-unload.ts';
 import { copyLake } from '#test/support/lake-copy.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
-import { archiveAgain, archiveLocally } from '#test/support/local-archive.ts';
+import { archiveAgain, useArchivedLake } from '#test/support/local-archive.ts';
 
 const DAYS = ['2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
 const BUCKET = 'lake-bucket';
@@ -53,21 +52,10 @@ const SETTINGS: CompactionSettings = {
   monthFiles: false,
 };
 
-let sim: RunningSimulator;
-let original: string;
-
-beforeAll(async () => {
-  sim = await startSimulator({
-    from: DAYS[0]!,
-    to: DAYS.at(-1)!,
-    chatsPerDay: (day) => (day.endsWith('3') ? 120 : 60),
-    seed: 21,
-  });
-  const run = await archiveLocally(sim, DAYS);
-  expect(run.manifest.complete).toBe(true);
-  original = run.out;
-}, 60_000);
-afterAll(() => sim?.close());
+const archived = useArchivedLake(DAYS, {
+  chatsPerDay: (day) => (day.endsWith('3') ? 120 : 60),
+  seed: 21,
+});
 
 /** One night of the state machine (test/support/athena-unload.ts), by default tonight's with SETTINGS, each UNLOAD into `files` files. */
 const night = (lake: string, sink: LakeSink = new LocalFileSink(lake), now = NOW, settings = SETTINGS, files = 1) =>
@@ -101,14 +89,14 @@ const COMPACTABLE = DAYS.slice(0, 4); // 03-06 is still archived again every nig
 describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit', () => {
   it('plans the settled days the nightly lookback no longer archives, oldest first, at most maxDays', async () => {
     expect(lastCompactableDay(NOW, SETTINGS)).toBe('2026-03-05');
-    const sink = new LocalFileSink(original);
+    const sink = new LocalFileSink(archived.out);
     expect((await planCompaction(sink, SETTINGS, NOW)).days).toEqual(COMPACTABLE);
     expect((await planCompaction(sink, { ...SETTINGS, maxDays: 2 }, NOW)).days).toEqual(COMPACTABLE.slice(0, 2));
     expect((await planCompaction(sink, { ...SETTINGS, lookbackDays: 5 }, NOW)).days).toEqual(COMPACTABLE.slice(0, 2));
   });
 
   it('a night compacts each planned day into Parquet; every named query returns the same rows', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await everyNamedQuery(lake);
     const { committed } = await night(lake);
     expect(committed.map((c) => [c.day, c.status, c.written.length])).toEqual(
@@ -125,7 +113,7 @@ describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit'
   });
 
   it('keeps each row’s stored line verbatim (_raw_json, from the lines table)', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await night(lake);
     const [file] = (await listFiles(lake)).filter((f) => f.startsWith(`compacted/chats/dt=${DAYS[0]}/`));
     const db = await DuckDBInstance.create(':memory:');
@@ -134,7 +122,7 @@ describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit'
       const rows = (
         await c.runAndReadAll(`SELECT id, _raw_json FROM read_parquet('${join(lake, file!)}')`)
       ).getRowObjectsJS();
-      const simChats = new Map(sim.chats(DAYS[0]!).map((chat) => [chat.id, chat]));
+      const simChats = new Map(archived.sim.chats(DAYS[0]!).map((chat) => [chat.id, chat]));
       expect(rows).toHaveLength(simChats.size);
       for (const row of rows)
         expect(JSON.parse(String(row['_raw_json']))).toMatchObject(simChats.get(String(row['id']))!);
@@ -145,7 +133,7 @@ describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit'
   });
 
   it('is idempotent: the next night finds nothing to compact, and a day compacted already is skipped', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await night(lake);
     const files = await listFiles(lake);
     const again = await night(lake);
@@ -158,7 +146,7 @@ describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit'
   });
 
   it('a commit that fails half-way (after the new files, before the deletes) leaves each chat once in the queries; the next night finishes', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await everyNamedQuery(lake);
     const inner = new LocalFileSink(lake);
     const failing: LakeSink = Object.assign(Object.create(inner) as LakeSink, {
@@ -171,31 +159,31 @@ describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit'
 
     await night(lake);
     expect(await rowsPerDay(lake)).toEqual(
-      DAYS.map((day) => ({ dt: day, rows: sim.chats(day).length, chats: sim.chats(day).length })),
+      DAYS.map((day) => ({ dt: day, rows: archived.sim.chats(day).length, chats: archived.sim.chats(day).length })),
     );
     expect((await listFiles(lake)).filter((f) => f.startsWith('compaction-staging/'))).toEqual([]);
     expect(await everyNamedQuery(lake)).toEqual(before);
   });
 
   it('a re-archive of a compacted day (drift found later) is compacted again the next night: the new chats once', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await night(lake);
     const day = DAYS[2]!;
-    sim.addChats(day, 5, 'random');
-    const run = await archiveAgain(sim, lake, [day], 'backfill-aws');
+    archived.sim.addChats(day, 5, 'random');
+    const run = await archiveAgain(archived.sim, lake, [day], 'backfill-aws');
     expect(run.complete).toBe(true);
     const { plan, committed } = await night(lake);
     expect(plan.days).toEqual([day]);
     expect(committed.map((c) => c.status)).toEqual(['compacted']);
     const row = (await rowsPerDay(lake)).find((r) => r['dt'] === day);
-    expect(row).toEqual({ dt: day, rows: sim.chats(day).length, chats: sim.chats(day).length });
+    expect(row).toEqual({ dt: day, rows: archived.sim.chats(day).length, chats: archived.sim.chats(day).length });
     expect((await listFiles(lake)).filter((f) => f.includes(`dt=${day}/`) && !f.startsWith('manifests/'))).toHaveLength(
       1,
     );
   });
 
   it('defers the night while an erase is unfinished, and drops a day whose erasure records changed during its UNLOAD', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const sink = new LocalFileSink(lake);
     const record = (complete: boolean) =>
       Buffer.from(
@@ -225,7 +213,7 @@ describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit'
   });
 
   it('a day run again from Prepare stages apart: what an earlier attempt’s UNLOAD left or still writes is never copied', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const sink = new LocalFileSink(lake);
     const before = await rowsPerDay(lake);
     const first = await prepareDay(sink, SETTINGS, COMPACTABLE[0]!, NOW);
@@ -242,7 +230,7 @@ describe('compaction on AWS: plan, prepare, UNLOAD (run by DuckDB here), commit'
   });
 
   it('leaves a day a pass is still writing alone', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const sink = new LocalFileSink(lake);
     const [settled] = await sink.list(`chats/dt=${DAYS[1]}/`);
     await sink.put(
@@ -269,7 +257,7 @@ describe('compaction on AWS with month files (small days): one Parquet file per 
   const nextNight = new Date(NOW.getTime() + 86_400_000); // 03-06 leaves the lookback
 
   it('plans the month; a night writes one month file; the next night adds its newly settled day to it; every named query the same', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await everyNamedQuery(lake);
     const { plan, committed } = await night(lake, undefined, NOW, MONTHLY);
     expect(plan.days).toEqual(['2026-03']);
@@ -288,18 +276,18 @@ describe('compaction on AWS with month files (small days): one Parquet file per 
   });
 
   it('a re-archive of a day in the month file: the month is compacted again, the new chats once, one file', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await night(lake, undefined, NOW, MONTHLY);
     const before = await rowsPerDay(lake);
     const day = DAYS[1]!;
-    sim.addChats(day, 4, 'random');
-    const run = await archiveAgain(sim, lake, [day], 'backfill-month');
+    archived.sim.addChats(day, 4, 'random');
+    const run = await archiveAgain(archived.sim, lake, [day], 'backfill-month');
     expect(run.complete).toBe(true);
     const named = await everyNamedQuery(lake);
     expect(named['duplicate_chats']).toEqual([]); // the compacted copies beside the day's JSON are not counted
     const { plan } = await night(lake, undefined, NOW, MONTHLY);
     expect(plan.days).toEqual(['2026-03']);
-    const n = sim.chats(day).length;
+    const n = archived.sim.chats(day).length;
     expect(await rowsPerDay(lake)).toEqual(before.map((r) => (r['dt'] === day ? { dt: day, rows: n, chats: n } : r)));
     expect((await lakeFiles(lake)).filter((f) => f.startsWith('compacted/'))).toEqual([
       expect.stringMatching(MONTH_FILE('2026-03-01')),
@@ -307,7 +295,7 @@ describe('compaction on AWS with month files (small days): one Parquet file per 
   });
 
   it('a commit that fails between its write and its deletes: each chat once in the queries, the next night finishes', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await everyNamedQuery(lake);
     const inner = new LocalFileSink(lake);
     const failing: LakeSink = Object.assign(Object.create(inner) as LakeSink, {
@@ -324,7 +312,7 @@ describe('compaction on AWS with month files (small days): one Parquet file per 
   });
 
   it('retention: a month file holding expired days is derived again without them, once per newly expired day', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await night(lake, undefined, NOW, MONTHLY);
     // 03-04 is the first day kept on 2026-04-03 with retentionDays 30.
     const later = new Date('2026-04-03T12:00:00Z');
@@ -339,7 +327,7 @@ describe('compaction on AWS with month files (small days): one Parquet file per 
   });
 
   it('retention: a month whose every day expired runs no UNLOAD; the commit deletes its file, and no later night plans it', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await night(lake, undefined, NOW, MONTHLY);
     const expired = new Date('2026-05-01T12:00:00Z'); // retentionDays 30: the first day kept is 2026-04-01
     const kept = { ...MONTHLY, retentionDays: 30 };
@@ -354,7 +342,7 @@ describe('compaction on AWS with month files (small days): one Parquet file per 
   });
 
   it('retention: a month whose kept days hold no rows (its UNLOAD writes a file without rows) loses its file, and no later night plans it', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await night(lake, undefined, NOW, MONTHLY);
     const kept = { ...MONTHLY, retentionDays: 30 };
     const cutoffInMonth = new Date('2026-04-19T12:00:00Z'); // the first day kept: 2026-03-20, after every day of the lake
@@ -366,7 +354,7 @@ describe('compaction on AWS with month files (small days): one Parquet file per 
   });
 
   it('an UNLOAD that writes several files: each is a numbered month file, every named query the same; the next night merges them all into the new files', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await everyNamedQuery(lake);
     const { committed } = await night(lake, undefined, NOW, MONTHLY, 3);
     expect(committed.map((c) => [c.day, c.status, c.written.length])).toEqual([['2026-03', 'compacted', 3]]);
@@ -386,7 +374,7 @@ describe('compaction on AWS with month files (small days): one Parquet file per 
   });
 
   it('with day files configured, a day of a month that has a month file joins the month file', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await night(lake, undefined, NOW, MONTHLY);
     const { plan } = await night(lake, undefined, nextNight, SETTINGS);
     expect(plan.days).toEqual(['2026-03']);
@@ -456,7 +444,7 @@ describe('the Athena SQL of compaction is Trino', () => {
 
 describe('the stored line is what the lines table reads', () => {
   it('no stored line contains U+0001, the lines table’s field delimiter', async () => {
-    const lines = await readdir(join(original, 'chats'));
+    const lines = await readdir(join(archived.out, 'chats'));
     expect(lines.length).toBeGreaterThan(0);
     expect(JSON.stringify({ text: 'a\u0001b' })).not.toContain('\u0001');
   });

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COMPACT_EXIT, compactCommand, keepNewestAge } from '#cli/compact-command.ts';
 import { compactLake } from '#lake/compaction.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
@@ -13,31 +13,24 @@ import { ErasedVisitors } from '#privacy/erased-visitors.ts';
 import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
 import { buildReportData } from '#report/build-report.ts';
 import { totalFiles } from '#shared/file-refs.ts';
-import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { startSimulator } from '#simulator/index.ts';
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
 import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
 import { capture, runArchiveCli } from '#test/support/cli-runner.ts';
 import { copyLake } from '#test/support/lake-copy.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
-import { archiveAgain, archiveLocally } from '#test/support/local-archive.ts';
+import { archiveAgain, archiveLocally, useArchivedLake } from '#test/support/local-archive.ts';
 
 /** chat_files in the compacted tier (docs/compaction.md): compacted with its day, the same answers. */
 const DAYS = ['2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
-let sim: RunningSimulator;
-let original: string;
-
-beforeAll(async () => {
-  sim = await startSimulator({
-    from: DAYS[0]!,
-    to: DAYS.at(-1)!,
+const archived = useArchivedLake(
+  DAYS,
+  {
     chatsPerDay: (day) => (day.endsWith('4') ? 140 : 70),
     seed: 11,
-  });
-  const run = await archiveLocally(sim, DAYS, { attachments: true });
-  expect(run.manifest.complete).toBe(true);
-  original = run.out;
-}, 60_000);
-afterAll(() => sim?.close());
+  },
+  { attachments: true },
+);
 
 const compact = (dir: string, bounds: { smallDayChats?: number } = {}) => {
   const sink = new LocalFileSink(dir);
@@ -84,7 +77,7 @@ const MONTH_FILE = /^compacted\/chat-files\/month=2026-03\/compacted-[0-9a-f]{16
 
 describe('chat_files compacted with its day (local, DuckDB)', () => {
   it('one month file, no row objects left; the same rows, columns and types; files_per_day, files_by_type and the report unchanged', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const rowsBefore = await fileRows(lake);
     expect(rowsBefore.length).toBeGreaterThan(20);
     expect(new Set(rowsBefore.map((row) => row['status']))).toContain('stored');
@@ -107,7 +100,7 @@ describe('chat_files compacted with its day (local, DuckDB)', () => {
     // The stored line of each row is kept verbatim.
     const [month] = await fileObjects(lake);
     const raw = await query(lake, `SELECT _raw_json AS line FROM read_parquet('${join(lake, month!)}')`);
-    const lines = await Promise.all(objectsBefore.map((key) => readFile(join(original, key), 'utf8')));
+    const lines = await Promise.all(objectsBefore.map((key) => readFile(join(archived.out, key), 'utf8')));
     expect(raw.map((row) => String(row['line'])).sort()).toEqual(lines.map((line) => line.trim()).sort());
     // Compacting again changes nothing.
     expect((await compact(lake)).days).toEqual([]);
@@ -144,9 +137,9 @@ describe('chat_files compacted with its day (local, DuckDB)', () => {
   });
 
   it('a busy day’s rows get a file of their own beside its chats; the others share the month file', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await fileQueries(lake);
-    const busy = DAYS.find((day) => sim.chats(day).length > 100)!;
+    const busy = DAYS.find((day) => archived.sim.chats(day).length > 100)!;
     await compact(lake, { smallDayChats: 100 });
     expect(await fileObjects(lake)).toEqual([
       expect.stringMatching(new RegExp(`^compacted/chat-files/dt=${busy}/compacted-[0-9a-f]{16}\\.parquet$`)),
@@ -156,7 +149,7 @@ describe('chat_files compacted with its day (local, DuckDB)', () => {
   });
 
   it('a crash between write and delete (the new file beside the old inputs) still shows each file once', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await fileRows(lake);
     await compact(lake);
     const [month] = await fileObjects(lake);
@@ -167,8 +160,8 @@ describe('chat_files compacted with its day (local, DuckDB)', () => {
       (await sink.get(month!))!,
       'parquet',
     );
-    for (const key of (await fileObjects(original)).filter((k) => k.startsWith('chat-files/'))) {
-      await sink.put(key, await readFile(join(original, key)), 'json');
+    for (const key of (await fileObjects(archived.out)).filter((k) => k.startsWith('chat-files/'))) {
+      await sink.put(key, await readFile(join(archived.out, key)), 'json');
     }
     expect(await fileRows(lake)).toEqual(before);
     await compact(lake);
@@ -177,7 +170,7 @@ describe('chat_files compacted with its day (local, DuckDB)', () => {
   });
 
   it('a re-archive of a compacted day with new chats: the new files once, before and after compacting again; a stored row is never replaced by a later failed one', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await compact(lake);
     const day = DAYS[1]!;
     const countOf = async () =>
@@ -185,8 +178,8 @@ describe('chat_files compacted with its day (local, DuckDB)', () => {
         (row) => row.dt === day,
       );
     const filesBefore = await countOf();
-    const added = sim.addChats(day, 30, 'random');
-    const run = await archiveAgain(sim, lake, [day], 'backfill-files', undefined, true);
+    const added = archived.sim.addChats(day, 30, 'random');
+    const run = await archiveAgain(archived.sim, lake, [day], 'backfill-files', undefined, true);
     expect(run.complete).toBe(true);
     const counts = run.days.find((d) => d.day === day)?.files;
     const expected = counts ? totalFiles(counts) : 0;
@@ -233,16 +226,16 @@ describe('chat_files compacted with its day (local, DuckDB)', () => {
   });
 
   it('erase after compaction removes the visitor’s file rows from the compacted file, and their stored bytes', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await compact(lake);
     const [withFile] = await query(
       lake,
       "SELECT chat_id, dt FROM chat_files WHERE status = 'stored' ORDER BY dt, chat_id LIMIT 1",
     );
     const chatId = String(withFile!['chat_id']);
-    const visitorId = String(sim.allChats().find((chat) => chat.id === chatId)!['visitor_id']);
+    const visitorId = String(archived.sim.allChats().find((chat) => chat.id === chatId)!['visitor_id']);
     const theirs = new Set(
-      sim
+      archived.sim
         .allChats()
         .filter((chat) => chat['visitor_id'] === visitorId)
         .map((chat) => chat.id),
@@ -272,12 +265,12 @@ describe('chat_files compacted with its day (local, DuckDB)', () => {
   });
 
   it('prune expires compacted chat_files with their day: a day file with its chats, a month file’s days one by one', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     // Every day but the first archived again 20 days later, its files fetched again then (their row objects gone).
     const later = new Date(Date.now() + 20 * 86_400_000);
     const sink = new LocalFileSink(lake);
     for (const day of DAYS.slice(1)) await sink.delete(await sink.list(`chat-files/dt=${day}/`));
-    expect((await archiveAgain(sim, lake, DAYS.slice(1), 'later', () => later, true)).complete).toBe(true);
+    expect((await archiveAgain(archived.sim, lake, DAYS.slice(1), 'later', () => later, true)).complete).toBe(true);
     await compact(lake);
     const days = async () => (await query(lake, 'SELECT DISTINCT dt FROM chat_files ORDER BY dt')).map((r) => r['dt']);
     expect(await days()).toEqual(DAYS);
@@ -298,7 +291,7 @@ describe('chat_files compacted with its day (local, DuckDB)', () => {
     expect(await fileObjects(lake)).toEqual([]);
 
     // Day files: each expires with its day's chats (the newest input's age).
-    const perDay = await copyLake(original);
+    const perDay = await copyLake(archived.out);
     await compact(perDay, { smallDayChats: 0 });
     const old = new Date('2026-01-01T00:00:00Z');
     for (const key of (await listFiles(perDay)).filter(

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COMPACT_EXIT, compactCommand, keepNewestAge } from '#cli/compact-command.ts';
 import { PRUNE_EXIT, pruneCommand } from '#cli/prune-command.ts';
 import { compactLake } from '#lake/compaction.ts';
@@ -13,31 +13,19 @@ import { eraseVisitor } from '#privacy/erase-visitor.ts';
 import { ErasedVisitors } from '#privacy/erased-visitors.ts';
 import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
 import { buildReportData } from '#report/build-report.ts';
-import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
 import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
 import { capture, runArchiveCli } from '#test/support/cli-runner.ts';
 import { copyLake } from '#test/support/lake-copy.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
-import { archiveAgain, archiveLocally } from '#test/support/local-archive.ts';
+import { archiveAgain, useArchivedLake } from '#test/support/local-archive.ts';
 
 const DAYS = ['2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05', '2026-03-06'];
-let sim: RunningSimulator;
-let original: string;
-
-beforeAll(async () => {
-  // Busy and quiet days, missed chats, goals, surveys, tags: the simulator's realistic mix.
-  sim = await startSimulator({
-    from: DAYS[0]!,
-    to: DAYS.at(-1)!,
-    chatsPerDay: (day) => (day.endsWith('4') ? 140 : 70),
-    seed: 11,
-  });
-  const run = await archiveLocally(sim, DAYS);
-  expect(run.manifest.complete).toBe(true);
-  original = run.out;
-}, 60_000);
-afterAll(() => sim?.close());
+// Busy and quiet days, missed chats, goals, surveys, tags: the simulator's realistic mix.
+const archived = useArchivedLake(DAYS, {
+  chatsPerDay: (day) => (day.endsWith('4') ? 140 : 70),
+  seed: 11,
+});
 
 const compact = (
   dir: string,
@@ -84,22 +72,22 @@ const rowsPerDay = (dir: string) =>
 
 describe('compacting settled days into Parquet (local, DuckDB)', () => {
   it('every named query returns the same rows before and after, from one Parquet file for the month and no JSON', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await everyNamedQuery(lake);
     expect(before['chats_per_day']).toHaveLength(DAYS.length);
 
     const result = await compact(lake);
 
     expect(result.days.map((d) => [d.day, d.status, d.into])).toEqual(DAYS.map((day) => [day, 'compacted', 'month']));
-    expect(result.days.map((d) => d.chats)).toEqual(DAYS.map((day) => sim.chats(day).length));
+    expect(result.days.map((d) => d.chats)).toEqual(DAYS.map((day) => archived.sim.chats(day).length));
     expect(await chatFiles(lake)).toEqual([expect.stringMatching(MONTH_FILE)]);
     expect(await everyNamedQuery(lake)).toEqual(before);
   });
 
   it('a day busier than smallDayChats gets a file of its own; the others share the month file', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await everyNamedQuery(lake);
-    const busy = DAYS.find((day) => sim.chats(day).length > 100)!;
+    const busy = DAYS.find((day) => archived.sim.chats(day).length > 100)!;
     const result = await compact(lake, undefined, { smallDayChats: 100 });
     expect(result.days.map((d) => [d.day, d.into])).toEqual(DAYS.map((day) => [day, day === busy ? 'day' : 'month']));
     expect(await chatFiles(lake)).toEqual([
@@ -112,10 +100,12 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
       lake,
       `SELECT dt, count(*) AS n FROM read_parquet('${join(lake, monthFile!)}') GROUP BY dt ORDER BY dt`,
     );
-    expect(days).toEqual(DAYS.filter((day) => day !== busy).map((day) => ({ dt: day, n: sim.chats(day).length })));
+    expect(days).toEqual(
+      DAYS.filter((day) => day !== busy).map((day) => ({ dt: day, n: archived.sim.chats(day).length })),
+    );
 
     // smallDayChats 0: every day a file of its own (as before month files).
-    const perDay = await copyLake(original);
+    const perDay = await copyLake(archived.out);
     await compact(perDay, undefined, { smallDayChats: 0 });
     expect(await chatFiles(perDay)).toEqual(
       DAYS.map((day) =>
@@ -128,16 +118,16 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
   });
 
   it('the HTML report’s data is the same before and after (it reads compacted days)', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const options = { lakeDir: lake, outDir: lake, now: () => new Date('2026-03-10T00:00:00Z') };
     const before = await buildReportData(options);
-    expect(before.totals.chats).toBe(DAYS.reduce((sum, day) => sum + sim.chats(day).length, 0));
+    expect(before.totals.chats).toBe(DAYS.reduce((sum, day) => sum + archived.sim.chats(day).length, 0));
     await compact(lake);
     expect(await buildReportData(options)).toEqual(before);
   });
 
   it('keeps every field verbatim: the stored line is in the Parquet file, and the typed columns match the JSON view', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const columns =
       'id, type, visitor, agents, goals, messages, events, "group", tags, queue, started_timestamp, duration, "_run_id", "_archived_at", "_page", dt';
     const before = await rawRows(lake, `SELECT ${columns} FROM chats ORDER BY id`);
@@ -151,18 +141,18 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     );
     const stored = raw.map((row) => JSON.parse(String(row['_raw_json'])) as { id: string });
     expect(stored.map((chat) => chat.id).sort()).toEqual(
-      sim
+      archived.sim
         .chats(DAYS[0]!)
         .map((chat) => chat.id)
         .sort(),
     );
-    const simChat = sim.chats(DAYS[0]!)[0]!;
+    const simChat = archived.sim.chats(DAYS[0]!)[0]!;
     const storedChat = stored.find((chat) => chat.id === simChat.id) as Record<string, unknown>;
     expect(storedChat).toMatchObject(simChat);
   });
 
   it('is idempotent: a second run changes nothing', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await compact(lake);
     const files = await chatFiles(lake);
     const times = await Promise.all(files.map(async (f) => (await stat(join(lake, f))).mtimeMs));
@@ -173,7 +163,7 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
   });
 
   it('a crash between writing the Parquet files and deleting the JSON leaves every chat once in the queries; the next run finishes', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await everyNamedQuery(lake);
     const inner = new LocalFileSink(lake);
     const crashing: LakeSink = { ...bind(inner), delete: async () => Promise.reject(new Error('killed')) };
@@ -190,20 +180,20 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
 
     await compact(lake);
     expect(await rowsPerDay(lake)).toEqual(
-      DAYS.map((day) => ({ dt: day, rows: sim.chats(day).length, chats: sim.chats(day).length })),
+      DAYS.map((day) => ({ dt: day, rows: archived.sim.chats(day).length, chats: archived.sim.chats(day).length })),
     );
     expect((await chatFiles(lake)).every((f) => f.startsWith('compacted/'))).toBe(true);
     expect(await everyNamedQuery(lake)).toEqual(before);
   });
 
   it('a re-archive after compaction (drift found later) shows the new chats once, before and after compacting again', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await compact(lake);
     const day = DAYS[1]!;
-    const added = sim.addChats(day, 7, 'random');
-    const run = await archiveAgain(sim, lake, [day], 'backfill-1');
+    const added = archived.sim.addChats(day, 7, 'random');
+    const run = await archiveAgain(archived.sim, lake, [day], 'backfill-1');
     expect(run.complete).toBe(true);
-    const expected = sim.chats(day).length;
+    const expected = archived.sim.chats(day).length;
 
     const perDay = async () => (await rowsPerDay(lake)).find((row) => row['dt'] === day);
     const chatsPerDay = async () =>
@@ -237,15 +227,15 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
     expect(runs).toEqual([{ run: 'backfill-1' }]);
     // The month's other days are in the new file unchanged.
     expect(await rowsPerDay(lake)).toEqual(
-      DAYS.map((d) => ({ dt: d, rows: sim.chats(d).length, chats: sim.chats(d).length })),
+      DAYS.map((d) => ({ dt: d, rows: archived.sim.chats(d).length, chats: archived.sim.chats(d).length })),
     );
   });
 
   it('duplicate counts: a compacted copy beside JSON copies of its day is not counted, two JSON copies still are', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await compact(lake);
     const day = DAYS[2]!;
-    await archiveAgain(sim, lake, [day], 'backfill-3');
+    await archiveAgain(archived.sim, lake, [day], 'backfill-3');
     const sink = new LocalFileSink(lake);
     const [settled] = (await sink.list(`chats/dt=${day}/`)).filter((k) => k.endsWith('.json.gz'));
     // A later pass wrote the day again and has not settled: every chat of the day twice in JSON, once compacted.
@@ -254,7 +244,7 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
       (await sink.get(settled!))!,
       'ndjson-gzip',
     );
-    const chats = sim.chats(day).length;
+    const chats = archived.sim.chats(day).length;
     expect(await rowsPerDay(lake)).toContainEqual({ dt: day, rows: 3 * chats, chats });
     const named = await everyNamedQuery(lake);
     const duplicates = named['duplicate_chats'] as Array<{ copies: number; partitions: number }>;
@@ -268,7 +258,7 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
   });
 
   it('leaves a day a pass is still writing alone (only settled days are compacted)', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const day = DAYS[2]!;
     const sink = new LocalFileSink(lake);
     const [settled] = (await sink.list(`chats/dt=${day}/`)).filter((k) => k.endsWith('.json.gz'));
@@ -280,7 +270,7 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
   });
 
   it('compacts only the days between --from and --to; the views read compacted and JSON days together', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const before = await everyNamedQuery(lake);
     const result = await compact(lake, undefined, { from: DAYS[1], to: DAYS[2] });
     expect(result.days.map((d) => d.day)).toEqual([DAYS[1], DAYS[2]]);
@@ -288,11 +278,11 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
   });
 
   it('erase removes the visitor from compacted days, and records what it removed for day_completeness', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await compact(lake);
     const day = DAYS[3]!;
-    const visitorId = sim.chats(day)[0]!['visitor_id'] as string;
-    const theirs = sim.allChats().filter((chat) => chat['visitor_id'] === visitorId);
+    const visitorId = archived.sim.chats(day)[0]!['visitor_id'] as string;
+    const theirs = archived.sim.allChats().filter((chat) => chat['visitor_id'] === visitorId);
     const result = await eraseVisitor({
       sink: new LocalFileSink(lake),
       target: { kind: 'visitor-id', value: visitorId },
@@ -317,19 +307,19 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
   });
 
   it('a visitor erased before a re-archived day is compacted again stays out', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     await compact(lake);
     const day = DAYS[0]!;
-    const visitorId = sim.chats(day)[1]!['visitor_id'] as string;
+    const visitorId = archived.sim.chats(day)[1]!['visitor_id'] as string;
     await eraseVisitor({ sink: new LocalFileSink(lake), target: { kind: 'visitor-id', value: visitorId } });
-    await archiveAgain(sim, lake, [day], 'backfill-2');
+    await archiveAgain(archived.sim, lake, [day], 'backfill-2');
     await compact(lake);
     const left = await rawRows(lake, `SELECT count(*) AS n FROM chats WHERE visitor_id = '${visitorId}'`);
     expect(left).toEqual([{ n: 0 }]);
   });
 
   it('prune expires compacted day files by the age of the newest file they merged', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const old = new Date('2026-01-01T00:00:00Z');
     const sink = new LocalFileSink(lake);
     for (const key of (await sink.list(`chats/dt=${DAYS[0]}/`)).filter((k) => k.endsWith('.json.gz'))) {
@@ -344,10 +334,10 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
   });
 
   it('prune expires the days of a month file one by one, by their last archive, and records them expired', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     // Every day but the first archived again 20 days later: the first day's last archive is the oldest.
     const later = new Date(Date.now() + 20 * 86_400_000);
-    const run = await archiveAgain(sim, lake, DAYS.slice(1), 'later', () => later);
+    const run = await archiveAgain(archived.sim, lake, DAYS.slice(1), 'later', () => later);
     expect(run.complete).toBe(true);
     await compact(lake);
     expect(await chatFiles(lake)).toEqual([expect.stringMatching(MONTH_FILE)]);
@@ -384,13 +374,13 @@ describe('compacting settled days into Parquet (local, DuckDB)', () => {
   });
 
   it('npm run compact: compacts a folder lake and says what it did; a bad day is one error line, exit 2', async () => {
-    const lake = await copyLake(original);
+    const lake = await copyLake(archived.out);
     const out = capture();
     const err = capture();
     expect(await compactCommand(['--lake', lake, '--to', DAYS[1]!], { stdout: out.stream, stderr: err.stream })).toBe(
       COMPACT_EXIT.ok,
     );
-    expect(out.text()).toContain(`${DAYS[0]}  ${sim.chats(DAYS[0]!).length} chats -> the 2026-03 file\n`);
+    expect(out.text()).toContain(`${DAYS[0]}  ${archived.sim.chats(DAYS[0]!).length} chats -> the 2026-03 file\n`);
     expect(out.text()).toContain('2026-03  2 files (');
     expect(out.text()).toContain('compacted 2 days: 2 files -> 1 Parquet file\n');
     const bad = capture();

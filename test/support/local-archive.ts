@@ -1,12 +1,12 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { type ArchiveRunEvent, runArchive } from '#pipeline/archive-run.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
-import type { RunningSimulator } from '#simulator/index.ts';
+import { type RunningSimulator, type SimulatorOptions, startSimulator } from '#simulator/index.ts';
 import { safeFileFetcher } from '#sources/attachments/safe-file-fetcher.ts';
 import { createLivechatClient, type RetryEvent } from '#sources/v2/livechat-client.ts';
 import { v2Source } from '#sources/v2/v2-source.ts';
@@ -58,6 +58,27 @@ export async function archiveLocally(
     onEvent: (event) => events.push(event),
   });
   return { out, manifest, retries, events };
+}
+
+/**
+ * The lake most tests of a file read: a simulator over `days` started in beforeAll and archived
+ * once, completely, into a fresh folder (archiveLocally), the simulator closed in afterAll. `sim`
+ * and `out` are set once beforeAll has run.
+ */
+export function useArchivedLake(
+  days: readonly string[],
+  simulator: Omit<SimulatorOptions, 'from' | 'to'>,
+  archive: Parameters<typeof archiveLocally>[2] = {},
+): { sim: RunningSimulator; out: string } {
+  const lake = {} as { sim: RunningSimulator; out: string };
+  beforeAll(async () => {
+    lake.sim = await startSimulator({ from: days[0]!, to: days.at(-1)!, ...simulator });
+    const run = await archiveLocally(lake.sim, days, archive);
+    expect(run.manifest.complete).toBe(true);
+    lake.out = run.out;
+  }, 60_000);
+  afterAll(() => lake.sim?.close());
+  return lake;
 }
 
 /**
