@@ -218,7 +218,7 @@ export class AthenaLake extends Construct {
     descriptions: { json: string; compacted: string; view: string },
   ): ChatTableTier {
     const columns = tier.schema.map(toColumn).map(toGlueColumn);
-    const json = this.projectedTable(`${id}Table`, {
+    const json = this.projectedTable(`${id}JsonTable`, {
       config,
       bucket,
       tableName: tier.jsonTable,
@@ -275,7 +275,11 @@ export class AthenaLake extends Construct {
       dataFormat: glue.DataFormat.PARQUET,
       byMonth: true,
     });
-    const view = new glue.CfnTable(this, `${id}View`, {
+    // The view keeps the construct path, so the logical ID, of the table that had its name before
+    // it became a view (`${id}Table`): upgrading a stack deployed before that updates the resource
+    // in place (UpdateTable) instead of creating a second one with the same name, which would fail
+    // (docs/compaction.md, upgrading a deployed stack).
+    const view = new glue.CfnTable(new Construct(this, `${id}Table`), 'Table', {
       catalogId: Stack.of(this).account,
       databaseName: this.database.databaseName,
       tableInput: {
