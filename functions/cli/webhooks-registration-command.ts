@@ -18,7 +18,8 @@ register again. The secret_key is LIVECHAT_WEBHOOK_SECRET, or the Secrets Manage
 stack's WebhookSecretArn output); it is never printed.
 environment: LIVECHAT_ACCOUNT_ID and LIVECHAT_PAT, or LIVECHAT_BEARER_TOKEN; LIVECHAT_WEBHOOK_SECRET
 exit codes: 0 done, 1 LiveChat refused the request (list: no chat_deactivated webhook, or not enabled on
-  the license), 2 bad arguments, 3 credentials refused`;
+  the license; register/unregister: or its answer was lost, so it was not sent again: check with list),
+  2 bad arguments, 3 credentials refused`;
 
 export interface RegistrationIo {
   env: NodeJS.ProcessEnv;

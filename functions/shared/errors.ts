@@ -85,6 +85,24 @@ export class LivechatUnreachableError extends LivechatError {
 }
 
 /**
+ * A request that changes something at LiveChat (register_webhook, unregister_webhook) was sent, but
+ * its answer never came back whole (timed out, cut off, not JSON, not the documented shape, a 5xx):
+ * LiveChat may have carried it out, so it is not sent again (a second one could act twice). The
+ * message says how to check.
+ */
+export class LivechatWriteUnconfirmedError extends LivechatError {
+  override name = 'LivechatWriteUnconfirmedError';
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    check: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`LiveChat may have carried out ${path} (${reason}); it was not sent again: ${check}`, options);
+  }
+}
+
+/**
  * A 200 body that is JSON but not the documented shape: not transient, so never retried.
  * The message is one line naming the JSON path and what was expected there.
  */

@@ -6,10 +6,12 @@
  * payloads/management/v3.6/configuration-api/responses/webhooks/registerWebhook.json,
  * listWebhooks.json and getWebhooksState.json). `POST /v3.6/configuration/action/<method>` with a
  * JSON body; unregister, enable and disable answer 200 without a payload. Like LiveChat's listing,
- * `list_webhooks` never returns the `secret_key` a webhook was registered with.
+ * `list_webhooks` never returns the `secret_key` a webhook was registered with. `webhookAnswerFaults`
+ * carries a method out and then loses its answer, as a network or a proxy can.
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { htmlErrorPage, truncateJson } from './faults.ts';
 import type { Reply } from './http-host.ts';
 
 export const WEBHOOK_METHODS_PREFIX = '/v3.6/configuration/action/';
@@ -21,7 +23,19 @@ const METHODS = [
   'disable_license_webhooks',
   'get_license_webhooks_state',
 ] as const;
-type WebhookMethod = (typeof METHODS)[number];
+export type WebhookMethod = (typeof METHODS)[number];
+
+/** A method carried out whose answer is then lost, for its first `times` requests (default 1). */
+export interface WebhookAnswerFault {
+  method: WebhookMethod;
+  /**
+   * `malformed`: 200 with the JSON cut short; `html`: 200 with an HTML page (a proxy's); `cut`: the
+   * connection closes halfway through the body; `stall`: half the body, then nothing; `503`: an
+   * error answer although the change was made.
+   */
+  fault: 'malformed' | 'html' | 'cut' | 'stall' | '503';
+  times?: number;
+}
 
 /** A registered webhook as the simulator keeps it (the listing leaves `secret_key` out). */
 export interface SimulatedWebhook {
@@ -46,6 +60,7 @@ export interface WebhookConfigurationOptions {
   licenseWebhooksDisabled?: string[];
   /** `forbidden`: the webhook methods answer 403 `authorization` (a token without the webhooks scopes). */
   webhookConfiguration?: 'readable' | 'forbidden';
+  webhookAnswerFaults?: WebhookAnswerFault[];
 }
 
 export interface WebhookConfiguration {
@@ -62,6 +77,18 @@ class ValidationError extends Error {}
 export function webhookConfiguration(options: WebhookConfigurationOptions): WebhookConfiguration {
   const webhooks = (options.webhooks ?? []).map((hook) => ({ ...hook }));
   const disabled = new Set(options.licenseWebhooksDisabled ?? []);
+  const answerFaults = (options.webhookAnswerFaults ?? []).map((rule) => ({ rule, used: 0 }));
+  /** The answer of a method already carried out, lost as `fault` says. */
+  const lose = (fault: WebhookAnswerFault['fault'], answer: string, res: ServerResponse, send: Reply) => {
+    const whole = answer || '{}';
+    const half = whole.slice(0, Math.ceil(whole.length / 2));
+    if (fault === 'malformed') return send(res, 200, truncateJson(whole));
+    if (fault === 'html') return send(res, 200, htmlErrorPage(200), { 'Content-Type': 'text/html' });
+    if (fault === '503') return send(res, 503, JSON.stringify({ error: { type: 'internal', message: 'Internal' } }));
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(whole)) });
+    if (fault === 'cut') res.write(half, () => res.socket?.destroy());
+    else res.write(half); // stall: the rest never comes (close() ends the connection)
+  };
   const methodOf = (path: string) => {
     const method = path.startsWith(WEBHOOK_METHODS_PREFIX) ? path.slice(WEBHOOK_METHODS_PREFIX.length) : '';
     return (METHODS as readonly string[]).includes(method) ? (method as WebhookMethod) : undefined;
@@ -139,8 +166,15 @@ export function webhookConfiguration(options: WebhookConfigurationOptions): Webh
       if (!body || typeof body !== 'object' || Array.isArray(body))
         return error(400, 'validation', 'body must be an object');
       try {
-        const result = answer(methodOf(path) as WebhookMethod, body as Record<string, unknown>);
-        return send(res, 200, result === undefined ? '' : JSON.stringify(result));
+        const method = methodOf(path) as WebhookMethod;
+        const result = answer(method, body as Record<string, unknown>);
+        const text = result === undefined ? '' : JSON.stringify(result);
+        const fault = answerFaults.find(({ rule, used }) => rule.method === method && used < (rule.times ?? 1));
+        if (fault) {
+          fault.used += 1;
+          return lose(fault.rule.fault, text, res, send);
+        }
+        return send(res, 200, text);
       } catch (problem) {
         if (problem instanceof ValidationError) return error(400, 'validation', problem.message);
         throw problem;

@@ -1,4 +1,4 @@
-import ky, { isForceRetryError, isHTTPError, isNetworkError, isTimeoutError, type Options } from 'ky';
+import ky, { isForceRetryError, isHTTPError, isNetworkError, isTimeoutError, type KyInstance, type Options } from 'ky';
 import {
   LivechatAuthError,
   LivechatMisdirectedError,
@@ -6,6 +6,7 @@ import {
   LivechatResponseError,
   LivechatUnavailableError,
   LivechatUnreachableError,
+  LivechatWriteUnconfirmedError,
 } from '#shared/errors.ts';
 import { type ApiLifecycleNotice, reportLifecycle } from './api-lifecycle.ts';
 
@@ -17,6 +18,8 @@ import { type ApiLifecycleNotice, reportLifecycle } from './api-lifecycle.ts';
  * with a typed error that never carries credentials, and so does a 200 body that is JSON
  * but not the documented shape (LivechatResponseError, naming the JSON path): asking again
  * would get the same answer.
+ * A write (a request of a method not in `methods`, e.g. register_webhook) is never sent again once
+ * it may have reached LiveChat: only a connection that could not be made is retried.
  * `misdirected_request` fails at once too. Every response's `Legacy` or `Deprecation` header
  * (LiveChat's API lifecycle, `YYYY-MM-DD` when the stage ends) is handed to `onLifecycle`.
  */
@@ -51,8 +54,15 @@ export interface RetryingApiTuning {
 export interface RetryingApiOptions extends RetryingApiTuning {
   apiUrl: string;
   headers: Record<string, string>;
-  /** HTTP methods ky may retry (v3.6 actions are POSTs that only read). */
+  /**
+   * HTTP methods whose requests only read, so ky may send them again (v3.6 actions are POSTs that
+   * only read). A request of any other method is a write: it is sent again only when its connection
+   * could not be made (refused, no such host, TLS: it never reached LiveChat); any other failure
+   * (a timeout, a cut or malformed answer, a 5xx) fails at once as an unconfirmed write.
+   */
   methods: string[];
+  /** For writes: how the operator sees whether an unconfirmed write was carried out (LivechatWriteUnconfirmedError). */
+  checkWrite?: string;
 }
 
 export interface RetryingApi {
@@ -63,6 +73,8 @@ export interface RetryingApi {
    * the response hook, which hands the value back.
    */
   json<T>(input: string, request: Options, accept: Accept<T>): Promise<T>;
+  /** A request whose documented answer has no payload ("No response payload (200 OK)"): any 2xx is done. */
+  send(input: string, request: Options): Promise<void>;
 }
 
 /** What `accept` says of a parsed body: its value, or one line naming the JSON path and what was expected. */
@@ -73,10 +85,25 @@ export class BodyShapeError extends Error {
   override name = 'BodyShapeError';
 }
 
-/** Raised inside the response hook so that ky retries an unusable 200 body. */
+/** Raised inside the response hook so that ky retries an unusable 200 body (a write's fails at once). */
 class MalformedBodyError extends Error {
   override name = 'MalformedBodyError';
 }
+
+/** A write that was sent and may have been carried out, but whose answer never came back whole; toLivechatError adds the path. */
+class UnconfirmedWriteError extends Error {
+  override name = 'UnconfirmedWriteError';
+  constructor(
+    readonly reason: string,
+    readonly check: string,
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options);
+  }
+}
+
+/** What the response hook makes of a 2xx body: a value, a refusal (not the documented shape), or undefined when unusable. */
+type BodyVerdict<T> = { ok: true; value: T } | { ok: false; problem: string } | undefined;
 
 /** Retries of a connection that could not be made at all, before the request fails. */
 export const QUICK_CONNECTION_RETRIES = 2;
@@ -89,12 +116,24 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
     const wait = notBefore - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   };
-  const api = ky.create({
+  const shared = {
     prefix: options.apiUrl.replace(/\/+$/, ''),
     headers: options.headers,
     timeout: options.timeoutMs ?? 30_000,
     totalTimeout: options.totalTimeoutMs ?? false,
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    hooks: {
+      beforeRequest: [waitForRateLimit],
+      beforeRetry: [
+        ({ request, error, retryCount }: { request: Request; error: Error; retryCount: number }) => {
+          options.onRetry?.({ ...describeFailure(error), retryCount, path: pathOf(request.url) });
+        },
+        waitForRateLimit,
+      ],
+    },
+  } satisfies Options;
+  const api = ky.create({
+    ...shared,
     retry: {
       limit: options.retryLimit ?? 8,
       methods: options.methods,
@@ -113,16 +152,21 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
         return undefined;
       },
     },
-    hooks: {
-      beforeRequest: [waitForRateLimit],
-      beforeRetry: [
-        ({ request, error, retryCount }) => {
-          options.onRetry?.({ ...describeFailure(error), retryCount, path: pathOf(request.url) });
-        },
-        waitForRateLimit,
-      ],
-    },
   });
+  // A write is sent again only when it provably never left: its connection could not be made.
+  let writeApi: KyInstance | undefined;
+  const writes = () =>
+    (writeApi ??= ky.create({
+      ...shared,
+      retry: {
+        limit: QUICK_CONNECTION_RETRIES,
+        methods: ['get', 'post', 'put', 'patch', 'delete'],
+        delay: (attempt) => baseRetryDelayMs * 2 ** (attempt - 1),
+        jitter: true,
+        shouldRetry: ({ error }) => connectionFailure(error) !== undefined,
+      },
+    }));
+  const checkWrite = options.checkWrite ?? 'check with LiveChat whether it took effect before sending it again';
 
   /** Every response: its lifecycle headers, and a 429's Retry-After for every request of the client. */
   const observe = (request: Request, response: Response): void => {
@@ -133,22 +177,24 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
     }
   };
 
-  return {
-    async json<T>(input: string, request: Options, accept: Accept<T>): Promise<T> {
-      let accepted: { value: T } | undefined;
-      let refused: string | undefined;
-      // The body of the latest 2xx answer, read inside the attempt (so under its timeout, and a
-      // connection cut mid-body is a network error ky retries). ky then gets the answer without
-      // its body: it clones every response for each afterResponse hook, and a clone of a body
-      // tees its stream, which costs as much CPU as reading it.
-      let body: string | undefined;
-      const readingFetch = async (...args: Parameters<typeof fetch>): Promise<Response> => {
-        const answer = await (options.fetch ?? globalThis.fetch)(...args);
-        if (!answer.ok) return answer;
-        body = await answer.text();
-        return new Response(null, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
-      };
-      await api(input, {
+  /** One request through ky; `read` judges a 2xx body, read inside the attempt that fetched it. */
+  const call = async <T>(input: string, request: Options, read: (body: string) => BodyVerdict<T>): Promise<T> => {
+    const write = !options.methods.includes(String(request.method ?? 'get').toLowerCase());
+    let accepted: { value: T } | undefined;
+    let refused: string | undefined;
+    // The body of the latest 2xx answer, read inside the attempt (so under its timeout, and a
+    // connection cut mid-body is a network error ky retries). ky then gets the answer without
+    // its body: it clones every response for each afterResponse hook, and a clone of a body
+    // tees its stream, which costs as much CPU as reading it.
+    let body: string | undefined;
+    const readingFetch = async (...args: Parameters<typeof fetch>): Promise<Response> => {
+      const answer = await (options.fetch ?? globalThis.fetch)(...args);
+      if (!answer.ok) return answer;
+      body = await answer.text();
+      return new Response(null, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+    };
+    try {
+      await (write ? writes() : api)(input, {
         ...request,
         fetch: readingFetch,
         hooks: {
@@ -158,22 +204,63 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
               if (!attempt.ok) return;
               const text = body;
               body = undefined;
-              const parsed = text === undefined ? undefined : parseJson(text);
-              if (!parsed) {
+              const verdict = text === undefined ? undefined : read(text);
+              if (!verdict) {
+                // ky's forced retry skips its method check: a write's unusable answer must fail here.
+                if (write) throw new MalformedBodyError('response body is not JSON');
                 return ky.retry({ code: 'MALFORMED_BODY', cause: new MalformedBodyError('body is not JSON') });
               }
-              const verdict = accept(parsed.value);
               if (verdict.ok) accepted = { value: verdict.value };
               else refused = verdict.problem;
             },
           ],
         },
       });
-      if (refused !== undefined) throw new BodyShapeError(refused);
-      if (!accepted) throw new MalformedBodyError('response body was not checked');
-      return accepted.value;
+    } catch (error) {
+      throw write ? unconfirmedUnlessRefused(error, checkWrite) : error;
+    }
+    if (refused !== undefined) {
+      const problem = new BodyShapeError(refused);
+      throw write
+        ? new UnconfirmedWriteError(`answered 200, but not the documented shape: ${problem.message}`, checkWrite)
+        : problem;
+    }
+    if (!accepted) throw new MalformedBodyError('response body was not checked');
+    return accepted.value;
+  };
+
+  return {
+    json<T>(input: string, request: Options, accept: Accept<T>): Promise<T> {
+      return call(input, request, (text) => {
+        const parsed = parseJson(text);
+        return parsed && accept(parsed.value);
+      });
+    },
+    async send(input: string, request: Options): Promise<void> {
+      await call(input, request, () => ({ ok: true, value: undefined }));
     },
   };
+}
+
+/**
+ * A write's failure after sending: LiveChat answered and refused it (4xx), or it never left (its
+ * connection could not be made): the error as it is; anything else may have been carried out.
+ */
+function unconfirmedUnlessRefused(error: unknown, check: string): unknown {
+  if (isHTTPError(error) && error.response.status < 500) return error;
+  if (connectionFailure(error) !== undefined) return error;
+  const reason = isHTTPError(error)
+    ? `answered HTTP ${error.response.status}`
+    : isTimeoutError(error)
+      ? 'no answer within the timeout'
+      : error instanceof MalformedBodyError
+        ? 'answered 200, but the body is not JSON'
+        : isNetworkError(error)
+          ? 'the connection broke before the whole answer came'
+          : error instanceof Error
+            ? error.message
+            : String(error);
+  return new UnconfirmedWriteError(reason, check, { cause: error });
 }
 
 function parseJson(body: string): { value: unknown } | undefined {
@@ -248,6 +335,9 @@ export function toLivechatError(error: unknown, path: string, authHint?: string)
       return new LivechatRequestError(status, path, apiErrorDetail(error.data));
     }
     return new LivechatUnavailableError(path, `HTTP ${status}`);
+  }
+  if (error instanceof UnconfirmedWriteError) {
+    return new LivechatWriteUnconfirmedError(path, error.reason, error.check, { cause: error.cause });
   }
   if (error instanceof BodyShapeError) return new LivechatResponseError(path, error.message);
   if (isTimeoutError(error)) return new LivechatUnavailableError(path, 'timed out');

@@ -1,4 +1,3 @@
-import { LivechatAuthError, LivechatRequestError, LivechatUnavailableError } from '#shared/errors.ts';
 import * as z from '#shared/zod-mini.ts';
 import {
   type Accept,
@@ -15,13 +14,18 @@ import {
  * "Unregister Webhook", "Get License Webhooks State"; response examples in
  * payloads/management/v3.6/configuration-api/responses/webhooks/): `POST
  * /v3.6/configuration/action/<method>`, JSON bodies, scope `webhooks.configuration:rw` (the state:
- * `webhooks.state:ro`). A webhook cannot be edited: re-register instead. Register is not retried
- * (a retry after a lost answer would register a second webhook); the reads are.
+ * `webhooks.state:ro`). A webhook cannot be edited: re-register instead. The writes (register,
+ * unregister) are never sent again once they may have reached LiveChat (a second register after a
+ * lost answer would register a second webhook): a lost answer fails with
+ * LivechatWriteUnconfirmedError, which says to check with `list`. The reads are retried.
  */
 const ACTION = '/v3.6/configuration/action/';
 export const WEBHOOK_SCOPE = 'webhooks.configuration:rw';
 /** Get License Webhooks State's scope. */
 export const WEBHOOKS_STATE_SCOPE = 'webhooks.state:ro';
+/** What an unconfirmed register or unregister tells the operator to do. */
+const CHECK_WRITE =
+  'see whether it took effect with `npm run webhooks -- list --owner-client-id ID` (or `npm run doctor -- --source v3.6 --webhook-url URL --owner-client-id ID`) before sending it again';
 
 export interface RegisterRequest {
   url: string;
@@ -57,10 +61,13 @@ export function createWebhookRegistry(options: WebhookRegistryOptions) {
     ...(options.region ? { 'X-Region': options.region } : {}),
   };
   const reads = createRetryingApi({ ...options, headers, methods: ['post'] });
-  const writes = createRetryingApi({ ...options, headers, methods: [] });
-  const call = async <T>(api: RetryingApi, method: string, json: object, accept: Accept<T>): Promise<T> => {
+  // No method only reads here: every request of this client is a write.
+  const writes = createRetryingApi({ ...options, headers, methods: [], checkWrite: CHECK_WRITE });
+  const call = async <T>(api: RetryingApi, method: string, json: object, accept?: Accept<T>): Promise<T> => {
+    const request = { method: 'post', json };
     try {
-      return await api.json<T>(`${ACTION.slice(1)}${method}`, { method: 'post', json }, accept);
+      const input = `${ACTION.slice(1)}${method}`;
+      return accept ? await api.json<T>(input, request, accept) : ((await api.send(input, request)) as T);
     } catch (error) {
       throw toLivechatError(error, `${ACTION}${method}`, `the token needs the scope ${WEBHOOK_SCOPE}`);
     }
@@ -81,26 +88,9 @@ export function createWebhookRegistry(options: WebhookRegistryOptions) {
     async list(ownerClientId: string): Promise<RegisteredWebhook[]> {
       return call(reads, 'list_webhooks', { owner_client_id: ownerClientId }, acceptedBy(z.array(webhookSchema)));
     },
-    /** "No response payload (200 OK)": sent once with fetch (a retry of a done unregister would fail). */
+    /** "No response payload (200 OK)". */
     async unregister(id: string, ownerClientId: string): Promise<void> {
-      const path = `${ACTION}unregister_webhook`;
-      let response: Response;
-      try {
-        response = await (options.fetch ?? fetch)(`${options.apiUrl.replace(/\/+$/, '')}${path}`, {
-          method: 'POST',
-          headers,
-          body: JSON.stringify({ id, owner_client_id: ownerClientId }),
-          signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
-        });
-      } catch (error) {
-        throw new LivechatUnavailableError(path, error instanceof Error ? error.message : String(error));
-      }
-      const text = await response.text();
-      if (response.ok) return;
-      if (response.status === 401 || response.status === 403)
-        throw new LivechatAuthError(response.status, `the token needs the scope ${WEBHOOK_SCOPE}`);
-      if (response.status < 500) throw new LivechatRequestError(response.status, path, errorMessageOf(text));
-      throw new LivechatUnavailableError(path, `HTTP ${response.status}`);
+      await call<void>(writes, 'unregister_webhook', { id, owner_client_id: ownerClientId });
     },
     /** Whether the app's license webhooks are enabled on the token's license (installed app). */
     async enabled(ownerClientId: string): Promise<boolean | undefined> {
@@ -113,13 +103,4 @@ export function createWebhookRegistry(options: WebhookRegistryOptions) {
       return state.license_webhooks_enabled;
     },
   };
-}
-
-function errorMessageOf(text: string): string {
-  try {
-    const error = (JSON.parse(text) as { error?: { type?: string; message?: string } }).error;
-    return [error?.type, error?.message].filter(Boolean).join(': ') || text.slice(0, 200);
-  } catch {
-    return text.slice(0, 200);
-  }
 }
