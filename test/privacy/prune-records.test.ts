@@ -18,8 +18,11 @@ const NOW = new Date('2026-11-30T12:00:00Z');
 const lakeWith = (files: Record<string, number>) => lakeWithAges(files, NOW);
 
 const RECORD_PREFIXES = ['passes/', 'settled/', 'slice-reads/', 'day-merges/'].map((name) => `manifests/${name}`);
+// Records only: a SIGKILLed writer may leave its lock (`<record>.lock`) or temporary file (`*.partial`).
 const records = async (dir: string) =>
-  (await listFiles(dir)).filter((key) => RECORD_PREFIXES.some((prefix) => key.startsWith(prefix)));
+  (await listFiles(dir)).filter(
+    (key) => key.endsWith('.json') && RECORD_PREFIXES.some((prefix) => key.startsWith(prefix)),
+  );
 
 describe('npm run prune: records of passes and merges', () => {
   // An old pass (its unit-done markers, settled marker and slice reads), a pass still reading a
