@@ -13,6 +13,7 @@ import {
   viewColumns,
   viewSql,
 } from '#lake/athena-compaction-sql.ts';
+import { DT_PROJECTION_END } from '#lake/athena-projection.ts';
 import {
   JSON_SERDE,
   LAKE_TABLE,
@@ -306,7 +307,11 @@ export class AthenaLake extends Construct {
     return { json, lines, compacted, compactedMonths, view };
   }
 
-  /** A table over `s3://<lake>/<prefix>dt=…/` (JSON unless told), dt projected from projectionStart to NOW. */
+  /**
+   * A table over `s3://<lake>/<prefix>dt=…/` (JSON unless told), dt projected from projectionStart
+   * to DT_PROJECTION_END (a day past NOW: the lake's today east of UTC). Month tables end at NOW:
+   * their files hold settled days only.
+   */
   private projectedTable(
     id: string,
     props: {
@@ -342,7 +347,7 @@ export class AthenaLake extends Construct {
       partitionProjection: {
         [partition]: glue.PartitionProjectionConfiguration.date({
           min: props.byMonth ? config.projectionStart.slice(0, 7) : config.projectionStart,
-          max: 'NOW',
+          max: props.byMonth ? 'NOW' : DT_PROJECTION_END,
           format: props.byMonth ? 'yyyy-MM' : 'yyyy-MM-dd',
           step: {
             interval: 1,

@@ -761,16 +761,29 @@ describe('archiver stack with default config', () => {
       expect(table().Parameters.has_encrypted_data).toBe(false); // SSE-S3, not client-side encrypted
     });
 
-    it('projects dt as a day from projectionStart to NOW onto chats/dt=${dt}/', () => {
+    it('projects dt as a day from projectionStart to a day past NOW onto chats/dt=${dt}/', () => {
       expect(table().Parameters).toMatchObject({
         'projection.enabled': 'true',
         'projection.dt.type': 'date',
         'projection.dt.format': 'yyyy-MM-dd',
-        'projection.dt.range': '2020-01-01,NOW',
+        'projection.dt.range': '2020-01-01,NOW+1DAYS',
         'projection.dt.interval': '1',
         'projection.dt.interval.unit': 'DAYS',
         'storage.location.template': { 'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), '/chats/dt=${dt}/']] },
       });
+    });
+
+    it('ends every dt projection a day past NOW (the lake’s today east of UTC), the month projections at NOW', () => {
+      const ranges = Object.values(template.findResources('AWS::Glue::Table')).flatMap((resource) =>
+        Object.entries(resource.Properties.TableInput.Parameters ?? {}).filter(([key]) => key.endsWith('.range')),
+      );
+      const dt = ranges.filter(([key]) => key === 'projection.dt.range').map(([, range]) => range);
+      const month = ranges.filter(([key]) => key === 'projection.month.range').map(([, range]) => range);
+      // chats, chat_threads, chat_files: JSON, lines and day files; day_plans, dropped_chats, expired_days.
+      expect(dt).toHaveLength(12);
+      expect(new Set(dt)).toEqual(new Set(['2020-01-01,NOW+1DAYS']));
+      expect(new Set(month)).toEqual(new Set(['2020-01,NOW']));
+      expect(dt.length + month.length).toBe(ranges.length);
     });
 
     it('creates chat_threads over s3://<lake>/archives/ with THREAD_SCHEMA columns, the same SerDe and dt projection', () => {
@@ -791,7 +804,7 @@ describe('archiver stack with default config', () => {
       expect(threads.Parameters).toMatchObject({
         'projection.enabled': 'true',
         'projection.dt.type': 'date',
-        'projection.dt.range': '2020-01-01,NOW',
+        'projection.dt.range': '2020-01-01,NOW+1DAYS',
         'storage.location.template': {
           'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), '/archives/dt=${dt}/']],
         },
@@ -829,7 +842,7 @@ describe('archiver stack with default config', () => {
       expect(plans.PartitionKeys.map((key: { Name: string }) => key.Name)).toEqual(['dt']);
       expect(plans.Parameters).toMatchObject({
         'projection.dt.type': 'date',
-        'projection.dt.range': '2020-01-01,NOW',
+        'projection.dt.range': '2020-01-01,NOW+1DAYS',
         'storage.location.template': {
           'Fn::Join': ['', ['s3://', ref(stack.lake.bucket), '/manifests/day-plans/dt=${dt}/']],
         },
@@ -1007,7 +1020,7 @@ describe('archiver stack with overrides', () => {
 
   it('projects from the configured start and caps scans as configured', () => {
     template.hasResourceProperties('AWS::Glue::Table', {
-      TableInput: { Parameters: Match.objectLike({ 'projection.dt.range': '2023-06-01,NOW' }) },
+      TableInput: { Parameters: Match.objectLike({ 'projection.dt.range': '2023-06-01,NOW+1DAYS' }) },
     });
     template.hasResourceProperties('AWS::Athena::WorkGroup', {
       WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 50_000_000 }),
