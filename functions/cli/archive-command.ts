@@ -7,6 +7,7 @@ import { runArchive } from '#pipeline/archive-run.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { runIdAt } from '#pipeline/run-planner.ts';
 import { resumePoint } from '#pipeline/run-resume.ts';
+import { readCompactedRecords } from '#privacy/rewrite-parquet-without.ts';
 import { InvalidInputError, LivechatError } from '#shared/errors.ts';
 import { FILE_STATUSES, type FileCounts, totalFiles } from '#shared/file-refs.ts';
 import { lifecycleWarning } from '#sources/api-lifecycle.ts';
@@ -108,7 +109,13 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
       concurrency: args.concurrency,
       maxAttempts: args.maxAttempts,
       ...(args.attachments.enabled
-        ? { files: { fetcher: safeFileFetcher({ ...args.attachments, ...io.fileFetcherOverrides }) } }
+        ? {
+            files: {
+              fetcher: safeFileFetcher({ ...args.attachments, ...io.fileFetcherOverrides }),
+              // The CLI has DuckDB: a files task sees a compacted day's chats and stored file rows.
+              readCompacted: readCompactedRecords,
+            },
+          }
         : {}),
       redeliveryDelayMs: io.redeliveryDelayMs,
       onEvent: (event) => progress.onEvent(event),

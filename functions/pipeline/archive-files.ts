@@ -5,13 +5,16 @@ import {
   chatFileRowKey,
   chatFileRowsPrefix,
   chatFilesFolder,
+  compactedTablePrefix,
   fileKey,
   fileRefId,
+  monthPartitionPrefix,
   partitionPrefix,
 } from '#lake/lake-layout.ts';
 import { decodeNdjsonGzip } from '#lake/ndjson-gzip.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
 import { ErasedVisitors } from '#privacy/erased-visitors.ts';
+import type { DayRecord } from '#privacy/rewrite-parquet-without.ts';
 import {
   type DayTask,
   type FilesTask,
@@ -36,7 +39,17 @@ export interface FileArchiving {
   concurrency?: number;
   /** Files per queued task (default 10, at most MAX_FILES_PER_TASK). */
   filesPerTask?: number;
+  /**
+   * Reads the stored records of a compacted (Parquet) day or month file, with their days (the CLI:
+   * DuckDB, readCompactedRecords), so a files task sees a compacted day's chats. Absent in the
+   * worker Lambda, which ships no Parquet reader: there files the task cannot judge are kept
+   * (FilesArchived.unverified).
+   */
+  readCompacted?: CompactedReader;
 }
+
+/** The records of one compacted file and their days (a month file's `dt`; undefined in a day file). */
+export type CompactedReader = (key: string, body: Uint8Array) => Promise<DayRecord[]>;
 
 export const DEFAULT_FILES_PER_TASK = 10;
 
@@ -49,6 +62,11 @@ export interface FilesArchived {
   counts: FileCounts;
   /** Files of chats erased while the task ran, removed again. */
   erased: number;
+  /**
+   * Objects (files and rows) of chats neither seen in the day's JSON nor judged, kept: the day has
+   * compacted copies this runner cannot read (no Parquet reader), so they may be chats it still holds.
+   */
+  unverified?: number;
 }
 
 /**
@@ -130,8 +148,16 @@ export async function archiveFiles(
       }),
     ),
   );
-  const erased = await removeFilesOfErasedChats(task, deps);
-  return { kind: 'files-archived', day: task.day, batch: task.batch, batches: task.batches, counts, erased };
+  const { removed, unverified } = await removeFilesOfErasedChats(task, deps);
+  return {
+    kind: 'files-archived',
+    day: task.day,
+    batch: task.batch,
+    batches: task.batches,
+    counts,
+    erased: removed,
+    ...(unverified > 0 ? { unverified } : {}),
+  };
 }
 
 async function archiveFile(
@@ -157,6 +183,33 @@ async function archiveFile(
   }
   await deps.sink.put(rowKey, Buffer.from(`${JSON.stringify(row)}\n`), 'json');
   return { ...row, fetched: fetched.status === 'stored' };
+}
+
+/** A table's compacted files that may hold `day`'s rows: the day's own files and its month's. */
+async function compactedKeysOfDay(sink: LakeSink, day: string, table: string): Promise<string[]> {
+  const compacted = compactedTablePrefix(table);
+  const prefixes = [partitionPrefix(day, compacted), monthPartitionPrefix(day.slice(0, 7), compacted)];
+  return (await Promise.all(prefixes.map((prefix) => sink.list(prefix)))).flat().filter((k) => k.endsWith('.parquet'));
+}
+
+/**
+ * `day`'s records in `table`'s compacted files (a month file's rows of other days left out), or
+ * undefined when a file listed was gone when read (a compaction replaced it meanwhile).
+ */
+async function compactedRecordsOfDay(
+  sink: LakeSink,
+  day: string,
+  table: string,
+  read: CompactedReader,
+  keys?: readonly string[],
+): Promise<Record<string, unknown>[] | undefined> {
+  const records: Record<string, unknown>[] = [];
+  for (const key of keys ?? (await compactedKeysOfDay(sink, day, table))) {
+    const body = await sink.get(key);
+    if (!body) return undefined;
+    for (const row of await read(key, body)) if (row.day === undefined || row.day === day) records.push(row.record);
+  }
+  return records;
 }
 
 function rowOf(task: FilesTask, ref: FileRef, name: string, fetched: FetchedFile, fetchedAt: string): ChatFileRow {
@@ -193,31 +246,71 @@ export function nameOfUrl(url: string): string {
  * erase may have looked for their files before they were here. So when the lake holds more
  * erasure records than the settling knew, the task keeps only the files of chats the day still
  * holds (and not of erased visitors), and deletes the rest it wrote. Rare: no erase, no read.
+ * "The day holds" means any copy of it: its JSON files and its compacted day or month files (the
+ * day may have been compacted since it settled). Where those cannot be read (the worker Lambda
+ * has no Parquet reader), files of chats not seen in the JSON are kept, never judged: `unverified`.
  */
 async function removeFilesOfErasedChats(
   task: FilesTask,
-  deps: { sink: LakeSink; source: SourceInfo },
-): Promise<number> {
+  deps: { sink: LakeSink; source: SourceInfo; files: FileArchiving },
+): Promise<{ removed: number; unverified: number }> {
   const erased = await ErasedVisitors.load(deps.sink);
-  if (erased.size <= task.erasures) return 0;
-  const present = new Set<string>();
-  for (const key of await deps.sink.list(partitionPrefix(task.day, deps.source.attachments.prefix))) {
-    if (!key.endsWith('.json.gz')) continue;
-    const body = await deps.sink.get(key);
-    for (const record of body ? await decodeNdjsonGzip(body) : []) {
-      if (erased.isErased(record)) continue;
-      for (const ref of deps.source.attachments.refsOf(record)) present.add(ownerOf(ref));
-    }
-  }
+  if (erased.size <= task.erasures) return { removed: 0, unverified: 0 };
+  const day = await chatsOfDay(task.day, erased, deps);
   let removed = 0;
+  let unverified = 0;
   for (const owner of new Set(task.files.map(ownerOf))) {
-    if (present.has(owner)) continue;
+    if (day.present.has(owner)) continue;
     const keys = [
       ...(await deps.sink.list(chatFilesFolder(task.day, owner))),
       ...(await deps.sink.list(chatFileRowsPrefix(task.day, owner))),
     ];
+    if (!day.complete) {
+      unverified += keys.length;
+      continue;
+    }
     if (keys.length) await deps.sink.delete(keys);
     removed += keys.length;
   }
-  return removed;
+  return { removed, unverified };
+}
+
+/** Reads of a day's copies before giving up: each lost read means a settle or compaction replaced a file. */
+const DAY_READ_TRIES = 5;
+
+/**
+ * The chats (owners of file refs, erased visitors' left out) in every copy of the day: its JSON
+ * files, then its compacted files (listed after: a compaction writes before it deletes, so a chat
+ * moved out of a JSON file read as gone is in a compacted file listed later). A file gone between
+ * its listing and its read means the copies changed meanwhile: read again. `complete` is false
+ * when some copy could not be read.
+ */
+async function chatsOfDay(
+  day: string,
+  erased: ErasedVisitors,
+  deps: { sink: LakeSink; source: SourceInfo; files: FileArchiving },
+): Promise<{ present: Set<string>; complete: boolean }> {
+  const { prefix, refsOf } = deps.source.attachments;
+  for (let tries = 0; tries < DAY_READ_TRIES; tries += 1) {
+    const present = new Set<string>();
+    const see = (record: Record<string, unknown>) => {
+      if (erased.isErased(record)) return;
+      for (const ref of refsOf(record)) present.add(ownerOf(ref));
+    };
+    let changed = false;
+    for (const key of await deps.sink.list(partitionPrefix(day, prefix))) {
+      if (!key.endsWith('.json.gz')) continue;
+      const body = await deps.sink.get(key);
+      if (!body) changed = true;
+      for (const record of body ? await decodeNdjsonGzip(body) : []) see(record);
+    }
+    const keys = await compactedKeysOfDay(deps.sink, day, prefix);
+    const read = deps.files.readCompacted;
+    if (keys.length > 0 && !read) return { present, complete: false };
+    const records = read && keys.length > 0 ? await compactedRecordsOfDay(deps.sink, day, prefix, read, keys) : [];
+    if (!records) changed = true;
+    for (const record of records ?? []) see(record);
+    if (!changed) return { present, complete: true };
+  }
+  return { present: new Set(), complete: false };
 }

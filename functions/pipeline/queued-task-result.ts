@@ -111,13 +111,17 @@ function baseReport(result: QueuedTaskResult): ResultReport {
         if (result.counts[status] > 0) counts[FILE_STATUS_METRICS[status]] = result.counts[status];
       }
       if (result.counts.bytes > 0) counts['FileBytesStored'] = result.counts.bytes;
+      if (result.unverified) counts['FilesUnverified'] = result.unverified;
       const notStored = FILE_STATUSES.filter((status) => status !== 'stored' && result.counts[status] > 0);
+      const message = notStored.length
+        ? `files archived; not stored: ${notStored.map((status) => `${result.counts[status]} ${status}`).join(', ')}`
+        : 'files archived';
       return {
         // A missing or refused file does not fail the run; failures after retries are worth a look.
-        level: result.counts.failed > 0 ? 'warn' : 'info',
-        message: notStored.length
-          ? `files archived; not stored: ${notStored.map((status) => `${result.counts[status]} ${status}`).join(', ')}`
-          : 'files archived',
+        level: result.counts.failed > 0 || result.unverified ? 'warn' : 'info',
+        message: result.unverified
+          ? `${message}; ${result.unverified} objects of chats a visitor erasure may concern kept unchecked: the day was compacted and the worker cannot read Parquet (docs/attachments.md)`
+          : message,
         counts,
       };
     }

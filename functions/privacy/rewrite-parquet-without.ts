@@ -1,5 +1,5 @@
 import { compactedTablePrefix, monthOfKey } from '#lake/lake-layout.ts';
-import { type ParquetWorkbench, SCHEMA_OF_TABLE } from '#lake/parquet-day.ts';
+import { ParquetWorkbench, SCHEMA_OF_TABLE } from '#lake/parquet-day.ts';
 import type { ConditionalSink, Rewrite } from './rewrite-without.ts';
 
 /** Tries of one file's read-rewrite-swap before giving up: each lost try means another writer changed it. */
@@ -17,6 +17,19 @@ export async function parquetRecords(workbench: ParquetWorkbench, key: string, b
     ? await workbench.linesWithDays(body)
     : (await workbench.lines(body)).map((line) => ({ line, dt: undefined }));
   return rows.map(({ line, dt }) => ({ record: JSON.parse(line) as Record<string, unknown>, day: dt }));
+}
+
+/**
+ * parquetRecords with a DuckDB of its own, opened for the one file: for a caller that reads one
+ * rarely (a files task over a compacted day, archive-files.ts) and keeps no workbench open.
+ */
+export async function readCompactedRecords(key: string, body: Uint8Array): Promise<DayRecord[]> {
+  const workbench = await ParquetWorkbench.open();
+  try {
+    return await parquetRecords(workbench, key, body);
+  } finally {
+    await workbench.close();
+  }
 }
 
 /**
