@@ -20,6 +20,7 @@ import { acknowledgeWildcardResources, nagAttributeRef } from '#infra/nag.ts';
 import { removalPolicyOf } from '#infra/removal-policy.ts';
 import {
   CHAT_FILES_PREFIX,
+  compactedTablePrefix,
   FILE_PREFIXES,
   MANIFESTS_PREFIX,
   RUN_MANIFEST_PREFIXES,
@@ -247,6 +248,9 @@ function workerStatements(
   files: readonly string[],
 ): iam.PolicyStatement[] {
   const rows = files.filter((prefix) => prefix === CHAT_FILES_PREFIX);
+  // A files task that meets a new erasure lists (never reads) the day's compacted chat files: it cannot
+  // read Parquet, so a chat missing from the JSON may be there, and its files are kept (archive-files.ts).
+  const compacted = files.length > 0 ? chats.map(compactedTablePrefix) : [];
   const objects = (prefixes: readonly string[]) => prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`));
   return [
     // Pass files and settled files are written and, once a day settles, its inputs deleted; run records
@@ -260,7 +264,7 @@ function workerStatements(
       actions: ['s3:ListBucket'],
       resources: [bucket.bucketArn],
       conditions: {
-        StringLike: { 's3:prefix': [...chats, ...files, MANIFESTS_PREFIX].map((prefix) => `${prefix}*`) },
+        StringLike: { 's3:prefix': [...chats, ...compacted, ...files, MANIFESTS_PREFIX].map((prefix) => `${prefix}*`) },
       },
     }),
     new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),

@@ -405,7 +405,7 @@ describe('archiver stack with default config', () => {
           [
             's3:ListBucket',
             arn(lake),
-            { StringLike: { 's3:prefix': ['chats/*', 'files/*', 'chat-files/*', 'manifests/*'] } },
+            { StringLike: { 's3:prefix': ['chats/*', 'compacted/chats/*', 'files/*', 'chat-files/*', 'manifests/*'] } },
           ],
           ['secretsmanager:GetSecretValue', ref(stack.credentials.secret)],
           ['sqs:ReceiveMessage', queue],
