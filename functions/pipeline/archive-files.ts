@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import type { ChatFileRow } from '#lake/chat-files-table.ts';
 import type { DayPartition } from '#lake/day-consolidation.ts';
 import {
+  CHAT_FILES_PREFIX,
   chatFileRowKey,
   chatFileRowsPrefix,
   chatFilesFolder,
@@ -41,9 +42,9 @@ export interface FileArchiving {
   filesPerTask?: number;
   /**
    * Reads the stored records of a compacted (Parquet) day or month file, with their days (the CLI:
-   * DuckDB, readCompactedRecords), so a files task sees a compacted day's chats. Absent in the
-   * worker Lambda, which ships no Parquet reader: there files the task cannot judge are kept
-   * (FilesArchived.unverified).
+   * DuckDB, readCompactedRecords), so a files task sees a compacted day's chats and stored file
+   * rows. Absent in the worker Lambda, which ships no Parquet reader: there a file stored only in
+   * compacted rows is fetched again, and files the task cannot judge are kept (FilesArchived.unverified).
    */
   readCompacted?: CompactedReader;
 }
@@ -128,9 +129,11 @@ export function filesTasksOf(
 
 /**
  * Archives one batch of files, on both runners: a file whose `chat_files` row says it is stored
- * (same chat, same URL) is not fetched again; otherwise the fetcher's answer is recorded, the
- * bytes first (deterministic key, whole or nothing) and the row after, so a row never points to
- * bytes that are not there. A missing, refused or oversized file is a row, never a failure.
+ * (same chat, same URL) is not fetched again, whether the row is an object of its own or a row of
+ * the day's compacted files (a re-archive of a compacted day; needs readCompacted); otherwise the
+ * fetcher's answer is recorded, the bytes first (deterministic key, whole or nothing) and the row
+ * after, so a row never points to bytes that are not there. A missing, refused or oversized file
+ * is a row, never a failure.
  */
 export async function archiveFiles(
   task: FilesTask,
@@ -138,10 +141,11 @@ export async function archiveFiles(
 ): Promise<FilesArchived> {
   const counts = emptyFileCounts();
   const queue = new PQueue({ concurrency: deps.files.concurrency ?? 4 });
+  const compacted = storedInCompactedRows(task.day, deps);
   await Promise.all(
     task.files.map((ref) =>
       queue.add(async () => {
-        const row = await archiveFile(task, ref, deps);
+        const row = await archiveFile(task, ref, deps, compacted);
         counts[row.status as keyof typeof counts] += 1;
         if (row.status === 'stored') counts.bytes += row.size ?? 0;
         if (row.fetched) counts.downloaded += 1;
@@ -164,6 +168,7 @@ async function archiveFile(
   task: FilesTask,
   ref: FileRef,
   deps: { sink: LakeSink; now: () => Date; files: FileArchiving },
+  compacted: (owner: string, url: string) => Promise<ChatFileRow | undefined>,
 ): Promise<ChatFileRow & { fetched: boolean }> {
   const owner = ownerOf(ref);
   const refId = fileRefId(owner, ref.url);
@@ -173,6 +178,8 @@ async function archiveFile(
     const row = JSON.parse(Buffer.from(existing).toString('utf8')) as ChatFileRow;
     if (row.status === 'stored' && row.lake_key) return { ...row, fetched: false };
   }
+  const storedBefore = await compacted(owner, ref.url);
+  if (storedBefore) return { ...storedBefore, fetched: false };
   const fetchedAt = deps.now().toISOString();
   const fetched = await deps.files.fetcher.fetch(ref.url);
   const name = ref.name ?? nameOfUrl(ref.url);
@@ -183,6 +190,42 @@ async function archiveFile(
   }
   await deps.sink.put(rowKey, Buffer.from(`${JSON.stringify(row)}\n`), 'json');
   return { ...row, fetched: fetched.status === 'stored' };
+}
+
+/**
+ * The `stored` row of a file (chat and URL) in the day's compacted `chat_files` rows whose bytes
+ * are still in the lake, or undefined. Compaction deletes a day's row objects, so without this a
+ * re-archive of a compacted day fetches its files again, and counts a host's later 404 as `gone`
+ * for a file the lake holds. Read once per task, and only when some file has no stored row object.
+ */
+function storedInCompactedRows(
+  day: string,
+  deps: { sink: LakeSink; files: FileArchiving },
+): (owner: string, url: string) => Promise<ChatFileRow | undefined> {
+  let rows: Promise<Map<string, ChatFileRow>> | undefined;
+  const load = async () => {
+    const stored = new Map<string, ChatFileRow>();
+    const read = deps.files.readCompacted;
+    // A compaction replacing a file meanwhile (read as gone): read again; what is still missed is fetched again.
+    let records: Record<string, unknown>[] | undefined;
+    for (let tries = 0; read && !records && tries < DAY_READ_TRIES; tries += 1) {
+      records = await compactedRecordsOfDay(deps.sink, day, CHAT_FILES_PREFIX, read);
+    }
+    for (const record of records ?? []) {
+      const row = record as unknown as ChatFileRow;
+      if (row.status === 'stored' && row.lake_key) stored.set(`${row.thread_id ?? row.chat_id}\n${row.url}`, row);
+    }
+    return stored;
+  };
+  const filesOf = new Map<string, Promise<string[]>>();
+  return async (owner, url) => {
+    rows ??= load();
+    const row = (await rows).get(`${owner}\n${url}`);
+    if (!row?.lake_key) return undefined;
+    // Its bytes must still be there (an erase or a prune may have removed them since): else fetched again.
+    if (!filesOf.has(owner)) filesOf.set(owner, deps.sink.list(chatFilesFolder(day, owner)));
+    return (await filesOf.get(owner)!).includes(row.lake_key) ? row : undefined;
+  };
 }
 
 /** A table's compacted files that may hold `day`'s rows: the day's own files and its month's. */

@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { compactLake } from '#lake/compaction.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
+import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
+import { ErasedVisitors } from '#privacy/erased-visitors.ts';
 import { kindOf, simulatedFileBytes } from '#simulator/attachment-files.ts';
 import { startSimulator } from '#simulator/index.ts';
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
+import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
+import { V36_SOURCE } from '#sources/v36/v36-source-info.ts';
 import { type AttachmentRef, v2AttachmentRefs, v36AttachmentRefs } from '#test/support/attachment-refs.ts';
 import { runArchiveCli } from '#test/support/cli-runner.ts';
 import { latestRunManifest, listFiles } from '#test/support/lake-reader.ts';
@@ -166,6 +171,54 @@ describe.each(['v2', 'v3.6'] as const)('attachments, %s source, local CLI', (sou
     expect(manifest.totals.files!.downloaded).toBe(0);
     expect(manifest.totals.files!.stored).toBe(storedPaths.size);
   });
+
+  it.each([
+    ['month files', undefined],
+    ['day files', 0],
+  ])(
+    'does not download a stored file again when compacted days (%s) are archived again: counted as stored, its row kept',
+    async (_unit, smallDayChats) => {
+      const sim = await startSim(source);
+      const out = await mkdtemp(join(tmpdir(), `lake-files-compacted-${source}-`));
+      expect((await archive(sim, out)).code).toBe(0);
+      const storedRows = async () =>
+        (await chatFileRows(out)).filter((row) => row['status'] === 'stored').map(({ month: _, ...row }) => row);
+      const before = await storedRows();
+      const storedPaths = new Set(before.map((row) => new URL(String(row['url'])).pathname));
+      const sink = new LocalFileSink(out);
+      await compactLake({
+        sink,
+        tables: (source === 'v2' ? V2_SOURCE : V36_SOURCE).mergedTables,
+        erasures: () => ErasedVisitors.load(sink),
+        ...(smallDayChats !== undefined ? { smallDayChats } : {}),
+      });
+      // The stored rows live only in compacted files now.
+      expect((await listFiles(out)).filter((file) => file.startsWith('chat-files/'))).toEqual([]);
+      // One stored file's bytes removed since (as a prune or a lost write would): that one is fetched again.
+      const lost = before[0]!;
+      await rm(join(out, String(lost['lake_key'])));
+
+      const first = sim.fileRequests().length;
+      const again = await archive(sim, out, ['--full']);
+      expect(again.code).toBe(0);
+      const lostPath = new URL(String(lost['url'])).pathname;
+      const second = sim.fileRequests().slice(first);
+      expect(second.filter((request) => storedPaths.has(request.path)).map((request) => request.path)).toEqual([
+        lostPath,
+      ]);
+      const manifest = await latestRunManifest(out);
+      expect(manifest.totals.files!.downloaded).toBe(1);
+      expect(manifest.totals.files!.stored).toBe(storedPaths.size);
+      // Each stored file keeps its row (the restored one a new row with the same bytes), and its bytes.
+      const after = await storedRows();
+      expect(after.map((row) => row['url']).sort()).toEqual(before.map((row) => row['url']).sort());
+      expect(after.filter((row) => row['url'] !== lost['url'])).toEqual(
+        before.filter((row) => row['url'] !== lost['url']),
+      );
+      for (const row of after) await readFile(join(out, String(row['lake_key'])));
+      expect(after.find((row) => row['url'] === lost['url'])!['sha256']).toBe(lost['sha256']);
+    },
+  );
 
   it('--attachments off stores no file and makes no file request', async () => {
     const sim = await startSim(source);
