@@ -14,6 +14,7 @@ import { eraseVisitor } from '#privacy/erase-visitor.ts';
 import { ErasedVisitors } from '#privacy/erased-visitors.ts';
 import { readCompactedRecords } from '#privacy/rewrite-parquet-without.ts';
 import { dayTask } from '#shared/archive-task.ts';
+import type { FileFetcher } from '#shared/file-refs.ts';
 import type { V36Archive } from '#simulator/v36-archives.ts';
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
 import type { SourceInfo } from '#sources/archive-source.ts';
@@ -216,4 +217,91 @@ describe('a files task over a day compacted since it settled, with a visitor era
       await v36.close();
     }
   }, 60_000);
+});
+
+/** `sink` with some of its methods replaced (the others bound to it). */
+function hooked(sink: LakeSink, hooks: Partial<Pick<LakeSink, 'get' | 'list' | 'delete'>>): LakeSink {
+  return new Proxy(sink, {
+    get(target, property) {
+      const hook = (hooks as Record<string | symbol, unknown>)[property];
+      if (hook) return hook;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** The host no longer serves any file (LiveChat's retention): a file deleted by mistake cannot come back. */
+const goneEverywhere: FileFetcher = { fetch: async () => ({ status: 'gone', httpStatus: 404, detail: 'HTTP 404' }) };
+
+describe('crash points and races of a files task over a compacted day', () => {
+  it.each([
+    ['after its writes, reading the erasure records', 'list'],
+    ['at its first delete', 'delete'],
+  ] as const)(
+    'killed %s, delivered again while the host answers 404 for every file: every kept file stays, the erased visitor’s go',
+    async (_point, method) => {
+      const lake = await copyLake(archived.out);
+      const sink = new LocalFileSink(lake);
+      const { kept, erasedChats } = await compactThenErase(sink);
+      const task = settledTask();
+      const killed = new Error('killed');
+      const dying = hooked(
+        sink,
+        method === 'delete'
+          ? { delete: async () => Promise.reject(killed) }
+          : {
+              list: async (prefix) =>
+                prefix.startsWith('manifests/erasures/') ? Promise.reject(killed) : sink.list(prefix),
+            },
+      );
+      const deps = { now: () => new Date(), source: V2_SOURCE };
+      await expect(
+        archiveFiles(task, {
+          ...deps,
+          sink: dying,
+          files: { fetcher: fetcher(), readCompacted: readCompactedRecords },
+        }),
+      ).rejects.toBe(killed);
+      // What the first delivery wrote for the erased visitor is there: the next delivery must remove it.
+      const theirs = (key: string) => [...erasedChats].some((chat) => key.includes(`/${chat}`));
+      expect((await sink.list(`${FILES_PREFIX}dt=${DAY}/`)).filter(theirs).length).toBeGreaterThan(0);
+
+      const again = await archiveFiles(task, {
+        ...deps,
+        sink,
+        files: { fetcher: goneEverywhere, readCompacted: readCompactedRecords },
+      });
+      expect(again.counts.downloaded).toBe(0);
+      expect(again.erased).toBeGreaterThan(0);
+      await expectKeptAndErased(sink, kept, erasedChats);
+    },
+  );
+
+  it('a compaction replacing the month file while the task reads it: the task reads the day again, and keeps every kept file', async () => {
+    const lake = await copyLake(archived.out);
+    const sink = new LocalFileSink(lake);
+    const { kept, erasedChats } = await compactThenErase(sink);
+    let replaced = '';
+    const racing = hooked(sink, {
+      get: async (key) => {
+        if (!replaced && key.startsWith('compacted/chats/') && key.endsWith('.parquet')) {
+          // Write before delete, as compaction does: the same rows under a new name, then the old file goes.
+          replaced = key.replace(/compacted-[0-9a-f]{16}/, 'compacted-0000000000000000');
+          await sink.put(replaced, (await sink.get(key))!, 'parquet');
+          await sink.delete([key]);
+        }
+        return sink.get(key);
+      },
+    });
+    const result = await archiveFiles(settledTask(), {
+      sink: racing,
+      now: () => new Date(),
+      files: { fetcher: goneEverywhere, readCompacted: readCompactedRecords },
+      source: V2_SOURCE,
+    });
+    expect(replaced).toMatch(/^compacted\/chats\/month=2026-03\/compacted-0{16}\.parquet$/);
+    expect(result.unverified).toBeUndefined();
+    await expectKeptAndErased(sink, kept, erasedChats);
+  });
 });
