@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '#cli/archive-command.ts';
+import { compactLake } from '#lake/compaction.ts';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { SETTLED_PREFIX } from '#lake/lake-layout.ts';
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
@@ -23,15 +24,17 @@ import { runArchive } from '#pipeline/archive-run.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
 import { runIdAt } from '#pipeline/run-planner.ts';
 import { resumePoint } from '#pipeline/run-resume.ts';
+import { ErasedVisitors } from '#privacy/erased-visitors.ts';
 import { addDays } from '#shared/day-range.ts';
 import { simulatedFileBytes, storableFromSimulator } from '#simulator/attachment-files.ts';
 import { startSimulator } from '#simulator/index.ts';
 import { startV36Simulator } from '#simulator/v36-simulator.ts';
 import { safeFileFetcher } from '#sources/attachments/safe-file-fetcher.ts';
+import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
 import { createArchivesClient } from '#sources/v36/list-archives-client.ts';
 import { v36Source } from '#sources/v36/v36-source.ts';
 import { type AttachmentRef, v2AttachmentRefs, v36AttachmentRefs } from '#test/support/attachment-refs.ts';
-import { spawnCli } from '#test/support/cli-runner.ts';
+import { runArchiveCli, spawnCli } from '#test/support/cli-runner.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
 
@@ -216,4 +219,46 @@ describe('a local run stopped between a day settling and its files tasks, then r
     expect(manifest.days[0]!.problem).toMatch(/disk full/);
     expect(manifest.complete).toBe(false);
   }, 60_000);
+});
+
+describe('a re-archive of a compacted day killed (SIGKILL) after it settles, then run again', () => {
+  it('neither run fetches a stored file again, and every file is stored once, byte-identical', async () => {
+    const sim = await startSimulator({ from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: () => 120, fileLatencyMs: 100 });
+    closers.push(() => sim.close());
+    const out = join(await mkdtemp(join(tmpdir(), 'files-compacted-kill-')), 'lake');
+    const args = [
+      ...['--from', DAYS[0]!, '--to', DAYS.at(-1)!, '--api-url', sim.url, '--out', out, '--concurrency', '1'],
+      ...['--attachment-hosts', '127.0.0.1', '--max-attachment-mb', '1'],
+    ];
+    const env = { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat };
+    const refs = v2AttachmentRefs(DAYS.flatMap((day) => sim.chats(day)));
+    expect((await runArchiveCli(args, env)).code).toBe(EXIT.ok);
+    const sink = new LocalFileSink(out);
+    await compactLake({ sink, tables: V2_SOURCE.mergedTables, erasures: () => ErasedVisitors.load(sink) });
+    expect(await sink.list('chat-files/')).toEqual([]);
+    const storedPaths = new Set(
+      refs.filter(({ url }) => storableFromSimulator(url)).map(({ url }) => new URL(url).pathname),
+    );
+    const requestsBefore = sim.fileRequests().length;
+
+    const settled = join(out, SETTLED_PREFIX);
+    const settledBefore = (await listFiles(settled)).length;
+    const killed = archiveProcess([...args, '--full'], env);
+    let exited = false;
+    void killed.done.then(() => (exited = true));
+    while (!exited && (await listFiles(settled)).length === settledBefore) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(exited, killed.output()).toBe(false);
+    killed.child.kill('SIGKILL');
+    expect(await killed.done).toBe(null);
+
+    const rerun = archiveProcess([...args, '--full'], env);
+    expect(await rerun.done, rerun.output()).toBe(EXIT.ok);
+    const again = sim.fileRequests().slice(requestsBefore);
+    expect(again.filter((request) => storedPaths.has(request.path)).map((request) => request.path)).toEqual([]);
+    expect(await expectEveryFileStoredOnce(out, refs)).toBeGreaterThan(0);
+    const files = (await latestManifest(out)).totals.files!;
+    expect([files.stored, files.downloaded]).toEqual([storedPaths.size, 0]);
+  }, 120_000);
 });
