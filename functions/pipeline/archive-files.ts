@@ -291,7 +291,8 @@ export function nameOfUrl(url: string): string {
  * holds (and not of erased visitors), and deletes the rest it wrote. Rare: no erase, no read.
  * "The day holds" means any copy of it: its JSON files and its compacted day or month files (the
  * day may have been compacted since it settled). Where those cannot be read (the worker Lambda
- * has no Parquet reader), files of chats not seen in the JSON are kept, never judged: `unverified`.
+ * has no Parquet reader), files of chats not seen in the JSON are kept, never judged
+ * (`unverified`), unless the JSON shows them as an erased visitor's.
  */
 async function removeFilesOfErasedChats(
   task: FilesTask,
@@ -308,7 +309,8 @@ async function removeFilesOfErasedChats(
       ...(await deps.sink.list(chatFilesFolder(task.day, owner))),
       ...(await deps.sink.list(chatFileRowsPrefix(task.day, owner))),
     ];
-    if (!day.complete) {
+    // Not every copy read: only a chat seen as an erased visitor's (the erase not done with it yet) is judged.
+    if (!day.complete && !day.erased.has(owner)) {
       unverified += keys.length;
       continue;
     }
@@ -322,8 +324,8 @@ async function removeFilesOfErasedChats(
 const DAY_READ_TRIES = 5;
 
 /**
- * The chats (owners of file refs, erased visitors' left out) in every copy of the day: its JSON
- * files, then its compacted files (listed after: a compaction writes before it deletes, so a chat
+ * The chats (owners of file refs) in every copy of the day, and apart those of erased visitors
+ * (an erase still under way: their records not removed yet): its JSON files, then its compacted files (listed after: a compaction writes before it deletes, so a chat
  * moved out of a JSON file read as gone is in a compacted file listed later). A file gone between
  * its listing and its read means the copies changed meanwhile: read again. `complete` is false
  * when some copy could not be read.
@@ -332,13 +334,14 @@ async function chatsOfDay(
   day: string,
   erased: ErasedVisitors,
   deps: { sink: LakeSink; source: SourceInfo; files: FileArchiving },
-): Promise<{ present: Set<string>; complete: boolean }> {
+): Promise<{ present: Set<string>; erased: Set<string>; complete: boolean }> {
   const { prefix, refsOf } = deps.source.attachments;
   for (let tries = 0; tries < DAY_READ_TRIES; tries += 1) {
     const present = new Set<string>();
+    const ofErased = new Set<string>();
     const see = (record: Record<string, unknown>) => {
-      if (erased.isErased(record)) return;
-      for (const ref of refsOf(record)) present.add(ownerOf(ref));
+      const into = erased.isErased(record) ? ofErased : present;
+      for (const ref of refsOf(record)) into.add(ownerOf(ref));
     };
     let changed = false;
     for (const key of await deps.sink.list(partitionPrefix(day, prefix))) {
@@ -349,11 +352,11 @@ async function chatsOfDay(
     }
     const keys = await compactedKeysOfDay(deps.sink, day, prefix);
     const read = deps.files.readCompacted;
-    if (keys.length > 0 && !read) return { present, complete: false };
+    if (keys.length > 0 && !read) return { present, erased: ofErased, complete: false };
     const records = read && keys.length > 0 ? await compactedRecordsOfDay(deps.sink, day, prefix, read, keys) : [];
     if (!records) changed = true;
     for (const record of records ?? []) see(record);
-    if (!changed) return { present, complete: true };
+    if (!changed) return { present, erased: ofErased, complete: true };
   }
-  return { present: new Set(), complete: false };
+  return { present: new Set(), erased: new Set(), complete: false };
 }

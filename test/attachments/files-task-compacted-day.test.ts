@@ -23,7 +23,7 @@ import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
 import { V36_SOURCE } from '#sources/v36/v36-source-info.ts';
 import { runArchiveCli } from '#test/support/cli-runner.ts';
 import { copyLake } from '#test/support/lake-copy.ts';
-import { archiveLocally, useArchivedLake } from '#test/support/local-archive.ts';
+import { archiveAgain, archiveLocally, useArchivedLake } from '#test/support/local-archive.ts';
 import { mockVersionedBucket } from '#test/support/versioned-s3-mock.ts';
 
 /**
@@ -178,6 +178,37 @@ describe('a files task over a day compacted since it settled, with a visitor era
     });
     const files = await sink.list(`${FILES_PREFIX}dt=${DAY}/`);
     expect(kept.filter((row) => !files.includes(row.lake_key!)).map((row) => row.lake_key)).toEqual([]);
+  });
+
+  it('without a Parquet reader, an erase under way (its record written, the re-archived JSON not rewritten yet): the erased visitor’s files go, the others stay', async () => {
+    const lake = await copyLake(archived.out);
+    const sink = new LocalFileSink(lake);
+    await compactLake({ sink, tables: V2_SOURCE.mergedTables, erasures: () => ErasedVisitors.load(sink) });
+    // A backfill of the compacted day (chats only): its JSON holds the day's chats again.
+    expect((await archiveAgain(archived.sim, lake, [DAY], 'backfill')).complete).toBe(true);
+    const stored = (await compactedFileRows(sink)).filter((row) => row.status === 'stored');
+    const erasedChats = V2.ownersOf(V2.visitorOf(ownerOfRow(stored[0]!)));
+    const kept = stored.filter((row) => !erasedChats.has(ownerOfRow(row)));
+    const stop = new AbortController();
+    stop.abort();
+    const erase = await eraseVisitor({
+      sink,
+      target: { kind: 'visitor-id', value: V2.visitorOf(ownerOfRow(stored[0]!)) },
+      signal: stop.signal,
+    });
+    expect(erase.complete).toBe(false);
+
+    const result = await archiveFiles(settledTask(), {
+      sink,
+      now: () => new Date(),
+      files: { fetcher: fetcher() },
+      source: V2_SOURCE,
+    });
+    expect(result.erased).toBeGreaterThan(0);
+    expect(result.unverified).toBeUndefined();
+    const files = await sink.list(`${FILES_PREFIX}dt=${DAY}/`);
+    expect(kept.filter((row) => !files.includes(row.lake_key!)).map((row) => row.lake_key)).toEqual([]);
+    expect(files.filter((key) => [...erasedChats].some((chat) => key.includes(`/${chat}/`)))).toEqual([]);
   });
 
   it('a v3.6 lake (files of threads, the attachments table chat_threads): the same', async () => {
