@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
+import { verbatimJsonOf } from '#shared/verbatim-json.ts';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -18,8 +19,9 @@ export async function encodeNdjsonGzip(
 }
 
 /**
- * The NDJSON of `records` with `appended` added at the end of every line: each record is
- * stringified once and its UTF-8 written straight into the body (no joined text encoded again).
+ * The NDJSON of `records` with `appended` added at the end of every line. A record whose bytes as
+ * the API sent them are known (verbatim-json.ts) is copied as those bytes; any other is stringified
+ * once and its UTF-8 written straight into the body (no joined text encoded again).
  * `ends[i]` is where line `i` ends in `text` (its newline); `ndjsonLine` reads a line back.
  */
 export function encodeNdjson(
@@ -29,19 +31,34 @@ export function encodeNdjson(
   const tail = JSON.stringify(appended).slice(1); // `"a":1,"b":"x"}` or `}`
   const withComma = Buffer.from(`,${tail}\n`, 'utf8');
   const bare = Buffer.from(`${tail}\n`, 'utf8');
-  const jsons = records.map((record) => JSON.stringify(record));
+  const jsons = records.map((record) => verbatimJsonOf(record) ?? JSON.stringify(record));
   let size = 0;
-  for (const json of jsons) size += Buffer.byteLength(json, 'utf8') + withComma.length;
+  for (const json of jsons)
+    size += (typeof json === 'string' ? Buffer.byteLength(json, 'utf8') : json.length) + withComma.length;
   const text = Buffer.allocUnsafe(size);
   const ends: number[] = [];
   let at = 0;
   for (const json of jsons) {
-    const comma = json.length > 2 && tail.length > 1;
-    at += text.write(json, at, 'utf8') - 1; // the closing brace goes after the appended fields
-    at += (comma ? withComma : bare).copy(text, at);
+    // The closing brace goes after the appended fields; `{}` and `{ }` take them without a comma.
+    let empty: boolean;
+    if (typeof json === 'string') {
+      at += text.write(json, at, 'utf8') - 1;
+      empty = json.length === 2;
+    } else {
+      text.set(json, at);
+      at += json.length - 1;
+      empty = isEmptyObject(json);
+    }
+    at += (!empty && tail.length > 1 ? withComma : bare).copy(text, at);
     ends.push(at - 1);
   }
   return { text: text.subarray(0, at), ends };
+}
+
+/** `{}`, with any whitespace inside. */
+function isEmptyObject(json: Uint8Array): boolean {
+  for (let index = 1; index < json.length - 1; index += 1) if (json[index]! > 0x20) return false;
+  return true;
 }
 
 /** Line `index` of an `encodeNdjson` text, without its newline. */

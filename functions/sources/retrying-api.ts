@@ -77,8 +77,11 @@ export interface RetryingApi {
   send(input: string, request: Options): Promise<void>;
 }
 
-/** What `accept` says of a parsed body: its value, or one line naming the JSON path and what was expected. */
-export type Accept<T> = (value: unknown) => { ok: true; value: T } | { ok: false; problem: string };
+/**
+ * What `accept` says of a parsed body: its value, or one line naming the JSON path and what was
+ * expected. `body` is the UTF-8 the value was parsed from (verbatim-json.ts keeps parts of it).
+ */
+export type Accept<T> = (value: unknown, body: Buffer) => { ok: true; value: T } | { ok: false; problem: string };
 
 /** A 200 body that parsed as JSON but is not the documented shape; toLivechatError adds the request path. */
 export class BodyShapeError extends Error {
@@ -178,7 +181,7 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
   };
 
   /** One request through ky; `read` judges a 2xx body, read inside the attempt that fetched it. */
-  const call = async <T>(input: string, request: Options, read: (body: string) => BodyVerdict<T>): Promise<T> => {
+  const call = async <T>(input: string, request: Options, read: (body: Buffer) => BodyVerdict<T>): Promise<T> => {
     const write = !options.methods.includes(String(request.method ?? 'get').toLowerCase());
     let accepted: { value: T } | undefined;
     let refused: string | undefined;
@@ -186,11 +189,11 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
     // connection cut mid-body is a network error ky retries). ky then gets the answer without
     // its body: it clones every response for each afterResponse hook, and a clone of a body
     // tees its stream, which costs as much CPU as reading it.
-    let body: string | undefined;
+    let body: Buffer | undefined;
     const readingFetch = async (...args: Parameters<typeof fetch>): Promise<Response> => {
       const answer = await (options.fetch ?? globalThis.fetch)(...args);
       if (!answer.ok) return answer;
-      body = await answer.text();
+      body = Buffer.from(await answer.arrayBuffer());
       return new Response(null, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
     };
     try {
@@ -202,9 +205,9 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
             ({ request: sent, response: attempt }) => {
               observe(sent, attempt);
               if (!attempt.ok) return;
-              const text = body;
+              const bytes = body;
               body = undefined;
-              const verdict = text === undefined ? undefined : read(text);
+              const verdict = bytes === undefined ? undefined : read(bytes);
               if (!verdict) {
                 // ky's forced retry skips its method check: a write's unusable answer must fail here.
                 if (write) throw new MalformedBodyError('response body is not JSON');
@@ -231,9 +234,9 @@ export function createRetryingApi(options: RetryingApiOptions): RetryingApi {
 
   return {
     json<T>(input: string, request: Options, accept: Accept<T>): Promise<T> {
-      return call(input, request, (text) => {
-        const parsed = parseJson(text);
-        return parsed && accept(parsed.value);
+      return call(input, request, (bytes) => {
+        const parsed = parseJson(bytes.toString('utf8'));
+        return parsed && accept(parsed.value, bytes);
       });
     },
     async send(input: string, request: Options): Promise<void> {

@@ -1,5 +1,12 @@
 import { type ChatFilters, filtersToSearchParams } from '#shared/chat-filters.ts';
-import { acceptedBy, createRetryingApi, type RetryingApiTuning, toLivechatError } from '#sources/retrying-api.ts';
+import { rememberVerbatimElements } from '#shared/verbatim-json.ts';
+import {
+  type Accept,
+  acceptedBy,
+  createRetryingApi,
+  type RetryingApiTuning,
+  toLivechatError,
+} from '#sources/retrying-api.ts';
 import { type ChatList, chatListShapeSchema } from './livechat-schema.ts';
 
 export type { RetryEvent, RetryReason } from '#sources/retrying-api.ts';
@@ -70,8 +77,14 @@ export function createLivechatClient(options: LivechatClientOptions): LivechatCl
   if (options.region) headers['X-Region'] = options.region;
   const authHint = v2AuthHint(options.credentials);
   const api = createRetryingApi({ ...options, apiUrl: options.apiUrl ?? DEFAULT_API_URL, headers, methods: ['get'] });
-  // Validated, then returned as the API sent it: every field verbatim, in its order.
-  const acceptChatList = acceptedBy<ChatList>(chatListShapeSchema, { verbatim: true });
+  // Validated, then returned as the API sent it: every field verbatim, in its order, and each
+  // chat's bytes remembered, so the page is written as sent (not serialized again).
+  const acceptShape = acceptedBy<ChatList>(chatListShapeSchema, { verbatim: true });
+  const acceptChatList: Accept<ChatList> = (value, body) => {
+    const verdict = acceptShape(value, body);
+    if (verdict.ok) rememberVerbatimElements(body, 'chats', verdict.value.chats);
+    return verdict;
+  };
 
   return {
     async listChats(query) {
