@@ -33,6 +33,7 @@ export class ErasureRaceGuard {
     };
     const sink: LakeSink = {
       location: inner.location,
+      ...(inner.concatenatedGzip ? { concatenatedGzip: true } : {}),
       get: (key) => inner.get(key),
       list: (prefix) => inner.list(prefix),
       delete: (keys) => inner.delete(keys),

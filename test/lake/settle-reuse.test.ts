@@ -13,11 +13,12 @@ import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { S3Sink } from '#lake/sinks/s3-sink.ts';
 import { fileRefsOfDay } from '#pipeline/archive-files.ts';
 import { type PageTask, TASK_VERSION } from '#shared/archive-task.ts';
-import { ChatStore } from '#simulator/index.ts';
+import { ChatStore, startSimulator } from '#simulator/index.ts';
 import { v2FileRefs } from '#sources/v2/attachment-refs.ts';
 import type { ChatList } from '#sources/v2/livechat-schema.ts';
 import { writePage } from '#sources/v2/page-archiver.ts';
 import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
+import { archiveLocally } from '#test/support/local-archive.ts';
 import { mockVersionedBucket } from '#test/support/versioned-s3-mock.ts';
 
 // Issue 22, point 5: settling a day reuses what the page writes produced (no second gzip of a page
@@ -226,6 +227,22 @@ describe('settling reuses the page writes', () => {
     );
     expect(sizes.every((size) => size <= 5_000)).toBe(true);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(5_010);
+  });
+
+  it('a local run copies its pages into the settled file too (its sink is wrapped by the erasure race guard)', async () => {
+    const sim = await startSimulator({ from: DAY, to: DAY, chatsPerDay: 60, seed: 9 });
+    try {
+      const { out } = await archiveLocally(sim, [DAY]);
+      const sink = new LocalFileSink(out);
+      const [body, ...more] = await settledBodies(sink);
+      expect(more).toEqual([]);
+      expect(gzipMembers(body!)).toBe(3); // the day's three pages, none compressed again
+      const ids = (await decodeNdjsonGzip(body!)).map((row) => row['id']);
+      expect(ids.length).toBeGreaterThan(50);
+      expect(new Set(ids).size).toBe(ids.length);
+    } finally {
+      await sim.close();
+    }
   });
 
   it('on S3, which Athena reads, a settled file is one gzip stream (no concatenated members), every chat once', async () => {
