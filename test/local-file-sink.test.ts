@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readdir, readFile, symlink, unlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -78,5 +79,44 @@ describe('LocalFileSink', () => {
     await replacing;
     expect(await readFile(join(dir, key), 'utf8')).toBe('new');
     expect((await readdir(join(dir, 'manifests/day-plans'))).sort()).toEqual(['other.json', 'plan.json']);
+  });
+
+  it('respects a live lock held as a symbolic link, and leaves no lock behind its own changes', async () => {
+    const { dir, sink } = await sinkInTemp();
+    const key = 'manifests/day-plans/plan.json';
+    await sink.put(key, Buffer.from('old'), 'json');
+    const lock = join(dir, `${key}.lock`);
+    await symlink(`${process.pid} ${hostname()} test ${Date.now()}`, lock);
+    let replaced = false;
+    const replacing = sink.put(key, Buffer.from('new'), 'json').then(() => (replaced = true));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(replaced).toBe(false);
+    await unlink(lock);
+    await replacing;
+    for (let round = 0; round < 20; round += 1) await sink.put(key, Buffer.from(`v${round}`), 'json');
+    expect(await readFile(join(dir, key), 'utf8')).toBe('v19');
+    await sink.delete([key]);
+    expect(await readdir(join(dir, 'manifests/day-plans'))).toEqual([]);
+  });
+
+  it('breaks the lock of a dead process, as a symbolic link or as the lock file of an earlier version, and removes it as a leftover', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const { dir, sink } = await sinkInTemp();
+    const key = 'chats/dt=2026-01-01/page-00001.json.gz';
+    await sink.put(key, Buffer.from('old'), 'ndjson-gzip');
+    const lock = join(dir, `${key}.lock`);
+    await symlink(`${dead} ${hostname()} gone ${Date.now()}`, lock);
+    await sink.put(key, Buffer.from('new'), 'ndjson-gzip');
+    expect(await readFile(join(dir, key), 'utf8')).toBe('new');
+
+    await writeFile(lock, `${dead} ${hostname()} gone ${Date.now()}`);
+    await sink.delete([key]);
+    expect(await readdir(join(dir, 'chats/dt=2026-01-01'))).toEqual([]);
+
+    await symlink(`${dead} ${hostname()} gone ${Date.now()}`, lock);
+    const live = join(dir, 'chats/dt=2026-01-01/page-00002.json.gz.lock');
+    await symlink(`${process.pid} ${hostname()} live ${Date.now()}`, live);
+    expect(await sink.removeLeftovers(['chats/'])).toEqual([`${key}.lock`]);
+    expect((await lstat(live)).isSymbolicLink()).toBe(true);
   });
 });
