@@ -62,7 +62,8 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
   const result: PruneResult = {
     files: [],
     bytes: 0,
-    leftovers: options.dryRun ? [] : await sink.removeLeftovers(PRUNED_PREFIXES),
+    // A killed run may leave a partial record (`*.partial`) beside the records it wrote.
+    leftovers: options.dryRun ? [] : await sink.removeLeftovers([...PRUNED_PREFIXES, ...PASS_RECORD_PREFIXES]),
     monthFiles: { rewritten: [], days: [] },
     records: [],
   };
