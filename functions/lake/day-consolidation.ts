@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import PQueue from 'p-queue';
 import { dayMergeKey, isPassFile, type Pass, partitionPrefix, settledKey } from './lake-layout.ts';
 import { gzipNdjson } from './ndjson-gzip.ts';
 import type { LakeSink } from './sinks/lake-sink.ts';
@@ -102,8 +103,9 @@ export async function readDayPartition(
       const rows: Row[] = [];
       const unkeyed: string[] = [];
       const readFiles = new Map<string, ReadFile>();
-      for (const key of keys) {
-        const body = await sink.get(key);
+      const bodies = readAhead(keys, (key) => sink.get(key));
+      for (const [index, key] of keys.entries()) {
+        const body = await bodies[index];
         if (!body) continue; // deleted since it was listed (another settle): its rows are in that settle's output
         files.push(key);
         const fromPass = isPassFile(key, pass);
@@ -132,6 +134,23 @@ export async function readDayPartition(
   );
   const passIds = new Set((read[0]?.rows ?? []).filter((row) => row.fromPass).map((row) => row.id));
   return { day, pass, files: files.sort(), tables: read, passIds, ...(merge ? { merge } : {}) };
+}
+
+/** Files of a day read at once: a day of thousands of page files is not read one by one (an S3 GET takes tens of ms). */
+const FILE_READS_AT_ONCE = 8;
+
+/**
+ * `read` of every key, at most FILE_READS_AT_ONCE at a time: the caller awaits them in key order
+ * while the next files are read. A failed read fails the caller when it gets there (marked handled
+ * until then, so one the caller never reaches is no unhandled rejection).
+ */
+function readAhead<T>(keys: readonly string[], read: (key: string) => Promise<T>): Promise<T | undefined>[] {
+  const reads = new PQueue({ concurrency: FILE_READS_AT_ONCE });
+  return keys.map((key) => {
+    const reading = reads.add(() => read(key)) as Promise<T | undefined>;
+    reading.catch(() => undefined);
+    return reading;
+  });
 }
 
 export interface SettledDay {

@@ -245,6 +245,38 @@ describe('settling reuses the page writes', () => {
     }
   });
 
+  it("reads a day's files several at a time, its rows in key order; a failed read fails the read of the day", async () => {
+    const { sink } = await lake();
+    await writeDay(sink);
+    const base = await readDayPartition(sink, DAY, V2_SOURCE.mergedTables, PASS);
+    await writeDay(sink); // remembered again: the next read takes the same rows from memory
+    let reading = 0;
+    let most = 0;
+    const slow: LakeSink = Object.assign(Object.create(sink) as LakeSink, {
+      get: async (key: string) => {
+        reading += 1;
+        most = Math.max(most, reading);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        reading -= 1;
+        return sink.get(key);
+      },
+    });
+    const partition = await readDayPartition(slow, DAY, V2_SOURCE.mergedTables, PASS);
+    expect(most).toBeGreaterThan(1);
+    expect(partition.files).toEqual(base.files);
+    expect(partition.tables[0]!.rows.map((row) => [row.id, row.file])).toEqual(
+      base.tables[0]!.rows.map((row) => [row.id, row.file]),
+    );
+
+    const failing: LakeSink = Object.assign(Object.create(sink) as LakeSink, {
+      get: async (key: string) => {
+        if (key.endsWith('00003.json.gz')) throw new Error('disk gone');
+        return sink.get(key);
+      },
+    });
+    await expect(readDayPartition(failing, DAY, V2_SOURCE.mergedTables, PASS)).rejects.toThrow('disk gone');
+  });
+
   it('on S3, which Athena reads, a settled file is one gzip stream (no concatenated members), every chat once', async () => {
     const bucket = mockVersionedBucket('lake');
     try {
