@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { encodeNdjson } from '#lake/ndjson-gzip.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { ErasedVisitors } from '#privacy/erased-visitors.ts';
@@ -167,5 +168,18 @@ describe('a page archived through the v2 client keeps the bytes LiveChat sent', 
     expect(lines[1]).toContain('"duration":1562,');
     expect(lines[2]).not.toContain('10.0.0.1');
     expect(JSON.parse(lines[2]!)).toMatchObject({ id: 'C3', messages: [{ text: 'hi' }] });
+
+    // DuckDB reads the escapes as LiveChat meant them.
+    const lake = await openLocalLake(dir);
+    try {
+      const rows = await lake.query('SELECT id, visitor.name AS name, duration FROM chats ORDER BY id');
+      expect(rows).toEqual([
+        { id: 'A1', name: 'Jérôme / "Jay"', duration: null },
+        { id: 'B2', name: 'Bea', duration: 1562 },
+        { id: 'C3', name: 'Cy', duration: null },
+      ]);
+    } finally {
+      await lake.close();
+    }
   });
 });
