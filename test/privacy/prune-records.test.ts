@@ -2,7 +2,7 @@
  * `npm run prune` deletes the bookkeeping of passes and merges long finished (unit-done and
  * settled markers, v3.6 slice reads, day merge records), never one a pass still running reads.
  */
-import { mkdtemp, utimes } from 'node:fs/promises';
+import { mkdtemp, readdir, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,8 +116,7 @@ describe('records pruned between a killed v3.6 run and its rerun', { timeout: 18
     expect(finished, 'the kill lands while the run is writing').toBe(false);
     killed.child.kill('SIGKILL');
     await killed.done;
-    // What the kill left, less a record it was writing (`*.partial`: a leftover prune removes as well).
-    const left = (await records(out)).filter((key) => !key.endsWith('.partial'));
+    const left = await records(out);
     expect(left.filter((key) => key.startsWith('manifests/day-merges/')).length, killed.output()).toBeGreaterThan(0);
 
     // A month later (for the records): prune deletes them, not the chat files (written just now).
@@ -128,6 +127,12 @@ describe('records pruned between a killed v3.6 run and its rerun', { timeout: 18
     const pruned = await runPrune(['--out', out, '--older-than-days', '30']);
     expect(pruned.stdout).toContain(`deleted ${left.length} record(s) of passes and day merges`);
     expect(await records(out)).toEqual([]);
+    // Nor is any lock (a symbolic link) or partial record of the killed writer left beside them.
+    const leftovers = (await readdir(join(out, 'manifests'), { recursive: true, withFileTypes: true }))
+      .filter((entry) => !entry.isDirectory())
+      .map((entry) => join(entry.parentPath, entry.name).slice(out.length + 1))
+      .filter((key) => RECORD_PREFIXES.some((prefix) => key.startsWith(prefix)));
+    expect(leftovers).toEqual([]);
     expect((await listFiles(out)).some((key) => key.startsWith('manifests/day-plans/'))).toBe(true);
 
     const rerun = archive(out);
