@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
-import { bundleHandler, importBundledHandler } from '#test/support/lambda-bundle.ts';
+import { useBundledHandler } from '#test/support/lambda-bundle.ts';
 import { captureJsonLogs, lambdaContext, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 /**
@@ -13,34 +11,26 @@ import { captureJsonLogs, lambdaContext, stubFunctionEnv } from '#test/support/l
  * AWS SDK external), invoked with {"doctor": true}. Its answer and its log lines (Powertools JSON,
  * one per check) are what an operator sees.
  */
-const root = new URL('../..', import.meta.url).pathname;
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 const aws = lambdaAwsMocks();
 let sim: RunningSimulator;
-let outDir: string;
-let handler: Handler;
 
 beforeAll(async () => {
   const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
   sim = await startSimulator({ from: '2026-01-01', to: yesterday, chatsPerDay: 10 });
   stubFunctionEnv(sim.url, { POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_DEV: 'false' });
-  const text = await bundleHandler('functions/handlers/planner.ts');
-  outDir = mkdtempSync(join(root, 'test/doctor/.bundle-'));
-  handler = await importBundledHandler<Handler>(text, outDir, 'planner.mjs');
 });
-
-afterAll(async () => {
-  await sim.close();
-  rmSync(outDir, { recursive: true, force: true });
-  vi.unstubAllEnvs();
-});
+afterAll(() => sim?.close());
+const planner = useBundledHandler<Handler>('functions/handlers/planner.ts', 'test/doctor', 'planner.mjs');
 
 describe('the bundled planner, {"doctor": true}', () => {
   it('answers the checks and logs one JSON line per check, planning and writing nothing', async () => {
     aws.reset({ login: sim.login, pat: sim.pat, accountId: sim.accountId });
     type DoctorAnswer = { doctor: string; checks: Array<{ check: string; status: string }> };
-    const captured = await captureJsonLogs(() => handler({ doctor: true }, lambdaContext()) as Promise<DoctorAnswer>);
+    const captured = await captureJsonLogs(
+      () => planner.handler({ doctor: true }, lambdaContext()) as Promise<DoctorAnswer>,
+    );
     const answer = captured.result;
     expect(answer.doctor).toBe('ok');
     const lines = captured.lines.filter((line) => line.message === 'doctor check');

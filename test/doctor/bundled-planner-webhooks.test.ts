@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningV36Simulator, startV36Simulator } from '#simulator/v36-simulator.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
-import { bundleHandler, importBundledHandler } from '#test/support/lambda-bundle.ts';
+import { useBundledHandler } from '#test/support/lambda-bundle.ts';
 import { captureJsonLogs, lambdaContext, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 /**
@@ -14,7 +12,6 @@ import { captureJsonLogs, lambdaContext, stubFunctionEnv } from '#test/support/l
  * against the v3.6 simulator's Configuration API methods, reads the receiver's secret from its own
  * Secrets Manager secret, and a failed `webhooks` check leaves the night to run.
  */
-const root = new URL('../..', import.meta.url).pathname;
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 const APP = 'f00dfeed0123456789abcdef';
 const RECEIVER = 'https://abc123xyz.lambda-url.eu-west-1.on.aws/';
@@ -23,8 +20,6 @@ const WEBHOOK_SECRET = 'Zq7Xn2Lw9Pv4Kt6Hs1Jd8Fg3Bm5Rc0Ya4Ue7Io2Wq9Er6Ty1';
 
 const aws = lambdaAwsMocks();
 let sim: RunningV36Simulator;
-let outDir: string;
-let handler: Handler;
 
 beforeAll(async () => {
   const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
@@ -39,21 +34,14 @@ beforeAll(async () => {
     WEBHOOK_SECRET_ID,
     WEBHOOK_OWNER_CLIENT_ID: APP,
   });
-  const text = await bundleHandler('functions/handlers/planner.ts');
-  outDir = mkdtempSync(join(root, 'test/doctor/.bundle-'));
-  handler = await importBundledHandler<Handler>(text, outDir, 'planner-webhooks.mjs');
 });
-
-afterAll(async () => {
-  await sim.close();
-  rmSync(outDir, { recursive: true, force: true });
-  vi.unstubAllEnvs();
-});
+afterAll(() => sim?.close());
+const planner = useBundledHandler<Handler>('functions/handlers/planner.ts', 'test/doctor', 'planner-webhooks.mjs');
 
 async function invoke(event: unknown) {
   aws.reset({ accountId: sim.accountId, token: sim.token });
   aws.secretsMock.on(GetSecretValueCommand, { SecretId: WEBHOOK_SECRET_ID }).resolves({ SecretString: WEBHOOK_SECRET });
-  const { result: answer, lines, text } = await captureJsonLogs(() => handler(event, lambdaContext()));
+  const { result: answer, lines, text } = await captureJsonLogs(() => planner.handler(event, lambdaContext()));
   return { answer, lines, text };
 }
 

@@ -1,4 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
@@ -9,7 +8,7 @@ import type { PreparedDay } from '#pipeline/athena-compaction.ts';
 import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
-import { bundleHandler, importBundledHandler } from '#test/support/lambda-bundle.ts';
+import { useBundledHandler } from '#test/support/lambda-bundle.ts';
 import { lambdaContext, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 import { archiveLocally } from '#test/support/local-archive.ts';
 
@@ -19,15 +18,12 @@ import { archiveLocally } from '#test/support/local-archive.ts';
  * bucket (mocked) holding a simulator lake. Athena's UNLOAD is stood in for by writing the day's
  * Parquet file where the prepared statement's TO location says.
  */
-const root = new URL('../..', import.meta.url).pathname;
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 const DAYS = ['2026-03-02', '2026-03-03', '2026-03-04'];
 const aws = lambdaAwsMocks();
 let sim: RunningSimulator;
 let lake: string;
-let outDir: string;
-let handler: Handler;
 
 beforeAll(async () => {
   sim = await startSimulator({ from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: 30, seed: 4 });
@@ -40,17 +36,14 @@ beforeAll(async () => {
     MAX_DAYS: '60',
     SOURCE: 'v2',
   });
-  const text = await bundleHandler('functions/handlers/compactor.ts');
-  expect(text).not.toContain('@duckdb/node-api'); // DuckDB stays out of the Lambda
-  outDir = mkdtempSync(join(root, 'test/handlers/.bundle-'));
-  handler = await importBundledHandler<Handler>(text, outDir, 'compactor.mjs');
 }, 60_000);
-
-afterAll(async () => {
-  await sim?.close();
-  rmSync(outDir, { recursive: true, force: true });
-  vi.unstubAllEnvs();
-});
+afterAll(() => sim?.close());
+const compactor = useBundledHandler<Handler>(
+  'functions/handlers/compactor.ts',
+  'test/handlers',
+  'compactor.mjs',
+  (text) => expect(text).not.toContain('@duckdb/node-api'), // DuckDB stays out of the Lambda
+);
 
 describe('the bundled compactor', () => {
   it('plans, prepares and commits a day on S3: the staged Parquet file in place, the day’s JSON gone', async () => {
@@ -59,12 +52,12 @@ describe('the bundled compactor', () => {
     vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-03-09T12:00:00Z') });
     try {
       // The night of 03-09 archives 03-05…03-08 again: 03-02…03-04 are compactable.
-      const plan = (await handler({ action: 'plan' }, lambdaContext())) as { days: string[] };
+      const plan = (await compactor.handler({ action: 'plan' }, lambdaContext())) as { days: string[] };
       expect(plan.days).toEqual(DAYS);
-      expect(await handler({}, lambdaContext())).toEqual(plan); // `{}` by hand plans too
+      expect(await compactor.handler({}, lambdaContext())).toEqual(plan); // `{}` by hand plans too
 
       const day = DAYS[0]!;
-      const prepared = (await handler({ action: 'prepare', day }, lambdaContext())) as PreparedDay;
+      const prepared = (await compactor.handler({ action: 'prepare', day }, lambdaContext())) as PreparedDay;
       expect(prepared.inputs).toEqual([expect.stringMatching(new RegExp(`^chats/dt=${day}/settled-`))]);
       expect(prepared.unloads).toHaveLength(1);
       const location = /\) TO 's3:\/\/lake-bucket\/([^']+)'/.exec(prepared.unloads[0]!.sql)![1]!;
@@ -80,13 +73,13 @@ describe('the bundled compactor', () => {
         await bench.close();
       }
 
-      const committed = await handler({ action: 'commit', prepared }, lambdaContext());
+      const committed = await compactor.handler({ action: 'commit', prepared }, lambdaContext());
       expect(committed).toEqual({ day, status: 'compacted', written: 1, deleted: 1 });
       const keys = [...aws.bucket.keys()].filter((key) => key.includes(`dt=${day}/`) && !key.startsWith('manifests/'));
       expect(keys).toEqual([
         expect.stringMatching(new RegExp(`^compacted/chats/dt=${day}/compacted-${prepared.token}-00001\\.parquet$`)),
       ]);
-      expect(await handler({ action: 'prepare', day }, lambdaContext())).toEqual({
+      expect(await compactor.handler({ action: 'prepare', day }, lambdaContext())).toEqual({
         day,
         skipped: 'no JSON files: compacted already',
       });
@@ -96,7 +89,9 @@ describe('the bundled compactor', () => {
   });
 
   it('refuses an event it does not know with one line', async () => {
-    await expect(handler({ action: 'explode' }, lambdaContext())).rejects.toThrow(/^not a compactor request: /);
-    await expect(handler({ action: 'prepare', day: 'yesterday' }, lambdaContext())).rejects.toThrow(/day/);
+    await expect(compactor.handler({ action: 'explode' }, lambdaContext())).rejects.toThrow(
+      /^not a compactor request: /,
+    );
+    await expect(compactor.handler({ action: 'prepare', day: 'yesterday' }, lambdaContext())).rejects.toThrow(/day/);
   });
 });

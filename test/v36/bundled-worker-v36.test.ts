@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningV36Simulator, startV36Simulator } from '#simulator/v36-simulator.ts';
 import { duplicatesOf } from '#test/support/lake-reader.ts';
 import { lambdaAwsMocks } from '#test/support/lambda-aws-mocks.ts';
-import { bundleHandler, importBundledHandler } from '#test/support/lambda-bundle.ts';
+import { useBundledHandler } from '#test/support/lambda-bundle.ts';
 import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-fixtures.ts';
 
 /**
@@ -13,28 +11,18 @@ import { lambdaContext, sqsEvent, stubFunctionEnv } from '#test/support/lambda-f
  * AWS SDK external), with SOURCE=v3.6 and SLICE_PAGES_PER_TASK=2: a day of one slice of 7
  * cursor pages is read by 4 slice tasks, each queueing the next with the cursor.
  */
-const root = new URL('../..', import.meta.url).pathname;
 const DAY = '2026-06-12';
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 const aws = lambdaAwsMocks();
 let sim: RunningV36Simulator;
-let outDir: string;
-let handler: Handler;
 
 beforeAll(async () => {
   sim = await startV36Simulator({ from: DAY, to: DAY, chatsPerDay: () => 650 });
   stubFunctionEnv(sim.url, { SOURCE: 'v3.6', BUSY_DAY_THRESHOLD: '100000', SLICE_PAGES_PER_TASK: '2' });
-  const text = await bundleHandler('functions/handlers/worker.ts');
-  outDir = mkdtempSync(join(root, 'test/v36/.bundle-'));
-  handler = await importBundledHandler<Handler>(text, outDir, 'worker.mjs');
-}, 60_000);
-
-afterAll(async () => {
-  await sim.close();
-  rmSync(outDir, { recursive: true, force: true });
-  vi.unstubAllEnvs();
 });
+afterAll(() => sim?.close());
+const worker = useBundledHandler<Handler>('functions/handlers/worker.ts', 'test/v36', 'worker.mjs');
 
 describe('the bundled worker with SOURCE=v3.6', () => {
   it('reads a slice through bounded tasks that hand the cursor on, and settles the day whole', async () => {
@@ -45,7 +33,7 @@ describe('the bundled worker with SOURCE=v3.6', () => {
       const body = pending.shift()!;
       const task = JSON.parse(body) as { kind: string; cursor?: { part: number } };
       if (task.kind === 'slice') sliceTasks.push(task);
-      const result = await handler(sqsEvent([body]), lambdaContext());
+      const result = await worker.handler(sqsEvent([body]), lambdaContext());
       expect(result.batchItemFailures).toEqual([]);
       pending.push(...aws.queuedBodies());
     }
