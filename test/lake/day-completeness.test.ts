@@ -1,17 +1,16 @@
-import { cpSync, rmSync, utimesSync } from 'node:fs';
-import { mkdtemp, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rmSync, utimesSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openLocalLake } from '#lake/duckdb-lake.ts';
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { DUCKDB } from '#lake/sql-dialect.ts';
 import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
 import { addDays, localDay } from '#shared/day-range.ts';
-import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
+import { copyLake } from '#test/support/lake-copy.ts';
 import { runNamedOnce } from '#test/support/lake-reader.ts';
-import { archiveLocally } from '#test/support/local-archive.ts';
+import { archiveLocally, useArchivedLake } from '#test/support/local-archive.ts';
 import { loseChats } from '#test/support/lose-chats.ts';
 
 // Recent days, so the query's default window (the last 30 days) covers them.
@@ -19,13 +18,6 @@ const today = localDay(new Date(), 'UTC');
 const DAYS = [addDays(today, -3), addDays(today, -2), addDays(today, -1)];
 
 const dayCompleteness = (lakeDir: string) => runNamedOnce(lakeDir, 'day_completeness');
-
-/** A copy of the lake to damage. */
-async function copyOf(lakeDir: string): Promise<string> {
-  const copy = join(await mkdtemp(join(tmpdir(), 'lake-copy-')), 'lake');
-  cpSync(lakeDir, copy, { recursive: true });
-  return copy;
-}
 
 /** What a night that never ran leaves: no chat file and no day plan for the day. */
 function neverArchived(lakeDir: string, day: string): void {
@@ -48,31 +40,22 @@ const notArchived = (day: string) => ({
 });
 
 describe('day_completeness on a lake the local CLI run wrote', () => {
-  let sim: RunningSimulator;
-  let out: string;
-
-  beforeAll(async () => {
-    sim = await startSimulator({ from: DAYS[0]!, to: DAYS.at(-1)!, chatsPerDay: () => 60, seed: 7 });
-    const run = await archiveLocally(sim, DAYS);
-    expect(run.manifest.complete).toBe(true);
-    out = run.out;
-  });
-  afterAll(async () => sim?.close());
+  const archived = useArchivedLake(DAYS, { chatsPerDay: () => 60, seed: 7 });
 
   it('writes one day plan per day in the layout the Athena table reads', async () => {
-    const plans = await readdir(join(out, 'manifests', 'day-plans'), { recursive: true });
+    const plans = await readdir(join(archived.out, 'manifests', 'day-plans'), { recursive: true });
     expect(plans.filter((file) => file.endsWith('.json')).sort()).toEqual(
       DAYS.map((day) => join(`dt=${day}`, 'run=test-run.plan-1.json')),
     );
   });
 
   it('reports every day complete after a clean run', async () => {
-    const rows = await dayCompleteness(out);
+    const rows = await dayCompleteness(archived.out);
     expect(rows).toEqual(
       DAYS.map((day) => ({
         dt: day,
-        expected_chats: sim.chats(day).length,
-        archived_chats: sim.chats(day).length,
+        expected_chats: archived.sim.chats(day).length,
+        archived_chats: archived.sim.chats(day).length,
         missing: 0,
         duplicates: 0,
         kept_chats: 0,
@@ -86,7 +69,7 @@ describe('day_completeness on a lake the local CLI run wrote', () => {
   });
 
   it('lists a day with neither plan nor chats (a night that never ran) as not_archived, between archived days and as the last night', async () => {
-    const middle = await copyOf(out);
+    const middle = await copyLake(archived.out);
     neverArchived(middle, DAYS[1]!);
     const rows = await dayCompleteness(middle);
     expect(rows.map((row) => [row['dt'], row['status']])).toEqual([
@@ -97,7 +80,7 @@ describe('day_completeness on a lake the local CLI run wrote', () => {
     expect(rows[1]).toEqual(notArchived(DAYS[1]!));
 
     // Yesterday is the last day of the default window: a failed last night shows too.
-    const lastNight = await copyOf(out);
+    const lastNight = await copyLake(archived.out);
     neverArchived(lastNight, DAYS[2]!);
     expect((await dayCompleteness(lastNight)).map((row) => [row['dt'], row['status']])).toEqual([
       [DAYS[0], 'complete'],
@@ -107,7 +90,7 @@ describe('day_completeness on a lake the local CLI run wrote', () => {
   });
 
   it('reads a day npm run prune emptied as expired (not missing), until the day is archived again', async () => {
-    const lake = await copyOf(out);
+    const lake = await copyLake(archived.out);
     const old = new Date(Date.now() - 10 * 86_400_000);
     const partition = join(lake, 'chats', `dt=${DAYS[0]}`);
     for (const file of await readdir(partition)) utimesSync(join(partition, file), old, old);
@@ -125,12 +108,12 @@ describe('day_completeness on a lake the local CLI run wrote', () => {
     expect(rows.slice(1).map((row) => row['status'])).toEqual(['complete', 'complete']);
 
     // Archived again after the prune: the newer plan is what the day is judged by.
-    await archiveLocally(sim, [DAYS[0]!], { sink: () => new LocalFileSink(lake) });
+    await archiveLocally(archived.sim, [DAYS[0]!], { sink: () => new LocalFileSink(lake) });
     expect((await dayCompleteness(lake)).map((row) => row['status'])).toEqual(['complete', 'complete', 'complete']);
   });
 
   it("reads a short day older than the deployment's retentionDays as expired (the S3 lifecycle rule records nothing)", async () => {
-    const lake = await copyOf(out);
+    const lake = await copyLake(archived.out);
     loseChats(lake, DAYS[0]!, 10);
     loseChats(lake, DAYS[1]!, 10);
     const query = NAMED_QUERIES.find((q) => q.name === 'day_completeness')!;
@@ -152,10 +135,10 @@ describe('day_completeness on a lake the local CLI run wrote', () => {
 
   it('reports the day whose page file was deleted, and how many chats it lacks', async () => {
     const damaged = DAYS[1]!;
-    const lost = loseChats(out, damaged, 25);
+    const lost = loseChats(archived.out, damaged, 25);
     expect(lost).toBe(25);
 
-    const rows = await dayCompleteness(out);
+    const rows = await dayCompleteness(archived.out);
     const byDay = new Map(rows.map((row) => [row.dt, row]));
     expect(byDay.get(damaged)).toMatchObject({
       expected_chats: 60,

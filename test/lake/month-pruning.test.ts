@@ -7,7 +7,7 @@
  * partition) is asserted on the synthesized template in test/cdk/compaction-stack.test.ts.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { COMPACTED_TABLES, viewSql } from '#lake/athena-compaction-sql.ts';
 import { quoteIdent, toColumn } from '#lake/chat-columns.ts';
 import { compactLake } from '#lake/compaction.ts';
@@ -15,11 +15,10 @@ import { type LocalLake, openLocalLake } from '#lake/duckdb-lake.ts';
 import { ALL_DAYS, type DayWindow, NAMED_QUERIES } from '#lake/named-queries.ts';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { DUCKDB } from '#lake/sql-dialect.ts';
-import { type RunningSimulator, startSimulator } from '#simulator/index.ts';
 import { V2_SOURCE } from '#sources/v2/v2-source-info.ts';
 import { copyLake } from '#test/support/lake-copy.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
-import { archiveLocally } from '#test/support/local-archive.ts';
+import { useArchivedLake } from '#test/support/local-archive.ts';
 
 /** Three months of small days and one busy day (2026-02-28, more than SMALL_DAYS chats). */
 const DAYS = [
@@ -35,29 +34,19 @@ const DAYS = [
 const BUSY_DAY = '2026-02-28';
 const SMALL_DAYS = 30;
 
-let sim: RunningSimulator;
-let json: string;
+/** The archived lake (JSON), and a copy of it compacted. */
+const archived = useArchivedLake(DAYS, { chatsPerDay: (day) => (day === BUSY_DAY ? 45 : 15), seed: 26 });
 let compacted: string;
 
 beforeAll(async () => {
-  sim = await startSimulator({
-    from: DAYS[0]!,
-    to: DAYS.at(-1)!,
-    chatsPerDay: (day) => (day === BUSY_DAY ? 45 : 15),
-    seed: 26,
-  });
-  const run = await archiveLocally(sim, DAYS);
-  expect(run.manifest.complete).toBe(true);
-  json = run.out;
-  compacted = await copyLake(json);
+  compacted = await copyLake(archived.out);
   await compactLake({
     sink: new LocalFileSink(compacted),
     tables: V2_SOURCE.mergedTables,
     erasures: async () => ({ isErased: () => false, hashes: () => [] }),
     smallDayChats: SMALL_DAYS,
   });
-}, 90_000);
-afterAll(() => sim?.close());
+}, 60_000);
 
 interface PlanNode {
   /** The profile's operator name (`EXPLAIN ANALYZE`). */
@@ -183,13 +172,13 @@ describe('a named query opens only the compacted files of its days (DuckDB, coun
   });
 
   it('every row’s month is the month of its day, in every side of the view', async () => {
-    for (const dir of [json, compacted]) {
+    for (const dir of [archived.out, compacted]) {
       const lake = await openLocalLake(dir);
       try {
         const [row] = await lake.query(
           'SELECT count(*) AS n, count_if(month IS DISTINCT FROM substr(dt, 1, 7)) AS wrong FROM chats',
         );
-        expect(row).toEqual({ n: DAYS.reduce((sum, day) => sum + sim.chats(day).length, 0), wrong: 0 });
+        expect(row).toEqual({ n: DAYS.reduce((sum, day) => sum + archived.sim.chats(day).length, 0), wrong: 0 });
       } finally {
         await lake.close();
       }
@@ -214,7 +203,7 @@ describe('the month filter changes no answer', () => {
         await lake.close();
       }
     };
-    const before = await rows(json);
+    const before = await rows(archived.out);
     expect(before['chats_per_day']!.length).toBeGreaterThan(0);
     expect(await rows(compacted)).toEqual(before);
   });
