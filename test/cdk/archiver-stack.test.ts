@@ -1,12 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import type { ArchiverStack } from '#infra/archiver-stack.ts';
-import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
+import { CONTEXT_KEY } from '#infra/config.ts';
 import { passRecordExpirationDays } from '#infra/constructs/lake-bucket.ts';
 import { CHAT_COLUMNS, CHATS_PREFIX, JSON_SERDE, LAKE_TABLE, PARTITION_KEYS, toColumn } from '#lake/chat-columns.ts';
 import { DAY_PLAN_COLUMNS, DAY_PLANS_TABLE } from '#lake/day-plan-table.ts';
@@ -14,28 +13,7 @@ import { EXPIRED_DAY_COLUMNS, EXPIRED_DAYS_TABLE } from '#lake/expired-days-tabl
 import { NAMED_QUERIES } from '#lake/named-queries.ts';
 import { ARCHIVES_PREFIX, THREAD_SCHEMA, THREADS_TABLE } from '#lake/thread-columns.ts';
 import { ALARMS_TO } from '#test/support/alarm-target.ts';
-
-interface Synthesized {
-  stack: ArchiverStack;
-  template: Template;
-  assemblyDir: string;
-}
-
-function synth(config: ArchiverConfigInput = {}): Synthesized {
-  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: { ...ALARMS_TO, ...config } } });
-  const assembly = app.synth();
-  return {
-    stack,
-    template: Template.fromJSON(assembly.getStackByName(STACK_NAME).template),
-    assemblyDir: assembly.directory,
-  };
-}
-
-function logicalId(construct: IConstruct): string {
-  const resource = construct instanceof CfnElement ? construct : construct.node.defaultChild;
-  if (!(resource instanceof CfnElement)) throw new Error(`${construct.node.path} has no resource`);
-  return Stack.of(resource).resolve(resource.logicalId) as string;
-}
+import { logicalId, synthStack } from '#test/support/synth-stack.ts';
 
 const ref = (construct: IConstruct) => ({ Ref: logicalId(construct) });
 const arn = (construct: IConstruct) => ({ 'Fn::GetAtt': [logicalId(construct), 'Arn'] });
@@ -78,7 +56,7 @@ describe('archiver stack with default config', () => {
   let assemblyDir: string;
 
   beforeAll(() => {
-    ({ stack, template, assemblyDir } = synth());
+    ({ stack, template, assemblyDir } = synthStack());
   });
 
   describe('lake bucket', () => {
@@ -920,7 +898,7 @@ describe('archiver stack with overrides', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ stack, template } = synth({
+    ({ stack, template } = synthStack({
       timeZone: 'Europe/Warsaw',
       scheduleCron: 'cron(0 4 * * ? *)',
       workerConcurrency: 2,

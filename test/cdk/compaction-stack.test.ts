@@ -1,27 +1,11 @@
-import { CfnElement, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import type { ArchiverStack } from '#infra/archiver-stack.ts';
-import { type ArchiverConfigInput, CONTEXT_KEY } from '#infra/config.ts';
 import { CHAT_FILES_TIER, COMPACTED_TABLES, viewColumns, viewSql } from '#lake/athena-compaction-sql.ts';
 import { PARTITION_KEYS, toColumn } from '#lake/chat-columns.ts';
 import { MONTH_COLUMN } from '#lake/compacted-columns.ts';
-
-function synth(config: ArchiverConfigInput = {}): { stack: ArchiverStack; template: Template } {
-  const { app, stack } = createArchiverApp({
-    nag: false,
-    context: { [CONTEXT_KEY]: { alarmEmail: 'ops@example.com', ...config } },
-  });
-  return { stack, template: Template.fromJSON(app.synth().getStackByName(STACK_NAME).template) };
-}
-
-function logicalId(construct: IConstruct): string {
-  const resource = construct instanceof CfnElement ? construct : construct.node.defaultChild;
-  if (!(resource instanceof CfnElement)) throw new Error(`${construct.node.path} has no resource`);
-  return Stack.of(resource).resolve(resource.logicalId) as string;
-}
+import { logicalId, synthStack } from '#test/support/synth-stack.ts';
 
 const ref = (construct: IConstruct) => ({ Ref: logicalId(construct) });
 const arn = (construct: IConstruct) => ({ 'Fn::GetAtt': [logicalId(construct), 'Arn'] });
@@ -47,9 +31,24 @@ function grantsOf(template: Template, role: IConstruct): string[] {
 const grants = (...tuples: [string, unknown, unknown?][]) =>
   tuples.map(([action, resource, condition]) => JSON.stringify([action, resource, condition ?? null])).sort();
 
+/** The lake prefixes of the default stack's compacted tables: chats (v2) and chat-files (attachments on). */
+const TABLE_PREFIXES = ['chats/', 'chat-files/'];
+/** Each table prefix under each of `parents`, as an `s3:prefix` pattern. */
+const tablePatterns = (...parents: string[]) =>
+  parents.flatMap((parent) => TABLE_PREFIXES.map((prefix) => `${parent}${prefix}*`));
+/** `action` on the objects of each table prefix under `parent` in `bucket`. */
+const perTable = (action: string, bucket: IConstruct, parent = ''): [string, unknown][] =>
+  tablePatterns(parent).map((pattern) => [action, objects(bucket, pattern)]);
+
 const tableInput = (template: Template, name: string) =>
   Object.values(template.findResources('AWS::Glue::Table')).find((r) => r.Properties.TableInput.Name === name)!
     .Properties.TableInput;
+
+/** What a view's ViewOriginalText holds: Athena's view definition, base64 JSON in a comment. */
+function prestoView(view: { ViewOriginalText: string }): { originalSql: string } & Record<string, unknown> {
+  const encoded = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/.exec(view.ViewOriginalText)![1]!;
+  return JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
+}
 
 /** The chat tables and chat_files: each is a view over its JSON, compacted and month tables. */
 const TIERS = [...COMPACTED_TABLES, CHAT_FILES_TIER];
@@ -61,7 +60,7 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
   let stack: ArchiverStack;
   let template: Template;
   beforeAll(() => {
-    ({ stack, template } = synth());
+    ({ stack, template } = synthStack());
   }, 60_000);
 
   it.each(TIERS.map((t) => [t.view, t] as const))(
@@ -74,8 +73,7 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
         ViewExpandedText: '/* Presto View */',
         PartitionKeys: [],
       });
-      const encoded = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/.exec(view.ViewOriginalText)![1]!;
-      expect(JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'))).toEqual({
+      expect(prestoView(view)).toEqual({
         originalSql: viewSql('livechat_archive', t),
         catalog: 'awsdatacatalog',
         schema: 'livechat_archive',
@@ -94,10 +92,7 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
   it.each(COMPACTED_TABLES.map((t) => [t.view, t] as const))(
     '%s: its month is the months table’s projected partition key itself, so a month filter prunes month files by name',
     (_name, t) => {
-      const encoded = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/.exec(
-        tableInput(template, t.view).ViewOriginalText,
-      )![1]!;
-      const sql: string = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')).originalSql;
+      const sql: string = prestoView(tableInput(template, t.view)).originalSql;
       const branches = sql.split('\nUNION ALL\n');
       expect(branches).toHaveLength(3);
       // The JSON days and the day files: month derived from their dt partition.
@@ -212,7 +207,7 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
     // The default volume (2 000 chats a day): a file per day (80 page files a day become one).
     expect(env(template, stack)).toMatchObject({ MONTH_FILES: 'false' });
     expect(env(template, stack)).not.toHaveProperty('RETENTION_DAYS');
-    const small = synth({ expectedChatsPerDay: 300, retentionDays: 400 });
+    const small = synthStack({ expectedChatsPerDay: 300, retentionDays: 400 });
     expect(env(small.template, small.stack)).toMatchObject({ MONTH_FILES: 'true', RETENTION_DAYS: '400' });
   });
 
@@ -302,35 +297,22 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
           arn(lake),
           {
             StringLike: {
-              's3:prefix': [
-                'chats/*',
-                'chat-files/*',
-                'compacted/chats/*',
-                'compacted/chat-files/*',
-                'compaction-staging/chats/*',
-                'compaction-staging/chat-files/*',
-                'manifests/erasures/*',
-              ],
+              's3:prefix': [...tablePatterns('', 'compacted/', 'compaction-staging/'), 'manifests/erasures/*'],
             },
           },
         ],
-        ['s3:GetObject', objects(lake, 'compaction-staging/chats/*')],
-        ['s3:GetObject', objects(lake, 'compaction-staging/chat-files/*')],
+        ...perTable('s3:GetObject', lake, 'compaction-staging/'),
         ['s3:GetObject', objects(lake, 'manifests/erasures/*')],
-        ['s3:PutObject', objects(lake, 'compacted/chats/*')],
-        ['s3:PutObject', objects(lake, 'compacted/chat-files/*')],
-        ['s3:DeleteObject', objects(lake, 'chats/*')],
-        ['s3:DeleteObject', objects(lake, 'chat-files/*')],
-        ['s3:DeleteObject', objects(lake, 'compacted/chats/*')],
-        ['s3:DeleteObject', objects(lake, 'compacted/chat-files/*')],
-        ['s3:DeleteObject', objects(lake, 'compaction-staging/chats/*')],
-        ['s3:DeleteObject', objects(lake, 'compaction-staging/chat-files/*')],
+        ...perTable('s3:PutObject', lake, 'compacted/'),
+        ...perTable('s3:DeleteObject', lake),
+        ...perTable('s3:DeleteObject', lake, 'compacted/'),
+        ...perTable('s3:DeleteObject', lake, 'compaction-staging/'),
       ),
     );
   });
 
   it('attachments off: chat_files is not compacted, and neither role may touch its prefixes', () => {
-    const off = synth({ attachments: false });
+    const off = synthStack({ attachments: false });
     const env =
       off.template.toJSON().Resources[logicalId(off.stack.compaction.compactor)].Properties.Environment.Variables;
     expect(env).toMatchObject({ CHAT_FILES: 'false' });
@@ -357,29 +339,13 @@ describe('compaction on AWS: tables, view, state machine, schedule, least privil
         [
           's3:ListBucket',
           arn(lake),
-          {
-            StringLike: {
-              's3:prefix': [
-                'chats/*',
-                'chat-files/*',
-                'compacted/chats/*',
-                'compacted/chat-files/*',
-                'compaction-staging/chats/*',
-                'compaction-staging/chat-files/*',
-              ],
-            },
-          },
+          { StringLike: { 's3:prefix': tablePatterns('', 'compacted/', 'compaction-staging/') } },
         ],
-        ['s3:GetObject', objects(lake, 'chats/*')],
-        ['s3:GetObject', objects(lake, 'chat-files/*')],
-        ['s3:GetObject', objects(lake, 'compacted/chats/*')],
-        ['s3:GetObject', objects(lake, 'compacted/chat-files/*')],
-        ['s3:PutObject', objects(lake, 'compaction-staging/chats/*')],
-        ['s3:PutObject', objects(lake, 'compaction-staging/chat-files/*')],
-        ['s3:AbortMultipartUpload', objects(lake, 'compaction-staging/chats/*')],
-        ['s3:AbortMultipartUpload', objects(lake, 'compaction-staging/chat-files/*')],
-        ['s3:ListMultipartUploadParts', objects(lake, 'compaction-staging/chats/*')],
-        ['s3:ListMultipartUploadParts', objects(lake, 'compaction-staging/chat-files/*')],
+        ...perTable('s3:GetObject', lake),
+        ...perTable('s3:GetObject', lake, 'compacted/'),
+        ...perTable('s3:PutObject', lake, 'compaction-staging/'),
+        ...perTable('s3:AbortMultipartUpload', lake, 'compaction-staging/'),
+        ...perTable('s3:ListMultipartUploadParts', lake, 'compaction-staging/'),
         ['s3:ListBucket', arn(results)],
         ['s3:GetObject', objects(results, 'compaction/*')],
         ['s3:PutObject', objects(results, 'compaction/*')],
@@ -424,7 +390,7 @@ describe('compaction with retention, tiering and source v3.6', () => {
   let stack: ArchiverStack;
   let template: Template;
   beforeAll(() => {
-    ({ stack, template } = synth({
+    ({ stack, template } = synthStack({
       retentionDays: 365,
       intelligentTieringAfterDays: 30,
       source: 'v3.6',

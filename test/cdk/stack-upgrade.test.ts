@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
-import { CONTEXT_KEY } from '#infra/config.ts';
+import { synthStack } from '#test/support/synth-stack.ts';
 
 /** A template's Glue tables by logical ID: the name each claims and whether it is a table or a view. */
 type GlueTables = Record<string, { name: string; tableType: string }>;
@@ -53,8 +52,7 @@ const CHAT_FILES_COMPACTED = 'eb7a9bb';
 describe('upgrading a deployed stack: no Glue table name is claimed twice', () => {
   let now: GlueTables;
   beforeAll(() => {
-    const { app } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: { alarmEmail: 'ops@example.com' } } });
-    now = glueTablesOf(app.synth().getStackByName(STACK_NAME).template);
+    now = glueTablesOf(synthStack().template.toJSON() as { Resources: Record<string, any> });
   }, 60_000);
 
   it('claims each name once', () => {

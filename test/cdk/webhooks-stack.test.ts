@@ -1,23 +1,9 @@
-import { CfnElement, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import type { ArchiverStack } from '#infra/archiver-stack.ts';
-import { type ArchiverConfigInput, CONTEXT_KEY, parseConfig } from '#infra/config.ts';
+import { parseConfig } from '#infra/config.ts';
 import { ALARMS_TO } from '#test/support/alarm-target.ts';
-
-function synth(config: ArchiverConfigInput) {
-  const { app, stack } = createArchiverApp({ nag: false, context: { [CONTEXT_KEY]: { ...ALARMS_TO, ...config } } });
-  const assembly = app.synth();
-  return { stack, template: Template.fromJSON(assembly.getStackByName(STACK_NAME).template) };
-}
-
-function logicalId(construct: IConstruct): string {
-  const resource = construct instanceof CfnElement ? construct : construct.node.defaultChild;
-  if (!(resource instanceof CfnElement)) throw new Error(`${construct.node.path} has no resource`);
-  return Stack.of(resource).resolve(resource.logicalId) as string;
-}
+import { logicalId, synthStack } from '#test/support/synth-stack.ts';
 
 function resourceOf(template: Template, id: string): Record<string, any> {
   const resource = template.toJSON()['Resources'][id];
@@ -38,7 +24,7 @@ describe('stack with webhooks: true (source v3.6)', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ stack, template } = synth({
+    ({ stack, template } = synthStack({
       source: 'v3.6',
       webhooks: true,
       webhookReceiverConcurrency: 7,
@@ -153,7 +139,7 @@ function dashboardWidgets(template: Template): Array<{ properties: Record<string
 
 describe('dashboard with webhooks: true', () => {
   it('has a webhooks row: deliveries by outcome, threads written, end-to-lake delay, receiver answer time and throttles', () => {
-    const { template } = synth({ source: 'v3.6', webhooks: true });
+    const { template } = synthStack({ source: 'v3.6', webhooks: true });
     const widgets = dashboardWidgets(template);
     const byTitle = new Map(widgets.map((widget) => [widget.properties['title'], widget.properties]));
     const metricsOf = (title: string) => {
@@ -179,9 +165,9 @@ describe('dashboard with webhooks: true', () => {
       (dashboardWidgets(template).find((widget) => widget.properties['title'] === 'Alarms')?.properties['alarms'] as
         | unknown[]
         | undefined) ?? [];
-    const without = synth({ source: 'v3.6' }).template;
+    const without = synthStack({ source: 'v3.6' }).template;
     expect(JSON.stringify(dashboardWidgets(without))).not.toContain('Webhook');
-    const withWebhooks = synth({ source: 'v3.6', webhooks: true }).template;
+    const withWebhooks = synthStack({ source: 'v3.6', webhooks: true }).template;
     expect(alarmsShown(withWebhooks)).toHaveLength(alarmsShown(without).length + 2);
     expect(alarmsShown(withWebhooks)).toHaveLength(
       Object.keys(withWebhooks.findResources('AWS::CloudWatch::Alarm')).length,
@@ -191,7 +177,7 @@ describe('dashboard with webhooks: true', () => {
 
 describe('webhooks config', () => {
   it('is off by default: no function URL', () => {
-    const { template, stack } = synth({ source: 'v3.6' });
+    const { template, stack } = synthStack({ source: 'v3.6' });
     template.resourceCountIs('AWS::Lambda::Url', 0);
     expect(stack.webhooks).toBeUndefined();
   });
