@@ -170,7 +170,7 @@ export function dayMergeKey(day: string): string {
   return `${DAY_MERGES_PREFIX}dt=${day}.json`;
 }
 
-/** Run manifests (`<run>.json`) and each run's drift claims (`<run>/<day>/replan-…`). */
+/** Run manifests (`<run>.json`); lakes written before drift claims moved also hold claims here (isLegacyDriftClaim). */
 export const RUNS_PREFIX = `${MANIFESTS_PREFIX}runs/`;
 
 export function runManifestKey(runId: string): string {
@@ -218,12 +218,24 @@ export function expiredDayKey(day: string, expiredAt: string): string {
   return `${EXPIRED_DAYS_PREFIX}dt=${day}/prune-${expiredAt.replace(/[-:.]/g, '')}.json`;
 }
 
+/** Drift claims: which unit of a pass queued the day's re-archive (replanClaimKey). */
+export const DRIFT_CLAIMS_PREFIX = `${MANIFESTS_PREFIX}drift-claims/`;
+
 /**
  * Created once by the first unit of a pass that sees drift, so one re-archive is queued, not one
  * per unit; it names that unit, whose redelivery sends the re-archive again (the send may have failed).
+ * `manifests/drift-claims/dt=<day>/run=<run>.attempt-<n>.<plan>.json`: a record of its pass.
  */
 export function replanClaimKey(pass: Pass, day: string): string {
-  return `${RUNS_PREFIX}${pass.runId}/${day}/replan-${pass.attempt + 1}.after-${pass.plan}.json`;
+  return `${DRIFT_CLAIMS_PREFIX}dt=${day}/${passFilePrefix(pass)}json`;
+}
+
+/**
+ * A drift claim where lakes written before they moved to DRIFT_CLAIMS_PREFIX hold them,
+ * `manifests/runs/<run>/<day>/replan-<n>.after-<plan>.json`: no one reads it any more.
+ */
+export function isLegacyDriftClaim(key: string): boolean {
+  return /^manifests\/runs\/[^/]+\/\d{4}-\d{2}-\d{2}\/replan-\d+\.after-[^/]+\.json$/.test(key);
 }
 
 /** A unit of a pass is written (AWS fan-in): the unit that sees all of them queues the day's settling. */
@@ -250,22 +262,23 @@ export function passDonePrefix(pass: Pass, day: string): string {
 export const SLICE_READS_PREFIX = `${MANIFESTS_PREFIX}slice-reads/`;
 
 /**
- * Bookkeeping read only while a pass runs (its unit-done markers, settled marker, v3.6 slice
- * reads) or a merge of the day runs (the day's merge record): a later pass of the day writes its
- * own, and a merge that finds its day's record gone or changed reads the day again. They expire:
- * `npm run prune` deletes a pass's records once its newest is older than the cutoff (pruneRecords),
- * and on S3 a lifecycle rule per prefix (lib/constructs/lake-bucket.ts).
+ * Bookkeeping read only while a pass runs (its unit-done markers, settled marker, drift claim,
+ * v3.6 slice reads) or a merge of the day runs (the day's merge record): a later pass of the day
+ * writes its own, and a merge that finds its day's record gone or changed reads the day again.
+ * They expire: `npm run prune` deletes a pass's records once its newest is older than the cutoff
+ * (pruneRecords), and on S3 a lifecycle rule per prefix (lib/constructs/lake-bucket.ts).
  */
 export const PASS_RECORD_PREFIXES: readonly string[] = [
   PASSES_PREFIX,
   SETTLED_PREFIX,
   SLICE_READS_PREFIX,
   DAY_MERGES_PREFIX,
+  DRIFT_CLAIMS_PREFIX,
 ];
 
 /**
  * What a pass record belongs to: its pass, `dt=<day>/run=<run>.attempt-<n>.<plan>.`, whichever
- * prefix holds it (a pass writes slice reads, then unit-done markers, then its settled marker);
+ * prefix holds it (a pass writes slice reads, then unit-done markers, a drift claim or its settled marker);
  * the key itself for a day's merge record; undefined for any other key.
  */
 export function passRecordGroup(key: string): string | undefined {
@@ -297,20 +310,21 @@ export const FILTERS_RECORD_PREFIX = `${MANIFESTS_PREFIX}filters/`;
 export const UNFILTERED_RECORD_KEY = `${FILTERS_RECORD_PREFIX}unfiltered.json`;
 
 /**
- * Where under `manifests/` an archive run writes (the worker's IAM allows PutObject here only, and
- * DeleteObject nowhere under `manifests/`): run manifests and drift claims, day plans, dropped-chat
- * counts, unit-done and settled markers, day merge records, the time-zone and filters records
- * (and a source's own records: `SourceInfo.recordPrefixes`, e.g. v3.6 `slice-reads/`). Erasure records and
- * their salt (`manifests/erasures/`) are only read while archiving: only `erase` writes them.
+ * Where under `manifests/` an archive run on AWS writes (the worker's IAM allows PutObject here
+ * only, and DeleteObject nowhere under `manifests/`): day plans, dropped-chat counts, unit-done and
+ * settled markers, drift claims, day merge records, the time-zone and filters records (and a
+ * source's own records: `SourceInfo.recordPrefixes`, e.g. v3.6 `slice-reads/`). Run manifests
+ * (`RUNS_PREFIX`) are written by the CLI's runs only. Erasure records and their salt
+ * (`manifests/erasures/`) are only read while archiving: only `erase` writes them.
  * test/cdk/function-policies.test.ts checks every S3 request of the worker against this.
  */
 export const RUN_MANIFEST_PREFIXES: readonly string[] = [
-  RUNS_PREFIX,
   DAY_PLANS_PREFIX,
   DROPPED_CHATS_PREFIX,
   PASSES_PREFIX,
   SETTLED_PREFIX,
   DAY_MERGES_PREFIX,
+  DRIFT_CLAIMS_PREFIX,
   TIME_ZONE_RECORD_PREFIX,
   FILTERS_RECORD_PREFIX,
 ];

@@ -8,9 +8,11 @@ import {
   compactedTablePrefix,
   expiredDayKey,
   FILE_PREFIXES,
+  isLegacyDriftClaim,
   monthOfKey,
   PASS_RECORD_PREFIXES,
   passRecordGroup,
+  RUNS_PREFIX,
 } from '#lake/lake-layout.ts';
 import { ParquetWorkbench } from '#lake/parquet-day.ts';
 import { fileVersion, LocalFileSink } from '#lake/sinks/local-file-sink.ts';
@@ -91,7 +93,7 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
   await pruneMonthFiles(sink, cutoff, now.toISOString(), options, result);
   result.records = await pruneRecords(sink, options.dir, cutoff, options.dryRun ?? false);
   if (!options.dryRun) {
-    for (const prefix of [...PRUNED_PREFIXES, ...PASS_RECORD_PREFIXES]) {
+    for (const prefix of [...PRUNED_PREFIXES, ...PASS_RECORD_PREFIXES, RUNS_PREFIX]) {
       await removeEmptyFolders(join(options.dir, prefix));
     }
   }
@@ -104,19 +106,21 @@ export async function pruneLocalLake(options: PruneOptions): Promise<PruneResult
  * pass's records go together once its newest is that old (a slice still being read keeps its
  * earlier parts' records), a day's merge record once no merge swapped it since. A pass reads only
  * its own records, and only while it runs: a later pass of the day (a re-run, a resumed run)
- * writes its own. Each delete is conditional on the record being the one judged old.
+ * writes its own. Drift claims where older lakes hold them (`manifests/runs/<run>/<day>/replan-…`,
+ * read by no one now) go by their own age. Each delete is conditional on the record being the one
+ * judged old.
  */
 async function pruneRecords(sink: LocalFileSink, dir: string, cutoff: number, dryRun: boolean): Promise<string[]> {
   const groups = new Map<string, { newest: number; records: Array<{ key: string; version: string }> }>();
-  for (const prefix of PASS_RECORD_PREFIXES) {
-    for (const key of await sink.list(prefix)) {
-      const group = passRecordGroup(key);
-      const info = group && (await stat(join(dir, key), { bigint: true }).catch(() => undefined));
-      if (!group || !info) continue;
-      const entry = groups.get(group) ?? groups.set(group, { newest: 0, records: [] }).get(group)!;
-      entry.newest = Math.max(entry.newest, Number(info.mtimeNs / 1_000_000n));
-      entry.records.push({ key, version: fileVersion(info) });
-    }
+  const keys = (await Promise.all(PASS_RECORD_PREFIXES.map((prefix) => sink.list(prefix)))).flat();
+  keys.push(...(await sink.list(RUNS_PREFIX)).filter(isLegacyDriftClaim));
+  for (const key of keys) {
+    const group = isLegacyDriftClaim(key) ? key : passRecordGroup(key);
+    const info = group && (await stat(join(dir, key), { bigint: true }).catch(() => undefined));
+    if (!group || !info) continue;
+    const entry = groups.get(group) ?? groups.set(group, { newest: 0, records: [] }).get(group)!;
+    entry.newest = Math.max(entry.newest, Number(info.mtimeNs / 1_000_000n));
+    entry.records.push({ key, version: fileVersion(info) });
   }
   const deleted: string[] = [];
   for (const { newest, records } of groups.values()) {

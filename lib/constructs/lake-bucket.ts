@@ -17,15 +17,18 @@ import { DEAD_LETTER_RETENTION_DAYS } from './page-queue.ts';
 import { secureBucketProps } from './secure-bucket.ts';
 
 /**
- * Days the records of a pass (unit-done and settled markers, v3.6 slice reads) and a day's merge
- * record are kept after they were written. A pass reads only its own records, while its tasks
- * run: a task lives at most DEAD_LETTER_RETENTION_DAYS after it was first queued, dead-lettered
- * included, and a day stops being archived again lookbackDays + 1 nights after it ended. Twice the
- * dead-letter retention leaves two more weeks for a redrive; a merge that finds its day's record
- * gone reads the day again.
+ * Days the records of a pass (unit-done and settled markers, drift claim, v3.6 slice reads) and a
+ * day's merge record are kept after they were written. A pass reads only its own records, while
+ * its tasks run: a task lives at most DEAD_LETTER_RETENTION_DAYS after it was first queued,
+ * dead-lettered included, and a day stops being archived again lookbackDays + 1 nights after it
+ * ended. Twice the dead-letter retention leaves two more weeks for a redrive; a merge that finds
+ * its day's record gone reads the day again. With a shorter retentionDays they go with the chats
+ * (they hold chat ids): a record expires no sooner than the chat files its pass wrote before it,
+ * so a pass never outlives its records while it still has chats to settle.
  */
-export function passRecordExpirationDays(config: Pick<ArchiverConfig, 'lookbackDays'>): number {
-  return Math.max(2 * DEAD_LETTER_RETENTION_DAYS + 2, config.lookbackDays + 3);
+export function passRecordExpirationDays(config: Pick<ArchiverConfig, 'lookbackDays' | 'retentionDays'>): number {
+  const inFlight = Math.max(2 * DEAD_LETTER_RETENTION_DAYS + 2, config.lookbackDays + 3);
+  return config.retentionDays === undefined ? inFlight : Math.min(inFlight, config.retentionDays);
 }
 
 export interface LakeBucketProps {
@@ -73,7 +76,7 @@ export class LakeBucket extends Construct {
               expiration: Duration.days(Math.max(1, retention - (config.lookbackDays + 1))),
               noncurrentVersionExpiration: Duration.days(1),
             }))),
-        // Bookkeeping of passes and merges long finished (whether or not retentionDays is set).
+        // Bookkeeping of passes and merges long finished (whether or not retentionDays is set; no later than the chats).
         ...PASS_RECORD_PREFIXES.map((prefix) => ({
           id: `expire-${prefix.slice(MANIFESTS_PREFIX.length).replace(/\/$/, '')}-records`,
           prefix,

@@ -93,7 +93,7 @@ describe('archiver stack with default config', () => {
       // No retention by default: only the bookkeeping of finished passes and merges, and what a
       // failed compaction left in its staging prefix, expire.
       expect(rules.filter((rule: any) => rule.ExpirationInDays !== undefined)).toEqual([
-        ...['passes', 'settled', 'slice-reads', 'day-merges'].map((name) => ({
+        ...['passes', 'settled', 'slice-reads', 'day-merges', 'drift-claims'].map((name) => ({
           Id: `expire-${name}-records`,
           Prefix: `manifests/${name}/`,
           ExpirationInDays: 30,
@@ -114,7 +114,7 @@ describe('archiver stack with default config', () => {
       const rules = resourceOf(template, 'AWS::S3::Bucket', logicalId(stack.lake.bucket)).Properties
         .LifecycleConfiguration.Rules as Array<{ Id: string; ExpirationInDays?: number }>;
       const records = rules.filter((rule) => rule.Id.endsWith('-records'));
-      expect(records).toHaveLength(4);
+      expect(records).toHaveLength(5);
       // A redrive in the week after the last dead-lettered task expired still finds its pass's records.
       for (const rule of records) expect(rule.ExpirationInDays! * 86_400).toBeGreaterThan(dlqRetention + 7 * 86_400);
       // A day archived again each night of a long lookback keeps its records past its last night.
@@ -366,12 +366,12 @@ describe('archiver stack with default config', () => {
           ['s3:PutObject', objectsArn(lake, `${CHATS_PREFIX}*`)],
           ['s3:PutObject', objectsArn(lake, 'files/*')],
           ['s3:PutObject', objectsArn(lake, 'chat-files/*')],
-          ['s3:PutObject', objectsArn(lake, 'manifests/runs/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/day-plans/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/dropped-chats/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/passes/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/settled/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/day-merges/*')],
+          ['s3:PutObject', objectsArn(lake, 'manifests/drift-claims/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/time-zone/*')],
           ['s3:PutObject', objectsArn(lake, 'manifests/filters/*')],
           ['s3:DeleteObject', objectsArn(lake, `${CHATS_PREFIX}*`)],

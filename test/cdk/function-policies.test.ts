@@ -125,7 +125,7 @@ describe('function roles grant exactly the S3 requests the handlers make (issue 
     await eraseVisitor(String(sim.chats(DAYS[0]!)[0]!['visitor_id']));
     const needs = await night();
     expect(needs.worker.some((n) => n.resource.includes('/manifests/dropped-chats/'))).toBe(true);
-    expect(needs.worker.some((n) => /\/manifests\/runs\/.*replan/.test(n.resource))).toBe(true);
+    expect(needs.worker.some((n) => /\/manifests\/drift-claims\/dt=/.test(n.resource))).toBe(true);
     expectManifestsOnlyRead(needs.worker);
     expectExactly(s3Statements('v2', 'worker'), needs.worker);
     expectExactly(s3Statements('v2', 'planner'), needs.planner);
@@ -151,7 +151,7 @@ describe('function roles grant exactly the S3 requests the handlers make (issue 
     aws.reset({ accountId: sim.accountId, token: sim.token });
     await eraseVisitor(String(sim.chats(DAYS[0]!)[0]!['visitor_id'] ?? ''));
     const needs = await night();
-    expect(needs.worker.some((n) => /\/manifests\/runs\/.*replan/.test(n.resource))).toBe(true);
+    expect(needs.worker.some((n) => /\/manifests\/drift-claims\/dt=/.test(n.resource))).toBe(true);
     expectManifestsOnlyRead(needs.worker);
     expectExactly(s3Statements('v3.6', 'worker'), needs.worker);
     expectExactly(s3Statements('v3.6', 'planner'), needs.planner);

@@ -1,9 +1,11 @@
-import { type CfnElement, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '#handlers/handler-config.ts';
 import { createArchiverApp, STACK_NAME } from '#infra/archiver-app.ts';
 import { type ArchiverConfigInput, CONTEXT_KEY, ConfigError, parseConfig } from '#infra/config.ts';
+import { LakeBucket } from '#infra/constructs/lake-bucket.ts';
 import { ALARMS_TO } from '#test/support/alarm-target.ts';
 
 function synth(config: ArchiverConfigInput) {
@@ -58,6 +60,34 @@ describe('privacy settings in cdk.json', () => {
       Status: 'Enabled',
     });
     expect(parseConfig({}).retentionDays).toBeUndefined();
+  });
+
+  it('retentionDays shorter than the pass records’ 30 days expires them, drift claims included, with the chats; longer keeps 30', () => {
+    // The lake bucket alone (no function bundling): its lifecycle rules for a given config.
+    const rulesFor = (config: ArchiverConfigInput) => {
+      const stack = new Stack(new App(), 'Lake');
+      const accessLogs = s3.Bucket.fromBucketName(stack, 'Logs', 'access-logs');
+      new LakeBucket(stack, 'Lake', { config: parseConfig({ ...ALARMS_TO, ...config }), accessLogs });
+      const [bucket] = Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket'));
+      return bucket!.Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>;
+    };
+    const records = (rules: Array<Record<string, unknown>>) =>
+      rules.filter((rule) => String(rule['Id']).endsWith('-records'));
+    const short = rulesFor({ retentionDays: 7 });
+    expect(records(short)).toEqual(
+      ['passes', 'settled', 'slice-reads', 'day-merges', 'drift-claims'].map((name) => ({
+        Id: `expire-${name}-records`,
+        Prefix: `manifests/${name}/`,
+        ExpirationInDays: 7,
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+        Status: 'Enabled',
+      })),
+    );
+    // No sooner than the chat files their pass wrote before them.
+    expect(short).toContainEqual(expect.objectContaining({ Id: 'retention-chats', ExpirationInDays: 7 }));
+    for (const rule of records(rulesFor({ retentionDays: 400 }))) expect(rule['ExpirationInDays']).toBe(30);
+    for (const rule of records(rulesFor({ retentionDays: 7, lookbackDays: 10 })))
+      expect(rule['ExpirationInDays']).toBe(7);
   });
 
   it('retentionDays expires attachments (files/ and their chat_files rows) as it expires chats', () => {

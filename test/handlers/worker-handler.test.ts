@@ -203,7 +203,11 @@ describe('worker handler', () => {
           .sort(),
       );
     }
-    expect([...bucket.keys()].some((key) => /\/2026-06-10\/replan-2\.after-[0-9a-f]{8}\.json$/.test(key))).toBe(true);
+    expect(
+      [...bucket.keys()].some((key) =>
+        /drift-claims\/dt=2026-06-10\/run=[^/]*\.attempt-1\.[0-9a-f]{8}\.json$/.test(key),
+      ),
+    ).toBe(true);
   });
   // Last: the malformed secret stays in the cache afterwards.
   it('fails the batch on a malformed secret without echoing it, and writes nothing', async () => {

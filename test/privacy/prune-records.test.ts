@@ -17,7 +17,9 @@ const NOW = new Date('2026-11-30T12:00:00Z');
 
 const lakeWith = (files: Record<string, number>) => lakeWithAges(files, NOW);
 
-const RECORD_PREFIXES = ['passes/', 'settled/', 'slice-reads/', 'day-merges/'].map((name) => `manifests/${name}`);
+const RECORD_PREFIXES = ['passes/', 'settled/', 'slice-reads/', 'day-merges/', 'drift-claims/'].map(
+  (name) => `manifests/${name}`,
+);
 // Records only: a SIGKILLed writer may leave its lock (`<record>.lock`) or temporary file (`*.partial`).
 const records = async (dir: string) =>
   (await listFiles(dir)).filter(
@@ -71,6 +73,32 @@ describe('npm run prune: records of passes and merges', () => {
     await runPrune(['--out', dir, '--older-than-days', '30'], NOW);
     // The live pass's unit-done marker and first part are 40 days old: its second part keeps them.
     expect((await records(dir)).filter((key) => key.includes(liveRun))).toHaveLength(3);
+  });
+
+  it('drift claims go with their pass; claims where older lakes kept them go by their own age; a killed writer’s leftover goes', async () => {
+    const claims = {
+      // The old pass's claim goes with its other records; the live pass's (its newest record is recent) stays.
+      [`manifests/drift-claims/dt=2026-10-19/${oldPass}json`]: 40,
+      [`manifests/drift-claims/dt=2026-10-20/${liveRun}json`]: 40,
+      // The layout before claims moved: under the run's folder, beside its run manifest.
+      'manifests/runs/scheduled-20261020T023000Z/2026-10-19/replan-2.after-0a1b2c3d.json': 40,
+      'manifests/runs/local.2026/2026-10-20/replan-2.after-e5f6a7b8.json': 3,
+      [`manifests/passes/dt=2026-10-19/${oldPass}page-3.json.999999-abcdef.partial`]: 40,
+    };
+    const dir = await lakeWith({ ...lake, ...claims });
+    const result = await runPrune(['--out', dir, '--older-than-days', '30'], NOW);
+    expect(result.code).toBe(PRUNE_EXIT.ok);
+    expect(result.stdout).toContain(
+      'deleted 7 record(s) of passes and day merges last written more than 30 days ago\n',
+    );
+    expect(result.stdout).toContain('deleted 1 leftover file(s) of interrupted writes');
+    expect(await listFiles(dir)).toEqual(
+      [
+        ...kept,
+        `manifests/drift-claims/dt=2026-10-20/${liveRun}json`,
+        'manifests/runs/local.2026/2026-10-20/replan-2.after-e5f6a7b8.json',
+      ].sort(),
+    );
   });
 
   it('a dry run counts the records and deletes none', async () => {

@@ -88,7 +88,7 @@ interface Night {
   plannerInvocations: number;
   workerInvocations: number;
   redelivered: number;
-  /** Drift claims written (If-None-Match on `…/replan-N…`). */
+  /** Drift claims written (If-None-Match on `manifests/drift-claims/…`). */
   claims: number;
   /** Calls that wrote a file's bytes or its `chat_files` row, or sent files tasks. */
   filesCalls: number;
@@ -137,7 +137,7 @@ async function runNight(
   bucket.beforeSend(async (command, input) => {
     const key = String(input['Key'] ?? '');
     if (command === 'PutObject') {
-      if (input['IfNoneMatch'] && /\/replan-\d+\./.test(key) && !testCalls) night.claims += 1;
+      if (input['IfNoneMatch'] && key.includes('manifests/drift-claims/') && !testCalls) night.claims += 1;
       maybeFail(input['IfNoneMatch'] ? 'put-if-none-match' : input['IfMatch'] ? 'put-if-match' : 'put', key);
     }
     if (command === 'DeleteObject') maybeFail('delete', key);

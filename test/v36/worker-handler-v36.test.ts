@@ -104,7 +104,7 @@ describe('worker handler with SOURCE=v3.6', () => {
       { v: 1, kind: 'day', runId: 'run-1', day: DRIFT, attempt: 2, filters: {}, timeZone: 'UTC' },
     ]);
     expect([...bucket.keys()].filter((key) => key.startsWith('chats/'))).toEqual([]);
-    expect([...bucket.keys()]).toContain(`manifests/runs/run-1/${DRIFT}/replan-2.after-0.json`);
+    expect([...bucket.keys()]).toContain(`manifests/drift-claims/dt=${DRIFT}/run=run-1.attempt-1.0.json`);
   });
 
   it('runs planner → queue → worker end to end and stores every chat of every day once', async () => {
