@@ -5,7 +5,7 @@ import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { S3Sink } from '#lake/sinks/s3-sink.ts';
 import { runArchive } from '#pipeline/archive-run.ts';
 import type { RunManifest } from '#pipeline/run-manifest.ts';
-import { runIdAt } from '#pipeline/run-planner.ts';
+import { uniqueRunId } from '#pipeline/run-planner.ts';
 import { resumePoint } from '#pipeline/run-resume.ts';
 import { readCompactedRecords } from '#privacy/rewrite-parquet-without.ts';
 import { InvalidInputError, LivechatError } from '#shared/errors.ts';
@@ -93,7 +93,7 @@ export async function archiveCommand(argv: readonly string[], io: ArchiveCommand
     },
   };
   const source = createSource(args, credentials, hooks, io.clientOverrides, io.v36Overrides);
-  const runId = runIdAt('local', io.now?.() ?? new Date());
+  const runId = uniqueRunId('local', io.now?.() ?? new Date());
 
   let manifest: RunManifest;
   try {

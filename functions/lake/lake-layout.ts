@@ -128,7 +128,7 @@ export function passFilePrefix(pass: Pass): string {
 }
 
 /**
- * A unit file of a pass: `chats/dt=2026-11-24/run=local-20261125T010000Z.attempt-1.3f9a0c.page-00003.json.gz`;
+ * A unit file of a pass: `chats/dt=2026-11-24/run=local-20261125T010000.000Z-5c1e0a.attempt-1.3f9a0c.page-00003.json.gz`;
  * `unit` names the file within the pass (`page-00003`, `v36-h07-part-00002`).
  */
 export function passFileKey(day: string, pass: Pass, unit: string, table?: string): string {

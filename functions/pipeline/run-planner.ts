@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { beforeProjectionStart, DEFAULT_PROJECTION_START } from '#lake/athena-projection.ts';
 import { type DayTask, dayTask } from '#shared/archive-task.ts';
 import { type ChatFilters, chatFiltersSchema } from '#shared/chat-filters.ts';
@@ -83,4 +84,14 @@ export function runIdAt(kind: string, time: Date): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}`;
+}
+
+/**
+ * The id of a run nothing else names, e.g. `local-20261206T023251.123Z-3f9a0c`: its start to the
+ * millisecond, then a random suffix. A run's manifest, day plans and dropped-chat records are keyed
+ * by it, so two runs started in the same second (two terminals, a quick rerun) must not share it.
+ * Sorts by start time, also among the second-only ids of earlier versions (`local-20261206T023251Z`).
+ */
+export function uniqueRunId(kind: string, time: Date, suffix = randomBytes(3).toString('hex')): string {
+  return `${kind}-${time.toISOString().replace(/[-:]/g, '')}-${suffix}`;
 }

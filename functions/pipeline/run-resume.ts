@@ -13,7 +13,7 @@ export interface ResumePoint {
 /**
  * When the lake's latest local run was interrupted (Ctrl-C), the days it completed (and those
  * it had itself resumed), among `days`; undefined after an ordinary run, which a rerun
- * archives again in full. Run ids sort by their start time.
+ * archives again in full. Run ids sort by their start time (`uniqueRunId`).
  */
 export async function resumePoint(sink: LakeSink, days: readonly string[]): Promise<ResumePoint | undefined> {
   const keys = (await sink.list(RUNS_PREFIX)).filter((key) => /\/local-[^/]*\.json$/.test(key));
