@@ -29,6 +29,8 @@ export interface BenchConfig {
     from: string;
     /** The long run: from…longTo; the short run is `from` alone. */
     longTo: string;
+    /** The steady-state run: from…steadyTo, less the long run (row 10.6). */
+    steadyTo: string;
     messagesPerChat: { min: number; max: number };
     repeats: number;
     concurrency: number;
@@ -80,6 +82,7 @@ export function configFor(mode: Mode): BenchConfig {
     cliCpu: {
       from: '2024-03-01',
       longTo: quick ? '2024-03-05' : '2024-03-11',
+      steadyTo: quick ? '2024-03-15' : '2024-04-10',
       messagesPerChat: { min: 8, max: 14 },
       repeats: 3,
       concurrency: 8,
