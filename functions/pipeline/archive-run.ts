@@ -141,8 +141,11 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     },
   };
   /** Per task: an erasure recorded before a task starts applies to its writes, one recorded while it runs to `settle`. */
-  const contextForTask = async (): Promise<{ context: SourceContext; settle: () => Promise<number> }> => {
-    const writes = await loadTaskWrites(options.sink, options.redaction, now);
+  const contextForTask = async (day: string): Promise<{ context: SourceContext; settle: () => Promise<number> }> => {
+    const writes = await loadTaskWrites(options.sink, options.redaction, now, {
+      day,
+      refsOf: source.attachments.refsOf,
+    });
     return { context: { ...baseContext, sink: writes.sink, privacy: writes.privacy }, settle: writes.settle };
   };
 
@@ -232,7 +235,7 @@ export async function runArchive(options: ArchiveRunOptions): Promise<RunManifes
     if (state.record || state.settled || task.attempt !== state.attempt || state.replanPending) return; // superseded
     state.inFlight += 1;
     try {
-      const { context, settle } = await contextForTask();
+      const { context, settle } = await contextForTask(task.day);
       if (task.kind === 'day') await settledAfter(() => handleDay(task, state, context), settle);
       // unitDone is inside too: the unit that completes a pass settles the day, which writes merged files.
       else await settledAfter(async () => unitDone(task, state, await source.runTask(task, context), context), settle);

@@ -49,7 +49,10 @@ export interface QueuedTaskDeps {
  */
 export async function handleQueuedTask(task: QueuedTask, deps: QueuedTaskDeps): Promise<QueuedTaskResult> {
   // Loaded per task: an erasure recorded before the task starts applies to its writes, one recorded while it runs to settle.
-  const writes = await loadTaskWrites(deps.sink, deps.redaction, deps.now);
+  // With attachments on, a day's tasks also remove the stored files of chats they drop as erased
+  // visitors' (the role may touch files/ only then; a webhook's chat task has no day yet).
+  const files = deps.files && 'day' in task ? { day: task.day, refsOf: deps.source.attachments.refsOf } : undefined;
+  const writes = await loadTaskWrites(deps.sink, deps.redaction, deps.now, files);
   const context: SourceContext = {
     sink: writes.sink,
     now: deps.now ?? (() => new Date()),

@@ -1,4 +1,5 @@
 import type { LakeSink } from '#lake/sinks/lake-sink.ts';
+import { type ChatFilesOfDay, removeFilesOfDroppedChats } from './dropped-chat-files.ts';
 import { ErasedVisitors } from './erased-visitors.ts';
 import { ErasureRaceGuard } from './erasure-race-guard.ts';
 import { type Redaction, type RedactionConfig, redaction } from './redaction.ts';
@@ -25,11 +26,17 @@ export async function loadWritePrivacy(sink: LakeSink, config?: RedactionConfig)
   return writePrivacy(await ErasedVisitors.load(sink), redaction(config));
 }
 
-export function writePrivacy(erased: ErasedVisitors, rules: Redaction): WritePrivacy {
+export function writePrivacy(
+  erased: ErasedVisitors,
+  rules: Redaction,
+  /** Told the chats each `keep` dropped. */
+  onDropped?: (chats: readonly object[]) => void,
+): WritePrivacy {
   return {
     keep(chats) {
       if (erased.size === 0) return { kept: [...chats], dropped: 0 };
       const kept = chats.filter((chat) => !erased.isErased(chat));
+      if (onDropped && kept.length < chats.length) onDropped(chats.filter((chat) => erased.isErased(chat)));
       return { kept, dropped: chats.length - kept.length };
     },
     redact: (record) => rules.redact(record),
@@ -40,19 +47,37 @@ export function writePrivacy(erased: ErasedVisitors, rules: Redaction): WritePri
 export interface TaskWrites {
   privacy: WritePrivacy;
   sink: LakeSink;
-  /** Removes chats of visitors erased while the task ran from the files it wrote (erasure-race-guard.ts). */
+  /**
+   * Removes chats of visitors erased while the task ran from the files it wrote (erasure-race-guard.ts),
+   * then the files and `chat_files` rows the lake still holds of the chats it dropped (dropped-chat-files.ts).
+   */
   settle(): Promise<number>;
 }
 
-/** Per task: an erasure recorded before the task starts applies to its writes, one recorded while it runs to `settle`. */
+/**
+ * Per task: an erasure recorded before the task starts applies to its writes, one recorded while it
+ * runs to `settle`. With `files` (tasks of one day), `settle` also deletes the stored files of the
+ * chats the task dropped as erased visitors' in that day.
+ */
 export async function loadTaskWrites(
   sink: LakeSink,
   config: RedactionConfig | undefined,
   now?: () => Date,
+  files?: ChatFilesOfDay,
 ): Promise<TaskWrites> {
   const erased = await ErasedVisitors.load(sink);
   const guard = new ErasureRaceGuard(sink, erased, now);
-  return { privacy: writePrivacy(erased, redaction(config)), sink: guard.sink, settle: () => guard.settle() };
+  const dropped: object[] = [];
+  const privacy = writePrivacy(erased, redaction(config), files ? (chats) => dropped.push(...chats) : undefined);
+  return {
+    privacy,
+    sink: guard.sink,
+    async settle() {
+      const removed = await guard.settle();
+      if (files && dropped.length > 0) await removeFilesOfDroppedChats(sink, files, dropped.splice(0));
+      return removed;
+    },
+  };
 }
 
 /** Runs a task's work, then `settle`, also when the work failed (its first writes may have landed). */
