@@ -1,14 +1,12 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { eraseVisitor } from '#privacy/erase-visitor.ts';
 import { pruneLocalLake } from '#privacy/prune-local-lake.ts';
-import { startSimulator } from '#simulator/index.ts';
-import { startV36Simulator } from '#simulator/v36-simulator.ts';
-import { runArchiveCli } from '#test/support/cli-runner.ts';
 import { listFiles } from '#test/support/lake-reader.ts';
+import { archiveWithFiles, fileRowsOf, objectsUnder, simulatorWithVisitors } from '#test/support/visitor-files.ts';
 
 const FROM = '2026-05-01';
 const TO = '2026-05-02';
@@ -17,73 +15,16 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-interface Row {
-  chat_id: string;
-  thread_id: string | null;
-  status: string;
-  lake_key: string | null;
-  url: string;
-}
-
-async function rowsOf(out: string): Promise<Array<Row & { key: string }>> {
-  const keys = await listFiles(join(out, 'chat-files'));
-  return Promise.all(
-    keys.map(async (key) => ({
-      key: `chat-files/${key}`,
-      ...(JSON.parse(await readFile(join(out, 'chat-files', key), 'utf8')) as Row),
-    })),
-  );
-}
-
-async function objectsUnder(out: string): Promise<string[]> {
-  const files = (await listFiles(join(out, 'files'))).map((key) => `files/${key}`);
-  const rows = (await listFiles(join(out, 'chat-files'))).map((key) => `chat-files/${key}`);
-  return [...files, ...rows].sort();
-}
-
-async function startSim(source: 'v2' | 'v3.6') {
-  if (source === 'v2') {
-    const sim = await startSimulator({ from: FROM, to: TO, chatsPerDay: 100 });
-    closers.push(() => sim.close());
-    return {
-      sim,
-      env: { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat },
-      visitorOf: (owner: string) =>
-        String([FROM, TO].flatMap((day) => sim.chats(day)).find((chat) => chat.id === owner)?.['visitor_id'] ?? ''),
-    };
-  }
-  const sim = await startV36Simulator({ from: FROM, to: TO, chatsPerDay: 100 });
-  closers.push(() => sim.close());
-  return {
-    sim,
-    env: { LIVECHAT_ACCOUNT_ID: sim.accountId, LIVECHAT_PAT: sim.token },
-    visitorOf: (owner: string) => {
-      const archive = [FROM, TO].flatMap((day) => sim.archives(day)).find((entry) => entry.thread.id === owner);
-      const users = (archive?.['users'] ?? []) as Array<{ id: string; type: string }>;
-      return users.find((user) => user.type === 'customer')?.id ?? '';
-    },
-  };
-}
-
-/** `npm run archive` of FROM..TO into `out`, files fetched from the simulator's own host (127.0.0.1). */
-function archiveWithFiles(
-  source: 'v2' | 'v3.6',
-  apiUrl: string,
-  env: Record<string, string | undefined>,
-  out: string,
-  extra: string[] = [],
-) {
-  const args = ['--from', FROM, '--to', TO, '--out', out, '--api-url', apiUrl, '--source', source];
-  return runArchiveCli([...args, '--attachment-hosts', '127.0.0.1', ...extra], env);
-}
+const DAYS = { from: FROM, to: TO };
+const startSim = (source: 'v2' | 'v3.6') => simulatorWithVisitors(source, { ...DAYS, chatsPerDay: 100 }, closers);
 
 describe.each(['v2', 'v3.6'] as const)('attachments under erase and prune, %s source', (source) => {
   it('erase removes exactly the visitor’s files and rows, and a re-archive does not bring them back', async () => {
     const { sim, env, visitorOf } = await startSim(source);
     const out = await mkdtemp(join(tmpdir(), `lake-erase-files-${source}-`));
-    const archive = () => archiveWithFiles(source, sim.url, env, out, ['--max-attachment-mb', '1']);
+    const archive = () => archiveWithFiles(source, DAYS, sim.url, env, out, ['--max-attachment-mb', '1']);
     expect((await archive()).code).toBe(0);
-    const rows = await rowsOf(out);
+    const rows = await fileRowsOf(out);
     const stored = rows.find((row) => row.status === 'stored')!;
     const owner = stored.thread_id ?? stored.chat_id;
     const visitor = visitorOf(owner);
@@ -121,7 +62,7 @@ describe.each(['v2', 'v3.6'] as const)('attachments under erase and prune, %s so
   it('prune expires files and their rows with the chats', async () => {
     const { sim, env } = await startSim(source);
     const out = await mkdtemp(join(tmpdir(), `lake-prune-files-${source}-`));
-    const archived = await archiveWithFiles(source, sim.url, env, out);
+    const archived = await archiveWithFiles(source, DAYS, sim.url, env, out);
     expect(archived.code).toBe(0);
     const objects = await objectsUnder(out);
     expect(objects.some((key) => key.startsWith('files/'))).toBe(true);

@@ -6,12 +6,10 @@ import { LocalFileSink } from '#lake/sinks/local-file-sink.ts';
 import { eraseVisitor } from '#privacy/erase-visitor.ts';
 import { dayTask } from '#shared/archive-task.ts';
 import { startSimulator } from '#simulator/index.ts';
-import { startV36Simulator } from '#simulator/v36-simulator.ts';
 import { safeFileFetcher } from '#sources/attachments/safe-file-fetcher.ts';
 import { createLivechatClient } from '#sources/v2/livechat-client.ts';
-import { runArchiveCli } from '#test/support/cli-runner.ts';
-import { listFiles } from '#test/support/lake-reader.ts';
 import { deliverUntilEmpty } from '#test/support/queue-harness.ts';
+import { archiveWithFiles, fileRowsOf, objectsUnder, simulatorWithVisitors } from '#test/support/visitor-files.ts';
 
 const FROM = '2026-05-01';
 const TO = '2026-05-02';
@@ -20,74 +18,19 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-interface Row {
-  chat_id: string;
-  thread_id: string | null;
-  status: string;
-}
-
-async function objectsUnder(out: string): Promise<string[]> {
-  const files = (await listFiles(join(out, 'files'))).map((key) => `files/${key}`);
-  const rows = (await listFiles(join(out, 'chat-files'))).map((key) => `chat-files/${key}`);
-  return [...files, ...rows].sort();
-}
-
-async function startSim(source: 'v2' | 'v3.6') {
-  if (source === 'v2') {
-    const sim = await startSimulator({ from: FROM, to: TO, chatsPerDay: 60 });
-    closers.push(() => sim.close());
-    return {
-      url: sim.url,
-      env: { LIVECHAT_LOGIN: sim.login, LIVECHAT_PAT: sim.pat },
-      visitorOf: (owner: string) =>
-        String([FROM, TO].flatMap((day) => sim.chats(day)).find((chat) => chat.id === owner)?.['visitor_id'] ?? ''),
-    };
-  }
-  const sim = await startV36Simulator({ from: FROM, to: TO, chatsPerDay: 60 });
-  closers.push(() => sim.close());
-  return {
-    url: sim.url,
-    env: { LIVECHAT_ACCOUNT_ID: sim.accountId, LIVECHAT_PAT: sim.token },
-    visitorOf: (owner: string) => {
-      const archive = [FROM, TO].flatMap((day) => sim.archives(day)).find((entry) => entry.thread.id === owner);
-      const users = (archive?.['users'] ?? []) as Array<{ id: string; type: string }>;
-      return users.find((user) => user.type === 'customer')?.id ?? '';
-    },
-  };
-}
+const DAYS = { from: FROM, to: TO };
 
 describe.each(['v2', 'v3.6'] as const)(
   'files of an erased visitor left by a killed files task, %s source',
   (source) => {
     it('the next run, which drops the visitor’s chats at write, removes their files and rows', async () => {
-      const { url, env, visitorOf } = await startSim(source);
+      const { sim, env, visitorOf } = await simulatorWithVisitors(source, { ...DAYS, chatsPerDay: 60 }, closers);
       const out = await mkdtemp(join(tmpdir(), `lake-erased-files-left-${source}-`));
       // Files fetched from the simulator's own host.
-      const archive = () =>
-        runArchiveCli(
-          [
-            '--from',
-            FROM,
-            '--to',
-            TO,
-            '--out',
-            out,
-            '--api-url',
-            url,
-            '--source',
-            source,
-            '--attachment-hosts',
-            '127.0.0.1',
-          ],
-          env,
-        );
+      const archive = () => archiveWithFiles(source, DAYS, sim.url, env, out);
       const first = await archive();
       expect(first.code, first.stderr).toBe(0);
-      const rows = await Promise.all(
-        (await listFiles(join(out, 'chat-files'))).map(
-          async (key) => JSON.parse(await readFile(join(out, 'chat-files', key), 'utf8')) as Row,
-        ),
-      );
+      const rows = await fileRowsOf(out);
       const stored = rows.find((row) => row.status === 'stored')!;
       const visitor = visitorOf(stored.thread_id ?? stored.chat_id);
       expect(visitor).not.toBe('');
@@ -135,11 +78,7 @@ describe('files of an erased visitor left by a killed files task, the worker Lam
         { seed: 3 },
       );
     await night('scheduled-20260503T023000Z');
-    const rows = await Promise.all(
-      (await listFiles(join(out, 'chat-files'))).map(
-        async (key) => JSON.parse(await readFile(join(out, 'chat-files', key), 'utf8')) as Row,
-      ),
-    );
+    const rows = await fileRowsOf(out);
     const stored = rows.find((row) => row.status === 'stored')!;
     const visitorOf = (owner: string) =>
       String([FROM, TO].flatMap((day) => sim.chats(day)).find((chat) => chat.id === owner)?.['visitor_id'] ?? '');
